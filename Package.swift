@@ -1,0 +1,59 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "mash-gateway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "AMQP", targets: ["AMQP"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2")
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "AMQP",
+            dependencies: ["CRabbitMQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MASHTesting",
+            dependencies: ["AMQP"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPTests",
+            dependencies: ["AMQP", "MASHTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "BrokerRecoveryTests",
+            dependencies: ["AMQP", "MASHTesting"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "amqp-bench",
+            dependencies: ["AMQP"],
+            path: "Benchmarks/amqp-bench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "amqp-raw-bench",
+            dependencies: ["CRabbitMQ"],
+            path: "Benchmarks/amqp-raw-bench"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,124 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What Swift tasks ask of the connection's thread. Each carries the continuation to resume with its outcome.
+enum Command: Sendable {
+    case publish(PendingPublish)
+    case declare(Topology, remember: Bool, CheckedContinuation<Void, any Error>)
+    case inspect(queue: String, CheckedContinuation<QueueState, any Error>)
+    case delete(queue: String, CheckedContinuation<Void, any Error>)
+    case purge(queue: String, CheckedContinuation<Void, any Error>)
+    case consume(ConsumerRequest, CheckedContinuation<Void, any Error>)
+    case cancel(consumerID: Int)
+    case settle(consumerID: Int, incarnation: Int, deliveryTag: UInt64, Settlement,
+        CheckedContinuation<Void, any Error>)
+    case dropConnection(CheckedContinuation<Void, Never>)
+    case close(CheckedContinuation<Void, Never>)
+}
+
+struct PendingPublish: Sendable {
+    var message: OutboundMessage
+    var exchange: String
+    var routingKey: String
+    var continuation: CheckedContinuation<Void, any Error>
+}
+
+struct ConsumerRequest: Sendable {
+    var id: Int
+    var queue: String
+    var prefetch: UInt16
+    var continuation: AsyncThrowingStream<Delivery, any Error>.Continuation
+}
+
+/// The queue of commands plus a pipe the connection's thread polls beside its socket, so a command wakes it
+/// at once instead of waiting for the next poll timeout.
+final class Mailbox: Sendable {
+    private struct State {
+        var commands: [Command] = []
+        var closed = false
+        var finished = false
+    }
+
+    private let state = Mutex(State())
+    /// The read end, for `poll`.
+    let wakeDescriptor: Int32
+    private let signalDescriptor: Int32
+
+    init() {
+        var fds: [Int32] = [0, 0]
+        let result = pipe(&fds)
+        precondition(result == 0, "pipe failed: \(errno)")
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wakeDescriptor = fds[0]
+        signalDescriptor = fds[1]
+    }
+
+    deinit {
+        close(wakeDescriptor)
+        close(signalDescriptor)
+    }
+
+    private func signal() {
+        var one: UInt8 = 1
+        _ = write(signalDescriptor, &one, 1)
+    }
+
+    /// Adds a command; false when the connection is closed (the caller reports `closedByClient`).
+    func post(_ command: Command) -> Bool {
+        let (accepted, wake) = state.withLock { state -> (Bool, Bool) in
+            if state.closed { return (false, false) }
+            state.commands.append(command)
+            return (true, state.commands.count == 1)
+        }
+        if wake { signal() }
+        return accepted
+    }
+
+    /// Adds a command even after `shut()`: used by `close()` itself, which must reach the thread while it
+    /// runs. False once the thread has finished (there is nothing left to close).
+    func postClose(_ command: Command) -> Bool {
+        let accepted = state.withLock { state -> Bool in
+            if state.finished { return false }
+            state.commands.append(command)
+            return true
+        }
+        if accepted { signal() }
+        return accepted
+    }
+
+    /// The thread's last take: refuses everything from now on and returns what was still queued.
+    func finish() -> [Command] {
+        state.withLock { state in
+            state.closed = true
+            state.finished = true
+            let commands = state.commands
+            state.commands.removeAll()
+            return commands
+        }
+    }
+
+    /// Refuses further commands; what is already queued is still taken.
+    func shut() {
+        state.withLock { $0.closed = true }
+    }
+
+    var isShut: Bool { state.withLock { $0.closed } }
+
+    /// Takes every queued command. Clears the wake signal first, so a command posted after the take still wakes.
+    func take() -> [Command] {
+        var drain = [UInt8](repeating: 0, count: 64)
+        while read(wakeDescriptor, &drain, drain.count) > 0 {}
+        return state.withLock { state in
+            let commands = state.commands
+            state.commands.removeAll(keepingCapacity: true)
+            return commands
+        }
+    }
+}

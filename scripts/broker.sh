@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# A private RabbitMQ node for development and tests: its own node name, ports, data folder, Erlang cookie,
+# generated TLS material and generated broker passwords, all under $MASH_BROKER_DIR (default .build/broker).
+# It never touches the system service. The node runs as the invoking user through the server script itself
+# (/usr/lib/rabbitmq/bin), not Debian's /usr/sbin wrapper, which would drop to the `rabbitmq` user.
+#
+#   scripts/broker.sh up        start the node (first start: make TLS material, import definitions, set passwords)
+#   scripts/broker.sh down      stop the node
+#   scripts/broker.sh restart   stop and start it again (same data: durable state survives)
+#   scripts/broker.sh kill      kill -9 the node (crash test), then `up` brings it back
+#   scripts/broker.sh env       print the environment tests and tools need (MASH_AMQP_URL, ...)
+#   scripts/broker.sh status    exit 0 when the node is running
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=${MASH_BROKER_DIR:-$root/.build/broker}
+amqp_port=${MASH_BROKER_PORT:-25672}
+amqps_port=${MASH_BROKER_TLS_PORT:-25671}
+mgmt_port=${MASH_BROKER_MGMT_PORT:-25673}
+dist_port=${MASH_BROKER_DIST_PORT:-25674}
+node=${MASH_BROKER_NODE:-mash-$amqp_port@localhost}
+vhost=mash
+definitions=$root/deploy/rabbitmq/definitions.json
+rmq_bin=/usr/lib/rabbitmq/bin
+
+# Every broker user in the definitions gets a generated password; `mash-admin` is the test/operator account.
+users() { python3 -c 'import json,sys; print("\n".join(u["name"] for u in json.load(open(sys.argv[1]))["users"]))' "$definitions"; }
+
+export HOME=$dir/home
+export RABBITMQ_NODENAME=$node
+export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+export RABBITMQ_NODE_PORT=$amqp_port
+export RABBITMQ_DIST_PORT=$dist_port
+export RABBITMQ_MNESIA_BASE=$dir/data
+export RABBITMQ_LOG_BASE=$dir/log
+export RABBITMQ_PID_FILE=$dir/node.pid
+export RABBITMQ_CONFIG_FILE=$dir/rabbitmq.conf
+export RABBITMQ_ADVANCED_CONFIG_FILE=$dir/advanced.config
+export RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins
+export RABBITMQ_CONF_ENV_FILE=$dir/rabbitmq-env.conf
+export RABBITMQ_CTL_DIST_PORT_MIN=$((dist_port + 100))
+export RABBITMQ_CTL_DIST_PORT_MAX=$((dist_port + 120))
+# Erlang distribution and epmd on loopback only: nothing of the private node is reachable from outside.
+export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+export ERL_EPMD_ADDRESS=127.0.0.1
+
+need() {
+    if [ ! -x "$rmq_bin/rabbitmq-server" ]; then
+        echo "broker.sh: RabbitMQ is not installed. Run: apt-get update && apt-get install -y rabbitmq-server" >&2
+        exit 1
+    fi
+    command -v openssl >/dev/null || { echo "broker.sh: openssl is missing (apt-get install -y openssl)" >&2; exit 1; }
+}
+
+ctl() { "$rmq_bin/rabbitmqctl" -n "$node" "$@"; }
+
+# A CA, a server certificate for localhost/127.0.0.1 and a client certificate, made once per data folder.
+make_tls() {
+    local t=$dir/tls
+    [ -f "$t/server.pem" ] && return 0
+    mkdir -p "$t" && chmod 700 "$t"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+        -subj "/CN=MASH development CA" -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+        -keyout "$t/server.key" -out "$t/server.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$t/server.ext"
+    openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -days 30 \
+        -extfile "$t/server.ext" -out "$t/server.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=mash-client" \
+        -keyout "$t/client.key" -out "$t/client.csr" 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >"$t/client.ext"
+    openssl x509 -req -in "$t/client.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -days 30 \
+        -extfile "$t/client.ext" -out "$t/client.pem" 2>/dev/null
+    chmod 600 "$t"/*.key
+}
+
+write_config() {
+    mkdir -p "$dir/home" "$dir/data" "$dir/log" "$dir/credentials"
+    chmod 700 "$dir/credentials"
+    : >"$RABBITMQ_CONF_ENV_FILE"
+    echo '[rabbitmq_management].' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+    echo '[].' >"$RABBITMQ_ADVANCED_CONFIG_FILE"
+    cat >"$RABBITMQ_CONFIG_FILE" <<CONF
+listeners.tcp.default = 127.0.0.1:$amqp_port
+listeners.ssl.default = 127.0.0.1:$amqps_port
+ssl_options.cacertfile = $dir/tls/ca.pem
+ssl_options.certfile = $dir/tls/server.pem
+ssl_options.keyfile = $dir/tls/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $mgmt_port
+loopback_users = none
+log.file.level = info
+log.console = false
+CONF
+}
+
+running() { [ -f "$RABBITMQ_PID_FILE" ] && kill -0 "$(cat "$RABBITMQ_PID_FILE")" 2>/dev/null; }
+
+wait_up() {
+    local i
+    for i in $(seq 1 120); do
+        if ctl await_startup >/dev/null 2>&1; then return 0; fi
+        running || { echo "broker.sh: the node exited during start; see $dir/log" >&2; tail -20 "$dir/server.out" >&2 || true; return 1; }
+        sleep 1
+    done
+    echo "broker.sh: the node did not start within 120 s; see $dir/log" >&2
+    return 1
+}
+
+# First start only: import the topology and users, then give each user a generated password.
+provision() {
+    [ -f "$dir/provisioned" ] && return 0
+    ctl import_definitions "$definitions" >/dev/null
+    local u pw
+    for u in $(users) mash-admin; do
+        if [ ! -f "$dir/credentials/$u" ]; then
+            pw=$(openssl rand -hex 24)
+            printf '%s' "$pw" >"$dir/credentials/$u"
+            chmod 600 "$dir/credentials/$u"
+        fi
+        pw=$(cat "$dir/credentials/$u")
+        if [ "$u" = mash-admin ]; then
+            ctl add_user "$u" "$pw" >/dev/null 2>&1 || ctl change_password "$u" "$pw" >/dev/null
+            ctl set_user_tags "$u" administrator >/dev/null
+            ctl set_permissions -p "$vhost" "$u" '.*' '.*' '.*' >/dev/null
+        else
+            ctl change_password "$u" "$pw" >/dev/null
+        fi
+    done
+    ctl delete_user guest >/dev/null 2>&1 || true
+    touch "$dir/provisioned"
+}
+
+up() {
+    need
+    if running; then return 0; fi
+    write_config
+    make_tls
+    # The pid file is written by the Erlang VM itself once it is up; keep the script's pid as a fallback.
+    nohup "$rmq_bin/rabbitmq-server" >"$dir/server.out" 2>&1 &
+    echo $! >"$dir/launcher.pid"
+    for _ in $(seq 1 30); do [ -f "$RABBITMQ_PID_FILE" ] && break; sleep 0.5; done
+    wait_up
+    provision
+    echo "broker.sh: node $node up (amqp 127.0.0.1:$amqp_port, amqps :$amqps_port, management :$mgmt_port)"
+}
+
+down() {
+    if running; then
+        ctl stop "$RABBITMQ_PID_FILE" >/dev/null 2>&1 || kill "$(cat "$RABBITMQ_PID_FILE")" 2>/dev/null || true
+        for _ in $(seq 1 60); do running || break; sleep 0.5; done
+    fi
+    rm -f "$RABBITMQ_PID_FILE"
+    echo "broker.sh: node $node down"
+}
+
+crash() {
+    if running; then kill -9 "$(cat "$RABBITMQ_PID_FILE")"; fi
+    for _ in $(seq 1 20); do running || break; sleep 0.25; done
+    rm -f "$RABBITMQ_PID_FILE"
+}
+
+print_env() {
+    local pw
+    pw=$(cat "$dir/credentials/mash-admin")
+    echo "MASH_AMQP_URL=amqp://mash-admin:$pw@127.0.0.1:$amqp_port/$vhost"
+    echo "MASH_AMQPS_URL=amqps://mash-admin:$pw@localhost:$amqps_port/$vhost"
+    echo "MASH_BROKER_CA=$dir/tls/ca.pem"
+    echo "MASH_BROKER_CLIENT_CERT=$dir/tls/client.pem"
+    echo "MASH_BROKER_CLIENT_KEY=$dir/tls/client.key"
+    echo "MASH_BROKER_CREDENTIALS=$dir/credentials"
+    echo "MASH_BROKER_MANAGEMENT_URL=http://127.0.0.1:$mgmt_port"
+    echo "MASH_BROKER_CTL=$root/scripts/broker.sh"
+}
+
+case "${1:-}" in
+    up) up ;;
+    down) down ;;
+    restart) down; up ;;
+    kill) crash ;;
+    env) print_env ;;
+    status) running ;;
+    ctl) shift; ctl "$@" ;;
+    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
