@@ -1,0 +1,131 @@
+import AMQP
+import Foundation
+
+/// The private RabbitMQ node that `make test` starts (scripts/broker.sh), as tests see it through the
+/// environment. Broker tests never skip: when the environment is missing they fail with a message that says
+/// how to run them.
+public struct TestBroker: Sendable {
+    public struct Missing: Error, CustomStringConvertible {
+        public var variable: String
+        public var description: String {
+            "\(variable) is not set. Broker tests need the private RabbitMQ node: run them with `make test` "
+                + "(or `make broker-up` and `eval $(scripts/broker.sh env | sed 's/^/export /')` before `swift test`)."
+        }
+    }
+
+    /// amqp:// URL of the `mash` vhost as the administrator.
+    public var url: String
+    /// amqps:// URL of the same, for TLS tests.
+    public var tlsURL: String
+    public var caFile: String
+    public var clientCertificateFile: String
+    public var clientKeyFile: String
+    public var credentialsDirectory: String
+    public var controlScript: String
+
+    public static func fromEnvironment() throws -> TestBroker {
+        let env = ProcessInfo.processInfo.environment
+        func required(_ name: String) throws -> String {
+            guard let value = env[name], !value.isEmpty else { throw Missing(variable: name) }
+            return value
+        }
+        return TestBroker(
+            url: try required("MASH_AMQP_URL"), tlsURL: try required("MASH_AMQPS_URL"),
+            caFile: try required("MASH_BROKER_CA"), clientCertificateFile: try required("MASH_BROKER_CLIENT_CERT"),
+            clientKeyFile: try required("MASH_BROKER_CLIENT_KEY"),
+            credentialsDirectory: try required("MASH_BROKER_CREDENTIALS"),
+            controlScript: try required("MASH_BROKER_CTL"))
+    }
+
+    public func connect(
+        _ name: String, heartbeatSeconds: Int? = nil, confirmWindow: Int = 256, backoff: Backoff = Backoff()
+    ) async throws -> AMQPConnection {
+        let configuration = AMQPConfiguration(
+            url: try AMQPURL(url), connectionName: "test \(name)", heartbeatSeconds: heartbeatSeconds,
+            confirmWindow: confirmWindow, backoff: backoff)
+        return try await AMQPConnection.connect(configuration)
+    }
+
+    /// The URL for one of the broker users from the definitions (police, health, coordinator, ...), with the
+    /// password the node was given when it was provisioned.
+    public func url(asUser user: String) throws -> AMQPURL {
+        let path = (credentialsDirectory as NSString).appendingPathComponent(user)
+        guard let password = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw Missing(variable: "a generated password for broker user '\(user)' at \(path)")
+        }
+        var parsed = try AMQPURL(url)
+        parsed.user = user
+        parsed.password = password.trimmingCharacters(in: .whitespacesAndNewlines)
+        return parsed
+    }
+
+    /// Runs `scripts/broker.sh <verb>` (restart, kill, up) and waits for it.
+    public func control(_ verb: String) throws {
+        try Shell.run(controlScript, [verb])
+    }
+}
+
+/// Names that no other test uses, so tests can run in parallel on one node.
+public enum TestNames {
+    public static func queue(_ purpose: String) -> String {
+        "test.\(purpose).\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    public static func messageID() -> String { UUID().uuidString.lowercased() }
+}
+
+public enum Shell {
+    public struct Failure: Error, CustomStringConvertible {
+        public var command: String
+        public var status: Int32
+        public var output: String
+        public var description: String { "`\(command)` exited \(status): \(output)" }
+    }
+
+    /// Runs a program to completion and returns its standard output; throws with its output on failure.
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], directory: String? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
+        process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw Failure(
+                command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus,
+                output: text)
+        }
+        return text
+    }
+}
+
+/// A directory under the system's temporary folder, removed by `remove()`.
+public struct ScratchDirectory: Sendable {
+    public let path: String
+
+    public init(_ purpose: String) throws {
+        path = (NSTemporaryDirectory() as NSString).appendingPathComponent("mash-\(purpose)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The repository's root folder, for tests that read its files (deploy/rabbitmq/definitions.json, Config/).
+public enum Repository {
+    public static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    public static func path(_ relative: String) -> String { (root as NSString).appendingPathComponent(relative) }
+}

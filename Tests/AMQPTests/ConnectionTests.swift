@@ -1,0 +1,98 @@
+import AMQP
+import Foundation
+import MASHTesting
+import Testing
+
+@Suite("Connections: failures, heartbeats, recovery")
+struct ConnectionTests {
+    let broker: TestBroker
+
+    init() throws { broker = try TestBroker.fromEnvironment() }
+
+    @Test("an unreachable broker is an error at once, not a skip or a hang")
+    func unreachable() async throws {
+        // A port nothing listens on: bind one, close it, and use it.
+        var url = try AMQPURL(broker.url)
+        url.port = 1
+        await #expect {
+            try await AMQPConnection.connect(AMQPConfiguration(url: url, connectionName: "test unreachable"))
+        } throws: { error in
+            let error = error as? AMQPError
+            return error?.code == .connectionFailed && error?.message.contains("127.0.0.1:1") == true
+        }
+    }
+
+    @Test("a wrong password is reported as an authentication failure naming the user")
+    func wrongPassword() async throws {
+        var url = try AMQPURL(broker.url)
+        url.password = "not-the-password"
+        await #expect {
+            try await AMQPConnection.connect(AMQPConfiguration(url: url, connectionName: "test bad password"))
+        } throws: { error in
+            let error = error as? AMQPError
+            return error?.code == .authenticationFailed && error?.message.contains(url.user) == true
+                && error?.message.contains("not-the-password") == false
+        }
+    }
+
+    @Test("an idle connection with a 1 s heartbeat survives five intervals without reconnecting")
+    func heartbeats() async throws {
+        let connection = try await broker.connect("heartbeat", heartbeatSeconds: 1)
+        defer { Task { await connection.close() } }
+        #expect(connection.status.heartbeatSeconds == 1)
+        try await Task.sleep(for: .seconds(5))
+        #expect(connection.status.isConnected)
+        #expect(connection.status.recoveries == 0)
+        let queue = TestNames.queue("heartbeat")
+        try await connection.declare(Topology(queues: [Topology.Queue(name: queue, arguments: ["x-queue-type": "quorum"])]))
+        try await connection.publish(testMessage("awake"), exchange: "", routingKey: queue)
+        #expect(try await connection.inspect(queue: queue).messageCount == 1)
+        try await connection.delete(queue: queue)
+        #expect(connection.status.recoveries == 0)
+    }
+
+    @Test("after a dropped connection the client reconnects, re-consumes and republishes; nothing confirmed is lost")
+    func droppedConnection() async throws {
+        let connection = try await broker.connect(
+            "dropped", backoff: Backoff(initial: .milliseconds(50), maximum: .milliseconds(500)))
+        let queue = TestNames.queue("dropped")
+        try await connection.declare(
+            Topology(queues: [.quorum(queue, deliveryLimit: 20, deadLetterExchange: "mash.dlx")]))
+        defer {
+            Task {
+                try? await connection.delete(queue: queue)
+                await connection.close()
+            }
+        }
+        let deliveries = try await connection.consume(queue: queue, prefetch: 20)
+        let total = 400
+        let ids = (0..<total).map { _ in TestNames.messageID() }
+
+        let publisher = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (i, id) in ids.enumerated() {
+                    let message = OutboundMessage(
+                        body: Array("n\(i)".utf8), properties: MessageProperties(messageID: id, type: "test"))
+                    group.addTask { try await connection.publish(message, exchange: "", routingKey: queue) }
+                    if i == total / 2 { await connection.simulateConnectionFailure() }
+                    if i % 50 == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                }
+                try await group.waitForAll()
+            }
+        }
+        var seen = Set<String>()
+        try await within(.seconds(60), "every message after the reconnect") {
+            var iterator = deliveries.makeAsyncIterator()
+            var local = Set<String>()
+            while local.count < total, let delivery = try await iterator.next() {
+                local.insert(delivery.properties.messageID ?? "")
+                do { try await delivery.ack() } catch let error as AMQPError where error.code == .staleDelivery {}
+            }
+            return local
+        }.forEach { seen.insert($0) }
+        try await publisher.value
+        #expect(seen == Set(ids))
+        #expect(connection.status.recoveries >= 1)
+        #expect(connection.status.isConnected)
+    }
+}

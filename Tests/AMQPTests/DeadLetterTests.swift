@@ -1,0 +1,81 @@
+import AMQP
+import MASHTesting
+import Testing
+
+@Suite("Dead-lettering to the DLQ")
+struct DeadLetterTests {
+    let broker: TestBroker
+
+    init() throws { broker = try TestBroker.fromEnvironment() }
+
+    private func declare(_ connection: AMQPConnection, limit: Int) async throws -> String {
+        let name = TestNames.queue("dlq")
+        try await connection.declare(
+            Topology(
+                queues: [.quorum(name, deliveryLimit: limit, deadLetterExchange: "mash.dlx"), .deadLetters(of: name)],
+                bindings: [Topology.Binding(exchange: "mash.dlx", queue: name + ".dlq", routingKey: name)]))
+        return name
+    }
+
+    @Test("a message nacked with requeue past the delivery limit lands in the DLQ, body and headers intact")
+    func deliveryLimit() async throws {
+        let connection = try await broker.connect("delivery limit")
+        let queue = try await declare(connection, limit: 3)
+        defer {
+            Task {
+                try? await connection.delete(queue: queue)
+                try? await connection.delete(queue: queue + ".dlq")
+                await connection.close()
+            }
+        }
+        let poison = testMessage("{\"not\": \"valid\"}", type: "enquiry", headers: ["x-mash-sender": "police"])
+        try await connection.publish(poison, exchange: "", routingKey: queue)
+
+        let deliveries = try await connection.consume(queue: queue, prefetch: 1)
+        var attempts = 0
+        for _ in 0..<4 {
+            let delivery = try await deliveries.next(within: .seconds(10))
+            #expect(delivery.properties.messageID == poison.properties.messageID)
+            attempts += 1
+            try await delivery.nack(requeue: true)
+        }
+        #expect(attempts == 4)
+
+        let dead = try await connection.consume(queue: queue + ".dlq", prefetch: 1)
+        let letter = try await dead.next(within: .seconds(10), "the dead letter")
+        #expect(letter.body == poison.body)
+        #expect(letter.properties.messageID == poison.properties.messageID)
+        #expect(letter.properties.type == "enquiry")
+        #expect(letter.properties.headers["x-mash-sender"] == "police")
+        #expect(letter.properties.headers["x-first-death-reason"]?.string == "delivery_limit")
+        #expect(letter.properties.headers["x-first-death-queue"]?.string == queue)
+        try await letter.ack()
+        #expect(try await connection.inspect(queue: queue).messageCount == 0)
+    }
+
+    @Test("a message rejected without requeue is dead-lettered at once with reason 'rejected'")
+    func rejected() async throws {
+        let connection = try await broker.connect("rejected")
+        let queue = try await declare(connection, limit: 5)
+        defer {
+            Task {
+                try? await connection.delete(queue: queue)
+                try? await connection.delete(queue: queue + ".dlq")
+                await connection.close()
+            }
+        }
+        let message = testMessage("reject me", headers: ["x-mash-reason": "signature invalid"])
+        try await connection.publish(message, exchange: "", routingKey: queue)
+        let deliveries = try await connection.consume(queue: queue, prefetch: 1)
+        try await deliveries.next(within: .seconds(10)).reject(requeue: false)
+
+        let dead = try await connection.consume(queue: queue + ".dlq", prefetch: 1)
+        let letter = try await dead.next(within: .seconds(10), "the dead letter")
+        #expect(letter.body == message.body)
+        #expect(letter.properties.headers["x-mash-reason"] == "signature invalid")
+        #expect(letter.properties.headers["x-first-death-reason"]?.string == "rejected")
+        let death = try #require(letter.properties.headers["x-death"]?.array?.first?.table)
+        #expect(death["queue"]?.string == queue)
+        try await letter.ack()
+    }
+}

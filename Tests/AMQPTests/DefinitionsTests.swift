@@ -1,0 +1,68 @@
+import AMQP
+import Foundation
+import MASHTesting
+import Testing
+
+@Suite("Broker definitions (deploy/rabbitmq/definitions.json)")
+struct DefinitionsTests {
+    static let agencies = ["police", "health", "education", "housing", "yos", "probation", "turning-point"]
+
+    let topology: Topology
+    let document: [String: Any]
+
+    init() throws {
+        let path = Repository.path("deploy/rabbitmq/definitions.json")
+        topology = try Topology(rabbitMQDefinitionsFile: path, vhost: "mash")
+        let data = try #require(FileManager.default.contents(atPath: path))
+        document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test("every input queue is a quorum queue with a delivery limit and at-least-once dead-lettering to its DLQ")
+    func inputQueues() throws {
+        let inputs = ["coordinator.intake", "coordinator.responses"] + Self.agencies.map { "agency.\($0).enquiries" }
+        for name in inputs {
+            let queue = try #require(topology.queues.first { $0.name == name }, "queue \(name) missing")
+            #expect(queue == Topology.Queue.quorum(name, deliveryLimit: 5, deadLetterExchange: "mash.dlx"))
+            #expect(topology.queues.contains(Topology.Queue.deadLetters(of: name)), "no DLQ for \(name)")
+            #expect(
+                topology.bindings.contains(Topology.Binding(exchange: "mash.dlx", queue: name + ".dlq", routingKey: name)))
+        }
+    }
+
+    @Test("each agency's user can read only its own queue, write only the response exchange, configure nothing")
+    func leastPrivilege() throws {
+        let permissions = try #require(document["permissions"] as? [[String: String]])
+        for agency in Self.agencies {
+            let p = try #require(permissions.first { $0["user"] == agency }, "no permissions for \(agency)")
+            #expect(p["configure"] == "^$")
+            #expect(p["write"] == #"^mash\.responses$"#)
+            let read = try #require(p["read"])
+            let regex = try Regex(read)
+            #expect("agency.\(agency).enquiries".wholeMatch(of: regex) != nil)
+            for other in Self.agencies where other != agency {
+                #expect("agency.\(other).enquiries".wholeMatch(of: regex) == nil, "\(agency) can read \(other)")
+            }
+        }
+    }
+
+    @Test("no user in the definitions carries a password hash: passwords are generated per installation")
+    func noSecrets() throws {
+        let users = try #require(document["users"] as? [[String: Any]])
+        #expect(!users.isEmpty)
+        for user in users {
+            #expect((user["password_hash"] as? String) == "", "user \(user["name"] ?? "?") has a password hash")
+        }
+    }
+
+    @Test("a malformed definitions file is refused with the path of the bad field")
+    func malformed() {
+        let bad = Data(#"{"queues": [{"name": "q", "vhost": "mash", "arguments": {"x-delivery-limit": [1]}}]}"#.utf8)
+        #expect {
+            try Topology(rabbitMQDefinitions: bad, vhost: "mash", source: "bad.json")
+        } throws: { error in
+            let text = "\(error)"
+            return (error as? AMQPError)?.code == .invalidDefinitions && text.contains("bad.json")
+                && text.contains("queues")
+        }
+    }
+}

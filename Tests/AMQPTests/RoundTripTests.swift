@@ -1,0 +1,140 @@
+import AMQP
+import MASHTesting
+import Testing
+
+@Suite("Publish and consume against the private node")
+struct RoundTripTests {
+    let broker: TestBroker
+
+    init() throws { broker = try TestBroker.fromEnvironment() }
+
+    private func scratchQueue(_ connection: AMQPConnection, _ purpose: String, deliveryLimit: Int = 3) async throws
+        -> String
+    {
+        let name = TestNames.queue(purpose)
+        try await connection.declare(
+            Topology(
+                queues: [
+                    .quorum(name, deliveryLimit: deliveryLimit, deadLetterExchange: "mash.dlx"),
+                    .deadLetters(of: name),
+                ],
+                bindings: [Topology.Binding(exchange: "mash.dlx", queue: name + ".dlq", routingKey: name)]))
+        return name
+    }
+
+    private func cleanUp(_ connection: AMQPConnection, _ queue: String) async {
+        try? await connection.delete(queue: queue)
+        try? await connection.delete(queue: queue + ".dlq")
+        await connection.close()
+    }
+
+    @Test("persistent messages round-trip with confirms and acks, properties and headers intact")
+    func roundTrip() async throws {
+        let connection = try await broker.connect("round trip")
+        let queue = try await scratchQueue(connection, "roundtrip")
+        defer { Task { await cleanUp(connection, queue) } }
+
+        let sent = (0..<50).map {
+            testMessage("message \($0)", headers: ["x-mash-sequence": .int(Int64($0)), "x-mash-rag": "red"])
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for message in sent {
+                group.addTask { try await connection.publish(message, exchange: "", routingKey: queue) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await connection.inspect(queue: queue).messageCount == 50)
+
+        let deliveries = try await connection.consume(queue: queue, prefetch: 10)
+        var received: [String: Delivery] = [:]
+        for _ in 0..<50 {
+            let delivery = try await deliveries.next(within: .seconds(10))
+            received[delivery.properties.messageID ?? ""] = delivery
+            try await delivery.ack()
+        }
+        for message in sent {
+            let delivery = try #require(received[message.properties.messageID!])
+            #expect(delivery.body == message.body)
+            #expect(delivery.properties.persistent)
+            #expect(delivery.properties.type == "test")
+            #expect(delivery.properties.contentType == "text/plain")
+            #expect(delivery.properties.headers["x-mash-sequence"] == message.properties.headers["x-mash-sequence"])
+            #expect(delivery.properties.headers["x-mash-rag"] == "red")
+            #expect(!delivery.redelivered)
+        }
+        try await within(.seconds(10), "the queue to drain") {
+            while try await connection.inspect(queue: queue).messageCount != 0 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    @Test("a mandatory publish that no queue accepts fails as unroutable")
+    func unroutable() async throws {
+        let connection = try await broker.connect("unroutable")
+        defer { Task { await connection.close() } }
+        await #expect {
+            try await connection.publish(testMessage("nowhere"), exchange: "", routingKey: TestNames.queue("absent"))
+        } throws: { error in
+            (error as? AMQPError)?.code == .unroutable && (error as? AMQPError)?.replyCode == 312
+        }
+        // The connection and its publish channel are still usable.
+        let queue = try await scratchQueue(connection, "after-return")
+        try await connection.publish(testMessage("still fine"), exchange: "", routingKey: queue)
+        try await connection.delete(queue: queue)
+        try await connection.delete(queue: queue + ".dlq")
+    }
+
+    @Test("publishing to a missing exchange fails with notFound and the channel recovers")
+    func missingExchange() async throws {
+        let connection = try await broker.connect("missing exchange")
+        let queue = try await scratchQueue(connection, "after-404")
+        defer { Task { await cleanUp(connection, queue) } }
+        await #expect {
+            try await connection.publish(testMessage("x"), exchange: "mash.no-such-exchange", routingKey: "k")
+        } throws: { error in
+            (error as? AMQPError)?.code == .notFound
+        }
+        try await connection.publish(testMessage("after"), exchange: "", routingKey: queue)
+        #expect(try await connection.inspect(queue: queue).messageCount == 1)
+        #expect(connection.status.recoveries == 0)
+    }
+
+    @Test("a message without a message id is refused before it is sent")
+    func messageIDRequired() async throws {
+        let connection = try await broker.connect("no id")
+        defer { Task { await connection.close() } }
+        await #expect {
+            try await connection.publish(
+                OutboundMessage(body: [1], properties: MessageProperties()), exchange: "", routingKey: "q")
+        } throws: { error in
+            (error as? AMQPError)?.code == .invalidMessage
+        }
+    }
+
+    @Test("the topology from the definitions file declares idempotently; a conflicting argument is refused")
+    func idempotentTopology() async throws {
+        let connection = try await broker.connect("topology")
+        defer { Task { await connection.close() } }
+        let hub = try Topology(
+            rabbitMQDefinitionsFile: Repository.path("deploy/rabbitmq/definitions.json"), vhost: "mash")
+        try await connection.declare(hub)
+        try await connection.declare(hub)
+
+        let conflicting = Topology.Queue.quorum(
+            "agency.police.enquiries", deliveryLimit: 99, deadLetterExchange: "mash.dlx")
+        await #expect {
+            try await connection.declare(Topology(queues: [conflicting]))
+        } throws: { error in
+            let error = error as? AMQPError
+            return error?.code == .preconditionFailed && error?.message.contains("agency.police.enquiries") == true
+        }
+        // The control channel was reopened: the next call works.
+        #expect(try await connection.inspect(queue: "agency.police.enquiries").name == "agency.police.enquiries")
+        await #expect {
+            try await connection.inspect(queue: TestNames.queue("absent"))
+        } throws: { error in
+            (error as? AMQPError)?.code == .notFound
+        }
+    }
+}
