@@ -10,6 +10,7 @@
 #   scripts/broker.sh kill      kill -9 the node (crash test), then `up` brings it back
 #   scripts/broker.sh env       print the environment tests and tools need (MASH_AMQP_URL, ...)
 #   scripts/broker.sh status    exit 0 when the node is running
+#   scripts/broker.sh reset     stop the node and delete its data (the next `up` provisions it afresh)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -109,6 +110,33 @@ wait_up() {
     return 1
 }
 
+# `await_startup` returns while quorum queues are still electing leaders; a quorum queue declared in that
+# window can get a broken state machine (RabbitMQ 3.10). Ready means every queue of the vhost is running.
+wait_queues() {
+    local i states
+    for i in $(seq 1 60); do
+        states=$(ctl list_queues -p "$vhost" state --no-table-headers --quiet 2>/dev/null) || { sleep 1; continue; }
+        if ! echo "$states" | grep -v -x -q -e running -e ''; then break; fi
+        sleep 1
+    done
+    if echo "$states" | grep -v -x -q -e running -e ''; then
+        echo "broker.sh: queues of vhost $vhost are not all running after 60 s" >&2
+        return 1
+    fi
+    check_dead_letter_supervisor
+}
+
+# At-least-once dead-lettering needs RabbitMQ's rabbit_fifo_dlx_sup. When many dead-letter workers crash at
+# once (queues deleted during boot, leader churn) it gives up, and every at-least-once queue then fails with
+# INTERNAL_ERROR until the node restarts (rabbitmq-server issue #16652). Refuse to call such a node ready.
+check_dead_letter_supervisor() {
+    if [ "$(ctl eval 'is_pid(whereis(rabbit_fifo_dlx_sup)).' 2>/dev/null)" != "true" ]; then
+        echo "broker.sh: RabbitMQ's at-least-once dead-letter supervisor (rabbit_fifo_dlx_sup) is not running;" \
+            "restart the node (scripts/broker.sh restart)" >&2
+        return 1
+    fi
+}
+
 # First start only: import the topology and users, then give each user a generated password.
 provision() {
     [ -f "$dir/provisioned" ] && return 0
@@ -144,6 +172,7 @@ up() {
     for _ in $(seq 1 30); do [ -f "$RABBITMQ_PID_FILE" ] && break; sleep 0.5; done
     wait_up
     provision
+    wait_queues
     echo "broker.sh: node $node up (amqp 127.0.0.1:$amqp_port, amqps :$amqps_port, management :$mgmt_port)"
 }
 
@@ -182,6 +211,7 @@ case "${1:-}" in
     kill) crash ;;
     env) print_env ;;
     status) running ;;
+    reset) down; rm -rf "$dir/data" "$dir/log" "$dir/provisioned" "$dir/node.pid"; echo "broker.sh: data of $node removed" ;;
     ctl) shift; ctl "$@" ;;
-    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -275,11 +275,20 @@ final class ConnectionDriver {
             }
             consumer.request.continuation.finish()
         case .settle(let id, let incarnation, let tag, let settlement, let continuation):
-            guard let consumer = consumers[id], consumer.incarnation == incarnation, consumer.consumerTag != nil else {
+            guard let consumer = consumers[id] else {
                 continuation.resume(
                     throwing: AMQPError(
                         .staleDelivery,
-                        "delivery \(tag) came before the channel was reopened; the broker will deliver it again"))
+                        "delivery \(tag) belongs to a consumer that was cancelled (its delivery stream ended or was "
+                            + "dropped); the broker returns it to the queue"))
+                return
+            }
+            guard consumer.incarnation == incarnation, consumer.consumerTag != nil else {
+                continuation.resume(
+                    throwing: AMQPError(
+                        .staleDelivery,
+                        "delivery \(tag) from queue '\(consumer.request.queue)' came before the channel was reopened; "
+                            + "the broker will deliver it again"))
                 return
             }
             do {

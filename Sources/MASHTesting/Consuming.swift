@@ -6,19 +6,32 @@ public struct TimedOut: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, failing with `TimedOut` if it has not finished within `limit`. Broker tests use it so that a
-/// message that never arrives fails the test instead of hanging the run.
+/// message that never arrives fails the test instead of hanging the run. On time-out the work is cancelled
+/// but not awaited: work that ignores cancellation (a blocking call) cannot hold the test hostage.
 public func within<T: Sendable>(
     _ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
+    let settled = Locked(false)
+    let claim: @Sendable () -> Bool = { settled.withLock { was in defer { was = true }; return !was } }
+    let tasks = Locked<(work: Task<Void, Never>?, timer: Task<Void, Never>?)>((nil, nil))
+    return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let work = Task {
+            do {
+                let value = try await body()
+                if claim() { continuation.resume(returning: value) }
+            } catch {
+                if claim() { continuation.resume(throwing: error) }
+            }
+            tasks.value.timer?.cancel()
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw TimedOut(what: what) }
-        return value
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            if !Task.isCancelled, claim() {
+                continuation.resume(throwing: TimedOut(what: what))
+                tasks.value.work?.cancel()
+            }
+        }
+        tasks.withLock { $0 = (work, timer) }
     }
 }
 
