@@ -150,12 +150,11 @@ public final class AMQPConnection: Sendable {
         try await call { .purge(queue: queue, $0) }
     }
 
-    func settle(_ delivery: Delivery, _ settlement: Settlement) async throws {
-        try await call {
-            .settle(
-                consumerID: delivery.consumerID, incarnation: delivery.channelIncarnation,
-                deliveryTag: delivery.deliveryTag, settlement, $0)
-        }
+    func settle(_ delivery: Delivery, _ settlement: Settlement) throws {
+        let command = Command.settle(
+            consumerID: delivery.consumerID, incarnation: delivery.channelIncarnation,
+            deliveryTag: delivery.deliveryTag, settlement)
+        guard mailbox.post(command) else { throw AMQPError(.closedByClient, "the connection is closed") }
     }
 
     /// Drops the TCP connection as a network failure would, to exercise recovery. For tests.

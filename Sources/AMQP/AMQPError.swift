@@ -30,8 +30,6 @@ public struct AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         case publishNacked
         /// The message would exceed the broker's frame or size limits, or a header value is not encodable.
         case invalidMessage
-        /// The delivery belongs to a channel that has since closed or reconnected; it will be redelivered.
-        case staleDelivery
         /// The broker cancelled the consumer (its queue was deleted or it failed over).
         case consumerCancelled
         /// The connection was closed by this process.

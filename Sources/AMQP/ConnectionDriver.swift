@@ -26,7 +26,8 @@ final class ConnectionDriver {
     /// A deliver or return whose header and body frames are still arriving.
     private struct IncomingContent {
         enum Kind {
-            case delivery(consumerTag: String, deliveryTag: UInt64, redelivered: Bool, exchange: String, routingKey: String)
+            case delivery(
+                consumerTag: String, deliveryTag: UInt64, redelivered: Bool, exchange: String, routingKey: String)
             case returned(replyCode: Int, replyText: String, exchange: String, routingKey: String)
         }
         var kind: Kind
@@ -160,8 +161,7 @@ final class ConnectionDriver {
         while closing.isEmpty {
             let remaining = ContinuousClock.now.duration(to: deadline)
             if remaining <= .zero { return }
-            var fds = [pollfd(fd: mailbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
-            _ = poll(&fds, 1, Int32(max(1, remaining.milliseconds)))
+            _ = mailbox.wait(socket: nil, timeoutMilliseconds: Int32(max(1, min(remaining.milliseconds, 1000))))
             for command in mailbox.take() {
                 switch command {
                 case .close(let continuation): closing.append(continuation)
@@ -274,32 +274,17 @@ final class ConnectionDriver {
                 // Already closed by the broker: nothing left to release.
             }
             consumer.request.continuation.finish()
-        case .settle(let id, let incarnation, let tag, let settlement, let continuation):
-            guard let consumer = consumers[id] else {
-                continuation.resume(
-                    throwing: AMQPError(
-                        .staleDelivery,
-                        "delivery \(tag) belongs to a consumer that was cancelled (its delivery stream ended or was "
-                            + "dropped); the broker returns it to the queue"))
+        case .settle(let id, let incarnation, let tag, let settlement):
+            // A delivery from a cancelled consumer or an earlier channel cannot be settled: the broker has
+            // already put it back (or will, when the channel closes) and delivers it again.
+            guard let consumer = consumers[id], consumer.incarnation == incarnation, consumer.consumerTag != nil
+            else {
+                logger.debug(
+                    "AMQP settlement of a stale delivery ignored; it will be redelivered",
+                    metadata: ["delivery": "\(tag)"])
                 return
             }
-            guard consumer.incarnation == incarnation, consumer.consumerTag != nil else {
-                continuation.resume(
-                    throwing: AMQPError(
-                        .staleDelivery,
-                        "delivery \(tag) from queue '\(consumer.request.queue)' came before the channel was reopened; "
-                            + "the broker will deliver it again"))
-                return
-            }
-            do {
-                try wire.settle(settlement, deliveryTag: tag, channel: consumer.channel)
-                continuation.resume()
-            } catch {
-                continuation.resume(
-                    throwing: AMQPError(
-                        .staleDelivery, "the connection failed while settling delivery \(tag); it will be redelivered"))
-                throw error
-            }
+            try wire.settle(settlement, deliveryTag: tag, channel: consumer.channel)
         case .dropConnection(let continuation):
             wire.close()
             continuation.resume()
@@ -352,10 +337,10 @@ final class ConnectionDriver {
     private func fail(_ command: Command, _ error: AMQPError) {
         switch command {
         case .publish(let p): p.continuation.resume(throwing: error)
-        case .declare(_, _, let c), .delete(_, let c), .purge(_, let c), .consume(_, let c), .settle(_, _, _, _, let c):
+        case .declare(_, _, let c), .delete(_, let c), .purge(_, let c), .consume(_, let c):
             c.resume(throwing: error)
         case .inspect(_, let c): c.resume(throwing: error)
-        case .cancel: break
+        case .cancel, .settle: break
         case .dropConnection(let c), .close(let c): c.resume()
         }
     }
@@ -437,7 +422,8 @@ final class ConnectionDriver {
         case .ack, .nack:
             break
         case .cancel(let channel, _):
-            if let id = consumerByChannel.removeValue(forKey: channel), let consumer = consumers.removeValue(forKey: id) {
+            if let id = consumerByChannel.removeValue(forKey: channel), let consumer = consumers.removeValue(forKey: id)
+            {
                 consumer.request.continuation.finish(
                     throwing: AMQPError(
                         .consumerCancelled, "the broker cancelled the consumer of queue '\(consumer.request.queue)'"))
@@ -520,11 +506,7 @@ final class ConnectionDriver {
         // Wake at least four times per heartbeat interval so our heartbeats go out in time.
         let heartbeat = wire.heartbeatSeconds
         let timeout: Int32 = heartbeat > 0 ? Int32(min(250, heartbeat * 250)) : 250
-        var fds = [
-            pollfd(fd: wire.socketDescriptor, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: mailbox.wakeDescriptor, events: Int16(POLLIN), revents: 0),
-        ]
-        let ready = poll(&fds, 2, timeout)
+        let ready = mailbox.wait(socket: wire.socketDescriptor, timeoutMilliseconds: timeout)
         if ready < 0 && errno != EINTR {
             throw AMQPError(.connectionClosed, "poll failed: \(String(cString: strerror(errno)))")
         }

@@ -14,8 +14,8 @@ enum Command: Sendable {
     case purge(queue: String, CheckedContinuation<Void, any Error>)
     case consume(ConsumerRequest, CheckedContinuation<Void, any Error>)
     case cancel(consumerID: Int)
-    case settle(consumerID: Int, incarnation: Int, deliveryTag: UInt64, Settlement,
-        CheckedContinuation<Void, any Error>)
+    /// No continuation: basic.ack, nack and reject have no reply in AMQP 0-9-1, so there is nothing to wait for.
+    case settle(consumerID: Int, incarnation: Int, deliveryTag: UInt64, Settlement)
     case dropConnection(CheckedContinuation<Void, Never>)
     case close(CheckedContinuation<Void, Never>)
 }
@@ -36,6 +36,10 @@ struct ConsumerRequest: Sendable {
 
 /// The queue of commands plus a pipe the connection's thread polls beside its socket, so a command wakes it
 /// at once instead of waiting for the next poll timeout.
+///
+/// Waking a thread costs a system call on each side, so a sender writes to the pipe only when the thread has
+/// said it is about to sleep: the thread sets `sleeping`, then looks at the queue; a sender appends, then looks
+/// at `sleeping`. Whatever the interleaving, either the thread sees the command or the sender sees it asleep.
 final class Mailbox: Sendable {
     private struct State {
         var commands: [Command] = []
@@ -44,8 +48,9 @@ final class Mailbox: Sendable {
     }
 
     private let state = Mutex(State())
-    /// The read end, for `poll`.
-    let wakeDescriptor: Int32
+    private let sleeping = Atomic<Bool>(false)
+    private let signalled = Atomic<Bool>(false)
+    private let wakeDescriptor: Int32
     private let signalDescriptor: Int32
 
     init() {
@@ -66,8 +71,27 @@ final class Mailbox: Sendable {
     }
 
     private func signal() {
+        guard sleeping.load(ordering: .sequentiallyConsistent) else { return }
+        guard !signalled.exchange(true, ordering: .sequentiallyConsistent) else { return }
         var one: UInt8 = 1
         _ = write(signalDescriptor, &one, 1)
+    }
+
+    /// Sleeps in `poll` until a command is posted, `socket` (if any) is readable, or the timeout passes.
+    /// Returns at once when commands are already waiting. Returns poll's result (negative on error).
+    func wait(socket: Int32?, timeoutMilliseconds: Int32) -> Int32 {
+        sleeping.store(true, ordering: .sequentiallyConsistent)
+        defer {
+            sleeping.store(false, ordering: .sequentiallyConsistent)
+            if signalled.exchange(false, ordering: .sequentiallyConsistent) {
+                var drain = [UInt8](repeating: 0, count: 64)
+                while read(wakeDescriptor, &drain, drain.count) > 0 {}
+            }
+        }
+        if state.withLock({ !$0.commands.isEmpty }) { return 1 }
+        var fds = [pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+        if let socket { fds.append(pollfd(fd: socket, events: Int16(POLLIN), revents: 0)) }
+        return poll(&fds, nfds_t(fds.count), timeoutMilliseconds)
     }
 
     /// Adds a command; false when the connection is closed (the caller reports `closedByClient`).
@@ -111,11 +135,9 @@ final class Mailbox: Sendable {
 
     var isShut: Bool { state.withLock { $0.closed } }
 
-    /// Takes every queued command. Clears the wake signal first, so a command posted after the take still wakes.
+    /// Takes every queued command.
     func take() -> [Command] {
-        var drain = [UInt8](repeating: 0, count: 64)
-        while read(wakeDescriptor, &drain, drain.count) > 0 {}
-        return state.withLock { state in
+        state.withLock { state in
             let commands = state.commands
             state.commands.removeAll(keepingCapacity: true)
             return commands

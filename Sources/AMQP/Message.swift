@@ -45,8 +45,14 @@ public struct OutboundMessage: Sendable, Equatable {
     }
 }
 
-/// A message received from a queue. Settle it exactly once with `ack()`, `nack(requeue:)` or `reject(requeue:)`;
-/// a delivery left unsettled stays unacknowledged at the broker until the connection closes, then is requeued.
+/// A message received from a queue. Settle it exactly once with `ack()`, `nack(requeue:)` or `reject(requeue:)`,
+/// after its effect is durable; a delivery left unsettled stays unacknowledged at the broker until its channel
+/// closes, then is requeued.
+///
+/// Settling hands the ack to the connection's thread and returns: AMQP 0-9-1 acks have no reply, so there is
+/// nothing more to wait for. An ack that cannot reach the broker (the connection failed, or the consumer was
+/// cancelled first) is dropped and the broker delivers the message again — which is why every consumer in the
+/// gateway deduplicates by message id. Only a closed connection is an error.
 public struct Delivery: Sendable {
     public var body: [UInt8]
     public var properties: MessageProperties
@@ -65,9 +71,9 @@ public struct Delivery: Sendable {
         Int(properties.headers["x-delivery-count"]?.int ?? 0)
     }
 
-    public func ack() async throws { try await settler.settle(self, .ack) }
-    public func nack(requeue: Bool) async throws { try await settler.settle(self, .nack(requeue: requeue)) }
-    public func reject(requeue: Bool) async throws { try await settler.settle(self, .reject(requeue: requeue)) }
+    public func ack() throws { try settler.settle(self, .ack) }
+    public func nack(requeue: Bool) throws { try settler.settle(self, .nack(requeue: requeue)) }
+    public func reject(requeue: Bool) throws { try settler.settle(self, .reject(requeue: requeue)) }
 }
 
 public enum Settlement: Sendable, Equatable {

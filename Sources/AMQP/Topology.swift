@@ -89,7 +89,8 @@ public struct Topology: Sendable, Equatable {
             let DecodingError.valueNotFound(_, context), let DecodingError.dataCorrupted(context)
         {
             let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            throw AMQPError(.invalidDefinitions, "\(source): \(path.isEmpty ? "document" : path): \(context.debugDescription)")
+            throw AMQPError(
+                .invalidDefinitions, "\(source): \(path.isEmpty ? "document" : path): \(context.debugDescription)")
         }
         exchanges = definitions.exchanges.filter { $0.vhost == vhost }.map {
             Exchange(name: $0.name, type: $0.type, durable: $0.durable ?? true, arguments: $0.arguments?.amqp ?? [:])

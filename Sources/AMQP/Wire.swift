@@ -4,7 +4,8 @@ import Foundation
 /// A frame read from the broker, decoded into Swift values (frames live in rabbitmq-c's pool only until the
 /// next release, so everything is copied out here).
 enum InboundFrame {
-    case deliver(channel: UInt16, consumerTag: String, deliveryTag: UInt64, redelivered: Bool, exchange: String,
+    case deliver(
+        channel: UInt16, consumerTag: String, deliveryTag: UInt64, redelivered: Bool, exchange: String,
         routingKey: String)
     case basicReturn(channel: UInt16, replyCode: Int, replyText: String, exchange: String, routingKey: String)
     case ack(channel: UInt16, tag: UInt64, multiple: Bool)
@@ -267,7 +268,8 @@ final class Wire {
             let m = decoded!.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
             return .deliver(
                 channel: channel, consumerTag: Wire.string(m.consumer_tag), deliveryTag: m.delivery_tag,
-                redelivered: m.redelivered != 0, exchange: Wire.string(m.exchange), routingKey: Wire.string(m.routing_key))
+                redelivered: m.redelivered != 0, exchange: Wire.string(m.exchange),
+                routingKey: Wire.string(m.routing_key))
         case mash_method_basic_ack:
             let m = decoded!.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
             return .ack(channel: channel, tag: m.delivery_tag, multiple: m.multiple != 0)
@@ -287,7 +289,8 @@ final class Wire {
             return .channelClose(
                 channel: channel,
                 error: AMQPError.brokerRefusal(
-                    replyCode: Int(m.reply_code), text: Wire.string(m.reply_text), context: "channel \(channel) closed"))
+                    replyCode: Int(m.reply_code), text: Wire.string(m.reply_text), context: "channel \(channel) closed")
+            )
         case mash_method_connection_close:
             let m = decoded!.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
             return .connectionClose(

@@ -12,7 +12,11 @@ public func within<T: Sendable>(
     _ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let settled = Locked(false)
-    let claim: @Sendable () -> Bool = { settled.withLock { was in defer { was = true }; return !was } }
+    let claim: @Sendable () -> Bool = {
+        settled.withLock { was in
+            defer { was = true }; return !was
+        }
+    }
     let tasks = Locked<(work: Task<Void, Never>?, timer: Task<Void, Never>?)>((nil, nil))
     return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
         let work = Task {

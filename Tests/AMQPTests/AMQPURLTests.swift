@@ -27,7 +27,8 @@ struct AMQPURLTests {
     @Test("TLS options from the query")
     func tlsOptions() throws {
         let url = try AMQPURL(
-            "amqps://u:p@h:5671/v?cacertfile=/ca.pem&certfile=/c.pem&keyfile=/c.key&heartbeat=5&auth_mechanism=external")
+            "amqps://u:p@h:5671/v?cacertfile=/ca.pem&certfile=/c.pem&keyfile=/c.key&heartbeat=5&auth_mechanism=external"
+        )
         #expect(url.caCertificateFile == "/ca.pem")
         #expect(url.certificateFile == "/c.pem")
         #expect(url.keyFile == "/c.key")

@@ -37,7 +37,7 @@ struct DeadLetterTests {
             let delivery = try await deliveries.next(within: .seconds(10))
             #expect(delivery.properties.messageID == poison.properties.messageID)
             attempts += 1
-            try await delivery.nack(requeue: true)
+            try delivery.nack(requeue: true)
         }
         #expect(attempts == 4)
 
@@ -49,7 +49,7 @@ struct DeadLetterTests {
         #expect(letter.properties.headers["x-mash-sender"] == "police")
         #expect(letter.properties.headers["x-first-death-reason"]?.string == "delivery_limit")
         #expect(letter.properties.headers["x-first-death-queue"]?.string == queue)
-        try await letter.ack()
+        try letter.ack()
         #expect(try await connection.inspect(queue: queue).messageCount == 0)
     }
 
@@ -76,6 +76,6 @@ struct DeadLetterTests {
         #expect(letter.properties.headers["x-first-death-reason"]?.string == "rejected")
         let death = try #require(letter.properties.headers["x-death"]?.array?.first?.table)
         #expect(death["queue"]?.string == queue)
-        try await letter.ack()
+        try letter.ack()
     }
 }

@@ -25,7 +25,8 @@ struct DefinitionsTests {
             #expect(queue == Topology.Queue.quorum(name, deliveryLimit: 5, deadLetterExchange: "mash.dlx"))
             #expect(topology.queues.contains(Topology.Queue.deadLetters(of: name)), "no DLQ for \(name)")
             #expect(
-                topology.bindings.contains(Topology.Binding(exchange: "mash.dlx", queue: name + ".dlq", routingKey: name)))
+                topology.bindings.contains(
+                    Topology.Binding(exchange: "mash.dlx", queue: name + ".dlq", routingKey: name)))
         }
     }
 

@@ -60,10 +60,10 @@ struct LeastPrivilegeTests {
                 if delivery.properties.messageID == response.properties.messageID {
                     #expect(delivery.body == response.body)
                     #expect(delivery.routingKey == "police")
-                    try await delivery.ack()
+                    try delivery.ack()
                     return
                 }
-                try await delivery.nack(requeue: true)
+                try delivery.nack(requeue: true)
             }
         }
     }

@@ -50,7 +50,7 @@ struct RoundTripTests {
         for _ in 0..<50 {
             let delivery = try await deliveries.next(within: .seconds(10))
             received[delivery.properties.messageID ?? ""] = delivery
-            try await delivery.ack()
+            try delivery.ack()
         }
         for message in sent {
             let delivery = try #require(received[message.properties.messageID!])

@@ -23,13 +23,14 @@ struct TLSTests {
         let connection = try await AMQPConnection.connect(AMQPConfiguration(url: url, connectionName: "test tls"))
         defer { Task { await connection.close() } }
         let queue = TestNames.queue("tls")
-        try await connection.declare(Topology(queues: [Topology.Queue(name: queue, arguments: ["x-queue-type": "quorum"])]))
+        try await connection.declare(
+            Topology(queues: [Topology.Queue(name: queue, arguments: ["x-queue-type": "quorum"])]))
         let message = testMessage("over TLS")
         try await connection.publish(message, exchange: "", routingKey: queue)
         let deliveries = try await connection.consume(queue: queue)
         let delivery = try await deliveries.next(within: .seconds(10))
         #expect(delivery.body == message.body)
-        try await delivery.ack()
+        try delivery.ack()
         try await connection.delete(queue: queue)
     }
 

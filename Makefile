@@ -1,0 +1,31 @@
+# MASH Gateway. `make test` and `make run` work from a fresh clone: they install what is missing.
+.PHONY: test bench deps broker-up broker-down broker-env format lint clean
+
+test:
+	scripts/test.sh
+
+bench:
+	scripts/bench.sh
+
+deps:
+	scripts/deps.sh
+
+# A private development node (ports 25671-25674, data in .build/broker), separate from the test node.
+broker-up: deps
+	scripts/broker.sh up
+
+broker-down:
+	scripts/broker.sh down
+
+broker-env:
+	@scripts/broker.sh env
+
+format:
+	swift format --in-place --recursive Package.swift Sources Tests Benchmarks
+
+lint:
+	swift format lint --strict --recursive Package.swift Sources Tests Benchmarks
+
+clean:
+	scripts/broker.sh down || true
+	rm -rf .build

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make bench`: figures, never pass/fail. Starts a fresh private node on its own ports, then runs the raw
+# rabbitmq-c loop (Benchmarks/amqp-raw-bench) and the same work through our AMQP module
+# (Benchmarks/amqp-bench) alternately, and prints the medians and the ratio of ours to the raw broker rate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+COUNT=${MASH_BENCH_COUNT:-20000}
+WINDOW=${MASH_BENCH_WINDOW:-256}
+RUNS=${MASH_BENCH_RUNS:-3}
+
+scripts/deps.sh
+export MASH_BROKER_DIR=$PWD/.build/broker-bench
+export MASH_BROKER_PORT=${MASH_BENCH_BROKER_PORT:-45672}
+export MASH_BROKER_TLS_PORT=$((MASH_BROKER_PORT - 1))
+export MASH_BROKER_MGMT_PORT=$((MASH_BROKER_PORT + 1))
+export MASH_BROKER_DIST_PORT=$((MASH_BROKER_PORT + 2))
+trap 'scripts/broker.sh down >/dev/null || true' EXIT
+scripts/broker.sh reset >/dev/null
+scripts/broker.sh up >/dev/null
+set -a
+eval "$(scripts/broker.sh env)"
+set +a
+password=$(cat "$MASH_BROKER_CREDENTIALS/mash-admin")
+
+swift build -c release --product amqp-bench >/dev/null
+swift build -c release --product amqp-raw-bench >/dev/null
+bin=$(swift build -c release --show-bin-path)
+
+results=$(mktemp)
+for run in $(seq 1 "$RUNS"); do
+    echo "raw $("$bin/amqp-raw-bench" 127.0.0.1 "$MASH_BROKER_PORT" mash-admin "$password" mash "bench.raw.$run" "$COUNT" "$WINDOW")" >>"$results"
+    echo "ours $("$bin/amqp-bench" "$MASH_AMQP_URL" "bench.ours.$run" "$COUNT" "$WINDOW")" >>"$results"
+done
+
+python3 - "$results" "$COUNT" "$WINDOW" "$RUNS" <<'PY'
+import json, statistics, sys
+path, count, window, runs = sys.argv[1], *sys.argv[2:]
+rows = {"raw": [], "ours": []}
+for line in open(path):
+    who, data = line.split(" ", 1)
+    rows[who].append(json.loads(data))
+def median(who, key): return statistics.median(r[key] for r in rows[who])
+print(f"AMQP: {count} persistent 1 KiB messages to a quorum queue, confirm window and prefetch {window}, "
+      f"median of {runs} runs each")
+print(f"{'':28}{'publish+confirm /s':>20}{'consume+ack /s':>18}")
+for who, label in (("raw", "raw rabbitmq-c loop"), ("ours", "MASH AMQP module")):
+    print(f"{label:28}{median(who, 'publish_per_s'):>20,.0f}{median(who, 'consume_per_s'):>18,.0f}")
+print(f"{'ratio (ours / raw)':28}{median('ours', 'publish_per_s') / median('raw', 'publish_per_s'):>20.2f}"
+      f"{median('ours', 'consume_per_s') / median('raw', 'consume_per_s'):>18.2f}")
+PY
+rm -f "$results"

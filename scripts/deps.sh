@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the private broker need, when they are missing.
+# As root it runs apt-get itself (one `apt-get update` first); otherwise it prints the exact command.
+set -euo pipefail
+
+packages=(librabbitmq-dev libssl-dev rabbitmq-server openssl pkg-config python3)
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "Missing packages: ${missing[*]}" >&2
+    echo "Install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "Installing ${missing[*]} ..."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Debian's package starts the system RabbitMQ where it can; we never use it (our node is private).
+apt-get install -y -qq "${missing[@]}" >/dev/null
