@@ -7,7 +7,8 @@ let package = Package(
     name: "mash-gateway",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "AMQP", targets: ["AMQP"])
+        .library(name: "AMQP", targets: ["AMQP"]),
+        .library(name: "Sealing", targets: ["Sealing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2")
@@ -29,6 +30,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Sealing",
+            dependencies: ["COpenSSL"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "MASHTesting",
             dependencies: ["AMQP"],
             swiftSettings: strict
@@ -36,6 +42,11 @@ let package = Package(
         .testTarget(
             name: "AMQPTests",
             dependencies: ["AMQP", "MASHTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SealingTests",
+            dependencies: ["Sealing", "MASHTesting"],
             swiftSettings: strict
         ),
         .testTarget(

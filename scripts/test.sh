@@ -7,6 +7,14 @@ cd "$(dirname "$0")/.."
 
 scripts/deps.sh
 
+# Interop tests run an independent JOSE library (joserfc) from a virtual environment of our own.
+venv=$PWD/.build/venv
+if ! "$venv/bin/python" -c 'import joserfc' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'joserfc>=1.6,<2'
+fi
+export MASH_PYTHON=$venv/bin/python
+
 export MASH_BROKER_DIR=$PWD/.build/broker-test
 export MASH_BROKER_PORT=${MASH_TEST_BROKER_PORT:-35672}
 export MASH_BROKER_TLS_PORT=$((MASH_BROKER_PORT - 1))

@@ -7,6 +7,7 @@ import Foundation
 public struct TestBroker: Sendable {
     public struct Missing: Error, CustomStringConvertible {
         public var variable: String
+        public init(variable: String) { self.variable = variable }
         public var description: String {
             "\(variable) is not set. Broker tests need the private RabbitMQ node: run them with `make test` "
                 + "(or `make broker-up` and `eval $(scripts/broker.sh env | sed 's/^/export /')` before `swift test`)."

@@ -1,0 +1,303 @@
+import COpenSSL
+import Foundation
+
+/// A P-256 key held by OpenSSL: private (with its public half) or public only. The object owns its
+/// `EVP_PKEY` and frees it on deinit. This file is the only one in the module that calls OpenSSL.
+public final class P256Key: @unchecked Sendable {
+    // EVP_PKEY is reference counted and safe to use from several threads for the read-only operations here.
+    let pkey: OpaquePointer
+
+    private init(_ pkey: OpaquePointer) { self.pkey = pkey }
+
+    deinit { EVP_PKEY_free(pkey) }
+
+    /// A new random key pair.
+    public static func generate() throws -> P256Key {
+        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw Crypto.failure("EC context") }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        var pkey: OpaquePointer?
+        guard EVP_PKEY_keygen_init(ctx) == 1, EVP_PKEY_CTX_set_group_name(ctx, "P-256") == 1,
+            EVP_PKEY_generate(ctx, &pkey) == 1, let pkey
+        else { throw Crypto.failure("P-256 key generation") }
+        return P256Key(pkey)
+    }
+
+    /// A private key from PEM (PKCS #8 or SEC 1). Refuses keys that are not P-256.
+    public static func privateKey(pem: [UInt8], source: String) throws -> P256Key {
+        let pkey: OpaquePointer? = pem.withUnsafeBytes { buffer in
+            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
+        }
+        guard let pkey else {
+            ERR_clear_error()
+            throw SealingError(.invalidKey, "\(source): not a PEM private key")
+        }
+        let key = P256Key(pkey)
+        guard key.isP256 else { throw SealingError(.invalidKey, "\(source): the key is not on curve P-256") }
+        return key
+    }
+
+    /// A public key from its affine coordinates (32 bytes each), as a JWK carries them.
+    public static func publicKey(x: [UInt8], y: [UInt8]) throws -> P256Key {
+        guard x.count == 32, y.count == 32 else {
+            throw SealingError(.invalidKey, "P-256 coordinates must be 32 bytes each")
+        }
+        let point = [0x04] + x + y
+        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw Crypto.failure("EC context") }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        guard let builder = OSSL_PARAM_BLD_new() else { throw Crypto.failure("parameter builder") }
+        defer { OSSL_PARAM_BLD_free(builder) }
+        // The builder keeps the key names and borrows the buffers until `to_param`, so all of them must
+        // outlive that call: static strings for the names, and `to_param` inside the buffer's scope.
+        let params = point.withUnsafeBytes { bytes -> UnsafeMutablePointer<OSSL_PARAM>? in
+            guard OSSL_PARAM_BLD_push_utf8_string(builder, Crypto.cString("group"), Crypto.cString("P-256"), 0) == 1,
+                OSSL_PARAM_BLD_push_octet_string(builder, Crypto.cString("pub"), bytes.baseAddress, bytes.count) == 1
+            else { return nil }
+            return OSSL_PARAM_BLD_to_param(builder)
+        }
+        guard let params else { throw Crypto.failure("EC parameters") }
+        defer { OSSL_PARAM_free(params) }
+        var pkey: OpaquePointer?
+        guard EVP_PKEY_fromdata_init(ctx) == 1, EVP_PKEY_fromdata(ctx, &pkey, mash_selection_public_key, params) == 1,
+            let pkey
+        else {
+            ERR_clear_error()
+            throw SealingError(.invalidKey, "the coordinates are not a point on P-256")
+        }
+        return P256Key(pkey)
+    }
+
+    var isP256: Bool {
+        var name = [CChar](repeating: 0, count: 32)
+        var length = 0
+        guard EVP_PKEY_get_utf8_string_param(pkey, "group", &name, name.count, &length) == 1 else { return false }
+        return String(cString: name) == "prime256v1" || String(cString: name) == "P-256"
+    }
+
+    public var hasPrivateKey: Bool {
+        var bn: OpaquePointer?
+        defer { BN_free(bn) }
+        return EVP_PKEY_get_bn_param(pkey, "priv", &bn) == 1 && bn != nil
+    }
+
+    /// The public point's affine coordinates, 32 bytes each.
+    public func publicCoordinates() throws -> (x: [UInt8], y: [UInt8]) {
+        var point = [UInt8](repeating: 0, count: 65)
+        var length = 0
+        guard EVP_PKEY_get_octet_string_param(pkey, "encoded-pub-key", &point, point.count, &length) == 1,
+            length == 65, point[0] == 0x04
+        else { throw Crypto.failure("reading the public point") }
+        return (Array(point[1..<33]), Array(point[33..<65]))
+    }
+
+    /// The private key as PKCS #8 PEM.
+    public func privatePEM() throws -> [UInt8] {
+        guard let bio = BIO_new(BIO_s_mem()) else { throw Crypto.failure("memory BIO") }
+        defer { BIO_free(bio) }
+        guard PEM_write_bio_PrivateKey(bio, pkey, nil, nil, 0, nil, nil) == 1 else {
+            throw Crypto.failure("writing PEM")
+        }
+        var data: UnsafeMutablePointer<CChar>?
+        let length = mash_bio_mem_data(bio, &data)
+        guard let data, length > 0 else { throw Crypto.failure("reading PEM") }
+        return Array(UnsafeRawBufferPointer(start: data, count: length))
+    }
+}
+
+enum Crypto {
+    /// A C string that lives as long as the program: what OpenSSL's parameter APIs need for names they keep.
+    static func cString(_ literal: StaticString) -> UnsafePointer<CChar> {
+        UnsafeRawPointer(literal.utf8Start).assumingMemoryBound(to: CChar.self)
+    }
+
+    static func failure(_ what: String) -> SealingError {
+        let code = ERR_get_error()
+        ERR_clear_error()
+        var buffer = [CChar](repeating: 0, count: 256)
+        if code != 0 { ERR_error_string_n(code, &buffer, buffer.count) }
+        let detail = code != 0 ? ": " + String(cString: buffer) : ""
+        return SealingError(.cryptoFailure, "OpenSSL failed at \(what)\(detail)")
+    }
+
+    static func randomBytes(_ count: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        guard RAND_bytes(&bytes, Int32(count)) == 1 else { throw failure("random bytes") }
+        return bytes
+    }
+
+    static func sha256(_ data: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        _ = EVP_Digest(data, data.count, &digest, &length, EVP_sha256(), nil)
+        return digest
+    }
+
+    /// ECDH on P-256: the shared secret Z (32 bytes).
+    static func ecdh(privateKey: P256Key, peer: P256Key) throws -> [UInt8] {
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, privateKey.pkey, nil) else { throw failure("ECDH context") }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        guard EVP_PKEY_derive_init(ctx) == 1, EVP_PKEY_derive_set_peer(ctx, peer.pkey) == 1 else {
+            throw failure("ECDH with the peer key")
+        }
+        var length = 0
+        guard EVP_PKEY_derive(ctx, nil, &length) == 1 else { throw failure("ECDH length") }
+        var secret = [UInt8](repeating: 0, count: length)
+        guard EVP_PKEY_derive(ctx, &secret, &length) == 1 else { throw failure("ECDH") }
+        return Array(secret.prefix(length))
+    }
+
+    /// The Concat KDF of NIST SP 800-56A with SHA-256, as JWA (RFC 7518 §4.6.2) specifies, through OpenSSL's
+    /// single-step KDF ("SSKDF", which is that KDF).
+    static func concatKDF(secret: [UInt8], otherInfo: [UInt8], length: Int) throws -> [UInt8] {
+        guard let kdf = EVP_KDF_fetch(nil, "SSKDF", nil) else { throw failure("SSKDF") }
+        defer { EVP_KDF_free(kdf) }
+        guard let ctx = EVP_KDF_CTX_new(kdf) else { throw failure("SSKDF context") }
+        defer { EVP_KDF_CTX_free(ctx) }
+        var output = [UInt8](repeating: 0, count: length)
+        var secret = secret
+        var info = otherInfo
+        // OSSL_PARAM holds pointers to its key names and values: static strings, and buffers pinned for the call.
+        let ok = secret.withUnsafeMutableBytes { secretBytes in
+            info.withUnsafeMutableBytes { infoBytes in
+                let params = [
+                    OSSL_PARAM_construct_utf8_string(
+                        cString("digest"), UnsafeMutablePointer(mutating: cString("SHA256")), 0),
+                    OSSL_PARAM_construct_octet_string(cString("key"), secretBytes.baseAddress, secretBytes.count),
+                    OSSL_PARAM_construct_octet_string(cString("info"), infoBytes.baseAddress, infoBytes.count),
+                    OSSL_PARAM_construct_end(),
+                ]
+                return EVP_KDF_derive(ctx, &output, length, params) == 1
+            }
+        }
+        guard ok else { throw failure("Concat KDF") }
+        return output
+    }
+
+    /// AES-256 key wrap (RFC 3394), as A256KW.
+    static func aesKeyWrap(kek: [UInt8], key: [UInt8]) throws -> [UInt8] {
+        try wrap(kek: kek, input: key, encrypt: true)
+    }
+
+    /// Unwraps, or throws `decryptionFailed` when the integrity check fails (wrong key or tampered data).
+    static func aesKeyUnwrap(kek: [UInt8], wrapped: [UInt8]) throws -> [UInt8] {
+        guard wrapped.count == 40 else { throw SealingError(.decryptionFailed, "the wrapped key is not 40 bytes") }
+        return try wrap(kek: kek, input: wrapped, encrypt: false)
+    }
+
+    private static func wrap(kek: [UInt8], input: [UInt8], encrypt: Bool) throws -> [UInt8] {
+        guard let ctx = EVP_CIPHER_CTX_new() else { throw failure("cipher context") }
+        defer { EVP_CIPHER_CTX_free(ctx) }
+        mash_allow_key_wrap(ctx)
+        guard EVP_CipherInit_ex(ctx, EVP_aes_256_wrap(), nil, kek, nil, encrypt ? 1 : 0) == 1 else {
+            throw failure("AES key wrap init")
+        }
+        var output = [UInt8](repeating: 0, count: input.count + 16)
+        var length: Int32 = 0
+        var final: Int32 = 0
+        guard EVP_CipherUpdate(ctx, &output, &length, input, Int32(input.count)) == 1,
+            EVP_CipherFinal_ex(ctx, &output[Int(length)], &final) == 1
+        else {
+            ERR_clear_error()
+            if encrypt { throw failure("AES key wrap") }
+            throw SealingError(.decryptionFailed, "the content key does not unwrap: wrong key or tampered message")
+        }
+        return Array(output.prefix(Int(length + final)))
+    }
+
+    /// AES-256-GCM encryption with a 96-bit IV; returns ciphertext and the 128-bit tag.
+    static func aesGCMSeal(key: [UInt8], iv: [UInt8], plaintext: [UInt8], aad: [UInt8]) throws
+        -> (ciphertext: [UInt8], tag: [UInt8])
+    {
+        guard let ctx = EVP_CIPHER_CTX_new() else { throw failure("cipher context") }
+        defer { EVP_CIPHER_CTX_free(ctx) }
+        var ciphertext = [UInt8](repeating: 0, count: plaintext.count + 16)
+        var tag = [UInt8](repeating: 0, count: 16)
+        var length: Int32 = 0
+        var final: Int32 = 0
+        guard EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
+            EVP_CIPHER_CTX_ctrl(ctx, mash_ctrl_gcm_set_ivlen, Int32(iv.count), nil) == 1,
+            EVP_EncryptInit_ex(ctx, nil, nil, key, iv) == 1,
+            aad.isEmpty || EVP_EncryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1,
+            EVP_EncryptUpdate(ctx, &ciphertext, &length, plaintext, Int32(plaintext.count)) == 1,
+            EVP_EncryptFinal_ex(ctx, &ciphertext[Int(length)], &final) == 1,
+            EVP_CIPHER_CTX_ctrl(ctx, mash_ctrl_gcm_get_tag, 16, &tag) == 1
+        else { throw failure("AES-GCM encryption") }
+        return (Array(ciphertext.prefix(Int(length + final))), tag)
+    }
+
+    /// AES-256-GCM decryption; throws `decryptionFailed` when the tag does not verify.
+    static func aesGCMOpen(key: [UInt8], iv: [UInt8], ciphertext: [UInt8], tag: [UInt8], aad: [UInt8]) throws
+        -> [UInt8]
+    {
+        guard key.count == 32, iv.count == 12, tag.count == 16 else {
+            throw SealingError(.decryptionFailed, "AES-GCM needs a 32-byte key, a 12-byte IV and a 16-byte tag")
+        }
+        guard let ctx = EVP_CIPHER_CTX_new() else { throw failure("cipher context") }
+        defer { EVP_CIPHER_CTX_free(ctx) }
+        var plaintext = [UInt8](repeating: 0, count: ciphertext.count + 16)
+        var tag = tag
+        var length: Int32 = 0
+        var final: Int32 = 0
+        guard EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
+            EVP_CIPHER_CTX_ctrl(ctx, mash_ctrl_gcm_set_ivlen, 12, nil) == 1,
+            EVP_DecryptInit_ex(ctx, nil, nil, key, iv) == 1,
+            aad.isEmpty || EVP_DecryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1,
+            EVP_DecryptUpdate(ctx, &plaintext, &length, ciphertext, Int32(ciphertext.count)) == 1,
+            EVP_CIPHER_CTX_ctrl(ctx, mash_ctrl_gcm_set_tag, 16, &tag) == 1
+        else { throw failure("AES-GCM decryption") }
+        guard EVP_DecryptFinal_ex(ctx, &plaintext[Int(length)], &final) == 1 else {
+            ERR_clear_error()
+            throw SealingError(.decryptionFailed, "the authentication tag does not verify: tampered or wrong key")
+        }
+        return Array(plaintext.prefix(Int(length + final)))
+    }
+
+    /// ES256: ECDSA P-256 with SHA-256, the signature as the 64-byte R‖S that JWS uses (not DER).
+    static func es256Sign(key: P256Key, message: [UInt8]) throws -> [UInt8] {
+        guard let ctx = EVP_MD_CTX_new() else { throw failure("digest context") }
+        defer { EVP_MD_CTX_free(ctx) }
+        var length = 0
+        guard EVP_DigestSignInit(ctx, nil, EVP_sha256(), nil, key.pkey) == 1,
+            EVP_DigestSign(ctx, nil, &length, message, message.count) == 1
+        else { throw failure("ES256 signing") }
+        var der = [UInt8](repeating: 0, count: length)
+        guard EVP_DigestSign(ctx, &der, &length, message, message.count) == 1 else { throw failure("ES256 signing") }
+        let signature: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
+            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
+            return d2i_ECDSA_SIG(nil, &cursor, length)
+        }
+        guard let signature else { throw failure("reading the ECDSA signature") }
+        defer { ECDSA_SIG_free(signature) }
+        var r: OpaquePointer?
+        var s: OpaquePointer?
+        ECDSA_SIG_get0(signature, &r, &s)
+        var raw = [UInt8](repeating: 0, count: 64)
+        guard BN_bn2binpad(r, &raw, 32) == 32, BN_bn2binpad(s, &raw[32], 32) == 32 else {
+            throw failure("encoding the ECDSA signature")
+        }
+        return raw
+    }
+
+    static func es256Verify(key: P256Key, message: [UInt8], signature raw: [UInt8]) -> Bool {
+        guard raw.count == 64, let signature = ECDSA_SIG_new() else { return false }
+        defer { ECDSA_SIG_free(signature) }
+        guard let r = BN_bin2bn(raw, 32, nil), let s = BN_bin2bn(Array(raw[32...]), 32, nil) else { return false }
+        guard ECDSA_SIG_set0(signature, r, s) == 1 else {
+            BN_free(r)
+            BN_free(s)
+            return false
+        }
+        var derPointer: UnsafeMutablePointer<UInt8>?
+        let derLength = i2d_ECDSA_SIG(signature, &derPointer)
+        guard derLength > 0, let derPointer else { return false }
+        defer { mash_openssl_free(derPointer) }
+        guard let ctx = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(ctx) }
+        let verified =
+            EVP_DigestVerifyInit(ctx, nil, EVP_sha256(), nil, key.pkey) == 1
+            && EVP_DigestVerify(ctx, derPointer, Int(derLength), message, message.count) == 1
+        ERR_clear_error()
+        return verified
+    }
+}

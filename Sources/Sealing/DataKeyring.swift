@@ -1,0 +1,56 @@
+/// Encryption at rest for personal data in the coordinator's store: AES-256-GCM under a named data key.
+/// A sealed value is `0x01 ‖ key-id length (1 byte) ‖ key id ‖ IV (12) ‖ tag (16) ‖ ciphertext`, so values
+/// written under an older key still open after the current key changes. `context` is bound as associated data
+/// (for example the table, column and row id), so a value copied to another row does not open there.
+public struct DataKeyring: Sendable {
+    public struct DataKey: Sendable {
+        public let id: String
+        let bytes: [UInt8]
+
+        public init(id: String, bytes: [UInt8]) throws {
+            guard bytes.count == 32 else { throw SealingError(.invalidKey, "data key '\(id)' must be 32 bytes") }
+            guard !id.isEmpty, id.utf8.count <= 255 else {
+                throw SealingError(.invalidKey, "a data key id must be 1 to 255 bytes")
+            }
+            self.id = id
+            self.bytes = bytes
+        }
+
+        public static func generate(id: String) throws -> DataKey {
+            try DataKey(id: id, bytes: try Crypto.randomBytes(32))
+        }
+    }
+
+    public let current: DataKey
+    private let keys: [String: DataKey]
+
+    /// `current` seals new values; `others` (older keys) still open what they sealed.
+    public init(current: DataKey, others: [DataKey] = []) {
+        self.current = current
+        var keys: [String: DataKey] = [:]
+        for key in others + [current] { keys[key.id] = key }
+        self.keys = keys
+    }
+
+    public func seal(_ plaintext: [UInt8], context: [UInt8]) throws -> [UInt8] {
+        let iv = try Crypto.randomBytes(12)
+        let (ciphertext, tag) = try Crypto.aesGCMSeal(key: current.bytes, iv: iv, plaintext: plaintext, aad: context)
+        let id = Array(current.id.utf8)
+        return [0x01, UInt8(id.count)] + id + iv + tag + ciphertext
+    }
+
+    public func open(_ sealed: [UInt8], context: [UInt8]) throws -> [UInt8] {
+        guard sealed.count >= 2, sealed[0] == 0x01 else {
+            throw SealingError(.malformed, "not a sealed value (unknown format version)")
+        }
+        let idLength = Int(sealed[1])
+        guard sealed.count >= 2 + idLength + 28 else { throw SealingError(.malformed, "the sealed value is truncated") }
+        let id = String(decoding: sealed[2..<(2 + idLength)], as: UTF8.self)
+        guard let key = keys[id] else { throw SealingError(.unknownKey, "data key '\(id)' is not in the keyring") }
+        let ivStart = 2 + idLength
+        return try Crypto.aesGCMOpen(
+            key: key.bytes, iv: Array(sealed[ivStart..<(ivStart + 12)]),
+            ciphertext: Array(sealed[(ivStart + 28)...]), tag: Array(sealed[(ivStart + 12)..<(ivStart + 28)]),
+            aad: context)
+    }
+}

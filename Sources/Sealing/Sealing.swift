@@ -1,0 +1,255 @@
+import Foundation
+
+/// The JOSE profile every MASH message uses (docs/protocol.md, "Sealed messages"):
+/// a compact JWS (ES256) signed by the sender, nested as the plaintext of a compact JWE
+/// (ECDH-ES+A256KW with A256GCM) encrypted to the addressee.
+public enum JOSEProfile {
+    public static let signatureAlgorithm = "ES256"
+    public static let keyManagementAlgorithm = "ECDH-ES+A256KW"
+    public static let contentEncryption = "A256GCM"
+    public static let jwsType = "mash+jws"
+    public static let jweType = "mash+jwe"
+}
+
+/// What an opened message says about itself, once decrypted and verified.
+public struct OpenedMessage: Sendable, Equatable {
+    public var payload: [UInt8]
+    /// The document type (`cty` of the JWS), e.g. `research-request`.
+    public var type: String
+    public var messageID: String
+    public var sender: String
+    public var recipient: String
+    public var issuedAt: Date
+    public var signingKeyID: String
+    public var encryptionKeyID: String
+}
+
+/// Seals payloads from one agency: signs with its newest key and encrypts to the addressee's public key.
+public struct Sealer: Sendable {
+    public let sender: AgencyKeyPair
+
+    public init(sender: AgencyKeyPair) { self.sender = sender }
+
+    public func seal(
+        _ payload: [UInt8], type: String, messageID: String, to recipient: AgencyPublicKey, issuedAt: Date = Date()
+    ) throws -> String {
+        let jwsHeader: [String: Any] = [
+            "alg": JOSEProfile.signatureAlgorithm, "kid": sender.kid, "typ": JOSEProfile.jwsType, "cty": type,
+            "iss": sender.agency, "aud": recipient.agency, "jti": messageID, "iat": Int(issuedAt.timeIntervalSince1970),
+        ]
+        return try encrypt(try sign(header: jwsHeader, payload: payload), to: recipient)
+    }
+
+    /// A compact JWS over `payload` with exactly `header` (tests use it to forge headers).
+    func sign(header: [String: Any], payload: [UInt8]) throws -> String {
+        let signingInput = try JOSE.encodeHeader(header) + "." + Base64URL.encode(payload)
+        let signature = try Crypto.es256Sign(key: sender.privateKey, message: Array(signingInput.utf8))
+        return signingInput + "." + Base64URL.encode(signature)
+    }
+
+    /// A compact JWE of `jws` to `recipient`; `headerOverrides` replace members of the protected header.
+    func encrypt(_ jws: String, to recipient: AgencyPublicKey, headerOverrides: [String: Any] = [:]) throws -> String {
+        let ephemeral = try P256Key.generate()
+        let (ex, ey) = try ephemeral.publicCoordinates()
+        var jweHeader: [String: Any] = [
+            "alg": JOSEProfile.keyManagementAlgorithm, "enc": JOSEProfile.contentEncryption, "kid": recipient.kid,
+            "typ": JOSEProfile.jweType, "cty": JOSEProfile.jwsType,
+            "epk": ["kty": "EC", "crv": "P-256", "x": Base64URL.encode(ex), "y": Base64URL.encode(ey)],
+        ]
+        jweHeader.merge(headerOverrides) { _, new in new }
+        let protected = try JOSE.encodeHeader(jweHeader)
+        let kek = try JOSE.keyEncryptionKey(
+            secret: try Crypto.ecdh(privateKey: ephemeral, peer: recipient.key), apu: [], apv: [])
+        let cek = try Crypto.randomBytes(32)
+        let wrapped = try Crypto.aesKeyWrap(kek: kek, key: cek)
+        let iv = try Crypto.randomBytes(12)
+        let (ciphertext, tag) = try Crypto.aesGCMSeal(
+            key: cek, iv: iv, plaintext: Array(jws.utf8), aad: Array(protected.utf8))
+        return [
+            protected, Base64URL.encode(wrapped), Base64URL.encode(iv), Base64URL.encode(ciphertext),
+            Base64URL.encode(tag),
+        ]
+        .joined(separator: ".")
+    }
+}
+
+/// Opens messages addressed to one agency: decrypts with any of its key pairs (so messages sealed to a key
+/// being rotated out still open), verifies the signature against the trusted keys, and checks the sender,
+/// addressee, issue time and message id. Every refusal is a `SealingError` with its own code.
+public struct Opener: Sendable {
+    public let recipient: String
+    public var keyPairs: [AgencyKeyPair]
+    public var trusted: TrustStore
+    /// Largest sealed message accepted, in bytes; anything larger is refused before it is parsed.
+    public var maximumSize: Int
+    /// How far `iat` may be from now, either way.
+    public var window: TimeInterval
+    /// Called with each verified message id: returns true if the id was seen before (a replay). The services
+    /// back it with their inbox table.
+    public var isReplay: @Sendable (String) throws -> Bool
+
+    public init(
+        recipient: String, keyPairs: [AgencyKeyPair], trusted: TrustStore, maximumSize: Int = 1 << 20,
+        window: TimeInterval = 300, isReplay: @escaping @Sendable (String) throws -> Bool = { _ in false }
+    ) {
+        self.recipient = recipient
+        self.keyPairs = keyPairs
+        self.trusted = trusted
+        self.maximumSize = maximumSize
+        self.window = window
+        self.isReplay = isReplay
+    }
+
+    public func open(_ sealed: String, now: Date = Date()) throws -> OpenedMessage {
+        guard sealed.utf8.count <= maximumSize else {
+            throw SealingError(.tooLarge, "the message is \(sealed.utf8.count) bytes; the limit is \(maximumSize)")
+        }
+        let parts = sealed.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 5 else {
+            throw SealingError(.malformed, "a compact JWE has 5 parts separated by '.', this has \(parts.count)")
+        }
+        let header = try JOSE.decodeHeader(parts[0], what: "JWE header")
+        try JOSE.refuseCritical(header, what: "JWE header")
+        let alg = header["alg"] as? String ?? "(missing)"
+        let enc = header["enc"] as? String ?? "(missing)"
+        guard alg == JOSEProfile.keyManagementAlgorithm else {
+            throw SealingError(
+                .algorithmNotAllowed, "JWE alg '\(alg)' is not accepted; use \(JOSEProfile.keyManagementAlgorithm)")
+        }
+        guard enc == JOSEProfile.contentEncryption else {
+            throw SealingError(
+                .algorithmNotAllowed, "JWE enc '\(enc)' is not accepted; use \(JOSEProfile.contentEncryption)")
+        }
+        guard header["zip"] == nil else {
+            throw SealingError(.algorithmNotAllowed, "compressed JWE (zip) is not accepted")
+        }
+        let kid = header["kid"] as? String ?? ""
+        guard let keyPair = keyPairs.first(where: { $0.kid == kid }) else {
+            throw SealingError(
+                .unknownKey, "the message is encrypted to key '\(kid)', which \(recipient) does not hold")
+        }
+        guard let epk = header["epk"] as? [String: Any], epk["kty"] as? String == "EC",
+            epk["crv"] as? String == "P-256",
+            let ex = (epk["x"] as? String).flatMap({ Base64URL.decode(Substring($0)) }),
+            let ey = (epk["y"] as? String).flatMap({ Base64URL.decode(Substring($0)) })
+        else { throw SealingError(.malformed, "the JWE header has no valid P-256 'epk'") }
+        let ephemeral: P256Key
+        do { ephemeral = try P256Key.publicKey(x: ex, y: ey) } catch {
+            throw SealingError(.malformed, "the JWE 'epk' is not a point on P-256")
+        }
+        let apu = try JOSE.optionalBytes(header, "apu")
+        let apv = try JOSE.optionalBytes(header, "apv")
+        guard let wrapped = Base64URL.decode(parts[1]), let iv = Base64URL.decode(parts[2]),
+            let ciphertext = Base64URL.decode(parts[3]), let tag = Base64URL.decode(parts[4])
+        else { throw SealingError(.malformed, "a JWE part is not base64url") }
+
+        let kek = try JOSE.keyEncryptionKey(
+            secret: try Crypto.ecdh(privateKey: keyPair.privateKey, peer: ephemeral), apu: apu, apv: apv)
+        let cek = try Crypto.aesKeyUnwrap(kek: kek, wrapped: wrapped)
+        let plaintext = try Crypto.aesGCMOpen(
+            key: cek, iv: iv, ciphertext: ciphertext, tag: tag, aad: Array(parts[0].utf8))
+        var opened = try verify(String(decoding: plaintext, as: UTF8.self), now: now)
+        opened.encryptionKeyID = kid
+        return opened
+    }
+
+    private func verify(_ jws: String, now: Date) throws -> OpenedMessage {
+        let parts = jws.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else {
+            throw SealingError(.malformed, "the decrypted content is not a compact JWS (\(parts.count) parts)")
+        }
+        let header = try JOSE.decodeHeader(parts[0], what: "JWS header")
+        try JOSE.refuseCritical(header, what: "JWS header")
+        let alg = header["alg"] as? String ?? "(missing)"
+        guard alg == JOSEProfile.signatureAlgorithm else {
+            throw SealingError(
+                .algorithmNotAllowed, "JWS alg '\(alg)' is not accepted; use \(JOSEProfile.signatureAlgorithm)")
+        }
+        let kid = header["kid"] as? String ?? ""
+        guard let signer = trusted[kid] else {
+            throw SealingError(.unknownKey, "the message is signed with key '\(kid)', which is not trusted")
+        }
+        guard let payload = Base64URL.decode(parts[1]), let signature = Base64URL.decode(parts[2]) else {
+            throw SealingError(.malformed, "a JWS part is not base64url")
+        }
+        let signingInput = Array("\(parts[0]).\(parts[1])".utf8)
+        guard Crypto.es256Verify(key: signer.key, message: signingInput, signature: signature) else {
+            throw SealingError(
+                .signatureInvalid, "the signature does not verify against key '\(kid)' of \(signer.agency)")
+        }
+        let issuer = header["iss"] as? String ?? "(missing)"
+        guard issuer == signer.agency else {
+            throw SealingError(
+                .wrongSender,
+                "the message claims to come from '\(issuer)' but is signed with a key of '\(signer.agency)'")
+        }
+        let audience = header["aud"] as? String ?? "(missing)"
+        guard audience == recipient else {
+            throw SealingError(.wrongRecipient, "the message is addressed to '\(audience)', not '\(recipient)'")
+        }
+        guard let iat = (header["iat"] as? NSNumber)?.doubleValue else {
+            throw SealingError(.issuedOutsideWindow, "the JWS header has no numeric 'iat'")
+        }
+        let issuedAt = Date(timeIntervalSince1970: iat)
+        guard abs(issuedAt.timeIntervalSince(now)) <= window else {
+            throw SealingError(
+                .issuedOutsideWindow,
+                "issued at \(ISO8601DateFormatter().string(from: issuedAt)), more than \(Int(window)) s from now")
+        }
+        guard let messageID = header["jti"] as? String, !messageID.isEmpty else {
+            throw SealingError(.malformed, "the JWS header has no message id ('jti')")
+        }
+        guard let type = header["cty"] as? String, !type.isEmpty else {
+            throw SealingError(.malformed, "the JWS header has no document type ('cty')")
+        }
+        if try isReplay(messageID) {
+            throw SealingError(.replay, "message \(messageID) has been received before")
+        }
+        return OpenedMessage(
+            payload: payload, type: type, messageID: messageID, sender: signer.agency, recipient: audience,
+            issuedAt: issuedAt, signingKeyID: kid, encryptionKeyID: "")
+    }
+}
+
+enum JOSE {
+    static func encodeHeader(_ header: [String: Any]) throws -> String {
+        let data = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
+        return Base64URL.encode(Array(data))
+    }
+
+    static func decodeHeader(_ part: Substring, what: String) throws -> [String: Any] {
+        guard let bytes = Base64URL.decode(part),
+            let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+        else { throw SealingError(.malformed, "the \(what) is not base64url-encoded JSON") }
+        return object
+    }
+
+    /// RFC 7515 §4.1.11: a recipient must refuse a message with critical extensions it does not understand.
+    static func refuseCritical(_ header: [String: Any], what: String) throws {
+        if let crit = header["crit"] {
+            throw SealingError(.malformed, "the \(what) lists critical extensions we do not support: \(crit)")
+        }
+    }
+
+    static func optionalBytes(_ header: [String: Any], _ name: String) throws -> [UInt8] {
+        guard let value = header[name] else { return [] }
+        guard let text = value as? String, let bytes = Base64URL.decode(Substring(text)) else {
+            throw SealingError(.malformed, "the JWE header '\(name)' is not base64url")
+        }
+        return bytes
+    }
+
+    /// RFC 7518 §4.6.2: the key-encryption key for ECDH-ES+A256KW from the shared secret, with AlgorithmID the
+    /// `alg` value and SuppPubInfo the key length in bits.
+    static func keyEncryptionKey(secret: [UInt8], apu: [UInt8], apv: [UInt8]) throws -> [UInt8] {
+        func lengthPrefixed(_ bytes: [UInt8]) -> [UInt8] { bigEndian32(UInt32(bytes.count)) + bytes }
+        let otherInfo =
+            lengthPrefixed(Array(JOSEProfile.keyManagementAlgorithm.utf8)) + lengthPrefixed(apu) + lengthPrefixed(apv)
+            + bigEndian32(256)
+        return try Crypto.concatKDF(secret: secret, otherInfo: otherInfo, length: 32)
+    }
+
+    static func bigEndian32(_ value: UInt32) -> [UInt8] {
+        [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)]
+    }
+}

@@ -1,0 +1,318 @@
+import Foundation
+import MASHTesting
+import Testing
+
+@testable import Sealing
+
+/// Two agencies with fresh keys in a scratch key directory: police seals to the coordinator.
+struct KeyFixture {
+    let scratch: ScratchDirectory
+    let police: AgencyKeyPair
+    let coordinator: AgencyKeyPair
+    let sealer: Sealer
+    let opener: Opener
+
+    init() throws {
+        scratch = try ScratchDirectory("keys")
+        police = try KeyDirectory.generate(agency: "police", in: scratch.path)
+        coordinator = try KeyDirectory.generate(agency: "coordinator", in: scratch.path)
+        sealer = Sealer(sender: police)
+        opener = Opener(
+            recipient: "coordinator", keyPairs: [coordinator], trusted: TrustStore([police.publicKey]))
+    }
+
+    func seal(_ text: String = #"{"subject":"example"}"#, id: String = UUID().uuidString, at date: Date = Date())
+        throws -> String
+    {
+        try sealer.seal(
+            Array(text.utf8), type: "research-response", messageID: id, to: coordinator.publicKey, issuedAt: date)
+    }
+
+    /// A message signed by police with `header` members replaced, encrypted with `jweOverrides`.
+    func forge(jws overrides: [String: Any] = [:], jwe jweOverrides: [String: Any] = [:]) throws -> String {
+        var header: [String: Any] = [
+            "alg": "ES256", "kid": police.kid, "typ": "mash+jws", "cty": "research-response", "iss": "police",
+            "aud": "coordinator", "jti": UUID().uuidString, "iat": Int(Date().timeIntervalSince1970),
+        ]
+        header.merge(overrides) { _, new in new }
+        let jws = try sealer.sign(header: header, payload: Array("{}".utf8))
+        return try sealer.encrypt(jws, to: coordinator.publicKey, headerOverrides: jweOverrides)
+    }
+}
+
+func expectSealingError(
+    _ code: SealingError.Code, _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(sourceLocation: sourceLocation) {
+        try body()
+    } throws: { error in
+        (error as? SealingError)?.code == code
+    }
+}
+
+@Suite("Sealed messages: JWE(ECDH-ES+A256KW, A256GCM) around JWS(ES256)")
+struct SealingTests {
+    @Test("what police seals to the coordinator opens with its payload, type, id, sender and key ids")
+    func roundTrip() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        let sealed = try f.seal(#"{"subject":"Jane"}"#, id: "m-1")
+        #expect(sealed.split(separator: ".").count == 5)
+        #expect(!sealed.contains("Jane"))
+        let opened = try f.opener.open(sealed)
+        #expect(String(decoding: opened.payload, as: UTF8.self) == #"{"subject":"Jane"}"#)
+        #expect(opened.type == "research-response")
+        #expect(opened.messageID == "m-1")
+        #expect(opened.sender == "police")
+        #expect(opened.recipient == "coordinator")
+        #expect(opened.signingKeyID == f.police.kid)
+        #expect(opened.encryptionKeyID == f.coordinator.kid)
+    }
+
+    @Test("JOSE headers carry key ids and types, nothing personal")
+    func headersHoldNoContent() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        let sealed = try f.seal(#"{"name":"Jane Example","dob":"2015-01-02"}"#)
+        let header = try JOSE.decodeHeader(sealed.split(separator: ".")[0], what: "JWE header")
+        #expect(Set(header.keys) == ["alg", "enc", "kid", "typ", "cty", "epk"])
+    }
+
+    @Test("after rotation, new messages use the newest key and messages to the old key still open")
+    func rotation() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        let toOldKey = try f.seal()
+        let newer = try KeyDirectory.generate(
+            agency: "coordinator", in: f.scratch.path, now: Date().addingTimeInterval(60))
+        let pairs = try KeyDirectory.keyPairs(agency: "coordinator", in: f.scratch.path)
+        #expect(pairs.map(\.kid) == [newer.kid, f.coordinator.kid])
+        let opener = Opener(recipient: "coordinator", keyPairs: pairs, trusted: TrustStore([f.police.publicKey]))
+        #expect(try opener.open(toOldKey).encryptionKeyID == f.coordinator.kid)
+        let toNewKey = try f.sealer.seal([1], type: "t", messageID: "n", to: pairs[0].publicKey)
+        #expect(try opener.open(toNewKey).encryptionKeyID == newer.kid)
+    }
+
+    @Test("a message encrypted to a key we do not hold is refused as unknownKey")
+    func unknownRecipientKey() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        let stranger = try KeyDirectory.generate(agency: "coordinator", in: f.scratch.path + "/other")
+        let sealed = try f.sealer.seal([1], type: "t", messageID: "x", to: stranger.publicKey)
+        expectSealingError(.unknownKey) { _ = try f.opener.open(sealed) }
+    }
+
+    @Test("a signature by a key we do not trust is refused as unknownKey")
+    func untrustedSigner() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        let opener = Opener(recipient: "coordinator", keyPairs: [f.coordinator], trusted: TrustStore())
+        expectSealingError(.unknownKey) { _ = try opener.open(try f.seal()) }
+    }
+
+    @Test("a message claiming to come from health but signed with a police key is refused as wrongSender")
+    func wrongSender() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        expectSealingError(.wrongSender) { _ = try f.opener.open(try f.forge(jws: ["iss": "health"])) }
+    }
+
+    @Test("a message addressed to another agency is refused as wrongRecipient")
+    func wrongRecipient() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        expectSealingError(.wrongRecipient) { _ = try f.opener.open(try f.forge(jws: ["aud": "health"])) }
+    }
+
+    @Test(
+        "signature algorithms other than ES256 are refused, 'none' and HMAC included",
+        arguments: ["none", "HS256", "RS256", "ES384"])
+    func signatureAlgorithm(alg: String) throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        expectSealingError(.algorithmNotAllowed) { _ = try f.opener.open(try f.forge(jws: ["alg": alg])) }
+    }
+
+    @Test(
+        "key management and content encryption other than ECDH-ES+A256KW / A256GCM are refused",
+        arguments: [
+            ["alg": "dir"], ["alg": "A256KW"], ["alg": "RSA1_5"], ["alg": "ECDH-ES"], ["enc": "A128GCM"],
+            ["zip": "DEF"],
+        ])
+    func encryptionAlgorithm(overrides: [String: String]) throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        expectSealingError(.algorithmNotAllowed) { _ = try f.opener.open(try f.forge(jwe: overrides)) }
+    }
+
+    @Test("a flipped bit anywhere in ciphertext, tag, IV or wrapped key is refused as decryptionFailed")
+    func tampering() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        let sealed = try f.seal()
+        for part in 1...4 {
+            var parts = sealed.split(separator: ".").map(String.init)
+            var bytes = try #require(Base64URL.decode(Substring(parts[part])))
+            bytes[bytes.count / 2] ^= 0x01
+            parts[part] = Base64URL.encode(bytes)
+            expectSealingError(.decryptionFailed) { _ = try f.opener.open(parts.joined(separator: ".")) }
+        }
+    }
+
+    @Test("a changed protected header breaks the authentication tag")
+    func headerTampering() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        var parts = try f.seal().split(separator: ".").map(String.init)
+        var header = try JOSE.decodeHeader(Substring(parts[0]), what: "h")
+        header["typ"] = "other"
+        parts[0] = try JOSE.encodeHeader(header)
+        expectSealingError(.decryptionFailed) { _ = try f.opener.open(parts.joined(separator: ".")) }
+    }
+
+    @Test("a JWS whose signature was made over other content is refused as signatureInvalid")
+    func badSignature() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        let header: [String: Any] = [
+            "alg": "ES256", "kid": f.police.kid, "cty": "t", "iss": "police", "aud": "coordinator", "jti": "j",
+            "iat": Int(Date().timeIntervalSince1970),
+        ]
+        let genuine = try f.sealer.sign(header: header, payload: Array("genuine".utf8)).split(separator: ".")
+        let forged = "\(genuine[0]).\(Base64URL.encode(Array("forged".utf8))).\(genuine[2])"
+        expectSealingError(.signatureInvalid) {
+            _ = try f.opener.open(try f.sealer.encrypt(forged, to: f.coordinator.publicKey))
+        }
+    }
+
+    @Test("truncated and garbled input is refused as malformed, never a crash")
+    func malformed() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        let sealed = try f.seal()
+        let parts = sealed.split(separator: ".")
+        for bad in [
+            "", ".", "a.b.c", parts.dropLast().joined(separator: "."), sealed + ".x",
+            "!!!." + parts.dropFirst().joined(separator: "."), String(sealed.prefix(sealed.count / 2)),
+        ] {
+            #expect {
+                _ = try f.opener.open(bad)
+            } throws: { error in
+                let code = (error as? SealingError)?.code
+                return code == .malformed || code == .decryptionFailed
+            }
+        }
+        expectSealingError(.malformed) { _ = try f.opener.open(try f.forge(jws: ["crit": ["exp"]])) }
+        expectSealingError(.malformed) { _ = try f.opener.open(try f.forge(jws: ["jti": ""])) }
+    }
+
+    @Test("input over the size limit is refused before it is parsed")
+    func oversized() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        var opener = f.opener
+        opener.maximumSize = 1000
+        expectSealingError(.tooLarge) { _ = try opener.open(String(repeating: "A", count: 1001)) }
+        expectSealingError(.tooLarge) { _ = try opener.open(try f.seal(String(repeating: "x", count: 2000))) }
+    }
+
+    @Test("a message issued outside the window, either way, is refused")
+    func issuedAt() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        expectSealingError(.issuedOutsideWindow) {
+            _ = try f.opener.open(try f.seal(at: Date().addingTimeInterval(-600)))
+        }
+        expectSealingError(.issuedOutsideWindow) {
+            _ = try f.opener.open(try f.seal(at: Date().addingTimeInterval(600)))
+        }
+        expectSealingError(.issuedOutsideWindow) { _ = try f.opener.open(try f.forge(jws: ["iat": "yesterday"])) }
+        #expect(try f.opener.open(try f.seal(at: Date().addingTimeInterval(-200))).sender == "police")
+    }
+
+    @Test("the replay hook refuses a message id seen before")
+    func replay() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        let seen = Locked(Set<String>())
+        var opener = f.opener
+        opener.isReplay = { id in seen.withLock { !$0.insert(id).inserted } }
+        let sealed = try f.seal(id: "once")
+        _ = try opener.open(sealed)
+        expectSealingError(.replay) { _ = try opener.open(sealed) }
+        expectSealingError(.replay) { _ = try opener.open(try f.seal(id: "once")) }
+    }
+}
+
+@Suite("Agency keys on disk")
+struct KeyFileTests {
+    @Test("private key files are written 0600 and their JWK carries the RFC 7638 thumbprint as kid")
+    func generatedFiles() throws {
+        let scratch = try ScratchDirectory("keyfiles")
+        defer { scratch.remove() }
+        let pair = try KeyDirectory.generate(agency: "health", in: scratch.path)
+        let pem = try #require(pair.file)
+        let attributes = try FileManager.default.attributesOfItem(atPath: pem)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let jwkPath = String(pem.dropLast(4)) + ".jwk"
+        let jwk = try AgencyPublicKey.parse(
+            jwk: Array(try Data(contentsOf: URL(fileURLWithPath: jwkPath))), source: jwkPath)
+        #expect(jwk.kid == pair.kid)
+        #expect(jwk.agency == "health")
+        #expect(pair.kid.count == 43)
+    }
+
+    @Test("a private key readable by group or others is refused, with the command that fixes it")
+    func loosePermissions() throws {
+        let scratch = try ScratchDirectory("loose")
+        defer { scratch.remove() }
+        let pem = try #require(try KeyDirectory.generate(agency: "yos", in: scratch.path).file)
+        chmod(pem, 0o644)
+        #expect {
+            _ = try KeyDirectory.loadPrivateKey(pem)
+        } throws: { error in
+            let error = error as? SealingError
+            return error?.code == .keyFilePermissions && error?.message.contains("chmod 600 \(pem)") == true
+        }
+        chmod(pem, 0o600)
+        _ = try KeyDirectory.loadPrivateKey(pem)
+    }
+
+    @Test("a JWK whose kid is not its thumbprint, or that is not P-256, is refused")
+    func badJWK() throws {
+        let scratch = try ScratchDirectory("badjwk")
+        defer { scratch.remove() }
+        let pair = try KeyDirectory.generate(agency: "housing", in: scratch.path)
+        var jwk = pair.publicKey.jwk
+        jwk["kid"] = "not-the-thumbprint"
+        let data = try JSONSerialization.data(withJSONObject: jwk)
+        #expect(throws: SealingError.self) { try AgencyPublicKey.parse(jwk: Array(data), source: "x.jwk") }
+        var other = pair.publicKey.jwk
+        other["crv"] = "P-384"
+        #expect(throws: SealingError.self) {
+            try AgencyPublicKey.parse(jwk: Array(try JSONSerialization.data(withJSONObject: other)), source: "y.jwk")
+        }
+    }
+}
+
+@Suite("Data at rest: AES-256-GCM keyring")
+struct DataKeyringTests {
+    @Test("values round-trip, bound to their context, and still open after the key rotates")
+    func roundTripAndRotation() throws {
+        let first = try DataKeyring.DataKey.generate(id: "2026-11")
+        let keyring = DataKeyring(current: first)
+        let sealed = try keyring.seal(Array("Jane Example".utf8), context: Array("enquiry:42:subject".utf8))
+        #expect(try keyring.open(sealed, context: Array("enquiry:42:subject".utf8)) == Array("Jane Example".utf8))
+        #expect(throws: SealingError.self) { try keyring.open(sealed, context: Array("enquiry:43:subject".utf8)) }
+
+        let rotated = DataKeyring(current: try DataKeyring.DataKey.generate(id: "2026-12"), others: [first])
+        #expect(try rotated.open(sealed, context: Array("enquiry:42:subject".utf8)) == Array("Jane Example".utf8))
+        #expect(try rotated.seal([1], context: []).count > 0)
+        #expect(throws: SealingError.self) {
+            try DataKeyring(current: try DataKeyring.DataKey.generate(id: "other")).open(sealed, context: [])
+        }
+        var tampered = sealed
+        tampered[tampered.count - 1] ^= 1
+        #expect(throws: SealingError.self) { try keyring.open(tampered, context: Array("enquiry:42:subject".utf8)) }
+    }
+}
