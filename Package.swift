@@ -11,7 +11,8 @@ let package = Package(
         .library(name: "Sealing", targets: ["Sealing"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2")
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,6 +36,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MASHControl",
+            dependencies: ["Sealing", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "mashctl",
+            dependencies: ["MASHControl"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "MASHTesting",
             dependencies: ["AMQP"],
             swiftSettings: strict
@@ -47,6 +58,11 @@ let package = Package(
         .testTarget(
             name: "SealingTests",
             dependencies: ["Sealing", "MASHTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MASHControlTests",
+            dependencies: ["MASHControl", "Sealing", "MASHTesting"],
             swiftSettings: strict
         ),
         .testTarget(

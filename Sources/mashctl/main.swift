@@ -1,0 +1,3 @@
+import MASHControl
+
+MashCtl.main()
