@@ -77,6 +77,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "sealing-bench",
+            dependencies: ["Sealing"],
+            path: "Benchmarks/sealing-bench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "amqp-raw-bench",
             dependencies: ["CRabbitMQ"],
             path: "Benchmarks/amqp-raw-bench"

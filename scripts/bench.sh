@@ -50,3 +50,25 @@ print(f"{'ratio (ours / raw)':28}{median('ours', 'publish_per_s') / median('raw'
       f"{median('ours', 'consume_per_s') / median('raw', 'consume_per_s'):>18.2f}")
 PY
 rm -f "$results"
+
+# Sealing: our seal+open rate next to the rate OpenSSL's own primitives allow for the same work, from
+# `openssl speed` in the same run. One seal+open is an ES256 signature, an ES256 verification, two P-256
+# ECDH derivations and one ephemeral key generation (counted at the cost of a signature: both are one
+# fixed-base scalar multiplication).
+swift build -c release --product sealing-bench >/dev/null
+speed=$(openssl speed -seconds 2 -mr ecdsap256 ecdhp256 2>/dev/null | grep -E '^\+F[45]:')
+sealing=""
+for run in $(seq 1 "$RUNS"); do sealing="$sealing $("$bin/sealing-bench" 2000)"; done
+python3 - "$speed" "$sealing" <<'PY'
+import json, re, statistics, sys
+speed, runs = sys.argv[1], sys.argv[2]
+sign, verify = [float(v) for v in re.search(r"\+F4:\d+:256:([\d.]+):([\d.]+)", speed).groups()]
+ecdh = float(re.search(r"\+F5:\d+:256:([\d.]+)", speed).group(1))
+bound = 1 / (2 / sign + 1 / verify + 2 / ecdh)
+ours = statistics.median(json.loads(r)["seal_open_per_s"] for r in re.findall(r"\{[^}]*\}", runs))
+print()
+print("Sealing: seal + open of a 1 KiB payload (JWS ES256 inside JWE ECDH-ES+A256KW / A256GCM), P-256")
+print(f"  openssl speed: ES256 sign {sign:,.0f}/s, verify {verify:,.0f}/s, ECDH {ecdh:,.0f}/s"
+      f" -> at most {bound:,.0f} seal+open/s")
+print(f"  MASH Sealing module: {ours:,.0f} seal+open/s (median)   ratio {ours / bound:.2f}")
+PY

@@ -9,8 +9,8 @@ public struct TestBroker: Sendable {
         public var variable: String
         public init(variable: String) { self.variable = variable }
         public var description: String {
-            "\(variable) is not set. Broker tests need the private RabbitMQ node: run them with `make test` "
-                + "(or `make broker-up` and `eval $(scripts/broker.sh env | sed 's/^/export /')` before `swift test`)."
+            "\(variable) is not set. These tests need what `make test` sets up (the private RabbitMQ node, the "
+                + "interop virtual environment): run them with `make test`, or see scripts/test.sh for the variables."
         }
     }
 

@@ -105,6 +105,23 @@ public final class P256Key: @unchecked Sendable {
     }
 }
 
+/// Algorithm implementations fetched once: OpenSSL 3 looks them up in its provider tables on every implicit
+/// use, which costs more than a hash. Fetched objects are immutable and safe to share between threads.
+final class Algorithms: @unchecked Sendable {
+    static let shared = Algorithms()
+    let sha256: OpaquePointer?
+    let sskdf: OpaquePointer?
+    let aes256GCM: OpaquePointer?
+    let aes256Wrap: OpaquePointer?
+
+    private init() {
+        sha256 = EVP_MD_fetch(nil, "SHA256", nil)
+        sskdf = EVP_KDF_fetch(nil, "SSKDF", nil)
+        aes256GCM = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
+        aes256Wrap = EVP_CIPHER_fetch(nil, "AES-256-WRAP", nil)
+    }
+}
+
 enum Crypto {
     /// A C string that lives as long as the program: what OpenSSL's parameter APIs need for names they keep.
     static func cString(_ literal: StaticString) -> UnsafePointer<CChar> {
@@ -137,7 +154,10 @@ enum Crypto {
     static func ecdh(privateKey: P256Key, peer: P256Key) throws -> [UInt8] {
         guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, privateKey.pkey, nil) else { throw failure("ECDH context") }
         defer { EVP_PKEY_CTX_free(ctx) }
-        guard EVP_PKEY_derive_init(ctx) == 1, EVP_PKEY_derive_set_peer(ctx, peer.pkey) == 1 else {
+        // No second validation of the peer: every public key we use came through `publicKey(x:y:)` or was made
+        // here, and importing decodes the point with OpenSSL's on-curve check, which for P-256 (cofactor 1) is
+        // the whole check. The full validation would cost another scalar multiplication per message.
+        guard EVP_PKEY_derive_init(ctx) == 1, EVP_PKEY_derive_set_peer_ex(ctx, peer.pkey, 0) == 1 else {
             throw failure("ECDH with the peer key")
         }
         var length = 0
@@ -150,8 +170,7 @@ enum Crypto {
     /// The Concat KDF of NIST SP 800-56A with SHA-256, as JWA (RFC 7518 §4.6.2) specifies, through OpenSSL's
     /// single-step KDF ("SSKDF", which is that KDF).
     static func concatKDF(secret: [UInt8], otherInfo: [UInt8], length: Int) throws -> [UInt8] {
-        guard let kdf = EVP_KDF_fetch(nil, "SSKDF", nil) else { throw failure("SSKDF") }
-        defer { EVP_KDF_free(kdf) }
+        guard let kdf = Algorithms.shared.sskdf else { throw failure("SSKDF") }
         guard let ctx = EVP_KDF_CTX_new(kdf) else { throw failure("SSKDF context") }
         defer { EVP_KDF_CTX_free(ctx) }
         var output = [UInt8](repeating: 0, count: length)
@@ -189,7 +208,7 @@ enum Crypto {
         guard let ctx = EVP_CIPHER_CTX_new() else { throw failure("cipher context") }
         defer { EVP_CIPHER_CTX_free(ctx) }
         mash_allow_key_wrap(ctx)
-        guard EVP_CipherInit_ex(ctx, EVP_aes_256_wrap(), nil, kek, nil, encrypt ? 1 : 0) == 1 else {
+        guard EVP_CipherInit_ex(ctx, Algorithms.shared.aes256Wrap, nil, kek, nil, encrypt ? 1 : 0) == 1 else {
             throw failure("AES key wrap init")
         }
         var output = [UInt8](repeating: 0, count: input.count + 16)
@@ -215,7 +234,7 @@ enum Crypto {
         var tag = [UInt8](repeating: 0, count: 16)
         var length: Int32 = 0
         var final: Int32 = 0
-        guard EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
+        guard EVP_EncryptInit_ex(ctx, Algorithms.shared.aes256GCM, nil, nil, nil) == 1,
             EVP_CIPHER_CTX_ctrl(ctx, mash_ctrl_gcm_set_ivlen, Int32(iv.count), nil) == 1,
             EVP_EncryptInit_ex(ctx, nil, nil, key, iv) == 1,
             aad.isEmpty || EVP_EncryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1,
@@ -239,7 +258,7 @@ enum Crypto {
         var tag = tag
         var length: Int32 = 0
         var final: Int32 = 0
-        guard EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, nil, nil) == 1,
+        guard EVP_DecryptInit_ex(ctx, Algorithms.shared.aes256GCM, nil, nil, nil) == 1,
             EVP_CIPHER_CTX_ctrl(ctx, mash_ctrl_gcm_set_ivlen, 12, nil) == 1,
             EVP_DecryptInit_ex(ctx, nil, nil, key, iv) == 1,
             aad.isEmpty || EVP_DecryptUpdate(ctx, nil, &length, aad, Int32(aad.count)) == 1,
@@ -258,7 +277,7 @@ enum Crypto {
         guard let ctx = EVP_MD_CTX_new() else { throw failure("digest context") }
         defer { EVP_MD_CTX_free(ctx) }
         var length = 0
-        guard EVP_DigestSignInit(ctx, nil, EVP_sha256(), nil, key.pkey) == 1,
+        guard EVP_DigestSignInit(ctx, nil, Algorithms.shared.sha256, nil, key.pkey) == 1,
             EVP_DigestSign(ctx, nil, &length, message, message.count) == 1
         else { throw failure("ES256 signing") }
         var der = [UInt8](repeating: 0, count: length)
@@ -295,7 +314,7 @@ enum Crypto {
         guard let ctx = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(ctx) }
         let verified =
-            EVP_DigestVerifyInit(ctx, nil, EVP_sha256(), nil, key.pkey) == 1
+            EVP_DigestVerifyInit(ctx, nil, Algorithms.shared.sha256, nil, key.pkey) == 1
             && EVP_DigestVerify(ctx, derPointer, Int(derLength), message, message.count) == 1
         ERR_clear_error()
         return verified

@@ -104,7 +104,7 @@ public struct Opener: Sendable {
         guard sealed.utf8.count <= maximumSize else {
             throw SealingError(.tooLarge, "the message is \(sealed.utf8.count) bytes; the limit is \(maximumSize)")
         }
-        let parts = sealed.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = JOSE.parts(sealed)
         guard parts.count == 5 else {
             throw SealingError(.malformed, "a compact JWE has 5 parts separated by '.', this has \(parts.count)")
         }
@@ -147,14 +147,14 @@ public struct Opener: Sendable {
             secret: try Crypto.ecdh(privateKey: keyPair.privateKey, peer: ephemeral), apu: apu, apv: apv)
         let cek = try Crypto.aesKeyUnwrap(kek: kek, wrapped: wrapped)
         let plaintext = try Crypto.aesGCMOpen(
-            key: cek, iv: iv, ciphertext: ciphertext, tag: tag, aad: Array(parts[0].utf8))
+            key: cek, iv: iv, ciphertext: ciphertext, tag: tag, aad: Array(parts[0]))
         var opened = try verify(String(decoding: plaintext, as: UTF8.self), now: now)
         opened.encryptionKeyID = kid
         return opened
     }
 
     private func verify(_ jws: String, now: Date) throws -> OpenedMessage {
-        let parts = jws.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = JOSE.parts(jws)
         guard parts.count == 3 else {
             throw SealingError(.malformed, "the decrypted content is not a compact JWS (\(parts.count) parts)")
         }
@@ -172,7 +172,7 @@ public struct Opener: Sendable {
         guard let payload = Base64URL.decode(parts[1]), let signature = Base64URL.decode(parts[2]) else {
             throw SealingError(.malformed, "a JWS part is not base64url")
         }
-        let signingInput = Array("\(parts[0]).\(parts[1])".utf8)
+        let signingInput = Array(parts[0]) + [UInt8(ascii: ".")] + Array(parts[1])
         guard Crypto.es256Verify(key: signer.key, message: signingInput, signature: signature) else {
             throw SealingError(
                 .signatureInvalid, "the signature does not verify against key '\(kid)' of \(signer.agency)")
@@ -213,11 +213,62 @@ public struct Opener: Sendable {
 
 enum JOSE {
     static func encodeHeader(_ header: [String: Any]) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
-        return Base64URL.encode(Array(data))
+        var json: [UInt8] = []
+        try writeJSON(header, to: &json)
+        return Base64URL.encode(json)
+    }
+
+    /// JSON for header values: strings, integers, booleans, arrays and objects (keys in byte order).
+    /// Written by hand because Foundation's serializer sorts keys with a locale-aware comparison that costs
+    /// more than the signature.
+    static func writeJSON(_ value: Any, to out: inout [UInt8]) throws {
+        switch value {
+        case let string as String:
+            out.append(UInt8(ascii: "\""))
+            for byte in string.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""): out += Array(#"\""#.utf8)
+                case UInt8(ascii: "\\"): out += Array(#"\\"#.utf8)
+                case 0..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
+                default: out.append(byte)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+        case let bool as Bool:
+            out += Array((bool ? "true" : "false").utf8)
+        case let int as Int:
+            out += Array(String(int).utf8)
+        case let array as [Any]:
+            out.append(UInt8(ascii: "["))
+            for (i, element) in array.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                try writeJSON(element, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case let object as [String: Any]:
+            out.append(UInt8(ascii: "{"))
+            for (i, key) in object.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                try writeJSON(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                try writeJSON(object[key]!, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        default:
+            throw SealingError(.malformed, "a header value of type \(type(of: value)) cannot be encoded")
+        }
+    }
+
+    /// The '.'-separated parts of a compact serialization, as bytes.
+    static func parts(_ compact: String) -> [ArraySlice<UInt8>] {
+        Array(compact.utf8).split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
     }
 
     static func decodeHeader(_ part: Substring, what: String) throws -> [String: Any] {
+        try decodeHeader(ArraySlice(part.utf8), what: what)
+    }
+
+    static func decodeHeader(_ part: ArraySlice<UInt8>, what: String) throws -> [String: Any] {
         guard let bytes = Base64URL.decode(part),
             let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
         else { throw SealingError(.malformed, "the \(what) is not base64url-encoded JSON") }
