@@ -72,7 +72,8 @@ public final class P256Key: @unchecked Sendable {
         var name = [CChar](repeating: 0, count: 32)
         var length = 0
         guard EVP_PKEY_get_utf8_string_param(pkey, "group", &name, name.count, &length) == 1 else { return false }
-        return String(cString: name) == "prime256v1" || String(cString: name) == "P-256"
+        let group = Crypto.string(name)
+        return group == "prime256v1" || group == "P-256"
     }
 
     public var hasPrivateKey: Bool {
@@ -123,6 +124,11 @@ final class Algorithms: @unchecked Sendable {
 }
 
 enum Crypto {
+    /// The text of a NUL-terminated C buffer.
+    static func string(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// A C string that lives as long as the program: what OpenSSL's parameter APIs need for names they keep.
     static func cString(_ literal: StaticString) -> UnsafePointer<CChar> {
         UnsafeRawPointer(literal.utf8Start).assumingMemoryBound(to: CChar.self)
@@ -133,7 +139,7 @@ enum Crypto {
         ERR_clear_error()
         var buffer = [CChar](repeating: 0, count: 256)
         if code != 0 { ERR_error_string_n(code, &buffer, buffer.count) }
-        let detail = code != 0 ? ": " + String(cString: buffer) : ""
+        let detail = code != 0 ? ": " + string(buffer) : ""
         return SealingError(.cryptoFailure, "OpenSSL failed at \(what)\(detail)")
     }
 

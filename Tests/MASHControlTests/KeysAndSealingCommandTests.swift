@@ -11,7 +11,7 @@ struct KeysAndSealingCommandTests {
     func generateAndShow() throws {
         let scratch = try ScratchDirectory("ctl-keys")
         defer { scratch.remove() }
-        var generate = try #require(
+        let generate = try #require(
             try MashCtl.parseAsRoot(["keys", "generate", "--agency", "probation", "--out", scratch.path])
                 as? Keys.Generate)
         try generate.run()
