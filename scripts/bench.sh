@@ -12,9 +12,6 @@ RUNS=${MASH_BENCH_RUNS:-3}
 scripts/deps.sh
 export MASH_BROKER_DIR=$PWD/.build/broker-bench
 export MASH_BROKER_PORT=${MASH_BENCH_BROKER_PORT:-45672}
-export MASH_BROKER_TLS_PORT=$((MASH_BROKER_PORT - 1))
-export MASH_BROKER_MGMT_PORT=$((MASH_BROKER_PORT + 1))
-export MASH_BROKER_DIST_PORT=$((MASH_BROKER_PORT + 2))
 trap 'scripts/broker.sh down >/dev/null || true' EXIT
 scripts/broker.sh reset >/dev/null
 scripts/broker.sh up >/dev/null

@@ -15,10 +15,11 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${MASH_BROKER_DIR:-$root/.build/broker}
+# One port picks the node: TLS is the one below it, management and Erlang distribution the two above.
 amqp_port=${MASH_BROKER_PORT:-25672}
-amqps_port=${MASH_BROKER_TLS_PORT:-25671}
-mgmt_port=${MASH_BROKER_MGMT_PORT:-25673}
-dist_port=${MASH_BROKER_DIST_PORT:-25674}
+amqps_port=${MASH_BROKER_TLS_PORT:-$((amqp_port - 1))}
+mgmt_port=${MASH_BROKER_MGMT_PORT:-$((amqp_port + 1))}
+dist_port=${MASH_BROKER_DIST_PORT:-$((amqp_port + 2))}
 node=${MASH_BROKER_NODE:-mash-$amqp_port@localhost}
 vhost=mash
 definitions=$root/deploy/rabbitmq/definitions.json

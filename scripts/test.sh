@@ -17,9 +17,6 @@ export MASH_PYTHON=$venv/bin/python
 
 export MASH_BROKER_DIR=$PWD/.build/broker-test
 export MASH_BROKER_PORT=${MASH_TEST_BROKER_PORT:-35672}
-export MASH_BROKER_TLS_PORT=$((MASH_BROKER_PORT - 1))
-export MASH_BROKER_MGMT_PORT=$((MASH_BROKER_PORT + 1))
-export MASH_BROKER_DIST_PORT=$((MASH_BROKER_PORT + 2))
 
 trap 'scripts/broker.sh down || true' EXIT
 scripts/broker.sh reset >/dev/null

@@ -8,23 +8,14 @@ struct DeadLetterTests {
 
     init() throws { broker = try TestBroker.fromEnvironment() }
 
-    private func declare(_ connection: AMQPConnection, limit: Int) async throws -> String {
-        let name = TestNames.queue("dlq")
-        try await connection.declare(
-            Topology(
-                queues: [.quorum(name, deliveryLimit: limit, deadLetterExchange: "mash.dlx"), .deadLetters(of: name)],
-                bindings: [Topology.Binding(exchange: "mash.dlx", queue: name + ".dlq", routingKey: name)]))
-        return name
-    }
-
     @Test("a message nacked with requeue past the delivery limit lands in the DLQ, body and headers intact")
     func deliveryLimit() async throws {
         let connection = try await broker.connect("delivery limit")
-        let queue = try await declare(connection, limit: 3)
+        let scratch = try await ScratchQueue.declare(on: connection, "dlq", deliveryLimit: 3)
+        let queue = scratch.name
         defer {
             Task {
-                try? await connection.delete(queue: queue)
-                try? await connection.delete(queue: queue + ".dlq")
+                await scratch.remove(from: connection)
                 await connection.close()
             }
         }
@@ -56,11 +47,11 @@ struct DeadLetterTests {
     @Test("a message rejected without requeue is dead-lettered at once with reason 'rejected'")
     func rejected() async throws {
         let connection = try await broker.connect("rejected")
-        let queue = try await declare(connection, limit: 5)
+        let scratch = try await ScratchQueue.declare(on: connection, "dlq")
+        let queue = scratch.name
         defer {
             Task {
-                try? await connection.delete(queue: queue)
-                try? await connection.delete(queue: queue + ".dlq")
+                await scratch.remove(from: connection)
                 await connection.close()
             }
         }

@@ -8,31 +8,17 @@ struct RoundTripTests {
 
     init() throws { broker = try TestBroker.fromEnvironment() }
 
-    private func scratchQueue(_ connection: AMQPConnection, _ purpose: String, deliveryLimit: Int = 3) async throws
-        -> String
-    {
-        let name = TestNames.queue(purpose)
-        try await connection.declare(
-            Topology(
-                queues: [
-                    .quorum(name, deliveryLimit: deliveryLimit, deadLetterExchange: "mash.dlx"),
-                    .deadLetters(of: name),
-                ],
-                bindings: [Topology.Binding(exchange: "mash.dlx", queue: name + ".dlq", routingKey: name)]))
-        return name
-    }
-
-    private func cleanUp(_ connection: AMQPConnection, _ queue: String) async {
-        try? await connection.delete(queue: queue)
-        try? await connection.delete(queue: queue + ".dlq")
-        await connection.close()
-    }
-
     @Test("persistent messages round-trip with confirms and acks, properties and headers intact")
     func roundTrip() async throws {
         let connection = try await broker.connect("round trip")
-        let queue = try await scratchQueue(connection, "roundtrip")
-        defer { Task { await cleanUp(connection, queue) } }
+        let scratch = try await ScratchQueue.declare(on: connection, "roundtrip")
+        let queue = scratch.name
+        defer {
+            Task {
+                await scratch.remove(from: connection)
+                await connection.close()
+            }
+        }
 
         let sent = (0..<50).map {
             testMessage("message \($0)", headers: ["x-mash-sequence": .int(Int64($0)), "x-mash-rag": "red"])
@@ -79,17 +65,22 @@ struct RoundTripTests {
             (error as? AMQPError)?.code == .unroutable && (error as? AMQPError)?.replyCode == 312
         }
         // The connection and its publish channel are still usable.
-        let queue = try await scratchQueue(connection, "after-return")
-        try await connection.publish(testMessage("still fine"), exchange: "", routingKey: queue)
-        try await connection.delete(queue: queue)
-        try await connection.delete(queue: queue + ".dlq")
+        let scratch = try await ScratchQueue.declare(on: connection, "after-return")
+        try await connection.publish(testMessage("still fine"), exchange: "", routingKey: scratch.name)
+        await scratch.remove(from: connection)
     }
 
     @Test("publishing to a missing exchange fails with notFound and the channel recovers")
     func missingExchange() async throws {
         let connection = try await broker.connect("missing exchange")
-        let queue = try await scratchQueue(connection, "after-404")
-        defer { Task { await cleanUp(connection, queue) } }
+        let scratch = try await ScratchQueue.declare(on: connection, "after-404")
+        let queue = scratch.name
+        defer {
+            Task {
+                await scratch.remove(from: connection)
+                await connection.close()
+            }
+        }
         await #expect {
             try await connection.publish(testMessage("x"), exchange: "mash.no-such-exchange", routingKey: "k")
         } throws: { error in
