@@ -21,6 +21,8 @@ final class ConnectionDriver {
         var channel: UInt16
         var incarnation: Int
         var consumerTag: String?
+        /// Delivery tags are per channel: a new incarnation starts a new coalescer.
+        var acks = AckCoalescer()
     }
 
     /// A deliver or return whose header and body frames are still arriving.
@@ -57,6 +59,7 @@ final class ConnectionDriver {
     private var incoming: [UInt16: IncomingContent] = [:]
     private var blocked = false
     private var controlChannelOpen = true
+    private var consumersWithAcks: Set<Int> = []
     private var closing: [CheckedContinuation<Void, Never>] = []
 
     init(
@@ -88,6 +91,7 @@ final class ConnectionDriver {
             }
             do {
                 try handleCommands()
+                try flushAcks()
                 if !closing.isEmpty && pendingCount == 0 && window.isEmpty { break }
                 try sendPublishes()
                 try readFrames()
@@ -185,7 +189,9 @@ final class ConnectionDriver {
         for id in consumers.keys {
             consumers[id]?.incarnation += 1
             consumers[id]?.consumerTag = nil
+            consumers[id]?.acks = AckCoalescer()
         }
+        consumersWithAcks.removeAll()
         status.withLock {
             $0.isConnected = false
             $0.isBlocked = false
@@ -228,6 +234,18 @@ final class ConnectionDriver {
             }
             index += 1
         }
+    }
+
+    /// Sends the acks collected while handling a batch of commands, coalesced per consumer.
+    private func flushAcks() throws {
+        guard !consumersWithAcks.isEmpty, let wire else { return }
+        for id in consumersWithAcks {
+            guard let channel = consumers[id]?.channel, let frames = consumers[id]?.acks.flush() else { continue }
+            for case .ack(let tag, let multiple) in frames {
+                try wire.ack(deliveryTag: tag, multiple: multiple, channel: channel)
+            }
+        }
+        consumersWithAcks.removeAll(keepingCapacity: true)
     }
 
     private func handle(_ command: Command) throws {
@@ -284,7 +302,13 @@ final class ConnectionDriver {
                     metadata: ["delivery": "\(tag)"])
                 return
             }
-            try wire.settle(settlement, deliveryTag: tag, channel: consumer.channel)
+            if settlement == .ack {
+                consumers[id]?.acks.ack(tag)
+                consumersWithAcks.insert(id)
+            } else {
+                try wire.settle(settlement, deliveryTag: tag, channel: consumer.channel)
+                consumers[id]?.acks.settledDirectly(tag)
+            }
         case .dropConnection(let continuation):
             wire.close()
             continuation.resume()
@@ -457,6 +481,7 @@ final class ConnectionDriver {
                 messageID: content.properties.messageID ?? "", replyCode: replyCode, replyText: replyText)
         case .delivery(_, let deliveryTag, let redelivered, let exchange, let routingKey):
             guard let id = consumerByChannel[channel], let consumer = consumers[id] else { return }
+            consumers[id]?.acks.delivered(deliveryTag)
             consumer.request.continuation.yield(
                 Delivery(
                     body: content.body, properties: content.properties, exchange: exchange, routingKey: routingKey,
@@ -481,6 +506,7 @@ final class ConnectionDriver {
         } else if let id = consumerByChannel[channel], var consumer = consumers[id] {
             consumer.incarnation += 1
             consumer.consumerTag = nil
+            consumer.acks = AckCoalescer()
             consumers[id] = consumer
             if error.code == .accessRefused || error.code == .notFound {
                 consumers[id] = nil

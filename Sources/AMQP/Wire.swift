@@ -208,6 +208,12 @@ final class Wire {
         try check(status: status, "settling delivery \(deliveryTag) on channel \(channel)")
     }
 
+    func ack(deliveryTag: UInt64, multiple: Bool, channel: UInt16) throws {
+        try check(
+            status: amqp_basic_ack(state, channel, deliveryTag, multiple ? 1 : 0),
+            "acknowledging up to delivery \(deliveryTag)")
+    }
+
     func replyChannelCloseOK(_ channel: UInt16) {
         var ok = amqp_channel_close_ok_t(dummy: 0)
         _ = amqp_send_method(state, channel, mash_method_channel_close_ok, &ok)

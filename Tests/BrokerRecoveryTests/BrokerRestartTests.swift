@@ -72,10 +72,10 @@ struct BrokerRestartTests {
             outageDone.withLock { $0 = true }
         }
 
-        try await within(.seconds(30), "the outage to start and end") { try await disrupting.value }
-        try await within(.seconds(120), "publishing to finish after the outage") { try await publishing.value }
+        try await within(.seconds(180), "the outage to start and end") { try await disrupting.value }
+        try await within(.seconds(180), "publishing to finish after the outage") { try await publishing.value }
         let all = Set(published.value)
-        let (seen, duplicates) = try await within(.seconds(120), "every confirmed message to be consumed") {
+        let (seen, duplicates) = try await within(.seconds(180), "every confirmed message to be consumed") {
             var seen = Set<String>()
             var duplicates = 0
             var iterator = deliveries.makeAsyncIterator()
