@@ -31,13 +31,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MASHCore",
+            swiftSettings: strict
+        ),
+        .target(
             name: "Sealing",
             dependencies: ["COpenSSL"],
             swiftSettings: strict
         ),
         .target(
             name: "MASHControl",
-            dependencies: ["Sealing", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Sealing", "MASHCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -63,6 +69,11 @@ let package = Package(
         .testTarget(
             name: "MASHControlTests",
             dependencies: ["MASHControl", "Sealing", "MASHTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MASHCoreTests",
+            dependencies: ["MASHCore", "MASHTesting"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -15,7 +15,7 @@ public struct MashCtl: ParsableCommand {
 
             Exit status: 0 success, 1 the operation failed (the message says why), 64 bad usage.
             """,
-        subcommands: [Keys.self, Seal.self, Open.self]
+        subcommands: [Keys.self, Seal.self, Open.self, CalendarCommand.self]
     )
 
     public init() {}

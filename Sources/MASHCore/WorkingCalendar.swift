@@ -1,0 +1,209 @@
+import Foundation
+
+/// A calendar day in the hub's own time zone (Europe/London), written `2026-12-25`.
+public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+
+    public init(year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// Parses `yyyy-MM-dd`; nil for anything else.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-")
+        guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+            (1...12).contains(m), (1...31).contains(d)
+        else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+
+    public static func < (a: LocalDate, b: LocalDate) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
+
+    public var description: String {
+        String(format: "%04d-%02d-%02d", year, month, day)
+    }
+}
+
+/// A time of day, to the minute.
+public struct TimeOfDay: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var hour: Int
+    public var minute: Int
+
+    public init(_ hour: Int, _ minute: Int) {
+        self.hour = hour
+        self.minute = minute
+    }
+
+    var seconds: Int { hour * 3600 + minute * 60 }
+
+    public static func < (a: TimeOfDay, b: TimeOfDay) -> Bool { a.seconds < b.seconds }
+
+    public var description: String { String(format: "%02d:%02d", hour, minute) }
+}
+
+/// When the MASH is open: opening hours per weekday, bank holidays excluded, in the hub's time zone.
+/// All answers are absolute instants; a deadline computed once never moves.
+public struct WorkingCalendar: Sendable {
+    public struct Hours: Sendable, Equatable {
+        public var opens: TimeOfDay
+        public var closes: TimeOfDay
+
+        public init(opens: TimeOfDay, closes: TimeOfDay) {
+            precondition(opens < closes, "a working day must close after it opens")
+            self.opens = opens
+            self.closes = closes
+        }
+    }
+
+    public let timeZone: TimeZone
+    /// Opening hours by ISO weekday (1 Monday ... 7 Sunday); a missing day is closed.
+    public let hours: [Int: Hours]
+    public let holidays: Set<LocalDate>
+    private let calendar: Calendar
+
+    public init(timeZone: TimeZone, hours: [Int: Hours], holidays: Set<LocalDate>) {
+        self.timeZone = timeZone
+        self.hours = hours
+        self.holidays = holidays
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        self.calendar = calendar
+    }
+
+    /// The Medway MASH: Monday to Thursday 09:00–17:15, Friday 09:00–16:45, Europe/London.
+    public static func mash(holidays: Set<LocalDate>) -> WorkingCalendar {
+        let long = Hours(opens: TimeOfDay(9, 0), closes: TimeOfDay(17, 15))
+        let friday = Hours(opens: TimeOfDay(9, 0), closes: TimeOfDay(16, 45))
+        return WorkingCalendar(
+            timeZone: TimeZone(identifier: "Europe/London")!, hours: [1: long, 2: long, 3: long, 4: long, 5: friday],
+            holidays: holidays)
+    }
+
+    // MARK: Days
+
+    public func localDate(of instant: Date) -> LocalDate {
+        let c = calendar.dateComponents([.year, .month, .day], from: instant)
+        return LocalDate(year: c.year!, month: c.month!, day: c.day!)
+    }
+
+    /// ISO weekday, 1 Monday ... 7 Sunday.
+    public func weekday(of date: LocalDate) -> Int {
+        let weekday = calendar.component(.weekday, from: instant(date, TimeOfDay(12, 0)))
+        return weekday == 1 ? 7 : weekday - 1
+    }
+
+    public func isWorkingDay(_ date: LocalDate) -> Bool {
+        hours[weekday(of: date)] != nil && !holidays.contains(date)
+    }
+
+    public func day(after date: LocalDate) -> LocalDate {
+        let next = calendar.date(byAdding: .day, value: 1, to: instant(date, TimeOfDay(12, 0)))!
+        return localDate(of: next)
+    }
+
+    public func nextWorkingDay(after date: LocalDate) -> LocalDate {
+        var day = self.day(after: date)
+        // Bounded: no calendar has a year without a working day.
+        for _ in 0..<366 where !isWorkingDay(day) { day = self.day(after: day) }
+        return day
+    }
+
+    /// The instant at `time` on `date` in the hub's time zone.
+    public func instant(_ date: LocalDate, _ time: TimeOfDay) -> Date {
+        calendar.date(
+            from: DateComponents(
+                year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute))!
+    }
+
+    /// Opening and closing instants of a working day; nil on a closed day.
+    public func session(on date: LocalDate) -> (opens: Date, closes: Date)? {
+        guard isWorkingDay(date), let h = hours[weekday(of: date)] else { return nil }
+        return (instant(date, h.opens), instant(date, h.closes))
+    }
+
+    // MARK: Instants
+
+    public func isOpen(at instant: Date) -> Bool {
+        guard let session = session(on: localDate(of: instant)) else { return false }
+        return instant >= session.opens && instant < session.closes
+    }
+
+    /// `instant` itself when the MASH is open then; otherwise the next opening. A contact received out of
+    /// hours counts as received at this instant.
+    public func nextOpening(atOrAfter instant: Date) -> Date {
+        let today = localDate(of: instant)
+        if let session = session(on: today) {
+            if instant < session.opens { return session.opens }
+            if instant < session.closes { return instant }
+        }
+        return session(on: nextWorkingDay(after: today))!.opens
+    }
+
+    /// The instant when `duration` of working time has passed since `start` (counting from the next opening
+    /// if `start` is out of hours). A deadline that uses up a day exactly falls at that day's closing time.
+    public func adding(workingTime duration: TimeInterval, to start: Date) -> Date {
+        var remaining = max(0, duration)
+        var cursor = nextOpening(atOrAfter: start)
+        while true {
+            let session = session(on: localDate(of: cursor))!
+            let available = session.closes.timeIntervalSince(cursor)
+            if remaining <= available { return cursor.addingTimeInterval(remaining) }
+            remaining -= available
+            cursor = self.session(on: nextWorkingDay(after: localDate(of: cursor)))!.opens
+        }
+    }
+
+    /// Working time between two instants (zero if `end` is not after `start`).
+    public func workingTime(from start: Date, to end: Date) -> TimeInterval {
+        var total: TimeInterval = 0
+        var cursor = nextOpening(atOrAfter: start)
+        while cursor < end {
+            let session = session(on: localDate(of: cursor))!
+            total += min(session.closes, end).timeIntervalSince(cursor)
+            cursor = self.session(on: nextWorkingDay(after: localDate(of: cursor)))!.opens
+        }
+        return total
+    }
+
+    /// The same time of day on the next working day after `start`'s, but no later than that day's closing
+    /// time (Thursday 17:00 gives Friday 16:45). `start` out of hours counts from the next opening.
+    public func sameTimeNextWorkingDay(after start: Date) -> Date {
+        let effective = nextOpening(atOrAfter: start)
+        let day = localDate(of: effective)
+        let c = calendar.dateComponents([.hour, .minute, .second], from: effective)
+        let next = nextWorkingDay(after: day)
+        let session = session(on: next)!
+        let candidate = instant(next, TimeOfDay(c.hour!, c.minute!)).addingTimeInterval(TimeInterval(c.second!))
+        return min(max(candidate, session.opens), session.closes)
+    }
+}
+
+/// England and Wales bank holidays from GOV.UK's own file (https://www.gov.uk/bank-holidays.json, copied to
+/// Config/calendar/bank-holidays.json): `{"england-and-wales": {"events": [{"date": "2026-12-25", ...}]}}`.
+public enum BankHolidays {
+    public struct Invalid: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func englandAndWales(fromGOVUK data: Data, source: String) throws -> Set<LocalDate> {
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw Invalid(description: "\(source): not a JSON object")
+        }
+        guard let division = root["england-and-wales"] as? [String: Any],
+            let events = division["events"] as? [[String: Any]]
+        else { throw Invalid(description: "\(source): no \"england-and-wales\".\"events\" array") }
+        var dates = Set<LocalDate>()
+        for (index, event) in events.enumerated() {
+            guard let text = event["date"] as? String, let date = LocalDate(text) else {
+                throw Invalid(
+                    description: "\(source): england-and-wales.events[\(index)].date is not a yyyy-MM-dd date")
+            }
+            dates.insert(date)
+        }
+        return dates
+    }
+}
