@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 
 scripts/deps.sh
 
-# Interop tests run an independent JOSE library (joserfc) from a virtual environment of our own.
+# Interop tests run independent libraries (joserfc for JOSE, holidays for the calendar) from a virtual
+# environment of our own.
 venv=$PWD/.build/venv
-if ! "$venv/bin/python" -c 'import joserfc' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import joserfc, holidays' 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'joserfc>=1.6,<2'
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'joserfc>=1.6,<2' 'holidays>=0.50'
 fi
 export MASH_PYTHON=$venv/bin/python
 
