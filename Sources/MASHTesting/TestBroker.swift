@@ -60,9 +60,10 @@ public struct TestBroker: Sendable {
         return parsed
     }
 
-    /// Runs `scripts/broker.sh <verb>` (restart, kill, up) and waits for it.
-    public func control(_ verb: String) throws {
-        try Shell.run(controlScript, [verb])
+    /// Runs `scripts/broker.sh <verb> [arguments]` (restart, kill, up, or `ctl` with rabbitmqctl's
+    /// arguments) and waits for it.
+    public func control(_ verb: String, _ arguments: String...) throws {
+        try Shell.run(controlScript, [verb] + arguments)
     }
 }
 

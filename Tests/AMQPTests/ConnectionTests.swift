@@ -97,3 +97,33 @@ struct ConnectionTests {
         #expect(connection.status.isConnected)
     }
 }
+
+@Suite("Broker-initiated cancellation")
+struct ConsumerCancelTests {
+    @Test("deleting a queue under a consumer ends its delivery stream with consumerCancelled")
+    func queueDeleted() async throws {
+        let broker = try TestBroker.fromEnvironment()
+        let connection = try await broker.connect("consumer cancel")
+        let observer = try await broker.connect("consumer cancel observer")
+        defer {
+            Task {
+                await connection.close()
+                await observer.close()
+            }
+        }
+        let scratch = try await ScratchQueue.declare(on: connection, "cancelled")
+        let deliveries = try await connection.consume(queue: scratch.name)
+        try await observer.delete(queue: scratch.name)
+        try await within(.seconds(10), "the stream to end") {
+            do {
+                for try await _ in deliveries {}
+                Issue.record("the stream ended without an error")
+            } catch let error as AMQPError {
+                #expect(error.code == .consumerCancelled)
+                #expect(error.message.contains(scratch.name))
+            }
+        }
+        #expect(connection.status.isConnected)
+        try? await observer.delete(queue: scratch.deadLetters)
+    }
+}

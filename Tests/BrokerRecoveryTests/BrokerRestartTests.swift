@@ -100,3 +100,45 @@ struct BrokerRestartTests {
         await consumer.close()
     }
 }
+
+@Suite("Broker resource alarms", .serialized)
+struct ResourceAlarmTests {
+    let broker: TestBroker
+
+    init() throws { broker = try TestBroker.fromEnvironment() }
+
+    @Test("while the broker blocks publishers (memory alarm) publishes wait; after it lifts they are confirmed")
+    func blockedConnection() async throws {
+        let connection = try await broker.connect("blocked")
+        let queue = TestNames.queue("blocked")
+        try await connection.declare(
+            Topology(queues: [Topology.Queue(name: queue, arguments: ["x-queue-type": "quorum"])]))
+
+        try broker.control("ctl", "set_vm_memory_high_watermark", "0")
+        let lifted = Locked(false)
+        defer {
+            if !lifted.value { try? broker.control("ctl", "set_vm_memory_high_watermark", "0.4") }
+        }
+        // connection.blocked arrives once we publish; the publish must not complete while the alarm holds.
+        let confirmed = Locked(false)
+        let publishing = Task {
+            try await connection.publish(testMessage("held"), exchange: "", routingKey: queue)
+            confirmed.withLock { $0 = true }
+        }
+        try await within(.seconds(20), "the broker to block the connection") {
+            while !connection.status.isBlocked { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(!confirmed.value, "a publish was confirmed while the broker blocked publishers")
+        #expect(connection.status.isConnected)
+
+        try broker.control("ctl", "set_vm_memory_high_watermark", "0.4")
+        lifted.withLock { $0 = true }
+        try await within(.seconds(30), "the publish to be confirmed after the alarm") { try await publishing.value }
+        #expect(confirmed.value)
+        #expect(!connection.status.isBlocked)
+        #expect(try await connection.inspect(queue: queue).messageCount == 1)
+        try await connection.delete(queue: queue)
+        await connection.close()
+    }
+}
