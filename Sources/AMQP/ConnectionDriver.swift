@@ -45,7 +45,9 @@ final class ConnectionDriver {
     private let configuration: AMQPConfiguration
     private let mailbox: Mailbox
     private let status: StatusBox
-    private unowned(unsafe) let owner: AMQPConnection
+    /// Strong on purpose: the connection object lives as long as its thread, which runs until `close()`;
+    /// every delivery handed out refers to it.
+    private let owner: AMQPConnection
     private let logger: Logger
 
     private var wire: Wire?
