@@ -26,6 +26,7 @@ set -a
 eval "$(scripts/broker.sh env)"
 set +a
 
+swift format lint --strict --recursive Package.swift Sources Tests Benchmarks
 swift build --build-tests -Xswiftc -warnings-as-errors
 swift test --skip-build --skip BrokerRecoveryTests
 swift test --skip-build --filter BrokerRecoveryTests
