@@ -15,7 +15,8 @@ struct AckCoalescer {
     /// Tags settled some other way (nack, reject) that the oldest-first walk must step over.
     private var settledElsewhere: Set<UInt64> = []
 
-    var pendingCount: Int { acked.count }
+    /// Deliveries still tracked (handed out and not yet acknowledged to the broker).
+    var outstandingCount: Int { outstanding.count - head }
 
     mutating func delivered(_ tag: UInt64) {
         outstanding.append(tag)

@@ -61,7 +61,8 @@ final class ConnectionDriver {
     private var incoming: [UInt16: IncomingContent] = [:]
     private var blocked = false
     private var controlChannelOpen = true
-    private var consumersWithAcks: Set<Int> = []
+    /// Consumers settled since the last flush (their coalescers have acks to send or settled tags to drop).
+    private var consumersToFlush: Set<Int> = []
     private var closing: [CheckedContinuation<Void, Never>] = []
 
     init(
@@ -193,7 +194,7 @@ final class ConnectionDriver {
             consumers[id]?.consumerTag = nil
             consumers[id]?.acks = AckCoalescer()
         }
-        consumersWithAcks.removeAll()
+        consumersToFlush.removeAll()
         status.withLock {
             $0.isConnected = false
             $0.isBlocked = false
@@ -240,14 +241,14 @@ final class ConnectionDriver {
 
     /// Sends the acks collected while handling a batch of commands, coalesced per consumer.
     private func flushAcks() throws {
-        guard !consumersWithAcks.isEmpty, let wire else { return }
-        for id in consumersWithAcks {
+        guard !consumersToFlush.isEmpty, let wire else { return }
+        for id in consumersToFlush {
             guard let channel = consumers[id]?.channel, let frames = consumers[id]?.acks.flush() else { continue }
             for case .ack(let tag, let multiple) in frames {
                 try wire.ack(deliveryTag: tag, multiple: multiple, channel: channel)
             }
         }
-        consumersWithAcks.removeAll(keepingCapacity: true)
+        consumersToFlush.removeAll(keepingCapacity: true)
     }
 
     private func handle(_ command: Command) throws {
@@ -306,11 +307,11 @@ final class ConnectionDriver {
             }
             if settlement == .ack {
                 consumers[id]?.acks.ack(tag)
-                consumersWithAcks.insert(id)
             } else {
                 try wire.settle(settlement, deliveryTag: tag, channel: consumer.channel)
                 consumers[id]?.acks.settledDirectly(tag)
             }
+            consumersToFlush.insert(id)
         case .dropConnection(let continuation):
             wire.close()
             continuation.resume()

@@ -133,8 +133,6 @@ final class Mailbox: Sendable {
         state.withLock { $0.closed = true }
     }
 
-    var isShut: Bool { state.withLock { $0.closed } }
-
     /// Takes every queued command.
     func take() -> [Command] {
         state.withLock { state in

@@ -201,7 +201,7 @@ final class Wire {
     func settle(_ settlement: Settlement, deliveryTag: UInt64, channel: UInt16) throws {
         let status: Int32
         switch settlement {
-        case .ack: status = amqp_basic_ack(state, channel, deliveryTag, 0)
+        case .ack: return try ack(deliveryTag: deliveryTag, multiple: false, channel: channel)
         case .nack(let requeue): status = amqp_basic_nack(state, channel, deliveryTag, 0, requeue ? 1 : 0)
         case .reject(let requeue): status = amqp_basic_reject(state, channel, deliveryTag, requeue ? 1 : 0)
         }

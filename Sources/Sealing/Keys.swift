@@ -73,6 +73,18 @@ public struct AgencyKeyPair: Sendable {
 
     public var kid: String { publicKey.kid }
 
+    private init(agency: String, privateKey: P256Key, publicKey: AgencyPublicKey, file: String?) {
+        self.agency = agency
+        self.privateKey = privateKey
+        self.publicKey = publicKey
+        self.file = file
+    }
+
+    /// The same pair, recorded as stored in `file`.
+    func stored(at file: String) -> AgencyKeyPair {
+        AgencyKeyPair(agency: agency, privateKey: privateKey, publicKey: publicKey, file: file)
+    }
+
     public init(agency: String, privateKey: P256Key, file: String? = nil) throws {
         guard privateKey.hasPrivateKey else {
             throw SealingError(.invalidKey, "\(file ?? "key"): a key pair needs the private key")
@@ -107,7 +119,7 @@ public enum KeyDirectory {
         let stem = (folder as NSString).appendingPathComponent("\(formatter.string(from: now))-\(pair.kid)")
         try write(try pair.privateKey.privatePEM(), to: stem + ".pem", mode: 0o600)
         try write(pair.publicKey.jwkJSON(), to: stem + ".jwk", mode: 0o644)
-        return try AgencyKeyPair(agency: agency, privateKey: pair.privateKey, file: stem + ".pem")
+        return pair.stored(at: stem + ".pem")
     }
 
     /// Every key pair of `agency`, newest first. Fails if there is none.
@@ -187,10 +199,4 @@ public struct TrustStore: Sendable {
     public mutating func add(_ key: AgencyPublicKey) { keys[key.kid] = key }
 
     public subscript(kid: String) -> AgencyPublicKey? { keys[kid] }
-
-    /// The newest trusted key of an agency is not knowable from JWKs alone; addressees are chosen by kid or by
-    /// the first key found for the agency.
-    public func key(forAgency agency: String) -> AgencyPublicKey? {
-        keys.values.filter { $0.agency == agency }.sorted { $0.kid < $1.kid }.first
-    }
 }

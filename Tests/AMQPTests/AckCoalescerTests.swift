@@ -47,4 +47,15 @@ struct AckCoalescerTests {
         acks.ack(7)
         #expect(acks.flush() == [.ack(tag: 7, multiple: false)])
     }
+
+    @Test("a consumer that only nacks or rejects does not grow the coalescer: flushing drops settled tags")
+    func nackOnlyStaysBounded() {
+        var acks = AckCoalescer()
+        for tag: UInt64 in 1...5000 {
+            acks.delivered(tag)
+            acks.settledDirectly(tag)
+            #expect(acks.flush() == [])
+        }
+        #expect(acks.outstandingCount == 0)
+    }
 }
