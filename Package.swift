@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -40,9 +42,26 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Coordinator",
+            dependencies: [
+                "AMQP", "Sealing", "MASHCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "mash-coordinator",
+            dependencies: ["Coordinator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "MASHControl",
             dependencies: [
-                "Sealing", "MASHCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AMQP", "Sealing", "MASHCore", "Coordinator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
@@ -53,7 +72,7 @@ let package = Package(
         ),
         .target(
             name: "MASHTesting",
-            dependencies: ["AMQP"],
+            dependencies: ["AMQP", "Sealing", "MASHCore"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -74,6 +93,11 @@ let package = Package(
         .testTarget(
             name: "MASHCoreTests",
             dependencies: ["MASHCore", "MASHTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CoordinatorTests",
+            dependencies: ["Coordinator", "AMQP", "Sealing", "MASHCore", "MASHTesting"],
             swiftSettings: strict
         ),
         .testTarget(

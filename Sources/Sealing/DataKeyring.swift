@@ -1,3 +1,5 @@
+import Foundation
+
 /// Encryption at rest for personal data in the coordinator's store: AES-256-GCM under a named data key.
 /// A sealed value is `0x01 ‖ key-id length (1 byte) ‖ key id ‖ IV (12) ‖ tag (16) ‖ ciphertext`, so values
 /// written under an older key still open after the current key changes. `context` is bound as associated data
@@ -52,5 +54,53 @@ public struct DataKeyring: Sendable {
             key: key.bytes, iv: Array(sealed[ivStart..<(ivStart + 12)]),
             ciphertext: Array(sealed[(ivStart + 28)...]), tag: Array(sealed[(ivStart + 12)..<(ivStart + 28)]),
             aad: context)
+    }
+}
+
+extension DataKeyring {
+    /// A keyed, one-way reference for `text` (HMAC-SHA-256 under the current data key, 128 bits in hex): the
+    /// same person gives the same reference, and nobody without the key can work back to them.
+    public func pseudonym(of text: String) -> String {
+        Digest.hex(Array(Digest.hmacSHA256(key: current.bytes, message: Array(text.utf8)).prefix(16)))
+    }
+
+    /// The data key kept in `path` (32 random bytes, mode 0600), created on first use.
+    public static func loadOrCreate(at path: String, id: String = "data-1") throws -> DataKeyring {
+        if FileManager.default.fileExists(atPath: path) {
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+                throw SealingError(
+                    .keyFilePermissions, "\(path) is readable by group or others; fix it with: chmod 600 \(path)")
+            }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw SealingError(.keyFilePermissions, "\(path): cannot read the data key")
+            }
+            return DataKeyring(current: try DataKey(id: id, bytes: Array(data)))
+        }
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        let key = try DataKey.generate(id: id)
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(key.bytes), attributes: [.posixPermissions: 0o600])
+        else { throw SealingError(.keyFilePermissions, "\(path): cannot create the data key") }
+        return DataKeyring(current: key)
+    }
+}
+
+/// SHA-256 and HMAC-SHA-256 for the hash-chained record of sharing and pseudonyms.
+public enum Digest {
+    public static func sha256(_ data: [UInt8]) -> [UInt8] { Crypto.sha256(data) }
+
+    public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var block = key.count > 64 ? Crypto.sha256(key) : key
+        block += [UInt8](repeating: 0, count: 64 - block.count)
+        let inner = Crypto.sha256(block.map { $0 ^ 0x36 } + message)
+        return Crypto.sha256(block.map { $0 ^ 0x5c } + inner)
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -140,6 +140,25 @@ public enum KeyDirectory {
         }
     }
 
+    /// The newest public key of `agency` in `directory` (what new messages to it are sealed with).
+    public static func newestPublicKey(agency: String, in directory: String) throws -> AgencyPublicKey {
+        try validate(agency: agency)
+        let folder = (directory as NSString).appendingPathComponent(agency)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        guard let newest = names.filter({ $0.hasSuffix(".jwk") }).sorted(by: >).first else {
+            throw SealingError(.unknownKey, "no public key (.jwk) for '\(agency)' in \(folder)")
+        }
+        let path = (folder as NSString).appendingPathComponent(newest)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SealingError(.unknownKey, "\(path): cannot read the public key")
+        }
+        let key = try AgencyPublicKey.parse(jwk: Array(data), source: path)
+        guard key.agency == agency else {
+            throw SealingError(.invalidKey, "\(path) belongs to '\(key.agency)', not '\(agency)'")
+        }
+        return key
+    }
+
     /// Reads a PEM private key, refusing a file that group or others can read.
     public static func loadPrivateKey(_ path: String) throws -> P256Key {
         var info = stat()

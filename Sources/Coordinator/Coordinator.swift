@@ -1,0 +1,239 @@
+import AMQP
+import Foundation
+import GRDB
+import Logging
+import MASHCore
+import Sealing
+
+/// Where the coordinator finds its broker, keys, store and rules.
+public struct CoordinatorSettings: Sendable {
+    public var broker: AMQPURL
+    /// `<keys>/<agency>/*.pem|*.jwk`: the coordinator's own key pairs and every partner's public keys.
+    public var keysDirectory: String
+    public var storePath: String
+    /// The RabbitMQ definitions file whose topology is declared at start.
+    public var definitionsFile: String
+    public var routing: RoutingConfiguration
+    public var calendar: WorkingCalendar
+    public var identity = "coordinator"
+    public var decisionMaker = "decision-maker"
+    public var practiceManager = "practice-manager"
+    /// How far a message's `iat` may be from now. Queued messages wait while a service is down, so this is
+    /// long; the inbox (kept for longer than the window) stops replays within it.
+    public var messageWindow: TimeInterval = 72 * 3600
+    public var timerInterval: Duration = .milliseconds(200)
+
+    public init(
+        broker: AMQPURL, keysDirectory: String, storePath: String, definitionsFile: String,
+        routing: RoutingConfiguration, calendar: WorkingCalendar
+    ) {
+        self.broker = broker
+        self.keysDirectory = keysDirectory
+        self.storePath = storePath
+        self.definitionsFile = definitionsFile
+        self.routing = routing
+        self.calendar = calendar
+    }
+}
+
+/// The queue and exchange names of the hub (deploy/rabbitmq/definitions.json).
+public enum HubQueues {
+    public static let intake = "coordinator.intake"
+    public static let responses = "coordinator.responses"
+    public static let intakeExchange = "mash.intake"
+    public static let enquiriesExchange = "mash.enquiries"
+    public static let responsesExchange = "mash.responses"
+    public static let noticesExchange = "mash.notices"
+    public static let alertsExchange = "mash.alerts"
+    public static let decisionsExchange = "mash.decisions"
+    public static let deadLetterExchange = "mash.dlx"
+    public static func agency(_ id: String) -> String { "agency.\(id).enquiries" }
+    public static let decisionPackages = "decision-maker.packages"
+    public static let practiceManagerAlerts = "practice-manager.alerts"
+    public static let spaNotices = "spa.notices"
+}
+
+/// A message the coordinator will not process, sent to its queue's DLQ with a reason code.
+struct Rejection: Error {
+    var reason: String
+    var detail: String
+}
+
+/// The hub's coordinator: takes enquiries, fans them out as sealed research requests, correlates the
+/// responses, runs the SLA clocks and delivers one decision package per enquiry.
+///
+/// Every effect is a database transaction that also holds the messages it causes (the outbox) and the id of
+/// the message that caused it (the inbox); the delivery is acked only after that commit. Outbox messages are
+/// published right after the commit and again, from the table, after any crash.
+public final class Coordinator: Sendable {
+    public let settings: CoordinatorSettings
+    public let store: CoordinatorStore
+    let sealer: Sealer
+    let opener: Opener
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(settings: CoordinatorSettings, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) throws
+    {
+        self.settings = settings
+        self.logger = logger
+        self.now = now
+        let pairs = try KeyDirectory.keyPairs(agency: settings.identity, in: settings.keysDirectory)
+        sealer = Sealer(sender: pairs[0])
+        opener = Opener(
+            recipient: settings.identity, keyPairs: pairs, trusted: try TrustStore(directory: settings.keysDirectory),
+            window: settings.messageWindow)
+        let keyring = try DataKeyring.loadOrCreate(
+            at: (settings.keysDirectory as NSString).appendingPathComponent("\(settings.identity)/data-at-rest.key"))
+        store = try CoordinatorStore(path: settings.storePath, keyring: keyring)
+    }
+
+    /// Runs until cancelled: consumes intake and responses, fires timers, relays the outbox. On cancellation it
+    /// stops consuming, lets the message in hand finish, publishes what the outbox still holds, and closes.
+    public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
+        let connection = try await AMQPConnection.connect(
+            AMQPConfiguration(url: settings.broker, connectionName: "mash-coordinator"), logger: logger)
+        do {
+            try await connection.declare(
+                Topology(rabbitMQDefinitionsFile: settings.definitionsFile, vhost: settings.broker.vhost))
+            try await relay(on: connection, olderThan: nil)
+            let intake = try await connection.consume(queue: HubQueues.intake)
+            let responses = try await connection.consume(queue: HubQueues.responses)
+            logger.info("coordinator ready")
+            ready()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.consume(intake, on: connection, self.handleIntake) }
+                group.addTask { try await self.consume(responses, on: connection, self.handleResponse) }
+                group.addTask { try await self.runTimers(on: connection) }
+                group.addTask { try await self.runRelay(on: connection) }
+                try await group.next()
+                group.cancelAll()
+                try await group.waitForAll()
+            }
+        } catch is CancellationError {
+        } catch {
+            logger.error("coordinator stopped", metadata: ["error": "\(error)"])
+            await connection.close()
+            throw error
+        }
+        try? await relay(on: connection, olderThan: nil)
+        await connection.close()
+        logger.info("coordinator stopped")
+    }
+
+    // MARK: consuming
+
+    private func consume(
+        _ deliveries: AsyncThrowingStream<Delivery, any Error>, on connection: AMQPConnection,
+        _ handle: @Sendable (Delivery, OpenedMessage) throws -> [OutboxMessage]
+    ) async throws {
+        for try await delivery in deliveries {
+            let caused: [OutboxMessage]
+            do {
+                let opened = try open(delivery)
+                caused = try handle(delivery, opened)
+            } catch let rejection as Rejection {
+                try await deadLetter(delivery, rejection, on: connection)
+                continue
+            }
+            try await publish(caused, on: connection)
+            try delivery.ack()
+            if Task.isCancelled { break }
+        }
+    }
+
+    private func open(_ delivery: Delivery) throws -> OpenedMessage {
+        let opened: OpenedMessage
+        do {
+            opened = try opener.open(String(decoding: delivery.body, as: UTF8.self), now: now())
+        } catch let error as SealingError {
+            throw Rejection(reason: error.code.rawValue, detail: error.message)
+        }
+        guard delivery.properties.messageID == opened.messageID else {
+            throw Rejection(reason: "messageIDMismatch", detail: "the AMQP message id is not the sealed jti")
+        }
+        return opened
+    }
+
+    /// Publishes a copy to the queue's DLQ with the reason in headers, waits for the confirm, then acks.
+    private func deadLetter(_ delivery: Delivery, _ rejection: Rejection, on connection: AMQPConnection) async throws {
+        logger.warning(
+            "dead-lettered",
+            metadata: [
+                "queue": "\(delivery.queue)", "message": "\(delivery.properties.messageID ?? "-")",
+                "reason": "\(rejection.reason)", "detail": "\(rejection.detail)",
+            ])
+        var properties = delivery.properties
+        properties.headers["x-mash-reason"] = .string(rejection.reason)
+        properties.headers["x-mash-detail"] = .string(rejection.detail)
+        properties.headers["x-mash-rejected-by"] = .string(settings.identity)
+        if properties.messageID == nil { properties.messageID = UUID().uuidString.lowercased() }
+        try await connection.publish(
+            OutboundMessage(body: delivery.body, properties: properties), exchange: HubQueues.deadLetterExchange,
+            routingKey: delivery.queue)
+        try delivery.ack()
+    }
+
+    // MARK: outbox
+
+    func publish(_ messages: [OutboxMessage], on connection: AMQPConnection) async throws {
+        guard !messages.isEmpty else { return }
+        let stamp = now()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for message in messages {
+                group.addTask {
+                    var properties = MessageProperties(
+                        messageID: message.messageID, type: message.type, contentType: "application/jose",
+                        appID: "mash-coordinator", timestamp: UInt64(stamp.timeIntervalSince1970))
+                    for (key, value) in message.headers { properties.headers[key] = .string(value) }
+                    try await connection.publish(
+                        OutboundMessage(body: message.body, properties: properties), exchange: message.exchange,
+                        routingKey: message.routingKey)
+                }
+            }
+            try await group.waitForAll()
+        }
+        try store.markPublished(messages.map(\.messageID), at: stamp)
+    }
+
+    /// Publishes outbox rows not yet published: all of them at start, and afterwards those older than a few
+    /// seconds (the ones whose inline publish failed or was cut short).
+    private func relay(on connection: AMQPConnection, olderThan age: TimeInterval?) async throws {
+        while true {
+            let cutoff = age.map { now().addingTimeInterval(-$0) }
+            let pending = try store.pendingOutbox(limit: 200, createdBefore: cutoff)
+            guard !pending.isEmpty else { return }
+            try await publish(pending, on: connection)
+        }
+    }
+
+    private func runRelay(on connection: AMQPConnection) async throws {
+        while !Task.isCancelled {
+            try await relay(on: connection, olderThan: 5)
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    // MARK: sealing helpers
+
+    func sealed(
+        _ payload: [UInt8], type: DocumentType, to agency: String, exchange: String, routingKey: String,
+        headers: [String: String]
+    ) throws -> OutboxMessage {
+        let id = UUID().uuidString.lowercased()
+        let recipient = try KeyDirectory.newestPublicKey(agency: agency, in: settings.keysDirectory)
+        let body = try sealer.seal(payload, type: type.rawValue, messageID: id, to: recipient, issuedAt: now())
+        var allHeaders = headers
+        allHeaders["x-mash-sender"] = settings.identity
+        return OutboxMessage(
+            messageID: id, exchange: exchange, routingKey: routingKey, type: type.rawValue, headers: allHeaders,
+            body: Array(body.utf8))
+    }
+
+    func notice(_ notice: Notice, to agency: String, exchange: String) throws -> OutboxMessage {
+        var headers = ["x-mash-enquiry": notice.enquiryID]
+        headers["x-mash-request"] = notice.requestID
+        return try sealed(
+            notice.json, type: notice.type, to: agency, exchange: exchange, routingKey: agency, headers: headers)
+    }
+}

@@ -1,0 +1,101 @@
+import AMQP
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import MASHCore
+
+/// `mash-coordinator`: the hub's coordinator service.
+public struct CoordinatorCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "mash-coordinator",
+        abstract: "Run the MASH coordinator: fan enquiries out, correlate responses, run the SLA clocks.",
+        discussion: """
+            Takes sealed enquiries from coordinator.intake and responses from coordinator.responses, keeps its
+            state in an SQLite store (WAL, personal data encrypted at rest), and publishes through an outbox.
+            SIGTERM or SIGINT stops it gracefully: consuming stops, the message in hand finishes, the outbox is
+            flushed. A kill -9 loses nothing either: the next start picks up from the store.
+
+            Example:
+              mash-coordinator --broker "$(scripts/broker.sh url coordinator)" --keys .build/keys
+            """)
+
+    @Option(help: "The broker URL (amqp:// or amqps://, user coordinator). Default: $MASH_COORDINATOR_URL.")
+    var broker: String?
+
+    @Option(help: "Key directory: <dir>/coordinator/*.pem and every partner's <dir>/<agency>/*.jwk.")
+    var keys: String = ".build/keys"
+
+    @Option(help: "The coordinator's SQLite store (created on first start).")
+    var store: String = ".build/coordinator/coordinator.sqlite"
+
+    @Option(help: "Routing rules: agencies, the fields each receives, per-RAG defaults, SLA clocks.")
+    var routing: String = "Config/routing.yaml"
+
+    @Option(help: "GOV.UK bank holidays file for the working calendar.")
+    var holidays: String = "Config/calendar/bank-holidays.json"
+
+    @Option(help: "RabbitMQ definitions whose topology is declared at start.")
+    var definitions: String = "deploy/rabbitmq/definitions.json"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// Parses the arguments and runs. (ArgumentParser's own async `main()` picks its synchronous overload
+    /// from a Linux `main.swift` and refuses to run; this avoids it.)
+    public static func launch() async {
+        do {
+            let command = try parse()
+            try await command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    public func run() async throws {
+        guard let url = broker ?? ProcessInfo.processInfo.environment["MASH_COORDINATOR_URL"] else {
+            throw ValidationError(
+                "no broker: pass --broker amqp://coordinator:…@host:port/mash or set MASH_COORDINATOR_URL")
+        }
+        var logger = Logger(label: "mash.coordinator")
+        logger.logLevel = logLevel
+        let routing = try RoutingConfiguration.load(file: routing)
+        guard let holidayData = FileManager.default.contents(atPath: holidays) else {
+            throw ValidationError("\(holidays): cannot read the bank holidays file")
+        }
+        let calendar = WorkingCalendar.mash(
+            holidays: try BankHolidays.englandAndWales(fromGOVUK: holidayData, source: holidays))
+        let settings = CoordinatorSettings(
+            broker: try AMQPURL(url), keysDirectory: keys, storePath: store, definitionsFile: definitions,
+            routing: routing, calendar: calendar)
+        let coordinator = try Coordinator(settings: settings, logger: logger)
+        try await runUntilSignalled(logger: logger) {
+            try await coordinator.run {
+                FileHandle.standardOutput.write(Data("mash-coordinator ready\n".utf8))
+            }
+        }
+    }
+}
+
+/// Runs `body` until it returns or SIGTERM/SIGINT arrives; a signal cancels it, and it is given the chance to
+/// finish gracefully.
+public func runUntilSignalled(logger: Logger, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    let task = Task { try await body() }
+    var sources: [any DispatchSourceSignal] = []
+    for signalNumber in [SIGTERM, SIGINT] {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler {
+            logger.notice("signal \(signalNumber): stopping gracefully")
+            task.cancel()
+        }
+        source.resume()
+        sources.append(source)
+    }
+    defer { sources.forEach { $0.cancel() } }
+    try await task.value
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

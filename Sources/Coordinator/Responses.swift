@@ -1,0 +1,139 @@
+import AMQP
+import Foundation
+import GRDB
+import MASHCore
+import Sealing
+
+extension Coordinator {
+    /// A research response: checked against the request it answers (the sender must be the agency the request
+    /// went to), stored once, and the package delivered when every mandatory agency has answered.
+    @Sendable func handleResponse(_ delivery: Delivery, _ opened: OpenedMessage) throws -> [OutboxMessage] {
+        guard DocumentType(rawValue: opened.type) == .researchResponse else {
+            throw Rejection(reason: "unexpectedType", detail: "'\(opened.type)' is not taken on \(delivery.queue)")
+        }
+        let response = try readDocument {
+            try ResearchResponse(json: opened.payload, source: "message \(opened.messageID)")
+        }
+        return try store.write { db in
+            guard
+                try store.remember(
+                    db, messageID: opened.messageID, queue: delivery.queue, outcome: "response", now: now())
+            else { return [] }
+            guard
+                let request = try Row.fetchOne(
+                    db, sql: "SELECT agency, enquiry_id, status FROM request WHERE id = ?",
+                    arguments: [response.requestID])
+            else {
+                throw Rejection(reason: "unknownRequest", detail: "no request \(response.requestID)")
+            }
+            let agency: String = request["agency"]
+            let enquiryID: String = request["enquiry_id"]
+            guard opened.sender == agency, response.agency == agency, response.enquiryID == enquiryID else {
+                throw Rejection(
+                    reason: "wrongAgency",
+                    detail:
+                        "request \(response.requestID) went to \(agency); this answer was signed by \(opened.sender)")
+            }
+            let status: String = request["status"]
+            guard status == "sent" else {
+                logger.notice(
+                    "response to a request no longer open; ignored",
+                    metadata: ["request": "\(response.requestID)", "status": "\(status)"])
+                return []
+            }
+            return try record(response, messageID: opened.messageID, enquiryID: enquiryID, db)
+        }
+    }
+
+    private func record(_ response: ResearchResponse, messageID: String, enquiryID: String, _ db: Database) throws
+        -> [OutboxMessage]
+    {
+        let now = now()
+        try db.execute(
+            sql: "UPDATE request SET status = 'answered', outcome = ?, response = ?, answered_at = ? WHERE id = ?",
+            arguments: [
+                response.outcome.rawValue,
+                Data(try store.seal(response.json, table: "request", id: response.requestID)),
+                now.timeIntervalSince1970, response.requestID,
+            ])
+        try db.execute(
+            sql: "UPDATE timer SET fired_at = ? WHERE request_id = ? AND fired_at IS NULL",
+            arguments: [now.timeIntervalSince1970, response.requestID])
+        let subjectRef =
+            try String.fetchOne(db, sql: "SELECT subject_ref FROM enquiry WHERE id = ?", arguments: [enquiryID]) ?? ""
+        try RecordOfSharing.append(
+            db, at: now, sender: response.agency, recipient: settings.identity, purpose: settings.routing.purpose,
+            lawfulBasis: response.lawfulBasis, dataCategories: response.dataCategories, messageID: messageID,
+            enquiryID: enquiryID, subjectRef: subjectRef)
+        logger.info(
+            "response recorded",
+            metadata: [
+                "enquiry": "\(enquiryID)", "agency": "\(response.agency)", "outcome": "\(response.outcome.rawValue)",
+            ])
+        return try completeIfAnswered(enquiryID, subjectRef: subjectRef, db)
+    }
+
+    /// When every mandatory request is answered (every request, if none is mandatory), cancels the optional
+    /// ones still open and delivers the decision package.
+    private func completeIfAnswered(_ enquiryID: String, subjectRef: String, _ db: Database) throws -> [OutboxMessage] {
+        let requests = try Row.fetchAll(
+            db, sql: "SELECT id, agency, mandatory, status, response FROM request WHERE enquiry_id = ? ORDER BY agency",
+            arguments: [enquiryID])
+        let mandatory = requests.filter { $0["mandatory"] as Bool }
+        let waitingFor = (mandatory.isEmpty ? requests : mandatory).filter { ($0["status"] as String) == "sent" }
+        guard waitingFor.isEmpty,
+            let enquiryRow = try Row.fetchOne(
+                db, sql: "SELECT document, partners_due, decision_due, status FROM enquiry WHERE id = ?",
+                arguments: [enquiryID]),
+            (enquiryRow["status"] as String) == "awaiting"
+        else { return [] }
+
+        let now = now()
+        var messages = try cancelOutstanding(
+            db, enquiry: enquiryID, reason: "the package went to the decision maker without this answer",
+            onlyOptional: true)
+        let document: Data = enquiryRow["document"]
+        let enquiry = try Enquiry(
+            json: try store.open(Array(document), table: "enquiry", id: enquiryID), source: "store enquiry \(enquiryID)"
+        )
+        var responses: [ResearchResponse] = []
+        var notAnswered: [String] = []
+        for row in requests {
+            let id: String = row["id"]
+            if let sealed: Data = row["response"] {
+                responses.append(
+                    try ResearchResponse(
+                        json: try store.open(Array(sealed), table: "request", id: id), source: "store request \(id)"))
+            } else {
+                notAnswered.append(row["agency"])
+            }
+        }
+        let package = DecisionPackage(
+            enquiry: enquiry, partnersDue: Date(timeIntervalSince1970: enquiryRow["partners_due"]),
+            decisionDue: Date(timeIntervalSince1970: enquiryRow["decision_due"]), responses: responses,
+            notAnswered: notAnswered, completedAt: now)
+        let message = try sealed(
+            package.json, type: .decisionPackage, to: settings.decisionMaker, exchange: HubQueues.decisionsExchange,
+            routingKey: settings.decisionMaker,
+            headers: [
+                "x-mash-enquiry": enquiryID, "x-mash-rag": enquiry.rag.rawValue,
+                "x-mash-due": Instant.format(package.decisionDue),
+            ])
+        try store.enqueue(db, message, now: now)
+        messages.append(message)
+        try db.execute(
+            sql: "UPDATE enquiry SET status = 'complete', completed_at = ? WHERE id = ?",
+            arguments: [now.timeIntervalSince1970, enquiryID])
+        try db.execute(
+            sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND fired_at IS NULL",
+            arguments: [now.timeIntervalSince1970, enquiryID])
+        let categories = responses.reduce(into: Set<DataCategory>([.personal])) { $0.formUnion($1.dataCategories) }
+        try RecordOfSharing.append(
+            db, at: now, sender: settings.identity, recipient: settings.decisionMaker,
+            purpose: settings.routing.purpose, lawfulBasis: enquiry.lawfulBasis, dataCategories: categories,
+            messageID: message.messageID, enquiryID: enquiryID, subjectRef: subjectRef)
+        logger.info(
+            "decision package delivered", metadata: ["enquiry": "\(enquiryID)", "responses": "\(responses.count)"])
+        return messages
+    }
+}

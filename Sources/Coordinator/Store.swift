@@ -1,0 +1,207 @@
+import Foundation
+import GRDB
+import MASHCore
+import Sealing
+
+/// The coordinator's durable state in one SQLite file (WAL): enquiries and their requests with their
+/// deadlines, timers, the outbox and inbox, and the record of sharing. Personal data (the enquiry and each
+/// response) is sealed with the data keyring before it is written; everything else is ids, times and codes.
+public final class CoordinatorStore: Sendable {
+    public let path: String
+    let pool: DatabasePool
+    let keyring: DataKeyring
+
+    public init(path: String, keyring: DataKeyring) throws {
+        self.path = path
+        self.keyring = keyring
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    /// Opens an existing store read-only (for `mashctl audit`); the file must exist.
+    public init(readingAt path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigurationError(file: path, line: nil, key: "", problem: "no coordinator store at this path")
+        }
+        self.path = path
+        self.keyring = DataKeyring(
+            current: try DataKeyring.DataKey(id: "unused", bytes: [UInt8](repeating: 0, count: 32)))
+        var configuration = Configuration()
+        configuration.readonly = true
+        pool = try DatabasePool(path: path, configuration: configuration)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE enquiry (
+                        id TEXT PRIMARY KEY,
+                        rag TEXT NOT NULL,
+                        status TEXT NOT NULL,          -- awaiting, complete, withdrawn, refused
+                        sender TEXT NOT NULL,
+                        subject_ref TEXT NOT NULL,     -- pseudonym, never the person
+                        opened_at REAL NOT NULL,
+                        counted_from REAL NOT NULL,
+                        partners_due REAL NOT NULL,
+                        partners_warning REAL NOT NULL,
+                        decision_due REAL NOT NULL,
+                        decision_warning REAL NOT NULL,
+                        document BLOB,                 -- the enquiry JSON, sealed with the data keyring
+                        refusal TEXT,
+                        completed_at REAL
+                    );
+                    CREATE TABLE request (
+                        id TEXT PRIMARY KEY,
+                        enquiry_id TEXT NOT NULL REFERENCES enquiry(id),
+                        agency TEXT NOT NULL,
+                        mandatory INTEGER NOT NULL,
+                        status TEXT NOT NULL,          -- sent, answered, cancelled
+                        due REAL NOT NULL,
+                        warning REAL NOT NULL,
+                        outcome TEXT,
+                        response BLOB,                 -- the response JSON, sealed with the data keyring
+                        answered_at REAL,
+                        UNIQUE (enquiry_id, agency)
+                    );
+                    CREATE TABLE timer (
+                        id INTEGER PRIMARY KEY,
+                        due REAL NOT NULL,
+                        event TEXT NOT NULL,           -- warning, breach, chase
+                        clock TEXT NOT NULL,           -- partners (a request's), decision (the enquiry's)
+                        enquiry_id TEXT NOT NULL,
+                        request_id TEXT,
+                        fired_at REAL
+                    );
+                    CREATE INDEX timer_pending ON timer (due) WHERE fired_at IS NULL;
+                    CREATE TABLE outbox (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        message_id TEXT NOT NULL UNIQUE,
+                        exchange TEXT NOT NULL,
+                        routing_key TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        headers TEXT NOT NULL,         -- JSON object of string headers (ids, type, RAG only)
+                        body BLOB NOT NULL,            -- already sealed to its addressee
+                        created_at REAL NOT NULL,
+                        published_at REAL
+                    );
+                    CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;
+                    CREATE TABLE inbox (
+                        message_id TEXT PRIMARY KEY,
+                        queue TEXT NOT NULL,
+                        received_at REAL NOT NULL,
+                        outcome TEXT NOT NULL
+                    );
+                    CREATE TABLE record_of_sharing (
+                        seq INTEGER PRIMARY KEY,
+                        at TEXT NOT NULL,
+                        sender TEXT NOT NULL,
+                        recipient TEXT NOT NULL,
+                        purpose TEXT NOT NULL,
+                        lawful_basis TEXT NOT NULL,
+                        data_categories TEXT NOT NULL,
+                        message_id TEXT NOT NULL,
+                        enquiry_id TEXT NOT NULL,
+                        subject_ref TEXT NOT NULL,
+                        previous_hash TEXT NOT NULL,
+                        hash TEXT NOT NULL
+                    );
+                    CREATE TRIGGER record_of_sharing_no_update BEFORE UPDATE ON record_of_sharing
+                    BEGIN SELECT RAISE(ABORT, 'the record of sharing is append-only'); END;
+                    CREATE TRIGGER record_of_sharing_no_delete BEFORE DELETE ON record_of_sharing
+                    BEGIN SELECT RAISE(ABORT, 'the record of sharing is append-only'); END;
+                    """)
+        }
+        return migrator
+    }
+
+    public func write<T>(_ body: (Database) throws -> T) throws -> T { try pool.write(body) }
+    public func read<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
+
+    // MARK: personal data at rest
+
+    func seal(_ plaintext: [UInt8], table: String, id: String) throws -> [UInt8] {
+        try keyring.seal(plaintext, context: Array("\(table):\(id)".utf8))
+    }
+
+    func open(_ sealed: [UInt8], table: String, id: String) throws -> [UInt8] {
+        try keyring.open(sealed, context: Array("\(table):\(id)".utf8))
+    }
+
+    // MARK: inbox
+
+    /// Records `messageID` as processed; false if it already was (a redelivery, to be acked with no effect).
+    func remember(_ db: Database, messageID: String, queue: String, outcome: String, now: Date) throws -> Bool {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO inbox (message_id, queue, received_at, outcome) VALUES (?, ?, ?, ?)",
+            arguments: [messageID, queue, now.timeIntervalSince1970, outcome])
+        return db.changesCount == 1
+    }
+
+    // MARK: outbox
+
+    func enqueue(_ db: Database, _ message: OutboxMessage, now: Date) throws {
+        let headers = String(decoding: DocumentWriter.encode(message.headers), as: UTF8.self)
+        try db.execute(
+            sql: """
+                INSERT INTO outbox (message_id, exchange, routing_key, type, headers, body, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                message.messageID, message.exchange, message.routingKey, message.type, headers, Data(message.body),
+                now.timeIntervalSince1970,
+            ])
+    }
+
+    /// Unpublished messages in commit order; with `createdBefore`, only those committed before it.
+    func pendingOutbox(limit: Int, createdBefore cutoff: Date?) throws -> [OutboxMessage] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, message_id, exchange, routing_key, type, headers, body FROM outbox
+                    WHERE published_at IS NULL AND created_at < ? ORDER BY seq LIMIT ?
+                    """, arguments: [(cutoff ?? .distantFuture).timeIntervalSince1970, limit]
+            ).map { row in
+                let headersJSON: String = row["headers"]
+                let headers =
+                    (try? JSONSerialization.jsonObject(with: Data(headersJSON.utf8))) as? [String: String] ?? [:]
+                let body: Data = row["body"]
+                return OutboxMessage(
+                    seq: row["seq"], messageID: row["message_id"], exchange: row["exchange"],
+                    routingKey: row["routing_key"], type: row["type"], headers: headers, body: Array(body))
+            }
+        }
+    }
+
+    func markPublished(_ messageIDs: [String], at now: Date) throws {
+        guard !messageIDs.isEmpty else { return }
+        try pool.write { db in
+            let marks = messageIDs.map { _ in "?" }.joined(separator: ",")
+            try db.execute(
+                sql: "UPDATE outbox SET published_at = ? WHERE message_id IN (\(marks))",
+                arguments: StatementArguments([now.timeIntervalSince1970 as any DatabaseValueConvertible] + messageIDs))
+        }
+    }
+
+    public func outboxBacklog() throws -> Int {
+        try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") ?? 0 }
+    }
+}
+
+/// A message waiting in the outbox: committed with the state change that caused it, published after.
+struct OutboxMessage: Sendable {
+    var seq: Int64 = 0
+    var messageID: String
+    var exchange: String
+    var routingKey: String
+    var type: String
+    var headers: [String: String]
+    var body: [UInt8]
+}

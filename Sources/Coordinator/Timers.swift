@@ -1,0 +1,96 @@
+import AMQP
+import Foundation
+import GRDB
+import MASHCore
+
+extension Coordinator {
+    /// Fires every timer whose moment has passed, including those that fell due while the coordinator was down.
+    func runTimers(on connection: AMQPConnection) async throws {
+        while !Task.isCancelled {
+            while case let messages = try fireDueTimers(), !messages.isEmpty {
+                try await publish(messages, on: connection)
+            }
+            try? await Task.sleep(for: settings.timerInterval)
+        }
+    }
+
+    /// Fires up to 100 due timers, each in its own transaction with the messages it causes.
+    func fireDueTimers() throws -> [OutboxMessage] {
+        let now = now()
+        let due = try store.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, due, event, clock, enquiry_id, request_id FROM timer
+                    WHERE fired_at IS NULL AND due <= ? ORDER BY due LIMIT 100
+                    """, arguments: [now.timeIntervalSince1970])
+        }
+        var messages: [OutboxMessage] = []
+        for timer in due {
+            messages += try store.write { db in try fire(timer, db, now: now) }
+        }
+        return messages
+    }
+
+    private func fire(_ timer: Row, _ db: Database, now: Date) throws -> [OutboxMessage] {
+        let id: Int64 = timer["id"]
+        try db.execute(
+            sql: "UPDATE timer SET fired_at = ? WHERE id = ? AND fired_at IS NULL",
+            arguments: [now.timeIntervalSince1970, id])
+        guard db.changesCount == 1 else { return [] }
+        let event = Notice.Event(rawValue: timer["event"]) ?? .warning
+        let clock: String = timer["clock"]
+        let enquiryID: String = timer["enquiry_id"]
+        let requestID: String? = timer["request_id"]
+        let timerDue = Date(timeIntervalSince1970: timer["due"])
+
+        let dueBy: Date
+        var agency: String?
+        if let requestID {
+            guard
+                let request = try Row.fetchOne(
+                    db, sql: "SELECT agency, status, due FROM request WHERE id = ?", arguments: [requestID]),
+                (request["status"] as String) == "sent"
+            else { return [] }
+            agency = request["agency"]
+            dueBy = Date(timeIntervalSince1970: request["due"])
+        } else {
+            guard
+                let enquiry = try Row.fetchOne(
+                    db, sql: "SELECT status, decision_due FROM enquiry WHERE id = ?", arguments: [enquiryID]),
+                (enquiry["status"] as String) == "awaiting"
+            else { return [] }
+            dueBy = Date(timeIntervalSince1970: enquiry["decision_due"])
+        }
+
+        let lag = now.timeIntervalSince(timerDue)
+        logger.notice(
+            "SLA \(event.rawValue)",
+            metadata: [
+                "enquiry": "\(enquiryID)", "clock": "\(clock)", "agency": "\(agency ?? "-")",
+                "lag": "\(String(format: "%.1f", lag))s",
+            ])
+        var messages: [OutboxMessage] = []
+        let alert = Notice(
+            type: .slaAlert, enquiryID: enquiryID, requestID: requestID, agency: agency, event: event, clock: clock,
+            dueBy: dueBy, at: now)
+        messages.append(try notice(alert, to: settings.practiceManager, exchange: HubQueues.alertsExchange))
+        if event != .warning {
+            if let agency, let requestID {
+                let chase = Notice(
+                    type: .requestChase, enquiryID: enquiryID, requestID: requestID, agency: agency, event: event,
+                    clock: clock, dueBy: dueBy, at: now)
+                messages.append(try notice(chase, to: agency, exchange: HubQueues.enquiriesExchange))
+            }
+            // The next chase is a whole number of intervals after this timer's own moment, so a restart neither
+            // moves the chases nor sends the ones missed while down one by one.
+            let interval = settings.routing.chaseEvery
+            let steps = max(1, (now.timeIntervalSince(timerDue) / interval).rounded(.down) + 1)
+            try addTimer(
+                db, .chase, clock: clock, at: timerDue.addingTimeInterval(steps * interval), enquiry: enquiryID,
+                request: requestID)
+        }
+        for message in messages { try store.enqueue(db, message, now: now) }
+        return messages
+    }
+}

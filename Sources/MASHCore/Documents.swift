@@ -1,0 +1,491 @@
+import Foundation
+
+/// The document types on the wire. The value is the `schema` member of the JSON, the sealed message's `cty`
+/// and the AMQP `type`; the number after the slash is the version, raised on any incompatible change.
+public enum DocumentType: String, Sendable, CaseIterable {
+    case enquiry = "mash.enquiry/1"
+    case consentWithdrawal = "mash.consent-withdrawal/1"
+    case enquiryRefusal = "mash.enquiry-refusal/1"
+    case researchRequest = "mash.research-request/1"
+    case researchResponse = "mash.research-response/1"
+    case requestCancellation = "mash.request-cancellation/1"
+    case requestChase = "mash.request-chase/1"
+    case decisionPackage = "mash.decision-package/1"
+    case slaAlert = "mash.sla-alert/1"
+}
+
+extension DocumentReader {
+    /// Reads and checks the `schema` member.
+    mutating func schema(_ expected: DocumentType) throws {
+        let schema = try string("schema")
+        guard schema == expected.rawValue else {
+            if schema.hasPrefix(expected.rawValue.split(separator: "/")[0] + "/") {
+                throw error("schema", "version '\(schema)' is not supported; this gateway reads '\(expected.rawValue)'")
+            }
+            throw error("schema", "'\(schema)' is not a \(expected.rawValue) document")
+        }
+    }
+
+    mutating func lawfulBasis(_ key: String) throws -> LawfulBasis {
+        var reader = try object(key)
+        let basis = LawfulBasis(
+            article6: try reader.enum("article6", Article6Basis.self),
+            article9: try reader.optionalEnum("article9", Article9Condition.self),
+            article10: try reader.optionalEnum("article10", Article10Condition.self))
+        try reader.finish()
+        return basis
+    }
+}
+
+extension LawfulBasis {
+    var json: [String: Any] {
+        var object: [String: Any] = ["article6": article6.rawValue]
+        object["article9"] = article9?.rawValue
+        object["article10"] = article10?.rawValue
+        return object
+    }
+}
+
+/// A person as the documents describe them: the child an enquiry is about, or a member of the household.
+public struct Person: Sendable, Equatable {
+    /// The fields an agency may be sent, named as in the JSON; routing configuration lists a subset per agency.
+    public enum Field: String, Sendable, CaseIterable {
+        case role, forename, surname, otherNames, dateOfBirth, gender, nhsNumber, upn, pncID, address, postcode
+    }
+
+    public var role: String?
+    public var forename: String?
+    public var surname: String?
+    public var otherNames: [String] = []
+    public var dateOfBirth: LocalDate?
+    public var gender: String?
+    public var nhsNumber: String?
+    public var upn: String?
+    public var pncID: String?
+    public var address: String?
+    public var postcode: String?
+
+    public init(
+        role: String? = nil, forename: String? = nil, surname: String? = nil, otherNames: [String] = [],
+        dateOfBirth: LocalDate? = nil, gender: String? = nil, nhsNumber: String? = nil, upn: String? = nil,
+        pncID: String? = nil, address: String? = nil, postcode: String? = nil
+    ) {
+        self.role = role
+        self.forename = forename
+        self.surname = surname
+        self.otherNames = otherNames
+        self.dateOfBirth = dateOfBirth
+        self.gender = gender
+        self.nhsNumber = nhsNumber
+        self.upn = upn
+        self.pncID = pncID
+        self.address = address
+        self.postcode = postcode
+    }
+
+    init(reading reader: inout DocumentReader) throws {
+        role = try reader.optionalString("role")
+        forename = try reader.optionalString("forename")
+        surname = try reader.optionalString("surname")
+        otherNames = try reader.strings("otherNames")
+        dateOfBirth = try reader.optionalDate("dateOfBirth")
+        gender = try reader.optionalString("gender")
+        nhsNumber = try reader.optionalString("nhsNumber")
+        upn = try reader.optionalString("upn")
+        pncID = try reader.optionalString("pncID")
+        address = try reader.optionalString("address")
+        postcode = try reader.optionalString("postcode")
+    }
+
+    /// Only `fields`: what data minimisation lets one agency see.
+    public func keeping(_ fields: Set<Field>) -> Person {
+        Person(
+            role: fields.contains(.role) ? role : nil, forename: fields.contains(.forename) ? forename : nil,
+            surname: fields.contains(.surname) ? surname : nil,
+            otherNames: fields.contains(.otherNames) ? otherNames : [],
+            dateOfBirth: fields.contains(.dateOfBirth) ? dateOfBirth : nil,
+            gender: fields.contains(.gender) ? gender : nil, nhsNumber: fields.contains(.nhsNumber) ? nhsNumber : nil,
+            upn: fields.contains(.upn) ? upn : nil, pncID: fields.contains(.pncID) ? pncID : nil,
+            address: fields.contains(.address) ? address : nil, postcode: fields.contains(.postcode) ? postcode : nil)
+    }
+
+    public var json: [String: Any] {
+        var object: [String: Any] = [:]
+        object["role"] = role
+        object["forename"] = forename
+        object["surname"] = surname
+        if !otherNames.isEmpty { object["otherNames"] = otherNames }
+        object["dateOfBirth"] = dateOfBirth?.description
+        object["gender"] = gender
+        object["nhsNumber"] = nhsNumber
+        object["upn"] = upn
+        object["pncID"] = pncID
+        object["address"] = address
+        object["postcode"] = postcode
+        return object
+    }
+
+    /// A stable, normalised identity string for pseudonymous references (never stored or sent in clear).
+    public var identityKey: String {
+        let name = [forename, surname].compactMap { $0?.lowercased() }.joined(separator: " ")
+        return [nhsNumber ?? "", name, dateOfBirth?.description ?? ""].joined(separator: "|")
+    }
+}
+
+/// A safeguarding enquiry about one child, as the SPA sends it to the coordinator.
+public struct Enquiry: Sendable, Equatable {
+    public var id: String
+    /// The case system's reference (Framework-i), so the decision maker can find the contact.
+    public var reference: String
+    public var rag: RAG
+    public var receivedAt: Date
+    /// Who at the SPA screened the contact (a staff id).
+    public var referrer: String
+    /// The concerns, in the SPA's words.
+    public var reason: String
+    public var subject: Person
+    public var household: [Person]
+    /// The agencies to ask; empty means the routing defaults for the RAG rating.
+    public var agencies: [String]
+    public var consent: Consent
+    public var lawfulBasis: LawfulBasis
+
+    public init(
+        id: String, reference: String, rag: RAG, receivedAt: Date, referrer: String, reason: String, subject: Person,
+        household: [Person] = [], agencies: [String] = [], consent: Consent, lawfulBasis: LawfulBasis
+    ) {
+        self.id = id
+        self.reference = reference
+        self.rag = rag
+        self.receivedAt = receivedAt
+        self.referrer = referrer
+        self.reason = reason
+        self.subject = subject
+        self.household = household
+        self.agencies = agencies
+        self.consent = consent
+        self.lawfulBasis = lawfulBasis
+    }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.enquiry)
+        id = try reader.string("id")
+        reference = try reader.string("reference")
+        rag = try reader.enum("rag", RAG.self)
+        receivedAt = try reader.instant("receivedAt")
+        referrer = try reader.string("referrer")
+        reason = try reader.string("reason")
+        var subjectReader = try reader.object("subject")
+        subject = try Person(reading: &subjectReader)
+        try subjectReader.finish()
+        guard subject.forename != nil, subject.surname != nil else {
+            throw subjectReader.error(subject.forename == nil ? "forename" : "surname", "is required for the subject")
+        }
+        guard subject.dateOfBirth != nil else {
+            throw subjectReader.error("dateOfBirth", "is required for the subject")
+        }
+        household = try reader.objects("household") { try Person(reading: &$0) }
+        agencies = try reader.strings("agencies")
+        consent = try Self.consent(&reader)
+        lawfulBasis = try reader.lawfulBasis("lawfulBasis")
+        try reader.finish()
+    }
+
+    private static func consent(_ parent: inout DocumentReader) throws -> Consent {
+        var reader = try parent.object("consent")
+        let status = try reader.string("status")
+        let consent: Consent
+        switch status {
+        case "given":
+            consent = .given(by: try reader.string("givenBy"), at: try reader.instant("recordedAt"))
+        case "overridden":
+            var override = try reader.object("override")
+            consent = .overridden(
+                ConsentOverride(
+                    practiceManager: try override.string("practiceManager"),
+                    agencies: try override.objects("agencies") {
+                        AgencyAgreement(agency: try $0.string("agency"), agreedBy: try $0.string("agreedBy"))
+                    },
+                    rationale: try override.enum("rationale", OverrideRationale.self),
+                    details: try override.string("details"), agreedAt: try override.instant("agreedAt")))
+            try override.finish()
+        case "not-given":
+            consent = .notGiven(try reader.optionalString("note") ?? "consent not given")
+        default:
+            throw reader.error("status", "'\(status)' is not one of 'given', 'overridden', 'not-given'")
+        }
+        try reader.finish()
+        return consent
+    }
+
+    public var json: [UInt8] {
+        var object: [String: Any] = [
+            "schema": DocumentType.enquiry.rawValue, "id": id, "reference": reference, "rag": rag.rawValue,
+            "receivedAt": Instant.format(receivedAt), "referrer": referrer, "reason": reason, "subject": subject.json,
+            "consent": consent.json, "lawfulBasis": lawfulBasis.json,
+        ]
+        if !household.isEmpty { object["household"] = household.map(\.json) }
+        if !agencies.isEmpty { object["agencies"] = agencies }
+        return DocumentWriter.encode(object)
+    }
+}
+
+extension Consent {
+    var json: [String: Any] {
+        switch self {
+        case .given(let by, let at):
+            return ["status": "given", "givenBy": by, "recordedAt": Instant.format(at)]
+        case .notGiven(let note):
+            return ["status": "not-given", "note": note]
+        case .overridden(let override):
+            return [
+                "status": "overridden",
+                "override": [
+                    "practiceManager": override.practiceManager,
+                    "agencies": override.agencies.map { ["agency": $0.agency, "agreedBy": $0.agreedBy] },
+                    "rationale": override.rationale.rawValue, "details": override.details,
+                    "agreedAt": Instant.format(override.agreedAt),
+                ],
+            ]
+        }
+    }
+}
+
+/// The SPA withdrawing consent for an enquiry: outstanding requests are cancelled.
+public struct ConsentWithdrawal: Sendable, Equatable {
+    public var enquiryID: String
+    public var withdrawnAt: Date
+    public var recordedBy: String
+
+    public init(enquiryID: String, withdrawnAt: Date, recordedBy: String) {
+        self.enquiryID = enquiryID
+        self.withdrawnAt = withdrawnAt
+        self.recordedBy = recordedBy
+    }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.consentWithdrawal)
+        enquiryID = try reader.string("enquiryID")
+        withdrawnAt = try reader.instant("withdrawnAt")
+        recordedBy = try reader.string("recordedBy")
+        try reader.finish()
+    }
+
+    public var json: [UInt8] {
+        DocumentWriter.encode([
+            "schema": DocumentType.consentWithdrawal.rawValue, "enquiryID": enquiryID,
+            "withdrawnAt": Instant.format(withdrawnAt), "recordedBy": recordedBy,
+        ])
+    }
+}
+
+/// What the coordinator asks one agency: only the fields that agency is configured to receive.
+public struct ResearchRequest: Sendable, Equatable {
+    public var requestID: String
+    public var enquiryID: String
+    public var agency: String
+    public var rag: RAG
+    public var dueBy: Date
+    public var purpose: String
+    /// `given` or `overridden`; an adapter refuses anything else.
+    public var consent: String
+    public var lawfulBasis: LawfulBasis
+    public var subject: Person
+    public var household: [Person]
+    public var reason: String?
+
+    public init(
+        requestID: String, enquiryID: String, agency: String, rag: RAG, dueBy: Date, purpose: String, consent: String,
+        lawfulBasis: LawfulBasis, subject: Person, household: [Person], reason: String?
+    ) {
+        self.requestID = requestID
+        self.enquiryID = enquiryID
+        self.agency = agency
+        self.rag = rag
+        self.dueBy = dueBy
+        self.purpose = purpose
+        self.consent = consent
+        self.lawfulBasis = lawfulBasis
+        self.subject = subject
+        self.household = household
+        self.reason = reason
+    }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.researchRequest)
+        requestID = try reader.string("requestID")
+        enquiryID = try reader.string("enquiryID")
+        agency = try reader.string("agency")
+        rag = try reader.enum("rag", RAG.self)
+        dueBy = try reader.instant("dueBy")
+        purpose = try reader.string("purpose")
+        consent = try reader.string("consent")
+        lawfulBasis = try reader.lawfulBasis("lawfulBasis")
+        var subjectReader = try reader.object("subject")
+        subject = try Person(reading: &subjectReader)
+        try subjectReader.finish()
+        household = try reader.objects("household") { try Person(reading: &$0) }
+        reason = try reader.optionalString("reason")
+        try reader.finish()
+    }
+
+    public var json: [UInt8] {
+        var object: [String: Any] = [
+            "schema": DocumentType.researchRequest.rawValue, "requestID": requestID, "enquiryID": enquiryID,
+            "agency": agency, "rag": rag.rawValue, "dueBy": Instant.format(dueBy), "purpose": purpose,
+            "consent": consent, "lawfulBasis": lawfulBasis.json, "subject": subject.json,
+        ]
+        if !household.isEmpty { object["household"] = household.map(\.json) }
+        object["reason"] = reason
+        return DocumentWriter.encode(object)
+    }
+}
+
+/// One thing an agency holds about the subject.
+public struct Finding: Sendable, Equatable {
+    public var summary: String
+    public var category: DataCategory
+    public var recordedOn: LocalDate?
+
+    public init(summary: String, category: DataCategory, recordedOn: LocalDate? = nil) {
+        self.summary = summary
+        self.category = category
+        self.recordedOn = recordedOn
+    }
+
+    var json: [String: Any] {
+        var object: [String: Any] = ["summary": summary, "category": category.rawValue]
+        object["recordedOn"] = recordedOn?.description
+        return object
+    }
+}
+
+public enum ResearchOutcome: String, Sendable, CaseIterable {
+    case informationHeld = "information-held"
+    case noTrace = "no-trace"
+    case declined
+}
+
+/// An agency's answer to one research request.
+public struct ResearchResponse: Sendable, Equatable {
+    public var requestID: String
+    public var enquiryID: String
+    public var agency: String
+    public var outcome: ResearchOutcome
+    public var declinedReason: String?
+    public var findings: [Finding]
+    public var lawfulBasis: LawfulBasis
+    public var respondedAt: Date
+
+    public init(
+        requestID: String, enquiryID: String, agency: String, outcome: ResearchOutcome, declinedReason: String? = nil,
+        findings: [Finding] = [], lawfulBasis: LawfulBasis, respondedAt: Date
+    ) {
+        self.requestID = requestID
+        self.enquiryID = enquiryID
+        self.agency = agency
+        self.outcome = outcome
+        self.declinedReason = declinedReason
+        self.findings = findings
+        self.lawfulBasis = lawfulBasis
+        self.respondedAt = respondedAt
+    }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.researchResponse)
+        requestID = try reader.string("requestID")
+        enquiryID = try reader.string("enquiryID")
+        agency = try reader.string("agency")
+        outcome = try reader.enum("outcome", ResearchOutcome.self)
+        declinedReason = try reader.optionalString("declinedReason")
+        findings = try reader.objects("findings") {
+            Finding(
+                summary: try $0.string("summary"), category: try $0.enum("category", DataCategory.self),
+                recordedOn: try $0.optionalDate("recordedOn"))
+        }
+        lawfulBasis = try reader.lawfulBasis("lawfulBasis")
+        respondedAt = try reader.instant("respondedAt")
+        try reader.finish()
+        switch outcome {
+        case .declined where declinedReason == nil:
+            throw reader.error("declinedReason", "is required when the outcome is 'declined'")
+        case .informationHeld where findings.isEmpty:
+            throw reader.error("findings", "must hold at least one finding when the outcome is 'information-held'")
+        case .noTrace where !findings.isEmpty, .declined where !findings.isEmpty:
+            throw reader.error("findings", "must be empty when the outcome is '\(outcome.rawValue)'")
+        default: break
+        }
+        do {
+            try lawfulBasis.check(covers: dataCategories)
+        } catch {
+            throw reader.error("lawfulBasis", error.reason)
+        }
+    }
+
+    public var dataCategories: Set<DataCategory> { Set(findings.map(\.category)) }
+
+    public var json: [UInt8] { DocumentWriter.encode(jsonObject) }
+
+    var jsonObject: [String: Any] {
+        var object: [String: Any] = [
+            "schema": DocumentType.researchResponse.rawValue, "requestID": requestID, "enquiryID": enquiryID,
+            "agency": agency, "outcome": outcome.rawValue, "lawfulBasis": lawfulBasis.json,
+            "respondedAt": Instant.format(respondedAt),
+        ]
+        object["declinedReason"] = declinedReason
+        if !findings.isEmpty { object["findings"] = findings.map(\.json) }
+        return object
+    }
+}
+
+/// Everything the decision maker needs, in one sealed document: the enquiry and every agency's answer.
+public struct DecisionPackage: Sendable, Equatable {
+    public var enquiry: Enquiry
+    public var partnersDue: Date
+    public var decisionDue: Date
+    public var responses: [ResearchResponse]
+    /// Agencies asked that did not answer (optional agencies, when the mandatory ones completed the package).
+    public var notAnswered: [String]
+    public var completedAt: Date
+
+    public init(
+        enquiry: Enquiry, partnersDue: Date, decisionDue: Date, responses: [ResearchResponse], notAnswered: [String],
+        completedAt: Date
+    ) {
+        self.enquiry = enquiry
+        self.partnersDue = partnersDue
+        self.decisionDue = decisionDue
+        self.responses = responses
+        self.notAnswered = notAnswered
+        self.completedAt = completedAt
+    }
+
+    public var json: [UInt8] {
+        let enquiryObject = (try? JSONSerialization.jsonObject(with: Data(enquiry.json))) ?? [:]
+        return DocumentWriter.encode([
+            "schema": DocumentType.decisionPackage.rawValue, "enquiry": enquiryObject,
+            "partnersDue": Instant.format(partnersDue), "decisionDue": Instant.format(decisionDue),
+            "responses": responses.map(\.jsonObject), "notAnswered": notAnswered,
+            "completedAt": Instant.format(completedAt),
+        ])
+    }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.decisionPackage)
+        var enquiryReader = try reader.object("enquiry")
+        enquiry = try Enquiry(json: DocumentWriter.encode(enquiryReader.takeAll()), source: source + " (enquiry)")
+        partnersDue = try reader.instant("partnersDue")
+        decisionDue = try reader.instant("decisionDue")
+        responses = try reader.objects("responses") {
+            try ResearchResponse(json: DocumentWriter.encode($0.takeAll()), source: source + " (\($0.path))")
+        }
+        notAnswered = try reader.strings("notAnswered")
+        completedAt = try reader.instant("completedAt")
+        try reader.finish()
+    }
+}
