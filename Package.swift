@@ -97,7 +97,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CoordinatorTests",
-            dependencies: ["Coordinator", "AMQP", "Sealing", "MASHCore", "MASHTesting"],
+            dependencies: [
+                "Coordinator", "AMQP", "Sealing", "MASHCore", "MASHTesting",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

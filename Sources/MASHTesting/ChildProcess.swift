@@ -1,0 +1,56 @@
+import Foundation
+
+/// A service started as its own process (for `kill -9` tests), its output going to a log file.
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    public let log: String
+    private let exitStatus = Locked<Int32?>(nil)
+
+    /// Starts `executable` with `arguments`; standard output and error go to `log`, appended.
+    public init(_ executable: String, _ arguments: [String], log: String) throws {
+        self.log = log
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else {
+            throw Shell.Failure(command: executable, status: -1, output: String(cString: strerror(spawned)))
+        }
+        self.pid = pid
+    }
+
+    /// Waits until the log holds `text` (for example a "ready" line), failing after `limit`.
+    public func waitFor(_ text: String, occurrences: Int = 1, within limit: Duration) async throws {
+        let log = self.log
+        try await within(limit, "'\(text)' in \(log)") {
+            while true {
+                let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                if output.components(separatedBy: text).count - 1 >= occurrences { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    /// Sends `signal` and waits for the process to end; returns its exit status (128 + signal if killed).
+    @discardableResult
+    public func stop(_ signal: Int32 = SIGKILL) -> Int32 {
+        exitStatus.withLock { exitStatus in
+            if let exitStatus { return exitStatus }
+            kill(pid, signal)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            exitStatus = code
+            return code
+        }
+    }
+
+    /// The built executable of this package (`swift build` puts it in .build/debug).
+    public static func built(_ product: String) -> String { Repository.path(".build/debug/\(product)") }
+}

@@ -1,0 +1,184 @@
+import AMQP
+import Foundation
+import MASHCore
+import Sealing
+
+/// The parties of a hub, with freshly generated keys in a scratch key directory (never committed).
+public struct TestHub: Sendable {
+    public static let agencies = ["police", "health", "education", "housing", "yos", "probation", "turning-point"]
+    public static let parties = ["coordinator", "decision-maker", "practice-manager", "spa"] + agencies
+
+    public let keys: ScratchDirectory
+
+    public init(_ purpose: String) throws {
+        keys = try ScratchDirectory("keys-\(purpose)")
+        for party in Self.parties { try KeyDirectory.generate(agency: party, in: keys.path) }
+    }
+
+    public func keyPair(_ party: String) throws -> AgencyKeyPair {
+        try KeyDirectory.keyPairs(agency: party, in: keys.path)[0]
+    }
+
+    public func publicKey(_ party: String) throws -> AgencyPublicKey {
+        try KeyDirectory.newestPublicKey(agency: party, in: keys.path)
+    }
+
+    /// An opener for `party` that trusts every key in the hub.
+    public func opener(_ party: String) throws -> Opener {
+        Opener(
+            recipient: party, keyPairs: try KeyDirectory.keyPairs(agency: party, in: keys.path),
+            trusted: try TrustStore(directory: keys.path))
+    }
+
+    /// Seals `payload` from `sender` to `recipient` as a message ready to publish.
+    public func sealed(_ payload: [UInt8], type: DocumentType, from sender: String, to recipient: String) throws
+        -> OutboundMessage
+    {
+        let id = TestNames.messageID()
+        let body = try Sealer(sender: try keyPair(sender)).seal(
+            payload, type: type.rawValue, messageID: id, to: try publicKey(recipient))
+        return OutboundMessage(
+            body: Array(body.utf8),
+            properties: MessageProperties(
+                messageID: id, type: type.rawValue, contentType: "application/jose",
+                timestamp: UInt64(Date().timeIntervalSince1970), headers: ["x-mash-sender": .string(sender)]))
+    }
+
+    /// The broker queues the hub uses, emptied before a test so nothing from an earlier test is delivered.
+    public static let queues =
+        [
+            "coordinator.intake", "coordinator.responses", "spa.notices", "practice-manager.alerts",
+            "decision-maker.packages",
+        ]
+        + agencies.map { "agency.\($0).enquiries" }
+
+    public static func purgeQueues(_ connection: AMQPConnection) async throws {
+        for queue in queues + queues.map({ $0 + ".dlq" }) { try await connection.purge(queue: queue) }
+    }
+
+    /// A sample enquiry about a (synthetic) child, with consent given.
+    public static func enquiry(
+        rag: RAG = .red, agencies: [String] = [], consent: Consent? = nil, receivedAt: Date = Date()
+    ) -> Enquiry {
+        // The documents carry whole seconds.
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let receivedAt = Date(timeIntervalSince1970: receivedAt.timeIntervalSince1970.rounded(.down))
+        return Enquiry(
+            id: TestNames.messageID(), reference: "FWI-\(Int.random(in: 100_000...999_999))", rag: rag,
+            receivedAt: receivedAt, referrer: "spa-worker-17",
+            reason: "School reports bruising to the child's arm and a disclosure of shouting at home.",
+            subject: Person(
+                forename: "Ellie", surname: "Testperson", dateOfBirth: LocalDate(year: 2016, month: 3, day: 14),
+                gender: "female", nhsNumber: "9434765919", upn: "A123456789012", address: "1 Sample Street, Chatham",
+                postcode: "ME4 4AA"),
+            household: [
+                Person(
+                    role: "mother", forename: "Jo", surname: "Testperson",
+                    dateOfBirth: LocalDate(year: 1990, month: 7, day: 2))
+            ],
+            agencies: agencies,
+            consent: consent ?? .given(by: "mother", at: now),
+            lawfulBasis: LawfulBasis(
+                article6: .publicTask, article9: .substantialPublicInterest, article10: .safeguardingChildren))
+    }
+}
+
+/// A small agency for tests: consumes its queue as its own broker user, opens each research request, and
+/// answers with a sealed response (after `delay`, or never when `answers` is false). It remembers everything it
+/// received, by kind, deduplicated by message id as a real adapter would.
+public final class TestAgency: Sendable {
+    public struct Received: Sendable {
+        public var requests: [ResearchRequest] = []
+        public var notices: [Notice] = []
+        public var messageIDs: Set<String> = []
+        public var duplicates = 0
+    }
+
+    public let id: String
+    public let received = Locked(Received())
+    private let hub: TestHub
+    private let connection: AMQPConnection
+    private let task: Locked<Task<Void, Never>?> = Locked(nil)
+    private let answers: Bool
+    private let delay: Duration
+
+    public init(_ id: String, hub: TestHub, broker: TestBroker, answers: Bool = true, delay: Duration = .zero)
+        async throws
+    {
+        self.id = id
+        self.hub = hub
+        self.answers = answers
+        self.delay = delay
+        connection = try await AMQPConnection.connect(
+            AMQPConfiguration(url: try broker.url(asUser: id), connectionName: "test agency \(id)"))
+        let deliveries = try await connection.consume(queue: "agency.\(id).enquiries")
+        let opener = try hub.opener(id)
+        task.withLock {
+            $0 = Task { [self] in
+                do {
+                    for try await delivery in deliveries {
+                        try await handle(delivery, opener: opener)
+                    }
+                } catch {}
+            }
+        }
+    }
+
+    private func handle(_ delivery: Delivery, opener: Opener) async throws {
+        let opened = try opener.open(String(decoding: delivery.body, as: UTF8.self))
+        let isNew = received.withLock { state -> Bool in
+            let inserted = state.messageIDs.insert(opened.messageID).inserted
+            if !inserted { state.duplicates += 1 }
+            return inserted
+        }
+        guard isNew else { return try delivery.ack() }
+        if opened.type == DocumentType.researchRequest.rawValue {
+            let request = try ResearchRequest(json: opened.payload, source: "test agency \(id)")
+            received.withLock { $0.requests.append(request) }
+            if answers {
+                if delay > .zero { try await Task.sleep(for: delay) }
+                try await respond(to: request)
+            }
+        } else {
+            let notice = try Notice(json: opened.payload, source: "test agency \(id)")
+            received.withLock { $0.notices.append(notice) }
+        }
+        try delivery.ack()
+    }
+
+    /// The answer this agency gives: Health holds special category data, Police criminal offence data, the
+    /// others a plain note; Turning Point finds no trace.
+    public func response(to request: ResearchRequest, as agency: String? = nil) -> ResearchResponse {
+        let finding: Finding? =
+            switch id {
+            case "health": Finding(summary: "Seen in A&E, 2026-10-02.", category: .specialCategory)
+            case "police": Finding(summary: "Attended a domestic incident at the address.", category: .criminalOffence)
+            case "turning-point": nil
+            default: Finding(summary: "Known to \(id).", category: .personal)
+            }
+        return ResearchResponse(
+            requestID: request.requestID, enquiryID: request.enquiryID, agency: agency ?? id,
+            outcome: finding == nil ? .noTrace : .informationHeld, findings: finding.map { [$0] } ?? [],
+            lawfulBasis: LawfulBasis(
+                article6: .publicTask, article9: id == "health" ? .substantialPublicInterest : nil,
+                article10: id == "police" ? .safeguardingChildren : nil),
+            respondedAt: Date())
+    }
+
+    /// Publishes a response to `request`, sealed by `sender` (this agency unless a test forges another).
+    public func respond(to request: ResearchRequest, sender: String? = nil) async throws {
+        let message = try hub.sealed(
+            response(to: request, as: sender).json, type: .researchResponse, from: sender ?? id, to: "coordinator")
+        try await connection.publish(message, exchange: "mash.responses", routingKey: id)
+    }
+
+    /// Publishes an already sealed message again (a duplicate).
+    public func publish(_ message: OutboundMessage) async throws {
+        try await connection.publish(message, exchange: "mash.responses", routingKey: id)
+    }
+
+    public func stop() async {
+        task.value?.cancel()
+        await connection.close()
+    }
+}

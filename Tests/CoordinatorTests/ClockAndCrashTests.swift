@@ -1,0 +1,149 @@
+import AMQP
+import Coordinator
+import Foundation
+import GRDB
+import MASHCore
+import MASHTesting
+import Sealing
+import Testing
+
+extension CoordinatorBrokerTests {
+    /// SLA clocks as real messages, and the coordinator killed with SIGKILL. Serialized: these tests share the
+    /// hub's queues.
+    @Suite("Coordinator: clocks, escalation and kill -9")
+    struct ClockAndCrashTests {
+        /// Routing with the standard agencies and short wall-clock SLAs, so breaches happen within a test.
+        static func shortSLA(partners: String, decision: String = "60s wall-clock", chaseEvery: String = "1s") throws
+            -> String
+        {
+            let standard = try String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8)
+            let withoutSLA = standard.components(separatedBy: "\nsla:")[0]
+            return withoutSLA + """
+
+                sla:
+                  warningAt: 0.5
+                  chaseEvery: \(chaseEvery)
+                  red: {partners: \(partners), decision: \(decision)}
+
+                """
+        }
+
+        @Test("short SLA: warning, breach and hourly-style chases arrive as real messages until the agency answers")
+        func warningBreachChase() async throws {
+            try await Harness.with("sla", routing: try Self.shortSLA(partners: "2s wall-clock")) { harness in
+                let agencies = try await harness.agencies(["housing"], answering: false)
+                try await harness.startInProcess()
+                try await harness.send(TestHub.enquiry(rag: .red, agencies: ["housing"]).json, type: .enquiry)
+
+                let alerts = try await harness.take(4, from: "practice-manager.alerts", as: "practice-manager")
+                    .map { try Notice(json: $0.payload, source: "alert") }
+                #expect(alerts.map(\.event) == [.warning, .breach, .chase, .chase])
+                #expect(alerts.allSatisfy { $0.type == .slaAlert && $0.agency == "housing" && $0.clock == "partners" })
+                let due = try #require(alerts.first?.dueBy)
+                #expect(alerts.allSatisfy { $0.dueBy == due })
+                #expect(alerts[1].at >= due)
+
+                let housing = try #require(agencies["housing"])
+                try await harness.eventually("chases at housing") {
+                    housing.received.value.notices.filter { $0.type == .requestChase }.count >= 2
+                }
+                // Once answered, the chasing stops.
+                let request = try #require(housing.received.value.requests.first)
+                try await housing.respond(to: request)
+                _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                try await Task.sleep(for: .seconds(2))
+                try await harness.admin.purge(queue: "practice-manager.alerts")
+                let chasesAfter = housing.received.value.notices.filter { $0.type == .requestChase }.count
+                try await Task.sleep(for: .seconds(2))
+                #expect(housing.received.value.notices.filter { $0.type == .requestChase }.count == chasesAfter)
+                #expect(try await harness.admin.inspect(queue: "practice-manager.alerts").messageCount == 0)
+            }
+        }
+
+        @Test("a timer due while the coordinator is down fires on restart, at the deadline stored before")
+        func timerDueWhileDown() async throws {
+            try await Harness.with("timer-down", routing: try Self.shortSLA(partners: "3s wall-clock")) { harness in
+                let agencies = try await harness.agencies(["housing"], answering: false)
+                let first = try await harness.startProcess()
+                try await harness.send(TestHub.enquiry(rag: .red, agencies: ["housing"]).json, type: .enquiry)
+                try await harness.eventually("the request at housing") {
+                    agencies["housing"]!.received.value.requests.count == 1
+                }
+                let storedDue = try harness.query { try Double.fetchOne($0, sql: "SELECT due FROM request") }
+                #expect(first.stop(SIGKILL) == 128 + SIGKILL)
+                try await Task.sleep(for: .seconds(4))  // the breach falls due while nothing runs
+                #expect(Date().timeIntervalSince1970 > storedDue ?? .infinity)
+
+                let second = try await harness.startProcess(readyCount: 2)
+                let alerts = try await harness.take(2, from: "practice-manager.alerts", as: "practice-manager")
+                    .map { try Notice(json: $0.payload, source: "alert") }
+                #expect(alerts.map(\.event) == [.warning, .breach])
+                #expect(alerts.allSatisfy { $0.dueBy?.timeIntervalSince1970 == storedDue })
+            }
+        }
+
+        @Test("kill -9 between fan-out and completion: each request once in effect, one package, deadlines unchanged")
+        func killBetweenFanOutAndCompletion() async throws {
+            try await Harness.with("kill") { harness in
+                let agencies = try await harness.agencies(answering: false)
+                let first = try await harness.startProcess()
+                let enquiry = TestHub.enquiry(rag: .red)
+                try await harness.send(enquiry.json, type: .enquiry)
+                try await harness.eventually("all seven requests received") {
+                    agencies.values.allSatisfy { $0.received.value.requests.count == 1 }
+                }
+                let deadlinesBefore = try harness.query { db in
+                    try Row.fetchAll(db, sql: "SELECT agency, due, warning FROM request ORDER BY agency")
+                        .map { "\($0["agency"] as String) \($0["due"] as Double) \($0["warning"] as Double)" }
+                }
+                let firstThree = ["education", "health", "police"]
+                for id in firstThree {
+                    try await agencies[id]!.respond(to: agencies[id]!.received.value.requests[0])
+                }
+                try await harness.eventually("three answers stored") {
+                    try harness.query {
+                        try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM request WHERE status = 'answered'") == 3
+                    }
+                }
+                #expect(first.stop(SIGKILL) == 128 + SIGKILL)
+
+                let second = try await harness.startProcess(readyCount: 2)
+                for (id, agency) in agencies where !firstThree.contains(id) {
+                    try await agency.respond(to: agency.received.value.requests[0])
+                }
+                let packages = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                let package = try DecisionPackage(json: packages[0].payload, source: "package")
+                #expect(package.enquiry.id == enquiry.id && package.responses.count == 7)
+                try await Task.sleep(for: .seconds(2))
+                #expect(try await harness.admin.inspect(queue: "decision-maker.packages").messageCount == 0)
+
+                for (id, agency) in agencies {
+                    #expect(
+                        agency.received.value.requests.count == 1, "\(id) had \(agency.received.value.requests.count)")
+                }
+                let deadlinesAfter = try harness.query { db in
+                    try Row.fetchAll(db, sql: "SELECT agency, due, warning FROM request ORDER BY agency")
+                        .map { "\($0["agency"] as String) \($0["due"] as Double) \($0["warning"] as Double)" }
+                }
+                #expect(deadlinesAfter == deadlinesBefore)
+                let verification = try RecordOfSharing.verify(try CoordinatorStore(readingAt: harness.storePath))
+                #expect(verification.entries == 15 && verification.firstBad == nil)
+            }
+        }
+
+        @Test("SIGTERM stops the coordinator gracefully (exit 0) with nothing left in the outbox")
+        func gracefulStop() async throws {
+            try await Harness.with("sigterm") { harness in
+                let agencies = try await harness.agencies(["education"])
+                let process = try await harness.startProcess()
+                try await harness.send(TestHub.enquiry(rag: .green, agencies: ["education"]).json, type: .enquiry)
+                _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                #expect(process.stop(SIGTERM) == 0)
+                let backlog = try harness.query {
+                    try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+                }
+                #expect(backlog == 0)
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import AMQP
+import Coordinator
+import Foundation
+import GRDB
+import MASHCore
+import MASHTesting
+import Sealing
+import Testing
+
+extension CoordinatorBrokerTests {
+    /// The coordinator against the real broker. Serialized: these tests share the hub's queues.
+    @Suite("Coordinator: enquiries end to end")
+    struct EnquiryFlowTests {
+        @Test("a Red enquiry to seven agencies: seven sealed requests, seven responses, one package, a verified ledger")
+        func redEnquiryToSevenAgencies() async throws {
+            try await Harness.with("seven") { harness in
+                let agencies = try await harness.agencies()
+                try await harness.startInProcess()
+
+                let enquiry = TestHub.enquiry(rag: .red)
+                try await harness.send(enquiry.json, type: .enquiry)
+                let package = try #require(
+                    try await harness.take(1, from: "decision-maker.packages", as: "decision-maker").first)
+                #expect(package.sender == "coordinator")
+                #expect(package.type == DocumentType.decisionPackage.rawValue)
+                let document = try DecisionPackage(json: package.payload, source: "package")
+                #expect(document.enquiry == enquiry)
+                #expect(Set(document.responses.map(\.agency)) == Set(TestHub.agencies))
+                #expect(document.notAnswered.isEmpty)
+                #expect(document.responses.first { $0.agency == "turning-point" }?.outcome == .noTrace)
+
+                for (id, agency) in agencies {
+                    let received = agency.received.value
+                    #expect(received.requests.count == 1, "\(id) got \(received.requests.count) requests")
+                    #expect(received.requests.first?.enquiryID == enquiry.id)
+                }
+                // Data minimisation: each agency saw only its configured fields.
+                let education = try #require(agencies["education"]?.received.value.requests.first)
+                #expect(education.subject.nhsNumber == nil && education.subject.upn == enquiry.subject.upn)
+                #expect(education.household.isEmpty && education.reason == nil)
+                let health = try #require(agencies["health"]?.received.value.requests.first)
+                #expect(health.subject.nhsNumber == enquiry.subject.nhsNumber && health.subject.upn == nil)
+                #expect(health.reason == enquiry.reason && health.household.count == 1)
+
+                // The record of sharing: 7 requests out, 7 responses in, 1 package, chained and verified.
+                let store = try CoordinatorStore(readingAt: harness.storePath)
+                let entries = try RecordOfSharing.entries(store, from: nil, to: nil)
+                #expect(entries.count == 15)
+                #expect(entries.filter { $0.sender == "coordinator" && $0.recipient != "decision-maker" }.count == 7)
+                #expect(entries.filter { $0.recipient == "coordinator" }.count == 7)
+                #expect(entries.last?.recipient == "decision-maker")
+                #expect(entries.first { $0.sender == "health" }?.dataCategories == "special-category")
+                #expect(entries.first { $0.sender == "police" }?.lawfulBasis == "6(1)(e); DPA 2018 Sch 1 para 18")
+                let verification = try RecordOfSharing.verify(store)
+                #expect(verification.entries == 15 && verification.firstBad == nil)
+
+                // No personal data in clear anywhere in the store file.
+                await harness.stopInProcess()
+                let wal = (try? Data(contentsOf: URL(fileURLWithPath: harness.storePath + "-wal"))) ?? Data()
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: harness.storePath)) + wal
+                for secret in ["Testperson", "9434765919", "Sample Street", "bruising"] {
+                    #expect(bytes.range(of: Data(secret.utf8)) == nil, "'\(secret)' is in the store in clear")
+                }
+
+                // Someone with the file edits one entry: verify names it.
+                let queue = try DatabaseQueue(path: harness.storePath)
+                try await queue.write { db in
+                    try db.execute(sql: "DROP TRIGGER record_of_sharing_no_update")
+                    try db.execute(sql: "UPDATE record_of_sharing SET recipient = 'someone-else' WHERE seq = 5")
+                }
+                let tampered = try RecordOfSharing.verify(try CoordinatorStore(readingAt: harness.storePath))
+                #expect(tampered.firstBad?.seq == 5)
+            }
+        }
+
+        @Test("the record of sharing refuses UPDATE and DELETE")
+        func ledgerIsAppendOnly() async throws {
+            try await Harness.with("append-only") { harness in
+                let agencies = try await harness.agencies(["education"])
+                try await harness.startInProcess()
+                try await harness.send(TestHub.enquiry(rag: .green, agencies: ["education"]).json, type: .enquiry)
+                _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                let queue = try DatabaseQueue(path: harness.storePath)
+                #expect(throws: DatabaseError.self) {
+                    try queue.write { try $0.execute(sql: "UPDATE record_of_sharing SET purpose = 'x'") }
+                }
+                #expect(throws: DatabaseError.self) {
+                    try queue.write { try $0.execute(sql: "DELETE FROM record_of_sharing") }
+                }
+            }
+        }
+
+        @Test("no consent and no override: refused to the SPA with the reason, nothing sent to any agency")
+        func noConsentRefused() async throws {
+            try await Harness.with("no-consent") { harness in
+                try await harness.startInProcess()
+
+                let enquiry = TestHub.enquiry(consent: .notGiven("parent refused"))
+                try await harness.send(enquiry.json, type: .enquiry)
+                let refusal = try #require(try await harness.take(1, from: "spa.notices", as: "spa").first)
+                let notice = try Notice(json: refusal.payload, source: "refusal")
+                #expect(notice.type == .enquiryRefusal && notice.enquiryID == enquiry.id)
+                #expect(notice.reason?.contains("no consent and no override") == true)
+                for agency in TestHub.agencies {
+                    #expect(try await harness.admin.inspect(queue: "agency.\(agency).enquiries").messageCount == 0)
+                }
+                let requests = try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM request") }
+                #expect(requests == 0)
+                let ledger = try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM record_of_sharing") }
+                #expect(ledger == 0)
+            }
+        }
+
+        @Test("an override without every asked agency's agreement is refused, naming the agency")
+        func overrideMissingAgreement() async throws {
+            try await Harness.with("override") { harness in
+                try await harness.startInProcess()
+                let override = ConsentOverride(
+                    practiceManager: "pm-3", agencies: [AgencyAgreement(agency: "police", agreedBy: "DS 4411")],
+                    rationale: .riskOfSignificantHarm, details: "Disclosure of injury; parents not to be alerted.",
+                    agreedAt: Date())
+                let enquiry = TestHub.enquiry(agencies: ["police", "health"], consent: .overridden(override))
+                try await harness.send(enquiry.json, type: .enquiry)
+                let refusal = try #require(try await harness.take(1, from: "spa.notices", as: "spa").first)
+                let reason = try Notice(json: refusal.payload, source: "refusal").reason ?? ""
+                #expect(reason.contains("no agreement from health"))
+                #expect(try await harness.admin.inspect(queue: "agency.police.enquiries").messageCount == 0)
+            }
+        }
+
+        @Test("a valid override is accepted: requests go out under it")
+        func validOverride() async throws {
+            try await Harness.with("override-ok") { harness in
+                let agencies = try await harness.agencies(["police"])
+                try await harness.startInProcess()
+                let override = ConsentOverride(
+                    practiceManager: "pm-3", agencies: [AgencyAgreement(agency: "police", agreedBy: "DS 4411")],
+                    rationale: .preventionOrDetectionOfCrime, details: "Alleged offence against the child.",
+                    agreedAt: Date())
+                try await harness.send(
+                    TestHub.enquiry(agencies: ["police"], consent: .overridden(override)).json, type: .enquiry)
+                _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                #expect(agencies["police"]?.received.value.requests.first?.consent == "overridden")
+            }
+        }
+
+        @Test("consent withdrawn: every outstanding request is cancelled and its agency told")
+        func withdrawal() async throws {
+            try await Harness.with("withdrawal") { harness in
+                let agencies = try await harness.agencies(answering: false)
+                try await harness.startInProcess()
+                let enquiry = TestHub.enquiry()
+                try await harness.send(enquiry.json, type: .enquiry)
+                try await harness.eventually("all seven requests received") {
+                    agencies.values.allSatisfy { $0.received.value.requests.count == 1 }
+                }
+                try await harness.send(
+                    ConsentWithdrawal(enquiryID: enquiry.id, withdrawnAt: Date(), recordedBy: "spa-worker-17").json,
+                    type: .consentWithdrawal)
+                try await harness.eventually("a cancellation at every agency") {
+                    agencies.values.allSatisfy {
+                        $0.received.value.notices.contains {
+                            $0.type == .requestCancellation && $0.enquiryID == enquiry.id
+                        }
+                    }
+                }
+                let statuses = try harness.query { try String.fetchAll($0, sql: "SELECT DISTINCT status FROM request") }
+                #expect(statuses == ["cancelled"])
+                let status = try harness.query { try String.fetchOne($0, sql: "SELECT status FROM enquiry") }
+                #expect(status == "withdrawn")
+            }
+        }
+
+        @Test("a duplicate response changes nothing; a response from the wrong agency goes to the DLQ with its reason")
+        func duplicateAndWrongAgency() async throws {
+            try await Harness.with("duplicates") { harness in
+                let agencies = try await harness.agencies(["police", "housing"], answering: false)
+                try await harness.startInProcess()
+                try await harness.send(TestHub.enquiry(agencies: ["police", "housing"]).json, type: .enquiry)
+                try await harness.eventually("both requests received") {
+                    agencies.values.allSatisfy { $0.received.value.requests.count == 1 }
+                }
+                let police = try #require(agencies["police"])
+                let housing = try #require(agencies["housing"])
+                let policeRequest = try #require(police.received.value.requests.first)
+
+                // Housing answers the police's request, signed as housing.
+                try await housing.respond(to: policeRequest)
+                let dead = try await harness.admin.consume(queue: "coordinator.responses.dlq")
+                let letter = try await dead.next(within: .seconds(30), "the wrong agency's response in the DLQ")
+                #expect(letter.properties.headers["x-mash-reason"]?.string == "wrongAgency")
+                #expect(letter.properties.headers["x-mash-detail"]?.string?.contains("signed by housing") == true)
+                try letter.ack()
+
+                // The police answer, then the very same message again.
+                let message = try harness.hub.sealed(
+                    police.response(to: policeRequest).json, type: .researchResponse, from: "police", to: "coordinator")
+                try await police.publish(message)
+                try await police.publish(message)
+                try await harness.eventually("the police answer stored") {
+                    try harness.query {
+                        try String.fetchOne($0, sql: "SELECT status FROM request WHERE agency = 'police'") == "answered"
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(500))
+                let fromPolice = try harness.query {
+                    try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM record_of_sharing WHERE sender = 'police'")
+                }
+                #expect(fromPolice == 1)
+                let housingStatus = try harness.query {
+                    try String.fetchOne($0, sql: "SELECT status FROM request WHERE agency = 'housing'")
+                }
+                #expect(housingStatus == "sent")
+                #expect(try await harness.admin.inspect(queue: "coordinator.responses").messageCount == 0)
+                #expect(try await harness.admin.inspect(queue: "decision-maker.packages").messageCount == 0)
+            }
+        }
+
+        @Test("an invalid enquiry is dead-lettered naming the field, never its value")
+        func invalidEnquiry() async throws {
+            try await Harness.with("invalid") { harness in
+                try await harness.startInProcess()
+                var json = String(decoding: TestHub.enquiry().json, as: UTF8.self)
+                json = json.replacingOccurrences(of: "\"rag\":\"red\"", with: "\"rag\":\"purple\"")
+                try await harness.send(Array(json.utf8), type: .enquiry)
+                let dead = try await harness.admin.consume(queue: "coordinator.intake.dlq")
+                let letter = try await dead.next(within: .seconds(30), "the invalid enquiry in the DLQ")
+                #expect(letter.properties.headers["x-mash-reason"]?.string == "invalidDocument")
+                let detail = letter.properties.headers["x-mash-detail"]?.string ?? ""
+                #expect(detail.contains("'rag'") && !detail.contains("purple"))
+                try letter.ack()
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import AMQP
+import Coordinator
+import Foundation
+import GRDB
+import Logging
+import MASHCore
+import MASHTesting
+import Sealing
+
+/// One coordinator test's world: a hub of generated keys, a scratch store, the real broker's hub queues
+/// (emptied first), the coordinator running in-process or as its own process, and observers on the queues
+/// the coordinator writes to.
+final class Harness: Sendable {
+    let broker: TestBroker
+    let hub: TestHub
+    let scratch: ScratchDirectory
+    let admin: AMQPConnection
+    let routingFile: String
+    private let running = Locked<Task<Void, any Error>?>(nil)
+    private let processes = Locked<[ChildProcess]>([])
+    private let agencies = Locked<[TestAgency]>([])
+
+    /// Runs `body` with a new harness and always tears it down (coordinators, processes, agencies, files)
+    /// before returning, so the next test starts clean.
+    static func with(_ purpose: String, routing: String? = nil, _ body: (Harness) async throws -> Void)
+        async throws
+    {
+        let harness = try await Harness(purpose, routing: routing)
+        do {
+            try await body(harness)
+        } catch {
+            await harness.close()
+            throw error
+        }
+        await harness.close()
+    }
+
+    var storePath: String { scratch.file("coordinator.sqlite") }
+
+    init(_ purpose: String, routing: String? = nil) async throws {
+        broker = try TestBroker.fromEnvironment()
+        hub = try TestHub(purpose)
+        scratch = try ScratchDirectory("coordinator-\(purpose)")
+        routingFile = scratch.file("routing.yaml")
+        let text = try routing ?? String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8)
+        try text.write(toFile: routingFile, atomically: true, encoding: .utf8)
+        admin = try await broker.connect("coordinator test \(purpose)")
+        try await TestHub.purgeQueues(admin)
+    }
+
+    func settings() throws -> CoordinatorSettings {
+        let holidaysPath = Repository.path("Config/calendar/bank-holidays.json")
+        let holidays = try BankHolidays.englandAndWales(
+            fromGOVUK: try Data(contentsOf: URL(fileURLWithPath: holidaysPath)), source: holidaysPath)
+        var settings = CoordinatorSettings(
+            broker: try broker.url(asUser: "coordinator"), keysDirectory: hub.keys.path, storePath: storePath,
+            definitionsFile: Repository.path("deploy/rabbitmq/definitions.json"),
+            routing: try RoutingConfiguration.load(file: routingFile), calendar: .mash(holidays: holidays))
+        settings.timerInterval = .milliseconds(100)
+        return settings
+    }
+
+    /// Starts the coordinator in this process and waits until it consumes.
+    @discardableResult
+    func startInProcess() async throws -> Coordinator {
+        var logger = Logger(label: "test.coordinator")
+        logger.logLevel = .warning
+        let coordinator = try Coordinator(settings: try settings(), logger: logger)
+        let ready = Locked(false)
+        running.withLock {
+            $0 = Task { try await coordinator.run { ready.withLock { $0 = true } } }
+        }
+        try await within(.seconds(30), "the coordinator to start") {
+            while !ready.value { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        return coordinator
+    }
+
+    func stopInProcess() async {
+        let task = running.value
+        task?.cancel()
+        _ = try? await task?.value
+    }
+
+    /// Starts `mash-coordinator` as its own process and waits for its "ready" line.
+    func startProcess(readyCount: Int = 1) async throws -> ChildProcess {
+        let url = try broker.url(asUser: "coordinator")
+        let process = try ChildProcess(
+            ChildProcess.built("mash-coordinator"),
+            [
+                "--broker", "amqp://\(url.user):\(url.password)@\(url.host):\(url.port)/\(url.vhost)",
+                "--keys", hub.keys.path, "--store", storePath, "--routing", routingFile,
+                "--holidays", Repository.path("Config/calendar/bank-holidays.json"),
+                "--definitions", Repository.path("deploy/rabbitmq/definitions.json"),
+            ], log: scratch.file("coordinator.log"))
+        processes.withLock { $0.append(process) }
+        try await process.waitFor("mash-coordinator ready", occurrences: readyCount, within: .seconds(60))
+        return process
+    }
+
+    func agencies(_ ids: [String] = TestHub.agencies, answering: Bool = true) async throws -> [String: TestAgency] {
+        var agencies: [String: TestAgency] = [:]
+        for id in ids { agencies[id] = try await TestAgency(id, hub: hub, broker: broker, answers: answering) }
+        self.agencies.withLock { $0 += agencies.values }
+        return agencies
+    }
+
+    /// The SPA sends an enquiry (or any intake document), as its own broker user.
+    func send(_ payload: [UInt8], type: DocumentType) async throws {
+        let spa = try await AMQPConnection.connect(
+            AMQPConfiguration(url: try broker.url(asUser: "spa"), connectionName: "test spa"))
+        defer { Task { await spa.close() } }
+        let message = try hub.sealed(payload, type: type, from: "spa", to: "coordinator")
+        try await spa.publish(message, exchange: "mash.intake", routingKey: "enquiry")
+    }
+
+    /// The next `count` sealed messages on `queue`, opened as `party`.
+    func take(_ count: Int, from queue: String, as party: String, within limit: Duration = .seconds(30)) async throws
+        -> [OpenedMessage]
+    {
+        let deliveries = try await admin.consume(queue: queue, prefetch: 50)
+        let opener = try hub.opener(party)
+        var opened: [OpenedMessage] = []
+        for _ in 0..<count {
+            let delivery = try await deliveries.next(
+                within: limit, "message \(opened.count + 1) of \(count) on \(queue)")
+            opened.append(try opener.open(String(decoding: delivery.body, as: UTF8.self)))
+            try delivery.ack()
+        }
+        return opened
+    }
+
+    /// Waits until `condition` holds, polling.
+    func eventually(
+        _ what: String, within limit: Duration = .seconds(30), _ condition: @escaping @Sendable () throws -> Bool
+    )
+        async throws
+    {
+        try await within(limit, what) {
+            while try !condition() { try await Task.sleep(for: .milliseconds(50)) }
+        }
+    }
+
+    /// Reads the store directly, as an auditor with the file would.
+    func query<T>(_ body: (Database) throws -> T) throws -> T {
+        try DatabaseQueue(path: storePath).read(body)
+    }
+
+    private func close() async {
+        await stopInProcess()
+        for process in processes.value { process.stop(SIGKILL) }
+        for agency in agencies.value { await agency.stop() }
+        await admin.close()
+        scratch.remove()
+        hub.keys.remove()
+    }
+}
