@@ -2,23 +2,36 @@ import ArgumentParser
 import Foundation
 
 /// `mashctl`: the operator's and partner developer's command line for MASH Gateway.
-/// Synchronous for now: none of its commands awaits anything yet. When one does (broker status), make this an
-/// `AsyncParsableCommand` and start it from an `@main` type: a `main.swift` calling `await main()` picks the
-/// synchronous overload, which refuses async roots at run time.
-public struct MashCtl: ParsableCommand {
+public struct MashCtl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "mashctl",
         abstract: "Operate MASH Gateway and check sealed messages by hand.",
         discussion: """
-            Keys and sealing work offline. Commands that talk to the broker or the coordinator arrive with those \
-            services.
+            Keys, sealing, the calendar and the audit work offline; enquiry commands publish to the broker.
 
             Exit status: 0 success, 1 the operation failed (the message says why), 64 bad usage.
             """,
-        subcommands: [Keys.self, Seal.self, Open.self, CalendarCommand.self]
+        subcommands: [
+            EnquiryCommand.self, Audit.self, CalendarCommand.self, Keys.self, Seal.self, Open.self,
+        ]
     )
 
     public init() {}
+
+    /// Parses and runs the chosen command, async or not. (From a Linux `main.swift`, ArgumentParser's own
+    /// async `main()` resolves to its synchronous overload, which refuses async commands.)
+    public static func launch(_ arguments: [String]? = nil) async {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Failures the commands report: a message for the operator and a non-zero exit.

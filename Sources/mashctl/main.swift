@@ -1,3 +1,3 @@
 import MASHControl
 
-MashCtl.main()
+await MashCtl.launch()

@@ -56,6 +56,16 @@ extension CoordinatorBrokerTests {
 
                 // No personal data in clear anywhere in the store file.
                 await harness.stopInProcess()
+                let verified = try Shell.run(
+                    ChildProcess.built("mashctl"), ["audit", "verify", "--store", harness.storePath])
+                #expect(verified.contains("15 entries, chain intact"))
+                let csv = try Shell.run(
+                    ChildProcess.built("mashctl"),
+                    ["audit", "export", "--store", harness.storePath, "--from", "2020-01-01"])
+                let rows = csv.split(separator: "\r\n").filter { $0.contains(",") }
+                #expect(rows.first?.hasPrefix("seq,time,from,to,purpose,lawful_basis") == true)
+                #expect(rows.count == 16)
+                #expect(!csv.contains("Testperson"))
                 let wal = (try? Data(contentsOf: URL(fileURLWithPath: harness.storePath + "-wal"))) ?? Data()
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: harness.storePath)) + wal
                 for secret in ["Testperson", "9434765919", "Sample Street", "bruising"] {
@@ -70,6 +80,45 @@ extension CoordinatorBrokerTests {
                 }
                 let tampered = try RecordOfSharing.verify(try CoordinatorStore(readingAt: harness.storePath))
                 #expect(tampered.firstBad?.seq == 5)
+                #expect {
+                    try Shell.run(ChildProcess.built("mashctl"), ["audit", "verify", "--store", harness.storePath])
+                } throws: { error in
+                    let failure = error as? Shell.Failure
+                    return failure?.status == 1 && failure?.output.contains("BROKEN at entry 5") == true
+                }
+            }
+        }
+
+        @Test("mashctl enquiry open sends a checked file; a bad file names the field and sends nothing")
+        func enquiryOpenCommand() async throws {
+            try await Harness.with("mashctl-open") { harness in
+                let agencies = try await harness.agencies(["education"])
+                try await harness.startInProcess()
+                let spa = try harness.broker.url(asUser: "spa")
+                let url = "amqp://spa:\(spa.password)@\(spa.host):\(spa.port)/mash"
+                let good = harness.scratch.file("enquiry.json")
+                let enquiry = TestHub.enquiry(rag: .amber, agencies: ["education"])
+                try Data(enquiry.json).write(to: URL(fileURLWithPath: good))
+                let bad = harness.scratch.file("bad.json")
+                let badJSON = String(decoding: enquiry.json, as: UTF8.self)
+                    .replacingOccurrences(of: "\"dateOfBirth\":\"2016-03-14\"", with: "\"dateOfBirth\":\"2016-14-03\"")
+                try badJSON.write(toFile: bad, atomically: true, encoding: .utf8)
+
+                #expect {
+                    try Shell.run(
+                        ChildProcess.built("mashctl"),
+                        ["enquiry", "open", "--file", bad, "--keys", harness.hub.keys.path, "--broker", url])
+                } throws: { error in
+                    let output = (error as? Shell.Failure)?.output ?? ""
+                    return output.contains("bad.json: field 'subject.dateOfBirth': '2016-14-03' is not a date")
+                }
+                let sent = try Shell.run(
+                    ChildProcess.built("mashctl"),
+                    ["enquiry", "open", "--file", good, "--keys", harness.hub.keys.path, "--broker", url])
+                #expect(sent.contains("sent enquiry \(enquiry.id) (amber)"))
+                let package = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                #expect(try DecisionPackage(json: package[0].payload, source: "package").enquiry.id == enquiry.id)
+                #expect(agencies["education"]?.received.value.requests.count == 1)
             }
         }
 

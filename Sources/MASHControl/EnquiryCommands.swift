@@ -1,0 +1,103 @@
+import AMQP
+import ArgumentParser
+import Foundation
+import MASHCore
+import Sealing
+
+struct EnquiryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enquiry",
+        abstract: "Open an enquiry, or withdraw consent for one, as the SPA.",
+        subcommands: [OpenEnquiry.self, WithdrawConsent.self])
+}
+
+/// Where the SPA's key and the coordinator's public key are, and how to reach the broker.
+struct SPAOptions: ParsableArguments {
+    @Option(help: "Key directory holding <dir>/<as>/*.pem and <dir>/coordinator/*.jwk.")
+    var keys: String = ".build/keys"
+
+    @Option(name: .customLong("as"), help: "The sending party (its broker user and key folder).")
+    var sender: String = "spa"
+
+    @Option(help: "Broker URL for the sender's user. Default: $MASH_SPA_URL.")
+    var broker: String?
+
+    /// Seals `payload` to the coordinator and publishes it to the intake exchange; returns the message id.
+    func send(_ payload: [UInt8], type: DocumentType) async throws -> String {
+        guard let url = broker ?? ProcessInfo.processInfo.environment["MASH_SPA_URL"] else {
+            throw CommandFailure("no broker: pass --broker amqp://spa:…@host:port/mash or set MASH_SPA_URL")
+        }
+        let pair = try KeyDirectory.keyPairs(agency: sender, in: keys)[0]
+        let coordinator = try KeyDirectory.newestPublicKey(agency: "coordinator", in: keys)
+        let id = UUID().uuidString.lowercased()
+        let sealed = try Sealer(sender: pair).seal(payload, type: type.rawValue, messageID: id, to: coordinator)
+        let connection = try await AMQPConnection.connect(
+            AMQPConfiguration(url: try AMQPURL(url), connectionName: "mashctl \(sender)"))
+        do {
+            try await connection.publish(
+                OutboundMessage(
+                    body: Array(sealed.utf8),
+                    properties: MessageProperties(
+                        messageID: id, type: type.rawValue, contentType: "application/jose", appID: "mashctl",
+                        timestamp: UInt64(Date().timeIntervalSince1970), headers: ["x-mash-sender": .string(sender)])),
+                exchange: "mash.intake", routingKey: "enquiry")
+        } catch {
+            await connection.close()
+            throw error
+        }
+        await connection.close()
+        return id
+    }
+}
+
+struct OpenEnquiry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open",
+        abstract: "Check an enquiry file, seal it to the coordinator and send it.",
+        discussion: """
+            The file is a mash.enquiry/1 document (docs/protocol.md). It is checked first; an error names the \
+            field at fault and nothing is sent. With --check, only the check runs. Example:
+              mashctl enquiry open --file enquiry.json --broker "$MASH_SPA_URL"
+            """)
+
+    @Option(help: "The enquiry document (JSON).")
+    var file: String
+
+    @Flag(help: "Only check the file; send nothing.")
+    var check = false
+
+    @OptionGroup var spa: SPAOptions
+
+    func run() async throws {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CommandFailure("\(file): cannot read the file")
+        }
+        let enquiry = try Enquiry(json: Array(data), source: file)
+        if check {
+            StandardStreams.note("\(file): a valid \(enquiry.rag.rawValue) enquiry, id \(enquiry.id)")
+            return
+        }
+        let id = try await spa.send(enquiry.json, type: .enquiry)
+        StandardStreams.note("sent enquiry \(enquiry.id) (\(enquiry.rag.rawValue)) as message \(id)")
+    }
+}
+
+struct WithdrawConsent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "withdraw-consent",
+        abstract: "Record that consent was withdrawn: the coordinator cancels every outstanding request.")
+
+    @Argument(help: "The enquiry id.")
+    var enquiryID: String
+
+    @Option(help: "Who recorded the withdrawal (a staff id).")
+    var recordedBy: String
+
+    @OptionGroup var spa: SPAOptions
+
+    func run() async throws {
+        let withdrawal = ConsentWithdrawal(enquiryID: enquiryID, withdrawnAt: Date(), recordedBy: recordedBy)
+        let id = try await spa.send(withdrawal.json, type: .consentWithdrawal)
+        StandardStreams.note("sent consent withdrawal for \(enquiryID) as message \(id)")
+    }
+}
