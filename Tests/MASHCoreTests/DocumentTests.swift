@@ -1,0 +1,152 @@
+import Foundation
+import MASHCore
+import Testing
+
+@Suite("Documents: strict, versioned JSON")
+struct DocumentTests {
+    static let valid = """
+        {"schema": "mash.enquiry/1", "id": "e-1", "reference": "FWI-1", "rag": "red",
+         "receivedAt": "2026-11-23T10:00:00Z", "referrer": "spa-1", "reason": "concern",
+         "subject": {"forename": "A", "surname": "B", "dateOfBirth": "2016-03-14"},
+         "consent": {"status": "given", "givenBy": "mother", "recordedAt": "2026-11-23T09:00:00Z"},
+         "lawfulBasis": {"article6": "public-task"}}
+        """
+
+    func enquiry(_ text: String) throws -> Enquiry { try Enquiry(json: Array(text.utf8), source: "enquiry.json") }
+
+    func refusal(_ text: String) -> DocumentError? {
+        do {
+            _ = try enquiry(text)
+            return nil
+        } catch {
+            return error as? DocumentError
+        }
+    }
+
+    @Test("a valid enquiry reads, and writes back to the same document")
+    func roundTrip() throws {
+        let read = try enquiry(Self.valid)
+        #expect(read.rag == .red && read.subject.dateOfBirth == LocalDate(year: 2016, month: 3, day: 14))
+        #expect(read.consent == .given(by: "mother", at: Instant.parse("2026-11-23T09:00:00Z")!))
+        #expect(try Enquiry(json: read.json, source: "again") == read)
+    }
+
+    @Test(
+        "each fault names its field",
+        arguments: [
+            (#""rag": "red""#, #""rag": "purple""#, "rag", "'purple' is not one of 'red', 'amber', 'green'"),
+            (#""dateOfBirth": "2016-03-14""#, #""dateOfBirth": "2016-14-03""#, "subject.dateOfBirth", "not a date"),
+            (#""receivedAt": "2026-11-23T10:00:00Z""#, #""receivedAt": "yesterday""#, "receivedAt", "not a time"),
+            (#""reference": "FWI-1","#, #""reference": "FWI-1", "refrence": "x","#, "refrence", "not a known field"),
+            (#""forename": "A", "#, "", "subject.forename", "is required"),
+            (#""status": "given""#, #""status": "maybe""#, "consent.status", "'maybe' is not one of"),
+            (#""article6": "public-task""#, #""article6": "vibes""#, "lawfulBasis.article6", "is not one of"),
+            (#""schema": "mash.enquiry/1""#, #""schema": "mash.enquiry/2""#, "schema", "version 'mash.enquiry/2'"),
+        ])
+    func faults(original: String, replacement: String, field: String, problem: String) throws {
+        #expect(Self.valid.contains(original))
+        let error = try #require(refusal(Self.valid.replacingOccurrences(of: original, with: replacement)))
+        #expect(error.field == field)
+        #expect(error.problem.contains(problem), "\(error)")
+        #expect(error.description.hasPrefix("enquiry.json: field '\(field)'"))
+    }
+
+    @Test("a missing subject, and a document that is not JSON, are refused clearly")
+    func missingSubjectAndNotJSON() throws {
+        let withoutSubject = Self.valid.replacingOccurrences(
+            of: #""subject": {"forename": "A", "surname": "B", "dateOfBirth": "2016-03-14"},"#, with: "")
+        #expect(refusal(withoutSubject)?.field == "subject")
+        #expect(refusal("{")?.problem.hasPrefix("not valid JSON") == true)
+        #expect(refusal("[1]")?.problem == "the document must be a JSON object")
+    }
+
+    @Test("a response must be consistent: declined needs a reason, health data an Article 9 condition")
+    func responseRules() throws {
+        func response(_ body: String) -> DocumentError? {
+            let text = """
+                {"schema": "mash.research-response/1", "requestID": "r", "enquiryID": "e", "agency": "health",
+                 "respondedAt": "2026-11-23T10:00:00Z", \(body)}
+                """
+            do {
+                _ = try ResearchResponse(json: Array(text.utf8), source: "response")
+                return nil
+            } catch { return error as? DocumentError }
+        }
+        #expect(
+            response(#""outcome": "declined", "lawfulBasis": {"article6": "public-task"}"#)?.field == "declinedReason")
+        #expect(
+            response(#""outcome": "information-held", "lawfulBasis": {"article6": "public-task"}"#)?.field == "findings"
+        )
+        let health = #""findings": [{"summary": "s", "category": "special-category"}]"#
+        let missing = response(
+            #""outcome": "information-held", \#(health), "lawfulBasis": {"article6": "public-task"}"#)
+        #expect(missing?.field == "lawfulBasis" && missing?.problem.contains("Article 9") == true)
+        #expect(
+            response(
+                #""outcome": "information-held", \#(health), "lawfulBasis": {"article6": "public-task", "article9": "health-or-social-care"}"#
+            ) == nil)
+        #expect(
+            response(
+                #""outcome": "no-trace", "findings": [{"summary": "s", "category": "sparkly"}], "lawfulBasis": {"article6": "public-task"}"#
+            )?
+            .field == "findings[0].category")
+    }
+}
+
+@Suite("Consent and lawful basis")
+struct ConsentTests {
+    let override = ConsentOverride(
+        practiceManager: "pm-1", agencies: [AgencyAgreement(agency: "police", agreedBy: "DS 1")],
+        rationale: .riskOfSignificantHarm, details: "Injury disclosed.", agreedAt: Date())
+
+    @Test("consent given lets any agency be asked; no consent is refused")
+    func givenAndNot() throws {
+        try ConsentGate.check(.given(by: "mother", at: Date()), agencies: ["police", "health"])
+        #expect(throws: ConsentGate.Refusal.self) { try ConsentGate.check(.notGiven("refused"), agencies: ["police"]) }
+    }
+
+    @Test("an override covers only the agencies that agreed, and needs the Practice Manager and details")
+    func overrides() throws {
+        try ConsentGate.check(.overridden(override), agencies: ["police"])
+        do {
+            try ConsentGate.check(.overridden(override), agencies: ["police", "health"])
+            Issue.record("an override without health's agreement was accepted")
+        } catch {
+            #expect(error.reason.contains("no agreement from health"))
+        }
+        var noManager = override
+        noManager.practiceManager = ""
+        #expect(throws: ConsentGate.Refusal.self) {
+            try ConsentGate.check(.overridden(noManager), agencies: ["police"])
+        }
+        var noDetails = override
+        noDetails.details = ""
+        #expect(throws: ConsentGate.Refusal.self) {
+            try ConsentGate.check(.overridden(noDetails), agencies: ["police"])
+        }
+    }
+
+    @Test("special category data needs Article 9, criminal offence data Article 10; citations print")
+    func lawfulBasis() throws {
+        let plain = LawfulBasis(article6: .publicTask)
+        try plain.check(covers: [.personal])
+        #expect(throws: ConsentGate.Refusal.self) { try plain.check(covers: [.specialCategory]) }
+        #expect(throws: ConsentGate.Refusal.self) { try plain.check(covers: [.criminalOffence]) }
+        let full = LawfulBasis(
+            article6: .publicTask, article9: .substantialPublicInterest, article10: .safeguardingChildren)
+        try full.check(covers: [.personal, .specialCategory, .criminalOffence])
+        #expect(full.description == "6(1)(e); 9(2)(g); DPA 2018 Sch 1 para 18")
+    }
+
+    @Test("data minimisation keeps only the configured fields")
+    func minimisation() {
+        let person = Person(
+            forename: "A", surname: "B", dateOfBirth: LocalDate(year: 2016, month: 1, day: 2), nhsNumber: "9434765919",
+            upn: "A123", pncID: "12/3456A", postcode: "ME4 4AA")
+        let kept = person.keeping([.forename, .surname, .dateOfBirth, .upn])
+        #expect(
+            kept
+                == Person(
+                    forename: "A", surname: "B", dateOfBirth: LocalDate(year: 2016, month: 1, day: 2), upn: "A123"))
+    }
+}
