@@ -121,6 +121,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "coordinator-bench",
+            dependencies: [
+                "Coordinator", "AMQP", "MASHCore", "MASHTesting", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/coordinator-bench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "amqp-raw-bench",
             dependencies: ["CRabbitMQ"],
             path: "Benchmarks/amqp-raw-bench"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: figures, never pass/fail. Starts a fresh private node on its own ports, then runs the raw
 # rabbitmq-c loop (Benchmarks/amqp-raw-bench) and the same work through our AMQP module
-# (Benchmarks/amqp-bench) alternately, and prints the medians and the ratio of ours to the raw broker rate.
+# (Benchmarks/amqp-bench) alternately, and prints the medians and the ratio of ours to the raw broker rate;
+# then sealing next to `openssl speed`, and the coordinator end to end next to the raw broker moving the
+# same number of messages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,4 +70,28 @@ print("Sealing: seal + open of a 1 KiB payload (JWS ES256 inside JWE ECDH-ES+A25
 print(f"  openssl speed: ES256 sign {sign:,.0f}/s, verify {verify:,.0f}/s, ECDH {ecdh:,.0f}/s"
       f" -> at most {bound:,.0f} seal+open/s")
 print(f"  MASH Sealing module: {ours:,.0f} seal+open/s (median)   ratio {ours / bound:.2f}")
+PY
+
+# The coordinator end to end: Red enquiries to seven test agencies answering at once, open to package, next to
+# the raw rabbitmq-c loop moving the same number of messages (16 per enquiry: intake, 7 requests, 7
+# responses, the package) through one quorum queue in the same run.
+ENQUIRIES=${MASH_BENCH_ENQUIRIES:-300}
+IN_FLIGHT=${MASH_BENCH_IN_FLIGHT:-16}
+swift build -c release --product coordinator-bench >/dev/null
+coordinator=$("$bin/coordinator-bench" "$ENQUIRIES" "$IN_FLIGHT")
+raw=$("$bin/amqp-raw-bench" 127.0.0.1 "$MASH_BROKER_PORT" mash-admin "$password" mash bench.raw.enquiries \
+    $((ENQUIRIES * 16)) "$WINDOW")
+python3 - "$coordinator" "$raw" <<'PY'
+import json, sys
+ours, raw = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+per = ours["messages_per_enquiry"]
+# The raw loop publishes then consumes: one message moved costs 1/publish + 1/consume seconds.
+raw_enquiries = 1 / (per / raw["publish_per_s"] + per / raw["consume_per_s"])
+print()
+print(f"Coordinator: {ours['enquiries']} Red enquiries to 7 agencies, at most {ours['in_flight']} open at once "
+      f"(sealed, stored with outbox and ledger, fsync on commit)")
+print(f"  MASH coordinator: {ours['enquiries_per_s']:,.1f} enquiries/s end to end; open to package "
+      f"p50 {ours['p50_ms']:,.0f} ms, p99 {ours['p99_ms']:,.0f} ms")
+print(f"  raw broker, the same {per} messages per enquiry: {raw_enquiries:,.1f} enquiry-equivalents/s"
+      f"   ratio {ours['enquiries_per_s'] / raw_enquiries:.3f}")
 PY

@@ -9,6 +9,7 @@
 #   scripts/broker.sh restart   stop and start it again (same data: durable state survives)
 #   scripts/broker.sh kill      kill -9 the node (crash test), then `up` brings it back
 #   scripts/broker.sh env       print the environment tests and tools need (MASH_AMQP_URL, ...)
+#   scripts/broker.sh url USER  print the amqp:// URL for one broker user (coordinator, spa, police, ...)
 #   scripts/broker.sh status    exit 0 when the node is running
 #   scripts/broker.sh reset     stop the node and delete its data (the next `up` provisions it afresh)
 set -euo pipefail
@@ -205,8 +206,15 @@ print_env() {
     echo "MASH_BROKER_CTL=$root/scripts/broker.sh"
 }
 
+print_url() {
+    local user=${1:?usage: broker.sh url USER}
+    [ -f "$dir/credentials/$user" ] || { echo "broker.sh: no broker user '$user' (see deploy/rabbitmq/definitions.json)" >&2; exit 1; }
+    echo "amqp://$user:$(cat "$dir/credentials/$user")@127.0.0.1:$amqp_port/$vhost"
+}
+
 case "${1:-}" in
     up) up ;;
+    url) shift; print_url "$@" ;;
     down) down ;;
     restart) down; up ;;
     kill) crash ;;
@@ -214,5 +222,5 @@ case "${1:-}" in
     status) running ;;
     reset) down; rm -rf "$dir/data" "$dir/log" "$dir/provisioned" "$dir/node.pid"; echo "broker.sh: data of $node removed" ;;
     ctl) shift; ctl "$@" ;;
-    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -11,9 +11,9 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         commandName: "mash-coordinator",
         abstract: "Run the MASH coordinator: fan enquiries out, correlate responses, run the SLA clocks.",
         discussion: """
-            Takes sealed enquiries from coordinator.intake and responses from coordinator.responses, keeps its
-            state in an SQLite store (WAL, personal data encrypted at rest), and publishes through an outbox.
-            SIGTERM or SIGINT stops it gracefully: consuming stops, the message in hand finishes, the outbox is
+            Takes sealed enquiries from coordinator.intake and responses from coordinator.responses, keeps its \
+            state in an SQLite store (WAL, personal data encrypted at rest), and publishes through an outbox. \
+            SIGTERM or SIGINT stops it gracefully: consuming stops, the message in hand finishes, the outbox is \
             flushed. A kill -9 loses nothing either: the next start picks up from the store.
 
             Example:

@@ -128,9 +128,13 @@ extension Coordinator {
             sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND fired_at IS NULL",
             arguments: [now.timeIntervalSince1970, enquiryID])
         let categories = responses.reduce(into: Set<DataCategory>([.personal])) { $0.formUnion($1.dataCategories) }
+        // The package passes on what the agencies disclosed, so it rests on their conditions as well.
+        var basis = enquiry.lawfulBasis
+        basis.article9 = basis.article9 ?? responses.lazy.compactMap(\.lawfulBasis.article9).first
+        basis.article10 = basis.article10 ?? responses.lazy.compactMap(\.lawfulBasis.article10).first
         try RecordOfSharing.append(
             db, at: now, sender: settings.identity, recipient: settings.decisionMaker,
-            purpose: settings.routing.purpose, lawfulBasis: enquiry.lawfulBasis, dataCategories: categories,
+            purpose: settings.routing.purpose, lawfulBasis: basis, dataCategories: categories,
             messageID: message.messageID, enquiryID: enquiryID, subjectRef: subjectRef)
         logger.info(
             "decision package delivered", metadata: ["enquiry": "\(enquiryID)", "responses": "\(responses.count)"])

@@ -74,7 +74,7 @@ extension CoordinatorBrokerTests {
                 try await Task.sleep(for: .seconds(4))  // the breach falls due while nothing runs
                 #expect(Date().timeIntervalSince1970 > storedDue ?? .infinity)
 
-                let second = try await harness.startProcess(readyCount: 2)
+                _ = try await harness.startProcess(readyCount: 2)
                 let alerts = try await harness.take(2, from: "practice-manager.alerts", as: "practice-manager")
                     .map { try Notice(json: $0.payload, source: "alert") }
                 #expect(alerts.map(\.event) == [.warning, .breach])
@@ -107,7 +107,7 @@ extension CoordinatorBrokerTests {
                 }
                 #expect(first.stop(SIGKILL) == 128 + SIGKILL)
 
-                let second = try await harness.startProcess(readyCount: 2)
+                _ = try await harness.startProcess(readyCount: 2)
                 for (id, agency) in agencies where !firstThree.contains(id) {
                     try await agency.respond(to: agency.received.value.requests[0])
                 }
@@ -134,7 +134,7 @@ extension CoordinatorBrokerTests {
         @Test("SIGTERM stops the coordinator gracefully (exit 0) with nothing left in the outbox")
         func gracefulStop() async throws {
             try await Harness.with("sigterm") { harness in
-                let agencies = try await harness.agencies(["education"])
+                _ = try await harness.agencies(["education"])
                 let process = try await harness.startProcess()
                 try await harness.send(TestHub.enquiry(rag: .green, agencies: ["education"]).json, type: .enquiry)
                 _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")

@@ -125,7 +125,7 @@ extension CoordinatorBrokerTests {
         @Test("the record of sharing refuses UPDATE and DELETE")
         func ledgerIsAppendOnly() async throws {
             try await Harness.with("append-only") { harness in
-                let agencies = try await harness.agencies(["education"])
+                _ = try await harness.agencies(["education"])
                 try await harness.startInProcess()
                 try await harness.send(TestHub.enquiry(rag: .green, agencies: ["education"]).json, type: .enquiry)
                 _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
