@@ -4,6 +4,7 @@ import GRDB
 import Logging
 import MASHCore
 import Sealing
+import Synchronization
 
 /// Where the coordinator finds its broker, keys, store and rules.
 public struct CoordinatorSettings: Sendable {
@@ -72,6 +73,10 @@ public final class Coordinator: Sendable {
     let opener: Opener
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Outbox messages the broker confirmed but not yet marked published in the store. Marking them rides on
+    /// the next transaction (or the relay's, within a second) rather than costing a commit of its own: a mark
+    /// lost in a crash only means the message is published again, with the same id.
+    let confirmed = Mutex<[String]>([])
 
     public init(settings: CoordinatorSettings, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) throws
     {
@@ -117,6 +122,7 @@ public final class Coordinator: Sendable {
             throw error
         }
         try? await relay(on: connection, olderThan: nil)
+        try? transaction { _ in }
         await connection.close()
         logger.info("coordinator stopped")
     }
@@ -134,6 +140,13 @@ public final class Coordinator: Sendable {
                 caused = try handle(delivery, opened)
             } catch let rejection as Rejection {
                 try await deadLetter(delivery, rejection, on: connection)
+                continue
+            } catch let error as SealingError {
+                // Sealing what the message causes failed (an addressee without a public key, say): the
+                // transaction rolled back; the message waits in the DLQ until the key is added and it is
+                // replayed. Anything else (the store failing) stops the service with the message unacked.
+                try await deadLetter(
+                    delivery, Rejection(reason: "cannotSeal", detail: error.description), on: connection)
                 continue
             }
             try await publish(caused, on: connection)
@@ -193,7 +206,24 @@ public final class Coordinator: Sendable {
             }
             try await group.waitForAll()
         }
-        try store.markPublished(messages.map(\.messageID), at: stamp)
+        confirmed.withLock { $0 += messages.map(\.messageID) }
+    }
+
+    /// A store transaction that also marks the confirmed outbox messages published.
+    func transaction<T>(_ body: (Database) throws -> T) throws -> T {
+        let marks = confirmed.withLock { marks in
+            defer { marks = [] }
+            return marks
+        }
+        do {
+            return try store.write { db in
+                try store.markPublished(db, marks, at: now())
+                return try body(db)
+            }
+        } catch {
+            confirmed.withLock { $0 += marks }
+            throw error
+        }
     }
 
     /// Publishes outbox rows not yet published: all of them at start, and afterwards those older than a few
@@ -204,11 +234,13 @@ public final class Coordinator: Sendable {
             let pending = try store.pendingOutbox(limit: 200, createdBefore: cutoff)
             guard !pending.isEmpty else { return }
             try await publish(pending, on: connection)
+            try transaction { _ in }
         }
     }
 
     private func runRelay(on connection: AMQPConnection) async throws {
         while !Task.isCancelled {
+            if !confirmed.withLock({ $0.isEmpty }) { try transaction { _ in } }
             try await relay(on: connection, olderThan: 5)
             try? await Task.sleep(for: .seconds(1))
         }

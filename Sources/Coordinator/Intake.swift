@@ -14,7 +14,7 @@ extension Coordinator {
         switch DocumentType(rawValue: opened.type) {
         case .enquiry:
             let enquiry = try readDocument { try Enquiry(json: opened.payload, source: source) }
-            return try store.write { db in
+            return try transaction { db in
                 guard
                     try store.remember(
                         db, messageID: opened.messageID, queue: delivery.queue, outcome: "enquiry", now: now())
@@ -23,7 +23,7 @@ extension Coordinator {
             }
         case .consentWithdrawal:
             let withdrawal = try readDocument { try ConsentWithdrawal(json: opened.payload, source: source) }
-            return try store.write { db in
+            return try transaction { db in
                 guard
                     try store.remember(
                         db, messageID: opened.messageID, queue: delivery.queue, outcome: "withdrawal", now: now())

@@ -14,7 +14,7 @@ extension Coordinator {
         let response = try readDocument {
             try ResearchResponse(json: opened.payload, source: "message \(opened.messageID)")
         }
-        return try store.write { db in
+        return try transaction { db in
             guard
                 try store.remember(
                     db, messageID: opened.messageID, queue: delivery.queue, outcome: "response", now: now())

@@ -180,14 +180,12 @@ public final class CoordinatorStore: Sendable {
         }
     }
 
-    func markPublished(_ messageIDs: [String], at now: Date) throws {
+    func markPublished(_ db: Database, _ messageIDs: [String], at now: Date) throws {
         guard !messageIDs.isEmpty else { return }
-        try pool.write { db in
-            let marks = messageIDs.map { _ in "?" }.joined(separator: ",")
-            try db.execute(
-                sql: "UPDATE outbox SET published_at = ? WHERE message_id IN (\(marks))",
-                arguments: StatementArguments([now.timeIntervalSince1970 as any DatabaseValueConvertible] + messageIDs))
-        }
+        let marks = messageIDs.map { _ in "?" }.joined(separator: ",")
+        try db.execute(
+            sql: "UPDATE outbox SET published_at = ? WHERE message_id IN (\(marks))",
+            arguments: StatementArguments([now.timeIntervalSince1970 as any DatabaseValueConvertible] + messageIDs))
     }
 
     public func outboxBacklog() throws -> Int {

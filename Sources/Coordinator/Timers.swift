@@ -27,7 +27,7 @@ extension Coordinator {
         }
         var messages: [OutboxMessage] = []
         for timer in due {
-            messages += try store.write { db in try fire(timer, db, now: now) }
+            messages += try transaction { db in try fire(timer, db, now: now) }
         }
         return messages
     }

@@ -13,7 +13,10 @@ extension CoordinatorBrokerTests {
     struct EnquiryFlowTests {
         @Test("a Red enquiry to seven agencies: seven sealed requests, seven responses, one package, a verified ledger")
         func redEnquiryToSevenAgencies() async throws {
-            try await Harness.with("seven") { harness in
+            // Every agency mandatory, so the package waits for all seven.
+            let routing = try String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8)
+                .replacingOccurrences(of: "mandatory: false", with: "mandatory: true")
+            try await Harness.with("seven", routing: routing) { harness in
                 let agencies = try await harness.agencies()
                 try await harness.startInProcess()
 
@@ -85,6 +88,24 @@ extension CoordinatorBrokerTests {
                 } throws: { error in
                     let failure = error as? Shell.Failure
                     return failure?.status == 1 && failure?.output.contains("BROKEN at entry 5") == true
+                }
+            }
+        }
+
+        @Test("an optional agency still open when the mandatory ones have answered is cancelled and listed")
+        func optionalAgencyCancelled() async throws {
+            try await Harness.with("optional") { harness in
+                _ = try await harness.agencies(["police", "health"])
+                let turningPoint = try await harness.agencies(["turning-point"], answering: false)["turning-point"]!
+                try await harness.startInProcess()
+                try await harness.send(
+                    TestHub.enquiry(agencies: ["police", "health", "turning-point"]).json, type: .enquiry)
+                let package = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                let document = try DecisionPackage(json: package[0].payload, source: "package")
+                #expect(Set(document.responses.map(\.agency)) == ["police", "health"])
+                #expect(document.notAnswered == ["turning-point"])
+                try await harness.eventually("the cancellation at Turning Point") {
+                    turningPoint.received.value.notices.contains { $0.type == .requestCancellation }
                 }
             }
         }
@@ -262,6 +283,23 @@ extension CoordinatorBrokerTests {
                 #expect(housingStatus == "sent")
                 #expect(try await harness.admin.inspect(queue: "coordinator.responses").messageCount == 0)
                 #expect(try await harness.admin.inspect(queue: "decision-maker.packages").messageCount == 0)
+            }
+        }
+
+        @Test("an enquiry to an agency whose key the hub lacks goes to the DLQ whole (cannotSeal), nothing sent")
+        func missingAgencyKey() async throws {
+            try await Harness.with("missing-key") { harness in
+                try await harness.startInProcess()
+                try FileManager.default.removeItem(atPath: harness.hub.keys.file("yos"))
+                try await harness.send(TestHub.enquiry(agencies: ["police", "yos"]).json, type: .enquiry)
+                let dead = try await harness.admin.consume(queue: "coordinator.intake.dlq")
+                let letter = try await dead.next(within: .seconds(30), "the enquiry in the DLQ")
+                #expect(letter.properties.headers["x-mash-reason"]?.string == "cannotSeal")
+                #expect(letter.properties.headers["x-mash-detail"]?.string?.contains("'yos'") == true)
+                try letter.ack()
+                #expect(try await harness.admin.inspect(queue: "agency.police.enquiries").messageCount == 0)
+                let enquiries = try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM enquiry") }
+                #expect(enquiries == 0)
             }
         }
 
