@@ -69,8 +69,9 @@ public enum ConsentGate {
         switch consent {
         case .given:
             return
-        case .notGiven(let why):
-            throw Refusal(reason: "no consent and no override (\(why)); nothing may be shared")
+        case .notGiven:
+            // The SPA's note stays out of the reason: it is free text, and the reason goes to logs.
+            throw Refusal(reason: "no consent and no override: nothing may be shared")
         case .overridden(let override):
             guard !override.practiceManager.isEmpty else {
                 throw Refusal(

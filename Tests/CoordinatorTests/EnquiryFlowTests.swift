@@ -171,6 +171,7 @@ extension CoordinatorBrokerTests {
                 let notice = try Notice(json: refusal.payload, source: "refusal")
                 #expect(notice.type == .enquiryRefusal && notice.enquiryID == enquiry.id)
                 #expect(notice.reason?.contains("no consent and no override") == true)
+                #expect(notice.reason?.contains("parent refused") == false, "free text from the SPA in a logged reason")
                 for agency in TestHub.agencies {
                     #expect(try await harness.admin.inspect(queue: "agency.\(agency).enquiries").messageCount == 0)
                 }
