@@ -69,6 +69,8 @@ struct Rejection: Error {
 public final class Coordinator: Sendable {
     public let settings: CoordinatorSettings
     public let store: CoordinatorStore
+    /// Seals personal data before it is stored (AES-256-GCM), and keys the subject pseudonyms.
+    let keyring: DataKeyring
     let sealer: Sealer
     let opener: Opener
     let logger: Logger
@@ -88,9 +90,9 @@ public final class Coordinator: Sendable {
         opener = Opener(
             recipient: settings.identity, keyPairs: pairs, trusted: try TrustStore(directory: settings.keysDirectory),
             window: settings.messageWindow)
-        let keyring = try DataKeyring.loadOrCreate(
+        keyring = try DataKeyring.loadOrCreate(
             at: (settings.keysDirectory as NSString).appendingPathComponent("\(settings.identity)/data-at-rest.key"))
-        store = try CoordinatorStore(path: settings.storePath, keyring: keyring)
+        store = try CoordinatorStore(path: settings.storePath)
     }
 
     /// Runs until cancelled: consumes intake and responses, fires timers, relays the outbox. On cancellation it
@@ -247,6 +249,15 @@ public final class Coordinator: Sendable {
     }
 
     // MARK: sealing helpers
+
+    /// Personal data for the store, bound to its table and row so it opens nowhere else.
+    func sealForStore(_ plaintext: [UInt8], table: String, id: String) throws -> [UInt8] {
+        try keyring.seal(plaintext, context: Array("\(table):\(id)".utf8))
+    }
+
+    func openFromStore(_ sealed: [UInt8], table: String, id: String) throws -> [UInt8] {
+        try keyring.open(sealed, context: Array("\(table):\(id)".utf8))
+    }
 
     func sealed(
         _ payload: [UInt8], type: DocumentType, to agency: String, exchange: String, routingKey: String,

@@ -56,7 +56,7 @@ extension Coordinator {
         let received = min(enquiry.receivedAt, now)
         let deadlines = settings.routing.policy.deadlines(
             for: enquiry.rag, openedAt: received, calendar: settings.calendar)
-        let subjectRef = store.keyring.pseudonym(of: enquiry.subject.identityKey)
+        let subjectRef = keyring.pseudonym(of: enquiry.subject.identityKey)
 
         let agencies: [RoutingConfiguration.Agency]
         do {
@@ -78,7 +78,7 @@ extension Coordinator {
 
         try insertEnquiry(
             db, enquiry, status: "awaiting", sender: sender, subjectRef: subjectRef, deadlines: deadlines,
-            document: try store.seal(enquiry.json, table: "enquiry", id: enquiry.id), refusal: nil, at: now)
+            document: try sealForStore(enquiry.json, table: "enquiry", id: enquiry.id), refusal: nil, at: now)
         var messages: [OutboxMessage] = []
         for agency in agencies {
             let requestID = UUID().uuidString.lowercased()

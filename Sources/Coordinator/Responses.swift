@@ -53,7 +53,7 @@ extension Coordinator {
             sql: "UPDATE request SET status = 'answered', outcome = ?, response = ?, answered_at = ? WHERE id = ?",
             arguments: [
                 response.outcome.rawValue,
-                Data(try store.seal(response.json, table: "request", id: response.requestID)),
+                Data(try sealForStore(response.json, table: "request", id: response.requestID)),
                 now.timeIntervalSince1970, response.requestID,
             ])
         try db.execute(
@@ -94,7 +94,8 @@ extension Coordinator {
             onlyOptional: true)
         let document: Data = enquiryRow["document"]
         let enquiry = try Enquiry(
-            json: try store.open(Array(document), table: "enquiry", id: enquiryID), source: "store enquiry \(enquiryID)"
+            json: try openFromStore(Array(document), table: "enquiry", id: enquiryID),
+            source: "store enquiry \(enquiryID)"
         )
         var responses: [ResearchResponse] = []
         var notAnswered: [String] = []
@@ -103,7 +104,8 @@ extension Coordinator {
             if let sealed: Data = row["response"] {
                 responses.append(
                     try ResearchResponse(
-                        json: try store.open(Array(sealed), table: "request", id: id), source: "store request \(id)"))
+                        json: try openFromStore(Array(sealed), table: "request", id: id), source: "store request \(id)")
+                )
             } else {
                 notAnswered.append(row["agency"])
             }

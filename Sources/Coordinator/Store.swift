@@ -1,19 +1,17 @@
 import Foundation
 import GRDB
 import MASHCore
-import Sealing
 
 /// The coordinator's durable state in one SQLite file (WAL): enquiries and their requests with their
 /// deadlines, timers, the outbox and inbox, and the record of sharing. Personal data (the enquiry and each
-/// response) is sealed with the data keyring before it is written; everything else is ids, times and codes.
+/// response) arrives here already sealed with the coordinator's data keyring; everything else is ids, times
+/// and codes.
 public final class CoordinatorStore: Sendable {
     public let path: String
     let pool: DatabasePool
-    let keyring: DataKeyring
 
-    public init(path: String, keyring: DataKeyring) throws {
+    public init(path: String) throws {
         self.path = path
-        self.keyring = keyring
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o700])
@@ -29,8 +27,6 @@ public final class CoordinatorStore: Sendable {
             throw ConfigurationError(file: path, line: nil, key: "", problem: "no coordinator store at this path")
         }
         self.path = path
-        self.keyring = DataKeyring(
-            current: try DataKeyring.DataKey(id: "unused", bytes: [UInt8](repeating: 0, count: 32)))
         var configuration = Configuration()
         configuration.readonly = true
         pool = try DatabasePool(path: path, configuration: configuration)
@@ -123,16 +119,6 @@ public final class CoordinatorStore: Sendable {
 
     public func write<T>(_ body: (Database) throws -> T) throws -> T { try pool.write(body) }
     public func read<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
-
-    // MARK: personal data at rest
-
-    func seal(_ plaintext: [UInt8], table: String, id: String) throws -> [UInt8] {
-        try keyring.seal(plaintext, context: Array("\(table):\(id)".utf8))
-    }
-
-    func open(_ sealed: [UInt8], table: String, id: String) throws -> [UInt8] {
-        try keyring.open(sealed, context: Array("\(table):\(id)".utf8))
-    }
 
     // MARK: inbox
 
