@@ -242,13 +242,15 @@ final class ConnectionDriver {
     /// Sends the acks collected while handling a batch of commands, coalesced per consumer.
     private func flushAcks() throws {
         guard !consumersToFlush.isEmpty, let wire else { return }
-        for id in consumersToFlush {
-            guard let channel = consumers[id]?.channel, let frames = consumers[id]?.acks.flush() else { continue }
-            for case .ack(let tag, let multiple) in frames {
-                try wire.ack(deliveryTag: tag, multiple: multiple, channel: channel)
-            }
-        }
+        for id in consumersToFlush { try flushAcks(of: id, on: wire) }
         consumersToFlush.removeAll(keepingCapacity: true)
+    }
+
+    private func flushAcks(of id: Int, on wire: Wire) throws {
+        guard let channel = consumers[id]?.channel, let frames = consumers[id]?.acks.flush() else { return }
+        for case .ack(let tag, let multiple) in frames {
+            try wire.ack(deliveryTag: tag, multiple: multiple, channel: channel)
+        }
     }
 
     private func handle(_ command: Command) throws {
@@ -285,6 +287,10 @@ final class ConnectionDriver {
                 continuation.resume(throwing: error)
             }
         case .cancel(let id):
+            // Acks settled in this same batch go out before the channel closes; closing it would requeue them.
+            do {
+                try flushAcks(of: id, on: wire)
+            } catch is ChannelClosed {}
             guard let consumer = consumers.removeValue(forKey: id) else { return }
             consumerByChannel[consumer.channel] = nil
             incoming[consumer.channel] = nil

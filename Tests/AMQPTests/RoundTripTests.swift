@@ -55,6 +55,29 @@ struct RoundTripTests {
         }
     }
 
+    @Test("an ack followed at once by the end of the consumer still reaches the broker (nothing requeued)")
+    func ackThenStop() async throws {
+        let connection = try await broker.connect("ack then stop")
+        let scratch = try await ScratchQueue.declare(on: connection, "ack-then-stop")
+        defer {
+            Task {
+                await scratch.remove(from: connection)
+                await connection.close()
+            }
+        }
+        for round in 0..<20 {
+            try await connection.publish(testMessage("round \(round)"), exchange: "", routingKey: scratch.name)
+            // Each round consumes one message, acks it and drops the stream at once, so the ack and the
+            // consumer's cancel reach the connection thread together.
+            let deliveries = try await connection.consume(queue: scratch.name, prefetch: 10)
+            let delivery = try await deliveries.next(within: .seconds(10))
+            #expect(!delivery.redelivered, "round \(round) saw an acked message again")
+            try delivery.ack()
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await connection.inspect(queue: scratch.name).messageCount == 0)
+    }
+
     @Test("a mandatory publish that no queue accepts fails as unroutable")
     func unroutable() async throws {
         let connection = try await broker.connect("unroutable")

@@ -84,7 +84,7 @@ extension CoordinatorBrokerTests {
 
         @Test("kill -9 between fan-out and completion: each request once in effect, one package, deadlines unchanged")
         func killBetweenFanOutAndCompletion() async throws {
-            try await Harness.with("kill") { harness in
+            try await Harness.with("kill", routing: try Harness.allMandatoryRouting()) { harness in
                 let agencies = try await harness.agencies(answering: false)
                 let first = try await harness.startProcess()
                 let enquiry = TestHub.enquiry(rag: .red)

@@ -13,10 +13,7 @@ extension CoordinatorBrokerTests {
     struct EnquiryFlowTests {
         @Test("a Red enquiry to seven agencies: seven sealed requests, seven responses, one package, a verified ledger")
         func redEnquiryToSevenAgencies() async throws {
-            // Every agency mandatory, so the package waits for all seven.
-            let routing = try String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8)
-                .replacingOccurrences(of: "mandatory: false", with: "mandatory: true")
-            try await Harness.with("seven", routing: routing) { harness in
+            try await Harness.with("seven", routing: try Harness.allMandatoryRouting()) { harness in
                 let agencies = try await harness.agencies()
                 try await harness.startInProcess()
 

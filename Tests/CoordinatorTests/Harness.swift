@@ -37,6 +37,12 @@ final class Harness: Sendable {
 
     var storePath: String { scratch.file("coordinator.sqlite") }
 
+    /// The shipped routing with every agency mandatory, so a package waits for all seven answers.
+    static func allMandatoryRouting() throws -> String {
+        try String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "mandatory: false", with: "mandatory: true")
+    }
+
     init(_ purpose: String, routing: String? = nil) async throws {
         broker = try TestBroker.fromEnvironment()
         hub = try TestHub(purpose)
