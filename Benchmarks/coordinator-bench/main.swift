@@ -28,14 +28,11 @@ try await TestHub.purgeQueues(admin)
 
 var logger = Logger(label: "bench.coordinator")
 logger.logLevel = .error
-let holidaysPath = Repository.path("Config/calendar/bank-holidays.json")
 let settings = CoordinatorSettings(
     broker: try broker.url(asUser: "coordinator"), keysDirectory: hub.keys.path,
     storePath: scratch.file("coordinator.sqlite"), definitionsFile: Repository.path("deploy/rabbitmq/definitions.json"),
     routing: try RoutingConfiguration.load(file: Repository.path("Config/routing.yaml")),
-    calendar: .mash(
-        holidays: try BankHolidays.englandAndWales(
-            fromGOVUK: try Data(contentsOf: URL(fileURLWithPath: holidaysPath)), source: holidaysPath)))
+    calendar: try CoordinatorSettings.calendar(holidaysFile: Repository.path("Config/calendar/bank-holidays.json")))
 let coordinator = try Coordinator(settings: settings, logger: logger)
 let ready = Locked(false)
 let running = Task { try await coordinator.run { ready.withLock { $0 = true } } }

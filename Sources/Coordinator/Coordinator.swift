@@ -24,6 +24,15 @@ public struct CoordinatorSettings: Sendable {
     public var messageWindow: TimeInterval = 72 * 3600
     public var timerInterval: Duration = .milliseconds(200)
 
+    /// The MASH working calendar with the bank holidays of GOV.UK's file at `holidaysFile`.
+    public static func calendar(holidaysFile: String) throws -> WorkingCalendar {
+        guard let data = FileManager.default.contents(atPath: holidaysFile) else {
+            throw ConfigurationError(
+                file: holidaysFile, line: nil, key: "", problem: "cannot read the bank holidays file")
+        }
+        return .mash(holidays: try BankHolidays.englandAndWales(fromGOVUK: data, source: holidaysFile))
+    }
+
     public init(
         broker: AMQPURL, keysDirectory: String, storePath: String, definitionsFile: String,
         routing: RoutingConfiguration, calendar: WorkingCalendar

@@ -62,14 +62,9 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         var logger = Logger(label: "mash.coordinator")
         logger.logLevel = logLevel
         let routing = try RoutingConfiguration.load(file: routing)
-        guard let holidayData = FileManager.default.contents(atPath: holidays) else {
-            throw ValidationError("\(holidays): cannot read the bank holidays file")
-        }
-        let calendar = WorkingCalendar.mash(
-            holidays: try BankHolidays.englandAndWales(fromGOVUK: holidayData, source: holidays))
         let settings = CoordinatorSettings(
             broker: try AMQPURL(url), keysDirectory: keys, storePath: store, definitionsFile: definitions,
-            routing: routing, calendar: calendar)
+            routing: routing, calendar: try CoordinatorSettings.calendar(holidaysFile: holidays))
         let coordinator = try Coordinator(settings: settings, logger: logger)
         try await runUntilSignalled(logger: logger) {
             try await coordinator.run {

@@ -24,6 +24,25 @@ public struct Disclosure: Sendable, Equatable {
         "subject_ref", "previous_hash", "hash",
     ]
 
+    init(
+        seq: Int64, at: String, sender: String, recipient: String, purpose: String, lawfulBasis: String,
+        dataCategories: String, messageID: String, enquiryID: String, subjectRef: String, previousHash: String,
+        hash: String
+    ) {
+        self.seq = seq
+        self.at = at
+        self.sender = sender
+        self.recipient = recipient
+        self.purpose = purpose
+        self.lawfulBasis = lawfulBasis
+        self.dataCategories = dataCategories
+        self.messageID = messageID
+        self.enquiryID = enquiryID
+        self.subjectRef = subjectRef
+        self.previousHash = previousHash
+        self.hash = hash
+    }
+
     init(row: Row) {
         seq = row["seq"]
         at = row["at"]
@@ -71,13 +90,10 @@ public enum RecordOfSharing {
         let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM record_of_sharing ORDER BY seq DESC LIMIT 1")
         let seq: Int64 = (last?["seq"] ?? 0) + 1
         var entry = Disclosure(
-            row: Row([
-                "seq": seq, "at": Instant.format(at), "sender": sender, "recipient": recipient, "purpose": purpose,
-                "lawful_basis": lawfulBasis.description,
-                "data_categories": dataCategories.sorted().map(\.rawValue).joined(separator: ","),
-                "message_id": messageID, "enquiry_id": enquiryID, "subject_ref": subjectRef,
-                "previous_hash": last?["hash"] ?? genesis, "hash": "",
-            ]))
+            seq: seq, at: Instant.format(at), sender: sender, recipient: recipient, purpose: purpose,
+            lawfulBasis: lawfulBasis.description,
+            dataCategories: dataCategories.sorted().map(\.rawValue).joined(separator: ","), messageID: messageID,
+            enquiryID: enquiryID, subjectRef: subjectRef, previousHash: last?["hash"] ?? genesis, hash: "")
         entry.hash = entry.computedHash
         try db.execute(
             sql: """

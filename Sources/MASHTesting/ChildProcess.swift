@@ -9,20 +9,7 @@ public final class ChildProcess: Sendable {
     /// Starts `executable` with `arguments`; standard output and error go to `log`, appended.
     public init(_ executable: String, _ arguments: [String], log: String) throws {
         self.log = log
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        guard spawned == 0 else {
-            throw Shell.Failure(command: executable, status: -1, output: String(cString: strerror(spawned)))
-        }
-        self.pid = pid
+        pid = try Shell.spawn(executable, arguments, output: log, flags: O_WRONLY | O_CREAT | O_APPEND)
     }
 
     /// Waits until the log holds `text` (for example a "ready" line), failing after `limit`.
@@ -45,7 +32,7 @@ public final class ChildProcess: Sendable {
             kill(pid, signal)
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            let code = Shell.exitCode(status)
             exitStatus = code
             return code
         }

@@ -84,6 +84,30 @@ public enum Shell {
         public var description: String { "`\(command)` exited \(status): \(output)" }
     }
 
+    /// Starts `program` (found on PATH unless absolute) with standard input from /dev/null and standard output
+    /// and error into `output`, opened with `flags`. Returns its pid.
+    static func spawn(_ program: String, _ arguments: [String], output: String, flags: Int32) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, flags, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, program, &actions, nil, argv, environ)
+        guard spawned == 0 else {
+            throw Failure(command: program, status: -1, output: String(cString: strerror(spawned)))
+        }
+        return pid
+    }
+
+    /// The exit code from a `waitpid` status: the program's own, or 128 + the signal that killed it.
+    static func exitCode(_ status: Int32) -> Int32 {
+        (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
     /// Runs a program (found on PATH unless the path is absolute) to completion and returns its combined output;
     /// throws with that output on a non-zero exit. Uses posix_spawn and waitpid rather than Foundation's
     /// `Process`, whose wait can hang when the child leaves a daemon behind (as `broker.sh up` does).
@@ -91,27 +115,14 @@ public enum Shell {
     public static func run(_ executable: String, _ arguments: [String], directory: String? = nil) throws -> String {
         let log = (NSTemporaryDirectory() as NSString).appendingPathComponent("mash-shell-\(UUID().uuidString).log")
         defer { unlink(log) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // posix_spawn has no portable chdir: run through `env -C` when a directory is given.
         let (program, args) =
             directory.map { ("/usr/bin/env", ["-C", $0, executable] + arguments) } ?? (executable, arguments)
-
-        let argv = ([program] + args).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, program, &actions, nil, argv, environ)
-        guard spawned == 0 else {
-            throw Failure(command: executable, status: -1, output: String(cString: strerror(spawned)))
-        }
+        let pid = try spawn(program, args, output: log, flags: O_WRONLY | O_CREAT | O_TRUNC)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let exitCode = exitCode(status)
         guard exitCode == 0 else {
             throw Failure(
                 command: ([executable] + arguments).joined(separator: " "), status: exitCode, output: output)

@@ -55,13 +55,12 @@ final class Harness: Sendable {
     }
 
     func settings() throws -> CoordinatorSettings {
-        let holidaysPath = Repository.path("Config/calendar/bank-holidays.json")
-        let holidays = try BankHolidays.englandAndWales(
-            fromGOVUK: try Data(contentsOf: URL(fileURLWithPath: holidaysPath)), source: holidaysPath)
         var settings = CoordinatorSettings(
             broker: try broker.url(asUser: "coordinator"), keysDirectory: hub.keys.path, storePath: storePath,
             definitionsFile: Repository.path("deploy/rabbitmq/definitions.json"),
-            routing: try RoutingConfiguration.load(file: routingFile), calendar: .mash(holidays: holidays))
+            routing: try RoutingConfiguration.load(file: routingFile),
+            calendar: try CoordinatorSettings.calendar(
+                holidaysFile: Repository.path("Config/calendar/bank-holidays.json")))
         settings.timerInterval = .milliseconds(100)
         return settings
     }
