@@ -37,6 +37,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MASHConfig",
+            dependencies: ["MASHCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MASHService",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Sealing",
             dependencies: ["COpenSSL"],
             swiftSettings: strict
@@ -44,12 +57,26 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "AMQP", "Sealing", "MASHCore",
+                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Adapter",
+            dependencies: [
+                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "mash-adapter",
+            dependencies: ["Adapter"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -98,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "Coordinator", "AMQP", "Sealing", "MASHCore", "MASHTesting",
+                "Coordinator", "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHTesting",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

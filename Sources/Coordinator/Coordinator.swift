@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import GRDB
 import Logging
+import MASHConfig
 import MASHCore
 import Sealing
 import Synchronization

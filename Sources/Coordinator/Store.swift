@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MASHConfig
 import MASHCore
 
 /// The coordinator's durable state in one SQLite file (WAL): enquiries and their requests with their

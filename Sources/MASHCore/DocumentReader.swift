@@ -93,6 +93,12 @@ public struct DocumentReader {
         return int
     }
 
+    public mutating func optionalDouble(_ key: String) throws -> Double? {
+        guard let value = value(key) else { return nil }
+        guard let number = value as? NSNumber, !Self.isBoolean(number) else { throw error(key, "must be a number") }
+        return number.doubleValue
+    }
+
     public mutating func optionalEnum<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E?
     where E.RawValue == String {
         guard let raw = try optionalString(key) else { return nil }

@@ -12,6 +12,7 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case requestChase = "mash.request-chase/1"
     case decisionPackage = "mash.decision-package/1"
     case slaAlert = "mash.sla-alert/1"
+    case adapterHeartbeat = "mash.adapter-heartbeat/1"
 }
 
 extension DocumentReader {
@@ -344,21 +345,44 @@ public struct ResearchRequest: Sendable, Equatable {
     }
 }
 
-/// One thing an agency holds about the subject.
+/// One thing an agency holds about the subject (or a member of the household).
 public struct Finding: Sendable, Equatable {
     public var summary: String
     public var category: DataCategory
     public var recordedOn: LocalDate?
+    /// How sure the agency's search is that the record is this person, when a search made the link.
+    public var match: MatchAssessment?
 
-    public init(summary: String, category: DataCategory, recordedOn: LocalDate? = nil) {
+    public init(summary: String, category: DataCategory, recordedOn: LocalDate? = nil, match: MatchAssessment? = nil) {
         self.summary = summary
         self.category = category
         self.recordedOn = recordedOn
+        self.match = match
+    }
+
+    public init(reading reader: inout DocumentReader) throws {
+        summary = try reader.string("summary")
+        category = try reader.enum("category", DataCategory.self)
+        recordedOn = try reader.optionalDate("recordedOn")
+        if var matchReader = try reader.optionalObject("match") {
+            let band = try matchReader.enum("band", MatchBand.self)
+            guard let score = try matchReader.optionalDouble("score"), (0...1).contains(score) else {
+                throw matchReader.error("score", "is required, a number from 0 to 1")
+            }
+            match = MatchAssessment(
+                band: band, score: score, manyMatch: try matchReader.optionalBool("manyMatch") ?? false)
+            try matchReader.finish()
+        }
     }
 
     var json: [String: Any] {
         var object: [String: Any] = ["summary": summary, "category": category.rawValue]
         object["recordedOn"] = recordedOn?.description
+        if let match {
+            var assessment: [String: Any] = ["band": match.band.rawValue, "score": match.score]
+            if match.manyMatch { assessment["manyMatch"] = true }
+            object["match"] = assessment
+        }
         return object
     }
 }
@@ -366,7 +390,10 @@ public struct Finding: Sendable, Equatable {
 public enum ResearchOutcome: String, Sendable, CaseIterable {
     case informationHeld = "information-held"
     case noTrace = "no-trace"
+    /// Refused: no consent or valid override, or no lawful basis for this agency.
     case declined
+    /// The agency could not complete the research (its systems failed or timed out).
+    case unable
 }
 
 /// An agency's answer to one research request.
@@ -402,20 +429,16 @@ public struct ResearchResponse: Sendable, Equatable {
         agency = try reader.string("agency")
         outcome = try reader.enum("outcome", ResearchOutcome.self)
         declinedReason = try reader.optionalString("declinedReason")
-        findings = try reader.objects("findings") {
-            Finding(
-                summary: try $0.string("summary"), category: try $0.enum("category", DataCategory.self),
-                recordedOn: try $0.optionalDate("recordedOn"))
-        }
+        findings = try reader.objects("findings") { try Finding(reading: &$0) }
         lawfulBasis = try reader.lawfulBasis("lawfulBasis")
         respondedAt = try reader.instant("respondedAt")
         try reader.finish()
         switch outcome {
-        case .declined where declinedReason == nil:
-            throw reader.error("declinedReason", "is required when the outcome is 'declined'")
+        case .declined where declinedReason == nil, .unable where declinedReason == nil:
+            throw reader.error("declinedReason", "is required when the outcome is '\(outcome.rawValue)'")
         case .informationHeld where findings.isEmpty:
             throw reader.error("findings", "must hold at least one finding when the outcome is 'information-held'")
-        case .noTrace where !findings.isEmpty, .declined where !findings.isEmpty:
+        case .noTrace where !findings.isEmpty, .declined where !findings.isEmpty, .unable where !findings.isEmpty:
             throw reader.error("findings", "must be empty when the outcome is '\(outcome.rawValue)'")
         default: break
         }
@@ -487,5 +510,44 @@ public struct DecisionPackage: Sendable, Equatable {
         notAnswered = try reader.strings("notAnswered")
         completedAt = try reader.instant("completedAt")
         try reader.finish()
+    }
+}
+
+/// An adapter saying it is alive, every few seconds: what it has in hand, never what it is about.
+public struct AdapterHeartbeat: Sendable, Equatable {
+    public var agency: String
+    public var sentAt: Date
+    /// Requests stored and not yet answered.
+    public var pending: Int
+    /// When the adapter last answered a request, if it has.
+    public var lastResponseAt: Date?
+    public var version: String
+
+    public init(agency: String, sentAt: Date, pending: Int, lastResponseAt: Date?, version: String) {
+        self.agency = agency
+        self.sentAt = sentAt
+        self.pending = pending
+        self.lastResponseAt = lastResponseAt
+        self.version = version
+    }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.adapterHeartbeat)
+        agency = try reader.string("agency")
+        sentAt = try reader.instant("sentAt")
+        pending = try reader.optionalInt("pending") ?? 0
+        lastResponseAt = try reader.optionalInstant("lastResponseAt")
+        version = try reader.string("version")
+        try reader.finish()
+    }
+
+    public var json: [UInt8] {
+        var object: [String: Any] = [
+            "schema": DocumentType.adapterHeartbeat.rawValue, "agency": agency, "sentAt": Instant.format(sentAt),
+            "pending": pending, "version": version,
+        ]
+        object["lastResponseAt"] = lastResponseAt.map(Instant.format)
+        return DocumentWriter.encode(object)
     }
 }

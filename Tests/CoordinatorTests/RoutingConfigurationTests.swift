@@ -1,5 +1,6 @@
 import Coordinator
 import Foundation
+import MASHConfig
 import MASHCore
 import MASHTesting
 import Testing

@@ -1,0 +1,398 @@
+import AMQP
+import Foundation
+import Logging
+import MASHCore
+import Sealing
+import Synchronization
+
+/// One agency's adapter: takes sealed research requests from the agency's queue, stores each and acks it at
+/// once, researches from the store (the soonest due first), and answers the coordinator with a sealed,
+/// signed response through its own outbox. A heartbeat tells the hub it is alive.
+///
+/// Nothing is held open while research runs: a delivery is acked as soon as its request is committed, and the
+/// answer is committed with the request's change of state before it is published. A `kill -9` at any point
+/// therefore ends in exactly one answer: research not committed is done again, an answer committed but not
+/// confirmed is published again with the same message id (which the coordinator ignores the second time).
+public final class Adapter: Sendable {
+    public static let version = "1.0"
+
+    public let configuration: AdapterConfiguration
+    let store: AdapterStore
+    let backend: any ResearchBackend
+    let keyring: DataKeyring
+    let sealer: Sealer
+    let opener: Opener
+    let hubKey: AgencyPublicKey
+    let broker: AMQPURL
+    let logger: Logger
+    let now: @Sendable () -> Date
+    private let busy = Mutex<Set<String>>([])
+    private let doorbell = Doorbell()
+
+    public init(
+        configuration: AdapterConfiguration, broker: AMQPURL, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
+        self.configuration = configuration
+        self.broker = broker
+        self.logger = logger
+        self.now = now
+        let pairs = try KeyDirectory.keyPairs(agency: configuration.agency, in: configuration.keysDirectory)
+        sealer = Sealer(sender: pairs[0])
+        hubKey = try KeyDirectory.newestPublicKey(agency: configuration.hub, in: configuration.keysDirectory)
+        // Only the hub's keys are trusted: a request signed by anyone else is refused.
+        let hubFolder = (configuration.keysDirectory as NSString).appendingPathComponent(configuration.hub)
+        opener = Opener(
+            recipient: configuration.agency, keyPairs: pairs, trusted: try TrustStore(directory: hubFolder),
+            window: 72 * 3600)
+        keyring = try DataKeyring.loadOrCreate(
+            at: (configuration.keysDirectory as NSString).appendingPathComponent(
+                "\(configuration.agency)/data-at-rest.key"))
+        store = try AdapterStore(path: configuration.store)
+        switch configuration.backend {
+        case .extract(let extract):
+            backend = try ExtractBackend(extract)
+        case .command(let arguments, let timeout):
+            backend = CommandBackend(arguments: arguments, timeout: timeout, allowed: configuration.categories)
+        case .http(let url, let timeout):
+            backend = HTTPBackend(url: url, timeout: timeout, allowed: configuration.categories)
+        }
+    }
+
+    /// Runs until cancelled. On cancellation it stops consuming, publishes what the outbox holds and closes;
+    /// research in progress is abandoned and done again at the next start.
+    public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let connection = try await AMQPConnection.connect(
+            AMQPConfiguration(url: broker, connectionName: "mash-adapter \(configuration.agency)"), logger: logger)
+        do {
+            try await relay(on: connection, olderThan: nil)
+            let deliveries = try await connection.consume(queue: configuration.queue, prefetch: 16)
+            logger.info(
+                "adapter ready", metadata: ["agency": "\(configuration.agency)", "queue": "\(configuration.queue)"])
+            ready()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.consume(deliveries, on: connection) }
+                for _ in 0..<configuration.parallel {
+                    group.addTask { try await self.research(on: connection) }
+                }
+                group.addTask { try await self.runRelay(on: connection) }
+                group.addTask { try await self.runHeartbeat(on: connection) }
+                try await group.next()
+                group.cancelAll()
+                try await group.waitForAll()
+            }
+        } catch is CancellationError {
+        } catch {
+            logger.error("adapter stopped", metadata: ["error": "\(error)"])
+            await connection.close()
+            throw error
+        }
+        try? await relay(on: connection, olderThan: nil)
+        await connection.close()
+        logger.info("adapter stopped")
+    }
+
+    // MARK: taking requests
+
+    private func consume(_ deliveries: AsyncThrowingStream<Delivery, any Error>, on connection: AMQPConnection)
+        async throws
+    {
+        for try await delivery in deliveries {
+            do {
+                try take(delivery)
+                try delivery.ack()
+            } catch let refusal as AdapterRefusal {
+                // The agency's broker user may publish only responses, so a refused message goes to the queue's
+                // DLQ by rejection (RabbitMQ records `rejected` in x-death); the reason is logged here.
+                logger.warning(
+                    "refused a message; dead-lettered",
+                    metadata: [
+                        "message": "\(delivery.properties.messageID ?? "-")", "reason": "\(refusal.reason)",
+                        "detail": "\(refusal.detail)",
+                    ])
+                try delivery.reject(requeue: false)
+            }
+            if Task.isCancelled { break }
+        }
+    }
+
+    private func take(_ delivery: Delivery) throws {
+        let opened: OpenedMessage
+        do {
+            opened = try opener.open(String(decoding: delivery.body, as: UTF8.self), now: now())
+        } catch let error as SealingError {
+            throw AdapterRefusal(reason: error.code.rawValue, detail: error.message)
+        }
+        guard opened.sender == configuration.hub else {
+            throw AdapterRefusal(
+                reason: "unexpectedSender", detail: "signed by \(opened.sender), not \(configuration.hub)")
+        }
+        switch DocumentType(rawValue: opened.type) {
+        case .researchRequest:
+            let request: ResearchRequest
+            do {
+                request = try ResearchRequest(json: opened.payload, source: "message \(opened.messageID)")
+            } catch let error as DocumentError {
+                throw AdapterRefusal(reason: "invalidDocument", detail: "field '\(error.field)': \(error.problem)")
+            }
+            guard request.agency == configuration.agency else {
+                throw AdapterRefusal(
+                    reason: "wrongAgency", detail: "request \(request.requestID) is for \(request.agency)")
+            }
+            let kept = minimised(request)
+            let accepted = try store.accept(
+                messageID: opened.messageID, requestID: request.requestID, enquiryID: request.enquiryID,
+                dueBy: request.dueBy,
+                sealedBody: try keyring.seal(kept.json, context: Array("request:\(request.requestID)".utf8)), now: now()
+            )
+            logger.info(
+                accepted ? "request stored" : "request already stored; ignored",
+                metadata: [
+                    "request": "\(request.requestID)", "enquiry": "\(request.enquiryID)", "rag": "\(request.rag)",
+                ])
+            doorbell.ring()
+        case .requestCancellation:
+            let notice = try readNotice(opened)
+            let cancelled = try store.cancel(messageID: opened.messageID, requestID: notice.requestID ?? "", now: now())
+            logger.info(
+                "cancellation received", metadata: ["request": "\(notice.requestID ?? "-")", "stopped": "\(cancelled)"])
+        case .requestChase:
+            let notice = try readNotice(opened)
+            _ = try store.remember(messageID: opened.messageID, now: now())
+            logger.notice("the hub chased a request", metadata: ["request": "\(notice.requestID ?? "-")"])
+        default:
+            throw AdapterRefusal(reason: "unexpectedType", detail: "'\(opened.type)' is not taken by an adapter")
+        }
+    }
+
+    private func readNotice(_ opened: OpenedMessage) throws -> Notice {
+        do {
+            return try Notice(json: opened.payload, source: "message \(opened.messageID)")
+        } catch let error as DocumentError {
+            throw AdapterRefusal(reason: "invalidDocument", detail: "field '\(error.field)': \(error.problem)")
+        }
+    }
+
+    /// Only the fields this agency is configured to receive are kept; anything more the hub sent is dropped
+    /// before it is stored (a routing mistake at the hub must not widen what the agency holds).
+    func minimised(_ request: ResearchRequest) -> ResearchRequest {
+        var kept = request
+        kept.subject = request.subject.keeping(configuration.receives)
+        kept.household =
+            configuration.receivesHousehold
+            ? request.household.map { $0.keeping(configuration.receives.union([.role])) } : []
+        kept.reason = configuration.receivesReason ? request.reason : nil
+        if kept != request {
+            logger.warning(
+                "the request carried fields this agency is not configured to receive; they were dropped",
+                metadata: ["request": "\(request.requestID)"])
+        }
+        return kept
+    }
+
+    // MARK: research
+
+    private func research(on connection: AMQPConnection) async throws {
+        while !Task.isCancelled {
+            let claimed: AdapterStore.Job? = try busy.withLock { busy in
+                guard let job = try store.nextJob(excluding: busy, now: now()) else { return nil }
+                busy.insert(job.id)
+                return job
+            }
+            guard let job = claimed else {
+                await doorbell.wait(upTo: .seconds(1))
+                continue
+            }
+            defer { _ = busy.withLock { $0.remove(job.id) } }
+            let request = try ResearchRequest(
+                json: try keyring.open(job.body, context: Array("request:\(job.id)".utf8)), source: "stored request")
+            guard let response = try await answer(request, attempts: job.attempts) else { continue }
+            let message = try sealed(
+                response.json, type: .researchResponse, requestID: request.requestID,
+                headers: ["x-mash-enquiry": request.enquiryID, "x-mash-request": request.requestID])
+            guard try store.answer(job.id, outcome: response.outcome, message: message, now: now()) else {
+                logger.info("request cancelled during research; no answer sent", metadata: ["request": "\(job.id)"])
+                continue
+            }
+            logger.info(
+                "answered", metadata: ["request": "\(job.id)", "outcome": "\(response.outcome.rawValue)"])
+            try await publish([message], on: connection)
+        }
+    }
+
+    /// The answer to `request`, or nil when a failed backend will be tried again later.
+    private func answer(_ request: ResearchRequest, attempts: Int) async throws -> ResearchResponse? {
+        func response(_ outcome: ResearchOutcome, findings: [Finding] = [], reason: String? = nil) -> ResearchResponse {
+            let categories = Set(findings.map(\.category))
+            let basis = configuration.lawfulBasis
+            return ResearchResponse(
+                requestID: request.requestID, enquiryID: request.enquiryID, agency: configuration.agency,
+                outcome: outcome, declinedReason: reason, findings: findings,
+                lawfulBasis: LawfulBasis(
+                    article6: basis.article6, article9: categories.contains(.specialCategory) ? basis.article9 : nil,
+                    article10: categories.contains(.criminalOffence) ? basis.article10 : nil),
+                respondedAt: Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down)))
+        }
+        guard request.consent == "given" || request.consent == "overridden" else {
+            logger.notice("research refused: no consent", metadata: ["request": "\(request.requestID)"])
+            return response(
+                .declined,
+                reason: "research refused: the request records consent as '\(request.consent)'; "
+                    + "\(configuration.name) researches only with consent or a valid override")
+        }
+        do {
+            switch try await backend.research(request) {
+            case .findings(let findings):
+                return response(findings.isEmpty ? .noTrace : .informationHeld, findings: findings)
+            case .declined(let reason):
+                return response(.declined, reason: reason)
+            }
+        } catch {
+            let reason = (error as? ResearchFailure)?.description ?? "research failed (\(type(of: error)))"
+            if attempts + 1 < configuration.attempts {
+                logger.warning(
+                    "research failed; will try again",
+                    metadata: ["request": "\(request.requestID)", "attempt": "\(attempts + 1)", "error": "\(reason)"])
+                try store.retryLater(
+                    request.requestID, attempts: attempts + 1, at: now().addingTimeInterval(configuration.retryDelay))
+                return nil
+            }
+            logger.error(
+                "research failed; answering unable",
+                metadata: ["request": "\(request.requestID)", "error": "\(reason)"])
+            return response(.unable, reason: "\(configuration.name) could not complete the research: \(reason)")
+        }
+    }
+
+    // MARK: publishing
+
+    private func sealed(_ payload: [UInt8], type: DocumentType, requestID: String?, headers: [String: String]) throws
+        -> OutboxMessage
+    {
+        let id = UUID().uuidString.lowercased()
+        let body = try sealer.seal(payload, type: type.rawValue, messageID: id, to: hubKey, issuedAt: now())
+        var allHeaders = headers
+        allHeaders["x-mash-sender"] = configuration.agency
+        return OutboxMessage(
+            messageID: id, requestID: requestID, type: type.rawValue, headers: allHeaders, body: Array(body.utf8))
+    }
+
+    private func publish(_ messages: [OutboxMessage], on connection: AMQPConnection) async throws {
+        for message in messages {
+            var properties = MessageProperties(
+                messageID: message.messageID, type: message.type, contentType: "application/jose",
+                appID: "mash-adapter", timestamp: UInt64(now().timeIntervalSince1970))
+            for (key, value) in message.headers { properties.headers[key] = .string(value) }
+            try await connection.publish(
+                OutboundMessage(body: message.body, properties: properties), exchange: "mash.responses",
+                routingKey: configuration.agency)
+        }
+        try store.markPublished(messages.map(\.messageID), at: now())
+    }
+
+    /// Publishes answers committed but not yet confirmed: all at start, then those older than a few seconds.
+    private func relay(on connection: AMQPConnection, olderThan age: TimeInterval?) async throws {
+        while true {
+            let pending = try store.pendingOutbox(createdBefore: age.map { now().addingTimeInterval(-$0) })
+            guard !pending.isEmpty else { return }
+            try await publish(pending, on: connection)
+        }
+    }
+
+    private func runRelay(on connection: AMQPConnection) async throws {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            try await relay(on: connection, olderThan: 5)
+        }
+    }
+
+    private func runHeartbeat(on connection: AMQPConnection) async throws {
+        while !Task.isCancelled {
+            let summary = try store.summary(now: now(), margin: configuration.answerWithin)
+            if summary.atRisk > 0 {
+                logger.warning(
+                    "requests past the agency's own answer target", metadata: ["count": "\(summary.atRisk)"])
+            }
+            let heartbeat = AdapterHeartbeat(
+                agency: configuration.agency,
+                sentAt: Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down)),
+                pending: summary.pending,
+                lastResponseAt: summary.lastAnsweredAt.map {
+                    Date(timeIntervalSince1970: $0.timeIntervalSince1970.rounded(.down))
+                },
+                version: Self.version)
+            // Heartbeats are not kept in the outbox: a lost one is replaced by the next.
+            let message = try sealed(heartbeat.json, type: .adapterHeartbeat, requestID: nil, headers: [:])
+            var properties = MessageProperties(
+                messageID: message.messageID, type: message.type, contentType: "application/jose",
+                appID: "mash-adapter", timestamp: UInt64(now().timeIntervalSince1970))
+            for (key, value) in message.headers { properties.headers[key] = .string(value) }
+            try await connection.publish(
+                OutboundMessage(body: message.body, properties: properties), exchange: "mash.responses",
+                routingKey: configuration.agency)
+            try? await Task.sleep(for: .seconds(configuration.heartbeatEvery))
+        }
+    }
+
+    /// Requests by status (pending, answered, cancelled).
+    public func requestCounts() throws -> [String: Int] { try store.counts() }
+}
+
+struct AdapterRefusal: Error {
+    var reason: String
+    var detail: String
+}
+
+/// Wakes idle researchers when a request is stored, instead of having them poll.
+final class Doorbell: Sendable {
+    private struct State {
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        /// Waits cancelled before their continuation was registered.
+        var cancelled: Set<UInt64> = []
+        var next: UInt64 = 0
+    }
+    private let state = Mutex(State())
+
+    func ring() {
+        let all = state.withLock { state in
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in all { waiter.resume() }
+    }
+
+    /// Returns when rung, after `limit`, or when cancelled.
+    func wait(upTo limit: Duration) async {
+        let id = state.withLock { state in
+            state.next += 1
+            return state.next
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { continuation in
+                        let resumeNow = self.state.withLock { state in
+                            if state.cancelled.remove(id) != nil { return true }
+                            state.waiters[id] = continuation
+                            return false
+                        }
+                        if resumeNow { continuation.resume() }
+                    }
+                } onCancel: {
+                    let waiter = self.state.withLock { state in
+                        guard let waiter = state.waiters.removeValue(forKey: id) else {
+                            state.cancelled.insert(id)
+                            return CheckedContinuation<Void, Never>?.none
+                        }
+                        return waiter
+                    }
+                    waiter?.resume()
+                }
+            }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}

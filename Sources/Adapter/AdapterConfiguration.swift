@@ -1,0 +1,303 @@
+import AMQP
+import Foundation
+import GRDB
+import MASHConfig
+import MASHCore
+import Sealing
+
+/// `Config/agencies/<id>.yaml`: everything one agency's adapter needs, so a partner joins with a file and a key
+/// pair and no code. Read strictly: an unknown or misspelt key is an error naming the file, line and key, and
+/// the files it names (keys, extract) are checked at load, so a bad configuration fails at start, not at the
+/// first enquiry.
+public struct AdapterConfiguration: Sendable {
+    /// A record field an extract may disclose: the column, how the answer labels it, and its data category.
+    public struct Disclosure: Sendable, Equatable {
+        public var column: String
+        public var label: String
+        public var category: DataCategory
+    }
+
+    /// A local extract searched by the identity matcher.
+    public struct Extract: Sendable {
+        public enum Format: String, Sendable { case csv, sqlite }
+        public var format: Format
+        public var file: String
+        /// The table, for SQLite.
+        public var table: String?
+        /// Which column holds each identity field.
+        public var columns: [Person.Field: String]
+        /// The column giving the date a finding was recorded.
+        public var recordedOn: String?
+        public var discloses: [Disclosure]
+        /// Whether a potential match discloses the record (false: the answer says only that one exists).
+        public var disclosePotentialMatches: Bool
+        public var matcher: IdentityMatcher
+    }
+
+    public enum Backend: Sendable {
+        case extract(Extract)
+        /// Runs the agency's own program: the request JSON on stdin, the findings JSON on stdout.
+        case command(arguments: [String], timeout: TimeInterval)
+        /// POSTs the request JSON to the agency's own service and reads the findings JSON back.
+        case http(url: URL, timeout: TimeInterval)
+    }
+
+    public var file: String
+    public var agency: String
+    public var name: String
+    /// The broker URL without its password when the password comes from `passwordFile`.
+    public var brokerURL: String
+    public var passwordFile: String?
+    public var queue: String
+    /// `<keys>/<agency>/` holds this agency's key pairs; `<keys>/<hub>/` the coordinator's public keys.
+    public var keysDirectory: String
+    public var hub: String
+    public var store: String
+    public var receives: Set<Person.Field>
+    public var receivesHousehold: Bool
+    public var receivesReason: Bool
+    public var lawfulBasis: LawfulBasis
+    /// The data categories this agency may disclose; a finding of any other category is never sent.
+    public var categories: Set<DataCategory>
+    public var backend: Backend
+    /// Tries of a failing backend before answering `unable`, and the wait between them.
+    public var attempts: Int
+    public var retryDelay: TimeInterval
+    /// The agency's own margin: it aims to answer this long before the hub's deadline, and reports requests
+    /// past that point as at risk.
+    public var answerWithin: TimeInterval
+    public var heartbeatEvery: TimeInterval
+    /// Requests researched at once.
+    public var parallel: Int
+
+    public static func load(file path: String) throws -> AdapterConfiguration {
+        try AdapterConfiguration(top: try ConfigMapping.load(file: path))
+    }
+
+    public init(yaml: String, file: String) throws {
+        try self.init(top: try ConfigMapping.document(yaml: yaml, file: file))
+    }
+
+    init(top root: ConfigMapping) throws {
+        var top = root
+        file = top.file
+        agency = try top.string("agency")
+        guard agency.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else {
+            throw top.error("agency", "'\(agency)' must be lower-case letters, digits and '-'")
+        }
+        name = try top.optionalString("name") ?? agency
+
+        var broker = try top.mapping("broker")
+        brokerURL = try broker.string("url")
+        do {
+            _ = try AMQPURL(brokerURL)
+        } catch {
+            throw broker.error("url", "\(error)")
+        }
+        passwordFile = try broker.optionalPath("passwordFile")
+        queue = try broker.optionalString("queue") ?? "agency.\(agency).enquiries"
+        try broker.finish()
+
+        keysDirectory = try top.path("keys")
+        hub = try top.optionalString("hub") ?? "coordinator"
+        store = try top.optionalPath("store") ?? ".build/adapters/\(agency)/adapter.sqlite"
+
+        var fields: Set<Person.Field> = []
+        var household = false
+        var reason = false
+        for (index, field) in try top.strings("receives").enumerated() {
+            switch field {
+            case "household": household = true
+            case "reason": reason = true
+            default:
+                guard let known = Person.Field(rawValue: field) else {
+                    let names = Person.Field.allCases.map(\.rawValue) + ["household", "reason"]
+                    throw top.error(
+                        "receives[\(index)]", "'\(field)' is not a field; use \(names.joined(separator: ", "))")
+                }
+                fields.insert(known)
+            }
+        }
+        receives = fields
+        receivesHousehold = household
+        receivesReason = reason
+
+        var basis = try top.mapping("lawfulBasis")
+        lawfulBasis = LawfulBasis(
+            article6: try basis.enumValue("article6", Article6Basis.self),
+            article9: try basis.optionalEnumValue("article9", Article9Condition.self),
+            article10: try basis.optionalEnumValue("article10", Article10Condition.self))
+        try basis.finish()
+
+        var research = try top.mapping("research")
+        let kind = try research.string("backend")
+        attempts = try research.optionalInt("attempts") ?? 3
+        guard attempts >= 1 else { throw research.error("attempts", "must be at least 1") }
+        retryDelay =
+            try research.optionalString("retryDelay").map { try research.duration($0, key: "retryDelay") } ?? 30
+        let timeout = try research.optionalString("timeout").map { try research.duration($0, key: "timeout") } ?? 60
+        switch kind {
+        case "csv", "sqlite":
+            let extract = try Self.extract(&research, format: .init(rawValue: kind)!)
+            backend = .extract(extract)
+            categories = Set(extract.discloses.map(\.category)).union([.personal])
+        case "command":
+            let arguments = try research.strings("command")
+            backend = .command(arguments: try Self.resolveProgram(arguments, in: research), timeout: timeout)
+            categories = try Self.categories(&research)
+        case "http":
+            let text = try research.string("url")
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? "") else {
+                throw research.error("url", "'\(text)' is not an http:// or https:// URL")
+            }
+            backend = .http(url: url, timeout: timeout)
+            categories = try Self.categories(&research)
+        default:
+            throw research.error("backend", "'\(kind)' is not a backend; use csv, sqlite, command or http")
+        }
+        try research.finish()
+        do {
+            try lawfulBasis.check(covers: categories)
+        } catch {
+            throw top.error("lawfulBasis", "the research may disclose \(Self.list(categories)), but \(error.reason)")
+        }
+
+        answerWithin =
+            try top.optionalString("answerWithin").map { try top.duration($0, key: "answerWithin") } ?? 30 * 60
+        heartbeatEvery = try top.optionalString("heartbeat").map { try top.duration($0, key: "heartbeat") } ?? 30
+        parallel = try top.optionalInt("parallel") ?? 2
+        guard (1...32).contains(parallel) else { throw top.error("parallel", "must be from 1 to 32") }
+        try top.finish()
+        try checkKeys(root)
+    }
+
+    private static func list(_ categories: Set<DataCategory>) -> String {
+        categories.map(\.rawValue).sorted().joined(separator: ", ")
+    }
+
+    private static func categories(_ research: inout ConfigMapping) throws -> Set<DataCategory> {
+        var result: Set<DataCategory> = [.personal]
+        for (index, name) in try research.strings("categories").enumerated() {
+            guard let category = DataCategory(rawValue: name) else {
+                throw research.error(
+                    "categories[\(index)]",
+                    "'\(name)' is not a data category; use \(DataCategory.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
+            }
+            result.insert(category)
+        }
+        return result
+    }
+
+    /// A program named by a relative path is found from the configuration file's folder.
+    private static func resolveProgram(_ arguments: [String], in research: ConfigMapping) throws -> [String] {
+        guard let program = arguments.first else { throw research.error("command", "must name a program") }
+        guard program.contains("/"), !program.hasPrefix("/") else { return arguments }
+        let folder = (research.file as NSString).deletingLastPathComponent
+        return [((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(program)] + arguments.dropFirst()
+    }
+
+    private static func extract(_ research: inout ConfigMapping, format: Extract.Format) throws -> Extract {
+        let file = try research.path("file")
+        let table = format == .sqlite ? try research.string("table") : nil
+        var columnMap = try research.mapping("columns")
+        var columns: [Person.Field: String] = [:]
+        for key in columnMap.keys {
+            guard let field = Person.Field(rawValue: key), field != .role else {
+                throw columnMap.error(
+                    key,
+                    "is not an identity field; use \(Person.Field.allCases.dropFirst().map(\.rawValue).joined(separator: ", "))"
+                )
+            }
+            columns[field] = try columnMap.string(key)
+        }
+        try columnMap.finish()
+        guard columns[.surname] != nil || columns[.nhsNumber] != nil || columns[.upn] != nil || columns[.pncID] != nil
+        else {
+            throw research.error("columns", "needs at least a surname or an identifier (nhsNumber, upn, pncID) column")
+        }
+        let recordedOn = try research.optionalString("recordedOn")
+        var discloses: [Disclosure] = []
+        for var item in try research.mappings("discloses") {
+            let categoryName = try item.string("category")
+            guard let category = DataCategory(rawValue: categoryName) else {
+                throw item.error(
+                    "category",
+                    "'\(categoryName)' is not a data category; use \(DataCategory.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
+            }
+            let column = try item.string("column")
+            discloses.append(
+                Disclosure(column: column, label: try item.optionalString("label") ?? column, category: category))
+            try item.finish()
+        }
+        guard !discloses.isEmpty else { throw research.error("discloses", "must name at least one column") }
+        let potentials = try research.optionalBool("disclosePotentialMatches") ?? false
+        var matcher = IdentityMatcher()
+        if var thresholds = try research.optionalMapping("matchThresholds") {
+            matcher.matchAt = try thresholds.optionalDouble("match") ?? matcher.matchAt
+            matcher.potentialAt = try thresholds.optionalDouble("potential") ?? matcher.potentialAt
+            guard 0 < matcher.potentialAt, matcher.potentialAt < matcher.matchAt, matcher.matchAt < 1 else {
+                throw thresholds.error("match", "thresholds must satisfy 0 < potential < match < 1")
+            }
+            try thresholds.finish()
+        }
+        let extract = Extract(
+            format: format, file: file, table: table, columns: columns, recordedOn: recordedOn, discloses: discloses,
+            disclosePotentialMatches: potentials, matcher: matcher)
+        let needed = Array(columns.values) + discloses.map(\.column) + (recordedOn.map { [$0] } ?? [])
+        let present: [String]
+        do {
+            present = try ExtractRecords.columns(of: extract)
+        } catch {
+            throw research.error("file", "\(error)")
+        }
+        for column in needed where !present.contains(column) {
+            throw research.error(
+                "columns", "the extract \(file) has no column '\(column)' (it has \(present.joined(separator: ", ")))")
+        }
+        return extract
+    }
+
+    /// The agency's own private key and the hub's public key must be there before anything is consumed.
+    private func checkKeys(_ top: ConfigMapping) throws {
+        do {
+            _ = try KeyDirectory.keyPairs(agency: agency, in: keysDirectory)
+            _ = try KeyDirectory.newestPublicKey(agency: hub, in: keysDirectory)
+        } catch let error as SealingError {
+            throw top.error("keys", error.message)
+        }
+    }
+
+    /// The URL to connect with: `override` (a command-line option or environment variable) if given, else the
+    /// configured URL with the password read from `passwordFile`.
+    public func brokerURL(override: String?) throws -> AMQPURL {
+        if let override { return try AMQPURL(override) }
+        var url = try AMQPURL(brokerURL)
+        if let passwordFile {
+            guard let data = FileManager.default.contents(atPath: passwordFile) else {
+                throw ConfigurationError(
+                    file: file, line: nil, key: "broker.passwordFile", problem: "cannot read \(passwordFile)")
+            }
+            url.password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return url
+    }
+}
+
+extension ConfigMapping {
+    mutating func optionalEnumValue<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E?
+    where E.RawValue == String {
+        guard let text = try optionalString(key) else { return nil }
+        guard let value = E(rawValue: text) else {
+            throw error(key, "'\(text)' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
+    mutating func enumValue<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E
+    where E.RawValue == String {
+        guard let value = try optionalEnumValue(key, type) else { throw error(key, "is required") }
+        return value
+    }
+}

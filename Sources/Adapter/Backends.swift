@@ -1,0 +1,200 @@
+import Dispatch
+import Foundation
+import MASHCore
+import Synchronization
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// What an agency's research found.
+enum BackendAnswer: Sendable, Equatable {
+    /// The findings; none means no trace.
+    case findings([Finding])
+    /// The agency's system refused (a sealed record, a legal restriction), with a reason that is safe to send.
+    case declined(String)
+}
+
+/// Research that could not be done. The reason goes to the hub in an `unable` answer, so it names the
+/// failure (a timeout, an exit status, a malformed member) and never the content.
+struct ResearchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// One way of researching a request in an agency's own records.
+protocol ResearchBackend: Sendable {
+    func research(_ request: ResearchRequest) async throws -> BackendAnswer
+}
+
+/// Reads what a `command` or `http` backend returned:
+/// `{"outcome": "information-held" | "no-trace" | "declined", "findings": [...], "reason": "..."}`, each finding
+/// as in a research response. Strict: an unknown member or a category the agency may not disclose is an error.
+func readBackendAnswer(_ bytes: [UInt8], from source: String, allowed: Set<DataCategory>) throws -> BackendAnswer {
+    let answer: BackendAnswer
+    do {
+        var reader = try DocumentReader(json: bytes, source: source)
+        let outcome = try reader.string("outcome")
+        let findings = try reader.objects("findings") { try Finding(reading: &$0) }
+        let reason = try reader.optionalString("reason")
+        try reader.finish()
+        switch outcome {
+        case "information-held":
+            guard !findings.isEmpty else { throw reader.error("findings", "must not be empty for information-held") }
+            answer = .findings(findings)
+        case "no-trace":
+            guard findings.isEmpty else { throw reader.error("findings", "must be empty for no-trace") }
+            answer = .findings([])
+        case "declined":
+            guard let reason else { throw reader.error("reason", "is required when the outcome is declined") }
+            answer = .declined(reason)
+        default:
+            throw reader.error("outcome", "'\(outcome)' is not one of information-held, no-trace, declined")
+        }
+    } catch let error as DocumentError {
+        throw ResearchFailure(
+            "\(source) returned an answer that is not valid: \(error.field.isEmpty ? "" : "field '\(error.field)': ")\(error.problem)"
+        )
+    }
+    if case .findings(let findings) = answer, let bad = findings.first(where: { !allowed.contains($0.category) }) {
+        throw ResearchFailure(
+            "\(source) returned a '\(bad.category.rawValue)' finding; this adapter may disclose only "
+                + allowed.map(\.rawValue).sorted().joined(separator: ", "))
+    }
+    return answer
+}
+
+/// Runs the agency's own program for each request: the research request JSON on its standard input, the
+/// answer JSON on its standard output, its standard error passed through to the adapter's. A program that
+/// outlives the timeout is terminated (then killed) and the research fails.
+struct CommandBackend: ResearchBackend {
+    var arguments: [String]
+    var timeout: TimeInterval
+    var allowed: Set<DataCategory>
+    static let outputLimit = 1 << 20
+
+    func research(_ request: ResearchRequest) async throws -> BackendAnswer {
+        let name = (arguments[0] as NSString).lastPathComponent
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        do {
+            try process.run()
+        } catch {
+            throw ResearchFailure("the research program '\(name)' could not be started (\(error.localizedDescription))")
+        }
+        let result = Once<Result<(Int32, [UInt8]), ResearchFailure>>()
+        // Blocking reads and waits run on a thread of their own, never on the cooperative pool.
+        // (A program that exits without reading its input must not stop the adapter: SIGPIPE is ignored.)
+        DispatchQueue.global().async {
+            let writer = input.fileHandleForWriting
+            try? writer.write(contentsOf: Data(request.json))
+            try? writer.close()
+        }
+        DispatchQueue.global().async {
+            var bytes: [UInt8] = []
+            let reader = output.fileHandleForReading
+            while let chunk = try? reader.read(upToCount: 65536), !chunk.isEmpty {
+                bytes += chunk
+                if bytes.count > Self.outputLimit {
+                    process.terminate()
+                    result.set(.failure(ResearchFailure("the research program '\(name)' wrote more than 1 MiB")))
+                    return
+                }
+            }
+            process.waitUntilExit()
+            result.set(.success((process.terminationStatus, bytes)))
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+            guard
+                result.set(
+                    .failure(ResearchFailure("the research program '\(name)' did not answer within \(Int(timeout))s")))
+            else { return }
+            process.terminate()
+            DispatchQueue.global().asyncAfter(deadline: .now() + 2) {
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            }
+        }
+        let (status, bytes) = try await result.value.get()
+        guard status == 0 else { throw ResearchFailure("the research program '\(name)' exited with status \(status)") }
+        return try readBackendAnswer(bytes, from: "the research program '\(name)'", allowed: allowed)
+    }
+}
+
+/// POSTs each research request (JSON) to the agency's own service and reads the answer from the response
+/// body. Anything but a 200 within the timeout is a failure.
+struct HTTPBackend: ResearchBackend {
+    var url: URL
+    var timeout: TimeInterval
+    var allowed: Set<DataCategory>
+
+    func research(_ request: ResearchRequest) async throws -> BackendAnswer {
+        var post = URLRequest(url: url, timeoutInterval: timeout)
+        post.httpMethod = "POST"
+        post.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        post.setValue("application/json", forHTTPHeaderField: "Accept")
+        post.httpBody = Data(request.json)
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.timeoutIntervalForResource = timeout
+        let session = URLSession(configuration: configuration)
+        defer { session.finishTasksAndInvalidate() }
+        let result = Once<Result<(Int, [UInt8]), ResearchFailure>>()
+        let task = session.dataTask(with: post) { data, response, error in
+            if let error = error as? URLError, error.code == .timedOut {
+                result.set(.failure(ResearchFailure("the research service did not answer within \(Int(timeout))s")))
+            } else if let error {
+                result.set(
+                    .failure(
+                        ResearchFailure("the research service could not be reached (\(error.localizedDescription))")))
+            } else {
+                result.set(.success(((response as? HTTPURLResponse)?.statusCode ?? 0, Array(data ?? Data()))))
+            }
+        }
+        task.resume()
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout + 1) {
+            if result.set(.failure(ResearchFailure("the research service did not answer within \(Int(timeout))s"))) {
+                task.cancel()
+            }
+        }
+        let (status, body) = try await result.value.get()
+        guard status == 200 else { throw ResearchFailure("the research service answered HTTP \(status)") }
+        return try readBackendAnswer(body, from: "the research service", allowed: allowed)
+    }
+}
+
+/// A value set once, from any thread, and awaited.
+final class Once<Value: Sendable>: Sendable {
+    private let state = Mutex<(value: Value?, waiters: [CheckedContinuation<Value, Never>])>((nil, []))
+
+    /// Sets the value if none was set; true if this call set it.
+    @discardableResult
+    func set(_ value: Value) -> Bool {
+        let waiters: [CheckedContinuation<Value, Never>]? = state.withLock { state in
+            guard state.value == nil else { return nil }
+            state.value = value
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        guard let waiters else { return false }
+        for waiter in waiters { waiter.resume(returning: value) }
+        return true
+    }
+
+    var value: Value {
+        get async {
+            await withCheckedContinuation { continuation in
+                let ready: Value? = state.withLock { state in
+                    if let value = state.value { return value }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+    }
+}

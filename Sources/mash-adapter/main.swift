@@ -1,0 +1,3 @@
+import Adapter
+
+await AdapterCommand.launch()
