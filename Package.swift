@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "MASHControl",
             dependencies: [
-                "AMQP", "Sealing", "MASHCore", "Coordinator",
+                "AMQP", "Sealing", "MASHCore", "MASHConfig", "Coordinator", "Adapter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -153,6 +153,12 @@ let package = Package(
                 "Coordinator", "AMQP", "MASHCore", "MASHTesting", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/coordinator-bench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "matching-bench",
+            dependencies: ["MASHCore"],
+            path: "Benchmarks/matching-bench",
             swiftSettings: strict
         ),
         .executableTarget(

@@ -10,6 +10,9 @@
 #   scripts/broker.sh kill      kill -9 the node (crash test), then `up` brings it back
 #   scripts/broker.sh env       print the environment tests and tools need (MASH_AMQP_URL, ...)
 #   scripts/broker.sh url USER  print the amqp:// URL for one broker user (coordinator, spa, police, ...)
+#   scripts/broker.sh add-agency ID   onboard an agency not in the definitions: a broker user that may read
+#                               only agency.ID.enquiries and write only to mash.responses (the coordinator
+#                               declares the queue when routing.yaml names the agency)
 #   scripts/broker.sh status    exit 0 when the node is running
 #   scripts/broker.sh reset     stop the node and delete its data (the next `up` provisions it afresh)
 set -euo pipefail
@@ -193,6 +196,21 @@ crash() {
     rm -f "$RABBITMQ_PID_FILE"
 }
 
+add_agency() {
+    local id=${1:?usage: broker.sh add-agency ID}
+    case "$id" in *[!a-z0-9-]*|"") echo "broker.sh: agency id '$id' must be lower-case letters, digits and '-'" >&2; exit 2 ;; esac
+    running || { echo "broker.sh: the node is not running (scripts/broker.sh up)" >&2; exit 1; }
+    local pw
+    if [ ! -f "$dir/credentials/$id" ]; then
+        openssl rand -hex 24 | tr -d '\n' >"$dir/credentials/$id"
+        chmod 600 "$dir/credentials/$id"
+    fi
+    pw=$(cat "$dir/credentials/$id")
+    ctl add_user "$id" "$pw" >/dev/null 2>&1 || ctl change_password "$id" "$pw" >/dev/null
+    ctl set_permissions -p "$vhost" "$id" '^$' '^mash\.responses$' "^agency\.${id}\.enquiries\$" >/dev/null
+    echo "broker.sh: agency $id may read agency.$id.enquiries and write mash.responses"
+}
+
 print_env() {
     local pw
     pw=$(cat "$dir/credentials/mash-admin")
@@ -215,6 +233,7 @@ print_url() {
 case "${1:-}" in
     up) up ;;
     url) shift; print_url "$@" ;;
+    add-agency) shift; add_agency "$@" ;;
     down) down ;;
     restart) down; up ;;
     kill) crash ;;

@@ -269,6 +269,15 @@ public struct AdapterConfiguration: Sendable {
         }
     }
 
+    /// One line naming the backend, for operators.
+    public var backendSummary: String {
+        switch backend {
+        case .extract(let extract): "\(extract.format.rawValue) extract \(extract.file)"
+        case .command(let arguments, _): "command \(arguments[0])"
+        case .http(let url, _): "http \(url.absoluteString)"
+        }
+    }
+
     /// The URL to connect with: `override` (a command-line option or environment variable) if given, else the
     /// configured URL with the password read from `passwordFile`.
     public func brokerURL(override: String?) throws -> AMQPURL {

@@ -111,8 +111,7 @@ public final class Coordinator: Sendable {
         let connection = try await AMQPConnection.connect(
             AMQPConfiguration(url: settings.broker, connectionName: "mash-coordinator"), logger: logger)
         do {
-            try await connection.declare(
-                Topology(rabbitMQDefinitionsFile: settings.definitionsFile, vhost: settings.broker.vhost))
+            try await connection.declare(try topology())
             try await relay(on: connection, olderThan: nil)
             let intake = try await connection.consume(queue: HubQueues.intake)
             let responses = try await connection.consume(queue: HubQueues.responses)
@@ -137,6 +136,26 @@ public final class Coordinator: Sendable {
         try? transaction { _ in }
         await connection.close()
         logger.info("coordinator stopped")
+    }
+
+    /// The definitions file's topology, plus a queue (with its DLQ) for any agency in routing.yaml that the
+    /// definitions do not list, so onboarding an agency needs configuration, a key and a broker user, not a
+    /// new definitions file.
+    func topology() throws -> Topology {
+        var topology = try Topology(rabbitMQDefinitionsFile: settings.definitionsFile, vhost: settings.broker.vhost)
+        let declared = Set(topology.queues.map(\.name))
+        for agency in settings.routing.agencies.keys.sorted() where !declared.contains(HubQueues.agency(agency)) {
+            let queue = HubQueues.agency(agency)
+            topology.queues += [
+                .quorum(queue, deliveryLimit: 5, deadLetterExchange: HubQueues.deadLetterExchange),
+                .deadLetters(of: queue),
+            ]
+            topology.bindings += [
+                Topology.Binding(exchange: HubQueues.enquiriesExchange, queue: queue, routingKey: agency),
+                Topology.Binding(exchange: HubQueues.deadLetterExchange, queue: queue + ".dlq", routingKey: queue),
+            ]
+        }
+        return topology
     }
 
     // MARK: consuming

@@ -8,6 +8,10 @@ extension Coordinator {
     /// A research response: checked against the request it answers (the sender must be the agency the request
     /// went to), stored once, and the package delivered when every mandatory agency has answered.
     @Sendable func handleResponse(_ delivery: Delivery, _ opened: OpenedMessage) throws -> [OutboxMessage] {
+        if DocumentType(rawValue: opened.type) == .adapterHeartbeat {
+            try recordHeartbeat(opened)
+            return []
+        }
         guard DocumentType(rawValue: opened.type) == .researchResponse else {
             throw Rejection(reason: "unexpectedType", detail: "'\(opened.type)' is not taken on \(delivery.queue)")
         }
@@ -45,6 +49,30 @@ extension Coordinator {
         }
     }
 
+    /// A heartbeat needs no inbox entry: recording it twice changes nothing, and an older one never replaces
+    /// a newer one.
+    private func recordHeartbeat(_ opened: OpenedMessage) throws {
+        let heartbeat = try readDocument {
+            try AdapterHeartbeat(json: opened.payload, source: "message \(opened.messageID)")
+        }
+        guard heartbeat.agency == opened.sender else {
+            throw Rejection(
+                reason: "wrongAgency", detail: "a heartbeat for \(heartbeat.agency) signed by \(opened.sender)")
+        }
+        try store.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO adapter (agency, last_heartbeat_at, pending, version) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (agency) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at,
+                        pending = excluded.pending, version = excluded.version
+                    WHERE adapter.last_heartbeat_at IS NULL OR adapter.last_heartbeat_at < excluded.last_heartbeat_at
+                    """,
+                arguments: [
+                    heartbeat.agency, heartbeat.sentAt.timeIntervalSince1970, heartbeat.pending, heartbeat.version,
+                ])
+        }
+    }
+
     private func record(_ response: ResearchResponse, messageID: String, enquiryID: String, _ db: Database) throws
         -> [OutboxMessage]
     {
@@ -59,6 +87,11 @@ extension Coordinator {
         try db.execute(
             sql: "UPDATE timer SET fired_at = ? WHERE request_id = ? AND fired_at IS NULL",
             arguments: [now.timeIntervalSince1970, response.requestID])
+        try db.execute(
+            sql: """
+                INSERT INTO adapter (agency, last_response_at) VALUES (?, ?)
+                ON CONFLICT (agency) DO UPDATE SET last_response_at = excluded.last_response_at
+                """, arguments: [response.agency, now.timeIntervalSince1970])
         let subjectRef =
             try String.fetchOne(db, sql: "SELECT subject_ref FROM enquiry WHERE id = ?", arguments: [enquiryID]) ?? ""
         try RecordOfSharing.append(

@@ -115,7 +115,39 @@ public final class CoordinatorStore: Sendable {
                     BEGIN SELECT RAISE(ABORT, 'the record of sharing is append-only'); END;
                     """)
         }
+        migrator.registerMigration("v2: adapters") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE adapter (
+                        agency TEXT PRIMARY KEY,
+                        last_heartbeat_at REAL,
+                        pending INTEGER NOT NULL DEFAULT 0,
+                        version TEXT,
+                        last_response_at REAL
+                    );
+                    """)
+        }
         return migrator
+    }
+
+    /// An adapter as the coordinator last heard from it.
+    public struct AdapterState: Sendable, Equatable {
+        public var agency: String
+        public var lastHeartbeatAt: Date?
+        public var pending: Int
+        public var version: String?
+        public var lastResponseAt: Date?
+    }
+
+    public func adapters() throws -> [AdapterState] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM adapter ORDER BY agency").map { row in
+                AdapterState(
+                    agency: row["agency"], lastHeartbeatAt: (row["last_heartbeat_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    pending: row["pending"], version: row["version"],
+                    lastResponseAt: (row["last_response_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
+        }
     }
 
     public func write<T>(_ body: (Database) throws -> T) throws -> T { try pool.write(body) }

@@ -128,7 +128,8 @@ public struct ConfigMapping {
         guard let value = try optionalString(key), !value.isEmpty else { return nil }
         if value.hasPrefix("/") { return value }
         let folder = (file as NSString).deletingLastPathComponent
-        return ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(value)
+        return URL(fileURLWithPath: ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(value))
+            .standardizedFileURL.path
     }
 
     public mutating func path(_ key: String) throws -> String {

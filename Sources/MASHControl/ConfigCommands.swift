@@ -1,0 +1,55 @@
+import Adapter
+import ArgumentParser
+import Coordinator
+import Foundation
+import MASHConfig
+
+/// `mashctl config`: check configuration files before a service is started with them.
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Check configuration files.",
+        subcommands: [Validate.self])
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check agency configurations and routing.yaml exactly as the services do at start.",
+            discussion: """
+                An agency file (it has an 'agency' key) is checked as mash-adapter checks it: every key known, \
+                every value well formed, its keys and its extract present, the extract holding every configured \
+                column, and a lawful basis for every data category it may disclose. A routing file (it has \
+                'agencies') is checked as mash-coordinator checks it. Errors name the file, line and key.
+
+                Examples:
+                  mashctl config validate Config/agencies/police.yaml
+                  mashctl config validate Config/routing.yaml Config/agencies/*.yaml
+                """)
+
+        @Argument(help: "Configuration files.")
+        var files: [String]
+
+        func run() throws {
+            var failed = 0
+            for file in files {
+                do {
+                    let top = try ConfigMapping.load(file: file)
+                    if top.has("agency") {
+                        let adapter = try AdapterConfiguration.load(file: file)
+                        print("\(file): ok (agency \(adapter.agency), \(adapter.backendSummary))")
+                    } else if top.has("agencies") {
+                        let routing = try RoutingConfiguration.load(file: file)
+                        print("\(file): ok (routing for \(routing.agencies.count) agencies)")
+                    } else {
+                        throw ConfigurationError(
+                            file: file, line: nil, key: "",
+                            problem: "neither an agency configuration ('agency:') nor routing ('agencies:')")
+                    }
+                } catch {
+                    StandardStreams.note("\(error)")
+                    failed += 1
+                }
+            }
+            if failed > 0 { throw ExitCode(1) }
+        }
+    }
+}
