@@ -222,6 +222,9 @@ print_env() {
     echo "MASH_BROKER_CREDENTIALS=$dir/credentials"
     echo "MASH_BROKER_MANAGEMENT_URL=http://127.0.0.1:$mgmt_port"
     echo "MASH_BROKER_CTL=$root/scripts/broker.sh"
+    # So that MASH_BROKER_CTL, run from a test, drives this node and not the development one.
+    echo "MASH_BROKER_DIR=$dir"
+    echo "MASH_BROKER_PORT=$amqp_port"
 }
 
 print_url() {

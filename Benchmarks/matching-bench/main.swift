@@ -12,7 +12,9 @@ guard arguments.count == 2 else {
 }
 func table(_ name: String) throws -> CSVTable {
     let path = (arguments[1] as NSString).appendingPathComponent(name)
-    guard let data = FileManager.default.contents(atPath: path) else { throw DocumentError(source: path, field: "", problem: "cannot read") }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw DocumentError(source: path, field: "", problem: "cannot read")
+    }
     return try CSVTable(parsing: Array(data), source: path)
 }
 func person(_ row: CSVTable.Row, _ columns: [String]) -> Person {
@@ -59,7 +61,8 @@ let precision = Double(correct) / Double(max(predicted, 1))
 let recall = Double(correct) / Double(max(present, 1))
 print(
     String(
-        format: "matching: %d records, %d queries (%d of people in the records); match band precision %.4f recall %.4f; "
+        format:
+            "matching: %d records, %d queries (%d of people in the records); match band precision %.4f recall %.4f; "
             + "potential-match band %d (%d right, %d many-matches); %.0f searches/s; index built in %@",
         records.rows.count, queries.rows.count, present, precision, recall, potential, potentialRight, manyMatches,
         Double(queries.rows.count) / seconds, "\(indexTime)"))

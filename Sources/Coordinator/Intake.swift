@@ -86,7 +86,8 @@ extension Coordinator {
                 requestID: requestID, enquiryID: enquiry.id, agency: agency.id, rag: enquiry.rag,
                 dueBy: deadlines.partnersDue, purpose: settings.routing.purpose, consent: enquiry.consent.status,
                 lawfulBasis: enquiry.lawfulBasis, subject: enquiry.subject.keeping(agency.personFields),
-                household: agency.receivesHousehold ? enquiry.household.map { $0.keeping(agency.personFields) } : [],
+                household: agency.receivesHousehold
+                    ? enquiry.household.map { $0.keeping(agency.personFields.union([.role])) } : [],
                 reason: agency.receivesReason ? enquiry.reason : nil)
             let message = try sealed(
                 request.json, type: .researchRequest, to: agency.id, exchange: HubQueues.enquiriesExchange,

@@ -143,7 +143,8 @@ public final class CoordinatorStore: Sendable {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM adapter ORDER BY agency").map { row in
                 AdapterState(
-                    agency: row["agency"], lastHeartbeatAt: (row["last_heartbeat_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    agency: row["agency"],
+                    lastHeartbeatAt: (row["last_heartbeat_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
                     pending: row["pending"], version: row["version"],
                     lastResponseAt: (row["last_response_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
             }

@@ -17,7 +17,7 @@ final class Harness: Sendable {
     let admin: AMQPConnection
     let routingFile: String
     private let running = Locked<Task<Void, any Error>?>(nil)
-    private let processes = Locked<[ChildProcess]>([])
+    let processes = Locked<[ChildProcess]>([])
     private let agencies = Locked<[TestAgency]>([])
 
     /// Runs `body` with a new harness and always tears it down (coordinators, processes, agencies, files)

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""A stand-in for an agency's own research program (the `command` backend), for tests.
+
+    research_program.py answer            one finding about the subject, matched
+    research_program.py garbage           prints something that is not JSON
+    research_program.py hang              never answers
+    research_program.py slow MARKER SECS  creates MARKER, waits SECS, then answers (for crash tests)
+    research_program.py record MARKER     appends to MARKER that it ran, then answers
+"""
+import json
+import sys
+import time
+
+mode = sys.argv[1]
+request = json.load(sys.stdin)
+answer = {
+    "outcome": "information-held",
+    "findings": [{
+        "summary": "Known to the service: %s %s, open case." % (request["subject"].get("forename", "?"),
+                                                                  request["subject"].get("surname", "?")),
+        "category": "personal",
+        "recordedOn": "2026-10-01",
+        "match": {"band": "match", "score": 0.97},
+    }],
+}
+if mode == "garbage":
+    print("Traceback (most recent call last): this is not JSON")
+    sys.exit(0)
+if mode == "hang":
+    time.sleep(3600)
+if mode == "slow":
+    open(sys.argv[2], "a").write("started\n")
+    time.sleep(float(sys.argv[3]))
+if mode == "record":
+    open(sys.argv[2], "a").write("ran\n")
+json.dump(answer, sys.stdout)
