@@ -131,6 +131,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "AdapterTests",
+            dependencies: ["Adapter", "MASHCore", "Sealing", "MASHTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "BrokerRecoveryTests",
             dependencies: ["AMQP", "MASHTesting"],
             swiftSettings: strict
