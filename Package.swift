@@ -76,12 +76,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "mash-adapter",
-            dependencies: ["Adapter"],
+            dependencies: ["Adapter", "MASHService"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "mash-coordinator",
-            dependencies: ["Coordinator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Coordinator", "MASHService"],
             swiftSettings: strict
         ),
         .target(

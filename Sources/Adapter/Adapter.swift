@@ -279,16 +279,19 @@ public final class Adapter: Sendable {
     }
 
     private func publish(_ messages: [OutboxMessage], on connection: AMQPConnection) async throws {
-        for message in messages {
-            var properties = MessageProperties(
-                messageID: message.messageID, type: message.type, contentType: "application/jose",
-                appID: "mash-adapter", timestamp: UInt64(now().timeIntervalSince1970))
-            for (key, value) in message.headers { properties.headers[key] = .string(value) }
-            try await connection.publish(
-                OutboundMessage(body: message.body, properties: properties), exchange: "mash.responses",
-                routingKey: configuration.agency)
-        }
+        for message in messages { try await send(message, on: connection) }
         try store.markPublished(messages.map(\.messageID), at: now())
+    }
+
+    /// Publishes one sealed message to the hub and waits for the broker's confirm.
+    private func send(_ message: OutboxMessage, on connection: AMQPConnection) async throws {
+        var properties = MessageProperties(
+            messageID: message.messageID, type: message.type, contentType: "application/jose", appID: "mash-adapter",
+            timestamp: UInt64(now().timeIntervalSince1970))
+        for (key, value) in message.headers { properties.headers[key] = .string(value) }
+        try await connection.publish(
+            OutboundMessage(body: message.body, properties: properties), exchange: "mash.responses",
+            routingKey: configuration.agency)
     }
 
     /// Publishes answers committed but not yet confirmed: all at start, then those older than a few seconds.
@@ -323,14 +326,8 @@ public final class Adapter: Sendable {
                 },
                 version: Self.version)
             // Heartbeats are not kept in the outbox: a lost one is replaced by the next.
-            let message = try sealed(heartbeat.json, type: .adapterHeartbeat, requestID: nil, headers: [:])
-            var properties = MessageProperties(
-                messageID: message.messageID, type: message.type, contentType: "application/jose",
-                appID: "mash-adapter", timestamp: UInt64(now().timeIntervalSince1970))
-            for (key, value) in message.headers { properties.headers[key] = .string(value) }
-            try await connection.publish(
-                OutboundMessage(body: message.body, properties: properties), exchange: "mash.responses",
-                routingKey: configuration.agency)
+            try await send(
+                try sealed(heartbeat.json, type: .adapterHeartbeat, requestID: nil, headers: [:]), on: connection)
             try? await Task.sleep(for: .seconds(configuration.heartbeatEvery))
         }
     }

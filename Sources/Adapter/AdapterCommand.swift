@@ -36,16 +36,6 @@ public struct AdapterCommand: AsyncParsableCommand {
 
     public init() {}
 
-    /// Parses the arguments and runs (see `CoordinatorCommand.launch` for why not `main()`).
-    public static func launch() async {
-        do {
-            let command = try parse()
-            try await command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
-
     public func run() async throws {
         let configuration = try AdapterConfiguration.load(file: config)
         var logger = Logger(label: "mash.adapter.\(configuration.agency)")

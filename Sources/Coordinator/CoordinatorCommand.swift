@@ -44,17 +44,6 @@ public struct CoordinatorCommand: AsyncParsableCommand {
 
     public init() {}
 
-    /// Parses the arguments and runs. (ArgumentParser's own async `main()` picks its synchronous overload
-    /// from a Linux `main.swift` and refuses to run; this avoids it.)
-    public static func launch() async {
-        do {
-            let command = try parse()
-            try await command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
-
     public func run() async throws {
         guard let url = broker ?? ProcessInfo.processInfo.environment["MASH_COORDINATOR_URL"] else {
             throw ValidationError(

@@ -1,3 +1,4 @@
 import Adapter
+import MASHService
 
 await AdapterCommand.launch()

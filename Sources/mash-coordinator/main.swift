@@ -1,3 +1,4 @@
 import Coordinator
+import MASHService
 
 await CoordinatorCommand.launch()

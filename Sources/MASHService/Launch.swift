@@ -1,0 +1,15 @@
+import ArgumentParser
+
+extension AsyncParsableCommand {
+    /// Parses the arguments and runs the command. A service's `main.swift` calls this rather than `main()`:
+    /// from a Linux `main.swift`, ArgumentParser's `main()` resolves to its synchronous overload, which
+    /// refuses to run an async command.
+    public static func launch() async {
+        do {
+            var command = try parse()
+            try await command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
