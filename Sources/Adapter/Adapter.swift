@@ -134,7 +134,8 @@ public final class Adapter: Sendable {
             do {
                 request = try ResearchRequest(json: opened.payload, source: "message \(opened.messageID)")
             } catch let error as DocumentError {
-                throw AdapterRefusal(reason: "invalidDocument", detail: "field '\(error.field)': \(error.problem)")
+                throw AdapterRefusal(
+                    reason: "invalidDocument", detail: "field '\(error.field)' is missing or not valid")
             }
             guard request.agency == configuration.agency else {
                 throw AdapterRefusal(
@@ -170,7 +171,7 @@ public final class Adapter: Sendable {
         do {
             return try Notice(json: opened.payload, source: "message \(opened.messageID)")
         } catch let error as DocumentError {
-            throw AdapterRefusal(reason: "invalidDocument", detail: "field '\(error.field)': \(error.problem)")
+            throw AdapterRefusal(reason: "invalidDocument", detail: "field '\(error.field)' is missing or not valid")
         }
     }
 

@@ -52,9 +52,9 @@ func readBackendAnswer(_ bytes: [UInt8], from source: String, allowed: Set<DataC
             throw reader.error("outcome", "'\(outcome)' is not one of information-held, no-trace, declined")
         }
     } catch let error as DocumentError {
-        throw ResearchFailure(
-            "\(source) returned an answer that is not valid: \(error.field.isEmpty ? "" : "field '\(error.field)': ")\(error.problem)"
-        )
+        // The field's path only, never its value: the reason goes to the hub and into the log.
+        let fault = error.field.isEmpty ? error.problem : "field '\(error.field)' is missing or not valid"
+        throw ResearchFailure("\(source) returned an answer that is not valid: \(fault)")
     }
     if case .findings(let findings) = answer, let bad = findings.first(where: { !allowed.contains($0.category) }) {
         throw ResearchFailure(

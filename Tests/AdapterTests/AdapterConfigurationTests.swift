@@ -138,9 +138,10 @@ struct ResearchBackendTests {
                 == .declined("sealed record"))
         let failures: [(String, String)] = [
             ("not json", "not valid JSON"),
-            (#"{"outcome": "maybe"}"#, "field 'outcome'"),
+            // The field's path, never its value.
+            (#"{"outcome": "maybe"}"#, "field 'outcome' is missing or not valid"),
             (#"{"outcome": "no-trace", "extra": 1}"#, "field 'extra'"),
-            (#"{"outcome": "information-held"}"#, "must not be empty"),
+            (#"{"outcome": "information-held"}"#, "field 'findings' is missing or not valid"),
             (
                 #"{"outcome": "information-held", "findings": [{"summary": "s", "category": "special-category"}]}"#,
                 "'special-category' finding; this adapter may disclose only personal"
