@@ -44,6 +44,7 @@ let package = Package(
         .target(
             name: "MASHService",
             dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -132,7 +133,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AdapterTests",
-            dependencies: ["Adapter", "MASHCore", "Sealing", "MASHTesting"],
+            dependencies: [
+                "Adapter", "MASHCore", "MASHService", "Sealing", "MASHTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -102,25 +102,10 @@ public struct AdapterConfiguration: Sendable {
         hub = try top.optionalString("hub") ?? "coordinator"
         store = try top.optionalPath("store") ?? ".build/adapters/\(agency)/adapter.sqlite"
 
-        var fields: Set<Person.Field> = []
-        var household = false
-        var reason = false
-        for (index, field) in try top.strings("receives").enumerated() {
-            switch field {
-            case "household": household = true
-            case "reason": reason = true
-            default:
-                guard let known = Person.Field(rawValue: field) else {
-                    let names = Person.Field.allCases.map(\.rawValue) + ["household", "reason"]
-                    throw top.error(
-                        "receives[\(index)]", "'\(field)' is not a field; use \(names.joined(separator: ", "))")
-                }
-                fields.insert(known)
-            }
-        }
-        receives = fields
-        receivesHousehold = household
-        receivesReason = reason
+        let received = try top.receivedFields("receives")
+        receives = received.person
+        receivesHousehold = received.household
+        receivesReason = received.reason
 
         var basis = try top.mapping("lawfulBasis")
         lawfulBasis = LawfulBasis(
@@ -291,22 +276,5 @@ public struct AdapterConfiguration: Sendable {
             url.password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         return url
-    }
-}
-
-extension ConfigMapping {
-    mutating func optionalEnumValue<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E?
-    where E.RawValue == String {
-        guard let text = try optionalString(key) else { return nil }
-        guard let value = E(rawValue: text) else {
-            throw error(key, "'\(text)' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return value
-    }
-
-    mutating func enumValue<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E
-    where E.RawValue == String {
-        guard let value = try optionalEnumValue(key, type) else { throw error(key, "is required") }
-        return value
     }
 }

@@ -1,24 +1,17 @@
 import Foundation
 import GRDB
 import MASHCore
+import MASHService
 
 /// The adapter's durable state in one SQLite file (WAL, synchronous FULL): the requests it has accepted (the
 /// request sealed with the adapter's data keyring), the ids of messages it has handled (inbox), and the
 /// answers waiting to be published (outbox). A delivery is acked once its request is stored here; the research
 /// then runs from this table, so a crash mid-research means researching again, never losing the request.
 final class AdapterStore: Sendable {
-    let queue: DatabaseQueue
+    let queue: DatabasePool
 
     init(path: String) throws {
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700])
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")
-        }
-        queue = try DatabaseQueue(path: path, configuration: configuration)
+        queue = try DurableStore.open(at: path)
         try Self.migrator.migrate(queue)
     }
 

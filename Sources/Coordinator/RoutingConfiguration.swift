@@ -40,27 +40,11 @@ public struct RoutingConfiguration: Sendable {
         for id in agencyMap.keys {
             var entry = try agencyMap.mapping(id)
             let mandatory = try entry.optionalBool("mandatory") ?? true
-            var personFields: Set<Person.Field> = []
-            var household = false
-            var reason = false
-            for (index, name) in try entry.strings("receives").enumerated() {
-                switch name {
-                case "household": household = true
-                case "reason": reason = true
-                default:
-                    guard let field = Person.Field(rawValue: name) else {
-                        let known = Person.Field.allCases.map(\.rawValue) + ["household", "reason"]
-                        throw entry.error(
-                            "receives[\(index)]",
-                            "'\(name)' is not a field; use one of \(known.joined(separator: ", "))")
-                    }
-                    personFields.insert(field)
-                }
-            }
+            let received = try entry.receivedFields("receives")
             try entry.finish()
             agencies[id] = Agency(
-                id: id, mandatory: mandatory, personFields: personFields, receivesHousehold: household,
-                receivesReason: reason)
+                id: id, mandatory: mandatory, personFields: received.person, receivesHousehold: received.household,
+                receivesReason: received.reason)
         }
         try agencyMap.finish()
         self.agencies = agencies

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MASHConfig
 import MASHCore
+import MASHService
 
 /// The coordinator's durable state in one SQLite file (WAL): enquiries and their requests with their
 /// deadlines, timers, the outbox and inbox, and the record of sharing. Personal data (the enquiry and each
@@ -13,12 +14,7 @@ public final class CoordinatorStore: Sendable {
 
     public init(path: String) throws {
         self.path = path
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700])
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        pool = try DatabasePool(path: path, configuration: configuration)
+        pool = try DurableStore.open(at: path)
         try Self.migrator.migrate(pool)
     }
 

@@ -181,3 +181,47 @@ public struct ConfigMapping {
         }
     }
 }
+
+/// A `receives` list: the person fields an agency may be sent, plus `household` and `reason`. The coordinator's
+/// routing and an agency's own configuration read it the same way.
+public struct ReceivedFields: Sendable, Equatable {
+    public var person: Set<Person.Field>
+    public var household: Bool
+    public var reason: Bool
+}
+
+extension ConfigMapping {
+    public mutating func receivedFields(_ key: String) throws -> ReceivedFields {
+        var received = ReceivedFields(person: [], household: false, reason: false)
+        for (index, name) in try strings(key).enumerated() {
+            switch name {
+            case "household": received.household = true
+            case "reason": received.reason = true
+            default:
+                guard let field = Person.Field(rawValue: name) else {
+                    let known = Person.Field.allCases.map(\.rawValue) + ["household", "reason"]
+                    throw error(
+                        "\(key)[\(index)]", "'\(name)' is not a field; use one of \(known.joined(separator: ", "))")
+                }
+                received.person.insert(field)
+            }
+        }
+        return received
+    }
+
+    public mutating func optionalEnumValue<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws
+        -> E?
+    where E.RawValue == String {
+        guard let text = try optionalString(key) else { return nil }
+        guard let value = E(rawValue: text) else {
+            throw error(key, "'\(text)' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
+    public mutating func enumValue<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E
+    where E.RawValue == String {
+        guard let value = try optionalEnumValue(key, type) else { throw error(key, "is required") }
+        return value
+    }
+}
