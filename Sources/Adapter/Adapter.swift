@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import Logging
 import MASHCore
+import MASHService
 import Sealing
 import Synchronization
 
@@ -28,6 +29,13 @@ public final class Adapter: Sendable {
     let now: @Sendable () -> Date
     private let busy = Mutex<Set<String>>([])
     private let doorbell = Doorbell()
+    /// Counts for `/metrics`; pending requests and the outbox backlog are read from the store per scrape.
+    public let metrics = ServiceMetrics()
+    private let liveConnection = Mutex<AMQPConnection?>(nil)
+    private let endpoint = Mutex<OperationsEndpoint?>(nil)
+
+    /// Where `/metrics` and `/health` are served, once `run` has started them.
+    public var operationsURL: String? { endpoint.withLock { $0.map { "http://127.0.0.1:\($0.port)" } } }
 
     public init(
         configuration: AdapterConfiguration, broker: AMQPURL, logger: Logger,
@@ -63,8 +71,15 @@ public final class Adapter: Sendable {
     /// research in progress is abandoned and done again at the next start.
     public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
         signal(SIGPIPE, SIG_IGN)
+        if let port = configuration.operationsPort {
+            let served = try OperationsEndpoint(
+                port: port, metrics: { [self] in scrape() }, health: { [self] in health() })
+            endpoint.withLock { $0 = served }
+        }
+        defer { endpoint.withLock { $0?.close() } }
         let connection = try await AMQPConnection.connect(
             AMQPConfiguration(url: broker, connectionName: "mash-adapter \(configuration.agency)"), logger: logger)
+        liveConnection.withLock { $0 = connection }
         do {
             try await relay(on: connection, olderThan: nil)
             let deliveries = try await connection.consume(queue: configuration.queue, prefetch: 16)
@@ -102,6 +117,7 @@ public final class Adapter: Sendable {
             do {
                 try take(delivery)
                 try delivery.ack()
+                metrics.increment("mash_messages_received_total", [("queue", delivery.queue), ("outcome", "stored")])
             } catch let refusal as AdapterRefusal {
                 // The agency's broker user may publish only responses, so a refused message goes to the queue's
                 // DLQ by rejection (RabbitMQ records `rejected` in x-death); the reason is logged here.
@@ -112,6 +128,9 @@ public final class Adapter: Sendable {
                         "detail": "\(refusal.detail)",
                     ])
                 try delivery.reject(requeue: false)
+                metrics.increment(
+                    "mash_messages_received_total", [("queue", delivery.queue), ("outcome", "dead-lettered")])
+                metrics.increment("mash_failures_total", [("queue", delivery.queue), ("reason", refusal.reason)])
             }
             if Task.isCancelled { break }
         }
@@ -218,6 +237,7 @@ public final class Adapter: Sendable {
             }
             logger.info(
                 "answered", metadata: ["request": "\(job.id)", "outcome": "\(response.outcome.rawValue)"])
+            metrics.increment("mash_research_answers_total", [("outcome", response.outcome.rawValue)])
             try await publish([message], on: connection)
         }
     }
@@ -242,6 +262,8 @@ public final class Adapter: Sendable {
                 reason: "research refused: the request records consent as '\(request.consent)'; "
                     + "\(configuration.name) researches only with consent or a valid override")
         }
+        let started = ContinuousClock.now
+        defer { metrics.time("mash_research_duration", ContinuousClock.now - started) }
         do {
             switch try await backend.research(request) {
             case .findings(let findings):
@@ -250,6 +272,7 @@ public final class Adapter: Sendable {
                 return response(.declined, reason: reason)
             }
         } catch {
+            metrics.increment("mash_failures_total", [("queue", configuration.queue), ("reason", "research")])
             let reason = (error as? ResearchFailure)?.description ?? "research failed (\(type(of: error)))"
             if attempts + 1 < configuration.attempts {
                 logger.warning(
@@ -293,6 +316,7 @@ public final class Adapter: Sendable {
         try await connection.publish(
             OutboundMessage(body: message.body, properties: properties), exchange: "mash.responses",
             routingKey: configuration.agency)
+        metrics.increment("mash_messages_published_total", [("exchange", "mash.responses"), ("type", message.type)])
     }
 
     /// Publishes answers committed but not yet confirmed: all at start, then those older than a few seconds.
@@ -335,6 +359,30 @@ public final class Adapter: Sendable {
 
     /// Requests by status (pending, answered, cancelled).
     public func requestCounts() throws -> [String: Int] { try store.counts() }
+
+    /// `/metrics`: the counters kept as messages flow, plus requests by state and the outbox backlog.
+    func scrape() -> [UInt8] {
+        if let counts = try? store.counts() {
+            for status in ["pending", "answered", "cancelled"] {
+                metrics.record("mash_adapter_requests", Double(counts[status] ?? 0), [("status", status)])
+            }
+        }
+        if let backlog = try? store.outboxBacklog() { metrics.record("mash_outbox_backlog", Double(backlog)) }
+        metrics.record("mash_broker_connected", liveConnection.withLock { $0?.status.isConnected == true } ? 1 : 0)
+        return metrics.exposition()
+    }
+
+    /// `/health`: failing while the broker connection is down or the store cannot be read.
+    func health() -> HealthReport {
+        let connected = liveConnection.withLock { $0?.status.isConnected == true }
+        var checks = [HealthReport.Check("broker", healthy: connected, connected ? "connected" : "not connected")]
+        if let backlog = try? store.outboxBacklog() {
+            checks.append(.init("store", healthy: true, "readable; outbox backlog \(backlog)"))
+        } else {
+            checks.append(.init("store", healthy: false, "cannot be read"))
+        }
+        return HealthReport(checks)
+    }
 }
 
 struct AdapterRefusal: Error {

@@ -31,13 +31,21 @@ public struct AdapterCommand: AsyncParsableCommand {
     )
     var broker: String?
 
+    @Option(
+        help: """
+            Local port serving /metrics and /health on 127.0.0.1, overriding the file's operationsPort; 0 picks a \
+            free port, -1 serves none.
+            """)
+    var operationsPort: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .info
 
     public init() {}
 
     public func run() async throws {
-        let configuration = try AdapterConfiguration.load(file: config)
+        var configuration = try AdapterConfiguration.load(file: config)
+        if let operationsPort { configuration.operationsPort = operationsPort >= 0 ? operationsPort : nil }
         var logger = Logger(label: "mash.adapter.\(configuration.agency)")
         logger.logLevel = logLevel
         let url = try configuration.brokerURL(
@@ -45,7 +53,9 @@ public struct AdapterCommand: AsyncParsableCommand {
         let adapter = try Adapter(configuration: configuration, broker: url, logger: logger)
         try await runUntilSignalled(logger: logger) {
             try await adapter.run {
-                FileHandle.standardOutput.write(Data("mash-adapter \(configuration.agency) ready\n".utf8))
+                let operations = adapter.operationsURL.map { " (metrics and health: \($0))" } ?? ""
+                FileHandle.standardOutput.write(
+                    Data("mash-adapter \(adapter.configuration.agency) ready\(operations)\n".utf8))
             }
         }
     }

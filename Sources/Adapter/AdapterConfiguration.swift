@@ -69,6 +69,8 @@ public struct AdapterConfiguration: Sendable {
     public var heartbeatEvery: TimeInterval
     /// Requests researched at once.
     public var parallel: Int
+    /// The local port serving `/metrics` and `/health` (0 picks a free one); nil serves neither.
+    public var operationsPort: Int?
 
     public static func load(file path: String) throws -> AdapterConfiguration {
         try AdapterConfiguration(top: try ConfigMapping.load(file: path))
@@ -152,6 +154,10 @@ public struct AdapterConfiguration: Sendable {
         heartbeatEvery = try top.optionalString("heartbeat").map { try top.duration($0, key: "heartbeat") } ?? 30
         parallel = try top.optionalInt("parallel") ?? 2
         guard (1...32).contains(parallel) else { throw top.error("parallel", "must be from 1 to 32") }
+        operationsPort = try top.optionalInt("operationsPort")
+        if let port = operationsPort, !(0...65535).contains(port) {
+            throw top.error("operationsPort", "must be a port number from 0 to 65535")
+        }
         try top.finish()
         try checkKeys(root)
     }

@@ -202,6 +202,10 @@ final class AdapterStore: Sendable {
         }
     }
 
+    func outboxBacklog() throws -> Int {
+        try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") ?? 0 }
+    }
+
     /// Requests by status, for tests and operators.
     func counts() throws -> [String: Int] {
         try queue.read { db in

@@ -4,6 +4,7 @@ import GRDB
 import Logging
 import MASHConfig
 import MASHCore
+import MASHService
 import Sealing
 import Synchronization
 
@@ -24,6 +25,8 @@ public struct CoordinatorSettings: Sendable {
     /// long; the inbox (kept for longer than the window) stops replays within it.
     public var messageWindow: TimeInterval = 72 * 3600
     public var timerInterval: Duration = .milliseconds(200)
+    /// The local port for `/metrics` and `/health` (0 picks a free one); nil serves neither.
+    public var operationsPort: Int?
 
     /// The MASH working calendar with the bank holidays of GOV.UK's file at `holidaysFile`.
     public static func calendar(holidaysFile: String) throws -> WorkingCalendar {
@@ -89,6 +92,13 @@ public final class Coordinator: Sendable {
     /// the next transaction (or the relay's, within a second) rather than costing a commit of its own: a mark
     /// lost in a crash only means the message is published again, with the same id.
     let confirmed = Mutex<[String]>([])
+    /// Counts for `/metrics`; the gauges (open enquiries, backlog, timer lag) are read from the store per scrape.
+    public let metrics = ServiceMetrics()
+    let liveConnection = Mutex<AMQPConnection?>(nil)
+    private let endpoint = Mutex<OperationsEndpoint?>(nil)
+
+    /// Where `/metrics` and `/health` are served, once `run` has started them.
+    public var operationsURL: String? { endpoint.withLock { $0.map { "http://127.0.0.1:\($0.port)" } } }
 
     public init(settings: CoordinatorSettings, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) throws
     {
@@ -108,8 +118,16 @@ public final class Coordinator: Sendable {
     /// Runs until cancelled: consumes intake and responses, fires timers, relays the outbox. On cancellation it
     /// stops consuming, lets the message in hand finish, publishes what the outbox still holds, and closes.
     public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
+        if let port = settings.operationsPort {
+            let served = try OperationsEndpoint(
+                port: port, metrics: { [self] in scrape() }, health: { [self] in health() })
+            endpoint.withLock { $0 = served }
+            logger.info("operations endpoint", metadata: ["url": "http://127.0.0.1:\(served.port)"])
+        }
+        defer { endpoint.withLock { $0?.close() } }
         let connection = try await AMQPConnection.connect(
             AMQPConfiguration(url: settings.broker, connectionName: "mash-coordinator"), logger: logger)
+        liveConnection.withLock { $0 = connection }
         do {
             try await connection.declare(try topology())
             try await relay(on: connection, olderThan: nil)
@@ -182,6 +200,7 @@ public final class Coordinator: Sendable {
             }
             try await publish(caused, on: connection)
             try delivery.ack()
+            metrics.increment("mash_messages_received_total", [("queue", delivery.queue), ("outcome", "processed")])
             if Task.isCancelled { break }
         }
     }
@@ -216,6 +235,8 @@ public final class Coordinator: Sendable {
             OutboundMessage(body: delivery.body, properties: properties), exchange: HubQueues.deadLetterExchange,
             routingKey: delivery.queue)
         try delivery.ack()
+        metrics.increment("mash_messages_received_total", [("queue", delivery.queue), ("outcome", "dead-lettered")])
+        metrics.increment("mash_failures_total", [("queue", delivery.queue), ("reason", rejection.reason)])
     }
 
     // MARK: outbox
@@ -238,6 +259,10 @@ public final class Coordinator: Sendable {
             try await group.waitForAll()
         }
         confirmed.withLock { $0 += messages.map(\.messageID) }
+        for message in messages {
+            metrics.increment(
+                "mash_messages_published_total", [("exchange", message.exchange), ("type", message.type)])
+        }
     }
 
     /// A store transaction that also marks the confirmed outbox messages published.

@@ -39,6 +39,12 @@ public struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "RabbitMQ definitions whose topology is declared at start.")
     var definitions: String = "deploy/rabbitmq/definitions.json"
 
+    @Option(
+        help: """
+            Local port serving /metrics (Prometheus) and /health on 127.0.0.1; 0 picks a free port, -1 serves none.
+            """)
+    var operationsPort: Int = 9470
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .info
 
@@ -52,13 +58,15 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         var logger = Logger(label: "mash.coordinator")
         logger.logLevel = logLevel
         let routing = try RoutingConfiguration.load(file: routing)
-        let settings = CoordinatorSettings(
+        var settings = CoordinatorSettings(
             broker: try AMQPURL(url), keysDirectory: keys, storePath: store, definitionsFile: definitions,
             routing: routing, calendar: try CoordinatorSettings.calendar(holidaysFile: holidays))
+        settings.operationsPort = operationsPort >= 0 ? operationsPort : nil
         let coordinator = try Coordinator(settings: settings, logger: logger)
         try await runUntilSignalled(logger: logger) {
             try await coordinator.run {
-                FileHandle.standardOutput.write(Data("mash-coordinator ready\n".utf8))
+                let operations = coordinator.operationsURL.map { " (metrics and health: \($0))" } ?? ""
+                FileHandle.standardOutput.write(Data("mash-coordinator ready\(operations)\n".utf8))
             }
         }
     }

@@ -64,6 +64,8 @@ extension Coordinator {
         }
 
         let lag = now.timeIntervalSince(timerDue)
+        metrics.time("mash_timer_fire_lag", .milliseconds(Int64(max(0, lag) * 1000)), [("event", event.rawValue)])
+        if event == .breach { metrics.increment("mash_sla_breaches_total", [("clock", clock)]) }
         logger.notice(
             "SLA \(event.rawValue)",
             metadata: [

@@ -96,7 +96,7 @@ final class Harness: Sendable {
                 "--broker", "amqp://\(url.user):\(url.password)@\(url.host):\(url.port)/\(url.vhost)",
                 "--keys", hub.keys.path, "--store", storePath, "--routing", routingFile,
                 "--holidays", Repository.path("Config/calendar/bank-holidays.json"),
-                "--definitions", Repository.path("deploy/rabbitmq/definitions.json"),
+                "--definitions", Repository.path("deploy/rabbitmq/definitions.json"), "--operations-port", "0",
             ], log: scratch.file("coordinator.log"))
         processes.withLock { $0.append(process) }
         try await process.waitFor("mash-coordinator ready", occurrences: readyCount, within: .seconds(60))

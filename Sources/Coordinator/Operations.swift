@@ -1,0 +1,59 @@
+import Foundation
+import MASHService
+
+extension Coordinator {
+    /// `/metrics`: the counters kept as messages flow, plus gauges read from the store at each scrape.
+    func scrape() -> [UInt8] {
+        let now = now()
+        do {
+            for summary in try store.openEnquiries(now: now) {
+                let rag = [("rag", summary.rag)]
+                metrics.record("mash_open_enquiries", Double(summary.open), rag)
+                metrics.record("mash_enquiries_at_risk", Double(summary.atRisk), rag)
+                metrics.record("mash_enquiries_breached", Double(summary.breached), rag)
+            }
+            metrics.record("mash_outbox_backlog", Double(try store.outboxBacklog()))
+            let overdue = try store.overdueTimers(now: now)
+            metrics.record("mash_timers_overdue", Double(overdue.count))
+            metrics.record("mash_timer_lag_seconds", overdue.lag)
+            for adapter in try store.adapters() {
+                let agency = [("agency", adapter.agency)]
+                if let heard = adapter.lastHeartbeatAt {
+                    metrics.record("mash_adapter_heartbeat_age_seconds", now.timeIntervalSince(heard), agency)
+                }
+                metrics.record("mash_adapter_pending", Double(adapter.pending), agency)
+            }
+            metrics.record("mash_store_readable", 1)
+        } catch {
+            metrics.record("mash_store_readable", 0)
+            logger.error("metrics: the store could not be read", metadata: ["error": "\(error)"])
+        }
+        let status = liveConnection.withLock { $0?.status }
+        metrics.record("mash_broker_connected", status?.isConnected == true ? 1 : 0)
+        metrics.record("mash_broker_recoveries", Double(status?.recoveries ?? 0))
+        return metrics.exposition()
+    }
+
+    /// `/health`: failing while the broker connection is down, the store cannot be read, or timers are more
+    /// than a minute late (the clocks are not being run).
+    func health() -> HealthReport {
+        var checks: [HealthReport.Check] = []
+        let status = liveConnection.withLock { $0?.status }
+        checks.append(
+            .init(
+                "broker", healthy: status?.isConnected == true,
+                status?.isConnected == true ? "connected" : "not connected (\(status?.recoveries ?? 0) recoveries)"))
+        do {
+            let backlog = try store.outboxBacklog()
+            let overdue = try store.overdueTimers(now: now())
+            checks.append(.init("store", healthy: true, "readable; outbox backlog \(backlog)"))
+            checks.append(
+                .init(
+                    "timers", healthy: overdue.lag < 60,
+                    "\(overdue.count) overdue, the oldest \(Int(overdue.lag)) s late"))
+        } catch {
+            checks.append(.init("store", healthy: false, "cannot be read"))
+        }
+        return HealthReport(checks)
+    }
+}
