@@ -1,0 +1,292 @@
+import AMQP
+import ArgumentParser
+import Coordinator
+import Foundation
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Where the operator's view of the hub comes from: the broker (management API, else AMQP), the
+/// coordinator's store, and the topology.
+struct HubOptions: ParsableArguments {
+    @Option(
+        help: """
+            Broker URL as the operator user (monitoring, and dead-letter replay). Default: $MASH_OPERATOR_URL.
+            """)
+    var broker: String?
+
+    @Option(
+        help: """
+            RabbitMQ management API base URL (http://host:15672). Its user and password are the broker URL's. \
+            Default: $MASH_BROKER_MANAGEMENT_URL. Without it, queues are read by AMQP passive declares.
+            """)
+    var management: String?
+
+    @Option(help: "The coordinator's SQLite store (read only).")
+    var store: String = ".build/coordinator/coordinator.sqlite"
+
+    @Option(help: "RabbitMQ definitions: the queues to report when the management API is not available.")
+    var definitions: String = "deploy/rabbitmq/definitions.json"
+
+    @Option(help: "Routing rules: agencies onboarded without a definitions entry have queues too.")
+    var routing: String = "Config/routing.yaml"
+
+    func brokerURL() throws -> AMQPURL {
+        guard let url = broker ?? ProcessInfo.processInfo.environment["MASH_OPERATOR_URL"] else {
+            throw CommandFailure(
+                "no broker: pass --broker amqp://operator:…@host:port/mash or set MASH_OPERATOR_URL")
+        }
+        return try AMQPURL(url)
+    }
+
+    var managementURL: String? { management ?? ProcessInfo.processInfo.environment["MASH_BROKER_MANAGEMENT_URL"] }
+
+    /// The hub's queues from the definitions and routing files: every input queue and its DLQ.
+    func topology(vhost: String) throws -> Topology {
+        var topology = try Topology(rabbitMQDefinitionsFile: definitions, vhost: vhost)
+        if FileManager.default.fileExists(atPath: routing) {
+            let declared = Set(topology.queues.map(\.name))
+            for agency in try RoutingConfiguration.load(file: routing).agencies.keys.sorted()
+            where !declared.contains(HubQueues.agency(agency)) {
+                topology.queues += [.init(name: HubQueues.agency(agency)), .init(name: HubQueues.agency(agency) + ".dlq")]
+                topology.bindings.append(
+                    .init(exchange: HubQueues.enquiriesExchange, queue: HubQueues.agency(agency), routingKey: agency))
+            }
+        }
+        return topology
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Queue, adapter and SLA health of the hub at a glance.",
+        discussion: """
+            One row per queue: its agency, type, messages ready and unacknowledged, consumers, publish, deliver \
+            and ack rates, the age of the oldest waiting message and the depth of its dead-letter queue. Below: \
+            each adapter's last heartbeat and answer, and open enquiries by RAG with how many are at risk (past \
+            a warning) and breached (past a deadline). Then what is wrong, worst first.
+
+            Rates and unacknowledged counts need the RabbitMQ management API; without it the queues are read by \
+            AMQP passive declares and the table says which columns are unknown. Quorum queues do not report \
+            message ages, so the age of the oldest waiting message comes from the hub's own publish records \
+            (the coordinator's outbox): it is known for the queues the hub publishes to, and shown as ? for \
+            the others when messages wait.
+
+            Exit status: 0 healthy, 1 warning, 2 critical (thresholds in --thresholds), 3 status unavailable.
+
+            Examples:
+              mashctl status
+              mashctl status --json | jq '.findings'
+              mashctl status --watch --interval 5
+            """)
+
+    @OptionGroup var hub: HubOptions
+
+    @Option(help: "Warning and critical thresholds (YAML). Missing entries keep their defaults.")
+    var thresholds: String = "Config/operations.yaml"
+
+    @Flag(help: "Print the report as JSON (the same figures as the table).")
+    var json = false
+
+    @Flag(help: "Refresh in place until interrupted (Ctrl-C).")
+    var watch = false
+
+    @Option(help: "Seconds between refreshes with --watch.")
+    var interval: Double = 5
+
+    func run() async throws {
+        let limits =
+            FileManager.default.fileExists(atPath: thresholds)
+            ? try StatusThresholds.load(file: thresholds) : StatusThresholds()
+        let url = try hub.brokerURL()
+        repeat {
+            var report = await StatusGatherer(options: hub, broker: url).gather(now: Date())
+            report.evaluate(limits)
+            let text: String
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                encoder.dateEncodingStrategy = .iso8601
+                text = String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
+            } else {
+                text = report.table()
+            }
+            if watch {
+                StandardStreams.write(Array(("\u{1B}[H\u{1B}[2J" + text).utf8))
+                try await Task.sleep(for: .seconds(interval))
+            } else {
+                StandardStreams.write(Array(text.utf8))
+                if report.level > .healthy { throw ExitCode(Int32(report.level.rawValue)) }
+            }
+        } while watch
+    }
+}
+
+/// Reads the figures for one status report.
+struct StatusGatherer {
+    var options: HubOptions
+    var broker: AMQPURL
+
+    func gather(now: Date) async -> StatusReport {
+        var report = StatusReport(generatedAt: now, source: "management API")
+        let topology: Topology
+        do {
+            topology = try options.topology(vhost: broker.vhost)
+        } catch {
+            report.findings.append(.init(level: .critical, subject: "topology", message: "\(error)"))
+            return report
+        }
+        let inputs = topology.queues.map(\.name).filter { !$0.hasSuffix(".dlq") }.sorted()
+        var figures: [String: StatusReport.Queue] = [:]
+        var failure: String?
+        if let management = options.managementURL {
+            do {
+                figures = try ManagementAPI(base: management, broker: broker).queues()
+            } catch {
+                failure = "\(error)"
+            }
+        } else {
+            failure = "no management URL given"
+        }
+        if let failure {
+            report.source = "AMQP passive declares"
+            report.unknownColumns = ["TYPE", "UNACK", "PUB/s", "DLV/s", "ACK/s"]
+            report.notes.append("The management API was not used (\(failure)).")
+            do {
+                figures = try await passiveDeclares(inputs.flatMap { [$0, $0 + ".dlq"] })
+            } catch {
+                report.findings.append(
+                    .init(level: .critical, subject: "broker", message: "cannot read the queues: \(error)"))
+                report.unknownColumns = []
+                return report
+            }
+        }
+        let names = Set(inputs).union(figures.keys.filter { !$0.hasSuffix(".dlq") }).sorted()
+        let store = try? CoordinatorStore(readingAt: options.store)
+        if store == nil {
+            report.notes.append("No coordinator store at \(options.store): adapters and enquiries unknown.")
+        }
+        for name in names {
+            var row = figures[name] ?? StatusReport.Queue(agency: Format.owner(name), queue: name)
+            if figures[name] == nil { report.notes.append("\(name) is in the definitions but not on the broker.") }
+            let dlq = name + ".dlq"
+            if topology.queues.contains(where: { $0.name == dlq }) || figures[dlq] != nil {
+                row.deadLetterQueue = dlq
+                row.deadLetters = figures[dlq]?.ready.map { $0 + (figures[dlq]?.unacked ?? 0) }
+            }
+            if let ready = row.ready, ready > 0, let store {
+                for binding in topology.bindings where binding.queue == name {
+                    if let age = try? store.oldestWaiting(
+                        exchange: binding.exchange, routingKey: binding.routingKey, ready: ready, now: now)
+                    {
+                        row.oldestWaitingSeconds = age
+                        break
+                    }
+                }
+            }
+            report.queues.append(row)
+        }
+        if let store {
+            do {
+                report.adapters = try store.adapters().map {
+                    StatusReport.Adapter(
+                        agency: $0.agency, lastHeartbeatAt: $0.lastHeartbeatAt, lastResponseAt: $0.lastResponseAt,
+                        pending: $0.pending, version: $0.version)
+                }
+                report.enquiries = try store.openEnquiries(now: now)
+                report.outboxBacklog = try store.outboxBacklog()
+            } catch {
+                report.notes.append("The coordinator store could not be read: \(error).")
+            }
+        }
+        return report
+    }
+
+    private func passiveDeclares(_ queues: [String]) async throws -> [String: StatusReport.Queue] {
+        let connection = try await AMQPConnection.connect(
+            AMQPConfiguration(url: broker, connectionName: "mashctl status"))
+        defer { Task { await connection.close() } }
+        var figures: [String: StatusReport.Queue] = [:]
+        for queue in queues {
+            do {
+                let state = try await connection.inspect(queue: queue)
+                figures[queue] = StatusReport.Queue(
+                    agency: Format.owner(queue), queue: queue, ready: state.messageCount,
+                    consumers: state.consumerCount)
+            } catch let error as AMQPError where error.code == .notFound {
+                continue
+            }
+        }
+        return figures
+    }
+}
+
+/// The few RabbitMQ management API calls `mashctl` makes, as the operator user.
+struct ManagementAPI {
+    var base: String
+    var broker: AMQPURL
+
+    func queues() throws -> [String: StatusReport.Queue] {
+        let vhost = broker.vhost.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? broker.vhost
+        let body = try get("/api/queues/\(vhost)")
+        guard let list = try JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]] else {
+            throw CommandFailure("the management API's queue list is not a JSON array")
+        }
+        var figures: [String: StatusReport.Queue] = [:]
+        for item in list {
+            guard let name = item["name"] as? String else { continue }
+            let stats = item["message_stats"] as? [String: Any]
+            func rate(_ key: String) -> Double {
+                ((stats?[key] as? [String: Any])?["rate"] as? NSNumber)?.doubleValue ?? 0
+            }
+            figures[name] = StatusReport.Queue(
+                agency: Format.owner(name), queue: name, type: item["type"] as? String,
+                ready: (item["messages_ready"] as? NSNumber)?.intValue ?? 0,
+                unacked: (item["messages_unacknowledged"] as? NSNumber)?.intValue ?? 0,
+                consumers: (item["consumers"] as? NSNumber)?.intValue ?? 0, publishRate: rate("publish_details"),
+                deliverRate: rate("deliver_get_details"), ackRate: rate("ack_details"))
+        }
+        return figures
+    }
+
+    func get(_ path: String) throws -> [UInt8] {
+        guard var components = URLComponents(string: base.hasSuffix("/") ? String(base.dropLast()) : base) else {
+            throw CommandFailure("'\(base)' is not a URL")
+        }
+        let user = components.user ?? broker.user
+        let password = components.password ?? broker.password
+        components.user = nil
+        components.password = nil
+        guard let url = URL(string: (components.string ?? base) + path) else {
+            throw CommandFailure("'\(base)\(path)' is not a URL")
+        }
+        var request = URLRequest(url: url, timeoutInterval: 5)
+        let credentials = Data("\(user):\(password)".utf8).base64EncodedString()
+        request.setValue("Basic \(credentials)", forHTTPHeaderField: "Authorization")
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 5
+        let session = URLSession(configuration: configuration)
+        defer { session.finishTasksAndInvalidate() }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<(Int, Data), any Error> = .failure(CommandFailure("no answer"))
+        session.dataTask(with: request) { data, response, error in
+            if let error {
+                outcome = .failure(CommandFailure("\(url.host ?? base) did not answer (\(error.localizedDescription))"))
+            } else {
+                outcome = .success(((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data()))
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        let (status, data) = try outcome.get()
+        guard status == 200 else {
+            throw CommandFailure(
+                status == 401
+                    ? "the management API refused user '\(user)' (HTTP 401)"
+                    : "the management API answered HTTP \(status) for \(path)")
+        }
+        return Array(data)
+    }
+}
