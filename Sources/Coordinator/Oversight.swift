@@ -105,7 +105,7 @@ extension CoordinatorStore {
                 sql: """
                     SELECT * FROM (
                       SELECT e.*, (EXISTS (SELECT 1 FROM timer t WHERE t.enquiry_id = e.id AND t.event = 'breach'
-                                     AND t.fired_at IS NOT NULL)
+                                     AND t.fired_at >= t.due)
                                    OR (e.status = 'awaiting' AND (e.decision_due <= :now
                                      OR EXISTS (SELECT 1 FROM request r WHERE r.enquiry_id = e.id
                                        AND r.status = 'sent' AND r.due <= :now)))) AS breached
@@ -150,7 +150,8 @@ extension CoordinatorStore {
     }
 
     /// What happened to an enquiry, in order: opened, each message sent for it, each answer, each SLA warning,
-    /// breach and chase that fired, and the package.
+    /// breach and chase that fired, and the package. (A timer stopped early, by an answer or a cancellation,
+    /// is marked fired before its moment: that is not an event.)
     public func timeline(enquiryID: String) throws -> [TimelineEvent] {
         try read { db in
             var events: [TimelineEvent] = []
@@ -192,7 +193,7 @@ extension CoordinatorStore {
                 db,
                 sql: """
                     SELECT t.fired_at, t.event, t.clock, r.agency FROM timer t LEFT JOIN request r ON r.id = t.request_id
-                    WHERE t.enquiry_id = ? AND t.fired_at IS NOT NULL
+                    WHERE t.enquiry_id = ? AND t.fired_at >= t.due
                     """, arguments: [enquiryID])
             {
                 events.append(

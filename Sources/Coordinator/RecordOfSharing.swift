@@ -87,12 +87,40 @@ public enum RecordOfSharing {
         _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: LawfulBasis,
         dataCategories: Set<DataCategory>, messageID: String, enquiryID: String, subjectRef: String
     ) throws {
+        try append(
+            db, at: at, sender: sender, recipient: recipient, purpose: purpose, lawfulBasis: lawfulBasis.description,
+            dataCategories: dataCategories.sorted().map(\.rawValue).joined(separator: ","), messageID: messageID,
+            enquiryID: enquiryID, subjectRef: subjectRef)
+    }
+
+    /// Records that an operator re-sent dead-lettered messages, unchanged, to the queue they died in: one entry
+    /// per message, committed before any is sent. The content is sealed and unread, so the entry names the
+    /// original message and the operator's reason; the original disclosure's own basis still applies.
+    public static func recordReplay(
+        in store: CoordinatorStore, by operatorName: String, to queue: String, reason: String,
+        messages: [(messageID: String, enquiryID: String?)], at: Date
+    ) throws {
+        try store.write { db in
+            for message in messages {
+                try append(
+                    db, at: at, sender: "operator:\(operatorName)", recipient: queue,
+                    purpose: "dead-letter replay: \(reason)",
+                    lawfulBasis: "unchanged re-send of a dead-lettered message; the original message's basis applies",
+                    dataCategories: "", messageID: message.messageID, enquiryID: message.enquiryID ?? "",
+                    subjectRef: "")
+            }
+        }
+    }
+
+    private static func append(
+        _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: String,
+        dataCategories: String, messageID: String, enquiryID: String, subjectRef: String
+    ) throws {
         let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM record_of_sharing ORDER BY seq DESC LIMIT 1")
         let seq: Int64 = (last?["seq"] ?? 0) + 1
         var entry = Disclosure(
             seq: seq, at: Instant.format(at), sender: sender, recipient: recipient, purpose: purpose,
-            lawfulBasis: lawfulBasis.description,
-            dataCategories: dataCategories.sorted().map(\.rawValue).joined(separator: ","), messageID: messageID,
+            lawfulBasis: lawfulBasis, dataCategories: dataCategories, messageID: messageID,
             enquiryID: enquiryID, subjectRef: subjectRef, previousHash: last?["hash"] ?? genesis, hash: "")
         entry.hash = entry.computedHash
         try db.execute(

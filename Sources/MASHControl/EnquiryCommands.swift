@@ -7,8 +7,8 @@ import Sealing
 struct EnquiryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enquiry",
-        abstract: "Open an enquiry, or withdraw consent for one, as the SPA.",
-        subcommands: [OpenEnquiry.self, WithdrawConsent.self])
+        abstract: "Open an enquiry or withdraw consent for one (as the SPA); show one (as an operator).",
+        subcommands: [OpenEnquiry.self, WithdrawConsent.self, ShowEnquiry.self])
 }
 
 /// Where the SPA's key and the coordinator's public key are, and how to reach the broker.

@@ -12,7 +12,8 @@ public struct MashCtl: AsyncParsableCommand {
             Exit status: 0 success, 1 the operation failed (the message says why), 64 bad usage.
             """,
         subcommands: [
-            Status.self, EnquiryCommand.self, Audit.self, ConfigCommand.self, CalendarCommand.self, Keys.self, Seal.self, Open.self,
+            Status.self, Enquiries.self, EnquiryCommand.self, DeadLetters.self, Audit.self, ConfigCommand.self,
+            CalendarCommand.self, Keys.self, Seal.self, Open.self,
         ]
     )
 

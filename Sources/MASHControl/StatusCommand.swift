@@ -49,7 +49,9 @@ struct HubOptions: ParsableArguments {
             let declared = Set(topology.queues.map(\.name))
             for agency in try RoutingConfiguration.load(file: routing).agencies.keys.sorted()
             where !declared.contains(HubQueues.agency(agency)) {
-                topology.queues += [.init(name: HubQueues.agency(agency)), .init(name: HubQueues.agency(agency) + ".dlq")]
+                topology.queues += [
+                    .init(name: HubQueues.agency(agency)), .init(name: HubQueues.agency(agency) + ".dlq"),
+                ]
                 topology.bindings.append(
                     .init(exchange: HubQueues.enquiriesExchange, queue: HubQueues.agency(agency), routingKey: agency))
             }
@@ -63,13 +65,15 @@ struct Status: AsyncParsableCommand {
         commandName: "status",
         abstract: "Queue, adapter and SLA health of the hub at a glance.",
         discussion: """
-            One row per queue: its agency, type, messages ready and unacknowledged, consumers, publish, deliver \
+            One row per queue of the hub (the definitions file, plus an enquiries queue for each agency in the \
+            routing file): its agency, type, messages ready and unacknowledged, consumers, publish, deliver \
             and ack rates, the age of the oldest waiting message and the depth of its dead-letter queue. Below: \
             each adapter's last heartbeat and answer, and open enquiries by RAG with how many are at risk (past \
             a warning) and breached (past a deadline). Then what is wrong, worst first.
 
-            Rates and unacknowledged counts need the RabbitMQ management API; without it the queues are read by \
-            AMQP passive declares and the table says which columns are unknown. Quorum queues do not report \
+            Ready messages and consumers are read by AMQP passive declares (exact at that moment); the queue \
+            type, unacknowledged counts and rates come from the RabbitMQ management API, and without it the \
+            table says which columns are unknown. Quorum queues do not report \
             message ages, so the age of the oldest waiting message comes from the hub's own publish records \
             (the coordinator's outbox): it is known for the queues the hub publishes to, and shown as ? for \
             the others when messages wait.
@@ -139,11 +143,28 @@ struct StatusGatherer {
             return report
         }
         let inputs = topology.queues.map(\.name).filter { !$0.hasSuffix(".dlq") }.sorted()
-        var figures: [String: StatusReport.Queue] = [:]
+        // Ready and consumer counts come from passive declares, which are exact at this moment; the management
+        // API's own counts lag by its statistics interval (5 s by default). It adds type, unacked and rates.
+        var figures: [String: StatusReport.Queue]
+        do {
+            figures = try await passiveDeclares(inputs.flatMap { [$0, $0 + ".dlq"] })
+        } catch {
+            report.findings.append(
+                .init(level: .critical, subject: "broker", message: "cannot read the queues: \(error)"))
+            return report
+        }
         var failure: String?
         if let management = options.managementURL {
             do {
-                figures = try ManagementAPI(base: management, broker: broker).queues()
+                for (name, extra) in try ManagementAPI(base: management, broker: broker).queues() {
+                    guard var row = figures[name] else { continue }
+                    row.type = extra.type
+                    row.unacked = extra.unacked
+                    row.publishRate = extra.publishRate
+                    row.deliverRate = extra.deliverRate
+                    row.ackRate = extra.ackRate
+                    figures[name] = row
+                }
             } catch {
                 failure = "\(error)"
             }
@@ -154,16 +175,10 @@ struct StatusGatherer {
             report.source = "AMQP passive declares"
             report.unknownColumns = ["TYPE", "UNACK", "PUB/s", "DLV/s", "ACK/s"]
             report.notes.append("The management API was not used (\(failure)).")
-            do {
-                figures = try await passiveDeclares(inputs.flatMap { [$0, $0 + ".dlq"] })
-            } catch {
-                report.findings.append(
-                    .init(level: .critical, subject: "broker", message: "cannot read the queues: \(error)"))
-                report.unknownColumns = []
-                return report
-            }
+        } else {
+            report.source = "AMQP passive declares and the management API"
         }
-        let names = Set(inputs).union(figures.keys.filter { !$0.hasSuffix(".dlq") }).sorted()
+        let names = inputs
         let store = try? CoordinatorStore(readingAt: options.store)
         if store == nil {
             report.notes.append("No coordinator store at \(options.store): adapters and enquiries unknown.")

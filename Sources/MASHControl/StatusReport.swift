@@ -107,7 +107,7 @@ struct StatusReport: Codable, Sendable {
     }
 
     var generatedAt: Date
-    /// "management API" or "AMQP passive declares".
+    /// "AMQP passive declares and the management API", or "AMQP passive declares" alone.
     var source: String
     var unknownColumns: [String] = []
     var notes: [String] = []
@@ -190,7 +190,8 @@ struct StatusReport: Codable, Sendable {
             lines.append(
                 Format.row([
                     (queue.agency, -13), (Format.shortName(queue.queue), -10), (queue.type ?? "?", -6),
-                    (Format.count(queue.ready), 5), (Format.count(queue.unacked), 5), (Format.count(queue.consumers), 4),
+                    (Format.count(queue.ready), 5), (Format.count(queue.unacked), 5),
+                    (Format.count(queue.consumers), 4),
                     (Format.rate(queue.publishRate), 5), (Format.rate(queue.deliverRate), 5),
                     (Format.rate(queue.ackRate), 5),
                     (
@@ -214,9 +215,15 @@ struct StatusReport: Codable, Sendable {
                 lines.append(
                     Format.row([
                         (adapter.agency, -13),
-                        (adapter.lastHeartbeatAt.map { Format.age(generatedAt.timeIntervalSince($0)) + " ago" } ?? "never", -12),
+                        (
+                            adapter.lastHeartbeatAt.map { Format.age(generatedAt.timeIntervalSince($0)) + " ago" }
+                                ?? "never", -12
+                        ),
                         (String(adapter.pending), 7),
-                        (adapter.lastResponseAt.map { Format.age(generatedAt.timeIntervalSince($0)) + " ago" } ?? "never", -12),
+                        (
+                            adapter.lastResponseAt.map { Format.age(generatedAt.timeIntervalSince($0)) + " ago" }
+                                ?? "never", -12
+                        ),
                         (adapter.version ?? "?", -10),
                     ]))
             }

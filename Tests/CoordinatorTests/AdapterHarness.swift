@@ -56,13 +56,16 @@ extension Harness {
 
     /// Starts `mash-adapter` with `config`, connecting as the agency's broker user, and waits until it consumes.
     @discardableResult
-    func startAdapter(_ config: String, agency: String, log: String? = nil) async throws -> ChildProcess {
+    func startAdapter(_ config: String, agency: String, log: String? = nil, operationsPort: Int = -1) async throws
+        -> ChildProcess
+    {
         let url = try broker.url(asUser: agency)
         let process = try ChildProcess(
             ChildProcess.built("mash-adapter"),
             [
                 "--config", config, "--broker",
-                "amqp://\(url.user):\(url.password)@\(url.host):\(url.port)/\(url.vhost)",
+                "amqp://\(url.user):\(url.password)@\(url.host):\(url.port)/\(url.vhost)", "--operations-port",
+                "\(operationsPort)",
             ], log: log ?? scratch.file("adapter-\(agency).log"))
         processes.withLock { $0.append(process) }
         try await process.waitFor("mash-adapter \(agency) ready", within: .seconds(60))

@@ -67,10 +67,12 @@ final class Harness: Sendable {
 
     /// Starts the coordinator in this process and waits until it consumes.
     @discardableResult
-    func startInProcess() async throws -> Coordinator {
+    func startInProcess(operationsPort: Int? = nil) async throws -> Coordinator {
         var logger = Logger(label: "test.coordinator")
         logger.logLevel = .warning
-        let coordinator = try Coordinator(settings: try settings(), logger: logger)
+        var settings = try settings()
+        settings.operationsPort = operationsPort
+        let coordinator = try Coordinator(settings: settings, logger: logger)
         let ready = Locked(false)
         running.withLock {
             $0 = Task { try await coordinator.run { ready.withLock { $0 = true } } }
@@ -144,6 +146,26 @@ final class Harness: Sendable {
         try await within(limit, what) {
             while try !condition() { try await Task.sleep(for: .milliseconds(50)) }
         }
+    }
+
+    /// Runs `mashctl` to completion: its exit status and its combined output.
+    func mashctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        do {
+            return (0, try Shell.run(ChildProcess.built("mashctl"), arguments))
+        } catch let failure as Shell.Failure {
+            return (failure.status, failure.output)
+        }
+    }
+
+    /// `--broker`, `--management`, `--store` and `--routing` for `mashctl`'s operator commands.
+    func operatorOptions() throws -> [String] {
+        let url = try broker.url(asUser: "operator")
+        let management = ProcessInfo.processInfo.environment["MASH_BROKER_MANAGEMENT_URL"] ?? ""
+        return [
+            "--broker", "amqp://operator:\(url.password)@\(url.host):\(url.port)/\(url.vhost)", "--management",
+            management, "--store", storePath, "--routing", routingFile, "--definitions",
+            Repository.path("deploy/rabbitmq/definitions.json"),
+        ]
     }
 
     /// Reads the store directly, as an auditor with the file would.

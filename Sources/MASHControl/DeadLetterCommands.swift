@@ -1,0 +1,269 @@
+import AMQP
+import ArgumentParser
+import Coordinator
+import Foundation
+import Synchronization
+
+struct DeadLetters: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlq",
+        abstract: "List, show and replay dead-lettered messages.",
+        discussion: """
+            Every input queue has a dead-letter queue (<queue>.dlq) holding what its consumer refused, with the \
+            reason: x-mash-reason and x-mash-detail from the coordinator, x-death from RabbitMQ (an adapter's \
+            refusal, or a message redelivered past the delivery limit). Listing leaves the messages where they \
+            are. Replay re-sends them unchanged to the queue they died in, after the cause is fixed (a key \
+            added, a configuration corrected); the consumers' inboxes make a second delivery harmless.
+
+            Commands act as the operator broker user (--broker or $MASH_OPERATOR_URL), which may read DLQs and \
+            publish to queues, and nothing else.
+            """,
+        subcommands: [List.self, Show.self, Replay.self])
+
+    struct Selection: ParsableArguments {
+        @Option(help: "The dead-letter queue, or the queue whose DLQ it is (agency.police.enquiries[.dlq]).")
+        var queue: String
+
+        @Option(help: "At most this many messages, oldest first.")
+        var limit: Int = 20
+
+        var deadLetterQueue: String { queue.hasSuffix(".dlq") ? queue : queue + ".dlq" }
+        var originalQueue: String { String(deadLetterQueue.dropLast(".dlq".count)) }
+
+        func validate() throws {
+            guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the oldest dead-lettered messages of a queue with their reasons.",
+            discussion: "Example:\n  mashctl dlq list --queue coordinator.intake --limit 10")
+
+        @OptionGroup var selection: Selection
+        @OptionGroup var hub: HubOptions
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        func run() async throws {
+            let held = try await DeadLetterQueue.take(selection, broker: try hub.brokerURL())
+            defer { Task { await held.release() } }
+            let letters = held.deliveries.map(DeadLetter.init)
+            if json {
+                return try JSONOutput.write(DeadLetterList(queue: held.queue, depth: held.depth, messages: letters))
+            }
+            var lines = [
+                "\(held.queue): \(held.depth) message\(held.depth == 1 ? "" : "s")"
+                    + (held.depth > letters.count ? ", the oldest \(letters.count) shown" : ""),
+                Format.row([("#", 3), ("MESSAGE ID", -36), ("TYPE", -14), ("AGE", 6), ("REASON", -16)]),
+            ]
+            for (index, letter) in letters.enumerated() {
+                lines.append(
+                    Format.row([
+                        (String(index + 1), 3), (letter.messageID ?? "-", -36),
+                        (letter.type.map { $0.replacingOccurrences(of: "mash.", with: "") } ?? "-", -14),
+                        (letter.deadLetteredAt.map { Format.age(Date().timeIntervalSince($0)) } ?? "?", 6),
+                        (letter.reason, -16),
+                    ]))
+            }
+            StandardStreams.write(Array((lines.joined(separator: "\n") + "\n").utf8))
+            await held.release()
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one dead-lettered message's properties, headers and reason (never its sealed body).",
+            discussion: "Example:\n  mashctl dlq show --queue coordinator.intake --message 3f2a…")
+
+        @OptionGroup var selection: Selection
+        @OptionGroup var hub: HubOptions
+
+        @Option(help: "The message id (from `dlq list`).")
+        var message: String
+
+        func run() async throws {
+            let held = try await DeadLetterQueue.take(selection, broker: try hub.brokerURL())
+            defer { Task { await held.release() } }
+            guard let delivery = held.deliveries.first(where: { $0.properties.messageID == message }) else {
+                await held.release()
+                throw CommandFailure(
+                    "no message \(message) among the oldest \(held.deliveries.count) of \(held.queue) (raise --limit)")
+            }
+            try JSONOutput.write(DeadLetter(delivery))
+            await held.release()
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-send dead-lettered messages, unchanged, to the queue they died in; audited.",
+            discussion: """
+                The selection (the oldest --limit messages) is counted and frozen first: only those message ids \
+                are replayed, whatever arrives meanwhile. More than --confirm-over messages need --yes. Each \
+                replayed message gets an entry in the record of sharing (who, which queue, the reason, the \
+                message id) before anything is sent; `mashctl audit verify` checks it with the rest.
+
+                Example:
+                  mashctl dlq replay --queue coordinator.intake --reason "SPA key added (INC-1234)" --as j.smith
+                """)
+
+        @OptionGroup var selection: Selection
+        @OptionGroup var hub: HubOptions
+
+        @Option(help: "Why the messages can now be processed; recorded in the record of sharing. Required.")
+        var reason: String
+
+        @Option(name: .customLong("as"), help: "Who is replaying (a staff id), for the record of sharing.")
+        var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+
+        @Option(help: "Ask for --yes when more than this many messages are selected.")
+        var confirmOver: Int = 10
+
+        @Flag(help: "Replay even when more than --confirm-over messages are selected.")
+        var yes = false
+
+        func validate() throws {
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--reason must say why the messages can now be processed")
+            }
+        }
+
+        func run() async throws {
+            let held = try await DeadLetterQueue.take(selection, broker: try hub.brokerURL())
+            let count = held.deliveries.count
+            StandardStreams.note(
+                "\(count) of \(held.depth) message\(held.depth == 1 ? "" : "s") in \(held.queue) selected for replay "
+                    + "to \(selection.originalQueue)")
+            guard count > 0 else { return await held.release() }
+            guard count <= confirmOver || yes else {
+                await held.release()
+                throw CommandFailure(
+                    "\(count) messages selected, more than \(confirmOver): nothing replayed. Pass --yes to replay them, "
+                        + "or a smaller --limit")
+            }
+            let ids = held.deliveries.map { $0.properties.messageID ?? "" }
+            do {
+                try RecordOfSharing.recordReplay(
+                    in: try CoordinatorStore(path: hub.store), by: operatorName, to: selection.originalQueue,
+                    reason: reason,
+                    messages: held.deliveries.map {
+                        ($0.properties.messageID ?? "", $0.properties.headers["x-mash-enquiry"]?.string)
+                    }, at: Date())
+            } catch {
+                await held.release()
+                throw CommandFailure("nothing replayed: the record of sharing could not be written (\(error))")
+            }
+            var replayed = 0
+            for delivery in held.deliveries {
+                var properties = delivery.properties
+                for key in ["x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason"] {
+                    properties.headers[key] = nil
+                }
+                properties.headers["x-mash-replayed-by"] = .string(operatorName)
+                do {
+                    try await held.connection.publish(
+                        OutboundMessage(body: delivery.body, properties: properties), exchange: "",
+                        routingKey: selection.originalQueue)
+                    try delivery.ack()
+                    replayed += 1
+                } catch {
+                    await held.release()
+                    throw CommandFailure(
+                        "replayed \(replayed) of \(count); stopped at \(delivery.properties.messageID ?? "?"): \(error)"
+                    )
+                }
+            }
+            StandardStreams.note(
+                "replayed \(replayed) message\(replayed == 1 ? "" : "s") to \(selection.originalQueue): "
+                    + ids.joined(separator: ", "))
+            await held.release()
+        }
+    }
+}
+
+/// The oldest messages of a DLQ, held unacknowledged: acked once replayed, otherwise returned to the queue
+/// when the connection closes. DLQs have no delivery limit, so holding and returning them is harmless.
+struct DeadLetterQueue {
+    var queue: String
+    var depth: Int
+    var deliveries: [Delivery]
+    var connection: AMQPConnection
+    var collector: Task<Void, Never>
+
+    static func take(_ selection: DeadLetters.Selection, broker: AMQPURL) async throws -> DeadLetterQueue {
+        let connection = try await AMQPConnection.connect(AMQPConfiguration(url: broker, connectionName: "mashctl dlq"))
+        do {
+            let queue = selection.deadLetterQueue
+            let depth = try await connection.inspect(queue: queue).messageCount
+            let wanted = min(depth, selection.limit)
+            let taken = Mutex<[Delivery]>([])
+            let deliveries = try await connection.consume(queue: queue, prefetch: UInt16(clamping: max(wanted, 1)))
+            // Iterates until the connection closes: stopping earlier would cancel the consumer while its
+            // deliveries are still to be acked.
+            let collector = Task {
+                do {
+                    for try await delivery in deliveries { taken.withLock { $0.append(delivery) } }
+                } catch {}
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while taken.withLock({ $0.count }) < wanted, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let selected = Array(taken.withLock { $0 }.prefix(wanted))
+            return DeadLetterQueue(
+                queue: queue, depth: depth, deliveries: selected, connection: connection, collector: collector)
+        } catch let error as AMQPError where error.code == .notFound {
+            await connection.close()
+            throw CommandFailure("no queue \(selection.deadLetterQueue) on the broker")
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    func release() async {
+        await connection.close()
+        collector.cancel()
+    }
+}
+
+/// What an operator may see of a dead-lettered message: ids, type, sender, times and reasons. The body is
+/// sealed and never shown.
+struct DeadLetter: Encodable {
+    var messageID: String?
+    var type: String?
+    var sender: String?
+    var enquiryID: String?
+    var publishedAt: Date?
+    var deadLetteredAt: Date?
+    /// The coordinator's reason code, or RabbitMQ's (`rejected` by an adapter, `delivery_limit`, `expired`).
+    var reason: String
+    var detail: String?
+    var rejectedBy: String?
+    var deadLetterCount: Int?
+    var bodyBytes: Int
+
+    init(_ delivery: Delivery) {
+        let headers = delivery.properties.headers
+        let death = headers["x-death"]?.array?.first?.table
+        messageID = delivery.properties.messageID
+        type = delivery.properties.type
+        sender = headers["x-mash-sender"]?.string
+        enquiryID = headers["x-mash-enquiry"]?.string
+        publishedAt = delivery.properties.timestamp.map { Date(timeIntervalSince1970: TimeInterval($0)) }
+        deadLetteredAt = death?["time"]?.int.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? publishedAt
+        reason = headers["x-mash-reason"]?.string ?? death?["reason"]?.string ?? "unknown"
+        detail = headers["x-mash-detail"]?.string
+        rejectedBy = headers["x-mash-rejected-by"]?.string ?? death?["queue"]?.string.map { "consumer of \($0)" }
+        deadLetterCount = death?["count"]?.int.map(Int.init)
+        bodyBytes = delivery.body.count
+    }
+}
+
+struct DeadLetterList: Encodable {
+    var queue: String
+    var depth: Int
+    var messages: [DeadLetter]
+}

@@ -1,0 +1,300 @@
+import AMQP
+import Coordinator
+import Foundation
+import GRDB
+import MASHCore
+import MASHTesting
+import Sealing
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+extension CoordinatorBrokerTests {
+    /// What the people on duty see and do: `mashctl status`, `enquiries`, `dlq`, and the services' metrics.
+    @Suite("Operators: status, enquiries, dead-letter replay, metrics")
+    struct OperatorTests {
+        @Test("status: healthy exits 0; a queue with no consumer and aging messages exits 2 naming it; --json agrees")
+        func statusHealthAndJSON() async throws {
+            try await Harness.with("status") { harness in
+                _ = try await harness.agencies(TestHub.agencies.filter { $0 != "turning-point" })
+                try await harness.startInProcess()
+                let thresholds = harness.scratch.file("operations.yaml")
+                try "oldestWaiting: {warning: 2s, critical: 4s}\n".write(
+                    toFile: thresholds, atomically: true, encoding: .utf8)
+                let status = ["status", "--thresholds", thresholds] + (try harness.operatorOptions())
+
+                let healthy = try harness.mashctl(status)
+                #expect(healthy.status == 0, "\(healthy.output)")
+                #expect(healthy.output.contains("Status: healthy (exit 0)."))
+
+                // Turning Point has no consumer: its request waits and ages past the critical threshold.
+                let enquiry = TestHub.enquiry(rag: .red)
+                try await harness.send(enquiry.json, type: .enquiry)
+                try await harness.eventually("the package without Turning Point") {
+                    try harness.query { db in
+                        try String.fetchOne(db, sql: "SELECT status FROM enquiry WHERE id = ?", arguments: [enquiry.id])
+                    } == "complete"
+                }
+                var critical = try harness.mashctl(status)
+                for _ in 0..<30 where critical.status != 2 {
+                    try await Task.sleep(for: .seconds(1))
+                    critical = try harness.mashctl(status)
+                }
+                #expect(
+                    critical.output.contains(
+                        "CRITICAL agency.turning-point.enquiries: 2 waiting with no consumer, oldest"),
+                    "\(critical.output)")
+                let row = try #require(critical.output.split(separator: "\n").first { $0.hasPrefix("turning-point ") })
+                let cells = row.split(separator: " ", omittingEmptySubsequences: true)
+                // The request, and its cancellation once the package went without Turning Point.
+                #expect(cells[3] == "2" && cells[5] == "0", "READY 2, CONS 0: \(row)")
+                #expect(cells[9].hasSuffix("s") && cells[9] != "-", "OLDEST is an age: \(row)")
+
+                // --json: the same figures as the table, row by row.
+                let json = try harness.mashctl(status + ["--json"])
+                #expect(json.status == 2)
+                let report = try #require(
+                    try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+                let queues = try #require(report["queues"] as? [[String: Any]])
+                let table = try harness.mashctl(status)
+                let rows = table.output.split(separator: "\n").map { $0.split(separator: " ") }
+                for queue in queues {
+                    let name = try #require(queue["queue"] as? String)
+                    let agency = queue["agency"] as? String ?? ""
+                    let shown = agency.count <= 13 ? agency : agency.prefix(12) + "~"
+                    let row = try #require(
+                        rows.first { $0.count == 11 && $0[0] == shown && name.hasSuffix("." + $0[1]) },
+                        "a table row for \(name)")
+                    #expect(String(row[3]) == "\(queue["ready"] as? Int ?? -1)", "ready of \(name)")
+                    #expect(String(row[4]) == "\(queue["unacked"] as? Int ?? -1)", "unacked of \(name)")
+                    #expect(String(row[5]) == "\(queue["consumers"] as? Int ?? -1)", "consumers of \(name)")
+                    #expect(String(row[10]) == "\(queue["deadLetters"] as? Int ?? -1)", "DLQ depth of \(name)")
+                }
+                #expect(queues.count == rows.filter { $0.count == 11 && $0[2] == "quorum" }.count)
+                let findings = try #require(report["findings"] as? [[String: Any]])
+                #expect(findings.contains { $0["subject"] as? String == "agency.turning-point.enquiries" })
+                let enquiries = try #require(report["enquiries"] as? [[String: Any]])
+                #expect(enquiries.map { $0["rag"] as? String } == ["red", "amber", "green"])
+
+                // Without the management API: passive declares, with the unknown columns named.
+                var fallback = status
+                fallback[fallback.firstIndex(of: "--management")! + 1] = "http://127.0.0.1:1"
+                let declared = try harness.mashctl(fallback)
+                #expect(declared.status == 2)
+                #expect(declared.output.contains("Unknown (AMQP passive declares): TYPE, UNACK, PUB/s, DLV/s, ACK/s."))
+                #expect(declared.output.contains("CRITICAL agency.turning-point.enquiries"))
+
+                // The enquiry views: the list and one enquiry's matrix and timeline, with the package opened
+                // only with the decision maker's key.
+                let listed = try harness.mashctl(["enquiries", "--rag", "red", "--store", harness.storePath])
+                #expect(listed.status == 0)
+                #expect(listed.output.contains("\(enquiry.id) red   complete"), "\(listed.output)")
+                let shown = try harness.mashctl(["enquiry", "show", enquiry.id, "--store", harness.storePath])
+                #expect(shown.output.contains("turning-point  no        cancelled -"), "\(shown.output)")
+                #expect(shown.output.contains("Not answered: ") == false)
+                #expect(shown.output.contains("opened"))
+                #expect(!shown.output.contains("Testperson"), "no content without the key")
+                let key = try #require(
+                    try FileManager.default.contentsOfDirectory(atPath: harness.hub.keys.path + "/decision-maker")
+                        .first { $0.hasSuffix(".pem") })
+                let opened = try harness.mashctl([
+                    "enquiry", "show", enquiry.id, "--store", harness.storePath, "--key",
+                    harness.hub.keys.path + "/decision-maker/" + key, "--trust", harness.hub.keys.path,
+                ])
+                #expect(opened.status == 0, "\(opened.output)")
+                #expect(opened.output.contains("DECISION PACKAGE") && opened.output.contains("Testperson"))
+
+                try captureScreen(status, harness: harness)
+            }
+        }
+
+        /// Runs `mashctl status` in a real 80-column terminal (tmux), keeps the captured screen in
+        /// .build/test-output/ and checks that the table fits.
+        func captureScreen(_ status: [String], harness: Harness) throws {
+            let session = "mash-status-\(UUID().uuidString.prefix(8))"
+            let command = ([ChildProcess.built("mashctl")] + status).map { "'\($0)'" }.joined(separator: " ")
+            try Shell.run("tmux", ["new-session", "-d", "-s", session, "-x", "80", "-y", "50", command + "; sleep 60"])
+            defer { _ = try? Shell.run("tmux", ["kill-session", "-t", session]) }
+            var screen = ""
+            for _ in 0..<100 where !screen.contains("Status: ") {
+                usleep(100_000)
+                screen = try Shell.run("tmux", ["capture-pane", "-p", "-t", session])
+            }
+            let folder = Repository.path(".build/test-output")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try screen.write(toFile: folder + "/mashctl-status-screen.txt", atomically: true, encoding: .utf8)
+            #expect(screen.contains("AGENCY        QUEUE      TYPE   READY UNACK CONS PUB/s DLV/s ACK/s OLDEST  DLQ"))
+            #expect(screen.contains("turning-point enquiries  quorum"))
+            #expect(screen.contains("Status: CRITICAL (exit 2)."))
+            #expect(screen.split(separator: "\n").allSatisfy { $0.count <= 80 })
+        }
+
+        @Test("dlq replay: refused without --reason; after the fix, the poison message is delivered once and audited")
+        func deadLetterReplay() async throws {
+            // Early Help is routed before its key exists: the enquiry cannot be sealed to it and is dead-lettered.
+            let routing = try String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8)
+                .replacingOccurrences(
+                    of: "\ndefaults:",
+                    with: """
+
+                          early-help:
+                            mandatory: false
+                            receives: [forename, surname, dateOfBirth, postcode]
+
+                        defaults:
+                        """
+                ).replacingOccurrences(
+                    of: "green: [police, health, education]", with: "green: [police, health, education, early-help]")
+            try await Harness.with("dlq-replay", routing: routing) { harness in
+                _ = try await harness.agencies(["police", "health", "education"])
+                try await harness.startInProcess()
+                try await harness.admin.purge(queue: "agency.early-help.enquiries")
+                let enquiry = TestHub.enquiry(rag: .green)
+                try await harness.send(enquiry.json, type: .enquiry)
+                let options = try harness.operatorOptions()
+                for _ in 0..<100
+                where try await harness.admin.inspect(queue: "coordinator.intake.dlq").messageCount == 0 {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(try await harness.admin.inspect(queue: "coordinator.intake.dlq").messageCount == 1)
+
+                let listed = try harness.mashctl(["dlq", "list", "--queue", "coordinator.intake"] + options)
+                #expect(listed.status == 0, "\(listed.output)")
+                #expect(listed.output.contains("coordinator.intake.dlq: 1 message"))
+                #expect(listed.output.contains("cannotSeal"))
+                let shown = try harness.mashctl(
+                    [
+                        "dlq", "show", "--queue", "coordinator.intake.dlq", "--message",
+                        try #require(
+                            listed.output.split(separator: "\n").dropFirst(2).first?.split(separator: " ")[1]
+                        ).description,
+                    ]
+                        + options)
+                #expect(shown.output.contains("\"reason\" : \"cannotSeal\""), "\(shown.output)")
+                #expect(shown.output.contains("early-help"), "the detail names the addressee without a key")
+
+                let unreasoned = try harness.mashctl(["dlq", "replay", "--queue", "coordinator.intake"] + options)
+                #expect(unreasoned.status == 64)
+                #expect(unreasoned.output.contains("--reason"))
+                #expect(try await harness.admin.inspect(queue: "coordinator.intake.dlq").messageCount == 1)
+
+                // The fix: Early Help's key is added. Then the replay, audited.
+                _ = try Shell.run(
+                    ChildProcess.built("mashctl"),
+                    ["keys", "generate", "--agency", "early-help", "--out", harness.hub.keys.path])
+                let replayed = try harness.mashctl(
+                    [
+                        "dlq", "replay", "--queue", "coordinator.intake", "--reason", "Early Help key added", "--as",
+                        "ops-1",
+                    ]
+                        + options)
+                #expect(replayed.status == 0, "\(replayed.output)")
+                #expect(replayed.output.contains("1 of 1 message in coordinator.intake.dlq selected for replay"))
+                try await harness.eventually("the enquiry opened from the replay") {
+                    try harness.query { db in
+                        try Int.fetchOne(
+                            db, sql: "SELECT COUNT(*) FROM request WHERE enquiry_id = ?", arguments: [enquiry.id])
+                    } == 4
+                }
+                let again = try harness.mashctl(
+                    ["dlq", "replay", "--queue", "coordinator.intake", "--reason", "again", "--as", "ops-1"] + options)
+                #expect(again.output.contains("0 of 0 messages"), "\(again.output)")
+                try await Task.sleep(for: .seconds(1))
+                // Once: one request to Early Help (and its cancellation, as the package went without it), and one
+                // inbox entry for the replayed message.
+                #expect(try await harness.admin.inspect(queue: "agency.early-help.enquiries").messageCount == 2)
+                #expect(
+                    try harness.query {
+                        try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM inbox WHERE outcome = 'enquiry'")
+                    }
+                        == 1)
+                #expect(try await harness.admin.inspect(queue: "coordinator.intake.dlq").messageCount == 0)
+                let audit = try harness.query { db in
+                    try Row.fetchAll(
+                        db,
+                        sql:
+                            "SELECT sender, recipient, purpose FROM record_of_sharing WHERE purpose LIKE 'dead-letter%'"
+                    )
+                }
+                #expect(audit.count == 1)
+                #expect(audit.first?["sender"] == "operator:ops-1")
+                #expect(audit.first?["recipient"] == "coordinator.intake")
+                #expect(audit.first?["purpose"] == "dead-letter replay: Early Help key added")
+                let verified = try harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                #expect(verified.status == 0, "\(verified.output)")
+                try await harness.admin.purge(queue: "agency.early-help.enquiries")
+            }
+        }
+
+        @Test("/metrics scraped during enquiries shows the counts moving; /health answers")
+        func metricsMove() async throws {
+            try await Harness.with("metrics") { harness in
+                _ = try await harness.agencies(["police", "health", "education"])
+                let coordinator = try await harness.startInProcess(operationsPort: 0)
+                let base = try #require(coordinator.operationsURL)
+                let before = try scrape(base + "/metrics")
+                #expect(value(before, "mash_messages_received_total", ["queue": "coordinator.intake"]) == nil)
+                #expect(value(before, "mash_open_enquiries", ["rag": "green"]) == 0)
+
+                let enquiries = (0..<3).map { _ in TestHub.enquiry(rag: .green) }
+                for enquiry in enquiries { try await harness.send(enquiry.json, type: .enquiry) }
+                try await harness.eventually("three packages") {
+                    try harness.query {
+                        try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM enquiry WHERE status = 'complete'")
+                    }
+                        == 3
+                }
+                var after = try scrape(base + "/metrics")
+                for _ in 0..<50 where value(after, "mash_outbox_backlog", [:]) != 0 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    after = try scrape(base + "/metrics")
+                }
+                #expect(
+                    value(
+                        after, "mash_messages_received_total", ["queue": "coordinator.intake", "outcome": "processed"])
+                        == 3)
+                #expect(
+                    value(
+                        after, "mash_messages_received_total",
+                        ["queue": "coordinator.responses", "outcome": "processed"])
+                        == 9)
+                #expect(value(after, "mash_messages_published_total", ["type": "mash.research-request/1"]) == 9)
+                #expect(value(after, "mash_open_enquiries", ["rag": "green"]) == 0)
+                #expect(value(after, "mash_outbox_backlog", [:]) == 0)
+                #expect(value(after, "mash_broker_connected", [:]) == 1)
+                #expect(!after.contains("Testperson") && !after.contains("Ellie"))
+
+                let health = try scrape(base + "/health")
+                #expect(health.contains("\"status\":\"ok\""), "\(health)")
+
+                // An adapter serves its own: started from its shipped file on a free port.
+                let config = try harness.shippedConfig("police")
+                let adapter = try await harness.startAdapter(config, agency: "police", operationsPort: 0)
+                let line = try String(contentsOfFile: adapter.log, encoding: .utf8)
+                let adapterBase = try #require(
+                    line.split(separator: "\n").first { $0.contains("ready (metrics and health: ") }?
+                        .split(separator: " ").last?.dropLast().description)
+                let adapterMetrics = try scrape(adapterBase + "/metrics")
+                #expect(value(adapterMetrics, "mash_broker_connected", [:]) == 1)
+                #expect(adapterMetrics.contains("mash_adapter_requests{status=\"pending\"}"))
+                #expect(try scrape(adapterBase + "/health").contains("\"status\":\"ok\""))
+            }
+        }
+
+        /// The value of the sample of `name` whose labels include `labels`; nil when there is none.
+        func value(_ exposition: String, _ name: String, _ labels: [String: String]) -> Double? {
+            for line in exposition.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ")
+            {
+                let matches = labels.allSatisfy { line.contains("\($0.key)=\"\($0.value)\"") }
+                if matches, let number = line.split(separator: " ").last.flatMap({ Double($0) }) { return number }
+            }
+            return nil
+        }
+
+        func scrape(_ url: String) throws -> String {
+            try Shell.run("curl", ["-s", "--max-time", "5", url])
+        }
+    }
+}
