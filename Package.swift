@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MASHControlTests",
-            dependencies: ["MASHControl", "Sealing", "MASHTesting"],
+            dependencies: ["MASHControl", "Coordinator", "MASHConfig", "Sealing", "MASHTesting"],
             swiftSettings: strict
         ),
         .testTarget(

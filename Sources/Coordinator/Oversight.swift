@@ -11,6 +11,13 @@ extension CoordinatorStore {
         public var open = 0
         public var atRisk = 0
         public var breached = 0
+
+        public init(rag: String, open: Int = 0, atRisk: Int = 0, breached: Int = 0) {
+            self.rag = rag
+            self.open = open
+            self.atRisk = atRisk
+            self.breached = breached
+        }
     }
 
     /// One row per RAG rating, red first, including ratings with nothing open.
