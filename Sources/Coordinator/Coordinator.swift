@@ -160,9 +160,17 @@ public final class Coordinator: Sendable {
     /// definitions do not list, so onboarding an agency needs configuration, a key and a broker user, not a
     /// new definitions file.
     func topology() throws -> Topology {
-        var topology = try Topology(rabbitMQDefinitionsFile: settings.definitionsFile, vhost: settings.broker.vhost)
+        try Self.topology(
+            definitionsFile: settings.definitionsFile, vhost: settings.broker.vhost,
+            agencies: Array(settings.routing.agencies.keys))
+    }
+
+    /// The hub's topology: the definitions file's, plus a queue (with its DLQ) for each of `agencies` that the
+    /// definitions do not list. `mashctl` reports the same queues the coordinator declares.
+    public static func topology(definitionsFile: String, vhost: String, agencies: [String]) throws -> Topology {
+        var topology = try Topology(rabbitMQDefinitionsFile: definitionsFile, vhost: vhost)
         let declared = Set(topology.queues.map(\.name))
-        for agency in settings.routing.agencies.keys.sorted() where !declared.contains(HubQueues.agency(agency)) {
+        for agency in agencies.sorted() where !declared.contains(HubQueues.agency(agency)) {
             let queue = HubQueues.agency(agency)
             topology.queues += [
                 .quorum(queue, deliveryLimit: 5, deadLetterExchange: HubQueues.deadLetterExchange),

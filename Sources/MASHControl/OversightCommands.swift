@@ -14,13 +14,16 @@ struct StoreOption: ParsableArguments {
     func open() throws -> CoordinatorStore { try CoordinatorStore(readingAt: store) }
 }
 
+/// JSON as every `--json` prints it: sorted keys, ISO 8601 dates, a final newline.
 enum JSONOutput {
-    static func write(_ value: some Encodable) throws {
+    static func encode(_ value: some Encodable) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        StandardStreams.write(Array(try encoder.encode(value)) + [10])
+        return Array(try encoder.encode(value)) + [10]
     }
+
+    static func write(_ value: some Encodable) throws { StandardStreams.write(try encode(value)) }
 }
 
 struct Enquiries: AsyncParsableCommand {

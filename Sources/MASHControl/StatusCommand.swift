@@ -44,19 +44,10 @@ struct HubOptions: ParsableArguments {
 
     /// The hub's queues from the definitions and routing files: every input queue and its DLQ.
     func topology(vhost: String) throws -> Topology {
-        var topology = try Topology(rabbitMQDefinitionsFile: definitions, vhost: vhost)
-        if FileManager.default.fileExists(atPath: routing) {
-            let declared = Set(topology.queues.map(\.name))
-            for agency in try RoutingConfiguration.load(file: routing).agencies.keys.sorted()
-            where !declared.contains(HubQueues.agency(agency)) {
-                topology.queues += [
-                    .init(name: HubQueues.agency(agency)), .init(name: HubQueues.agency(agency) + ".dlq"),
-                ]
-                topology.bindings.append(
-                    .init(exchange: HubQueues.enquiriesExchange, queue: HubQueues.agency(agency), routingKey: agency))
-            }
-        }
-        return topology
+        let agencies =
+            FileManager.default.fileExists(atPath: routing)
+            ? Array(try RoutingConfiguration.load(file: routing).agencies.keys) : []
+        return try Coordinator.topology(definitionsFile: definitions, vhost: vhost, agencies: agencies)
     }
 }
 
@@ -110,10 +101,7 @@ struct Status: AsyncParsableCommand {
             report.evaluate(limits)
             let text: String
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                encoder.dateEncodingStrategy = .iso8601
-                text = String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
+                text = String(decoding: try JSONOutput.encode(report), as: UTF8.self)
             } else {
                 text = report.table()
             }

@@ -144,7 +144,10 @@ public final class OperationsEndpoint: Sendable {
         var response = Array(head.utf8) + body
         var sent = 0
         while sent < response.count {
-            let count = response.withUnsafeMutableBytes { write(client, $0.baseAddress! + sent, $0.count - sent) }
+            // MSG_NOSIGNAL: a scraper that hangs up early must not raise SIGPIPE and end the service.
+            let count = response.withUnsafeMutableBytes {
+                send(client, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if count <= 0 { return }
             sent += count
         }
