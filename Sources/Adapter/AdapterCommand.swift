@@ -34,9 +34,9 @@ public struct AdapterCommand: AsyncParsableCommand {
     @Option(
         help: """
             Local port serving /metrics and /health on 127.0.0.1, overriding the file's operationsPort; 0 picks a \
-            free port, -1 serves none.
+            free port, off serves none.
             """)
-    var operationsPort: Int?
+    var operationsPort: OperationsPort?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .info
@@ -45,7 +45,7 @@ public struct AdapterCommand: AsyncParsableCommand {
 
     public func run() async throws {
         var configuration = try AdapterConfiguration.load(file: config)
-        if let operationsPort { configuration.operationsPort = operationsPort >= 0 ? operationsPort : nil }
+        if let operationsPort { configuration.operationsPort = operationsPort.port }
         var logger = Logger(label: "mash.adapter.\(configuration.agency)")
         logger.logLevel = logLevel
         let url = try configuration.brokerURL(

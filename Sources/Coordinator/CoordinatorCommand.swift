@@ -41,9 +41,9 @@ public struct CoordinatorCommand: AsyncParsableCommand {
 
     @Option(
         help: """
-            Local port serving /metrics (Prometheus) and /health on 127.0.0.1; 0 picks a free port, -1 serves none.
+            Local port serving /metrics (Prometheus) and /health on 127.0.0.1; 0 picks a free port, off serves none.
             """)
-    var operationsPort: Int = 9470
+    var operationsPort = OperationsPort(9470)
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level = .info
@@ -61,7 +61,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         var settings = CoordinatorSettings(
             broker: try AMQPURL(url), keysDirectory: keys, storePath: store, definitionsFile: definitions,
             routing: routing, calendar: try CoordinatorSettings.calendar(holidaysFile: holidays))
-        settings.operationsPort = operationsPort >= 0 ? operationsPort : nil
+        settings.operationsPort = operationsPort.port
         let coordinator = try Coordinator(settings: settings, logger: logger)
         try await runUntilSignalled(logger: logger) {
             try await coordinator.run {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 
@@ -162,4 +163,23 @@ extension [UInt8] {
         }
         return false
     }
+}
+
+/// `--operations-port`: a port number (0 picks a free one) or `off`.
+public struct OperationsPort: ExpressibleByArgument, Sendable {
+    public var port: Int?
+
+    public init?(argument: String) {
+        if argument == "off" {
+            port = nil
+        } else if let number = Int(argument), (0...65535).contains(number) {
+            port = number
+        } else {
+            return nil
+        }
+    }
+
+    public init(_ port: Int?) { self.port = port }
+
+    public var defaultValueDescription: String { port.map(String.init) ?? "off" }
 }

@@ -56,7 +56,7 @@ extension Harness {
 
     /// Starts `mash-adapter` with `config`, connecting as the agency's broker user, and waits until it consumes.
     @discardableResult
-    func startAdapter(_ config: String, agency: String, log: String? = nil, operationsPort: Int = -1) async throws
+    func startAdapter(_ config: String, agency: String, log: String? = nil, operationsPort: String = "off") async throws
         -> ChildProcess
     {
         let url = try broker.url(asUser: agency)

@@ -271,7 +271,7 @@ extension CoordinatorBrokerTests {
 
                 // An adapter serves its own: started from its shipped file on a free port.
                 let config = try harness.shippedConfig("police")
-                let adapter = try await harness.startAdapter(config, agency: "police", operationsPort: 0)
+                let adapter = try await harness.startAdapter(config, agency: "police", operationsPort: "0")
                 let line = try String(contentsOfFile: adapter.log, encoding: .utf8)
                 let adapterBase = try #require(
                     line.split(separator: "\n").first { $0.contains("ready (metrics and health: ") }?
