@@ -46,6 +46,7 @@ let package = Package(
         .target(
             name: "MASHService",
             dependencies: [
+                "MASHCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

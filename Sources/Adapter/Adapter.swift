@@ -35,7 +35,7 @@ public final class Adapter: Sendable {
     private let endpoint = Mutex<OperationsEndpoint?>(nil)
 
     /// Where `/metrics` and `/health` are served, once `run` has started them.
-    public var operationsURL: String? { endpoint.withLock { $0.map { "http://127.0.0.1:\($0.port)" } } }
+    public var operationsURL: String? { endpoint.withLock { $0?.url } }
 
     public init(
         configuration: AdapterConfiguration, broker: AMQPURL, logger: Logger,

@@ -98,7 +98,7 @@ public final class Coordinator: Sendable {
     private let endpoint = Mutex<OperationsEndpoint?>(nil)
 
     /// Where `/metrics` and `/health` are served, once `run` has started them.
-    public var operationsURL: String? { endpoint.withLock { $0.map { "http://127.0.0.1:\($0.port)" } } }
+    public var operationsURL: String? { endpoint.withLock { $0?.url } }
 
     public init(settings: CoordinatorSettings, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) throws
     {
@@ -122,7 +122,7 @@ public final class Coordinator: Sendable {
             let served = try OperationsEndpoint(
                 port: port, metrics: { [self] in scrape() }, health: { [self] in health() })
             endpoint.withLock { $0 = served }
-            logger.info("operations endpoint", metadata: ["url": "http://127.0.0.1:\(served.port)"])
+            logger.info("operations endpoint", metadata: ["url": "\(served.url)"])
         }
         defer { endpoint.withLock { $0?.close() } }
         let connection = try await AMQPConnection.connect(

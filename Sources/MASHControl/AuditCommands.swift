@@ -8,11 +8,6 @@ struct Audit: ParsableCommand {
         abstract: "Check and export the record of sharing (the hash-chained ledger of every disclosure).",
         subcommands: [Verify.self, Export.self])
 
-    struct StoreOption: ParsableArguments {
-        @Option(help: "The coordinator's store.")
-        var store: String = ".build/coordinator/coordinator.sqlite"
-    }
-
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check every entry's hash and its link to the one before.",
@@ -24,7 +19,7 @@ struct Audit: ParsableCommand {
         @OptionGroup var options: StoreOption
 
         func run() throws {
-            let result = try RecordOfSharing.verify(try CoordinatorStore(readingAt: options.store))
+            let result = try RecordOfSharing.verify(try options.open())
             if let bad = result.firstBad {
                 throw CommandFailure(
                     "record of sharing BROKEN at entry \(bad.seq): \(bad.problem) (\(result.entries) entries read)")
@@ -52,7 +47,7 @@ struct Audit: ParsableCommand {
 
         func run() throws {
             let entries = try RecordOfSharing.entries(
-                try CoordinatorStore(readingAt: options.store), from: try Self.instant(from, "--from"),
+                try options.open(), from: try Self.instant(from, "--from"),
                 to: try Self.instant(to, "--to"))
             StandardStreams.write(Array(RecordOfSharing.csv(entries).utf8))
             StandardStreams.note("\(entries.count) disclosures")

@@ -146,7 +146,8 @@ struct DeadLetters: AsyncParsableCommand {
             let ids = held.deliveries.map { $0.properties.messageID ?? "" }
             do {
                 try RecordOfSharing.recordReplay(
-                    in: try CoordinatorStore(path: hub.store), by: operatorName, to: selection.originalQueue,
+                    in: try CoordinatorStore(path: hub.storeOption.store), by: operatorName,
+                    to: selection.originalQueue,
                     reason: reason,
                     messages: held.deliveries.map {
                         ($0.properties.messageID ?? "", $0.properties.headers["x-mash-enquiry"]?.string)

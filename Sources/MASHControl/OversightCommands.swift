@@ -6,7 +6,7 @@ import Sealing
 
 extension CoordinatorStore.EnquiryFilter: ExpressibleByArgument {}
 
-/// Where the coordinator's store is, for the read-only views.
+/// Where the coordinator's store is, for every command that reads it (audit, status, enquiries, dlq replay).
 struct StoreOption: ParsableArguments {
     @Option(help: "The coordinator's SQLite store (read only).")
     var store: String = ".build/coordinator/coordinator.sqlite"

@@ -23,8 +23,7 @@ struct HubOptions: ParsableArguments {
             """)
     var management: String?
 
-    @Option(help: "The coordinator's SQLite store (read only).")
-    var store: String = ".build/coordinator/coordinator.sqlite"
+    @OptionGroup var storeOption: StoreOption
 
     @Option(help: "RabbitMQ definitions: the queues to report when the management API is not available.")
     var definitions: String = "deploy/rabbitmq/definitions.json"
@@ -167,9 +166,9 @@ struct StatusGatherer {
             report.source = "AMQP passive declares and the management API"
         }
         let names = inputs
-        let store = try? CoordinatorStore(readingAt: options.store)
+        let store = try? options.storeOption.open()
         if store == nil {
-            report.notes.append("No coordinator store at \(options.store): adapters and enquiries unknown.")
+            report.notes.append("No coordinator store at \(options.storeOption.store): adapters and enquiries unknown.")
         }
         for name in names {
             var row = figures[name] ?? StatusReport.Queue(agency: Format.owner(name), queue: name)

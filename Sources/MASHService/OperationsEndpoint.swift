@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MASHCore
 
 #if canImport(Glibc)
     import Glibc
@@ -27,15 +28,10 @@ public struct HealthReport: Sendable, Equatable {
 
     public var healthy: Bool { checks.allSatisfy(\.healthy) }
 
-    public var json: String {
-        let items = checks.map { check in
-            "\"\(check.name)\":{\"healthy\":\(check.healthy),\"detail\":\"\(Self.escape(check.detail))\"}"
-        }
-        return "{\"status\":\"\(healthy ? "ok" : "failing")\",\"checks\":{\(items.joined(separator: ","))}}\n"
-    }
-
-    private static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    public var json: [UInt8] {
+        var items: [String: Any] = [:]
+        for check in checks { items[check.name] = ["healthy": check.healthy, "detail": check.detail] }
+        return DocumentWriter.encode(["status": healthy ? "ok" : "failing", "checks": items]) + [10]
     }
 }
 
@@ -49,6 +45,10 @@ public final class OperationsEndpoint: Sendable {
 
     /// The port actually bound (useful when asked for port 0).
     public let port: Int
+
+    public let host: String
+
+    public var url: String { "http://\(host):\(port)" }
     private let socket: Int32
     private let metrics: @Sendable () -> [UInt8]
     private let health: @Sendable () -> HealthReport
@@ -60,6 +60,7 @@ public final class OperationsEndpoint: Sendable {
     ) throws {
         self.metrics = metrics
         self.health = health
+        self.host = host
         let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "operations port: socket() failed (errno \(errno))") }
         var yes: Int32 = 1
@@ -134,7 +135,7 @@ public final class OperationsEndpoint: Sendable {
             case "/health":
                 let report = health()
                 (status, type, body) = (
-                    report.healthy ? "200 OK" : "503 Service Unavailable", "application/json", Array(report.json.utf8)
+                    report.healthy ? "200 OK" : "503 Service Unavailable", "application/json", report.json
                 )
             default:
                 (status, type, body) = ("404 Not Found", "text/plain", Array("try /metrics or /health\n".utf8))

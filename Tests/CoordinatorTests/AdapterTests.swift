@@ -56,17 +56,13 @@ extension CoordinatorBrokerTests {
 
         @Test("Early Help joins with a config file, a generated key and a broker user: no code, no rebuild")
         func earlyHelp() async throws {
-            let routing = try String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8)
-                .replacingOccurrences(
-                    of: "\n# Who is asked",
-                    with: """
+            let routing = try Harness.routing(
+                adding: """
+                      early-help:
+                        mandatory: true
+                        receives: [forename, surname, dateOfBirth, postcode, household]
 
-                          early-help:
-                            mandatory: true
-                            receives: [forename, surname, dateOfBirth, postcode, household]
-
-                        # Who is asked
-                        """)
+                    """)
             try await Harness.with("adapters-early-help", routing: routing) { harness in
                 // Onboarding, as an operator does it: a key pair, a broker user, an extract and a config file.
                 _ = try Shell.run(

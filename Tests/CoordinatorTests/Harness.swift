@@ -43,6 +43,13 @@ final class Harness: Sendable {
             .replacingOccurrences(of: "mandatory: false", with: "mandatory: true")
     }
 
+    /// The shipped routing with one more agency (its `agencies:` entry, indented as in the file) listed
+    /// before the defaults.
+    static func routing(adding agency: String) throws -> String {
+        try String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "\n# Who is asked", with: "\n" + agency + "\n# Who is asked")
+    }
+
     init(_ purpose: String, routing: String? = nil) async throws {
         broker = try TestBroker.fromEnvironment()
         hub = try TestHub(purpose)

@@ -134,19 +134,15 @@ extension CoordinatorBrokerTests {
         @Test("dlq replay: refused without --reason; after the fix, the poison message is delivered once and audited")
         func deadLetterReplay() async throws {
             // Early Help is routed before its key exists: the enquiry cannot be sealed to it and is dead-lettered.
-            let routing = try String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8)
-                .replacingOccurrences(
-                    of: "\ndefaults:",
-                    with: """
+            let routing = try Harness.routing(
+                adding: """
+                      early-help:
+                        mandatory: false
+                        receives: [forename, surname, dateOfBirth, postcode]
 
-                          early-help:
-                            mandatory: false
-                            receives: [forename, surname, dateOfBirth, postcode]
-
-                        defaults:
-                        """
-                ).replacingOccurrences(
-                    of: "green: [police, health, education]", with: "green: [police, health, education, early-help]")
+                    """
+            ).replacingOccurrences(
+                of: "green: [police, health, education]", with: "green: [police, health, education, early-help]")
             try await Harness.with("dlq-replay", routing: routing) { harness in
                 _ = try await harness.agencies(["police", "health", "education"])
                 try await harness.startInProcess()
