@@ -110,7 +110,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPTests",
-            dependencies: ["AMQP", "MASHTesting"],
+            dependencies: ["AMQP", "CRabbitMQ", "MASHTesting"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -13,7 +13,7 @@ RUNS=${MASH_BENCH_RUNS:-3}
 
 scripts/deps.sh
 export MASH_BROKER_DIR=$PWD/.build/broker-bench
-export MASH_BROKER_PORT=${MASH_BENCH_BROKER_PORT:-45672}
+export MASH_BROKER_PORT=${MASH_BENCH_BROKER_PORT:-28672}
 trap 'scripts/broker.sh down >/dev/null || true' EXIT
 scripts/broker.sh reset >/dev/null
 scripts/broker.sh up >/dev/null

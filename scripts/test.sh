@@ -17,7 +17,7 @@ fi
 export MASH_PYTHON=$venv/bin/python
 
 export MASH_BROKER_DIR=$PWD/.build/broker-test
-export MASH_BROKER_PORT=${MASH_TEST_BROKER_PORT:-35672}
+export MASH_BROKER_PORT=${MASH_TEST_BROKER_PORT:-27672}
 
 # A failed test must not leave a coordinator it started running against the next run's node.
 trap 'pkill -9 -f "$PWD/.build/debug/mash-" 2>/dev/null || true; scripts/broker.sh down || true' EXIT

@@ -78,6 +78,11 @@ final class Wire {
             amqp_destroy_connection(state)
             throw Wire.openError(opened, url: url)
         }
+        if mash_socket_is_self_connected(amqp_get_sockfd(state)) != 0 {
+            amqp_destroy_connection(state)
+            throw AMQPError(
+                .connectionFailed, "connecting to \(url.host):\(url.port): connection refused (nothing listening)")
+        }
         var rpcTimeout = Wire.timeval(options.rpcTimeout)
         _ = amqp_set_handshake_timeout(state, &rpcTimeout)
         _ = amqp_set_rpc_timeout(state, &rpcTimeout)

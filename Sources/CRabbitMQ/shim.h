@@ -10,6 +10,7 @@
 #include <amqp_tcp_socket.h>
 #include <amqp_ssl_socket.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 static const amqp_method_number_t mash_method_connection_close = AMQP_CONNECTION_CLOSE_METHOD;
@@ -94,6 +95,19 @@ static inline struct timeval mash_timeval(long seconds, long microseconds) {
     tv.tv_sec = seconds;
     tv.tv_usec = microseconds;
     return tv;
+}
+
+/// 1 when the socket's local and peer addresses are the same. Connecting to a local port nobody listens on
+/// can pick that very port as the ephemeral source and connect to itself (TCP simultaneous open); the
+/// socket then squats the port, and the broker cannot listen on it when it comes back.
+static inline int mash_socket_is_self_connected(int fd) {
+    struct sockaddr_storage local, peer;
+    socklen_t local_len = sizeof local, peer_len = sizeof peer;
+    memset(&local, 0, sizeof local);
+    memset(&peer, 0, sizeof peer);
+    if (getsockname(fd, (struct sockaddr *)&local, &local_len) != 0) return 0;
+    if (getpeername(fd, (struct sockaddr *)&peer, &peer_len) != 0) return 0;
+    return local_len == peer_len && memcmp(&local, &peer, local_len) == 0;
 }
 
 #endif
