@@ -13,6 +13,16 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case decisionPackage = "mash.decision-package/1"
     case slaAlert = "mash.sla-alert/1"
     case adapterHeartbeat = "mash.adapter-heartbeat/1"
+    case domesticAbuseNotification = "mash.domestic-abuse-notification/1"
+    case danReferral = "mash.dan-referral/1"
+    case significantContact = "mash.significant-contact/1"
+    case openCase = "mash.open-case/1"
+    case encompassNotice = "mash.encompass-notice/1"
+    case encompassAcknowledgement = "mash.encompass-acknowledgement/1"
+    case schoolRoll = "mash.school-roll/1"
+    case rollReport = "mash.roll-report/1"
+    case rollRejection = "mash.roll-rejection/1"
+    case missingEducationAlert = "mash.cme-alert/1"
 }
 
 extension DocumentReader {
