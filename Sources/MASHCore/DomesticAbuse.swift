@@ -94,7 +94,8 @@ public struct DomesticAbuseNotification: Sendable, Equatable {
         assessment = RiskAssessment(
             tool: try risk.string("tool"), toolVersion: try risk.string("toolVersion"),
             score: try risk.optionalInt("score"), level: try risk.enum("level", RiskLevel.self),
-            uplift: try risk.optionalEnum("uplift", RiskLevel.self), upliftReason: try risk.optionalString("upliftReason"))
+            uplift: try risk.optionalEnum("uplift", RiskLevel.self),
+            upliftReason: try risk.optionalString("upliftReason"))
         if let uplift = assessment.uplift {
             guard uplift >= assessment.level else {
                 throw risk.error(
@@ -188,6 +189,11 @@ public struct DANRoute: Sendable, Equatable {
         /// The index of the child in the DAN.
         public var child: Int
         public var openCase: OpenCase
+
+        public init(child: Int, openCase: OpenCase) {
+            self.child = child
+            self.openCase = openCase
+        }
     }
 
     public var referral: Bool
@@ -224,7 +230,8 @@ public struct DANRoute: Sendable, Equatable {
     }
 
     static func isUnderOne(born: LocalDate, on day: LocalDate) -> Bool {
-        let first = LocalDate(year: born.year + 1, month: born.month, day: born.month == 2 && born.day == 29 ? 28 : born.day)
+        let first = LocalDate(
+            year: born.year + 1, month: born.month, day: born.month == 2 && born.day == 29 ? 28 : born.day)
         return day < first && born <= day
     }
 }

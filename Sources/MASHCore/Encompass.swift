@@ -112,6 +112,11 @@ public enum EncompassPlan {
         public var urn: String?
         /// Indexes into the DAN's children.
         public var children: [Int]
+
+        public init(urn: String?, children: [Int]) {
+            self.urn = urn
+            self.children = children
+        }
     }
 
     /// Compulsory school age for the fallback: from 4 (Reception) to 16.

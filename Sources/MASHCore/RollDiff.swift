@@ -80,7 +80,9 @@ public struct RollDiff: Sendable, Equatable {
             let key = pupil.diffKey
             if let twin = seen[key], !pupil.upn.isEmpty, !Self.samePerson(twin, pupil) {
                 diff.flags.append(
-                    Flag(kind: .identityConflict, pupil: pupil, detail: "the UPN is also on \(twin.locator) for another child"))
+                    Flag(
+                        kind: .identityConflict, pupil: pupil,
+                        detail: "the UPN is also on \(twin.locator) for another child"))
             }
             seen[key] = seen[key] ?? pupil
             let before = earlier[key]

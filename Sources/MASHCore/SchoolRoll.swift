@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(FoundationXML)
     import FoundationXML
 #endif
@@ -142,7 +143,8 @@ extension SchoolRoll {
             index[known] = position
         }
         for required in Self.csvColumns.prefix(5) where index[required] == nil {
-            throw DocumentError(source: source, field: "line 1", problem: "the required column '\(required)' is missing")
+            throw DocumentError(
+                source: source, field: "line 1", problem: "the required column '\(required)' is missing")
         }
         var pupils: [RollPupil] = []
         pupils.reserveCapacity(table.rows.count)
@@ -167,9 +169,13 @@ extension SchoolRoll {
         guard parsed else {
             throw DocumentError(
                 source: source, field: "line \(parser.lineNumber)",
-                problem: "not well-formed XML (\(parser.parserError.map { "\($0.localizedDescription)" } ?? "parse error"))")
+                problem:
+                    "not well-formed XML (column \(parser.columnNumber), parser error \((parser.parserError as NSError?)?.code ?? 0))"
+            )
         }
-        guard reader.sawRoot else { throw DocumentError(source: source, field: "", problem: "the root element must be CTfile") }
+        guard reader.sawRoot else {
+            throw DocumentError(source: source, field: "", problem: "the root element must be CTfile")
+        }
         guard let qualifierText = reader.qualifier else {
             throw DocumentError(source: source, field: "CTfile/Header/DocumentQualifier", problem: "is missing")
         }
@@ -212,11 +218,12 @@ struct RollFields {
 
     func date(_ name: String) throws -> LocalDate? {
         guard let value = text(name) else { return nil }
-        if let date = LocalDate(value) { return date }
+        if let date = LocalDate(value), date.adding(days: 0) == date { return date }
         // 23/11/2026, as spreadsheets write it.
         let parts = value.split(separator: "/")
         if parts.count == 3, let day = Int(parts[0]), let month = Int(parts[1]), let year = Int(parts[2]),
-            parts[2].count == 4, let date = LocalDate("\(year)-\(String(format: "%02d-%02d", month, day))")
+            parts[2].count == 4, let date = LocalDate("\(year)-\(String(format: "%02d-%02d", month, day))"),
+            date.adding(days: 0) == date
         {
             return date
         }
@@ -244,6 +251,7 @@ struct RollFields {
 private final class CTFReader: NSObject, XMLParserDelegate {
     let source: String
     var fault: DocumentError?
+    private var xmlBroken = false
     var sawRoot = false
     var qualifier: String?
     var urn: String?
@@ -312,6 +320,12 @@ private final class CTFReader: NSObject, XMLParserDelegate {
         }
     }
 
+    /// libxml2 recovers from some faults and then reports elements it closed itself: once the XML is broken,
+    /// that is the fault to report, not what a half-read pupil lacks.
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+        if fault == nil { xmlBroken = true }
+    }
+
     /// `</Pupil>`: the pupil's own school history entry gives its entry and leaving.
     private func finishPupil(_ parser: XMLParser) {
         guard var current = pupil else { return }
@@ -329,7 +343,7 @@ private final class CTFReader: NSObject, XMLParserDelegate {
     }
 
     private func fail(_ parser: XMLParser, _ error: DocumentError) {
-        if fault == nil { fault = error }
+        if fault == nil && !xmlBroken { fault = error }
         parser.abortParsing()
     }
 }
