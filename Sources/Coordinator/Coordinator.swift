@@ -27,6 +27,8 @@ public struct CoordinatorSettings: Sendable {
     public var timerInterval: Duration = .milliseconds(200)
     /// The local port for `/metrics` and `/health` (0 picks a free one); nil serves neither.
     public var operationsPort: Int?
+    /// The schools of `Config/schools`, by URN: Encompass notices and roll feeds.
+    public var schools: [String: SchoolConfiguration] = [:]
 
     /// The MASH working calendar with the bank holidays of GOV.UK's file at `holidaysFile`.
     public static func calendar(holidaysFile: String) throws -> WorkingCalendar {
@@ -53,6 +55,8 @@ public struct CoordinatorSettings: Sendable {
 /// The queue and exchange names of the hub (deploy/rabbitmq/definitions.json).
 public enum HubQueues {
     public static let intake = "coordinator.intake"
+    /// DANs, open-case updates, school rolls and Encompass acknowledgements.
+    public static let notifications = "coordinator.notifications"
     public static let responses = "coordinator.responses"
     public static let intakeExchange = "mash.intake"
     public static let enquiriesExchange = "mash.enquiries"
@@ -65,6 +69,11 @@ public enum HubQueues {
     public static let decisionPackages = "decision-maker.packages"
     public static let practiceManagerAlerts = "practice-manager.alerts"
     public static let spaNotices = "spa.notices"
+    public static let probationSafeguarding = "probation.safeguarding"
+    public static let socialCareContacts = "csc.contacts"
+    public static let laOfficerNotices = "la-officer.encompass"
+    public static let educationRolls = "education.rolls"
+    public static let orchestraNotices = "orchestra.notices"
 }
 
 /// A message the coordinator will not process, sent to its queue's DLQ with a reason code.
@@ -133,11 +142,13 @@ public final class Coordinator: Sendable {
             try await relay(on: connection, olderThan: nil)
             let intake = try await connection.consume(queue: HubQueues.intake)
             let responses = try await connection.consume(queue: HubQueues.responses)
+            let notifications = try await connection.consume(queue: HubQueues.notifications)
             logger.info("coordinator ready")
             ready()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.consume(intake, on: connection, self.handleIntake) }
                 group.addTask { try await self.consume(responses, on: connection, self.handleResponse) }
+                group.addTask { try await self.consume(notifications, on: connection, self.handleNotification) }
                 group.addTask { try await self.runTimers(on: connection) }
                 group.addTask { try await self.runRelay(on: connection) }
                 try await group.next()
@@ -162,12 +173,15 @@ public final class Coordinator: Sendable {
     func topology() throws -> Topology {
         try Self.topology(
             definitionsFile: settings.definitionsFile, vhost: settings.broker.vhost,
-            agencies: Array(settings.routing.agencies.keys))
+            agencies: Array(settings.routing.agencies.keys), schoolQueues: settings.schools.values.map(\.noticeQueue))
     }
 
     /// The hub's topology: the definitions file's, plus a queue (with its DLQ) for each of `agencies` that the
-    /// definitions do not list. `mashctl` reports the same queues the coordinator declares.
-    public static func topology(definitionsFile: String, vhost: String, agencies: [String]) throws -> Topology {
+    /// definitions do not list, and one for each school's Encompass notices (bound to `mash.notices` by its own
+    /// name). `mashctl` reports the same queues the coordinator declares.
+    public static func topology(
+        definitionsFile: String, vhost: String, agencies: [String], schoolQueues: [String] = []
+    ) throws -> Topology {
         var topology = try Topology(rabbitMQDefinitionsFile: definitionsFile, vhost: vhost)
         let declared = Set(topology.queues.map(\.name))
         for agency in agencies.sorted() where !declared.contains(HubQueues.agency(agency)) {
@@ -178,6 +192,16 @@ public final class Coordinator: Sendable {
             ]
             topology.bindings += [
                 Topology.Binding(exchange: HubQueues.enquiriesExchange, queue: queue, routingKey: agency),
+                Topology.Binding(exchange: HubQueues.deadLetterExchange, queue: queue + ".dlq", routingKey: queue),
+            ]
+        }
+        for queue in schoolQueues.sorted() where !declared.contains(queue) {
+            topology.queues += [
+                .quorum(queue, deliveryLimit: 5, deadLetterExchange: HubQueues.deadLetterExchange),
+                .deadLetters(of: queue),
+            ]
+            topology.bindings += [
+                Topology.Binding(exchange: HubQueues.noticesExchange, queue: queue, routingKey: queue),
                 Topology.Binding(exchange: HubQueues.deadLetterExchange, queue: queue + ".dlq", routingKey: queue),
             ]
         }

@@ -36,6 +36,9 @@ public struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "GOV.UK bank holidays file for the working calendar.")
     var holidays: String = "Config/calendar/bank-holidays.json"
 
+    @Option(help: "Folder of <urn>.yaml school files: Encompass contacts, term dates, roll rules.")
+    var schools: String = "Config/schools"
+
     @Option(help: "RabbitMQ definitions whose topology is declared at start.")
     var definitions: String = "deploy/rabbitmq/definitions.json"
 
@@ -62,6 +65,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             broker: try AMQPURL(url), keysDirectory: keys, storePath: store, definitionsFile: definitions,
             routing: routing, calendar: try CoordinatorSettings.calendar(holidaysFile: holidays))
         settings.operationsPort = operationsPort.port
+        settings.schools = try SchoolConfiguration.loadDirectory(schools, bankHolidays: settings.calendar.holidays)
         let coordinator = try Coordinator(settings: settings, logger: logger)
         try await runUntilSignalled(logger: logger) {
             try await coordinator.run {

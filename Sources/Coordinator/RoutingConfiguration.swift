@@ -23,6 +23,8 @@ public struct RoutingConfiguration: Sendable {
     public var policy: SLAPolicy
     /// How often a breached request is chased until it is answered.
     public var chaseEvery: TimeInterval
+    /// The police and school flows (DANs, Operation Encompass, roll feeds).
+    public var notifications = NotificationRouting()
 
     public static func load(file path: String) throws -> RoutingConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -84,6 +86,7 @@ public struct RoutingConfiguration: Sendable {
             policy = .mashDefault
             chaseEvery = 3600
         }
+        if var section = try top.optionalMapping("notifications") { notifications = try NotificationRouting(&section) }
         try top.finish()
     }
 

@@ -123,6 +123,72 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v3: police and school flows") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE dan (
+                        id TEXT PRIMARY KEY,           -- the notification's own id
+                        received_at REAL NOT NULL,
+                        received_date TEXT NOT NULL,   -- the hub's local date, for the daily count
+                        level TEXT NOT NULL,           -- the assessed level
+                        effective_level TEXT NOT NULL, -- after any uplift
+                        tool TEXT NOT NULL,            -- risk tool and version
+                        referral INTEGER NOT NULL,     -- sent to the Practice Manager as a Red referral
+                        contacts INTEGER NOT NULL,     -- significant contacts to allocated social workers
+                        triage_date TEXT,              -- the daily triage it goes to, if any
+                        flags TEXT NOT NULL,           -- pre-triage flags, comma-separated
+                        children INTEGER NOT NULL,
+                        notices INTEGER NOT NULL,      -- Encompass notices sent
+                        document BLOB NOT NULL         -- the DAN, sealed with the data keyring
+                    );
+                    CREATE INDEX dan_triage ON dan (triage_date);
+                    CREATE INDEX dan_received ON dan (received_date);
+                    CREATE TABLE open_case (
+                        child_ref TEXT PRIMARY KEY,    -- pseudonym of name and date of birth
+                        allocation BLOB NOT NULL,      -- social worker and team, sealed
+                        updated_at REAL NOT NULL
+                    );
+                    CREATE TABLE roll (
+                        urn TEXT PRIMARY KEY,
+                        pupils BLOB NOT NULL,          -- the roll in force, sealed
+                        roll_id TEXT NOT NULL,         -- the message that set it
+                        updated_at REAL NOT NULL
+                    );
+                    CREATE TABLE roll_index (
+                        urn TEXT NOT NULL,
+                        child_ref TEXT NOT NULL,       -- pseudonym of name and date of birth
+                        upn_ref TEXT                   -- pseudonym of the UPN
+                    );
+                    CREATE INDEX roll_index_child ON roll_index (child_ref);
+                    CREATE INDEX roll_index_upn ON roll_index (upn_ref);
+                    CREATE INDEX roll_index_urn ON roll_index (urn);
+                    CREATE TABLE roll_import (
+                        id TEXT PRIMARY KEY,           -- the message id
+                        urn TEXT NOT NULL,
+                        received_at REAL NOT NULL,
+                        format TEXT NOT NULL,
+                        qualifier TEXT,
+                        status TEXT NOT NULL,          -- accepted, rejected
+                        pupils INTEGER NOT NULL DEFAULT 0,
+                        joiners INTEGER NOT NULL DEFAULT 0,
+                        leavers INTEGER NOT NULL DEFAULT 0,
+                        missing_education INTEGER NOT NULL DEFAULT 0,
+                        flags INTEGER NOT NULL DEFAULT 0,
+                        problem TEXT                   -- why a file was rejected (line or element, never a value)
+                    );
+                    CREATE TABLE encompass_notice (
+                        id TEXT PRIMARY KEY,
+                        dan_id TEXT NOT NULL,
+                        recipient TEXT NOT NULL,       -- school-<urn> or the LA officer
+                        urn TEXT,
+                        children INTEGER NOT NULL,
+                        due REAL NOT NULL,
+                        sent_at REAL NOT NULL,
+                        acknowledged_at REAL,
+                        escalated_at REAL
+                    );
+                    """)
+        }
         return migrator
     }
 

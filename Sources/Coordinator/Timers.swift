@@ -43,6 +43,9 @@ extension Coordinator {
         let enquiryID: String = timer["enquiry_id"]
         let requestID: String? = timer["request_id"]
         let timerDue = Date(timeIntervalSince1970: timer["due"])
+        if clock == "encompass", let requestID {
+            return try escalateEncompass(notice: requestID, danID: enquiryID, db, now: now)
+        }
 
         let dueBy: Date
         var agency: String?

@@ -31,6 +31,9 @@ struct HubOptions: ParsableArguments {
     @Option(help: "Routing rules: agencies onboarded without a definitions entry have queues too.")
     var routing: String = "Config/routing.yaml"
 
+    @Option(name: .customLong("schools"), help: "Folder of <urn>.yaml school files: each school's notice queue.")
+    var schoolsDirectory: String = "Config/schools"
+
     func brokerURL() throws -> AMQPURL {
         guard let url = broker ?? ProcessInfo.processInfo.environment["MASH_OPERATOR_URL"] else {
             throw CommandFailure(
@@ -46,7 +49,10 @@ struct HubOptions: ParsableArguments {
         let agencies =
             FileManager.default.fileExists(atPath: routing)
             ? Array(try RoutingConfiguration.load(file: routing).agencies.keys) : []
-        return try Coordinator.topology(definitionsFile: definitions, vhost: vhost, agencies: agencies)
+        let schools = try SchoolConfiguration.loadDirectory(schoolsDirectory, bankHolidays: [])
+        return try Coordinator.topology(
+            definitionsFile: definitions, vhost: vhost, agencies: agencies,
+            schoolQueues: schools.values.map(\.noticeQueue))
     }
 }
 

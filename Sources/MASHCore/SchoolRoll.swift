@@ -347,3 +347,43 @@ private final class CTFReader: NSObject, XMLParserDelegate {
         parser.abortParsing()
     }
 }
+
+// MARK: storage
+
+extension RollPupil {
+    /// A compact encoding of a roll for the coordinator's store (sealed there as one blob per school): fields
+    /// separated by U+001F, pupils by U+001E. Neither can appear in a cleaned CSV or XML value.
+    public static func encode(_ pupils: [RollPupil]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(pupils.count * 96)
+        for (index, pupil) in pupils.enumerated() {
+            if index > 0 { out.append(0x1E) }
+            let fields: [String] = [
+                pupil.upn, pupil.surname, pupil.forename, pupil.dateOfBirth.description, pupil.gender ?? "",
+                pupil.yearGroup ?? "", pupil.entryDate?.description ?? "", pupil.leavingDate?.description ?? "",
+                pupil.leavingReason ?? "", pupil.destination ?? "", pupil.postcode ?? "", pupil.locator,
+            ]
+            for (position, field) in fields.enumerated() {
+                if position > 0 { out.append(0x1F) }
+                out.append(contentsOf: field.utf8)
+            }
+        }
+        return out
+    }
+
+    public static func decode(_ bytes: [UInt8]) -> [RollPupil] {
+        guard !bytes.isEmpty else { return [] }
+        return bytes.split(separator: 0x1E, omittingEmptySubsequences: false).compactMap { record in
+            let fields = record.split(separator: 0x1F, omittingEmptySubsequences: false).map {
+                String(decoding: $0, as: UTF8.self)
+            }
+            guard fields.count == 12, let born = LocalDate(fields[3]) else { return nil }
+            func optional(_ index: Int) -> String? { fields[index].isEmpty ? nil : fields[index] }
+            return RollPupil(
+                upn: fields[0], surname: fields[1], forename: fields[2], dateOfBirth: born, gender: optional(4),
+                yearGroup: optional(5), entryDate: optional(6).flatMap(LocalDate.init),
+                leavingDate: optional(7).flatMap(LocalDate.init), leavingReason: optional(8),
+                destination: optional(9), postcode: optional(10), locator: fields[11])
+        }
+    }
+}

@@ -6,7 +6,11 @@ import Sealing
 /// The parties of a hub, with freshly generated keys in a scratch key directory (never committed).
 public struct TestHub: Sendable {
     public static let agencies = ["police", "health", "education", "housing", "yos", "probation", "turning-point"]
-    public static let parties = ["coordinator", "decision-maker", "practice-manager", "spa"] + agencies
+    public static let parties =
+        ["coordinator", "decision-maker", "practice-manager", "spa", "csc", "orchestra", "la-officer"]
+        + agencies + schools
+    /// The sample schools of Config/schools, as key-holding parties.
+    public static let schools = ["school-990001", "school-990002"]
 
     public let keys: ScratchDirectory
 
@@ -48,7 +52,9 @@ public struct TestHub: Sendable {
     public static let queues =
         [
             "coordinator.intake", "coordinator.responses", "spa.notices", "practice-manager.alerts",
-            "decision-maker.packages",
+            "decision-maker.packages", "coordinator.notifications", "probation.safeguarding", "csc.contacts",
+            "la-officer.encompass", "education.rolls", "orchestra.notices", "school.990001.encompass",
+            "school.990002.encompass",
         ]
         + agencies.map { "agency.\($0).enquiries" }
 

@@ -50,6 +50,11 @@ final class Harness: Sendable {
             .replacingOccurrences(of: "\n# Who is asked", with: "\n" + agency + "\n# Who is asked")
     }
 
+    /// The schools the coordinator knows (Config/schools unless a test writes its own).
+    let schoolsDirectory: Locked<String> = Locked(Repository.path("Config/schools"))
+    /// Added to the coordinator's clock, so a test can move an in-process coordinator past a deadline.
+    let clockOffset = Locked<TimeInterval>(0)
+
     init(_ purpose: String, routing: String? = nil) async throws {
         broker = try TestBroker.fromEnvironment()
         hub = try TestHub(purpose)
@@ -69,6 +74,8 @@ final class Harness: Sendable {
             calendar: try CoordinatorSettings.calendar(
                 holidaysFile: Repository.path("Config/calendar/bank-holidays.json")))
         settings.timerInterval = .milliseconds(100)
+        settings.schools = try SchoolConfiguration.loadDirectory(
+            schoolsDirectory.value, bankHolidays: settings.calendar.holidays)
         return settings
     }
 
@@ -79,7 +86,10 @@ final class Harness: Sendable {
         logger.logLevel = .warning
         var settings = try settings()
         settings.operationsPort = operationsPort
-        let coordinator = try Coordinator(settings: settings, logger: logger)
+        let offset = clockOffset
+        let coordinator = try Coordinator(settings: settings, logger: logger) {
+            Date().addingTimeInterval(offset.value)
+        }
         let ready = Locked(false)
         running.withLock {
             $0 = Task { try await coordinator.run { ready.withLock { $0 = true } } }
@@ -106,6 +116,7 @@ final class Harness: Sendable {
                 "--keys", hub.keys.path, "--store", storePath, "--routing", routingFile,
                 "--holidays", Repository.path("Config/calendar/bank-holidays.json"),
                 "--definitions", Repository.path("deploy/rabbitmq/definitions.json"), "--operations-port", "0",
+                "--schools", schoolsDirectory.value,
             ], log: scratch.file("coordinator.log"))
         processes.withLock { $0.append(process) }
         try await process.waitFor("mash-coordinator ready", occurrences: readyCount, within: .seconds(60))
@@ -128,6 +139,18 @@ final class Harness: Sendable {
         try await spa.publish(message, exchange: "mash.intake", routingKey: "enquiry")
     }
 
+    /// A police, CSC, Orchestra or school document, sealed by `sender` and published as that broker user to
+    /// `mash.intake` with `routingKey`. Returns the message id.
+    @discardableResult
+    func send(_ payload: [UInt8], type: DocumentType, from sender: String, routingKey: String) async throws -> String {
+        let connection = try await AMQPConnection.connect(
+            AMQPConfiguration(url: try broker.url(asUser: sender), connectionName: "test \(sender)"))
+        defer { Task { await connection.close() } }
+        let message = try hub.sealed(payload, type: type, from: sender, to: "coordinator")
+        try await connection.publish(message, exchange: "mash.intake", routingKey: routingKey)
+        return message.properties.messageID ?? ""
+    }
+
     /// The next `count` sealed messages on `queue`, opened as `party`.
     func take(_ count: Int, from queue: String, as party: String, within limit: Duration = .seconds(30)) async throws
         -> [OpenedMessage]
@@ -138,7 +161,9 @@ final class Harness: Sendable {
         for _ in 0..<count {
             let delivery = try await deliveries.next(
                 within: limit, "message \(opened.count + 1) of \(count) on \(queue)")
-            opened.append(try opener.open(String(decoding: delivery.body, as: UTF8.self)))
+            opened.append(
+                try opener.open(
+                    String(decoding: delivery.body, as: UTF8.self), now: Date().addingTimeInterval(clockOffset.value)))
             try delivery.ack()
         }
         return opened

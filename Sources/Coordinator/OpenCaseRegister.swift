@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+import MASHCore
+import Sealing
+
+/// The CSC open-case register as the coordinator keeps it: a child's pseudonymous reference (name and date of
+/// birth, keyed) and the sealed allocation. Fed by `mash.open-case/1` messages or `mashctl cases import`.
+public struct OpenCaseRegister: Sendable {
+    let keyring: DataKeyring
+
+    /// The register of the coordinator whose keys are in `keysDirectory`.
+    public init(keysDirectory: String, identity: String = "coordinator") throws {
+        keyring = try DataKeyring.loadOrCreate(
+            at: (keysDirectory as NSString).appendingPathComponent("\(identity)/data-at-rest.key"))
+    }
+
+    init(keyring: DataKeyring) { self.keyring = keyring }
+
+    /// How the register and the roll index find a child by name and date of birth without holding either.
+    func childRef(forename: String, surname: String, born: LocalDate) -> String {
+        keyring.pseudonym(of: "child:" + RollPupil.identityKey(forename: forename, surname: surname, born: born))
+    }
+
+    func childRef(_ person: Person) -> String? {
+        guard let forename = person.forename, let surname = person.surname, let born = person.dateOfBirth else {
+            return nil
+        }
+        return childRef(forename: forename, surname: surname, born: born)
+    }
+
+    func record(_ update: OpenCaseUpdate, _ db: Database, now: Date) throws {
+        guard let ref = childRef(update.child) else { return }
+        guard update.open else {
+            try db.execute(sql: "DELETE FROM open_case WHERE child_ref = ?", arguments: [ref])
+            return
+        }
+        let allocation = DocumentWriter.encode(["socialWorker": update.socialWorker ?? "", "team": update.team ?? ""])
+        try db.execute(
+            sql: """
+                INSERT INTO open_case (child_ref, allocation, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT (child_ref) DO UPDATE SET allocation = excluded.allocation, updated_at = excluded.updated_at
+                """,
+            arguments: [
+                ref, Data(try keyring.seal(allocation, context: Array("open_case:\(ref)".utf8))),
+                now.timeIntervalSince1970,
+            ])
+    }
+
+    func openCase(of person: Person, _ db: Database) throws -> OpenCase? {
+        guard let ref = childRef(person),
+            let sealed = try Data.fetchOne(
+                db, sql: "SELECT allocation FROM open_case WHERE child_ref = ?", arguments: [ref])
+        else { return nil }
+        let plain = try keyring.open(Array(sealed), context: Array("open_case:\(ref)".utf8))
+        let object = try JSONSerialization.jsonObject(with: Data(plain)) as? [String: String] ?? [:]
+        return OpenCase(socialWorker: object["socialWorker"] ?? "", team: object["team"] ?? "")
+    }
+
+    /// The CSV columns of `mashctl cases import`, matched without regard to case or spaces.
+    public static let csvColumns = ["Forename", "Surname", "DOB", "SocialWorker", "Team", "Status"]
+
+    /// Applies every row of a CSV export in one transaction; a bad row refuses the whole file, naming its line.
+    /// Returns how many cases are open and closed by it.
+    public func importCSV(_ bytes: [UInt8], source: String, into store: CoordinatorStore, now: Date = Date()) throws
+        -> (opened: Int, closed: Int)
+    {
+        let table = try CSVTable(parsing: bytes, source: source)
+        func normal(_ text: String) -> String { text.lowercased().filter { $0 != " " && $0 != "_" } }
+        var index: [String: Int] = [:]
+        for column in Self.csvColumns {
+            guard let position = table.columns.firstIndex(where: { normal($0) == normal(column) }) else {
+                throw DocumentError(source: source, field: "line 1", problem: "the column '\(column)' is missing")
+            }
+            index[column] = position
+        }
+        var updates: [OpenCaseUpdate] = []
+        for row in table.rows {
+            func value(_ column: String) -> String { row.values[index[column]!].trimmingSpaces }
+            let status = value("Status").lowercased()
+            guard status == "open" || status == "closed" else {
+                throw DocumentError(source: source, field: "line \(row.line) Status", problem: "must be open or closed")
+            }
+            guard let born = LocalDate(value("DOB")) else {
+                throw DocumentError(source: source, field: "line \(row.line) DOB", problem: "is not YYYY-MM-DD")
+            }
+            guard !value("Forename").isEmpty, !value("Surname").isEmpty else {
+                throw DocumentError(
+                    source: source, field: "line \(row.line)", problem: "Forename and Surname are required")
+            }
+            if status == "open" && value("SocialWorker").isEmpty {
+                throw DocumentError(
+                    source: source, field: "line \(row.line) SocialWorker", problem: "is required for an open case")
+            }
+            updates.append(
+                OpenCaseUpdate(
+                    child: Person(forename: value("Forename"), surname: value("Surname"), dateOfBirth: born),
+                    open: status == "open", socialWorker: value("SocialWorker"), team: value("Team")))
+        }
+        try store.write { db in for update in updates { try record(update, db, now: now) } }
+        return (updates.filter(\.open).count, updates.filter { !$0.open }.count)
+    }
+}

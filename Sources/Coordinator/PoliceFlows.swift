@@ -1,0 +1,275 @@
+import AMQP
+import Foundation
+import GRDB
+import MASHCore
+import Sealing
+
+/// Domestic Abuse Notifications, the open-case register and Operation Encompass (DESIGN.md flows 3 and 4).
+extension Coordinator {
+    /// Sharing police information about an incident with the people who safeguard the children in it.
+    static let danBasis = LawfulBasis(article6: .publicTask, article10: .safeguardingChildren)
+    static let danPurpose = "Domestic abuse notification: safeguarding the children (Children Act 2004 s11)"
+
+    /// Everything on `coordinator.notifications`: DANs, open-case updates, school rolls, Encompass receipts.
+    @Sendable func handleNotification(_ delivery: Delivery, _ opened: OpenedMessage) throws -> [OutboxMessage] {
+        let source = "message \(opened.messageID)"
+        let flows = settings.routing.notifications
+        func allow(_ senders: Set<String>, _ what: String) throws {
+            guard senders.contains(opened.sender) else {
+                throw Rejection(reason: "senderNotAllowed", detail: "'\(opened.sender)' may not send \(what)")
+            }
+        }
+        func once(_ outcome: String, _ body: (Database) throws -> [OutboxMessage]) throws -> [OutboxMessage] {
+            try transaction { db in
+                guard
+                    try store.remember(
+                        db, messageID: opened.messageID, queue: delivery.queue, outcome: outcome, now: now())
+                else { return [] }
+                return try body(db)
+            }
+        }
+        switch DocumentType(rawValue: opened.type) {
+        case .domesticAbuseNotification:
+            try allow(flows.danSenders, "domestic abuse notifications")
+            let dan = try readDocument { try DomesticAbuseNotification(json: opened.payload, source: source) }
+            return try once("dan") { try receive(dan, $0) }
+        case .openCase:
+            try allow(flows.openCaseSenders, "open-case updates")
+            let update = try readDocument { try OpenCaseUpdate(json: opened.payload, source: source) }
+            return try once("open-case") { db in
+                try record(update, db)
+                return []
+            }
+        case .schoolRoll:
+            try allow(flows.rollSenders, "school rolls")
+            let file = try readDocument { try SchoolRollFile(json: opened.payload, source: source) }
+            return try once("roll") { try ingest(file, rollID: opened.messageID, from: opened.sender, $0) }
+        case .encompassAcknowledgement:
+            let receipt = try readDocument { try EncompassAcknowledgement(json: opened.payload, source: source) }
+            return try once("encompass-acknowledgement") { db in
+                try acknowledge(receipt, from: opened.sender, db)
+                return []
+            }
+        default:
+            throw Rejection(reason: "unexpectedType", detail: "'\(opened.type)' is not taken on \(delivery.queue)")
+        }
+    }
+
+    // MARK: references
+
+    func childRef(forename: String, surname: String, born: LocalDate) -> String {
+        register.childRef(forename: forename, surname: surname, born: born)
+    }
+
+    func upnRef(_ upn: String) -> String { keyring.pseudonym(of: "upn:" + upn) }
+
+    private func childRef(_ person: Person) -> String? { register.childRef(person) }
+
+    var register: OpenCaseRegister { OpenCaseRegister(keyring: keyring) }
+
+    func record(_ update: OpenCaseUpdate, _ db: Database) throws { try register.record(update, db, now: now()) }
+
+    // MARK: DANs
+
+    /// Routes a DAN: the Practice Manager (High), allocated social workers (open cases), the daily triage
+    /// (the rest), a copy to Probation, and an Encompass notice per school (or the LA officer).
+    func receive(_ dan: DomesticAbuseNotification, _ db: Database) throws -> [OutboxMessage] {
+        let now = now()
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM dan WHERE id = ?", arguments: [dan.id]) == true {
+            logger.notice("DAN already received; ignored", metadata: ["dan": "\(dan.id)"])
+            return []
+        }
+        let flows = settings.routing.notifications
+        var openCases: [Int: OpenCase] = [:]
+        for (index, child) in dan.children.enumerated() where !child.isUnborn {
+            openCases[index] = try register.openCase(of: child.person, db)
+        }
+        let route = DANRoute.route(
+            dan, openCases: openCases, receivedAt: now, triage: flows.triage, calendar: settings.calendar)
+        let subjectRef =
+            dan.children.lazy.compactMap { self.childRef($0.person) }.first ?? keyring.pseudonym(of: "dan:" + dan.id)
+        let flags = route.flags.map(\.rawValue)
+        var messages: [OutboxMessage] = []
+        func send(
+            _ payload: [UInt8], _ type: DocumentType, to party: String, exchange: String, routingKey: String,
+            rag: String? = nil
+        ) throws {
+            var headers = ["x-mash-dan": dan.id]
+            headers["x-mash-rag"] = rag
+            let message = try sealed(
+                payload, type: type, to: party, exchange: exchange, routingKey: routingKey, headers: headers)
+            try RecordOfSharing.append(
+                db, at: now, sender: settings.identity, recipient: party, purpose: Self.danPurpose,
+                lawfulBasis: Self.danBasis, dataCategories: [.personal, .criminalOffence], messageID: message.messageID,
+                enquiryID: dan.id, subjectRef: subjectRef)
+            messages.append(message)
+        }
+
+        if route.referral {
+            let referral: [String: Any] = [
+                "schema": DocumentType.danReferral.rawValue, "danID": dan.id, "rag": RAG.red.rawValue,
+                "flags": flags, "receivedAt": Instant.format(now), "notification": dan.jsonObject,
+            ]
+            try send(
+                DocumentWriter.encode(referral), .danReferral, to: settings.practiceManager,
+                exchange: HubQueues.alertsExchange, routingKey: settings.practiceManager, rag: RAG.red.rawValue)
+        }
+        for contact in route.contacts {
+            let document: [String: Any] = [
+                "schema": DocumentType.significantContact.rawValue, "danID": dan.id, "child": contact.child,
+                "socialWorker": contact.openCase.socialWorker, "team": contact.openCase.team, "flags": flags,
+                "notification": dan.jsonObject,
+            ]
+            try send(
+                DocumentWriter.encode(document), .significantContact, to: flows.socialCare,
+                exchange: HubQueues.noticesExchange, routingKey: HubQueues.socialCareContacts)
+        }
+        try send(
+            dan.json, .domesticAbuseNotification, to: flows.probation, exchange: HubQueues.noticesExchange,
+            routingKey: HubQueues.probationSafeguarding)
+        let notices = try encompass(dan, subjectRef: subjectRef, db, now: now)
+        messages += notices
+
+        try db.execute(
+            sql: """
+                INSERT INTO dan (id, received_at, received_date, level, effective_level, tool, referral, contacts,
+                    triage_date, flags, children, notices, document)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                dan.id, now.timeIntervalSince1970, settings.calendar.localDate(of: now).description,
+                dan.assessment.level.rawValue, dan.assessment.effectiveLevel.rawValue,
+                "\(dan.assessment.tool) \(dan.assessment.toolVersion)", route.referral, route.contacts.count,
+                route.triageDate?.description, flags.joined(separator: ","), dan.children.count, notices.count,
+                Data(try sealForStore(dan.json, table: "dan", id: dan.id)),
+            ])
+        for message in messages { try store.enqueue(db, message, now: now) }
+        metrics.increment("mash_dans_total", [("level", dan.assessment.effectiveLevel.rawValue)])
+        logger.info(
+            "DAN routed",
+            metadata: [
+                "dan": "\(dan.id)", "level": "\(dan.assessment.effectiveLevel.rawValue)",
+                "referral": "\(route.referral)", "contacts": "\(route.contacts.count)",
+                "triage": "\(route.triageDate?.description ?? "-")", "notices": "\(notices.count)",
+            ])
+        return messages
+    }
+
+    // MARK: Operation Encompass
+
+    /// One notice per school holding any of the children, with only its own, due before that school's next
+    /// school day after the incident; children of school age on no roll go to the LA officer.
+    private func encompass(_ dan: DomesticAbuseNotification, subjectRef: String, _ db: Database, now: Date) throws
+        -> [OutboxMessage]
+    {
+        var schools: [Int: [String]] = [:]
+        for (index, child) in dan.children.enumerated() where !child.isUnborn {
+            guard let ref = childRef(child.person) else { continue }
+            var refs = [ref]
+            if let upn = child.person.upn.flatMap({ Identifier.upn($0)?.upn }) { refs.append(upnRef(upn)) }
+            let marks = refs.map { _ in "?" }.joined(separator: ",")
+            schools[index] = try String.fetchAll(
+                db,
+                sql: "SELECT DISTINCT urn FROM roll_index WHERE child_ref IN (\(marks)) OR upn_ref IN (\(marks))",
+                arguments: StatementArguments(refs + refs))
+        }
+        let flows = settings.routing.notifications
+        var messages: [OutboxMessage] = []
+        for recipient in EncompassPlan.recipients(
+            for: dan, schools: schools, today: settings.calendar.localDate(of: dan.occurredAt))
+        {
+            let party: String
+            let routingKey: String
+            let due: Date
+            if let urn = recipient.urn {
+                guard let school = settings.schools[urn] else {
+                    throw Rejection(
+                        reason: "unknownSchool", detail: "school \(urn) has a roll but no Config/schools/\(urn).yaml")
+                }
+                party = school.recipient
+                routingKey = school.noticeQueue
+                guard let start = school.calendar.nextDayStart(after: dan.occurredAt) else {
+                    throw Rejection(
+                        reason: "schoolCalendarEnded",
+                        detail: "Config/schools/\(urn).yaml has no school day after the incident; add the next terms")
+                }
+                due = start
+            } else {
+                party = flows.laOfficer
+                routingKey = HubQueues.laOfficerNotices
+                let next = settings.calendar.nextWorkingDay(after: settings.calendar.localDate(of: dan.occurredAt))
+                due = settings.calendar.session(on: next)?.opens ?? now
+            }
+            let notice = EncompassNotice(
+                id: UUID().uuidString.lowercased(), urn: recipient.urn, policeReference: dan.policeReference,
+                occurredAt: dan.occurredAt, place: dan.place, circumstances: dan.circumstances,
+                children: recipient.children.map { index in
+                    let child = dan.children[index]
+                    return EncompassNotice.Pupil(
+                        forename: child.person.forename ?? "", surname: child.person.surname ?? "",
+                        dateOfBirth: child.person.dateOfBirth!, present: child.present)
+                }, dueBy: due)
+            let message = try sealed(
+                notice.json, type: .encompassNotice, to: party, exchange: HubQueues.noticesExchange,
+                routingKey: routingKey,
+                headers: ["x-mash-dan": dan.id, "x-mash-notice": notice.id, "x-mash-due": Instant.format(due)])
+            try RecordOfSharing.append(
+                db, at: now, sender: settings.identity, recipient: party,
+                purpose: "Operation Encompass: the key adult knows before the next school day",
+                lawfulBasis: Self.danBasis, dataCategories: [.personal, .criminalOffence],
+                messageID: message.messageID, enquiryID: dan.id, subjectRef: subjectRef)
+            try db.execute(
+                sql: """
+                    INSERT INTO encompass_notice (id, dan_id, recipient, urn, children, due, sent_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    notice.id, dan.id, party, recipient.urn, recipient.children.count, due.timeIntervalSince1970,
+                    now.timeIntervalSince1970,
+                ])
+            try addTimer(db, .breach, clock: "encompass", at: due, enquiry: dan.id, request: notice.id)
+            messages.append(message)
+        }
+        return messages
+    }
+
+    /// A receipt from the notice's own recipient stops its clock; anyone else's is refused.
+    func acknowledge(_ receipt: EncompassAcknowledgement, from sender: String, _ db: Database) throws {
+        guard
+            let recipient = try String.fetchOne(
+                db, sql: "SELECT recipient FROM encompass_notice WHERE id = ?", arguments: [receipt.noticeID])
+        else {
+            throw Rejection(reason: "unknownNotice", detail: "no Encompass notice \(receipt.noticeID)")
+        }
+        guard recipient == sender else {
+            throw Rejection(
+                reason: "senderNotAllowed", detail: "'\(sender)' may not acknowledge a notice sent to '\(recipient)'")
+        }
+        try db.execute(
+            sql: "UPDATE encompass_notice SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
+            arguments: [receipt.acknowledgedAt.timeIntervalSince1970, receipt.noticeID])
+        try db.execute(
+            sql: "UPDATE timer SET fired_at = ? WHERE request_id = ? AND clock = 'encompass' AND fired_at IS NULL",
+            arguments: [now().timeIntervalSince1970, receipt.noticeID])
+    }
+
+    /// An unacknowledged notice at its deadline: the Practice Manager is told which school has not confirmed.
+    func escalateEncompass(notice id: String, danID: String, _ db: Database, now: Date) throws -> [OutboxMessage] {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT recipient, due, acknowledged_at FROM encompass_notice WHERE id = ?", arguments: [id]),
+            (row["acknowledged_at"] as Double?) == nil
+        else { return [] }
+        try db.execute(
+            sql: "UPDATE encompass_notice SET escalated_at = ? WHERE id = ?",
+            arguments: [now.timeIntervalSince1970, id])
+        metrics.increment("mash_sla_breaches_total", [("clock", "encompass")])
+        let alert = Notice(
+            type: .slaAlert, enquiryID: danID, requestID: id, agency: row["recipient"], event: .breach,
+            clock: "encompass",
+            dueBy: Date(timeIntervalSince1970: row["due"]), reason: "Encompass notice not acknowledged", at: now)
+        let message = try notice(alert, to: settings.practiceManager, exchange: HubQueues.alertsExchange)
+        try store.enqueue(db, message, now: now)
+        return [message]
+    }
+}

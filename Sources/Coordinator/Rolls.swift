@@ -1,0 +1,136 @@
+import Foundation
+import GRDB
+import MASHCore
+
+/// Orchestra school roll feeds (DESIGN.md flow 5): each file is diffed against the school's roll in force;
+/// the returns go to Education, child-missing-education alerts to the MASH front door (the SPA), and a
+/// malformed file goes back to its sender whole, with the roll in force unchanged.
+extension Coordinator {
+    static let rollBasis = LawfulBasis(article6: .publicTask)
+    static let rollPurpose =
+        "School roll returns: children missing education and pupil registration (Education Act 1996 s436A)"
+
+    func ingest(_ file: SchoolRollFile, rollID: String, from sender: String, _ db: Database) throws -> [OutboxMessage] {
+        let now = now()
+        let flows = settings.routing.notifications
+        guard let school = settings.schools[file.urn] else {
+            return try rejectRoll(
+                file, rollID: rollID, to: sender, field: "urn",
+                problem: "school \(file.urn) is not configured (Config/schools/\(file.urn).yaml)", db, now: now)
+        }
+        let roll: SchoolRoll
+        do {
+            roll = try file.roll(source: "roll \(rollID)")
+        } catch let error as DocumentError {
+            return try rejectRoll(
+                file, rollID: rollID, to: sender, field: error.field, problem: error.problem, db, now: now)
+        }
+
+        let previous = try Data.fetchOne(db, sql: "SELECT pupils FROM roll WHERE urn = ?", arguments: [file.urn]).map {
+            RollPupil.decode(try openFromStore(Array($0), table: "roll", id: file.urn))
+        }
+        let diff = RollDiff.compare(
+            previous: previous, with: roll, calendar: school.calendar, policy: school.rollPolicy)
+
+        try db.execute(
+            sql: """
+                INSERT INTO roll (urn, pupils, roll_id, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (urn) DO UPDATE SET pupils = excluded.pupils, roll_id = excluded.roll_id,
+                    updated_at = excluded.updated_at
+                """,
+            arguments: [
+                file.urn, Data(try sealForStore(RollPupil.encode(diff.roll), table: "roll", id: file.urn)), rollID,
+                now.timeIntervalSince1970,
+            ])
+        try db.execute(sql: "DELETE FROM roll_index WHERE urn = ?", arguments: [file.urn])
+        let insert = try db.cachedStatement(sql: "INSERT INTO roll_index (urn, child_ref, upn_ref) VALUES (?, ?, ?)")
+        for pupil in diff.roll where !pupil.hasLeft {
+            try insert.execute(arguments: [
+                file.urn, childRef(forename: pupil.forename, surname: pupil.surname, born: pupil.dateOfBirth),
+                pupil.upnStatus == .valid || pupil.upnStatus == .temporary ? upnRef(pupil.upn) : nil,
+            ])
+        }
+
+        var messages: [OutboxMessage] = []
+        func send(_ object: [String: Any], _ type: DocumentType, to party: String, routingKey: String) throws {
+            let message = try sealed(
+                DocumentWriter.encode(object), type: type, to: party, exchange: HubQueues.noticesExchange,
+                routingKey: routingKey, headers: ["x-mash-roll": rollID, "x-mash-urn": file.urn])
+            try RecordOfSharing.append(
+                db, at: now, sender: settings.identity, recipient: party, purpose: Self.rollPurpose,
+                lawfulBasis: Self.rollBasis, dataCategories: [.personal], messageID: message.messageID,
+                enquiryID: rollID, subjectRef: keyring.pseudonym(of: "roll:" + file.urn))
+            try store.enqueue(db, message, now: now)
+            messages.append(message)
+        }
+        let report: [String: Any] = [
+            "schema": DocumentType.rollReport.rawValue, "rollID": rollID, "urn": file.urn, "school": school.name,
+            "documentQualifier": roll.qualifier.rawValue, "pupils": roll.pupils.count, "baseline": diff.baseline,
+            "leavers": diff.leavers.map {
+                ["pupil": $0.pupil.jsonObject, "ground": $0.ground, "missingEducation": $0.missingEducation]
+                    as [String: Any]
+            },
+            "joiners": diff.joiners.map { joiner -> [String: Any] in
+                var object: [String: Any] = ["pupil": joiner.pupil.jsonObject]
+                object["newPupilReturnDue"] = joiner.returnDue?.description
+                return object
+            },
+            "flags": diff.flags.map {
+                ["kind": $0.kind.rawValue, "pupil": $0.pupil.jsonObject, "detail": $0.detail] as [String: Any]
+            },
+        ]
+        try send(report, .rollReport, to: flows.education, routingKey: HubQueues.educationRolls)
+        for leaver in diff.leavers where leaver.missingEducation {
+            let alert: [String: Any] = [
+                "schema": DocumentType.missingEducationAlert.rawValue, "rollID": rollID, "urn": file.urn,
+                "school": school.name, "pupil": leaver.pupil.jsonObject, "ground": leaver.ground,
+            ]
+            try send(alert, .missingEducationAlert, to: "spa", routingKey: "spa")
+        }
+        let missing = diff.leavers.filter(\.missingEducation).count
+        try db.execute(
+            sql: """
+                INSERT INTO roll_import (id, urn, received_at, format, qualifier, status, pupils, joiners, leavers,
+                    missing_education, flags)
+                VALUES (?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                rollID, file.urn, now.timeIntervalSince1970, file.format.rawValue, roll.qualifier.rawValue,
+                roll.pupils.count, diff.joiners.count, diff.leavers.count, missing, diff.flags.count,
+            ])
+        logger.info(
+            "roll accepted",
+            metadata: [
+                "roll": "\(rollID)", "urn": "\(file.urn)", "pupils": "\(roll.pupils.count)",
+                "joiners": "\(diff.joiners.count)", "leavers": "\(diff.leavers.count)", "cme": "\(missing)",
+                "flags": "\(diff.flags.count)",
+            ])
+        return messages
+    }
+
+    /// A malformed file changes nothing: the sender hears why (the line or element at fault), the roll in force
+    /// stays. The store and the log keep only where the fault is, since the problem may quote a value.
+    private func rejectRoll(
+        _ file: SchoolRollFile, rollID: String, to sender: String, field: String, problem: String, _ db: Database,
+        now: Date
+    ) throws -> [OutboxMessage] {
+        try db.execute(
+            sql: """
+                INSERT INTO roll_import (id, urn, received_at, format, qualifier, status, problem)
+                VALUES (?, ?, ?, ?, ?, 'rejected', ?)
+                """,
+            arguments: [
+                rollID, file.urn, now.timeIntervalSince1970, file.format.rawValue, file.qualifier?.rawValue, field,
+            ])
+        logger.warning("roll rejected", metadata: ["roll": "\(rollID)", "urn": "\(file.urn)", "at": "\(field)"])
+        let rejection: [String: Any] = [
+            "schema": DocumentType.rollRejection.rawValue, "rollID": rollID, "urn": file.urn, "at": field,
+            "problem": problem,
+        ]
+        let message = try sealed(
+            DocumentWriter.encode(rejection), type: .rollRejection, to: sender, exchange: HubQueues.noticesExchange,
+            routingKey: HubQueues.orchestraNotices, headers: ["x-mash-roll": rollID, "x-mash-urn": file.urn])
+        try store.enqueue(db, message, now: now)
+        return [message]
+    }
+}
