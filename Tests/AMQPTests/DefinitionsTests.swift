@@ -19,7 +19,9 @@ struct DefinitionsTests {
 
     @Test("every input queue is a quorum queue with a delivery limit and at-least-once dead-lettering to its DLQ")
     func inputQueues() throws {
-        let inputs = ["coordinator.intake", "coordinator.responses"] + Self.agencies.map { "agency.\($0).enquiries" }
+        let inputs =
+            ["coordinator.intake", "coordinator.responses", "coordinator.notifications"]
+            + Self.agencies.map { "agency.\($0).enquiries" }
         for name in inputs {
             let queue = try #require(topology.queues.first { $0.name == name }, "queue \(name) missing")
             #expect(queue == Topology.Queue.quorum(name, deliveryLimit: 5, deadLetterExchange: "mash.dlx"))
@@ -30,18 +32,39 @@ struct DefinitionsTests {
         }
     }
 
-    @Test("each agency's user can read only its own queue, write only the response exchange, configure nothing")
+    @Test(
+        "each agency's user can read only its own queue, write only the response exchange (Police also the intake, for DANs), configure nothing"
+    )
     func leastPrivilege() throws {
         let permissions = try #require(document["permissions"] as? [[String: String]])
         for agency in Self.agencies {
             let p = try #require(permissions.first { $0["user"] == agency }, "no permissions for \(agency)")
             #expect(p["configure"] == "^$")
-            #expect(p["write"] == #"^mash\.responses$"#)
+            #expect(p["write"] == (agency == "police" ? #"^mash\.(responses|intake)$"# : #"^mash\.responses$"#))
             let read = try #require(p["read"])
             let regex = try Regex(read)
             #expect("agency.\(agency).enquiries".wholeMatch(of: regex) != nil)
             for other in Self.agencies where other != agency {
                 #expect("agency.\(other).enquiries".wholeMatch(of: regex) == nil, "\(agency) can read \(other)")
+            }
+        }
+    }
+
+    @Test("the police and school flows' parties each read only their own queue and write only the intake")
+    func flowParties() throws {
+        let permissions = try #require(document["permissions"] as? [[String: String]])
+        let own = [
+            "csc": "csc.contacts", "orchestra": "orchestra.notices", "la-officer": "la-officer.encompass",
+            "school-990001": "school.990001.encompass", "school-990002": "school.990002.encompass",
+        ]
+        let everyQueue = Array(own.values) + ["probation.safeguarding", "education.rolls", "coordinator.notifications"]
+        for (party, queue) in own {
+            let p = try #require(permissions.first { $0["user"] == party }, "no permissions for \(party)")
+            #expect(p["configure"] == "^$")
+            #expect(p["write"] == #"^mash\.intake$"#)
+            let regex = try Regex(try #require(p["read"]))
+            for other in everyQueue {
+                #expect((other.wholeMatch(of: regex) != nil) == (other == queue), "\(party) reading \(other)")
             }
         }
     }

@@ -60,318 +60,331 @@ private func baselineRolls(_ harness: Harness) async throws {
     _ = try await harness.take(2, from: "education.rolls", as: "education")
 }
 
-@Suite("Police and school flows against the real broker", .serialized)
-struct PoliceFlowTests {
-    @Test(
-        "a roll diff: leavers, a CME alert, a non-standard joiner, a bad UPN, an identity conflict, a partial CTF, a rejected file"
-    )
-    func rolls() async throws {
-        try await Harness.with("rolls") { harness in
-            try await harness.startInProcess()
-            try await harness.send(
-                rollFile(
-                    "990001",
+extension CoordinatorBrokerTests {
+    @Suite("Police and school flows against the real broker", .serialized)
+    struct PoliceFlowTests {
+        @Test(
+            "a roll diff: leavers, a CME alert, a non-standard joiner, a bad UPN, an identity conflict, a partial CTF, a rejected file"
+        )
+        func rolls() async throws {
+            try await Harness.with("rolls") { harness in
+                try await harness.startInProcess()
+                try await harness.send(
+                    rollFile(
+                        "990001",
+                        """
+                        P887990126001,Carter,Amy,2019-03-01,2023-09-06,F,2,,,
+                        D887990126002,Khan,Ben,2018-05-05,2022-09-07,M,3,,,
+                        T887990126003,Jones,Cal,2018-07-07,2022-09-07,M,3,,,
+                        G887990126004,Patel,Dee,2020-01-01,2024-09-04,F,1,,,
+
+                        """), type: .schoolRoll, from: "orchestra", routingKey: "roll")
+                let baseline = try object(
+                    try #require(try await harness.take(1, from: "education.rolls", as: "education").first))
+                #expect(baseline["baseline"] as? Bool == true)
+                #expect(baseline["pupils"] as? Int == 4)
+
+                try await harness.send(
+                    rollFile(
+                        "990001",
+                        """
+                         p887990126001 , Carter,Amy,01/03/2019,2023-09-06,f,2,,,
+                        D887990126002,Khan,Ben,2018-05-05,2022-09-07,M,3,2026-11-20,Moved to another school,990002
+                        W887990126005,Smith,Eve,2018-02-02,2026-11-18,F,3,,,
+                        X887990126011,Green,Gus,2018-03-03,2026-11-16,M,3,,,
+                        G887990126004,Lowe,Ivy,2017-12-12,2024-09-04,F,4,,,
+
+                        """), type: .schoolRoll, from: "orchestra", routingKey: "roll")
+                let report = try object(
+                    try #require(try await harness.take(1, from: "education.rolls", as: "education").first))
+                let leavers = try #require(report["leavers"] as? [[String: Any]])
+                let leaverNames = leavers.compactMap { ($0["pupil"] as? [String: Any])?["forename"] as? String }
+                #expect(leaverNames == ["Ben", "Cal"])
+                #expect(leavers.first?["ground"] as? String == "Moved to another school")
+                let joiners = try #require(report["joiners"] as? [[String: Any]])
+                let due = Dictionary(
+                    uniqueKeysWithValues: joiners.map {
+                        (
+                            ($0["pupil"] as? [String: Any])?["forename"] as? String ?? "?",
+                            $0["newPupilReturnDue"] as? String ?? ""
+                        )
+                    })
+                #expect(due == ["Eve": "2026-11-23", "Gus": "2026-11-21"])
+                let flags = (report["flags"] as? [[String: Any]] ?? []).map {
+                    "\($0["kind"] as? String ?? ""):\(($0["pupil"] as? [String: Any])?["forename"] as? String ?? "")"
+                }
+                #expect(Set(flags) == ["invalid-upn:Gus", "identity-conflict:Ivy"])
+
+                // Cal left with no ground and no destination: the MASH front door hears of a child missing education.
+                let alert = try object(try #require(try await harness.take(1, from: "spa.notices", as: "spa").first))
+                #expect(alert["schema"] as? String == DocumentType.missingEducationAlert.rawValue)
+                #expect((alert["pupil"] as? [String: Any])?["forename"] as? String == "Cal")
+
+                // A partial CTF: Fay joins; nobody absent from it has left.
+                let ctf = """
+                    <CTfile><Header><DocumentQualifier>Partial</DocumentQualifier>
+                    <SourceSchool><URN>990001</URN></SourceSchool></Header>
+                    <CTFpupilData><Pupil><UPN>N887990126010</UPN><Surname>Brown</Surname><Forename>Fay</Forename>
+                    <DOB>2019-04-04</DOB><Gender>F</Gender><SchoolHistory><School><URN>990001</URN>
+                    <EntryDate>2026-11-19</EntryDate></School></SchoolHistory></Pupil></CTFpupilData></CTfile>
                     """
-                    P887990126001,Carter,Amy,2019-03-01,2023-09-06,F,2,,,
-                    D887990126002,Khan,Ben,2018-05-05,2022-09-07,M,3,,,
-                    T887990126003,Jones,Cal,2018-07-07,2022-09-07,M,3,,,
-                    G887990126004,Patel,Dee,2020-01-01,2024-09-04,F,1,,,
+                try await harness.send(
+                    SchoolRollFile(urn: "990001", format: .ctf, qualifier: nil, content: ctf).json, type: .schoolRoll,
+                    from: "orchestra", routingKey: "roll")
+                let partial = try object(
+                    try #require(try await harness.take(1, from: "education.rolls", as: "education").first))
+                #expect((partial["leavers"] as? [Any])?.isEmpty == true)
+                #expect((partial["joiners"] as? [[String: Any]])?.count == 1)
 
-                    """), type: .schoolRoll, from: "orchestra", routingKey: "roll")
-            let baseline = try object(
-                try #require(try await harness.take(1, from: "education.rolls", as: "education").first))
-            #expect(baseline["baseline"] as? Bool == true)
-            #expect(baseline["pupils"] as? Int == 4)
-
-            try await harness.send(
-                rollFile(
-                    "990001",
-                    """
-                     p887990126001 , Carter,Amy,01/03/2019,2023-09-06,f,2,,,
-                    D887990126002,Khan,Ben,2018-05-05,2022-09-07,M,3,2026-11-20,Moved to another school,990002
-                    W887990126005,Smith,Eve,2018-02-02,2026-11-18,F,3,,,
-                    X887990126011,Green,Gus,2018-03-03,2026-11-16,M,3,,,
-                    G887990126004,Lowe,Ivy,2017-12-12,2024-09-04,F,4,,,
-
-                    """), type: .schoolRoll, from: "orchestra", routingKey: "roll")
-            let report = try object(
-                try #require(try await harness.take(1, from: "education.rolls", as: "education").first))
-            let leavers = try #require(report["leavers"] as? [[String: Any]])
-            let leaverNames = leavers.compactMap { ($0["pupil"] as? [String: Any])?["forename"] as? String }
-            #expect(leaverNames == ["Ben", "Cal"])
-            #expect(leavers.first?["ground"] as? String == "Moved to another school")
-            let joiners = try #require(report["joiners"] as? [[String: Any]])
-            let due = Dictionary(
-                uniqueKeysWithValues: joiners.map {
-                    (
-                        ($0["pupil"] as? [String: Any])?["forename"] as? String ?? "?",
-                        $0["newPupilReturnDue"] as? String ?? ""
-                    )
-                })
-            #expect(due == ["Eve": "2026-11-23", "Gus": "2026-11-21"])
-            let flags = (report["flags"] as? [[String: Any]] ?? []).map {
-                "\($0["kind"] as? String ?? ""):\(($0["pupil"] as? [String: Any])?["forename"] as? String ?? "")"
+                // A malformed file is rejected whole, back to Orchestra with the line; the roll in force stays.
+                let rollInForce = try harness.query {
+                    try String.fetchOne($0, sql: "SELECT roll_id FROM roll WHERE urn = '990001'")
+                }
+                try await harness.send(
+                    rollFile(
+                        "990001",
+                        "P887990126001,Carter,Amy,2019-03-01,2023-09-06,F,2,,,\nD887990126002,Khan,Ben,31/02/2018,x,M,3,,,\n"
+                    ),
+                    type: .schoolRoll, from: "orchestra", routingKey: "roll")
+                let rejection = try object(
+                    try #require(try await harness.take(1, from: "orchestra.notices", as: "orchestra").first))
+                #expect(rejection["at"] as? String == "line 3 DOB")
+                #expect(
+                    try harness.query { try String.fetchOne($0, sql: "SELECT roll_id FROM roll WHERE urn = '990001'") }
+                        == rollInForce)
+                let statuses = try harness.query {
+                    try String.fetchAll($0, sql: "SELECT status FROM roll_import ORDER BY received_at")
+                }
+                #expect(statuses == ["accepted", "accepted", "accepted", "rejected"])
+                // Nobody flagged was dropped: the roll in force holds 5 pupils plus Fay.
+                #expect(
+                    try harness.query {
+                        try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM roll_index WHERE urn = '990001'")
+                    }
+                        == 5)
             }
-            #expect(Set(flags) == ["invalid-upn:Gus", "identity-conflict:Ivy"])
-
-            // Cal left with no ground and no destination: the MASH front door hears of a child missing education.
-            let alert = try object(try #require(try await harness.take(1, from: "spa.notices", as: "spa").first))
-            #expect(alert["schema"] as? String == DocumentType.missingEducationAlert.rawValue)
-            #expect((alert["pupil"] as? [String: Any])?["forename"] as? String == "Cal")
-
-            // A partial CTF: Fay joins; nobody absent from it has left.
-            let ctf = """
-                <CTfile><Header><DocumentQualifier>Partial</DocumentQualifier>
-                <SourceSchool><URN>990001</URN></SourceSchool></Header>
-                <CTFpupilData><Pupil><UPN>N887990126010</UPN><Surname>Brown</Surname><Forename>Fay</Forename>
-                <DOB>2019-04-04</DOB><Gender>F</Gender><SchoolHistory><School><URN>990001</URN>
-                <EntryDate>2026-11-19</EntryDate></School></SchoolHistory></Pupil></CTFpupilData></CTfile>
-                """
-            try await harness.send(
-                SchoolRollFile(urn: "990001", format: .ctf, qualifier: nil, content: ctf).json, type: .schoolRoll,
-                from: "orchestra", routingKey: "roll")
-            let partial = try object(
-                try #require(try await harness.take(1, from: "education.rolls", as: "education").first))
-            #expect((partial["leavers"] as? [Any])?.isEmpty == true)
-            #expect((partial["joiners"] as? [[String: Any]])?.count == 1)
-
-            // A malformed file is rejected whole, back to Orchestra with the line; the roll in force stays.
-            let rollInForce = try harness.query {
-                try String.fetchOne($0, sql: "SELECT roll_id FROM roll WHERE urn = '990001'")
-            }
-            try await harness.send(
-                rollFile(
-                    "990001",
-                    "P887990126001,Carter,Amy,2019-03-01,2023-09-06,F,2,,,\nD887990126002,Khan,Ben,31/02/2018,x,M,3,,,\n"
-                ),
-                type: .schoolRoll, from: "orchestra", routingKey: "roll")
-            let rejection = try object(
-                try #require(try await harness.take(1, from: "orchestra.notices", as: "orchestra").first))
-            #expect(rejection["at"] as? String == "line 3 DOB")
-            #expect(
-                try harness.query { try String.fetchOne($0, sql: "SELECT roll_id FROM roll WHERE urn = '990001'") }
-                    == rollInForce)
-            let statuses = try harness.query {
-                try String.fetchAll($0, sql: "SELECT status FROM roll_import ORDER BY received_at")
-            }
-            #expect(statuses == ["accepted", "accepted", "accepted", "rejected"])
-            // Nobody flagged was dropped: the roll in force holds 5 pupils plus Fay.
-            #expect(
-                try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM roll_index WHERE urn = '990001'") }
-                    == 5)
         }
-    }
 
-    @Test(
-        "a High DAN: a Red referral to the Practice Manager, a copy to Probation, one notice per school due before its morning"
-    )
-    func highAcrossTwoSchools() async throws {
-        try await Harness.with("dan-high") { harness in
-            try await harness.startInProcess()
-            try await baselineRolls(harness)
-            let notification = dan(
-                level: .medium, uplift: .high, at: london("2026-11-20 22:10"),
-                children: [
-                    child("Amy", "Carter", born: "2019-03-01"),
-                    child("Ben", "Carter", born: "2012-05-05", present: false),
-                    .init(person: Person(), unbornWeeks: 12, present: false),
-                ])
-            try await harness.send(
-                notification.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
+        @Test(
+            "a High DAN: a Red referral to the Practice Manager, a copy to Probation, one notice per school due before its morning"
+        )
+        func highAcrossTwoSchools() async throws {
+            try await Harness.with("dan-high") { harness in
+                try await harness.startInProcess()
+                try await baselineRolls(harness)
+                let notification = dan(
+                    level: .medium, uplift: .high, at: london("2026-11-20 22:10"),
+                    children: [
+                        child("Amy", "Carter", born: "2019-03-01"),
+                        child("Ben", "Carter", born: "2012-05-05", present: false),
+                        .init(person: Person(), unbornWeeks: 12, present: false),
+                    ])
+                try await harness.send(
+                    notification.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
 
-            let referral = try #require(
-                try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager").first)
-            #expect(referral.type == DocumentType.danReferral.rawValue)
-            let referralBody = try object(referral)
-            #expect(referralBody["rag"] as? String == "red")
-            #expect(referralBody["flags"] as? [String] == ["unborn-under-16-weeks"])
-            let copy = try #require(try await harness.take(1, from: "probation.safeguarding", as: "probation").first)
-            #expect(try DomesticAbuseNotification(json: copy.payload, source: "copy") == notification)
+                let referral = try #require(
+                    try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager").first)
+                #expect(referral.type == DocumentType.danReferral.rawValue)
+                let referralBody = try object(referral)
+                #expect(referralBody["rag"] as? String == "red")
+                #expect(referralBody["flags"] as? [String] == ["unborn-under-16-weeks"])
+                let copy = try #require(
+                    try await harness.take(1, from: "probation.safeguarding", as: "probation").first)
+                #expect(try DomesticAbuseNotification(json: copy.payload, source: "copy") == notification)
 
-            // Friday night in term: Monday morning, by each school's own start time.
-            let primary = try EncompassNotice(
-                json: try #require(
-                    try await harness.take(1, from: "school.990001.encompass", as: "school-990001").first
-                ).payload,
-                source: "notice")
-            #expect(primary.children.map(\.forename) == ["Amy"])
-            #expect(primary.dueBy == london("2026-11-23 08:45"))
-            let secondary = try EncompassNotice(
-                json: try #require(
-                    try await harness.take(1, from: "school.990002.encompass", as: "school-990002").first
-                ).payload,
-                source: "notice")
-            #expect(secondary.children.map(\.forename) == ["Ben"])
-            #expect(secondary.children.first?.present == false)
-            #expect(secondary.dueBy == london("2026-11-23 08:30"))
-            #expect(try harness.query { try String.fetchOne($0, sql: "SELECT triage_date FROM dan") } == nil)
-
-            // The last day of the autumn term, and half-term: each due before the right morning.
-            for (incident, primaryDue, secondaryDue) in [
-                ("2026-12-18 19:00", "2027-01-05 08:45", "2027-01-05 08:30"),
-                ("2026-10-28 14:00", "2026-11-02 08:45", "2026-11-03 08:30"),
-            ] {
-                let later = dan(
-                    level: .high, at: london(incident),
-                    children: [child("Amy", "Carter", born: "2019-03-01"), child("Ben", "Carter", born: "2012-05-05")])
-                try await harness.send(later.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
-                let one = try EncompassNotice(
+                // Friday night in term: Monday morning, by each school's own start time.
+                let primary = try EncompassNotice(
                     json: try #require(
                         try await harness.take(1, from: "school.990001.encompass", as: "school-990001").first
                     ).payload,
                     source: "notice")
-                let two = try EncompassNotice(
+                #expect(primary.children.map(\.forename) == ["Amy"])
+                #expect(primary.dueBy == london("2026-11-23 08:45"))
+                let secondary = try EncompassNotice(
                     json: try #require(
                         try await harness.take(1, from: "school.990002.encompass", as: "school-990002").first
                     ).payload,
                     source: "notice")
-                #expect(one.dueBy == london(primaryDue), "incident \(incident) at 990001")
-                #expect(two.dueBy == london(secondaryDue), "incident \(incident) at 990002 (INSET on 2 November)")
-            }
-            let sharing = try harness.query {
-                try Int.fetchOne(
-                    $0, sql: "SELECT COUNT(*) FROM record_of_sharing WHERE purpose LIKE 'Operation Encompass%'")
-            }
-            #expect(sharing == 6)
-        }
-    }
+                #expect(secondary.children.map(\.forename) == ["Ben"])
+                #expect(secondary.children.first?.present == false)
+                #expect(secondary.dueBy == london("2026-11-23 08:30"))
+                #expect(try harness.query { try String.fetchOne($0, sql: "SELECT triage_date FROM dan") } == nil)
 
-    @Test("a Medium DAN: an open child to the social worker, the rest to triage, a child on no roll to the LA officer")
-    func mediumOpenCaseAndTriage() async throws {
-        try await Harness.with("dan-medium") { harness in
-            try await harness.startInProcess()
-            try await baselineRolls(harness)
-            let openCase = OpenCaseUpdate(
-                child: Person(forename: "Amy", surname: "Carter", dateOfBirth: LocalDate("2019-03-01")), open: true,
-                socialWorker: "J. Okafor", team: "Chatham Area Team")
-            try await harness.send(openCase.json, type: .openCase, from: "csc", routingKey: "open-case")
-            try await harness.eventually("the open case recorded") {
-                try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM open_case") } == 1
+                // The last day of the autumn term, and half-term: each due before the right morning.
+                for (incident, primaryDue, secondaryDue) in [
+                    ("2026-12-18 19:00", "2027-01-05 08:45", "2027-01-05 08:30"),
+                    ("2026-10-28 14:00", "2026-11-02 08:45", "2026-11-03 08:30"),
+                ] {
+                    let later = dan(
+                        level: .high, at: london(incident),
+                        children: [
+                            child("Amy", "Carter", born: "2019-03-01"), child("Ben", "Carter", born: "2012-05-05"),
+                        ])
+                    try await harness.send(
+                        later.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
+                    let one = try EncompassNotice(
+                        json: try #require(
+                            try await harness.take(1, from: "school.990001.encompass", as: "school-990001").first
+                        ).payload,
+                        source: "notice")
+                    let two = try EncompassNotice(
+                        json: try #require(
+                            try await harness.take(1, from: "school.990002.encompass", as: "school-990002").first
+                        ).payload,
+                        source: "notice")
+                    #expect(one.dueBy == london(primaryDue), "incident \(incident) at 990001")
+                    #expect(two.dueBy == london(secondaryDue), "incident \(incident) at 990002 (INSET on 2 November)")
+                }
+                let sharing = try harness.query {
+                    try Int.fetchOne(
+                        $0, sql: "SELECT COUNT(*) FROM record_of_sharing WHERE purpose LIKE 'Operation Encompass%'")
+                }
+                #expect(sharing == 6)
             }
-            let notification = dan(
-                level: .medium, at: Date().addingTimeInterval(-600),
-                children: [
-                    child("Amy", "Carter", born: "2019-03-01"), child("Cal", "Carter", born: "2016-01-01"),
-                    child("Dot", "Carter", born: "2026-06-01"),
+        }
+
+        @Test(
+            "a Medium DAN: an open child to the social worker, the rest to triage, a child on no roll to the LA officer"
+        )
+        func mediumOpenCaseAndTriage() async throws {
+            try await Harness.with("dan-medium") { harness in
+                try await harness.startInProcess()
+                try await baselineRolls(harness)
+                let openCase = OpenCaseUpdate(
+                    child: Person(forename: "Amy", surname: "Carter", dateOfBirth: LocalDate("2019-03-01")), open: true,
+                    socialWorker: "J. Okafor", team: "Chatham Area Team")
+                try await harness.send(openCase.json, type: .openCase, from: "csc", routingKey: "open-case")
+                try await harness.eventually("the open case recorded") {
+                    try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM open_case") } == 1
+                }
+                let notification = dan(
+                    level: .medium, at: Date().addingTimeInterval(-600),
+                    children: [
+                        child("Amy", "Carter", born: "2019-03-01"), child("Cal", "Carter", born: "2016-01-01"),
+                        child("Dot", "Carter", born: "2026-06-01"),
+                    ])
+                try await harness.send(
+                    notification.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
+
+                let contact = try object(try #require(try await harness.take(1, from: "csc.contacts", as: "csc").first))
+                #expect(contact["socialWorker"] as? String == "J. Okafor")
+                #expect(contact["child"] as? Int == 0)
+                let officer = try EncompassNotice(
+                    json: try #require(try await harness.take(1, from: "la-officer.encompass", as: "la-officer").first)
+                        .payload,
+                    source: "notice")
+                #expect(officer.urn == nil && officer.children.map(\.forename) == ["Cal"])
+                let school = try EncompassNotice(
+                    json: try #require(
+                        try await harness.take(1, from: "school.990001.encompass", as: "school-990001").first
+                    ).payload,
+                    source: "notice")
+                #expect(school.children.map(\.forename) == ["Amy"])
+                _ = try await harness.take(1, from: "probation.safeguarding", as: "probation")
+
+                // A Standard DAN about another child: triage too, and the day's count is 2.
+                let standard = dan(
+                    level: .standard, at: Date().addingTimeInterval(-300),
+                    children: [child("Eli", "Moss", born: "2015-02-02")])
+                try await harness.send(
+                    standard.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
+                _ = try await harness.take(1, from: "probation.safeguarding", as: "probation")
+                let triageDate = try #require(
+                    try harness.query {
+                        try String.fetchOne(
+                            $0, sql: "SELECT triage_date FROM dan WHERE id = ?", arguments: [notification.id])
+                    })
+                let receivedDate = try #require(
+                    try harness.query { try String.fetchOne($0, sql: "SELECT received_date FROM dan LIMIT 1") })
+                let listed = try harness.mashctl(["triage", "list", "--date", triageDate, "--store", harness.storePath])
+                #expect(listed.status == 0)
+                #expect(listed.output.contains(notification.id))
+                #expect(listed.output.contains("child-under-1, open-case"))
+                #expect(!listed.output.contains("Amy") && !listed.output.contains("Carter"))
+                let counted = try harness.mashctl([
+                    "triage", "list", "--date", receivedDate, "--store", harness.storePath, "--json",
                 ])
-            try await harness.send(
-                notification.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
-
-            let contact = try object(try #require(try await harness.take(1, from: "csc.contacts", as: "csc").first))
-            #expect(contact["socialWorker"] as? String == "J. Okafor")
-            #expect(contact["child"] as? Int == 0)
-            let officer = try EncompassNotice(
-                json: try #require(try await harness.take(1, from: "la-officer.encompass", as: "la-officer").first)
-                    .payload,
-                source: "notice")
-            #expect(officer.urn == nil && officer.children.map(\.forename) == ["Cal"])
-            let school = try EncompassNotice(
-                json: try #require(
-                    try await harness.take(1, from: "school.990001.encompass", as: "school-990001").first
-                ).payload,
-                source: "notice")
-            #expect(school.children.map(\.forename) == ["Amy"])
-            _ = try await harness.take(1, from: "probation.safeguarding", as: "probation")
-
-            // A Standard DAN about another child: triage too, and the day's count is 2.
-            let standard = dan(
-                level: .standard, at: Date().addingTimeInterval(-300),
-                children: [child("Eli", "Moss", born: "2015-02-02")])
-            try await harness.send(standard.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
-            _ = try await harness.take(1, from: "probation.safeguarding", as: "probation")
-            let triageDate = try #require(
-                try harness.query {
-                    try String.fetchOne(
-                        $0, sql: "SELECT triage_date FROM dan WHERE id = ?", arguments: [notification.id])
-                })
-            let receivedDate = try #require(
-                try harness.query { try String.fetchOne($0, sql: "SELECT received_date FROM dan LIMIT 1") })
-            let listed = try harness.mashctl(["triage", "list", "--date", triageDate, "--store", harness.storePath])
-            #expect(listed.status == 0)
-            #expect(listed.output.contains(notification.id))
-            #expect(listed.output.contains("child-under-1, open-case"))
-            #expect(!listed.output.contains("Amy") && !listed.output.contains("Carter"))
-            let counted = try harness.mashctl([
-                "triage", "list", "--date", receivedDate, "--store", harness.storePath, "--json",
-            ])
-            let report = try #require(
-                try JSONSerialization.jsonObject(with: Data(counted.output.utf8)) as? [String: Any])
-            #expect(report["receivedThatDay"] as? Int == 2)
-            #expect(try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM dan WHERE referral = 1") } == 0)
+                let report = try #require(
+                    try JSONSerialization.jsonObject(with: Data(counted.output.utf8)) as? [String: Any])
+                #expect(report["receivedThatDay"] as? Int == 2)
+                #expect(
+                    try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM dan WHERE referral = 1") } == 0)
+            }
         }
-    }
 
-    @Test(
-        "an acknowledged notice stops its clock; an unacknowledged one escalates at its deadline; a stranger's receipt is refused"
-    )
-    func acknowledgementAndEscalation() async throws {
-        try await Harness.with("encompass-ack") { harness in
-            // Schools whose terms cover today, so the deadline is the next real school morning.
-            let schools = harness.scratch.file("schools")
-            try FileManager.default.createDirectory(atPath: schools, withIntermediateDirectories: true)
-            let calendar = Calendar(identifier: .gregorian)
-            func day(_ offset: Int) -> String {
-                let date = calendar.date(byAdding: .day, value: offset, to: Date())!
-                let c = calendar.dateComponents(in: TimeZone(identifier: "Europe/London")!, from: date)
-                return LocalDate(year: c.year!, month: c.month!, day: c.day!).description
-            }
-            for urn in ["990001", "990002"] {
-                try """
-                urn: "\(urn)"
-                name: Test school \(urn)
-                dayStarts: "08:40"
-                terms: [{ first: \(day(-30)), last: \(day(60)) }]
-                """.write(toFile: schools + "/\(urn).yaml", atomically: true, encoding: .utf8)
-            }
-            harness.schoolsDirectory.withLock { $0 = schools }
-            try await harness.startInProcess()
-            try await baselineRolls(harness)
-            let notification = dan(
-                level: .standard, at: Date().addingTimeInterval(-600),
-                children: [child("Amy", "Carter", born: "2019-03-01"), child("Ben", "Carter", born: "2012-05-05")])
-            try await harness.send(
-                notification.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
-            let primary = try EncompassNotice(
-                json: try #require(
-                    try await harness.take(1, from: "school.990001.encompass", as: "school-990001").first
-                ).payload,
-                source: "notice")
-            let secondary = try EncompassNotice(
-                json: try #require(
-                    try await harness.take(1, from: "school.990002.encompass", as: "school-990002").first
-                ).payload,
-                source: "notice")
+        @Test(
+            "an acknowledged notice stops its clock; an unacknowledged one escalates at its deadline; a stranger's receipt is refused"
+        )
+        func acknowledgementAndEscalation() async throws {
+            try await Harness.with("encompass-ack") { harness in
+                // Schools whose terms cover today, so the deadline is the next real school morning.
+                let schools = harness.scratch.file("schools")
+                try FileManager.default.createDirectory(atPath: schools, withIntermediateDirectories: true)
+                let calendar = Calendar(identifier: .gregorian)
+                func day(_ offset: Int) -> String {
+                    let date = calendar.date(byAdding: .day, value: offset, to: Date())!
+                    let c = calendar.dateComponents(in: TimeZone(identifier: "Europe/London")!, from: date)
+                    return LocalDate(year: c.year!, month: c.month!, day: c.day!).description
+                }
+                for urn in ["990001", "990002"] {
+                    try """
+                    urn: "\(urn)"
+                    name: Test school \(urn)
+                    dayStarts: "08:40"
+                    terms: [{ first: \(day(-30)), last: \(day(60)) }]
+                    """.write(toFile: schools + "/\(urn).yaml", atomically: true, encoding: .utf8)
+                }
+                harness.schoolsDirectory.withLock { $0 = schools }
+                try await harness.startInProcess()
+                try await baselineRolls(harness)
+                let notification = dan(
+                    level: .standard, at: Date().addingTimeInterval(-600),
+                    children: [child("Amy", "Carter", born: "2019-03-01"), child("Ben", "Carter", born: "2012-05-05")])
+                try await harness.send(
+                    notification.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
+                let primary = try EncompassNotice(
+                    json: try #require(
+                        try await harness.take(1, from: "school.990001.encompass", as: "school-990001").first
+                    ).payload,
+                    source: "notice")
+                let secondary = try EncompassNotice(
+                    json: try #require(
+                        try await harness.take(1, from: "school.990002.encompass", as: "school-990002").first
+                    ).payload,
+                    source: "notice")
 
-            // The secondary school tries to acknowledge the primary's notice: refused to the DLQ.
-            try await harness.send(
-                EncompassAcknowledgement(noticeID: primary.id, acknowledgedAt: Date()).json,
-                type: .encompassAcknowledgement, from: "school-990002", routingKey: "encompass-acknowledgement")
-            let refused = try await harness.admin.consume(queue: "coordinator.notifications.dlq", prefetch: 1)
-            let dead = try await refused.next(within: .seconds(30), "the refused receipt")
-            #expect(dead.properties.headers["x-mash-reason"] == .string("senderNotAllowed"))
-            try dead.ack()
+                // The secondary school tries to acknowledge the primary's notice: refused to the DLQ.
+                try await harness.send(
+                    EncompassAcknowledgement(noticeID: primary.id, acknowledgedAt: Date()).json,
+                    type: .encompassAcknowledgement, from: "school-990002", routingKey: "encompass-acknowledgement")
+                let refused = try await harness.admin.consume(queue: "coordinator.notifications.dlq", prefetch: 1)
+                let dead = try await refused.next(within: .seconds(30), "the refused receipt")
+                #expect(dead.properties.headers["x-mash-reason"] == .string("senderNotAllowed"))
+                try dead.ack()
 
-            try await harness.send(
-                EncompassAcknowledgement(noticeID: primary.id, acknowledgedAt: Date()).json,
-                type: .encompassAcknowledgement, from: "school-990001", routingKey: "encompass-acknowledgement")
-            try await harness.eventually("the primary's receipt recorded") {
-                try harness.query {
-                    try Double.fetchOne(
-                        $0, sql: "SELECT acknowledged_at FROM encompass_notice WHERE id = ?", arguments: [primary.id])
-                } != nil
-            }
+                try await harness.send(
+                    EncompassAcknowledgement(noticeID: primary.id, acknowledgedAt: Date()).json,
+                    type: .encompassAcknowledgement, from: "school-990001", routingKey: "encompass-acknowledgement")
+                try await harness.eventually("the primary's receipt recorded") {
+                    try harness.query {
+                        try Double.fetchOne(
+                            $0, sql: "SELECT acknowledged_at FROM encompass_notice WHERE id = ?",
+                            arguments: [primary.id])
+                    } != nil
+                }
 
-            // Past both deadlines: only the unacknowledged notice escalates.
-            harness.clockOffset.withLock { $0 = max(primary.dueBy, secondary.dueBy).timeIntervalSinceNow + 5 }
-            let alert = try #require(
-                try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager").first)
-            let escalation = try Notice(json: alert.payload, source: "alert")
-            #expect(escalation.clock == "encompass" && escalation.requestID == secondary.id)
-            #expect(escalation.agency == "school-990002")
-            let escalated = try harness.query {
-                try String.fetchAll($0, sql: "SELECT id FROM encompass_notice WHERE escalated_at IS NOT NULL")
+                // Past both deadlines: only the unacknowledged notice escalates.
+                harness.clockOffset.withLock { $0 = max(primary.dueBy, secondary.dueBy).timeIntervalSinceNow + 5 }
+                let alert = try #require(
+                    try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager").first)
+                let escalation = try Notice(json: alert.payload, source: "alert")
+                #expect(escalation.clock == "encompass" && escalation.requestID == secondary.id)
+                #expect(escalation.agency == "school-990002")
+                let escalated = try harness.query {
+                    try String.fetchAll($0, sql: "SELECT id FROM encompass_notice WHERE escalated_at IS NOT NULL")
+                }
+                #expect(escalated == [secondary.id])
             }
-            #expect(escalated == [secondary.id])
         }
     }
 }
