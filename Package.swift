@@ -170,6 +170,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "roll-bench",
+            dependencies: [
+                "Coordinator", "AMQP", "MASHCore", "MASHTesting", "Sealing",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/roll-bench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "matching-bench",
             dependencies: ["MASHCore"],
             path: "Benchmarks/matching-bench",

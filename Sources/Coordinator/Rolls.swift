@@ -10,6 +10,14 @@ extension Coordinator {
     static let rollPurpose =
         "School roll returns: children missing education and pupil registration (Education Act 1996 s436A)"
 
+    /// Ingests one roll file as if it had arrived from `sender` (the bench, and imports by hand): the same
+    /// transaction as a message's, with the returns left in the outbox for the relay. Returns the messages
+    /// it caused.
+    @discardableResult
+    public func ingestRoll(_ file: SchoolRollFile, rollID: String, from sender: String) throws -> Int {
+        try transaction { db in try ingest(file, rollID: rollID, from: sender, db).count }
+    }
+
     func ingest(_ file: SchoolRollFile, rollID: String, from sender: String, _ db: Database) throws -> [OutboxMessage] {
         let now = now()
         let flows = settings.routing.notifications
@@ -42,14 +50,7 @@ extension Coordinator {
                 file.urn, Data(try sealForStore(RollPupil.encode(diff.roll), table: "roll", id: file.urn)), rollID,
                 now.timeIntervalSince1970,
             ])
-        try db.execute(sql: "DELETE FROM roll_index WHERE urn = ?", arguments: [file.urn])
-        let insert = try db.cachedStatement(sql: "INSERT INTO roll_index (urn, child_ref, upn_ref) VALUES (?, ?, ?)")
-        for pupil in diff.roll where !pupil.hasLeft {
-            try insert.execute(arguments: [
-                file.urn, childRef(forename: pupil.forename, surname: pupil.surname, born: pupil.dateOfBirth),
-                pupil.upnStatus == .valid || pupil.upnStatus == .temporary ? upnRef(pupil.upn) : nil,
-            ])
-        }
+        try updateIndex(urn: file.urn, from: previous ?? [], to: diff.roll, db)
 
         var messages: [OutboxMessage] = []
         func send(_ object: [String: Any], _ type: DocumentType, to party: String, routingKey: String) throws {
@@ -106,6 +107,30 @@ extension Coordinator {
                 "flags": "\(diff.flags.count)",
             ])
         return messages
+    }
+
+    /// The roll index (how a DAN finds a child's school) changes only where the roll did: most pupils are on
+    /// last week's roll too, and each row costs two keyed pseudonyms.
+    private func updateIndex(urn: String, from old: [RollPupil], to new: [RollPupil], _ db: Database) throws {
+        func key(_ pupil: RollPupil) -> String {
+            pupil.identityKey + "\u{1F}" + (pupil.upnStatus == .valid || pupil.upnStatus == .temporary ? pupil.upn : "")
+        }
+        var counts: [String: (pupil: RollPupil, change: Int)] = [:]
+        for pupil in old where !pupil.hasLeft { counts[key(pupil), default: (pupil, 0)].change -= 1 }
+        for pupil in new where !pupil.hasLeft { counts[key(pupil), default: (pupil, 0)].change += 1 }
+        let insert = try db.cachedStatement(sql: "INSERT INTO roll_index (urn, child_ref, upn_ref) VALUES (?, ?, ?)")
+        let delete = try db.cachedStatement(
+            sql: """
+                DELETE FROM roll_index WHERE rowid IN
+                    (SELECT rowid FROM roll_index WHERE urn = ? AND child_ref = ? AND upn_ref IS ? LIMIT 1)
+                """)
+        for (pupil, change) in counts.values where change != 0 {
+            let childRef = childRef(forename: pupil.forename, surname: pupil.surname, born: pupil.dateOfBirth)
+            let upnRef = pupil.upnStatus == .valid || pupil.upnStatus == .temporary ? upnRef(pupil.upn) : nil
+            for _ in 0..<abs(change) {
+                try (change > 0 ? insert : delete).execute(arguments: [urn, childRef, upnRef])
+            }
+        }
     }
 
     /// A malformed file changes nothing: the sender hears why (the line or element at fault), the roll in force

@@ -205,8 +205,10 @@ struct RollFields {
 
     func text(_ name: String) -> String? {
         guard let value = values[name] else { return nil }
-        let cleaned = value.trimmingSpaces.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-        return cleaned.isEmpty ? nil : cleaned
+        let trimmed = value.trimmingSpaces
+        guard !trimmed.isEmpty else { return nil }
+        guard trimmed.contains("  ") else { return trimmed }
+        return trimmed.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
     }
 
     func required(_ name: String) throws -> String {
@@ -218,12 +220,11 @@ struct RollFields {
 
     func date(_ name: String) throws -> LocalDate? {
         guard let value = text(name) else { return nil }
-        if let date = LocalDate(value), date.adding(days: 0) == date { return date }
+        if let date = LocalDate(value) { return date }
         // 23/11/2026, as spreadsheets write it.
         let parts = value.split(separator: "/")
         if parts.count == 3, let day = Int(parts[0]), let month = Int(parts[1]), let year = Int(parts[2]),
-            parts[2].count == 4, let date = LocalDate("\(year)-\(String(format: "%02d-%02d", month, day))"),
-            date.adding(days: 0) == date
+            parts[2].count == 4, let date = LocalDate("\(year)-\(month)-\(day)")
         {
             return date
         }
