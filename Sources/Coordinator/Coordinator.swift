@@ -184,27 +184,22 @@ public final class Coordinator: Sendable {
     ) throws -> Topology {
         var topology = try Topology(rabbitMQDefinitionsFile: definitionsFile, vhost: vhost)
         let declared = Set(topology.queues.map(\.name))
-        for agency in agencies.sorted() where !declared.contains(HubQueues.agency(agency)) {
-            let queue = HubQueues.agency(agency)
+        /// An input queue as the definitions declare theirs: quorum, delivery limit, its own DLQ.
+        func add(_ queue: String, boundTo exchange: String, routingKey: String) {
+            guard !declared.contains(queue) else { return }
             topology.queues += [
                 .quorum(queue, deliveryLimit: 5, deadLetterExchange: HubQueues.deadLetterExchange),
                 .deadLetters(of: queue),
             ]
             topology.bindings += [
-                Topology.Binding(exchange: HubQueues.enquiriesExchange, queue: queue, routingKey: agency),
+                Topology.Binding(exchange: exchange, queue: queue, routingKey: routingKey),
                 Topology.Binding(exchange: HubQueues.deadLetterExchange, queue: queue + ".dlq", routingKey: queue),
             ]
         }
-        for queue in schoolQueues.sorted() where !declared.contains(queue) {
-            topology.queues += [
-                .quorum(queue, deliveryLimit: 5, deadLetterExchange: HubQueues.deadLetterExchange),
-                .deadLetters(of: queue),
-            ]
-            topology.bindings += [
-                Topology.Binding(exchange: HubQueues.noticesExchange, queue: queue, routingKey: queue),
-                Topology.Binding(exchange: HubQueues.deadLetterExchange, queue: queue + ".dlq", routingKey: queue),
-            ]
+        for agency in agencies.sorted() {
+            add(HubQueues.agency(agency), boundTo: HubQueues.enquiriesExchange, routingKey: agency)
         }
+        for queue in schoolQueues.sorted() { add(queue, boundTo: HubQueues.noticesExchange, routingKey: queue) }
         return topology
     }
 

@@ -178,27 +178,23 @@ extension Coordinator {
         for recipient in EncompassPlan.recipients(
             for: dan, schools: schools, today: settings.calendar.localDate(of: dan.occurredAt))
         {
-            let party: String
-            let routingKey: String
-            let due: Date
+            // The LA officer's deadline is the MASH's next opening. A school without a configuration, or whose
+            // configured terms have ended, gets its notice through the officer too (with a warning), so a
+            // school calendar never holds up the rest of a DAN, least of all a High one's referral.
+            let next = settings.calendar.nextWorkingDay(after: settings.calendar.localDate(of: dan.occurredAt))
+            var party = flows.laOfficer
+            var routingKey = HubQueues.laOfficerNotices
+            var due = settings.calendar.session(on: next)?.opens ?? now
             if let urn = recipient.urn {
-                guard let school = settings.schools[urn] else {
-                    throw Rejection(
-                        reason: "unknownSchool", detail: "school \(urn) has a roll but no Config/schools/\(urn).yaml")
+                if let school = settings.schools[urn], let start = school.calendar.nextDayStart(after: dan.occurredAt) {
+                    party = school.recipient
+                    routingKey = school.noticeQueue
+                    due = start
+                } else {
+                    logger.warning(
+                        "school calendar missing or ended; notice sent to the LA officer",
+                        metadata: ["dan": "\(dan.id)", "urn": "\(urn)"])
                 }
-                party = school.recipient
-                routingKey = school.noticeQueue
-                guard let start = school.calendar.nextDayStart(after: dan.occurredAt) else {
-                    throw Rejection(
-                        reason: "schoolCalendarEnded",
-                        detail: "Config/schools/\(urn).yaml has no school day after the incident; add the next terms")
-                }
-                due = start
-            } else {
-                party = flows.laOfficer
-                routingKey = HubQueues.laOfficerNotices
-                let next = settings.calendar.nextWorkingDay(after: settings.calendar.localDate(of: dan.occurredAt))
-                due = settings.calendar.session(on: next)?.opens ?? now
             }
             let notice = EncompassNotice(
                 id: UUID().uuidString.lowercased(), urn: recipient.urn, policeReference: dan.policeReference,

@@ -113,7 +113,7 @@ extension Coordinator {
     /// last week's roll too, and each row costs two keyed pseudonyms.
     private func updateIndex(urn: String, from old: [RollPupil], to new: [RollPupil], _ db: Database) throws {
         func key(_ pupil: RollPupil) -> String {
-            pupil.identityKey + "\u{1F}" + (pupil.upnStatus == .valid || pupil.upnStatus == .temporary ? pupil.upn : "")
+            pupil.identityKey + "\u{1F}" + (pupil.hasCheckedUPN ? pupil.upn : "")
         }
         var counts: [String: (pupil: RollPupil, change: Int)] = [:]
         for pupil in old where !pupil.hasLeft { counts[key(pupil), default: (pupil, 0)].change -= 1 }
@@ -126,7 +126,7 @@ extension Coordinator {
                 """)
         for (pupil, change) in counts.values where change != 0 {
             let childRef = childRef(forename: pupil.forename, surname: pupil.surname, born: pupil.dateOfBirth)
-            let upnRef = pupil.upnStatus == .valid || pupil.upnStatus == .temporary ? upnRef(pupil.upn) : nil
+            let upnRef = pupil.hasCheckedUPN ? upnRef(pupil.upn) : nil
             for _ in 0..<abs(change) {
                 try (change > 0 ? insert : delete).execute(arguments: [urn, childRef, upnRef])
             }

@@ -89,6 +89,9 @@ public struct RollPupil: Sendable, Equatable {
 
     public var hasLeft: Bool { leavingDate != nil }
 
+    /// A UPN that passed its check (permanent or temporary): safe to find the child by.
+    public var hasCheckedUPN: Bool { upnStatus == .valid || upnStatus == .temporary }
+
     public var jsonObject: [String: Any] {
         var object: [String: Any] = [
             "upn": upn, "upnStatus": upnStatus.rawValue, "surname": surname, "forename": forename,
