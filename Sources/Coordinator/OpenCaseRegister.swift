@@ -65,10 +65,9 @@ public struct OpenCaseRegister: Sendable {
         -> (opened: Int, closed: Int)
     {
         let table = try CSVTable(parsing: bytes, source: source)
-        func normal(_ text: String) -> String { text.lowercased().filter { $0 != " " && $0 != "_" } }
         var index: [String: Int] = [:]
         for column in Self.csvColumns {
-            guard let position = table.columns.firstIndex(where: { normal($0) == normal(column) }) else {
+            guard let position = table.columns.firstIndex(where: { CSVTable.sameColumn($0, column) }) else {
                 throw DocumentError(source: source, field: "line 1", problem: "the column '\(column)' is missing")
             }
             index[column] = position

@@ -55,6 +55,31 @@ extension Coordinator {
         }
     }
 
+    /// Why and under what basis a flow shares: what every record-of-sharing entry of one DAN or roll repeats.
+    struct Sharing {
+        var purpose: String
+        var basis: LawfulBasis
+        var categories: Set<DataCategory>
+        /// The DAN's or the roll's id, in the ledger's enquiry column.
+        var caseID: String
+        var subjectRef: String
+    }
+
+    /// Seals `payload` to `party` and appends the disclosure to the record of sharing, in the caller's
+    /// transaction.
+    func disclose(
+        _ payload: [UInt8], _ type: DocumentType, to party: String, exchange: String, routingKey: String,
+        headers: [String: String], _ sharing: Sharing, _ db: Database, now: Date
+    ) throws -> OutboxMessage {
+        let message = try sealed(
+            payload, type: type, to: party, exchange: exchange, routingKey: routingKey, headers: headers)
+        try RecordOfSharing.append(
+            db, at: now, sender: settings.identity, recipient: party, purpose: sharing.purpose,
+            lawfulBasis: sharing.basis, dataCategories: sharing.categories, messageID: message.messageID,
+            enquiryID: sharing.caseID, subjectRef: sharing.subjectRef)
+        return message
+    }
+
     // MARK: references
 
     func childRef(forename: String, surname: String, born: LocalDate) -> String {
@@ -90,19 +115,19 @@ extension Coordinator {
             dan.children.lazy.compactMap { self.childRef($0.person) }.first ?? keyring.pseudonym(of: "dan:" + dan.id)
         let flags = route.flags.map(\.rawValue)
         var messages: [OutboxMessage] = []
+        let sharing = Sharing(
+            purpose: Self.danPurpose, basis: Self.danBasis, categories: [.personal, .criminalOffence], caseID: dan.id,
+            subjectRef: subjectRef)
         func send(
             _ payload: [UInt8], _ type: DocumentType, to party: String, exchange: String, routingKey: String,
             rag: String? = nil
         ) throws {
             var headers = ["x-mash-dan": dan.id]
             headers["x-mash-rag"] = rag
-            let message = try sealed(
-                payload, type: type, to: party, exchange: exchange, routingKey: routingKey, headers: headers)
-            try RecordOfSharing.append(
-                db, at: now, sender: settings.identity, recipient: party, purpose: Self.danPurpose,
-                lawfulBasis: Self.danBasis, dataCategories: [.personal, .criminalOffence], messageID: message.messageID,
-                enquiryID: dan.id, subjectRef: subjectRef)
-            messages.append(message)
+            messages.append(
+                try disclose(
+                    payload, type, to: party, exchange: exchange, routingKey: routingKey, headers: headers, sharing, db,
+                    now: now))
         }
 
         if route.referral {
@@ -127,7 +152,9 @@ extension Coordinator {
         try send(
             dan.json, .domesticAbuseNotification, to: flows.probation, exchange: HubQueues.noticesExchange,
             routingKey: HubQueues.probationSafeguarding)
-        let notices = try encompass(dan, subjectRef: subjectRef, db, now: now)
+        var encompassSharing = sharing
+        encompassSharing.purpose = "Operation Encompass: the key adult knows before the next school day"
+        let notices = try encompass(dan, encompassSharing, db, now: now)
         messages += notices
 
         try db.execute(
@@ -159,7 +186,7 @@ extension Coordinator {
 
     /// One notice per school holding any of the children, with only its own, due before that school's next
     /// school day after the incident; children of school age on no roll go to the LA officer.
-    private func encompass(_ dan: DomesticAbuseNotification, subjectRef: String, _ db: Database, now: Date) throws
+    private func encompass(_ dan: DomesticAbuseNotification, _ sharing: Sharing, _ db: Database, now: Date) throws
         -> [OutboxMessage]
     {
         var schools: [Int: [String]] = [:]
@@ -205,15 +232,10 @@ extension Coordinator {
                         forename: child.person.forename ?? "", surname: child.person.surname ?? "",
                         dateOfBirth: child.person.dateOfBirth!, present: child.present)
                 }, dueBy: due)
-            let message = try sealed(
-                notice.json, type: .encompassNotice, to: party, exchange: HubQueues.noticesExchange,
-                routingKey: routingKey,
-                headers: ["x-mash-dan": dan.id, "x-mash-notice": notice.id, "x-mash-due": Instant.format(due)])
-            try RecordOfSharing.append(
-                db, at: now, sender: settings.identity, recipient: party,
-                purpose: "Operation Encompass: the key adult knows before the next school day",
-                lawfulBasis: Self.danBasis, dataCategories: [.personal, .criminalOffence],
-                messageID: message.messageID, enquiryID: dan.id, subjectRef: subjectRef)
+            let message = try disclose(
+                notice.json, .encompassNotice, to: party, exchange: HubQueues.noticesExchange, routingKey: routingKey,
+                headers: ["x-mash-dan": dan.id, "x-mash-notice": notice.id, "x-mash-due": Instant.format(due)], sharing,
+                db, now: now)
             try db.execute(
                 sql: """
                     INSERT INTO encompass_notice (id, dan_id, recipient, urn, children, due, sent_at)

@@ -53,14 +53,13 @@ extension Coordinator {
         try updateIndex(urn: file.urn, from: previous ?? [], to: diff.roll, db)
 
         var messages: [OutboxMessage] = []
+        let sharing = Sharing(
+            purpose: Self.rollPurpose, basis: Self.rollBasis, categories: [.personal], caseID: rollID,
+            subjectRef: keyring.pseudonym(of: "roll:" + file.urn))
         func send(_ object: [String: Any], _ type: DocumentType, to party: String, routingKey: String) throws {
-            let message = try sealed(
-                DocumentWriter.encode(object), type: type, to: party, exchange: HubQueues.noticesExchange,
-                routingKey: routingKey, headers: ["x-mash-roll": rollID, "x-mash-urn": file.urn])
-            try RecordOfSharing.append(
-                db, at: now, sender: settings.identity, recipient: party, purpose: Self.rollPurpose,
-                lawfulBasis: Self.rollBasis, dataCategories: [.personal], messageID: message.messageID,
-                enquiryID: rollID, subjectRef: keyring.pseudonym(of: "roll:" + file.urn))
+            let message = try disclose(
+                DocumentWriter.encode(object), type, to: party, exchange: HubQueues.noticesExchange,
+                routingKey: routingKey, headers: ["x-mash-roll": rollID, "x-mash-urn": file.urn], sharing, db, now: now)
             try store.enqueue(db, message, now: now)
             messages.append(message)
         }

@@ -12,6 +12,12 @@ public struct CSVTable: Sendable {
 
     public func column(_ name: String) -> Int? { columns.firstIndex(of: name) }
 
+    /// Header names as partners' exports vary them: case, spaces and underscores ignored.
+    public static func sameColumn(_ a: String, _ b: String) -> Bool {
+        func normal(_ name: String) -> String { name.lowercased().filter { $0 != " " && $0 != "_" } }
+        return normal(a) == normal(b)
+    }
+
     public init(parsing bytes: [UInt8], source: String) throws {
         var records: [Row] = []
         var field: [UInt8] = []

@@ -134,11 +134,9 @@ extension SchoolRoll {
     /// A roll exported as CSV; the URN and qualifier come with the file (the message that carries it).
     public init(csv bytes: [UInt8], urn: String, qualifier: Qualifier, source: String) throws {
         let table = try CSVTable(parsing: bytes, source: source)
-        func normal(_ name: String) -> String { name.lowercased().filter { $0 != " " && $0 != "_" } }
         var index: [String: Int] = [:]
         for (position, column) in table.columns.enumerated() {
-            let name = normal(column)
-            guard let known = Self.csvColumns.first(where: { normal($0) == name }) else {
+            guard let known = Self.csvColumns.first(where: { CSVTable.sameColumn($0, column) }) else {
                 throw DocumentError(
                     source: source, field: "line 1",
                     problem: "unknown column '\(column)' (known: \(Self.csvColumns.joined(separator: ", ")))")
