@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "AdapterTests",
             dependencies: [
-                "Adapter", "MASHCore", "MASHService", "Sealing", "MASHTesting",
+                "Adapter", "MASHConfig", "MASHCore", "MASHService", "Sealing", "MASHTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict

@@ -15,6 +15,7 @@
 #                               declares the queue when routing.yaml names the agency)
 #   scripts/broker.sh status    exit 0 when the node is running
 #   scripts/broker.sh reset     stop the node and delete its data (the next `up` provisions it afresh)
+#   scripts/broker.sh reset-tls delete the node's CA and certificates (they last 30 days; the next `up` makes new)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,24 +61,19 @@ need() {
 
 ctl() { "$rmq_bin/rabbitmqctl" -n "$node" "$@"; }
 
-# A CA, a server certificate for localhost/127.0.0.1 and a client certificate, made once per data folder.
+# The development CA (deploy/tls/mash-ca.sh, the script a real hub uses), a server certificate for
+# localhost/127.0.0.1 and a client certificate for every broker user, made once per data folder. They last 30
+# days: `scripts/broker.sh reset-tls` makes new ones.
 make_tls() {
-    local t=$dir/tls
-    [ -f "$t/server.pem" ] && return 0
-    mkdir -p "$t" && chmod 700 "$t"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
-        -subj "/CN=MASH development CA" -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
-        -keyout "$t/server.key" -out "$t/server.csr" 2>/dev/null
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$t/server.ext"
-    openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -days 30 \
-        -extfile "$t/server.ext" -out "$t/server.pem" 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=mash-client" \
-        -keyout "$t/client.key" -out "$t/client.csr" 2>/dev/null
-    printf 'extendedKeyUsage=clientAuth\n' >"$t/client.ext"
-    openssl x509 -req -in "$t/client.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -days 30 \
-        -extfile "$t/client.ext" -out "$t/client.pem" 2>/dev/null
-    chmod 600 "$t"/*.key
+    local t=$dir/tls u
+    export MASH_CA_QUIET=1
+    if [ ! -f "$t/servers/localhost.pem" ]; then
+        "$root/deploy/tls/mash-ca.sh" init "$t" --days 30
+        "$root/deploy/tls/mash-ca.sh" server "$t" localhost localhost 127.0.0.1 --days 30
+    fi
+    for u in $(users) mash-admin; do
+        [ -f "$t/clients/$u.pem" ] || "$root/deploy/tls/mash-ca.sh" client "$t" "$u" --days 30
+    done
 }
 
 write_config() {
@@ -90,8 +86,8 @@ write_config() {
 listeners.tcp.default = 127.0.0.1:$amqp_port
 listeners.ssl.default = 127.0.0.1:$amqps_port
 ssl_options.cacertfile = $dir/tls/ca.pem
-ssl_options.certfile = $dir/tls/server.pem
-ssl_options.keyfile = $dir/tls/server.key
+ssl_options.certfile = $dir/tls/servers/localhost.pem
+ssl_options.keyfile = $dir/tls/servers/localhost.key
 ssl_options.verify = verify_peer
 ssl_options.fail_if_no_peer_cert = false
 management.tcp.ip = 127.0.0.1
@@ -171,8 +167,10 @@ up() {
     if running; then return 0; fi
     write_config
     make_tls
-    # The pid file is written by the Erlang VM itself once it is up; keep the script's pid as a fallback.
-    nohup "$rmq_bin/rabbitmq-server" >"$dir/server.out" 2>&1 &
+    # The pid file is written by the Erlang VM itself once it is up; keep the script's pid as a fallback. The
+    # node gets a session of its own, so a Ctrl-C meant for `make run` reaches the services, not the broker
+    # they are still flushing to (make run stops the node itself, last).
+    setsid nohup "$rmq_bin/rabbitmq-server" >"$dir/server.out" 2>&1 </dev/null &
     echo $! >"$dir/launcher.pid"
     for _ in $(seq 1 30); do [ -f "$RABBITMQ_PID_FILE" ] && break; sleep 0.5; done
     wait_up
@@ -217,8 +215,8 @@ print_env() {
     echo "MASH_AMQP_URL=amqp://mash-admin:$pw@127.0.0.1:$amqp_port/$vhost"
     echo "MASH_AMQPS_URL=amqps://mash-admin:$pw@localhost:$amqps_port/$vhost"
     echo "MASH_BROKER_CA=$dir/tls/ca.pem"
-    echo "MASH_BROKER_CLIENT_CERT=$dir/tls/client.pem"
-    echo "MASH_BROKER_CLIENT_KEY=$dir/tls/client.key"
+    echo "MASH_BROKER_CLIENT_CERT=$dir/tls/clients/mash-admin.pem"
+    echo "MASH_BROKER_CLIENT_KEY=$dir/tls/clients/mash-admin.key"
     echo "MASH_BROKER_CREDENTIALS=$dir/credentials"
     echo "MASH_BROKER_MANAGEMENT_URL=http://127.0.0.1:$mgmt_port"
     echo "MASH_BROKER_CTL=$root/scripts/broker.sh"
@@ -243,6 +241,8 @@ case "${1:-}" in
     env) print_env ;;
     status) running ;;
     reset) down; rm -rf "$dir/data" "$dir/log" "$dir/provisioned" "$dir/node.pid"; echo "broker.sh: data of $node removed" ;;
+    reset-tls) running && { echo "broker.sh: stop the node first (scripts/broker.sh down)" >&2; exit 1; }
+        rm -rf "$dir/tls"; echo "broker.sh: TLS material of $node removed; the next up makes new" ;;
     ctl) shift; ctl "$@" ;;
-    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

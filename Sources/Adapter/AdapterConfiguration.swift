@@ -48,6 +48,8 @@ public struct AdapterConfiguration: Sendable {
     /// The broker URL without its password when the password comes from `passwordFile`.
     public var brokerURL: String
     public var passwordFile: String?
+    /// `broker.tls`: the CA that signed the broker's certificate, and this agency's own client certificate.
+    public var brokerTLS: BrokerTLS?
     public var queue: String
     /// `<keys>/<agency>/` holds this agency's key pairs; `<keys>/<hub>/` the coordinator's public keys.
     public var keysDirectory: String
@@ -98,6 +100,18 @@ public struct AdapterConfiguration: Sendable {
         }
         passwordFile = try broker.optionalPath("passwordFile")
         queue = try broker.optionalString("queue") ?? "agency.\(agency).enquiries"
+        if var tls = try broker.optionalMapping("tls") {
+            guard brokerURL.lowercased().hasPrefix("amqps://") else {
+                throw broker.error("tls", "needs an amqps:// url (TLS), not \(brokerURL)")
+            }
+            brokerTLS = BrokerTLS(
+                caCertificate: try tls.path("ca"), certificate: try tls.optionalPath("certificate"),
+                key: try tls.optionalPath("key"))
+            if (brokerTLS?.certificate == nil) != (brokerTLS?.key == nil) {
+                throw tls.error(brokerTLS?.certificate == nil ? "certificate" : "key", "certificate and key go together")
+            }
+            try tls.finish()
+        }
         try broker.finish()
 
         keysDirectory = try top.path("keys")
@@ -274,6 +288,19 @@ public struct AdapterConfiguration: Sendable {
     public func brokerURL(override: String?) throws -> AMQPURL {
         if let override { return try AMQPURL(override) }
         var url = try AMQPURL(brokerURL)
+        if let brokerTLS {
+            for (key, path) in [
+                ("ca", brokerTLS.caCertificate), ("certificate", brokerTLS.certificate), ("key", brokerTLS.key),
+            ] {
+                if let path, !FileManager.default.isReadableFile(atPath: path) {
+                    throw ConfigurationError(
+                        file: file, line: nil, key: "broker.tls.\(key)", problem: "cannot read \(path)")
+                }
+            }
+            url.caCertificateFile = brokerTLS.caCertificate
+            url.certificateFile = brokerTLS.certificate
+            url.keyFile = brokerTLS.key
+        }
         if let passwordFile {
             guard let data = FileManager.default.contents(atPath: passwordFile) else {
                 throw ConfigurationError(
@@ -283,4 +310,11 @@ public struct AdapterConfiguration: Sendable {
         }
         return url
     }
+}
+
+/// The files an adapter presents and trusts on a TLS connection to the broker.
+public struct BrokerTLS: Sendable, Equatable {
+    public var caCertificate: String
+    public var certificate: String?
+    public var key: String?
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MASHConfig
 import MASHCore
 import MASHTesting
 import Sealing
@@ -106,6 +107,47 @@ struct AdapterConfigurationTests {
         #expect(message.contains(problem), "\(message)")
     }
 
+    @Test("broker.tls gives the CA and the client certificate; the URL carries them, and a missing file is named")
+    func brokerTLS() throws {
+        let fixture = try ConfigFixture()
+        defer { fixture.folder.remove() }
+        let tls = ConfigFixture.valid.replacingOccurrences(
+            of: "url: amqp://police@127.0.0.1:5672/mash",
+            with: """
+                url: amqps://police@localhost:5671/mash
+                  passwordFile: password
+                  tls:
+                    ca: tls/ca.pem
+                    certificate: tls/police.pem
+                    key: tls/police.key
+                """)
+        let configuration = try fixture.load(tls)
+        #expect(
+            configuration.brokerTLS
+                == BrokerTLS(
+                    caCertificate: fixture.folder.file("tls/ca.pem"), certificate: fixture.folder.file("tls/police.pem"),
+                    key: fixture.folder.file("tls/police.key")))
+        try "secret\n".write(toFile: fixture.folder.file("password"), atomically: true, encoding: .utf8)
+        let missing = #expect(throws: ConfigurationError.self) { try configuration.brokerURL(override: nil) }
+        #expect(missing?.key == "broker.tls.ca" && missing?.problem.contains("tls/ca.pem") == true)
+
+        try FileManager.default.createDirectory(atPath: fixture.folder.file("tls"), withIntermediateDirectories: true)
+        for name in ["ca.pem", "police.pem", "police.key"] {
+            try "x".write(toFile: fixture.folder.file("tls/\(name)"), atomically: true, encoding: .utf8)
+        }
+        let url = try configuration.brokerURL(override: nil)
+        #expect(url.tls && url.password == "secret" && url.host == "localhost" && url.port == 5671)
+        #expect(url.caCertificateFile == fixture.folder.file("tls/ca.pem"))
+        #expect(url.certificateFile == fixture.folder.file("tls/police.pem"))
+        #expect(url.keyFile == fixture.folder.file("tls/police.key"))
+        #expect(try configuration.brokerURL(override: "amqp://police:pw@127.0.0.1:1/mash").caCertificateFile == nil)
+
+        let plain = fixture.error(tls.replacingOccurrences(of: "amqps://", with: "amqp://"))
+        #expect(plain?.contains("police.yaml:5: 'broker.tls': needs an amqps:// url") == true, "\(plain ?? "")")
+        let half = fixture.error(tls.replacingOccurrences(of: "    key: tls/police.key\n", with: ""))
+        #expect(half?.contains("'broker.tls.key': certificate and key go together") == true, "\(half ?? "")")
+    }
+
     @Test("the shipped configurations of the seven agencies are well formed (keys and extracts aside)")
     func shipped() throws {
         for agency in ["police", "health", "education", "housing", "yos", "probation", "turning-point"] {
@@ -113,6 +155,8 @@ struct AdapterConfigurationTests {
             #expect(text.contains("agency: \(agency)\n"))
             #expect(text.contains("passwordFile: ../../.build/broker/credentials/\(agency)"))
             #expect(!text.contains("amqp://\(agency):"), "no password in a committed file")
+            #expect(text.contains("url: amqps://\(agency)@localhost:25671/mash"), "TLS by default")
+            #expect(text.contains("certificate: ../../.build/broker/tls/clients/\(agency).pem"))
         }
     }
 }
