@@ -108,7 +108,8 @@ public struct AdapterConfiguration: Sendable {
                 caCertificate: try tls.path("ca"), certificate: try tls.optionalPath("certificate"),
                 key: try tls.optionalPath("key"))
             if (brokerTLS?.certificate == nil) != (brokerTLS?.key == nil) {
-                throw tls.error(brokerTLS?.certificate == nil ? "certificate" : "key", "certificate and key go together")
+                throw tls.error(
+                    brokerTLS?.certificate == nil ? "certificate" : "key", "certificate and key go together")
             }
             try tls.finish()
         }

@@ -16,16 +16,28 @@ struct SPAOptions: ParsableArguments {
     @Option(help: "Key directory holding <dir>/<as>/*.pem and <dir>/coordinator/*.jwk.")
     var keys: String = ".build/keys"
 
-    @Option(name: .customLong("as"), help: "The sending party (its broker user and key folder).")
-    var sender: String = "spa"
+    @Option(name: .customLong("as"), help: "The sending party (its broker user and key folder). Default: spa.")
+    var party: String?
 
-    @Option(help: "Broker URL for the sender's user. Default: $MASH_SPA_URL.")
+    @Option(help: "Broker URL for the sender's user. Default: $MASH_<SENDER>_URL ($MASH_SPA_URL for the SPA).")
     var broker: String?
 
+    var sender: String { party ?? "spa" }
+
+    /// `MASH_SPA_URL`, `MASH_POLICE_URL`, `MASH_TURNING_POINT_URL`, ...
+    static func environmentVariable(for sender: String) -> String {
+        "MASH_\(sender.uppercased().replacingOccurrences(of: "-", with: "_"))_URL"
+    }
+
     /// Seals `payload` to the coordinator and publishes it to the intake exchange; returns the message id.
-    func send(_ payload: [UInt8], type: DocumentType) async throws -> String {
-        guard let url = broker ?? ProcessInfo.processInfo.environment["MASH_SPA_URL"] else {
-            throw CommandFailure("no broker: pass --broker amqp://spa:…@host:port/mash or set MASH_SPA_URL")
+    func send(_ payload: [UInt8], type: DocumentType, as sender: String? = nil, routingKey: String = "enquiry")
+        async throws -> String
+    {
+        let sender = sender ?? self.sender
+        let variable = Self.environmentVariable(for: sender)
+        guard let url = broker ?? ProcessInfo.processInfo.environment[variable] else {
+            throw CommandFailure(
+                "no broker: pass --broker amqp://\(sender):…@host:port/mash or set \(variable)")
         }
         let pair = try KeyDirectory.keyPairs(agency: sender, in: keys)[0]
         let coordinator = try KeyDirectory.newestPublicKey(agency: "coordinator", in: keys)
@@ -40,7 +52,7 @@ struct SPAOptions: ParsableArguments {
                     properties: MessageProperties(
                         messageID: id, type: type.rawValue, contentType: "application/jose", appID: "mashctl",
                         timestamp: UInt64(Date().timeIntervalSince1970), headers: ["x-mash-sender": .string(sender)])),
-                exchange: "mash.intake", routingKey: "enquiry")
+                exchange: "mash.intake", routingKey: routingKey)
         } catch {
             await connection.close()
             throw error

@@ -125,7 +125,8 @@ struct AdapterConfigurationTests {
         #expect(
             configuration.brokerTLS
                 == BrokerTLS(
-                    caCertificate: fixture.folder.file("tls/ca.pem"), certificate: fixture.folder.file("tls/police.pem"),
+                    caCertificate: fixture.folder.file("tls/ca.pem"),
+                    certificate: fixture.folder.file("tls/police.pem"),
                     key: fixture.folder.file("tls/police.key")))
         try "secret\n".write(toFile: fixture.folder.file("password"), atomically: true, encoding: .utf8)
         let missing = #expect(throws: ConfigurationError.self) { try configuration.brokerURL(override: nil) }

@@ -1,0 +1,75 @@
+import Foundation
+import MASHCore
+import MASHTesting
+import Testing
+
+@testable import MASHControl
+
+@Suite("mashctl send: documents checked as the hub reads them, routed by type")
+struct SendCommandTests {
+    let notification = """
+        {"schema": "mash.domestic-abuse-notification/1", "id": "dan-1", "policeReference": "46/1234/26",
+         "occurredAt": "2026-11-20T22:10:00Z", "place": "home address", "circumstances": "verbal argument",
+         "riskAssessment": {"tool": "DASH", "toolVersion": "2009", "level": "medium", "uplift": "high",
+                            "upliftReason": "escalation"},
+         "adults": [{"role": "victim", "forename": "Jo", "surname": "Testperson"}],
+         "children": [{"forename": "Ellie", "surname": "Testperson", "dateOfBirth": "2016-03-14", "present": true},
+                      {"unbornWeeks": 12}]}
+        """
+
+    func send(_ arguments: [String]) throws -> Send {
+        try #require(try MashCtl.parseAsRoot(["send"] + arguments) as? Send)
+    }
+
+    @Test("a DAN is checked strictly and goes to the dan key as police; its summary holds no names")
+    func dan() throws {
+        let (type, summary) = try Send.check(Array(notification.utf8), source: "dan.json")
+        #expect(type == .domesticAbuseNotification)
+        #expect(summary == "dan-1, high, 2 children")
+        #expect(!summary.contains("Ellie"))
+        #expect(Send.routingKeys[type] == "dan" && Send.defaultSenders[type] == "police")
+
+        let misspelt = notification.replacingOccurrences(of: "\"place\"", with: "\"plaice\": \"x\", \"place\"")
+        let error = #expect(throws: (any Error).self) { try Send.check(Array(misspelt.utf8), source: "dan.json") }
+        #expect("\(error!)".contains("plaice"), "\(error!)")
+        let lowered = notification.replacingOccurrences(of: "\"uplift\": \"high\"", with: "\"uplift\": \"standard\"")
+        let refused = #expect(throws: (any Error).self) { try Send.check(Array(lowered.utf8), source: "dan.json") }
+        #expect("\(refused!)".contains("riskAssessment.uplift"), "\(refused!)")
+    }
+
+    @Test("a roll file with --urn is wrapped, its content read to the line, and the qualifier rules are enforced")
+    func roll() throws {
+        let csv = """
+            UPN,Surname,Forename,DOB,EntryDate
+            A123456789012,Testperson,Ellie,2016-03-14,2020-09-03
+            """
+        let command = try send(["roll.csv", "--urn", "990001", "--qualifier", "full", "--as", "orchestra"])
+        let document = try command.rollDocument(Array(csv.utf8), urn: "990001")
+        let (type, summary) = try Send.check(document, source: "roll.csv")
+        #expect(type == .schoolRoll && summary == "school 990001, full, 1 pupils")
+        #expect(Send.routingKeys[type] == "roll" && command.sender.party == "orchestra")
+
+        let bad = try command.rollDocument(Array((csv + "\nB1,Smith,Sam,31/02/2016,2020-09-03").utf8), urn: "990001")
+        let error = #expect(throws: (any Error).self) { try Send.check(bad, source: "roll.csv") }
+        #expect("\(error!)".contains("line 3") && "\(error!)".contains("DOB"), "\(error!)")
+
+        let unqualified = try send(["roll.csv", "--urn", "990001"])
+        #expect(throws: (any Error).self) { try unqualified.rollDocument(Array(csv.utf8), urn: "990001") }
+        #expect(throws: (any Error).self) { try MashCtl.parseAsRoot(["send", "x.csv", "--qualifier", "full"]) }
+    }
+
+    @Test("a document the hub sends, or one without a schema, is refused before anything is sent")
+    func refusals() throws {
+        let (type, _) = try Send.check(
+            Array(
+                #"{"schema": "mash.encompass-acknowledgement/1", "noticeID": "n1", "acknowledgedAt": "2026-11-23T08:00:00Z"}"#
+                    .utf8),
+            source: "ack.json")
+        #expect(Send.routingKeys[type] == "encompass-acknowledgement" && Send.defaultSenders[type] == nil)
+        let noSchema = #expect(throws: (any Error).self) { try Send.check(Array("[1]".utf8), source: "x.json") }
+        #expect("\(noSchema!)".contains("schema"))
+        #expect(Send.routingKeys[.decisionPackage] == nil)
+        #expect(SPAOptions.environmentVariable(for: "school-990001") == "MASH_SCHOOL_990001_URL")
+        #expect(SPAOptions.environmentVariable(for: "spa") == "MASH_SPA_URL")
+    }
+}
