@@ -1,11 +1,22 @@
 # MASH Gateway. `make test` and `make run` work from a fresh clone: they install what is missing.
-.PHONY: test bench deps broker-up broker-down broker-env format lint clean
+.PHONY: test bench run demo env deps broker-up broker-down broker-env format lint clean
 
 test:
 	scripts/test.sh
 
 bench:
 	scripts/bench.sh
+
+# The whole hub on this machine, TLS on; Ctrl-C stops it gracefully. `make demo` drives it from another terminal.
+run:
+	scripts/run.sh
+
+demo:
+	scripts/demo.sh
+
+# For mashctl in another terminal: eval "$$(make -s env)"
+env:
+	@scripts/run.sh env
 
 deps:
 	scripts/deps.sh

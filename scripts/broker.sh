@@ -138,9 +138,13 @@ check_dead_letter_supervisor() {
     fi
 }
 
-# First start only: import the topology and users, then give each user a generated password.
+# First start, and whenever the definitions have changed since: import the topology and users (idempotent:
+# queues and their messages stay), then give each user its generated password (kept across imports).
 provision() {
-    [ -f "$dir/provisioned" ] && return 0
+    local sum
+    sum=$(sha256sum "$definitions" | cut -d' ' -f1)
+    [ -f "$dir/provisioned" ] && [ "$(cat "$dir/provisioned")" = "$sum" ] && return 0
+    [ -f "$dir/provisioned" ] && echo "broker.sh: the definitions changed since node $node was provisioned; importing them again"
     ctl import_definitions "$definitions" >/dev/null
     local u pw
     for u in $(users) mash-admin; do
@@ -159,12 +163,12 @@ provision() {
         fi
     done
     ctl delete_user guest >/dev/null 2>&1 || true
-    touch "$dir/provisioned"
+    echo "$sum" >"$dir/provisioned"
 }
 
 up() {
     need
-    if running; then return 0; fi
+    if running; then make_tls; provision; return 0; fi
     write_config
     make_tls
     # The pid file is written by the Erlang VM itself once it is up; keep the script's pid as a fallback. The
