@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts a fresh private RabbitMQ node (its own ports and data folder
 # under .build/broker-test), runs every test against it, and stops it whatever the result.
-# The broker-outage tests stop and kill the node, so they run in a last pass after the others.
+# The broker-outage tests stop and kill the node, so they run in a pass after the others; then the deploy
+# files are checked and the whole hub is brought up as a newcomer would (`make run`, `make demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,3 +34,9 @@ swift build --build-tests -Xswiftc -warnings-as-errors
 swift test --skip-build --skip BrokerRecoveryTests --skip CoordinatorTests
 swift test --skip-build --filter CoordinatorTests
 swift test --skip-build --filter BrokerRecoveryTests
+# The deploy files for a real hub, checked for real: the systemd units, and a three-node cluster booted from
+# the RabbitMQ config.
+Tests/Deploy/verify-deploy.sh
+# The newcomer's path: make run from nothing (TLS), make demo, Ctrl-C during a second demo, make run again
+# (every enquiry completes), SIGTERM. Same build flags as above, so make run's build is the one just made.
+MASH_SWIFT_BUILD_FLAGS="--build-tests -Xswiftc -warnings-as-errors" Tests/BringUp/run-and-demo.sh

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The newcomer's path, end to end, as `make test` runs it (the last pass): `make run` brings the whole hub up
+# over TLS, `make demo` prints the Red enquiry's package, Ctrl-C during a second `make demo` loses nothing
+# (after `make run` again every enquiry completes, every DAN and roll is in, no dead letters), and SIGTERM
+# stops it all cleanly. It runs beside a developer's own hub: its state is in .build/bring-up and its node
+# and services on their own ports (MASH_RUN_STATE, MASH_BROKER_PORT, MASH_OPERATIONS_PORT).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+export MASH_RUN_STATE=$root/.build/bring-up
+export MASH_BROKER_DIR=$MASH_RUN_STATE/broker
+export MASH_BROKER_PORT=${MASH_BRINGUP_BROKER_PORT:-26672}
+export MASH_OPERATIONS_PORT=${MASH_BRINGUP_OPERATIONS_PORT:-26470}
+unset MASH_AMQP_URL MASH_OPERATOR_URL MASH_SPA_URL MASH_BROKER_MANAGEMENT_URL
+store=$MASH_RUN_STATE/coordinator/coordinator.sqlite
+logs=$root/.build/test-output/bring-up
+failures=0
+run_pid=""
+# The coordinator and adapters of this run (their arguments name the state folder); the bracket keeps the
+# pattern from matching the command that searches for it.
+service_pattern="mash-[a-z]+ .*${MASH_RUN_STATE%?}[${MASH_RUN_STATE: -1}]/"
+
+pass() { echo "  ok   $*"; }
+flunk() { echo "  FAIL $*" >&2; failures=$((failures + 1)); }
+check() { # description, then a command that must succeed
+    local what=$1
+    shift
+    if "$@"; then pass "$what"; else flunk "$what"; fi
+}
+fatal() { echo "bring-up: $*" >&2; exit 1; }
+
+cleanup() {
+    if [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null; then kill -KILL -- -"$run_pid" 2>/dev/null || true; fi
+    pkill -KILL -f "$service_pattern" 2>/dev/null || true
+    scripts/broker.sh down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+# Waits up to $2 seconds for the file $1 to hold the text $3.
+await_text() {
+    local file=$1 seconds=$2 text=$3 i
+    for i in $(seq 1 $((seconds * 5))); do
+        grep -qF -- "$text" "$file" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# `make run` in a process group of its own, as a terminal would run it, so that a "Ctrl-C" reaches the group.
+start_run() {
+    local log=$1
+    set -m
+    make run >"$log" 2>&1 &
+    run_pid=$!
+    set +m
+    await_text "$log" 600 "MASH is ready" || { tail -40 "$log" >&2; fatal "make run did not reach 'MASH is ready' ($log)"; }
+}
+
+# Waits for `make run` to end; it must say it stopped cleanly, and leave no service and no node behind.
+await_stopped() {
+    local log=$1 how=$2 i
+    for i in $(seq 1 450); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.2; done
+    check "$how: make run ends within 90 s" bash -c "! kill -0 $run_pid 2>/dev/null"
+    check "$how: every service exited cleanly and the node stopped" \
+        grep -q "make run: stopped: every service exited cleanly" "$log"
+    check "$how: no service was killed" bash -c "! grep -q 'killed .* after 60 s' '$log'"
+    check "$how: no service process is left" bash -c "! pgrep -f '$service_pattern' >/dev/null"
+    check "$how: the broker node is down" bash -c "! scripts/broker.sh status"
+    run_pid=""
+}
+
+query() { sqlite3 -readonly "$store" "$1"; }
+
+rm -rf "$MASH_RUN_STATE" "$logs"
+mkdir -p "$logs"
+command -v sqlite3 >/dev/null || fatal "sqlite3 is missing (scripts/deps.sh installs it)"
+
+echo "bring-up: make run from nothing (state in $MASH_RUN_STATE, node on $MASH_BROKER_PORT)"
+start_run "$logs/run-1.log"
+connections=$(scripts/broker.sh ctl list_connections user ssl peer_cert_subject --no-table-headers --quiet)
+echo "$connections" >"$logs/connections.txt"
+check "eight services connected (the coordinator and seven adapters)" test "$(echo "$connections" | grep -c .)" -ge 8
+check "every connection is TLS" bash -c "! echo '$connections' | awk -F'\t' '\$2 != \"true\"' | grep -q ."
+for user in coordinator police health education housing yos probation turning-point; do
+    check "$user presents its own client certificate (CN=$user)" \
+        bash -c "echo '$connections' | awk -F'\t' '\$1 == \"$user\" && \$3 ~ /CN=$user(,|\$)/' | grep -q ."
+done
+check "the services' logs are prefixed by service" grep -q "^turning-point | mash-adapter turning-point ready" "$logs/run-1.log"
+check "keys were generated for the hub, the decision maker, the agencies and the sample schools" \
+    bash -c "ls '$MASH_RUN_STATE'/keys/{coordinator,decision-maker,police,turning-point,school-990001,school-990002}/*.pem >/dev/null"
+check "no key, certificate or password is tracked by git" bash -c "test -z \"\$(git ls-files '*.pem' '*.key' '.build')\""
+
+echo "bring-up: make demo"
+if make demo >"$logs/demo-1.log" 2>&1; then pass "make demo exits 0"; else flunk "make demo exits 0 (see $logs/demo-1.log)"; fi
+red=$(sed -n 's/^sent enquiry \([0-9a-f-]*\) (red).*/\1/p' "$logs/demo-1.log")
+check "the Red enquiry was sent" test -n "$red"
+check "the Red enquiry is complete" grep -q "^Enquiry $red: red, complete" "$logs/demo-1.log"
+check "its decision package is printed, opened" grep -q '"schema": "mash.decision-package/1"' "$logs/demo-1.log"
+check "the package holds the police's findings about the subject" \
+    bash -c "grep -A3 '\"agency\": \"police\"' '$logs/demo-1.log' | grep -q '\"enquiryID\": \"$red\"'"
+check "mashctl status is printed" grep -q "^OPEN ENQUIRIES" "$logs/demo-1.log"
+check "the Standard DAN is on a triage list, with its flag" grep -q "standard .* child-under-1" "$logs/demo-1.log"
+check "both DANs are recorded" test "$(query 'select count(*) from dan')" = 2
+check "both schools' rolls are in force" test "$(query 'select count(distinct urn) from roll')" = 2
+check "Encompass notices went to both sample schools" \
+    test "$(query "select count(distinct recipient) from encompass_notice where recipient like 'school-99000%'")" = 2
+
+echo "bring-up: Ctrl-C on make run during a second make demo"
+make demo >"$logs/demo-2.log" 2>&1 &
+demo_pid=$!
+await_text "$logs/demo-2.log" 60 "(amber) as message" || flunk "the second demo sent its enquiries"
+kill -INT -- -"$run_pid"
+await_stopped "$logs/run-1.log" "Ctrl-C"
+wait "$demo_pid" 2>/dev/null || true
+sent=$(sed -n 's/^sent enquiry \([0-9a-f-]*\) .*/\1/p' "$logs/demo-1.log" "$logs/demo-2.log" | sort -u)
+sent_dans=$(grep -c "^sent mash.domestic-abuse-notification/1" "$logs/demo-1.log" "$logs/demo-2.log" | awk -F: '{ n += $2 } END { print n }')
+echo "  (the second demo got as far as: $(grep '^sent ' "$logs/demo-2.log" | wc -l) documents sent before the hub stopped)"
+
+echo "bring-up: make run again; everything the demos sent completes"
+start_run "$logs/run-2.log"
+for i in $(seq 1 600); do
+    [ "$(query "select count(*) from enquiry where status != 'complete'")" = 0 ] \
+        && [ "$(query 'select count(*) from enquiry')" -ge "$(echo "$sent" | grep -c .)" ] && break
+    sleep 0.2
+done
+for id in $sent; do
+    check "enquiry $id completes after the restart" test "$(query "select status from enquiry where id = '$id'")" = complete
+done
+check "every enquiry in the store is complete" test "$(query "select count(*) from enquiry where status != 'complete'")" = 0
+check "every DAN the demos sent is recorded once ($sent_dans)" test "$(query 'select count(*) from dan')" = "$sent_dans"
+check "no message was dead-lettered" bash -c \
+    "scripts/broker.sh ctl list_queues -p mash name messages --no-table-headers --quiet | awk '\$1 ~ /\\.dlq\$/ && \$2 != 0' | grep -q . && exit 1 || exit 0"
+check "the outbox is empty" test "$(query 'select count(*) from outbox where published_at is null')" = 0
+check "the record of sharing verifies end to end" \
+    .build/debug/mashctl audit verify --store "$store"
+
+echo "bring-up: SIGTERM stops it"
+kill -TERM "$run_pid"
+await_stopped "$logs/run-2.log" "SIGTERM"
+
+if [ "$failures" -gt 0 ]; then
+    echo "bring-up: $failures check(s) failed; logs in $logs" >&2
+    exit 1
+fi
+echo "bring-up: every check passed; logs in $logs"
