@@ -106,16 +106,33 @@ check "both schools' rolls are in force" test "$(query 'select count(distinct ur
 check "Encompass notices went to both sample schools" \
     test "$(query "select count(distinct recipient) from encompass_notice where recipient like 'school-99000%'")" = 2
 
-echo "bring-up: Ctrl-C on make run during a second make demo"
-make demo >"$logs/demo-2.log" 2>&1 &
+echo "bring-up: Ctrl-C on make run during a second make demo, with the police still researching"
+# The police adapter is paused (SIGSTOP) so that the second demo's enquiries cannot complete before the Ctrl-C:
+# police are asked for every Red and Amber enquiry. It is resumed with the Ctrl-C, as a busy adapter would be.
+police_pid=$(pgrep -f "mash-adapter --config .*/police[.]yaml" | head -1)
+check "the police adapter is found" test -n "$police_pid"
+kill -STOP "$police_pid"
+MASH_DEMO_WAIT=20 make demo >"$logs/demo-2.log" 2>&1 &
 demo_pid=$!
-await_text "$logs/demo-2.log" 60 "(amber) as message" || flunk "the second demo sent its enquiries"
+await_text "$logs/demo-2.log" 60 "standard, 2 children) as police" || flunk "the second demo sent its documents"
+red2=$(sed -n 's/^sent enquiry \([0-9a-f-]*\) (red).*/\1/p' "$logs/demo-2.log")
+sleep 1
+check "Ctrl-C lands while the second Red enquiry still awaits the police" \
+    test "$(query "select status from enquiry where id = '$red2'")" = awaiting
 kill -INT -- -"$run_pid"
+kill -CONT "$police_pid"
 await_stopped "$logs/run-1.log" "Ctrl-C"
 wait "$demo_pid" 2>/dev/null || true
+echo "  (at the stop: $(query "select count(*) from enquiry where status != 'complete'") enquiries awaiting answers)"
+check "Ctrl-C: the coordinator flushed its outbox before it stopped" \
+    test "$(query 'select count(*) from outbox where published_at is null')" = 0
+for adapter_store in "$MASH_RUN_STATE"/adapters/*/adapter.sqlite; do
+    agency=$(basename "$(dirname "$adapter_store")")
+    check "Ctrl-C: $agency flushed its outbox before it stopped" \
+        test "$(sqlite3 -readonly "$adapter_store" 'select count(*) from outbox where published_at is null')" = 0
+done
 sent=$(sed -n 's/^sent enquiry \([0-9a-f-]*\) .*/\1/p' "$logs/demo-1.log" "$logs/demo-2.log" | sort -u)
 sent_dans=$(grep -c "^sent mash.domestic-abuse-notification/1" "$logs/demo-1.log" "$logs/demo-2.log" | awk -F: '{ n += $2 } END { print n }')
-echo "  (the second demo got as far as: $(grep '^sent ' "$logs/demo-2.log" | wc -l) documents sent before the hub stopped)"
 
 echo "bring-up: make run again; everything the demos sent completes"
 start_run "$logs/run-2.log"
