@@ -50,6 +50,7 @@ export RABBITMQ_CTL_DIST_PORT_MAX=$((dist_port + 120))
 # Erlang distribution and epmd on loopback only: nothing of the private node is reachable from outside.
 export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 export ERL_EPMD_ADDRESS=127.0.0.1
+export ERL_CRASH_DUMP=$dir/erl_crash.dump
 
 need() {
     if [ ! -x "$rmq_bin/rabbitmq-server" ]; then

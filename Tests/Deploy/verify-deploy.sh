@@ -39,6 +39,7 @@ node_env() { # runs a command with the environment of node $1
         RABBITMQ_CONF_ENV_FILE="$work/node$i/rabbitmq-env.conf" RABBITMQ_ADVANCED_CONFIG_FILE="$work/node$i/advanced.config" \
         RABBITMQ_CTL_DIST_PORT_MIN=$((base + 6)) RABBITMQ_CTL_DIST_PORT_MAX=$((base + 9)) \
         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" ERL_EPMD_ADDRESS=127.0.0.1 \
+        ERL_CRASH_DUMP="$work/node$i/erl_crash.dump" \
         "$@"
 }
 ctl() { local i=$1; shift; node_env "$i" "$rmq_bin/rabbitmqctl" -n "$(node_name "$i")" "$@"; }
