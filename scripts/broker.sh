@@ -66,14 +66,25 @@ ctl() { "$rmq_bin/rabbitmqctl" -n "$node" "$@"; }
 # localhost/127.0.0.1 and a client certificate for every broker user, made once per data folder. They last 30
 # days: `scripts/broker.sh reset-tls` makes new ones.
 make_tls() {
-    local t=$dir/tls u
+    local t=$dir/tls
     export MASH_CA_QUIET=1
+    # Development certificates last 30 days: a node started after that gets new ones rather than failing
+    # every TLS handshake.
+    if [ -f "$t/ca.pem" ] && ! openssl x509 -checkend 86400 -noout -in "$t/ca.pem" >/dev/null 2>&1; then
+        echo "broker.sh: the development CA in $t expires within a day; making a new CA and certificates"
+        rm -rf "$t"
+    fi
     if [ ! -f "$t/servers/localhost.pem" ]; then
         "$root/deploy/tls/mash-ca.sh" init "$t" --days 30
         "$root/deploy/tls/mash-ca.sh" server "$t" localhost localhost 127.0.0.1 --days 30
     fi
+    client_certificates
+}
+
+client_certificates() {
+    local u
     for u in $(users) mash-admin; do
-        [ -f "$t/clients/$u.pem" ] || "$root/deploy/tls/mash-ca.sh" client "$t" "$u" --days 30
+        [ -f "$dir/tls/clients/$u.pem" ] || MASH_CA_QUIET=1 "$root/deploy/tls/mash-ca.sh" client "$dir/tls" "$u" --days 30
     done
 }
 
@@ -169,7 +180,7 @@ provision() {
 
 up() {
     need
-    if running; then make_tls; provision; return 0; fi
+    if running; then client_certificates; provision; return 0; fi
     write_config
     make_tls
     # The pid file is written by the Erlang VM itself once it is up; keep the script's pid as a fallback. The
