@@ -11,8 +11,9 @@ struct EnquiryCommand: ParsableCommand {
         subcommands: [OpenEnquiry.self, WithdrawConsent.self, ShowEnquiry.self])
 }
 
-/// Where the SPA's key and the coordinator's public key are, and how to reach the broker.
-struct SPAOptions: ParsableArguments {
+/// Who sends (the SPA unless --as says otherwise), where its key and the coordinator's public key are, and how to
+/// reach the broker.
+struct SenderOptions: ParsableArguments {
     @Option(help: "Key directory holding <dir>/<as>/*.pem and <dir>/coordinator/*.jwk.")
     var keys: String = ".build/keys"
 
@@ -78,7 +79,7 @@ struct OpenEnquiry: AsyncParsableCommand {
     @Flag(help: "Only check the file; send nothing.")
     var check = false
 
-    @OptionGroup var spa: SPAOptions
+    @OptionGroup var spa: SenderOptions
 
     func run() async throws {
         guard let data = FileManager.default.contents(atPath: file) else {
@@ -105,7 +106,7 @@ struct WithdrawConsent: AsyncParsableCommand {
     @Option(help: "Who recorded the withdrawal (a staff id).")
     var recordedBy: String
 
-    @OptionGroup var spa: SPAOptions
+    @OptionGroup var spa: SenderOptions
 
     func run() async throws {
         let withdrawal = ConsentWithdrawal(enquiryID: enquiryID, withdrawnAt: Date(), recordedBy: recordedBy)

@@ -40,7 +40,7 @@ struct Send: AsyncParsableCommand {
     @Flag(help: "Only check the file; send nothing.")
     var check = false
 
-    @OptionGroup var sender: SPAOptions
+    @OptionGroup var sender: SenderOptions
 
     func validate() throws {
         if urn == nil && qualifier != nil { throw ValidationError("--qualifier goes with --urn (a roll file)") }

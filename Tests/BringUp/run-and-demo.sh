@@ -7,6 +7,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+# shellcheck source=../Shell/checks.sh
+. "$root/Tests/Shell/checks.sh"
 
 export MASH_RUN_STATE=$root/.build/bring-up
 export MASH_BROKER_DIR=$MASH_RUN_STATE/broker
@@ -15,19 +17,11 @@ export MASH_OPERATIONS_PORT=${MASH_BRINGUP_OPERATIONS_PORT:-26470}
 unset MASH_AMQP_URL MASH_OPERATOR_URL MASH_SPA_URL MASH_BROKER_MANAGEMENT_URL
 store=$MASH_RUN_STATE/coordinator/coordinator.sqlite
 logs=$root/.build/test-output/bring-up
-failures=0
 run_pid=""
 # The coordinator and adapters of this run (their arguments name the state folder); the bracket keeps the
 # pattern from matching the command that searches for it.
 service_pattern="mash-[a-z]+ .*${MASH_RUN_STATE%?}[${MASH_RUN_STATE: -1}]/"
 
-pass() { echo "  ok   $*"; }
-flunk() { echo "  FAIL $*" >&2; failures=$((failures + 1)); }
-check() { # description, then a command that must succeed
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else flunk "$what"; fi
-}
 fatal() { echo "bring-up: $*" >&2; exit 1; }
 
 cleanup() {
@@ -156,8 +150,4 @@ echo "bring-up: SIGTERM stops it"
 kill -TERM "$run_pid"
 await_stopped "$logs/run-2.log" "SIGTERM"
 
-if [ "$failures" -gt 0 ]; then
-    echo "bring-up: $failures check(s) failed; logs in $logs" >&2
-    exit 1
-fi
-echo "bring-up: every check passed; logs in $logs"
+finish bring-up "logs in $logs"

@@ -10,19 +10,13 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+# shellcheck source=../Shell/checks.sh
+. "$root/Tests/Shell/checks.sh"
 
 work=$root/.build/deploy-test
-failures=0
 nodes=(1 2 3)
 rmq_bin=/usr/lib/rabbitmq/bin
 
-pass() { echo "  ok   $*"; }
-flunk() { echo "  FAIL $*" >&2; failures=$((failures + 1)); }
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else flunk "$what"; fi
-}
 fatal() { echo "verify-deploy: $*" >&2; exit 1; }
 
 node_name() { echo "mash-cluster-$1@localhost"; }
@@ -178,10 +172,6 @@ check "TLS 1.1 is refused" bash -c \
     "! (echo | openssl s_client -connect 127.0.0.1:$port -CAfile '$work/tls/ca.pem' \
         -cert '$work/tls/clients/coordinator.pem' -key '$work/tls/clients/coordinator.key' -tls1_1 >/dev/null 2>&1)"
 
-[ -n "${KEEP_CLUSTER:-}" ] || for i in "${nodes[@]}"; do ctl "$i" stop >/dev/null 2>&1 || true; done
+for i in "${nodes[@]}"; do ctl "$i" stop >/dev/null 2>&1 || true; done
 
-if [ "$failures" -gt 0 ]; then
-    echo "verify-deploy: $failures check(s) failed; node logs in $work" >&2
-    exit 1
-fi
-echo "verify-deploy: every check passed"
+finish verify-deploy "node logs in $work"

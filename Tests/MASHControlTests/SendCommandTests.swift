@@ -69,7 +69,7 @@ struct SendCommandTests {
         let noSchema = #expect(throws: (any Error).self) { try Send.check(Array("[1]".utf8), source: "x.json") }
         #expect("\(noSchema!)".contains("schema"))
         #expect(Send.routingKeys[.decisionPackage] == nil)
-        #expect(SPAOptions.environmentVariable(for: "school-990001") == "MASH_SCHOOL_990001_URL")
-        #expect(SPAOptions.environmentVariable(for: "spa") == "MASH_SPA_URL")
+        #expect(SenderOptions.environmentVariable(for: "school-990001") == "MASH_SCHOOL_990001_URL")
+        #expect(SenderOptions.environmentVariable(for: "spa") == "MASH_SPA_URL")
     }
 }

@@ -1,0 +1,19 @@
+# Checks for the shell test passes (Tests/Deploy, Tests/BringUp): each check prints ok or FAIL and counts
+# failures, so one run reports every failure; `finish NAME` ends the script with the verdict.
+failures=0
+
+pass() { echo "  ok   $*"; }
+flunk() { echo "  FAIL $*" >&2; failures=$((failures + 1)); }
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+    local what=$1
+    shift
+    if "$@"; then pass "$what"; else flunk "$what"; fi
+}
+finish() {
+    if [ "$failures" -gt 0 ]; then
+        echo "$1: $failures check(s) failed${2:+; $2}" >&2
+        exit 1
+    fi
+    echo "$1: every check passed${2:+; $2}"
+}
