@@ -100,7 +100,7 @@ start() {
 await_ready() {
     local name=$1 i
     for i in $(seq 1 1200); do
-        grep -q "ready" "$run/logs/$name.log" 2>/dev/null && return 0
+        grep -qE "^mash-(coordinator|adapter [a-z0-9-]+) ready" "$run/logs/$name.log" 2>/dev/null && return 0
         kill -0 "${pids[$name]}" 2>/dev/null || { sleep 0.2; fail "$name exited during start (its log: $run/logs/$name.log)"; }
         sleep 0.1
     done
@@ -112,7 +112,7 @@ stopping=0
 # given a minute; then the node stops. A service that does not stop in time is killed, which loses nothing
 # either (its store carries on next time), but it is reported.
 shutdown() {
-    local status=${1:-0} name deadline left=() forced=0
+    local status=${1:-0} name deadline left=() failed=() code forced=0
     [ "$stopping" = 1 ] && return
     stopping=1
     trap '' INT TERM
@@ -127,10 +127,18 @@ shutdown() {
             kill -KILL "${pids[$name]}" 2>/dev/null || true
         fi
     done
+    for name in "${names[@]}"; do
+        code=0
+        wait "${pids[$name]}" 2>/dev/null || code=$?
+        [ "$code" = 0 ] || failed+=("$name (status $code)")
+    done
     wait 2>/dev/null || true
     if [ ${#left[@]} -gt 0 ]; then
         forced=1
         say "killed ${left[*]} after 60 s: nothing is lost (its store carries on at the next start), but look at its log"
+    elif [ ${#failed[@]} -gt 0 ]; then
+        forced=1
+        say "${failed[*]} did not stop cleanly: look at $run/logs/"
     fi
     scripts/broker.sh down >/dev/null
     rm -f "$run/run.pid" "$run/ready"
