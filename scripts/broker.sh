@@ -222,7 +222,9 @@ add_agency() {
     pw=$(cat "$dir/credentials/$id")
     ctl add_user "$id" "$pw" >/dev/null 2>&1 || ctl change_password "$id" "$pw" >/dev/null
     ctl set_permissions -p "$vhost" "$id" '^$' '^mash\.responses$' "^agency\.${id}\.enquiries\$" >/dev/null
-    echo "broker.sh: agency $id may read agency.$id.enquiries and write mash.responses"
+    [ -f "$dir/tls/clients/$id.pem" ] || MASH_CA_QUIET=1 "$root/deploy/tls/mash-ca.sh" client "$dir/tls" "$id" --days 30
+    echo "broker.sh: agency $id may read agency.$id.enquiries and write mash.responses;" \
+        "its client certificate is $dir/tls/clients/$id.pem"
 }
 
 print_env() {
