@@ -10,6 +10,7 @@
 #   scripts/broker.sh kill      kill -9 the node (crash test), then `up` brings it back
 #   scripts/broker.sh env       print the environment tests and tools need (MASH_AMQP_URL, ...)
 #   scripts/broker.sh url USER  print the amqp:// URL for one broker user (coordinator, spa, police, ...)
+#   scripts/broker.sh tls-url USER   the same over TLS: amqps:// with the CA and the user's client certificate
 #   scripts/broker.sh add-agency ID   onboard an agency not in the definitions: a broker user that may read
 #                               only agency.ID.enquiries and write only to mash.responses (the coordinator
 #                               declares the queue when routing.yaml names the agency)
@@ -237,10 +238,27 @@ print_env() {
     echo "MASH_BROKER_CLIENT_KEY=$dir/tls/clients/mash-admin.key"
     echo "MASH_BROKER_CREDENTIALS=$dir/credentials"
     echo "MASH_BROKER_MANAGEMENT_URL=http://127.0.0.1:$mgmt_port"
+    echo "MASH_BROKER_TLS_PORT=$amqps_port"
     echo "MASH_BROKER_CTL=$root/scripts/broker.sh"
     # So that MASH_BROKER_CTL, run from a test, drives this node and not the development one.
     echo "MASH_BROKER_DIR=$dir"
     echo "MASH_BROKER_PORT=$amqp_port"
+}
+
+# amqps://USER:PASSWORD@localhost:TLS-PORT/mash?cacertfile=…&certfile=…&keyfile=…, with the user's own
+# client certificate (the URL form our client and mashctl read; paths percent-encoded).
+print_tls_url() {
+    local user=${1:?usage: broker.sh tls-url USER}
+    [ -f "$dir/credentials/$user" ] || { echo "broker.sh: no broker user '$user' (see deploy/rabbitmq/definitions.json)" >&2; exit 1; }
+    [ -f "$dir/tls/clients/$user.pem" ] || { echo "broker.sh: no client certificate for '$user' (scripts/broker.sh up makes them)" >&2; exit 1; }
+    python3 - "$user" "$(cat "$dir/credentials/$user")" "$amqps_port" "$vhost" "$dir/tls" <<'PY'
+import sys, urllib.parse as u
+user, password, port, vhost, tls = sys.argv[1:]
+q = lambda path: u.quote(path, safe="/")
+print(f"amqps://{u.quote(user, safe='')}:{u.quote(password, safe='')}@localhost:{port}/{u.quote(vhost, safe='')}"
+      f"?cacertfile={q(tls + '/ca.pem')}&certfile={q(tls + '/clients/' + user + '.pem')}"
+      f"&keyfile={q(tls + '/clients/' + user + '.key')}")
+PY
 }
 
 print_url() {
@@ -252,6 +270,7 @@ print_url() {
 case "${1:-}" in
     up) up ;;
     url) shift; print_url "$@" ;;
+    tls-url) shift; print_tls_url "$@" ;;
     add-agency) shift; add_agency "$@" ;;
     down) down ;;
     restart) down; up ;;
@@ -262,5 +281,5 @@ case "${1:-}" in
     reset-tls) running && { echo "broker.sh: stop the node first (scripts/broker.sh down)" >&2; exit 1; }
         rm -rf "$dir/tls"; echo "broker.sh: TLS material of $node removed; the next up makes new" ;;
     ctl) shift; ctl "$@" ;;
-    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

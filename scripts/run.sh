@@ -23,8 +23,6 @@ cd "$root"
 state=${MASH_RUN_STATE:-$root/.build}
 export MASH_BROKER_DIR=${MASH_BROKER_DIR:-$state/broker}
 export MASH_BROKER_PORT=${MASH_BROKER_PORT:-25672}
-tls_port=$((MASH_BROKER_PORT - 1))
-mgmt_port=$((MASH_BROKER_PORT + 1))
 operations_port=${MASH_OPERATIONS_PORT:-9470}
 keys=$state/keys
 run=$state/run
@@ -41,26 +39,16 @@ clients=(operator spa police csc orchestra la-officer school-990001 school-99000
 say() { echo "make run: $*"; }
 fail() { echo "make run: $*" >&2; exit 1; }
 
-# amqps://USER:PASSWORD@localhost:PORT/mash?cacertfile=…&certfile=…&keyfile=… with the user's own certificate.
-url() {
-    local user=$1 password
-    password=$(cat "$MASH_BROKER_DIR/credentials/$user") || fail "no broker password for $user (scripts/broker.sh up makes them)"
-    python3 - "$user" "$password" "$tls_port" "$tls" <<'PY'
-import sys, urllib.parse as u
-user, password, port, tls = sys.argv[1:]
-q = lambda path: u.quote(path, safe="/")
-print(f"amqps://{u.quote(user, safe='')}:{u.quote(password, safe='')}@localhost:{port}/mash"
-      f"?cacertfile={q(tls + '/ca.pem')}&certfile={q(tls + '/clients/' + user + '.pem')}"
-      f"&keyfile={q(tls + '/clients/' + user + '.key')}")
-PY
-}
+# The node's own figures (ports, the management URL), from broker.sh, which decides them.
+broker_setting() { scripts/broker.sh env | sed -n "s/^$1=//p"; }
+url() { scripts/broker.sh tls-url "$1"; }
 
 print_env() {
     [ -f "$MASH_BROKER_DIR/credentials/operator" ] || fail "the hub has never been started here: run make run first"
     local c variable
     echo "export PATH=\"$bin:\$PATH\""
     echo "export MASH_OPERATOR_URL='$(url operator)'"
-    echo "export MASH_BROKER_MANAGEMENT_URL='http://127.0.0.1:$mgmt_port'"
+    echo "export MASH_BROKER_MANAGEMENT_URL='$(broker_setting MASH_BROKER_MANAGEMENT_URL)'"
     for c in "${clients[@]}"; do
         [ "$c" = operator ] && continue
         variable=MASH_$(echo "$c" | tr 'a-z-' 'A-Z_')_URL
@@ -77,7 +65,7 @@ agency_config() {
     fi
     mkdir -p "$run/agencies"
     sed -e "s#\.\./\.\./\.build/broker/#$MASH_BROKER_DIR/#g" -e "s#\.\./\.\./\.build/#$state/#g" \
-        -e "s#@localhost:25671/#@localhost:$tls_port/#" "$shipped" >"$run/agencies/$agency.yaml"
+        -e "s#@localhost:25671/#@localhost:$(broker_setting MASH_BROKER_TLS_PORT)/#" "$shipped" >"$run/agencies/$agency.yaml"
     echo "$run/agencies/$agency.yaml"
 }
 
@@ -167,8 +155,10 @@ up() {
         fail "swift build failed (the whole output: $run/logs/build.log)"
     fi
 
-    say "starting the private RabbitMQ node (TLS on port $tls_port) ..."
+    say "starting the private RabbitMQ node (TLS on, its own CA) ..."
     scripts/broker.sh up
+    local tls_port
+    tls_port=$(broker_setting MASH_BROKER_TLS_PORT)
 
     local p made=()
     for p in "${parties[@]}"; do
