@@ -238,7 +238,7 @@ print_env() {
     echo "MASH_BROKER_CLIENT_KEY=$dir/tls/clients/mash-admin.key"
     echo "MASH_BROKER_CREDENTIALS=$dir/credentials"
     echo "MASH_BROKER_MANAGEMENT_URL=http://127.0.0.1:$mgmt_port"
-    echo "MASH_BROKER_TLS_PORT=$amqps_port"
+    echo "MASH_AMQPS_PORT=$amqps_port"
     echo "MASH_BROKER_CTL=$root/scripts/broker.sh"
     # So that MASH_BROKER_CTL, run from a test, drives this node and not the development one.
     echo "MASH_BROKER_DIR=$dir"

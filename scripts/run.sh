@@ -65,7 +65,7 @@ agency_config() {
     fi
     mkdir -p "$run/agencies"
     sed -e "s#\.\./\.\./\.build/broker/#$MASH_BROKER_DIR/#g" -e "s#\.\./\.\./\.build/#$state/#g" \
-        -e "s#@localhost:25671/#@localhost:$(broker_setting MASH_BROKER_TLS_PORT)/#" "$shipped" >"$run/agencies/$agency.yaml"
+        -e "s#@localhost:25671/#@localhost:$(broker_setting MASH_AMQPS_PORT)/#" "$shipped" >"$run/agencies/$agency.yaml"
     echo "$run/agencies/$agency.yaml"
 }
 
@@ -158,7 +158,7 @@ up() {
     say "starting the private RabbitMQ node (TLS on, its own CA) ..."
     scripts/broker.sh up
     local tls_port
-    tls_port=$(broker_setting MASH_BROKER_TLS_PORT)
+    tls_port=$(broker_setting MASH_AMQPS_PORT)
 
     local p made=()
     for p in "${parties[@]}"; do
