@@ -56,6 +56,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MASHRuntime",
+            dependencies: [
+                "AMQP", "Sealing", "MASHCore", "MASHService",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Sealing",
             dependencies: ["COpenSSL"],
             swiftSettings: strict
@@ -63,7 +72,7 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService",
+                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService", "MASHRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -47,14 +47,14 @@ var logger = Logger(label: "roll-bench")
 logger.logLevel = .error
 let coordinator = try Coordinator(settings: settings, logger: logger)
 
-@MainActor func ingest(_ folder: String) throws -> (records: Int, seconds: Double) {
+@MainActor func ingest(_ folder: String) async throws -> (records: Int, seconds: Double) {
     var records = 0
     let start = ContinuousClock.now
     for name in names {
         let content = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
         let file = SchoolRollFile(urn: String(name.dropLast(4)), format: .csv, qualifier: .full, content: content)
         records += content.utf8.reduce(0) { $0 + ($1 == 10 ? 1 : 0) } - 1
-        try coordinator.ingestRoll(file, rollID: UUID().uuidString.lowercased(), from: "orchestra")
+        try await coordinator.ingestRoll(file, rollID: UUID().uuidString.lowercased(), from: "orchestra")
     }
     let elapsed = ContinuousClock.now - start
     return (records, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
@@ -80,8 +80,8 @@ let coordinator = try Coordinator(settings: settings, logger: logger)
 }
 let coreSeconds = try parseAndDiff()
 
-_ = try ingest(week1)
-let (records, seconds) = try ingest(week2)
+_ = try await ingest(week1)
+let (records, seconds) = try await ingest(week2)
 var usage = rusage()
 getrusage(RUSAGE_SELF.rawValue, &usage)
 let summary = try coordinator.store.read { db in

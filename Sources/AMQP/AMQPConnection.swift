@@ -112,11 +112,51 @@ public final class AMQPConnection: Sendable {
         }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let publish = PendingPublish(
-                message: message, exchange: exchange, routingKey: routingKey, continuation: continuation)
+                message: message, exchange: exchange, routingKey: routingKey,
+                complete: { error in
+                    if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+                })
             if !mailbox.post(.publish(publish)) {
                 continuation.resume(throwing: AMQPError(.closedByClient, "the connection is closed"))
             }
         }
+    }
+
+    /// Publishes `batch` in its order (all on one channel, so the broker keeps that order) and returns, once
+    /// every message has settled, each one's outcome: nil when the broker confirmed it, else why not (as
+    /// `publish(_:exchange:routingKey:)` would have thrown). Each message is confirmed or refused on its own.
+    public func publish(batch: [Publication]) async -> [(any Error)?] {
+        guard !batch.isEmpty else { return [] }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<[(any Error)?], Never>) in
+            let tally = BatchTally(count: batch.count, continuation: continuation)
+            for (index, publication) in batch.enumerated() {
+                guard let id = publication.message.properties.messageID, !id.isEmpty else {
+                    tally.settle(
+                        index,
+                        AMQPError(
+                            .invalidMessage, "a message needs a message id (publish to '\(publication.exchange)')"))
+                    continue
+                }
+                let publish = PendingPublish(
+                    message: publication.message, exchange: publication.exchange,
+                    routingKey: publication.routingKey, complete: { tally.settle(index, $0) })
+                if !mailbox.post(.publish(publish)) {
+                    tally.settle(index, AMQPError(.closedByClient, "the connection is closed"))
+                }
+            }
+        }
+    }
+
+    /// Starts a consumer like `consume(queue:prefetch:)`, whose deliveries come in batches: each `next()`
+    /// returns every delivery that has arrived since the last, so a consumer that commits per batch commits
+    /// less often the busier the queue is. A batch holds at most `prefetch` deliveries.
+    public func consumeBatches(queue: String, prefetch: UInt16 = 64) async throws -> DeliveryBatches {
+        let id = nextConsumerID.add(1, ordering: .relaxed).oldValue
+        let mailbox = self.mailbox
+        let batches = DeliveryBatches(onCancel: { _ = mailbox.post(.cancel(consumerID: id)) })
+        let request = ConsumerRequest(id: id, queue: queue, prefetch: prefetch, sink: .batches(batches))
+        try await call { .consume(request, $0) }
+        return batches
     }
 
     /// Starts a consumer with manual acknowledgement and `prefetch` unacknowledged deliveries at most.
@@ -128,7 +168,7 @@ public final class AMQPConnection: Sendable {
         let (stream, continuation) = AsyncThrowingStream<Delivery, any Error>.makeStream()
         let mailbox = self.mailbox
         continuation.onTermination = { _ in _ = mailbox.post(.cancel(consumerID: id)) }
-        let request = ConsumerRequest(id: id, queue: queue, prefetch: prefetch, continuation: continuation)
+        let request = ConsumerRequest(id: id, queue: queue, prefetch: prefetch, sink: .stream(continuation))
         try await call { .consume(request, $0) }
         return stream
     }

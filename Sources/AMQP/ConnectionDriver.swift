@@ -59,6 +59,9 @@ final class ConnectionDriver {
     private var consumers: [Int: Consumer] = [:]
     private var consumerByChannel: [UInt16: Int] = [:]
     private var incoming: [UInt16: IncomingContent] = [:]
+    /// Deliveries completed during this read of the socket, per consumer: handed over together at its end, so a
+    /// busy queue costs one wake-up of the consuming task per read rather than one per message.
+    private var arrived: [Int: [Delivery]] = [:]
     private var blocked = false
     private var controlChannelOpen = true
     /// Consumers settled since the last flush (their coalescers have acks to send or settled tags to drop).
@@ -185,6 +188,8 @@ final class ConnectionDriver {
             "AMQP connection lost", metadata: ["broker": "\(configuration.url)", "error": "\(amqpError)"])
         wire = nil
         incoming.removeAll()
+        // Deliveries of the lost channels can no longer be settled: the broker delivers them again.
+        arrived.removeAll()
         blocked = false
         // Unconfirmed publishes go back to the front of the queue, oldest first, to be sent again.
         let unconfirmed = window.takeUnconfirmed()
@@ -209,11 +214,11 @@ final class ConnectionDriver {
         backlog.append(contentsOf: mailbox.finish())
         for command in backlog { fail(command, closed) }
         backlog.removeAll()
-        for publish in pending[pendingHead...] { publish.continuation.resume(throwing: closed) }
+        for publish in pending[pendingHead...] { publish.complete(closed) }
         pending.removeAll()
         pendingHead = 0
-        for publish in window.takeUnconfirmed() { publish.continuation.resume(throwing: closed) }
-        for consumer in consumers.values { consumer.request.continuation.finish() }
+        for publish in window.takeUnconfirmed() { publish.complete(closed) }
+        for consumer in consumers.values { consumer.request.sink.finish() }
         consumers.removeAll()
         status.withLock { $0.isConnected = false }
         for continuation in closing { continuation.resume() }
@@ -300,7 +305,7 @@ final class ConnectionDriver {
             } catch is ChannelClosed {
                 // Already closed by the broker: nothing left to release.
             }
-            consumer.request.continuation.finish()
+            consumer.request.sink.finish()
         case .settle(let id, let incarnation, let tag, let settlement):
             // A delivery from a cancelled consumer or an earlier channel cannot be settled: the broker has
             // already put it back (or will, when the channel closes) and delivers it again.
@@ -369,7 +374,7 @@ final class ConnectionDriver {
 
     private func fail(_ command: Command, _ error: AMQPError) {
         switch command {
-        case .publish(let p): p.continuation.resume(throwing: error)
+        case .publish(let p): p.complete(error)
         case .declare(_, _, let c), .delete(_, let c), .purge(_, let c), .consume(_, let c):
             c.resume(throwing: error)
         case .inspect(_, let c): c.resume(throwing: error)
@@ -402,16 +407,16 @@ final class ConnectionDriver {
         for (publish, outcome) in settled {
             switch outcome {
             case .confirmed:
-                publish.continuation.resume()
+                publish.complete(nil)
             case .returned(let code, let text):
-                publish.continuation.resume(
-                    throwing: AMQPError(
+                publish.complete(
+                    AMQPError(
                         .unroutable,
                         "no queue is bound to exchange '\(publish.exchange)' for routing key '\(publish.routingKey)': \(text)",
                         replyCode: code))
             case .nacked:
-                publish.continuation.resume(
-                    throwing: AMQPError(
+                publish.complete(
+                    AMQPError(
                         .publishNacked,
                         "the broker refused responsibility for the message to '\(publish.exchange)' (a full queue with reject-publish, or an internal error)"
                     ))
@@ -429,6 +434,13 @@ final class ConnectionDriver {
             try handle(frame, on: wire)
         }
         if frames > 0 { wire.releaseBuffers() }
+        handOverArrived()
+    }
+
+    private func handOverArrived() {
+        guard !arrived.isEmpty else { return }
+        for (id, deliveries) in arrived { consumers[id]?.request.sink.deliver(deliveries) }
+        arrived.removeAll(keepingCapacity: true)
     }
 
     private func handle(_ frame: InboundFrame, on wire: Wire) throws {
@@ -455,9 +467,10 @@ final class ConnectionDriver {
         case .ack, .nack:
             break
         case .cancel(let channel, _):
+            handOverArrived()
             if let id = consumerByChannel.removeValue(forKey: channel), let consumer = consumers.removeValue(forKey: id)
             {
-                consumer.request.continuation.finish(
+                consumer.request.sink.finish(
                     throwing: AMQPError(
                         .consumerCancelled, "the broker cancelled the consumer of queue '\(consumer.request.queue)'"))
                 try? wire.closeChannel(channel)
@@ -491,7 +504,7 @@ final class ConnectionDriver {
         case .delivery(_, let deliveryTag, let redelivered, let exchange, let routingKey):
             guard let id = consumerByChannel[channel], let consumer = consumers[id] else { return }
             consumers[id]?.acks.delivered(deliveryTag)
-            consumer.request.continuation.yield(
+            arrived[id, default: []].append(
                 Delivery(
                     body: content.body, properties: content.properties, exchange: exchange, routingKey: routingKey,
                     redelivered: redelivered, queue: consumer.request.queue, deliveryTag: deliveryTag,
@@ -507,12 +520,13 @@ final class ConnectionDriver {
         logger.warning("AMQP channel closed by the broker", metadata: ["channel": "\(channel)", "error": "\(error)"])
         incoming[channel] = nil
         if channel == Self.publishChannel {
-            for publish in window.takeUnconfirmed() { publish.continuation.resume(throwing: error) }
+            for publish in window.takeUnconfirmed() { publish.complete(error) }
             try wire.openChannel(channel)
             try wire.confirmSelect(channel)
         } else if channel == Self.controlChannel {
             controlChannelOpen = false
         } else if let id = consumerByChannel[channel], var consumer = consumers[id] {
+            arrived[id] = nil
             consumer.incarnation += 1
             consumer.consumerTag = nil
             consumer.acks = AckCoalescer()
@@ -520,14 +534,14 @@ final class ConnectionDriver {
             if error.code == .accessRefused || error.code == .notFound {
                 consumers[id] = nil
                 consumerByChannel[channel] = nil
-                consumer.request.continuation.finish(throwing: error)
+                consumer.request.sink.finish(throwing: error)
             } else {
                 do {
                     try startConsumer(id, on: wire)
                 } catch let closed as ChannelClosed {
                     consumers[id] = nil
                     consumerByChannel[channel] = nil
-                    consumer.request.continuation.finish(throwing: closed.error)
+                    consumer.request.sink.finish(throwing: closed.error)
                 }
             }
         }

@@ -24,14 +24,36 @@ struct PendingPublish: Sendable {
     var message: OutboundMessage
     var exchange: String
     var routingKey: String
-    var continuation: CheckedContinuation<Void, any Error>
+    /// Called once with nil when the broker confirmed the message, or with the reason it did not.
+    var complete: @Sendable ((any Error)?) -> Void
 }
 
 struct ConsumerRequest: Sendable {
     var id: Int
     var queue: String
     var prefetch: UInt16
-    var continuation: AsyncThrowingStream<Delivery, any Error>.Continuation
+    var sink: DeliverySink
+}
+
+/// Where a consumer's deliveries go: one at a time into an `AsyncThrowingStream`, or as one batch per read
+/// of the socket into `DeliveryBatches`.
+enum DeliverySink: Sendable {
+    case stream(AsyncThrowingStream<Delivery, any Error>.Continuation)
+    case batches(DeliveryBatches)
+
+    func deliver(_ deliveries: [Delivery]) {
+        switch self {
+        case .stream(let continuation): for delivery in deliveries { continuation.yield(delivery) }
+        case .batches(let batches): batches.append(deliveries)
+        }
+    }
+
+    func finish(throwing error: (any Error)? = nil) {
+        switch self {
+        case .stream(let continuation): continuation.finish(throwing: error)
+        case .batches(let batches): batches.finish(throwing: error)
+        }
+    }
 }
 
 /// The queue of commands plus a pipe the connection's thread polls beside its socket, so a command wakes it

@@ -4,6 +4,7 @@ import GRDB
 import Logging
 import MASHConfig
 import MASHCore
+import MASHRuntime
 import MASHService
 import Sealing
 import Synchronization
@@ -76,31 +77,24 @@ public enum HubQueues {
     public static let orchestraNotices = "orchestra.notices"
 }
 
-/// A message the coordinator will not process, sent to its queue's DLQ with a reason code.
-struct Rejection: Error {
-    var reason: String
-    var detail: String
-}
-
 /// The hub's coordinator: takes enquiries, fans them out as sealed research requests, correlates the
 /// responses, runs the SLA clocks and delivers one decision package per enquiry.
 ///
-/// Every effect is a database transaction that also holds the messages it causes (the outbox) and the id of
-/// the message that caused it (the inbox); the delivery is acked only after that commit. Outbox messages are
-/// published right after the commit and again, from the table, after any crash.
+/// It is the list of its flows' handlers on the shared runtime: one `MessagePump` per input queue (a batch of
+/// deliveries handled in one transaction, a savepoint each, with the inbox and the outbox), the timers, and
+/// the `OutboxRelay`. Every effect is committed with the messages it causes before its delivery is acked.
 public final class Coordinator: Sendable {
     public let settings: CoordinatorSettings
     public let store: CoordinatorStore
     /// Seals personal data before it is stored (AES-256-GCM), and keys the subject pseudonyms.
     let keyring: DataKeyring
     let sealer: Sealer
-    let opener: Opener
+    let keyPairs: [AgencyKeyPair]
+    /// Partners' public keys, cached: sealing inside a transaction reads no file.
+    let publicKeys: PublicKeyring
+    let outbox: Outbox
     let logger: Logger
     let now: @Sendable () -> Date
-    /// Outbox messages the broker confirmed but not yet marked published in the store. Marking them rides on
-    /// the next transaction (or the relay's, within a second) rather than costing a commit of its own: a mark
-    /// lost in a crash only means the message is published again, with the same id.
-    let confirmed = Mutex<[String]>([])
     /// Counts for `/metrics`; the gauges (open enquiries, backlog, timer lag) are read from the store per scrape.
     public let metrics = ServiceMetrics()
     let liveConnection = Mutex<AMQPConnection?>(nil)
@@ -114,18 +108,51 @@ public final class Coordinator: Sendable {
         self.settings = settings
         self.logger = logger
         self.now = now
-        let pairs = try KeyDirectory.keyPairs(agency: settings.identity, in: settings.keysDirectory)
-        sealer = Sealer(sender: pairs[0])
-        opener = Opener(
-            recipient: settings.identity, keyPairs: pairs, trusted: try TrustStore(directory: settings.keysDirectory),
-            window: settings.messageWindow)
+        keyPairs = try KeyDirectory.keyPairs(agency: settings.identity, in: settings.keysDirectory)
+        sealer = Sealer(sender: keyPairs[0])
+        publicKeys = try PublicKeyring(directory: settings.keysDirectory, logger: logger)
         keyring = try DataKeyring.loadOrCreate(
             at: (settings.keysDirectory as NSString).appendingPathComponent("\(settings.identity)/data-at-rest.key"))
         store = try CoordinatorStore(path: settings.storePath)
+        outbox = Outbox(store.pool)
     }
 
-    /// Runs until cancelled: consumes intake and responses, fires timers, relays the outbox. On cancellation it
-    /// stops consuming, lets the message in hand finish, publishes what the outbox still holds, and closes.
+    /// The opener for the next batch, after a look (a `stat` per key folder, outside any transaction) for
+    /// keys added, rotated or removed since the last batch.
+    func openerWithCurrentKeys() -> Opener {
+        do {
+            try publicKeys.refresh()
+        } catch {
+            logger.error("public keys could not be reloaded; the previous ones stay", metadata: ["error": "\(error)"])
+        }
+        return opener
+    }
+
+    var opener: Opener {
+        Opener(
+            recipient: settings.identity, keyPairs: keyPairs, trusted: publicKeys.trusted,
+            window: settings.messageWindow)
+    }
+
+    /// The input queues and their handlers.
+    var pumps: [MessagePump] {
+        let deadLetters = MessagePump.DeadLetters.publish(exchange: HubQueues.deadLetterExchange)
+        var responses = MessagePump(
+            queue: HubQueues.responses, identity: settings.identity, deadLetters: deadLetters, handler: handleResponse)
+        responses.deduplicates = { DocumentType(rawValue: $0.type) != .adapterHeartbeat }
+        return [
+            MessagePump(
+                queue: HubQueues.intake, identity: settings.identity, deadLetters: deadLetters, handler: handleIntake),
+            responses,
+            MessagePump(
+                queue: HubQueues.notifications, identity: settings.identity, deadLetters: deadLetters,
+                handler: handleNotification),
+        ]
+    }
+
+    /// Runs until cancelled: consumes intake, responses and notifications, fires timers, relays the outbox.
+    /// On cancellation it stops consuming, finishes the batch in hand, publishes what the outbox still holds,
+    /// and closes.
     public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
         if let port = settings.operationsPort {
             let served = try OperationsEndpoint(
@@ -137,20 +164,27 @@ public final class Coordinator: Sendable {
         let connection = try await AMQPConnection.connect(
             AMQPConfiguration(url: settings.broker, connectionName: "mash-coordinator"), logger: logger)
         liveConnection.withLock { $0 = connection }
+        let relay = OutboxRelay(
+            outbox: outbox, connection: connection, appID: "mash-coordinator", logger: logger, metrics: metrics,
+            now: now)
         do {
             try await connection.declare(try topology())
-            try await relay(on: connection, olderThan: nil)
-            let intake = try await connection.consume(queue: HubQueues.intake)
-            let responses = try await connection.consume(queue: HubQueues.responses)
-            let notifications = try await connection.consume(queue: HubQueues.notifications)
+            try await relay.drain()
+            let keys = publicKeys
+            let context = MessagePump.Context(
+                connection: connection, opener: { [self] in openerWithCurrentKeys() }, relay: relay, logger: logger,
+                metrics: metrics, now: now)
+            var consumers: [(MessagePump, DeliveryBatches)] = []
+            for pump in pumps { consumers.append((pump, try await pump.consume(context))) }
             logger.info("coordinator ready")
             ready()
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await self.consume(intake, on: connection, self.handleIntake) }
-                group.addTask { try await self.consume(responses, on: connection, self.handleResponse) }
-                group.addTask { try await self.consume(notifications, on: connection, self.handleNotification) }
-                group.addTask { try await self.runTimers(on: connection) }
-                group.addTask { try await self.runRelay(on: connection) }
+                for (pump, batches) in consumers {
+                    group.addTask { try await pump.run(batches, context) }
+                }
+                group.addTask { try await self.runTimers(relay) }
+                group.addTask { try await relay.run() }
+                group.addTask { await keys.run() }
                 try await group.next()
                 group.cancelAll()
                 try await group.waitForAll()
@@ -161,8 +195,7 @@ public final class Coordinator: Sendable {
             await connection.close()
             throw error
         }
-        try? await relay(on: connection, olderThan: nil)
-        try? transaction { _ in }
+        try? await relay.drain()
         await connection.close()
         logger.info("coordinator stopped")
     }
@@ -203,132 +236,6 @@ public final class Coordinator: Sendable {
         return topology
     }
 
-    // MARK: consuming
-
-    private func consume(
-        _ deliveries: AsyncThrowingStream<Delivery, any Error>, on connection: AMQPConnection,
-        _ handle: @Sendable (Delivery, OpenedMessage) throws -> [OutboxMessage]
-    ) async throws {
-        for try await delivery in deliveries {
-            let caused: [OutboxMessage]
-            do {
-                let opened = try open(delivery)
-                caused = try handle(delivery, opened)
-            } catch let rejection as Rejection {
-                try await deadLetter(delivery, rejection, on: connection)
-                continue
-            } catch let error as SealingError {
-                // Sealing what the message causes failed (an addressee without a public key, say): the
-                // transaction rolled back; the message waits in the DLQ until the key is added and it is
-                // replayed. Anything else (the store failing) stops the service with the message unacked.
-                try await deadLetter(
-                    delivery, Rejection(reason: "cannotSeal", detail: error.description), on: connection)
-                continue
-            }
-            try await publish(caused, on: connection)
-            try delivery.ack()
-            metrics.increment("mash_messages_received_total", [("queue", delivery.queue), ("outcome", "processed")])
-            if Task.isCancelled { break }
-        }
-    }
-
-    private func open(_ delivery: Delivery) throws -> OpenedMessage {
-        let opened: OpenedMessage
-        do {
-            opened = try opener.open(String(decoding: delivery.body, as: UTF8.self), now: now())
-        } catch let error as SealingError {
-            throw Rejection(reason: error.code.rawValue, detail: error.message)
-        }
-        guard delivery.properties.messageID == opened.messageID else {
-            throw Rejection(reason: "messageIDMismatch", detail: "the AMQP message id is not the sealed jti")
-        }
-        return opened
-    }
-
-    /// Publishes a copy to the queue's DLQ with the reason in headers, waits for the confirm, then acks.
-    private func deadLetter(_ delivery: Delivery, _ rejection: Rejection, on connection: AMQPConnection) async throws {
-        logger.warning(
-            "dead-lettered",
-            metadata: [
-                "queue": "\(delivery.queue)", "message": "\(delivery.properties.messageID ?? "-")",
-                "reason": "\(rejection.reason)", "detail": "\(rejection.detail)",
-            ])
-        var properties = delivery.properties
-        properties.headers["x-mash-reason"] = .string(rejection.reason)
-        properties.headers["x-mash-detail"] = .string(rejection.detail)
-        properties.headers["x-mash-rejected-by"] = .string(settings.identity)
-        if properties.messageID == nil { properties.messageID = UUID().uuidString.lowercased() }
-        try await connection.publish(
-            OutboundMessage(body: delivery.body, properties: properties), exchange: HubQueues.deadLetterExchange,
-            routingKey: delivery.queue)
-        try delivery.ack()
-        metrics.increment("mash_messages_received_total", [("queue", delivery.queue), ("outcome", "dead-lettered")])
-        metrics.increment("mash_failures_total", [("queue", delivery.queue), ("reason", rejection.reason)])
-    }
-
-    // MARK: outbox
-
-    func publish(_ messages: [OutboxMessage], on connection: AMQPConnection) async throws {
-        guard !messages.isEmpty else { return }
-        let stamp = now()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for message in messages {
-                group.addTask {
-                    var properties = MessageProperties(
-                        messageID: message.messageID, type: message.type, contentType: "application/jose",
-                        appID: "mash-coordinator", timestamp: UInt64(stamp.timeIntervalSince1970))
-                    for (key, value) in message.headers { properties.headers[key] = .string(value) }
-                    try await connection.publish(
-                        OutboundMessage(body: message.body, properties: properties), exchange: message.exchange,
-                        routingKey: message.routingKey)
-                }
-            }
-            try await group.waitForAll()
-        }
-        confirmed.withLock { $0 += messages.map(\.messageID) }
-        for message in messages {
-            metrics.increment(
-                "mash_messages_published_total", [("exchange", message.exchange), ("type", message.type)])
-        }
-    }
-
-    /// A store transaction that also marks the confirmed outbox messages published.
-    func transaction<T>(_ body: (Database) throws -> T) throws -> T {
-        let marks = confirmed.withLock { marks in
-            defer { marks = [] }
-            return marks
-        }
-        do {
-            return try store.write { db in
-                try store.markPublished(db, marks, at: now())
-                return try body(db)
-            }
-        } catch {
-            confirmed.withLock { $0 += marks }
-            throw error
-        }
-    }
-
-    /// Publishes outbox rows not yet published: all of them at start, and afterwards those older than a few
-    /// seconds (the ones whose inline publish failed or was cut short).
-    private func relay(on connection: AMQPConnection, olderThan age: TimeInterval?) async throws {
-        while true {
-            let cutoff = age.map { now().addingTimeInterval(-$0) }
-            let pending = try store.pendingOutbox(limit: 200, createdBefore: cutoff)
-            guard !pending.isEmpty else { return }
-            try await publish(pending, on: connection)
-            try transaction { _ in }
-        }
-    }
-
-    private func runRelay(on connection: AMQPConnection) async throws {
-        while !Task.isCancelled {
-            if !confirmed.withLock({ $0.isEmpty }) { try transaction { _ in } }
-            try await relay(on: connection, olderThan: 5)
-            try? await Task.sleep(for: .seconds(1))
-        }
-    }
-
     // MARK: sealing helpers
 
     /// Personal data for the store, bound to its table and row so it opens nowhere else.
@@ -345,7 +252,7 @@ public final class Coordinator: Sendable {
         headers: [String: String]
     ) throws -> OutboxMessage {
         let id = UUID().uuidString.lowercased()
-        let recipient = try KeyDirectory.newestPublicKey(agency: agency, in: settings.keysDirectory)
+        let recipient = try publicKeys.newestKey(of: agency)
         let body = try sealer.seal(payload, type: type.rawValue, messageID: id, to: recipient, issuedAt: now())
         var allHeaders = headers
         allHeaders["x-mash-sender"] = settings.identity

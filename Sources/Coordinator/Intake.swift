@@ -2,36 +2,25 @@ import AMQP
 import Foundation
 import GRDB
 import MASHCore
+import MASHRuntime
 import Sealing
 
 extension Coordinator {
     /// An enquiry or a consent withdrawal from the SPA.
-    @Sendable func handleIntake(_ delivery: Delivery, _ opened: OpenedMessage) throws -> [OutboxMessage] {
-        guard settings.routing.intakeSenders.contains(opened.sender) else {
-            throw Rejection(reason: "senderNotAllowed", detail: "'\(opened.sender)' may not send enquiries")
+    @Sendable func handleIntake(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+        guard settings.routing.intakeSenders.contains(message.sender) else {
+            throw Refusal(reason: "senderNotAllowed", detail: "'\(message.sender)' may not send enquiries")
         }
-        let source = "message \(opened.messageID)"
-        switch DocumentType(rawValue: opened.type) {
+        let source = "message \(message.messageID)"
+        switch DocumentType(rawValue: message.type) {
         case .enquiry:
-            let enquiry = try readDocument { try Enquiry(json: opened.payload, source: source) }
-            return try transaction { db in
-                guard
-                    try store.remember(
-                        db, messageID: opened.messageID, queue: delivery.queue, outcome: "enquiry", now: now())
-                else { return [] }
-                return try open(enquiry, from: opened.sender, db)
-            }
+            let enquiry = try readDocument { try Enquiry(json: message.payload, source: source) }
+            return try open(enquiry, from: message.sender, db)
         case .consentWithdrawal:
-            let withdrawal = try readDocument { try ConsentWithdrawal(json: opened.payload, source: source) }
-            return try transaction { db in
-                guard
-                    try store.remember(
-                        db, messageID: opened.messageID, queue: delivery.queue, outcome: "withdrawal", now: now())
-                else { return [] }
-                return try withdraw(withdrawal, db)
-            }
+            let withdrawal = try readDocument { try ConsentWithdrawal(json: message.payload, source: source) }
+            return try withdraw(withdrawal, db)
         default:
-            throw Rejection(reason: "unexpectedType", detail: "'\(opened.type)' is not taken on \(delivery.queue)")
+            throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not taken on \(message.queue)")
         }
     }
 
@@ -41,7 +30,7 @@ extension Coordinator {
         do {
             return try body()
         } catch let error as DocumentError {
-            throw Rejection(reason: "invalidDocument", detail: "field '\(error.field)' is missing or invalid")
+            throw Refusal(reason: "invalidDocument", detail: "field '\(error.field)' is missing or invalid")
         }
     }
 
@@ -117,7 +106,6 @@ extension Coordinator {
         }
         try addTimer(db, .warning, clock: "decision", at: deadlines.decisionWarning, enquiry: enquiry.id, request: nil)
         try addTimer(db, .breach, clock: "decision", at: deadlines.decisionDue, enquiry: enquiry.id, request: nil)
-        for message in messages { try store.enqueue(db, message, now: now) }
         logger.info(
             "enquiry opened",
             metadata: [
@@ -159,7 +147,7 @@ extension Coordinator {
             let status = try String.fetchOne(
                 db, sql: "SELECT status FROM enquiry WHERE id = ?", arguments: [withdrawal.enquiryID])
         else {
-            throw Rejection(
+            throw Refusal(
                 reason: "unknownEnquiry", detail: "no enquiry \(withdrawal.enquiryID) to withdraw consent from")
         }
         guard status == "awaiting" else {
@@ -204,7 +192,6 @@ extension Coordinator {
                     type: .requestCancellation, enquiryID: enquiry, requestID: requestID, agency: agency,
                     reason: reason, at: now()),
                 to: agency, exchange: HubQueues.enquiriesExchange)
-            try store.enqueue(db, message, now: now())
             messages.append(message)
         }
         return messages

@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import GRDB
 import MASHCore
+import MASHRuntime
 import Sealing
 
 /// Domestic Abuse Notifications, the open-case register and Operation Encompass (DESIGN.md flows 3 and 4).
@@ -11,47 +12,34 @@ extension Coordinator {
     static let danPurpose = "Domestic abuse notification: safeguarding the children (Children Act 2004 s11)"
 
     /// Everything on `coordinator.notifications`: DANs, open-case updates, school rolls, Encompass receipts.
-    @Sendable func handleNotification(_ delivery: Delivery, _ opened: OpenedMessage) throws -> [OutboxMessage] {
-        let source = "message \(opened.messageID)"
+    @Sendable func handleNotification(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+        let source = "message \(message.messageID)"
         let flows = settings.routing.notifications
         func allow(_ senders: Set<String>, _ what: String) throws {
-            guard senders.contains(opened.sender) else {
-                throw Rejection(reason: "senderNotAllowed", detail: "'\(opened.sender)' may not send \(what)")
+            guard senders.contains(message.sender) else {
+                throw Refusal(reason: "senderNotAllowed", detail: "'\(message.sender)' may not send \(what)")
             }
         }
-        func once(_ outcome: String, _ body: (Database) throws -> [OutboxMessage]) throws -> [OutboxMessage] {
-            try transaction { db in
-                guard
-                    try store.remember(
-                        db, messageID: opened.messageID, queue: delivery.queue, outcome: outcome, now: now())
-                else { return [] }
-                return try body(db)
-            }
-        }
-        switch DocumentType(rawValue: opened.type) {
+        switch DocumentType(rawValue: message.type) {
         case .domesticAbuseNotification:
             try allow(flows.danSenders, "domestic abuse notifications")
-            let dan = try readDocument { try DomesticAbuseNotification(json: opened.payload, source: source) }
-            return try once("dan") { try receive(dan, $0) }
+            let dan = try readDocument { try DomesticAbuseNotification(json: message.payload, source: source) }
+            return try receive(dan, db)
         case .openCase:
             try allow(flows.openCaseSenders, "open-case updates")
-            let update = try readDocument { try OpenCaseUpdate(json: opened.payload, source: source) }
-            return try once("open-case") { db in
-                try record(update, db)
-                return []
-            }
+            let update = try readDocument { try OpenCaseUpdate(json: message.payload, source: source) }
+            try record(update, db)
+            return []
         case .schoolRoll:
             try allow(flows.rollSenders, "school rolls")
-            let file = try readDocument { try SchoolRollFile(json: opened.payload, source: source) }
-            return try once("roll") { try ingest(file, rollID: opened.messageID, from: opened.sender, $0) }
+            let file = try readDocument { try SchoolRollFile(json: message.payload, source: source) }
+            return try ingest(file, rollID: message.messageID, from: message.sender, db)
         case .encompassAcknowledgement:
-            let receipt = try readDocument { try EncompassAcknowledgement(json: opened.payload, source: source) }
-            return try once("encompass-acknowledgement") { db in
-                try acknowledge(receipt, from: opened.sender, db)
-                return []
-            }
+            let receipt = try readDocument { try EncompassAcknowledgement(json: message.payload, source: source) }
+            try acknowledge(receipt, from: message.sender, db)
+            return []
         default:
-            throw Rejection(reason: "unexpectedType", detail: "'\(opened.type)' is not taken on \(delivery.queue)")
+            throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not taken on \(message.queue)")
         }
     }
 
@@ -170,7 +158,6 @@ extension Coordinator {
                 route.triageDate?.description, flags.joined(separator: ","), dan.children.count, notices.count,
                 Data(try sealForStore(dan.json, table: "dan", id: dan.id)),
             ])
-        for message in messages { try store.enqueue(db, message, now: now) }
         metrics.increment("mash_dans_total", [("level", dan.assessment.effectiveLevel.rawValue)])
         logger.info(
             "DAN routed",
@@ -257,10 +244,10 @@ extension Coordinator {
             let recipient = try String.fetchOne(
                 db, sql: "SELECT recipient FROM encompass_notice WHERE id = ?", arguments: [receipt.noticeID])
         else {
-            throw Rejection(reason: "unknownNotice", detail: "no Encompass notice \(receipt.noticeID)")
+            throw Refusal(reason: "unknownNotice", detail: "no Encompass notice \(receipt.noticeID)")
         }
         guard recipient == sender else {
-            throw Rejection(
+            throw Refusal(
                 reason: "senderNotAllowed", detail: "'\(sender)' may not acknowledge a notice sent to '\(recipient)'")
         }
         try db.execute(
@@ -287,7 +274,6 @@ extension Coordinator {
             clock: "encompass",
             dueBy: Date(timeIntervalSince1970: row["due"]), reason: "Encompass notice not acknowledged", at: now)
         let message = try notice(alert, to: settings.practiceManager, exchange: HubQueues.alertsExchange)
-        try store.enqueue(db, message, now: now)
         return [message]
     }
 }

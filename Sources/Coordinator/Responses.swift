@@ -2,64 +2,59 @@ import AMQP
 import Foundation
 import GRDB
 import MASHCore
+import MASHRuntime
 import Sealing
 
 extension Coordinator {
     /// A research response: checked against the request it answers (the sender must be the agency the request
     /// went to), stored once, and the package delivered when every mandatory agency has answered.
-    @Sendable func handleResponse(_ delivery: Delivery, _ opened: OpenedMessage) throws -> [OutboxMessage] {
-        if DocumentType(rawValue: opened.type) == .adapterHeartbeat {
-            try recordHeartbeat(opened)
+    @Sendable func handleResponse(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+        if DocumentType(rawValue: message.type) == .adapterHeartbeat {
+            try recordHeartbeat(message.opened, db)
             return []
         }
-        guard DocumentType(rawValue: opened.type) == .researchResponse else {
-            throw Rejection(reason: "unexpectedType", detail: "'\(opened.type)' is not taken on \(delivery.queue)")
+        guard DocumentType(rawValue: message.type) == .researchResponse else {
+            throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not taken on \(message.queue)")
         }
+        let opened = message.opened
         let response = try readDocument {
             try ResearchResponse(json: opened.payload, source: "message \(opened.messageID)")
         }
-        return try transaction { db in
-            guard
-                try store.remember(
-                    db, messageID: opened.messageID, queue: delivery.queue, outcome: "response", now: now())
-            else { return [] }
-            guard
-                let request = try Row.fetchOne(
-                    db, sql: "SELECT agency, enquiry_id, status FROM request WHERE id = ?",
-                    arguments: [response.requestID])
-            else {
-                throw Rejection(reason: "unknownRequest", detail: "no request \(response.requestID)")
-            }
-            let agency: String = request["agency"]
-            let enquiryID: String = request["enquiry_id"]
-            guard opened.sender == agency, response.agency == agency, response.enquiryID == enquiryID else {
-                throw Rejection(
-                    reason: "wrongAgency",
-                    detail:
-                        "request \(response.requestID) went to \(agency); this answer was signed by \(opened.sender)")
-            }
-            let status: String = request["status"]
-            guard status == "sent" else {
-                logger.notice(
-                    "response to a request no longer open; ignored",
-                    metadata: ["request": "\(response.requestID)", "status": "\(status)"])
-                return []
-            }
-            return try record(response, messageID: opened.messageID, enquiryID: enquiryID, db)
+        guard
+            let request = try Row.fetchOne(
+                db, sql: "SELECT agency, enquiry_id, status FROM request WHERE id = ?",
+                arguments: [response.requestID])
+        else {
+            throw Refusal(reason: "unknownRequest", detail: "no request \(response.requestID)")
         }
+        let agency: String = request["agency"]
+        let enquiryID: String = request["enquiry_id"]
+        guard opened.sender == agency, response.agency == agency, response.enquiryID == enquiryID else {
+            throw Refusal(
+                reason: "wrongAgency",
+                detail: "request \(response.requestID) went to \(agency); this answer was signed by \(opened.sender)")
+        }
+        let status: String = request["status"]
+        guard status == "sent" else {
+            logger.notice(
+                "response to a request no longer open; ignored",
+                metadata: ["request": "\(response.requestID)", "status": "\(status)"])
+            return []
+        }
+        return try record(response, messageID: opened.messageID, enquiryID: enquiryID, db)
     }
 
     /// A heartbeat needs no inbox entry: recording it twice changes nothing, and an older one never replaces
     /// a newer one.
-    private func recordHeartbeat(_ opened: OpenedMessage) throws {
+    private func recordHeartbeat(_ opened: OpenedMessage, _ db: Database) throws {
         let heartbeat = try readDocument {
             try AdapterHeartbeat(json: opened.payload, source: "message \(opened.messageID)")
         }
         guard heartbeat.agency == opened.sender else {
-            throw Rejection(
+            throw Refusal(
                 reason: "wrongAgency", detail: "a heartbeat for \(heartbeat.agency) signed by \(opened.sender)")
         }
-        try store.write { db in
+        do {
             try db.execute(
                 sql: """
                     INSERT INTO adapter (agency, last_heartbeat_at, pending, version) VALUES (?, ?, ?, ?)
@@ -154,7 +149,6 @@ extension Coordinator {
                 "x-mash-enquiry": enquiryID, "x-mash-rag": enquiry.rag.rawValue,
                 "x-mash-due": Instant.format(package.decisionDue),
             ])
-        try store.enqueue(db, message, now: now)
         messages.append(message)
         try db.execute(
             sql: "UPDATE enquiry SET status = 'complete', completed_at = ? WHERE id = ?",

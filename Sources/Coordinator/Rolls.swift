@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MASHCore
+import MASHRuntime
 
 /// Orchestra school roll feeds (DESIGN.md flow 5): each file is diffed against the school's roll in force;
 /// the returns go to Education, child-missing-education alerts to the MASH front door (the SPA), and a
@@ -14,8 +15,12 @@ extension Coordinator {
     /// transaction as a message's, with the returns left in the outbox for the relay. Returns the messages
     /// it caused.
     @discardableResult
-    public func ingestRoll(_ file: SchoolRollFile, rollID: String, from sender: String) throws -> Int {
-        try transaction { db in try ingest(file, rollID: rollID, from: sender, db).count }
+    public func ingestRoll(_ file: SchoolRollFile, rollID: String, from sender: String) async throws -> Int {
+        try await outbox.write(now: now) { [self] db in
+            let messages = try ingest(file, rollID: rollID, from: sender, db)
+            try outbox.enqueue(db, messages, now: now())
+            return messages.count
+        }
     }
 
     func ingest(_ file: SchoolRollFile, rollID: String, from sender: String, _ db: Database) throws -> [OutboxMessage] {
@@ -60,7 +65,6 @@ extension Coordinator {
             let message = try disclose(
                 DocumentWriter.encode(object), type, to: party, exchange: HubQueues.noticesExchange,
                 routingKey: routingKey, headers: ["x-mash-roll": rollID, "x-mash-urn": file.urn], sharing, db, now: now)
-            try store.enqueue(db, message, now: now)
             messages.append(message)
         }
         let report: [String: Any] = [
@@ -154,7 +158,6 @@ extension Coordinator {
         let message = try sealed(
             DocumentWriter.encode(rejection), type: .rollRejection, to: sender, exchange: HubQueues.noticesExchange,
             routingKey: HubQueues.orchestraNotices, headers: ["x-mash-roll": rollID, "x-mash-urn": file.urn])
-        try store.enqueue(db, message, now: now)
         return [message]
     }
 }

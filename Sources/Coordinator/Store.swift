@@ -216,72 +216,7 @@ public final class CoordinatorStore: Sendable {
     public func write<T>(_ body: (Database) throws -> T) throws -> T { try pool.write(body) }
     public func read<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
 
-    // MARK: inbox
-
-    /// Records `messageID` as processed; false if it already was (a redelivery, to be acked with no effect).
-    func remember(_ db: Database, messageID: String, queue: String, outcome: String, now: Date) throws -> Bool {
-        try db.execute(
-            sql: "INSERT OR IGNORE INTO inbox (message_id, queue, received_at, outcome) VALUES (?, ?, ?, ?)",
-            arguments: [messageID, queue, now.timeIntervalSince1970, outcome])
-        return db.changesCount == 1
-    }
-
-    // MARK: outbox
-
-    func enqueue(_ db: Database, _ message: OutboxMessage, now: Date) throws {
-        let headers = String(decoding: DocumentWriter.encode(message.headers), as: UTF8.self)
-        try db.execute(
-            sql: """
-                INSERT INTO outbox (message_id, exchange, routing_key, type, headers, body, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                message.messageID, message.exchange, message.routingKey, message.type, headers, Data(message.body),
-                now.timeIntervalSince1970,
-            ])
-    }
-
-    /// Unpublished messages in commit order; with `createdBefore`, only those committed before it.
-    func pendingOutbox(limit: Int, createdBefore cutoff: Date?) throws -> [OutboxMessage] {
-        try pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT seq, message_id, exchange, routing_key, type, headers, body FROM outbox
-                    WHERE published_at IS NULL AND created_at < ? ORDER BY seq LIMIT ?
-                    """, arguments: [(cutoff ?? .distantFuture).timeIntervalSince1970, limit]
-            ).map { row in
-                let headersJSON: String = row["headers"]
-                let headers =
-                    (try? JSONSerialization.jsonObject(with: Data(headersJSON.utf8))) as? [String: String] ?? [:]
-                let body: Data = row["body"]
-                return OutboxMessage(
-                    seq: row["seq"], messageID: row["message_id"], exchange: row["exchange"],
-                    routingKey: row["routing_key"], type: row["type"], headers: headers, body: Array(body))
-            }
-        }
-    }
-
-    func markPublished(_ db: Database, _ messageIDs: [String], at now: Date) throws {
-        guard !messageIDs.isEmpty else { return }
-        let marks = messageIDs.map { _ in "?" }.joined(separator: ",")
-        try db.execute(
-            sql: "UPDATE outbox SET published_at = ? WHERE message_id IN (\(marks))",
-            arguments: StatementArguments([now.timeIntervalSince1970 as any DatabaseValueConvertible] + messageIDs))
-    }
-
     public func outboxBacklog() throws -> Int {
         try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") ?? 0 }
     }
-}
-
-/// A message waiting in the outbox: committed with the state change that caused it, published after.
-struct OutboxMessage: Sendable {
-    var seq: Int64 = 0
-    var messageID: String
-    var exchange: String
-    var routingKey: String
-    var type: String
-    var headers: [String: String]
-    var body: [UInt8]
 }

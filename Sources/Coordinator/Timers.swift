@@ -2,34 +2,44 @@ import AMQP
 import Foundation
 import GRDB
 import MASHCore
+import MASHRuntime
 
 extension Coordinator {
     /// Fires every timer whose moment has passed, including those that fell due while the coordinator was down.
-    func runTimers(on connection: AMQPConnection) async throws {
+    func runTimers(_ relay: OutboxRelay) async throws {
         while !Task.isCancelled {
-            while case let messages = try fireDueTimers(), !messages.isEmpty {
-                try await publish(messages, on: connection)
+            while case let messages = try await fireDueTimers(), !messages.isEmpty {
+                relay.submit(messages)
             }
             try? await Task.sleep(for: settings.timerInterval)
         }
     }
 
-    /// Fires up to 100 due timers, each in its own transaction with the messages it causes.
-    func fireDueTimers() throws -> [OutboxMessage] {
+    /// Fires up to 100 due timers in one transaction, a savepoint each, with the messages they cause in the
+    /// outbox. Returns those messages.
+    func fireDueTimers() async throws -> [OutboxMessage] {
         let now = now()
-        let due = try store.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, due, event, clock, enquiry_id, request_id FROM timer
-                    WHERE fired_at IS NULL AND due <= ? ORDER BY due LIMIT 100
-                    """, arguments: [now.timeIntervalSince1970])
+        let query = """
+            SELECT id, due, event, clock, enquiry_id, request_id FROM timer
+            WHERE fired_at IS NULL AND due <= ? ORDER BY due LIMIT 100
+            """
+        let anyDue: Bool = try await store.pool.read { db in
+            try Row.fetchOne(db, sql: query, arguments: [now.timeIntervalSince1970]) != nil
         }
-        var messages: [OutboxMessage] = []
-        for timer in due {
-            messages += try transaction { db in try fire(timer, db, now: now) }
+        guard anyDue else { return [] }
+        return try await outbox.write(now: self.now) { [self] db in
+            let due = try Row.fetchAll(db, sql: query, arguments: [now.timeIntervalSince1970])
+            var messages: [OutboxMessage] = []
+            for timer in due {
+                try db.inSavepoint {
+                    let caused = try fire(timer, db, now: now)
+                    try outbox.enqueue(db, caused, now: now)
+                    messages += caused
+                    return .commit
+                }
+            }
+            return messages
         }
-        return messages
     }
 
     private func fire(_ timer: Row, _ db: Database, now: Date) throws -> [OutboxMessage] {
@@ -95,7 +105,6 @@ extension Coordinator {
                 db, .chase, clock: clock, at: timerDue.addingTimeInterval(steps * interval), enquiry: enquiryID,
                 request: requestID)
         }
-        for message in messages { try store.enqueue(db, message, now: now) }
         return messages
     }
 }
