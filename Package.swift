@@ -39,6 +39,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MASHProtocol",
+            dependencies: ["MASHCore"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "MASHConfig",
             dependencies: ["MASHCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
@@ -72,7 +77,7 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService", "MASHRuntime",
+                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService", "MASHRuntime", "MASHProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -82,7 +87,7 @@ let package = Package(
         .target(
             name: "Adapter",
             dependencies: [
-                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService",
+                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService", "MASHRuntime", "MASHProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

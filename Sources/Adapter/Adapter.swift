@@ -1,7 +1,10 @@
 import AMQP
 import Foundation
+import GRDB
 import Logging
 import MASHCore
+import MASHProtocol
+import MASHRuntime
 import MASHService
 import Sealing
 import Synchronization
@@ -19,6 +22,7 @@ public final class Adapter: Sendable {
 
     public let configuration: AdapterConfiguration
     let store: AdapterStore
+    let outbox: Outbox
     let backend: any ResearchBackend
     let keyring: DataKeyring
     let sealer: Sealer
@@ -56,7 +60,8 @@ public final class Adapter: Sendable {
         keyring = try DataKeyring.loadOrCreate(
             at: (configuration.keysDirectory as NSString).appendingPathComponent(
                 "\(configuration.agency)/data-at-rest.key"))
-        store = try AdapterStore(path: configuration.store)
+        store = try AdapterStore(path: configuration.store, agency: configuration.agency)
+        outbox = Outbox(store.queue)
         switch configuration.backend {
         case .extract(let extract):
             backend = try ExtractBackend(extract)
@@ -80,18 +85,31 @@ public final class Adapter: Sendable {
         let connection = try await AMQPConnection.connect(
             AMQPConfiguration(url: broker, connectionName: "mash-adapter \(configuration.agency)"), logger: logger)
         liveConnection.withLock { $0 = connection }
+        let relay = OutboxRelay(
+            outbox: outbox, connection: connection, appID: "mash-adapter", logger: logger, metrics: metrics, now: now)
         do {
-            try await relay(on: connection, olderThan: nil)
-            let deliveries = try await connection.consume(queue: configuration.queue, prefetch: 16)
+            try await relay.drain()
+            // The agency's broker user may publish only responses, so a refused message goes to the queue's DLQ
+            // by rejection (RabbitMQ records `rejected` in x-death); the reason is logged.
+            var configured = MessagePump(
+                queue: configuration.queue, identity: configuration.agency, deadLetters: .reject, prefetch: 16,
+                handler: take)
+            let doorbell = self.doorbell
+            configured.afterCommit = { doorbell.ring() }
+            let pump = configured
+            let opener = self.opener
+            let context = MessagePump.Context(
+                connection: connection, opener: { opener }, relay: relay, logger: logger, metrics: metrics, now: now)
+            let deliveries = try await pump.consume(context)
             logger.info(
                 "adapter ready", metadata: ["agency": "\(configuration.agency)", "queue": "\(configuration.queue)"])
             ready()
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await self.consume(deliveries, on: connection) }
+                group.addTask { try await pump.run(deliveries, context) }
                 for _ in 0..<configuration.parallel {
-                    group.addTask { try await self.research(on: connection) }
+                    group.addTask { try await self.research(relay) }
                 }
-                group.addTask { try await self.runRelay(on: connection) }
+                group.addTask { try await relay.run() }
                 group.addTask { try await self.runHeartbeat(on: connection) }
                 try await group.next()
                 group.cancelAll()
@@ -103,94 +121,61 @@ public final class Adapter: Sendable {
             await connection.close()
             throw error
         }
-        try? await relay(on: connection, olderThan: nil)
+        try? await relay.drain()
         await connection.close()
         logger.info("adapter stopped")
     }
 
     // MARK: taking requests
 
-    private func consume(_ deliveries: AsyncThrowingStream<Delivery, any Error>, on connection: AMQPConnection)
-        async throws
-    {
-        for try await delivery in deliveries {
-            do {
-                try take(delivery)
-                try delivery.ack()
-                metrics.increment("mash_messages_received_total", [("queue", delivery.queue), ("outcome", "stored")])
-            } catch let refusal as AdapterRefusal {
-                // The agency's broker user may publish only responses, so a refused message goes to the queue's
-                // DLQ by rejection (RabbitMQ records `rejected` in x-death); the reason is logged here.
-                logger.warning(
-                    "refused a message; dead-lettered",
-                    metadata: [
-                        "message": "\(delivery.properties.messageID ?? "-")", "reason": "\(refusal.reason)",
-                        "detail": "\(refusal.detail)",
-                    ])
-                try delivery.reject(requeue: false)
-                metrics.increment(
-                    "mash_messages_received_total", [("queue", delivery.queue), ("outcome", "dead-lettered")])
-                metrics.increment("mash_failures_total", [("queue", delivery.queue), ("reason", refusal.reason)])
-            }
-            if Task.isCancelled { break }
+    /// A message from the hub, in the pump's transaction: a request is stored (and acked once committed; the
+    /// research runs from the store), a cancellation stops a pending request, a chase is logged.
+    @Sendable func take(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+        guard message.sender == configuration.hub else {
+            throw Refusal(reason: "unexpectedSender", detail: "signed by \(message.sender), not \(configuration.hub)")
         }
-    }
-
-    private func take(_ delivery: Delivery) throws {
-        let opened: OpenedMessage
-        do {
-            opened = try opener.open(String(decoding: delivery.body, as: UTF8.self), now: now())
-        } catch let error as SealingError {
-            throw AdapterRefusal(reason: error.code.rawValue, detail: error.message)
-        }
-        guard opened.sender == configuration.hub else {
-            throw AdapterRefusal(
-                reason: "unexpectedSender", detail: "signed by \(opened.sender), not \(configuration.hub)")
-        }
-        switch DocumentType(rawValue: opened.type) {
+        switch DocumentType(rawValue: message.type) {
         case .researchRequest:
             let request: ResearchRequest
             do {
-                request = try ResearchRequest(json: opened.payload, source: "message \(opened.messageID)")
+                request = try ResearchRequest(json: message.payload, source: "message \(message.messageID)")
             } catch let error as DocumentError {
-                throw AdapterRefusal(
-                    reason: "invalidDocument", detail: "field '\(error.field)' is missing or not valid")
+                throw Refusal(reason: "invalidDocument", detail: "field '\(error.field)' is missing or not valid")
             }
             guard request.agency == configuration.agency else {
-                throw AdapterRefusal(
-                    reason: "wrongAgency", detail: "request \(request.requestID) is for \(request.agency)")
+                throw Refusal(reason: "wrongAgency", detail: "request \(request.requestID) is for \(request.agency)")
             }
             let kept = minimised(request)
             let accepted = try store.accept(
-                messageID: opened.messageID, requestID: request.requestID, enquiryID: request.enquiryID,
+                db, messageID: message.messageID, requestID: request.requestID, enquiryID: request.enquiryID,
                 dueBy: request.dueBy,
-                sealedBody: try keyring.seal(kept.json, context: Array("request:\(request.requestID)".utf8)), now: now()
-            )
+                sealedBody: try keyring.seal(kept.json, context: Array("request:\(request.requestID)".utf8)),
+                now: now())
             logger.info(
                 accepted ? "request stored" : "request already stored; ignored",
                 metadata: [
                     "request": "\(request.requestID)", "enquiry": "\(request.enquiryID)", "rag": "\(request.rag)",
                 ])
-            doorbell.ring()
+            metrics.increment("mash_messages_received_total", [("queue", message.queue), ("outcome", "stored")])
         case .requestCancellation:
-            let notice = try readNotice(opened)
-            let cancelled = try store.cancel(messageID: opened.messageID, requestID: notice.requestID ?? "", now: now())
+            let notice = try readNotice(message.opened)
+            let cancelled = try store.cancel(db, requestID: notice.requestID ?? "", now: now())
             logger.info(
                 "cancellation received", metadata: ["request": "\(notice.requestID ?? "-")", "stopped": "\(cancelled)"])
         case .requestChase:
-            let notice = try readNotice(opened)
-            _ = try store.remember(messageID: opened.messageID, now: now())
+            let notice = try readNotice(message.opened)
             logger.notice("the hub chased a request", metadata: ["request": "\(notice.requestID ?? "-")"])
         default:
-            throw AdapterRefusal(reason: "unexpectedType", detail: "'\(opened.type)' is not taken by an adapter")
+            throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not taken by an adapter")
         }
+        return []
     }
 
     private func readNotice(_ opened: OpenedMessage) throws -> Notice {
         do {
             return try Notice(json: opened.payload, source: "message \(opened.messageID)")
         } catch let error as DocumentError {
-            throw AdapterRefusal(reason: "invalidDocument", detail: "field '\(error.field)' is missing or not valid")
+            throw Refusal(reason: "invalidDocument", detail: "field '\(error.field)' is missing or not valid")
         }
     }
 
@@ -213,14 +198,18 @@ public final class Adapter: Sendable {
 
     // MARK: research
 
-    private func research(on connection: AMQPConnection) async throws {
+    /// Claims the pending request due soonest that no other researcher holds.
+    private func claimNextJob() async throws -> AdapterStore.Job? {
+        while true {
+            let held = busy.withLock { $0 }
+            guard let job = try await store.nextJob(excluding: held, now: now()) else { return nil }
+            if busy.withLock({ $0.insert(job.id).inserted }) { return job }
+        }
+    }
+
+    private func research(_ relay: OutboxRelay) async throws {
         while !Task.isCancelled {
-            let claimed: AdapterStore.Job? = try busy.withLock { busy in
-                guard let job = try store.nextJob(excluding: busy, now: now()) else { return nil }
-                busy.insert(job.id)
-                return job
-            }
-            guard let job = claimed else {
+            guard let job = try await claimNextJob() else {
                 await doorbell.wait(upTo: .seconds(1))
                 continue
             }
@@ -229,16 +218,24 @@ public final class Adapter: Sendable {
                 json: try keyring.open(job.body, context: Array("request:\(job.id)".utf8)), source: "stored request")
             guard let response = try await answer(request, attempts: job.attempts) else { continue }
             let message = try sealed(
-                response.json, type: .researchResponse, requestID: request.requestID,
+                response.json, type: .researchResponse,
                 headers: ["x-mash-enquiry": request.enquiryID, "x-mash-request": request.requestID])
-            guard try store.answer(job.id, outcome: response.outcome, message: message, now: now()) else {
+            let store = self.store
+            let outbox = self.outbox
+            let now = self.now
+            let answered = try await outbox.write(now: now) { db in
+                guard try store.answer(db, job.id, outcome: response.outcome, now: now()) else { return false }
+                try outbox.enqueue(db, [message], now: now())
+                return true
+            }
+            guard answered else {
                 logger.info("request cancelled during research; no answer sent", metadata: ["request": "\(job.id)"])
                 continue
             }
             logger.info(
                 "answered", metadata: ["request": "\(job.id)", "outcome": "\(response.outcome.rawValue)"])
             metrics.increment("mash_research_answers_total", [("outcome", response.outcome.rawValue)])
-            try await publish([message], on: connection)
+            relay.submit([message])
         }
     }
 
@@ -278,7 +275,7 @@ public final class Adapter: Sendable {
                 logger.warning(
                     "research failed; will try again",
                     metadata: ["request": "\(request.requestID)", "attempt": "\(attempts + 1)", "error": "\(reason)"])
-                try store.retryLater(
+                try await store.retryLater(
                     request.requestID, attempts: attempts + 1, at: now().addingTimeInterval(configuration.retryDelay))
                 return nil
             }
@@ -291,53 +288,19 @@ public final class Adapter: Sendable {
 
     // MARK: publishing
 
-    private func sealed(_ payload: [UInt8], type: DocumentType, requestID: String?, headers: [String: String]) throws
-        -> OutboxMessage
-    {
+    private func sealed(_ payload: [UInt8], type: DocumentType, headers: [String: String]) throws -> OutboxMessage {
         let id = UUID().uuidString.lowercased()
         let body = try sealer.seal(payload, type: type.rawValue, messageID: id, to: hubKey, issuedAt: now())
         var allHeaders = headers
         allHeaders["x-mash-sender"] = configuration.agency
         return OutboxMessage(
-            messageID: id, requestID: requestID, type: type.rawValue, headers: allHeaders, body: Array(body.utf8))
-    }
-
-    private func publish(_ messages: [OutboxMessage], on connection: AMQPConnection) async throws {
-        for message in messages { try await send(message, on: connection) }
-        try store.markPublished(messages.map(\.messageID), at: now())
-    }
-
-    /// Publishes one sealed message to the hub and waits for the broker's confirm.
-    private func send(_ message: OutboxMessage, on connection: AMQPConnection) async throws {
-        var properties = MessageProperties(
-            messageID: message.messageID, type: message.type, contentType: "application/jose", appID: "mash-adapter",
-            timestamp: UInt64(now().timeIntervalSince1970))
-        for (key, value) in message.headers { properties.headers[key] = .string(value) }
-        try await connection.publish(
-            OutboundMessage(body: message.body, properties: properties), exchange: "mash.responses",
-            routingKey: configuration.agency)
-        metrics.increment("mash_messages_published_total", [("exchange", "mash.responses"), ("type", message.type)])
-    }
-
-    /// Publishes answers committed but not yet confirmed: all at start, then those older than a few seconds.
-    private func relay(on connection: AMQPConnection, olderThan age: TimeInterval?) async throws {
-        while true {
-            let pending = try store.pendingOutbox(createdBefore: age.map { now().addingTimeInterval(-$0) })
-            guard !pending.isEmpty else { return }
-            try await publish(pending, on: connection)
-        }
-    }
-
-    private func runRelay(on connection: AMQPConnection) async throws {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
-            try await relay(on: connection, olderThan: 5)
-        }
+            messageID: id, exchange: HubQueues.responsesExchange, routingKey: configuration.agency, type: type.rawValue,
+            headers: allHeaders, body: Array(body.utf8))
     }
 
     private func runHeartbeat(on connection: AMQPConnection) async throws {
         while !Task.isCancelled {
-            let summary = try store.summary(now: now(), margin: configuration.answerWithin)
+            let summary = try await store.summary(now: now(), margin: configuration.answerWithin)
             if summary.atRisk > 0 {
                 logger.warning(
                     "requests past the agency's own answer target", metadata: ["count": "\(summary.atRisk)"])
@@ -351,8 +314,16 @@ public final class Adapter: Sendable {
                 },
                 version: Self.version)
             // Heartbeats are not kept in the outbox: a lost one is replaced by the next.
-            try await send(
-                try sealed(heartbeat.json, type: .adapterHeartbeat, requestID: nil, headers: [:]), on: connection)
+            let message = try sealed(heartbeat.json, type: .adapterHeartbeat, headers: [:])
+            var properties = MessageProperties(
+                messageID: message.messageID, type: message.type, contentType: "application/jose",
+                appID: "mash-adapter", timestamp: UInt64(now().timeIntervalSince1970))
+            for (key, value) in message.headers { properties.headers[key] = .string(value) }
+            try await connection.publish(
+                OutboundMessage(body: message.body, properties: properties), exchange: message.exchange,
+                routingKey: message.routingKey)
+            metrics.increment(
+                "mash_messages_published_total", [("exchange", message.exchange), ("type", message.type)])
             try? await Task.sleep(for: .seconds(configuration.heartbeatEvery))
         }
     }
@@ -367,7 +338,7 @@ public final class Adapter: Sendable {
                 metrics.record("mash_adapter_requests", Double(counts[status] ?? 0), [("status", status)])
             }
         }
-        if let backlog = try? store.outboxBacklog() { metrics.record("mash_outbox_backlog", Double(backlog)) }
+        if let backlog = try? outbox.backlog() { metrics.record("mash_outbox_backlog", Double(backlog)) }
         metrics.record("mash_broker_connected", liveConnection.withLock { $0?.status.isConnected == true } ? 1 : 0)
         return metrics.exposition()
     }
@@ -376,18 +347,13 @@ public final class Adapter: Sendable {
     func health() -> HealthReport {
         let connected = liveConnection.withLock { $0?.status.isConnected == true }
         var checks = [HealthReport.Check("broker", healthy: connected, connected ? "connected" : "not connected")]
-        if let backlog = try? store.outboxBacklog() {
+        if let backlog = try? outbox.backlog() {
             checks.append(.init("store", healthy: true, "readable; outbox backlog \(backlog)"))
         } else {
             checks.append(.init("store", healthy: false, "cannot be read"))
         }
         return HealthReport(checks)
     }
-}
-
-struct AdapterRefusal: Error {
-    var reason: String
-    var detail: String
 }
 
 /// Wakes idle researchers when a request is stored, instead of having them poll.

@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
 import MASHCore
+import MASHProtocol
+import MASHRuntime
 import MASHService
 
 /// The adapter's durable state in one SQLite file (WAL, synchronous FULL): the requests it has accepted (the
@@ -10,12 +12,13 @@ import MASHService
 final class AdapterStore: Sendable {
     let queue: DatabasePool
 
-    init(path: String) throws {
+    /// `agency` routes the answers an older store's outbox still holds (they had no routing key of their own).
+    init(path: String, agency: String) throws {
         queue = try DurableStore.open(at: path)
-        try Self.migrator.migrate(queue)
+        try Self.migrator(agency: agency).migrate(queue)
     }
 
-    static var migrator: DatabaseMigrator {
+    static func migrator(agency: String) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(
@@ -47,6 +50,19 @@ final class AdapterStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v2: the runtime's outbox and inbox") { db in
+            try db.execute(sql: "ALTER TABLE outbox RENAME TO outbox_v1")
+            try db.execute(sql: Outbox.schema)
+            try db.execute(
+                sql: """
+                    INSERT INTO outbox (seq, message_id, exchange, routing_key, type, headers, body, created_at,
+                        published_at)
+                    SELECT seq, message_id, ?, ?, type, headers, body, created_at, published_at FROM outbox_v1
+                    """, arguments: [HubQueues.responsesExchange, agency])
+            try db.execute(sql: "DROP TABLE outbox_v1")
+            try db.execute(sql: "ALTER TABLE inbox ADD COLUMN queue TEXT NOT NULL DEFAULT ''")
+            try db.execute(sql: "ALTER TABLE inbox ADD COLUMN outcome TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 
@@ -56,50 +72,34 @@ final class AdapterStore: Sendable {
         var attempts: Int
     }
 
-    /// Stores a request with the id of the message that brought it; false if the message was handled before.
+    /// Stores a request, in the pump's transaction; false if it was stored before (by another message).
     func accept(
-        messageID: String, requestID: String, enquiryID: String, dueBy: Date, sealedBody: [UInt8], now: Date
+        _ db: Database, messageID: String, requestID: String, enquiryID: String, dueBy: Date, sealedBody: [UInt8],
+        now: Date
     ) throws -> Bool {
-        try queue.write { db in
-            guard try remember(db, messageID, now) else { return false }
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO request (id, enquiry_id, message_id, due_by, received_at, status, body)
-                    VALUES (?, ?, ?, ?, ?, 'pending', ?)
-                    """,
-                arguments: [
-                    requestID, enquiryID, messageID, dueBy.timeIntervalSince1970, now.timeIntervalSince1970,
-                    Data(sealedBody),
-                ])
-            return true
-        }
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO request (id, enquiry_id, message_id, due_by, received_at, status, body)
+                VALUES (?, ?, ?, ?, ?, 'pending', ?)
+                """,
+            arguments: [
+                requestID, enquiryID, messageID, dueBy.timeIntervalSince1970, now.timeIntervalSince1970,
+                Data(sealedBody),
+            ])
+        return db.changesCount == 1
     }
 
     /// Marks a pending request cancelled (the hub no longer needs it); false if it was not pending.
-    func cancel(messageID: String, requestID: String, now: Date) throws -> Bool {
-        try queue.write { db in
-            guard try remember(db, messageID, now) else { return false }
-            try db.execute(
-                sql: "UPDATE request SET status = 'cancelled', answered_at = ? WHERE id = ? AND status = 'pending'",
-                arguments: [now.timeIntervalSince1970, requestID])
-            return db.changesCount == 1
-        }
-    }
-
-    func remember(messageID: String, now: Date) throws -> Bool {
-        try queue.write { try remember($0, messageID, now) }
-    }
-
-    private func remember(_ db: Database, _ messageID: String, _ now: Date) throws -> Bool {
+    func cancel(_ db: Database, requestID: String, now: Date) throws -> Bool {
         try db.execute(
-            sql: "INSERT OR IGNORE INTO inbox (message_id, received_at) VALUES (?, ?)",
-            arguments: [messageID, now.timeIntervalSince1970])
+            sql: "UPDATE request SET status = 'cancelled', answered_at = ? WHERE id = ? AND status = 'pending'",
+            arguments: [now.timeIntervalSince1970, requestID])
         return db.changesCount == 1
     }
 
     /// The pending request due soonest that is not already being researched and is not waiting for a retry.
-    func nextJob(excluding busy: Set<String>, now: Date) throws -> Job? {
-        try queue.read { db in
+    func nextJob(excluding busy: Set<String>, now: Date) async throws -> Job? {
+        try await queue.read { db in
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
@@ -116,70 +116,22 @@ final class AdapterStore: Sendable {
         }
     }
 
-    func retryLater(_ id: String, attempts: Int, at: Date) throws {
-        try queue.write { db in
+    func retryLater(_ id: String, attempts: Int, at: Date) async throws {
+        try await queue.write { db in
             try db.execute(
                 sql: "UPDATE request SET attempts = ?, next_attempt_at = ? WHERE id = ?",
                 arguments: [attempts, at.timeIntervalSince1970, id])
         }
     }
 
-    /// Marks the request answered and stores the answer for publishing, in one transaction; false (and nothing
-    /// stored) if the request is no longer pending (cancelled while it was researched).
-    func answer(_ id: String, outcome: ResearchOutcome, message: OutboxMessage, now: Date) throws -> Bool {
-        try queue.write { db in
-            try db.execute(
-                sql:
-                    "UPDATE request SET status = 'answered', outcome = ?, answered_at = ? WHERE id = ? AND status = 'pending'",
-                arguments: [outcome.rawValue, now.timeIntervalSince1970, id])
-            guard db.changesCount == 1 else { return false }
-            try enqueue(db, message, now: now)
-            return true
-        }
-    }
-
-    func enqueue(_ db: Database, _ message: OutboxMessage, now: Date) throws {
+    /// Marks the request answered, in the transaction that puts the answer in the outbox; false (and the
+    /// answer not to be stored) if the request is no longer pending (cancelled while it was researched).
+    func answer(_ db: Database, _ id: String, outcome: ResearchOutcome, now: Date) throws -> Bool {
         try db.execute(
-            sql: """
-                INSERT INTO outbox (message_id, request_id, type, headers, body, created_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                message.messageID, message.requestID, message.type,
-                String(decoding: DocumentWriter.encode(message.headers), as: UTF8.self), Data(message.body),
-                now.timeIntervalSince1970,
-            ])
-    }
-
-    func pendingOutbox(createdBefore cutoff: Date?) throws -> [OutboxMessage] {
-        try queue.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT message_id, request_id, type, headers, body FROM outbox
-                    WHERE published_at IS NULL AND created_at < ? ORDER BY seq LIMIT 200
-                    """, arguments: [(cutoff ?? .distantFuture).timeIntervalSince1970]
-            ).map { row in
-                let headersJSON: String = row["headers"]
-                let headers =
-                    (try? JSONSerialization.jsonObject(with: Data(headersJSON.utf8))) as? [String: String] ?? [:]
-                let body: Data = row["body"]
-                return OutboxMessage(
-                    messageID: row["message_id"], requestID: row["request_id"], type: row["type"], headers: headers,
-                    body: Array(body))
-            }
-        }
-    }
-
-    func markPublished(_ messageIDs: [String], at now: Date) throws {
-        guard !messageIDs.isEmpty else { return }
-        try queue.write { db in
-            for id in messageIDs {
-                try db.execute(
-                    sql: "UPDATE outbox SET published_at = ? WHERE message_id = ?",
-                    arguments: [now.timeIntervalSince1970, id])
-            }
-        }
+            sql:
+                "UPDATE request SET status = 'answered', outcome = ?, answered_at = ? WHERE id = ? AND status = 'pending'",
+            arguments: [outcome.rawValue, now.timeIntervalSince1970, id])
+        return db.changesCount == 1
     }
 
     struct Summary: Sendable, Equatable {
@@ -189,8 +141,8 @@ final class AdapterStore: Sendable {
     }
 
     /// Pending requests, those past the agency's own target (`dueBy - margin`), and the last answer's time.
-    func summary(now: Date, margin: TimeInterval) throws -> Summary {
-        try queue.read { db in
+    func summary(now: Date, margin: TimeInterval) async throws -> Summary {
+        try await queue.read { db in
             let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request WHERE status = 'pending'") ?? 0
             let atRisk =
                 try Int.fetchOne(
@@ -200,10 +152,6 @@ final class AdapterStore: Sendable {
             return Summary(
                 pending: pending, atRisk: atRisk, lastAnsweredAt: last.map(Date.init(timeIntervalSince1970:)))
         }
-    }
-
-    func outboxBacklog() throws -> Int {
-        try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") ?? 0 }
     }
 
     /// Requests by status, for tests and operators.
@@ -216,13 +164,4 @@ final class AdapterStore: Sendable {
             return result
         }
     }
-}
-
-/// An answer (or heartbeat) waiting to be published, exactly as it will go.
-struct OutboxMessage: Sendable {
-    var messageID: String
-    var requestID: String?
-    var type: String
-    var headers: [String: String]
-    var body: [UInt8]
 }

@@ -4,6 +4,7 @@ import GRDB
 import Logging
 import MASHConfig
 import MASHCore
+import MASHProtocol
 import MASHRuntime
 import MASHService
 import Sealing
@@ -51,30 +52,6 @@ public struct CoordinatorSettings: Sendable {
         self.routing = routing
         self.calendar = calendar
     }
-}
-
-/// The queue and exchange names of the hub (deploy/rabbitmq/definitions.json).
-public enum HubQueues {
-    public static let intake = "coordinator.intake"
-    /// DANs, open-case updates, school rolls and Encompass acknowledgements.
-    public static let notifications = "coordinator.notifications"
-    public static let responses = "coordinator.responses"
-    public static let intakeExchange = "mash.intake"
-    public static let enquiriesExchange = "mash.enquiries"
-    public static let responsesExchange = "mash.responses"
-    public static let noticesExchange = "mash.notices"
-    public static let alertsExchange = "mash.alerts"
-    public static let decisionsExchange = "mash.decisions"
-    public static let deadLetterExchange = "mash.dlx"
-    public static func agency(_ id: String) -> String { "agency.\(id).enquiries" }
-    public static let decisionPackages = "decision-maker.packages"
-    public static let practiceManagerAlerts = "practice-manager.alerts"
-    public static let spaNotices = "spa.notices"
-    public static let probationSafeguarding = "probation.safeguarding"
-    public static let socialCareContacts = "csc.contacts"
-    public static let laOfficerNotices = "la-officer.encompass"
-    public static let educationRolls = "education.rolls"
-    public static let orchestraNotices = "orchestra.notices"
 }
 
 /// The hub's coordinator: takes enquiries, fans them out as sealed research requests, correlates the

@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import GRDB
 import MASHCore
+import MASHProtocol
 import MASHRuntime
 import Sealing
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MASHCore
+import MASHProtocol
 import MASHRuntime
 
 /// Orchestra school roll feeds (DESIGN.md flow 5): each file is diffed against the school's roll in force;

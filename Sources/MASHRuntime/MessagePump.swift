@@ -54,6 +54,9 @@ public struct MessagePump: Sendable {
     /// Whether a message's id is kept in the inbox; false for messages whose effect is idempotent anyway
     /// (heartbeats), so the inbox does not grow with them.
     public var deduplicates: @Sendable (InboundMessage) -> Bool = { _ in true }
+    /// Called after a batch that handled at least one message has been committed and acked (to wake whoever
+    /// works from what the handlers stored).
+    public var afterCommit: (@Sendable () -> Void)?
 
     public init(
         queue: String, identity: String, deadLetters: DeadLetters, prefetch: UInt16 = 64,
@@ -178,6 +181,7 @@ public struct MessagePump: Sendable {
             }
         }
         context.relay.submit(caused)
+        if handled.contains(where: { if case .handled = $0.1 { true } else { false } }) { afterCommit?() }
     }
 
     /// Opens a delivery and checks its envelope: the AMQP message id must be the sealed `jti`, and the AMQP

@@ -1,0 +1,24 @@
+/// The wire's names: what every service, desk and `mashctl` calls the hub's exchanges and queues
+/// (`deploy/rabbitmq/definitions.json` declares them; `docs/protocol.md` lists them for partners).
+public enum HubQueues {
+    public static let intake = "coordinator.intake"
+    /// DANs, open-case updates, school rolls and Encompass acknowledgements.
+    public static let notifications = "coordinator.notifications"
+    public static let responses = "coordinator.responses"
+    public static let intakeExchange = "mash.intake"
+    public static let enquiriesExchange = "mash.enquiries"
+    public static let responsesExchange = "mash.responses"
+    public static let noticesExchange = "mash.notices"
+    public static let alertsExchange = "mash.alerts"
+    public static let decisionsExchange = "mash.decisions"
+    public static let deadLetterExchange = "mash.dlx"
+    public static func agency(_ id: String) -> String { "agency.\(id).enquiries" }
+    public static let decisionPackages = "decision-maker.packages"
+    public static let practiceManagerAlerts = "practice-manager.alerts"
+    public static let spaNotices = "spa.notices"
+    public static let probationSafeguarding = "probation.safeguarding"
+    public static let socialCareContacts = "csc.contacts"
+    public static let laOfficerNotices = "la-officer.encompass"
+    public static let educationRolls = "education.rolls"
+    public static let orchestraNotices = "orchestra.notices"
+}
