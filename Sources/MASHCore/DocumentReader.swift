@@ -195,23 +195,97 @@ public struct DocumentReader {
 }
 
 /// ISO 8601 instants as the documents carry them.
+/// Instants on the wire: RFC 3339 (`2026-11-23T14:05:00Z`, `2026-11-23T14:05:00.250+01:00`). Read and written
+/// by hand: a formatter per call cost more than everything else a message needs, and this reader is stricter
+/// (a day the month lacks, hour 24 or a leap second is refused, not rolled over).
 public enum Instant {
     public static func parse(_ text: String) -> Date? {
-        for options: ISO8601DateFormatter.Options in [
-            [.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds],
-        ] {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = options
-            if let date = formatter.date(from: text) { return date }
+        var utf8 = Array(text.utf8)[...]
+        func digits(_ count: Int) -> Int? {
+            guard utf8.count >= count else { return nil }
+            var value = 0
+            for byte in utf8.prefix(count) {
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            utf8 = utf8.dropFirst(count)
+            return value
         }
-        return nil
+        func expect(_ byte: UInt8) -> Bool {
+            guard utf8.first == byte else { return false }
+            utf8 = utf8.dropFirst()
+            return true
+        }
+        guard let year = digits(4), expect(45), let month = digits(2), expect(45), let day = digits(2), expect(84),
+            let hour = digits(2), expect(58), let minute = digits(2), expect(58), let second = digits(2),
+            (1...12).contains(month), day >= 1, day <= LocalDate.days(inMonth: month, of: year), hour < 24,
+            minute < 60, second < 60
+        else { return nil }
+        var fraction = 0.0
+        if expect(46) {
+            var scale = 0.1
+            var any = false
+            while let byte = utf8.first, byte >= 48 && byte <= 57 {
+                fraction += Double(byte - 48) * scale
+                scale /= 10
+                any = true
+                utf8 = utf8.dropFirst()
+            }
+            guard any else { return nil }
+        }
+        var offset = 0
+        if expect(90) {
+        } else if let sign = utf8.first, sign == 43 || sign == 45 {
+            utf8 = utf8.dropFirst()
+            guard let hours = digits(2), expect(58), let minutes = digits(2), hours < 24, minutes < 60 else {
+                return nil
+            }
+            offset = (hours * 60 + minutes) * 60 * (sign == 45 ? -1 : 1)
+        } else {
+            return nil
+        }
+        guard utf8.isEmpty else { return nil }
+        let days = LocalDate.daysSinceEpoch(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 
-    /// UTC with seconds, e.g. `2026-11-23T14:05:00Z`.
+    /// UTC with seconds, e.g. `2026-11-23T14:05:00Z` (a fraction of a second is dropped).
     public static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        let total = Int((date.timeIntervalSince1970).rounded(.down))
+        let days = total >= 0 ? total / 86_400 : (total - 86_399) / 86_400
+        let secondOfDay = total - days * 86_400
+        let (year, month, day) = LocalDate.civil(daysSinceEpoch: days)
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        var yearText = String(year)
+        while yearText.count < 4 { yearText = "0" + yearText }
+        return "\(yearText)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):"
+            + "\(two(secondOfDay % 60))Z"
+    }
+}
+
+extension LocalDate {
+    /// Days from 1970-01-01 to the proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    static func civil(daysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 
