@@ -29,9 +29,9 @@ public struct DocumentReader {
     public init(json data: [UInt8], source: String) throws {
         let value: Any
         do {
-            value = try JSONSerialization.jsonObject(with: Data(data), options: [])
+            value = try JSONText.parse(data)
         } catch {
-            throw DocumentError(source: source, field: "", problem: "not valid JSON (\(Self.reason(error)))")
+            throw DocumentError(source: source, field: "", problem: "not valid JSON: \(error)")
         }
         guard let object = value as? [String: Any] else {
             throw DocumentError(source: source, field: "", problem: "the document must be a JSON object")
@@ -45,12 +45,7 @@ public struct DocumentReader {
         self.path = path
     }
 
-    private static func reason(_ error: any Error) -> String {
-        let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-        return text ?? "\(error)"
-    }
-
-    /// JSONSerialization gives booleans as NSNumber too; theirs is the only one with type `c`.
+    /// Booleans are read as NSNumber too; theirs is the only one with type `c`.
     private static func isBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
 
     func fieldPath(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
@@ -289,14 +284,7 @@ extension LocalDate {
     }
 }
 
-/// Writes documents as canonical JSON (sorted keys, no escaped slashes).
+/// Writes documents as the protocol's JSON (members in code-point order of their names, no escaped slashes).
 public enum DocumentWriter {
-    public static func encode(_ object: [String: Any]) -> [UInt8] {
-        do {
-            return Array(
-                try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
-        } catch {
-            preconditionFailure("a document built from strings, numbers, arrays and objects always encodes: \(error)")
-        }
-    }
+    public static func encode(_ object: [String: Any]) -> [UInt8] { JSONText.encode(object) }
 }

@@ -12,7 +12,9 @@ struct InstantTests {
         var generator = SystemRandomNumberGenerator()
         // 1900-01-01 to 2100-01-01, plus the edges of leap days and the epoch.
         var instants: [Double] = [0, -1, 951_782_400, 951_868_799, 4_107_542_399, -2_208_988_800]
-        for _ in 0..<5000 { instants.append(Double(Int64.random(in: -2_208_988_800...4_102_444_800, using: &generator))) }
+        for _ in 0..<5000 {
+            instants.append(Double(Int64.random(in: -2_208_988_800...4_102_444_800, using: &generator)))
+        }
         for seconds in instants {
             let date = Date(timeIntervalSince1970: seconds)
             let ours = Instant.format(date)
