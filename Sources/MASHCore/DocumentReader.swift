@@ -56,14 +56,15 @@ public struct DocumentReader {
 
     private mutating func value(_ key: String) -> Any? {
         read.insert(key)
-        guard let value = object[key], !(value is NSNull) else { return nil }
+        // `is NSNull` would bridge a Swift string or dictionary to an object first: compare the type instead.
+        guard let value = object[key], type(of: value) != NSNull.self else { return nil }
         return value
     }
 
     public mutating func optionalString(_ key: String) throws -> String? {
         guard let value = value(key) else { return nil }
         guard let string = value as? String else { throw error(key, "must be a string") }
-        let trimmed = string.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = string.trimmingWhitespace
         return trimmed.isEmpty ? nil : trimmed
     }
 
@@ -281,6 +282,20 @@ extension LocalDate {
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
+
+extension String {
+    /// Without leading and trailing white space and newlines (Foundation's `.whitespacesAndNewlines`), looking
+    /// only at the ends: the usual string, with none, is returned as it is, without a trip through `NSString`.
+    var trimmingWhitespace: String {
+        let blank = CharacterSet.whitespacesAndNewlines
+        let scalars = unicodeScalars
+        var start = scalars.startIndex
+        var end = scalars.endIndex
+        while start < end, blank.contains(scalars[start]) { start = scalars.index(after: start) }
+        while end > start, blank.contains(scalars[scalars.index(before: end)]) { end = scalars.index(before: end) }
+        return start == scalars.startIndex && end == scalars.endIndex ? self : String(scalars[start..<end])
     }
 }
 

@@ -38,11 +38,15 @@ public enum JSONText {
     // MARK: writing
 
     private static func write(_ value: Any, to out: inout [UInt8]) {
+        // The exact-type checks come first: a cast to a class (`is NSNull`, `as? NSNumber`) would bridge a Swift
+        // string, array or dictionary to an object before failing.
+        if type(of: value) == NSNull.self {
+            out += Array("null".utf8)
+            return
+        }
         switch value {
         case let string as String:
             write(string: string, to: &out)
-        case is NSNull:
-            out += Array("null".utf8)
         case let object as [String: Any]:
             out.append(UInt8(ascii: "{"))
             var first = true

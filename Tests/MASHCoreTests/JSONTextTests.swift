@@ -81,3 +81,18 @@ struct JSONTextTests {
         }
     }
 }
+
+@Suite("Trimming as documents read strings")
+struct TrimmingTests {
+    @Test("trims what Foundation's whitespacesAndNewlines trims, and nothing inside")
+    func trimsLikeFoundation() {
+        for text in [
+            "", " ", "a", " a ", "\t\n a b \r\n", "\u{00A0}x\u{2028}", "\u{3000}全角\u{3000}", "x\u{85}", "no-trim",
+            "\u{200B}zero-width\u{200B}", "é ",
+        ] {
+            #expect(
+                text.trimmingWhitespace == text.trimmingCharacters(in: .whitespacesAndNewlines),
+                "\(text.debugDescription)")
+        }
+    }
+}
