@@ -159,6 +159,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "RuntimeTests",
+            dependencies: [
+                "MASHRuntime", "AMQP", "Sealing", "MASHCore", "MASHService", "MASHTesting",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "BrokerRecoveryTests",
             dependencies: ["AMQP", "MASHTesting"],
             swiftSettings: strict

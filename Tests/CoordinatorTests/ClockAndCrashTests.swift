@@ -82,6 +82,60 @@ extension CoordinatorBrokerTests {
             }
         }
 
+        @Test(
+            "kill -9 while a queue of enquiries is committed in batches: after restart each enquiry has one effect"
+        )
+        func killDuringBatchCommits() async throws {
+            try await Harness.with("kill-batches") { harness in
+                let police = try #require(try await harness.agencies(["police"], answering: false)["police"])
+                // Queued before the coordinator starts, so it takes them in batches as fast as it can.
+                let count = 200
+                let enquiries = (0..<count).map { _ in TestHub.enquiry(rag: .red, agencies: ["police"]) }
+                let spa = try await AMQPConnection.connect(
+                    AMQPConfiguration(url: try harness.broker.url(asUser: "spa"), connectionName: "test spa"))
+                for enquiry in enquiries {
+                    try await spa.publish(
+                        try harness.hub.sealed(enquiry.json, type: .enquiry, from: "spa", to: "coordinator"),
+                        exchange: "mash.intake", routingKey: "enquiry")
+                }
+                await spa.close()
+
+                let first = try await harness.startProcess()
+                try await harness.eventually("the first batches committed") {
+                    try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM enquiry") ?? 0 } > 0
+                }
+                #expect(first.stop(SIGKILL) == 128 + SIGKILL)
+                let committedAtKill = try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM enquiry") }
+                #expect((committedAtKill ?? 0) < count, "the kill landed after every batch had been committed")
+
+                _ = try await harness.startProcess(readyCount: 2)
+                try await harness.eventually("every enquiry opened and its request at the police") {
+                    police.received.value.requests.count >= count
+                }
+                try await harness.eventually("the outbox published") {
+                    try harness.query {
+                        try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") == 0
+                    }
+                }
+                try await Task.sleep(for: .seconds(1))
+                let opened = try harness.query { try String.fetchAll($0, sql: "SELECT id FROM enquiry") }
+                #expect(Set(opened) == Set(enquiries.map(\.id)) && opened.count == count)
+                #expect(try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM request") } == count)
+                #expect(
+                    try harness.query {
+                        try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM inbox WHERE outcome = 'enquiry'")
+                    }
+                        == count)
+                #expect(
+                    try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM record_of_sharing") } == count)
+                let requested = police.received.value.requests
+                #expect(requested.count == count && Set(requested.map(\.enquiryID)) == Set(enquiries.map(\.id)))
+                #expect(try await harness.admin.inspect(queue: "coordinator.intake.dlq").messageCount == 0)
+                let verification = try RecordOfSharing.verify(try CoordinatorStore(readingAt: harness.storePath))
+                #expect(verification.entries == count && verification.firstBad == nil)
+            }
+        }
+
         @Test("kill -9 between fan-out and completion: each request once in effect, one package, deadlines unchanged")
         func killBetweenFanOutAndCompletion() async throws {
             try await Harness.with("kill", routing: try Harness.allMandatoryRouting()) { harness in
