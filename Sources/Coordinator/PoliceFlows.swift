@@ -25,7 +25,7 @@ extension Coordinator {
         case .domesticAbuseNotification:
             try allow(flows.danSenders, "domestic abuse notifications")
             let dan = try readDocument { try DomesticAbuseNotification(json: message.payload, source: source) }
-            return try receive(dan, db)
+            return try receive(dan, asReceived: message.payload, db)
         case .openCase:
             try allow(flows.openCaseSenders, "open-case updates")
             let update = try readDocument { try OpenCaseUpdate(json: message.payload, source: source) }
@@ -86,8 +86,11 @@ extension Coordinator {
     // MARK: DANs
 
     /// Routes a DAN: the Practice Manager (High), allocated social workers (open cases), the daily triage
-    /// (the rest), a copy to Probation, and an Encompass notice per school (or the LA officer).
-    func receive(_ dan: DomesticAbuseNotification, _ db: Database) throws -> [OutboxMessage] {
+    /// (the rest), a copy to Probation, and an Encompass notice per school (or the LA officer). What goes on —
+    /// Probation's copy, the `notification` inside a referral or contact — is the DAN as received (`asReceived`,
+    /// the document's bytes), not a rewriting of what the hub read of it.
+    func receive(_ dan: DomesticAbuseNotification, asReceived: [UInt8], _ db: Database) throws -> [OutboxMessage] {
+        let notification = (try? JSONText.parse(asReceived)) ?? dan.jsonObject
         let now = now()
         if try Bool.fetchOne(db, sql: "SELECT 1 FROM dan WHERE id = ?", arguments: [dan.id]) == true {
             logger.notice("DAN already received; ignored", metadata: ["dan": "\(dan.id)"])
@@ -122,7 +125,7 @@ extension Coordinator {
         if route.referral {
             let referral: [String: Any] = [
                 "schema": DocumentType.danReferral.rawValue, "danID": dan.id, "rag": RAG.red.rawValue,
-                "flags": flags, "receivedAt": Instant.format(now), "notification": dan.jsonObject,
+                "flags": flags, "receivedAt": Instant.format(now), "notification": notification,
             ]
             try send(
                 DocumentWriter.encode(referral), .danReferral, to: settings.practiceManager,
@@ -132,14 +135,14 @@ extension Coordinator {
             let document: [String: Any] = [
                 "schema": DocumentType.significantContact.rawValue, "danID": dan.id, "child": contact.child,
                 "socialWorker": contact.openCase.socialWorker, "team": contact.openCase.team, "flags": flags,
-                "notification": dan.jsonObject,
+                "notification": notification,
             ]
             try send(
                 DocumentWriter.encode(document), .significantContact, to: flows.socialCare,
                 exchange: HubQueues.noticesExchange, routingKey: HubQueues.socialCareContacts)
         }
         try send(
-            dan.json, .domesticAbuseNotification, to: flows.probation, exchange: HubQueues.noticesExchange,
+            asReceived, .domesticAbuseNotification, to: flows.probation, exchange: HubQueues.noticesExchange,
             routingKey: HubQueues.probationSafeguarding)
         var encompassSharing = sharing
         encompassSharing.purpose = "Operation Encompass: the key adult knows before the next school day"
@@ -157,7 +160,7 @@ extension Coordinator {
                 dan.assessment.level.rawValue, dan.assessment.effectiveLevel.rawValue,
                 "\(dan.assessment.tool) \(dan.assessment.toolVersion)", route.referral, route.contacts.count,
                 route.triageDate?.description, flags.joined(separator: ","), dan.children.count, notices.count,
-                Data(try sealForStore(dan.json, table: "dan", id: dan.id)),
+                Data(try sealForStore(asReceived, table: "dan", id: dan.id)),
             ])
         metrics.increment("mash_dans_total", [("level", dan.assessment.effectiveLevel.rawValue)])
         logger.info(

@@ -117,11 +117,22 @@ public struct DomesticAbuseNotification: Sendable, Equatable {
         }
         children = try reader.objects("children") { child in
             let weeks = try child.optionalInt("unbornWeeks")
-            let present = try child.optionalBool("present") ?? false
+            let present = try child.optionalBool("present")
             let person = try Person(reading: &child)
             if let weeks {
                 guard (1...42).contains(weeks) else { throw child.error("unbornWeeks", "must be 1 to 42") }
+                guard present == nil else {
+                    throw child.error("present", "is not given for an unborn child (unbornWeeks alone)")
+                }
+                if person != Person() {
+                    let given = Person.Field.allCases.first { person.json[$0.rawValue] != nil }
+                    throw child.error(
+                        given?.rawValue ?? "unbornWeeks", "is not given for an unborn child (unbornWeeks alone)")
+                }
             } else {
+                guard present != nil else {
+                    throw child.error("present", "is required for a born child (true or false)")
+                }
                 guard person.forename != nil, person.surname != nil else {
                     throw child.error(person.forename == nil ? "forename" : "surname", "is required for a born child")
                 }
@@ -129,7 +140,7 @@ public struct DomesticAbuseNotification: Sendable, Equatable {
                     throw child.error("dateOfBirth", "is required (or unbornWeeks for an unborn child)")
                 }
             }
-            return Child(person: person, unbornWeeks: weeks, present: present)
+            return Child(person: person, unbornWeeks: weeks, present: present ?? false)
         }
         guard !children.isEmpty else { throw reader.error("children", "a DAN names at least one child") }
         try reader.finish()
@@ -147,8 +158,8 @@ public struct DomesticAbuseNotification: Sendable, Equatable {
             "occurredAt": Instant.format(occurredAt), "place": place, "circumstances": circumstances,
             "riskAssessment": risk, "adults": adults.map(\.json),
             "children": children.map { child -> [String: Any] in
+                if let weeks = child.unbornWeeks { return ["unbornWeeks": weeks] }
                 var object = child.person.json
-                object["unbornWeeks"] = child.unbornWeeks
                 object["present"] = child.present
                 return object
             },

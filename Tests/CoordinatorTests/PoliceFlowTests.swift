@@ -191,6 +191,11 @@ extension CoordinatorBrokerTests {
                 let copy = try #require(
                     try await harness.take(1, from: "probation.safeguarding", as: "probation").first)
                 #expect(try DomesticAbuseNotification(json: copy.payload, source: "copy") == notification)
+                // The copy is the DAN as the police sent it, byte for byte, and so is the referral's notification.
+                #expect(copy.payload == notification.json)
+                #expect(
+                    (referralBody["notification"] as? NSDictionary)
+                        == (try JSONSerialization.jsonObject(with: Data(notification.json)) as? NSDictionary))
 
                 // Friday night in term: Monday morning, by each school's own start time.
                 let primary = try EncompassNotice(

@@ -65,6 +65,31 @@ struct DomesticAbuseTests {
         }
     }
 
+    @Test(
+        "children are read as the document says: a born child without present is refused, an unborn child is unbornWeeks alone",
+        arguments: [
+            ([["forename": "Amy", "surname": "Carter", "dateOfBirth": "2019-03-01"]], "children[0].present"),
+            ([["unbornWeeks": 12, "present": false]], "children[0].present"),
+            ([["unbornWeeks": 12, "forename": "Baby"]], "children[0].forename"),
+        ] as [([[String: any Sendable]], String)])
+    func childrenAsDocumented(_ children: [[String: any Sendable]], _ field: String) {
+        var object = notification(level: .medium, children: [child("Amy", born: "2019-03-01")]).jsonObject
+        object["children"] = children
+        #expect {
+            try DomesticAbuseNotification(json: DocumentWriter.encode(object), source: "dan.json")
+        } throws: { error in
+            (error as? DocumentError)?.field == field
+        }
+    }
+
+    @Test("an unborn child is written as unbornWeeks alone, and read back as not present")
+    func unbornWritten() throws {
+        let dan = notification(level: .medium, children: [.init(person: Person(), unbornWeeks: 12, present: false)])
+        let children = try #require(dan.jsonObject["children"] as? [[String: Any]])
+        #expect(children.count == 1 && children[0].keys.sorted() == ["unbornWeeks"])
+        #expect(try DomesticAbuseNotification(json: dan.json, source: "test") == dan)
+    }
+
     @Test("High goes to the Practice Manager at once and never to triage, whatever else is true")
     func high() {
         let route = DANRoute.route(
