@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MASHCore
 import Sealing
 
 struct Seal: ParsableCommand {
@@ -8,8 +9,8 @@ struct Seal: ParsableCommand {
         discussion: """
             Writes the compact JWE to standard output. For partner developers checking their own client against \
             ours; the profile is in docs/protocol.md. Example:
-              echo '{"outcome":"no trace"}' | mashctl seal --key keys/police/2026...pem \\
-                  --to keys/coordinator/2026...jwk --type research-response > sealed.txt
+              mashctl seal --key keys/police/2026...pem --to keys/coordinator/2026...jwk \\
+                  --type mash.research-response/1 < response.json > sealed.txt
             """
     )
 
@@ -19,8 +20,22 @@ struct Seal: ParsableCommand {
     @Option(help: "The addressee's public key (.jwk).")
     var to: String
 
-    @Option(help: "The document type, carried as the JWS 'cty' (e.g. research-request, research-response).")
+    @Option(
+        help: ArgumentHelp(
+            "The document type: its schema string in full, carried as the JWS 'cty' and the AMQP 'type'.",
+            discussion: "One of: \(DocumentType.allCases.map(\.rawValue).joined(separator: ", ")).",
+            valueName: "schema"))
     var type: String
+
+    func validate() throws {
+        guard DocumentType(rawValue: type) != nil else {
+            let near = DocumentType.allCases.first { $0.rawValue.contains(type) }
+            throw ValidationError(
+                "--type '\(type)' is not a document type"
+                    + (near.map { "; did you mean '\($0.rawValue)'?" } ?? "")
+                    + " The hub dead-letters a message whose cty is not one (unexpectedType). See --help for the list.")
+        }
+    }
 
     @Option(help: "The message id ('jti'). Default: a new UUID.")
     var id: String = UUID().uuidString.lowercased()

@@ -185,7 +185,7 @@ public struct MessagePump: Sendable {
     }
 
     /// Opens a delivery and checks its envelope: the AMQP message id must be the sealed `jti`, and the AMQP
-    /// `type` the sealed `cty`.
+    /// `type` the sealed `cty` (what routes and filters by `type` must see what the signature covers).
     static func open(_ delivery: Delivery, _ opener: Opener, _ now: Date) throws -> OpenedMessage {
         let opened: OpenedMessage
         do {
@@ -195,6 +195,11 @@ public struct MessagePump: Sendable {
         }
         guard delivery.properties.messageID == opened.messageID else {
             throw Refusal(reason: "messageIDMismatch", detail: "the AMQP message id is not the sealed jti")
+        }
+        guard delivery.properties.type == opened.type else {
+            let type = delivery.properties.type.map { "'\($0.prefix(64))'" } ?? "missing"
+            throw Refusal(
+                reason: "unexpectedType", detail: "the AMQP type (\(type)) is not the sealed cty '\(opened.type)'")
         }
         return opened
     }

@@ -37,7 +37,7 @@ struct KeysAndSealingCommandTests {
         let seal = try #require(
             try MashCtl.parseAsRoot([
                 "seal", "--key", policePEM, "--to", String(coordinatorPEM.dropLast(4)) + ".jwk", "--type",
-                "research-response", "--id", "m-42",
+                "mash.research-response/1", "--id", "m-42",
             ]) as? Seal)
         let sealed = try seal.seal(Array(#"{"outcome":"no trace"}"#.utf8))
         let open = try #require(
@@ -45,6 +45,17 @@ struct KeysAndSealingCommandTests {
         let (payload, summary) = try open.open(Array(sealed.utf8))
         #expect(String(decoding: payload, as: UTF8.self) == #"{"outcome":"no trace"}"#)
         #expect(summary.contains("message m-42, from police to coordinator"))
+    }
+
+    @Test("seal refuses a type that is not a document's schema string, suggesting the one meant")
+    func sealRefusesShortType() {
+        #expect {
+            try MashCtl.parseAsRoot(["seal", "--key", "k.pem", "--to", "c.jwk", "--type", "research-response"])
+        } throws: { error in
+            let message = MashCtl.message(for: error)
+            return message.contains("'research-response' is not a document type")
+                && message.contains("did you mean 'mash.research-response/1'?")
+        }
     }
 
     @Test("open refuses a message from a sender it does not trust, naming the reason")
@@ -98,7 +109,7 @@ struct KeysAndSealingCommandTests {
             "/bin/sh",
             [
                 "-c",
-                "printf 'hello hub' | \"$0\" seal --key \"$1\" --to \"$2\" --type notice | \"$0\" open --key \"$3\" --trust \"$4\" 2>/dev/null",
+                "printf 'hello hub' | \"$0\" seal --key \"$1\" --to \"$2\" --type mash.sla-alert/1 | \"$0\" open --key \"$3\" --trust \"$4\" 2>/dev/null",
                 mashctl, education, String(coordinator.dropLast(4)) + ".jwk", coordinator, scratch.path,
             ])
         #expect(output == "hello hub")
@@ -108,7 +119,7 @@ struct KeysAndSealingCommandTests {
             try Shell.run(
                 "/bin/sh",
                 [
-                    "-c", "echo x | \"$0\" seal --key \"$1\" --to \"$2\" --type t", mashctl, education,
+                    "-c", "echo x | \"$0\" seal --key \"$1\" --to \"$2\" --type mash.sla-alert/1", mashctl, education,
                     String(coordinator.dropLast(4)) + ".jwk",
                 ])
         } throws: { error in

@@ -92,7 +92,7 @@ struct MessagePumpTests {
     }
 
     @Test(
-        "a batch with a refused and an unopenable message among good ones: the good committed once, the two dead-lettered with their reasons, all acked; delivered again, no second effect"
+        "a batch with refused, unopenable and mistyped messages among good ones: the good committed once, the rest dead-lettered with their reasons, all acked; delivered again, no second effect"
     )
     func poisonAmongGood() async throws {
         let fixture = try await Fixture("pump-poison")
@@ -103,7 +103,11 @@ struct MessagePumpTests {
         let poison = try fixture.sealed("poison")
         var forged = try fixture.sealed("forged")
         forged.body = Array("eyJhbGciOiJub25lIn0.not.a.sealed.message".utf8)
-        let order = [good[0], good[1], poison, good[2], forged, good[3], good[4]]
+        var mistyped = try fixture.sealed("mistyped")
+        mistyped.properties.type = "mash.research-response/1"
+        var untyped = try fixture.sealed("untyped")
+        untyped.properties.type = nil
+        let order = [good[0], good[1], poison, good[2], forged, mistyped, good[3], untyped, good[4]]
         for message in order {
             try await fixture.connection.publish(message, exchange: "", routingKey: fixture.input.name)
         }
@@ -125,7 +129,7 @@ struct MessagePumpTests {
         // The two refused, in the DLQ with the reason, the detail and who refused.
         let dead = try await fixture.connection.consume(queue: fixture.input.deadLetters, prefetch: 10)
         var reasons: [String: String] = [:]
-        for _ in 0..<2 {
+        for _ in 0..<4 {
             let letter = try await dead.next(within: .seconds(10), "a dead letter")
             #expect(letter.properties.headers["x-mash-rejected-by"]?.string == "coordinator")
             #expect(letter.properties.headers["x-mash-detail"]?.string?.isEmpty == false)
@@ -133,7 +137,9 @@ struct MessagePumpTests {
             try letter.ack()
         }
         #expect(reasons[poison.properties.messageID!] == "poisoned")
-        #expect(reasons[forged.properties.messageID!].map { !$0.isEmpty && $0 != "poisoned" } == true)
+        #expect(reasons[forged.properties.messageID!] == "algorithmNotAllowed")
+        #expect(reasons[mistyped.properties.messageID!] == "unexpectedType")
+        #expect(reasons[untyped.properties.messageID!] == "unexpectedType")
 
         // What the good caused went out through the outbox, each once, and is marked published.
         let out = try await fixture.connection.consume(queue: fixture.output.name, prefetch: 10)
