@@ -24,9 +24,18 @@ public struct DocumentReader {
     let source: String
     let path: String
     let object: [String: Any]
+    /// When the document is read: what "in the future" means for its dates.
+    let now: Date
     private var read: Set<String> = []
 
-    public init(json data: [UInt8], source: String) throws {
+    /// How long an id may be, in ASCII characters.
+    public static let identifierLimit = 128
+    /// How far ahead of our clock a sender's clock may be before its "now" counts as the future.
+    public static let clockSkew: TimeInterval = 300
+    /// No one the hub hears about was born before this.
+    public static let earliestBirth = LocalDate(year: 1900, month: 1, day: 1)
+
+    public init(json data: [UInt8], source: String, now: Date = Date()) throws {
         let value: Any
         do {
             value = try JSONText.parse(data)
@@ -36,13 +45,14 @@ public struct DocumentReader {
         guard let object = value as? [String: Any] else {
             throw DocumentError(source: source, field: "", problem: "the document must be a JSON object")
         }
-        self.init(object: object, source: source, path: "")
+        self.init(object: object, source: source, path: "", now: now)
     }
 
-    init(object: [String: Any], source: String, path: String) {
+    init(object: [String: Any], source: String, path: String, now: Date) {
         self.object = object
         self.source = source
         self.path = path
+        self.now = now
     }
 
     /// Booleans are read as NSNumber too; theirs is the only one with type `c`.
@@ -71,6 +81,45 @@ public struct DocumentReader {
     public mutating func string(_ key: String) throws -> String {
         guard let string = try optionalString(key) else { throw error(key, "is required") }
         return string
+    }
+
+    /// An id (of a document, request, enquiry, notice or party): 1 to 128 printable ASCII characters, no
+    /// spaces, read as it is (not trimmed). Ids go into AMQP headers, logs and file names.
+    public mutating func optionalIdentifier(_ key: String) throws -> String? {
+        guard let value = value(key) else { return nil }
+        guard let string = value as? String else { throw error(key, "must be a string") }
+        guard !string.isEmpty, string.utf8.count <= Self.identifierLimit,
+            string.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
+        else {
+            throw error(
+                key, "must be an id: 1 to \(Self.identifierLimit) printable ASCII characters, without spaces")
+        }
+        return string
+    }
+
+    public mutating func identifier(_ key: String) throws -> String {
+        guard let id = try optionalIdentifier(key) else { throw error(key, "is required") }
+        return id
+    }
+
+    /// A date of birth: not before 1900 and not after today (a day's grace for the sender's time zone).
+    public mutating func optionalBirthDate(_ key: String) throws -> LocalDate? {
+        guard let date = try optionalDate(key) else { return nil }
+        let tomorrow = LocalDate.civil(daysSinceEpoch: Int((now.timeIntervalSince1970 / 86_400).rounded(.down)) + 1)
+        guard !(date < Self.earliestBirth) else { throw error(key, "'\(date)' is before 1900") }
+        guard !(LocalDate(year: tomorrow.year, month: tomorrow.month, day: tomorrow.day) < date) else {
+            throw error(key, "'\(date)' is in the future")
+        }
+        return date
+    }
+
+    /// A moment that has happened (a contact received, an incident): not later than now, beyond clock skew.
+    public mutating func pastInstant(_ key: String) throws -> Date {
+        let instant = try instant(key)
+        guard instant.timeIntervalSince(now) <= Self.clockSkew else {
+            throw error(key, "'\(Instant.format(instant))' is in the future")
+        }
+        return instant
     }
 
     public mutating func optionalBool(_ key: String) throws -> Bool? {
@@ -138,7 +187,7 @@ public struct DocumentReader {
     public mutating func optionalObject(_ key: String) throws -> DocumentReader? {
         guard let value = value(key) else { return nil }
         guard let object = value as? [String: Any] else { throw error(key, "must be an object") }
-        return DocumentReader(object: object, source: source, path: fieldPath(key))
+        return DocumentReader(object: object, source: source, path: fieldPath(key), now: now)
     }
 
     public mutating func object(_ key: String) throws -> DocumentReader {
@@ -155,7 +204,7 @@ public struct DocumentReader {
             guard let object = element as? [String: Any] else {
                 throw DocumentError(source: source, field: elementPath, problem: "must be an object")
             }
-            var reader = DocumentReader(object: object, source: source, path: elementPath)
+            var reader = DocumentReader(object: object, source: source, path: elementPath, now: now)
             let result = try body(&reader)
             try reader.finish()
             return result

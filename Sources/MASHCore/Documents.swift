@@ -99,7 +99,7 @@ public struct Person: Sendable, Equatable {
         forename = try reader.optionalString("forename")
         surname = try reader.optionalString("surname")
         otherNames = try reader.strings("otherNames")
-        dateOfBirth = try reader.optionalDate("dateOfBirth")
+        dateOfBirth = try reader.optionalBirthDate("dateOfBirth")
         gender = try reader.optionalString("gender")
         nhsNumber = try reader.optionalString("nhsNumber")
         upn = try reader.optionalString("upn")
@@ -181,10 +181,10 @@ public struct Enquiry: Sendable, Equatable {
     public init(json data: [UInt8], source: String) throws {
         var reader = try DocumentReader(json: data, source: source)
         try reader.schema(.enquiry)
-        id = try reader.string("id")
+        id = try reader.identifier("id")
         reference = try reader.string("reference")
         rag = try reader.enum("rag", RAG.self)
-        receivedAt = try reader.instant("receivedAt")
+        receivedAt = try reader.pastInstant("receivedAt")
         referrer = try reader.string("referrer")
         reason = try reader.string("reason")
         var subjectReader = try reader.object("subject")
@@ -278,7 +278,7 @@ public struct ConsentWithdrawal: Sendable, Equatable {
     public init(json data: [UInt8], source: String) throws {
         var reader = try DocumentReader(json: data, source: source)
         try reader.schema(.consentWithdrawal)
-        enquiryID = try reader.string("enquiryID")
+        enquiryID = try reader.identifier("enquiryID")
         withdrawnAt = try reader.instant("withdrawnAt")
         recordedBy = try reader.string("recordedBy")
         try reader.finish()
@@ -327,9 +327,9 @@ public struct ResearchRequest: Sendable, Equatable {
     public init(json data: [UInt8], source: String) throws {
         var reader = try DocumentReader(json: data, source: source)
         try reader.schema(.researchRequest)
-        requestID = try reader.string("requestID")
-        enquiryID = try reader.string("enquiryID")
-        agency = try reader.string("agency")
+        requestID = try reader.identifier("requestID")
+        enquiryID = try reader.identifier("enquiryID")
+        agency = try reader.identifier("agency")
         rag = try reader.enum("rag", RAG.self)
         dueBy = try reader.instant("dueBy")
         purpose = try reader.string("purpose")
@@ -434,9 +434,9 @@ public struct ResearchResponse: Sendable, Equatable {
     public init(json data: [UInt8], source: String) throws {
         var reader = try DocumentReader(json: data, source: source)
         try reader.schema(.researchResponse)
-        requestID = try reader.string("requestID")
-        enquiryID = try reader.string("enquiryID")
-        agency = try reader.string("agency")
+        requestID = try reader.identifier("requestID")
+        enquiryID = try reader.identifier("enquiryID")
+        agency = try reader.identifier("agency")
         outcome = try reader.enum("outcome", ResearchOutcome.self)
         declinedReason = try reader.optionalString("declinedReason")
         findings = try reader.objects("findings") { try Finding(reading: &$0) }
@@ -544,7 +544,7 @@ public struct AdapterHeartbeat: Sendable, Equatable {
     public init(json data: [UInt8], source: String) throws {
         var reader = try DocumentReader(json: data, source: source)
         try reader.schema(.adapterHeartbeat)
-        agency = try reader.string("agency")
+        agency = try reader.identifier("agency")
         sentAt = try reader.instant("sentAt")
         pending = try reader.optionalInt("pending") ?? 0
         lastResponseAt = try reader.optionalInstant("lastResponseAt")

@@ -85,7 +85,7 @@ public struct DomesticAbuseNotification: Sendable, Equatable {
     public init(json data: [UInt8], source: String) throws {
         var reader = try DocumentReader(json: data, source: source)
         try reader.schema(.domesticAbuseNotification)
-        id = try reader.string("id")
+        id = try reader.identifier("id")
         policeReference = try reader.string("policeReference")
         occurredAt = try reader.instant("occurredAt")
         place = try reader.string("place")

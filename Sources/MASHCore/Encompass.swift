@@ -45,7 +45,7 @@ public struct EncompassNotice: Sendable, Equatable {
     public init(json data: [UInt8], source: String) throws {
         var reader = try DocumentReader(json: data, source: source)
         try reader.schema(.encompassNotice)
-        id = try reader.string("id")
+        id = try reader.identifier("id")
         urn = try reader.optionalString("urn")
         policeReference = try reader.string("policeReference")
         occurredAt = try reader.instant("occurredAt")
@@ -90,7 +90,7 @@ public struct EncompassAcknowledgement: Sendable, Equatable {
     public init(json data: [UInt8], source: String) throws {
         var reader = try DocumentReader(json: data, source: source)
         try reader.schema(.encompassAcknowledgement)
-        noticeID = try reader.string("noticeID")
+        noticeID = try reader.identifier("noticeID")
         acknowledgedAt = try reader.instant("acknowledgedAt")
         try reader.finish()
     }

@@ -48,8 +48,8 @@ public struct Notice: Sendable, Equatable {
             throw reader.error("schema", "'\(schema)' is not a notice type")
         }
         self.type = type
-        enquiryID = try reader.string("enquiryID")
-        requestID = try reader.optionalString("requestID")
+        enquiryID = try reader.identifier("enquiryID")
+        requestID = try reader.optionalIdentifier("requestID")
         agency = try reader.optionalString("agency")
         event = try reader.optionalEnum("event", Event.self)
         clock = try reader.optionalString("clock")

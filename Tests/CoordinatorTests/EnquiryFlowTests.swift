@@ -316,5 +316,22 @@ extension CoordinatorBrokerTests {
                 try letter.ack()
             }
         }
+
+        @Test("an enquiry with a member named twice is refused as JSON that is not valid, not read as Red")
+        func duplicateMember() async throws {
+            try await Harness.with("duplicate-member") { harness in
+                try await harness.startInProcess()
+                var json = String(decoding: TestHub.enquiry(rag: .green).json, as: UTF8.self)
+                json = json.replacingOccurrences(of: "\"rag\":\"green\"", with: "\"rag\":\"green\",\"rag\":\"red\"")
+                try await harness.send(Array(json.utf8), type: .enquiry)
+                let dead = try await harness.admin.consume(queue: "coordinator.intake.dlq")
+                let letter = try await dead.next(within: .seconds(30), "the enquiry in the DLQ")
+                #expect(letter.properties.headers["x-mash-reason"]?.string == "invalidDocument")
+                let detail = letter.properties.headers["x-mash-detail"]?.string ?? ""
+                #expect(detail.hasPrefix("not valid JSON: the member 'rag' appears twice at line 1"), "\(detail)")
+                try letter.ack()
+                #expect(try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM enquiry") } == 0)
+            }
+        }
     }
 }

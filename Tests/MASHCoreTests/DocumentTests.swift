@@ -51,6 +51,40 @@ struct DocumentTests {
         #expect(error.description.hasPrefix("enquiry.json: field '\(field)'"))
     }
 
+    @Test(
+        "ids are bounded and printable; dates are plausible",
+        arguments: [
+            (#""id": "e-1""#, #""id": "\#(String(repeating: "x", count: 10_000))""#, "id", "1 to 128 printable ASCII"),
+            (#""id": "e-1""#, #""id": "e-\n1""#, "id", "printable ASCII characters, without spaces"),
+            (#""id": "e-1""#, #""id": "e 1""#, "id", "without spaces"),
+            (#""id": "e-1""#, #""id": """#, "id", "printable ASCII"),
+            (#""dateOfBirth": "2016-03-14""#, #""dateOfBirth": "1899-12-31""#, "subject.dateOfBirth", "before 1900"),
+            (#""dateOfBirth": "2016-03-14""#, #""dateOfBirth": "2999-01-01""#, "subject.dateOfBirth", "in the future"),
+            (
+                #""receivedAt": "2026-11-23T10:00:00Z""#, #""receivedAt": "2999-01-01T10:00:00Z""#, "receivedAt",
+                "in the future"
+            ),
+            (#""rag": "red""#, #""rag": "green", "rag": "red""#, "", "the member 'rag' appears twice"),
+        ])
+    func plausible(original: String, replacement: String, field: String, problem: String) throws {
+        #expect(Self.valid.contains(original))
+        let error = try #require(refusal(Self.valid.replacingOccurrences(of: original, with: replacement)))
+        #expect(error.field == field)
+        #expect(error.problem.contains(problem), "\(error)")
+    }
+
+    @Test("a receivedAt a little ahead of our clock (a sender's clock skew) is accepted; more is not")
+    func clockSkew() throws {
+        let now = Date()
+        func read(_ receivedAt: Date) throws -> Enquiry {
+            let text = Self.valid.replacingOccurrences(
+                of: "2026-11-23T10:00:00Z", with: Instant.format(receivedAt))
+            return try Enquiry(json: Array(text.utf8), source: "enquiry.json")
+        }
+        _ = try read(now.addingTimeInterval(DocumentReader.clockSkew - 10))
+        #expect(throws: DocumentError.self) { try read(now.addingTimeInterval(DocumentReader.clockSkew + 60)) }
+    }
+
     @Test("a missing subject, and a document that is not JSON, are refused clearly")
     func missingSubjectAndNotJSON() throws {
         let withoutSubject = Self.valid.replacingOccurrences(
