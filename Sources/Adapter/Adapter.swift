@@ -140,7 +140,7 @@ public final class Adapter: Sendable {
             do {
                 request = try ResearchRequest(json: message.payload, source: "message \(message.messageID)")
             } catch let error as DocumentError {
-                throw Refusal(reason: "invalidDocument", detail: "field '\(error.field)' is missing or not valid")
+                throw Refusal(invalid: error)
             }
             guard request.agency == configuration.agency else {
                 throw Refusal(reason: "wrongAgency", detail: "request \(request.requestID) is for \(request.agency)")
@@ -175,7 +175,7 @@ public final class Adapter: Sendable {
         do {
             return try Notice(json: opened.payload, source: "message \(opened.messageID)")
         } catch let error as DocumentError {
-            throw Refusal(reason: "invalidDocument", detail: "field '\(error.field)' is missing or not valid")
+            throw Refusal(invalid: error)
         }
     }
 
@@ -315,13 +315,9 @@ public final class Adapter: Sendable {
                 version: Self.version)
             // Heartbeats are not kept in the outbox: a lost one is replaced by the next.
             let message = try sealed(heartbeat.json, type: .adapterHeartbeat, headers: [:])
-            var properties = MessageProperties(
-                messageID: message.messageID, type: message.type, contentType: "application/jose",
-                appID: "mash-adapter", timestamp: UInt64(now().timeIntervalSince1970))
-            for (key, value) in message.headers { properties.headers[key] = .string(value) }
+            let publication = message.publication(appID: "mash-adapter", at: now())
             try await connection.publish(
-                OutboundMessage(body: message.body, properties: properties), exchange: message.exchange,
-                routingKey: message.routingKey)
+                publication.message, exchange: publication.exchange, routingKey: publication.routingKey)
             metrics.increment(
                 "mash_messages_published_total", [("exchange", message.exchange), ("type", message.type)])
             try? await Task.sleep(for: .seconds(configuration.heartbeatEvery))
@@ -353,58 +349,5 @@ public final class Adapter: Sendable {
             checks.append(.init("store", healthy: false, "cannot be read"))
         }
         return HealthReport(checks)
-    }
-}
-
-/// Wakes idle researchers when a request is stored, instead of having them poll.
-final class Doorbell: Sendable {
-    private struct State {
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-        /// Waits cancelled before their continuation was registered.
-        var cancelled: Set<UInt64> = []
-        var next: UInt64 = 0
-    }
-    private let state = Mutex(State())
-
-    func ring() {
-        let all = state.withLock { state in
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
-        }
-        for waiter in all { waiter.resume() }
-    }
-
-    /// Returns when rung, after `limit`, or when cancelled.
-    func wait(upTo limit: Duration) async {
-        let id = state.withLock { state in
-            state.next += 1
-            return state.next
-        }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { continuation in
-                        let resumeNow = self.state.withLock { state in
-                            if state.cancelled.remove(id) != nil { return true }
-                            state.waiters[id] = continuation
-                            return false
-                        }
-                        if resumeNow { continuation.resume() }
-                    }
-                } onCancel: {
-                    let waiter = self.state.withLock { state in
-                        guard let waiter = state.waiters.removeValue(forKey: id) else {
-                            state.cancelled.insert(id)
-                            return CheckedContinuation<Void, Never>?.none
-                        }
-                        return waiter
-                    }
-                    waiter?.resume()
-                }
-            }
-            group.addTask { try? await Task.sleep(for: limit) }
-            await group.next()
-            group.cancelAll()
-        }
     }
 }

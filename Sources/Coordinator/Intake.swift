@@ -31,10 +31,7 @@ extension Coordinator {
         do {
             return try body()
         } catch let error as DocumentError {
-            // A field's problem may quote its value; a JSON fault names only a position (and a member's name).
-            let detail =
-                error.field.isEmpty ? error.problem : "field '\(error.field)' is missing or invalid"
-            throw Refusal(reason: "invalidDocument", detail: detail)
+            throw Refusal(invalid: error)
         }
     }
 

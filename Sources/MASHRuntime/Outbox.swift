@@ -1,3 +1,4 @@
+import AMQP
 import Foundation
 import GRDB
 import MASHCore
@@ -25,6 +26,18 @@ public struct OutboxMessage: Sendable, Equatable {
         self.type = type
         self.headers = headers
         self.body = body
+    }
+}
+
+extension OutboxMessage {
+    /// The message as it goes on the wire: persistent, `application/jose`, its type and string headers.
+    public func publication(appID: String, at stamp: Date) -> Publication {
+        var properties = MessageProperties(
+            messageID: messageID, type: type, contentType: "application/jose", appID: appID,
+            timestamp: UInt64(stamp.timeIntervalSince1970))
+        for (key, value) in headers { properties.headers[key] = .string(value) }
+        return Publication(
+            OutboundMessage(body: body, properties: properties), exchange: exchange, routingKey: routingKey)
     }
 }
 
@@ -103,14 +116,20 @@ public final class Outbox: Sendable {
 
     public var hasUnsettledConfirms: Bool { confirmed.withLock { !$0.isEmpty } }
 
-    /// Marks every confirmed message published, inside the caller's write transaction. If that transaction
-    /// rolls back, call `unsettle` with what this returned.
-    public func settle(_ db: Database, now: Date) throws -> [String] {
-        let marks = confirmed.withLock { marks in
+    /// Takes the confirmed message ids not yet marked; give them back with `unsettle` if the write fails.
+    private func takeConfirmed() -> [String] {
+        confirmed.withLock { marks in
             defer { marks = [] }
             return marks
         }
-        guard !marks.isEmpty else { return [] }
+    }
+
+    private func unsettle(_ marks: [String]) {
+        guard !marks.isEmpty else { return }
+        confirmed.withLock { $0 += marks }
+    }
+
+    private static func markPublished(_ db: Database, _ marks: [String], now: Date) throws {
         for chunk in stride(from: 0, to: marks.count, by: 500).map({ marks[$0..<min($0 + 500, marks.count)] }) {
             let placeholders = chunk.map { _ in "?" }.joined(separator: ",")
             try db.execute(
@@ -119,12 +138,6 @@ public final class Outbox: Sendable {
                     [now.timeIntervalSince1970 as any DatabaseValueConvertible]
                         + chunk.map { $0 as any DatabaseValueConvertible }))
         }
-        return marks
-    }
-
-    public func unsettle(_ marks: [String]) {
-        guard !marks.isEmpty else { return }
-        confirmed.withLock { $0 += marks }
     }
 
     /// A write transaction that also marks the confirmed messages published.
@@ -133,16 +146,14 @@ public final class Outbox: Sendable {
     )
         async throws -> T
     {
-        let marks = Mutex<[String]>([])
+        let marks = takeConfirmed()
         do {
             return try await writer.write { db in
-                marks.withLock { $0 = [] }
-                let settled = try self.settle(db, now: now())
-                marks.withLock { $0 = settled }
+                try Self.markPublished(db, marks, now: now())
                 return try body(db)
             }
         } catch {
-            unsettle(marks.withLock { $0 })
+            unsettle(marks)
             throw error
         }
     }

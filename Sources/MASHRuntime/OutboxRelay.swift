@@ -23,11 +23,11 @@ public final class OutboxRelay: Sendable {
 
     private struct State {
         var submitted: [OutboxMessage] = []
-        var waiter: CheckedContinuation<Void, Never>?
         /// Message ids handed over but not yet confirmed: the sweep leaves them alone.
         var inFlight: Set<String> = []
     }
     private let state = Mutex(State())
+    private let doorbell = Doorbell()
 
     public init(
         outbox: Outbox, connection: AMQPConnection, appID: String, logger: Logger, metrics: ServiceMetrics,
@@ -45,13 +45,11 @@ public final class OutboxRelay: Sendable {
     /// Messages just committed: published by the relay's task as soon as it is free.
     public func submit(_ messages: [OutboxMessage]) {
         guard !messages.isEmpty else { return }
-        let waiter = state.withLock { state in
+        state.withLock { state in
             state.submitted += messages
             for message in messages { state.inFlight.insert(message.messageID) }
-            defer { state.waiter = nil }
-            return state.waiter
         }
-        waiter?.resume()
+        doorbell.ring()
     }
 
     /// Publishes everything unpublished, whatever its age, until the outbox is empty (at start and at stop).
@@ -79,10 +77,7 @@ public final class OutboxRelay: Sendable {
                 await sweep()
             }
         }
-        let rest = state.withLock { state in
-            defer { state.submitted = [] }
-            return state.submitted
-        }
+        let rest = takeSubmitted()
         if !rest.isEmpty { await publishLogging(rest) }
         try await drain()
     }
@@ -108,44 +103,16 @@ public final class OutboxRelay: Sendable {
     }
 
     private func nextSubmitted(within limit: Duration) async -> [OutboxMessage] {
-        let taken = state.withLock { state -> [OutboxMessage] in
-            defer { state.submitted = [] }
-            return state.submitted
-        }
-        if !taken.isEmpty { return taken }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                        let resumeNow = self.state.withLock { state -> Bool in
-                            if !state.submitted.isEmpty || Task.isCancelled { return true }
-                            state.waiter?.resume()
-                            state.waiter = continuation
-                            return false
-                        }
-                        if resumeNow { continuation.resume() }
-                    }
-                } onCancel: {
-                    self.wake()
-                }
-            }
-            group.addTask { try? await Task.sleep(for: limit) }
-            await group.next()
-            group.cancelAll()
-            self.wake()
-        }
-        return state.withLock { state in
-            defer { state.submitted = [] }
-            return state.submitted
-        }
+        if case let taken = takeSubmitted(), !taken.isEmpty { return taken }
+        await doorbell.wait(upTo: limit)
+        return takeSubmitted()
     }
 
-    private func wake() {
-        let waiter = state.withLock { state in
-            defer { state.waiter = nil }
-            return state.waiter
+    private func takeSubmitted() -> [OutboxMessage] {
+        state.withLock { state in
+            defer { state.submitted = [] }
+            return state.submitted
         }
-        waiter?.resume()
     }
 
     private func publishLogging(_ messages: [OutboxMessage]) async {
@@ -162,16 +129,8 @@ public final class OutboxRelay: Sendable {
     /// and the first failure is thrown after.
     public func publish(_ messages: [OutboxMessage]) async throws {
         guard !messages.isEmpty else { return }
-        let stamp = UInt64(now().timeIntervalSince1970)
-        let publications = messages.map { message in
-            var properties = MessageProperties(
-                messageID: message.messageID, type: message.type, contentType: "application/jose", appID: appID,
-                timestamp: stamp)
-            for (key, value) in message.headers { properties.headers[key] = .string(value) }
-            return Publication(
-                OutboundMessage(body: message.body, properties: properties), exchange: message.exchange,
-                routingKey: message.routingKey)
-        }
+        let stamp = now()
+        let publications = messages.map { $0.publication(appID: appID, at: stamp) }
         let outcomes = await connection.publish(batch: publications)
         var confirmed: [String] = []
         for (message, outcome) in zip(messages, outcomes) where outcome == nil {

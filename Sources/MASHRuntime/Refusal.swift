@@ -1,3 +1,5 @@
+import MASHCore
+
 /// Why a service will not process a message: it goes to its queue's dead-letter queue with `reason` (a code
 /// from `docs/protocol.md`) and `detail`. The detail names fields and ids, never a value that may be personal
 /// data, since it goes into AMQP headers and logs.
@@ -11,4 +13,14 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(reason): \(detail)" }
+}
+
+extension Refusal {
+    /// A document that breaks a rule: `invalidDocument`, naming the field but not its value (a field's
+    /// problem may quote the value; a JSON fault names only a position and a member's name, so it is given).
+    public init(invalid error: DocumentError) {
+        self.init(
+            reason: "invalidDocument",
+            detail: error.field.isEmpty ? error.problem : "field '\(error.field)' is missing or invalid")
+    }
 }

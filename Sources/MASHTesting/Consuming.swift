@@ -60,3 +60,13 @@ public func testMessage(
         properties: MessageProperties(
             messageID: TestNames.messageID(), type: type, contentType: "text/plain", headers: headers))
 }
+
+/// Waits until `condition` holds, looking again every 50 ms, failing with `TimedOut` after `limit`. Every
+/// broker test waits on a condition this way, never on a fixed sleep.
+public func eventually(
+    _ what: String, within limit: Duration = .seconds(30), _ condition: @escaping @Sendable () async throws -> Bool
+) async throws {
+    try await within(limit, what) {
+        while try await !condition() { try await Task.sleep(for: .milliseconds(50)) }
+    }
+}

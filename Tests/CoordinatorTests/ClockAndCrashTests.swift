@@ -117,7 +117,11 @@ extension CoordinatorBrokerTests {
                         try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") == 0
                     }
                 }
-                try await Task.sleep(for: .seconds(1))
+                // Everything published has been delivered: a second request for any enquiry would be counted.
+                let admin = harness.admin
+                try await eventually("the police queue drained") {
+                    try await admin.inspect(queue: "agency.police.enquiries").messageCount == 0
+                }
                 let opened = try harness.query { try String.fetchAll($0, sql: "SELECT id FROM enquiry") }
                 #expect(Set(opened) == Set(enquiries.map(\.id)) && opened.count == count)
                 #expect(try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM request") } == count)

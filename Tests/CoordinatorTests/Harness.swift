@@ -169,15 +169,11 @@ final class Harness: Sendable {
         return opened
     }
 
-    /// Waits until `condition` holds, polling.
+    /// Waits until `condition` holds (MASHTesting's `eventually`).
     func eventually(
         _ what: String, within limit: Duration = .seconds(30), _ condition: @escaping @Sendable () throws -> Bool
-    )
-        async throws
-    {
-        try await within(limit, what) {
-            while try !condition() { try await Task.sleep(for: .milliseconds(50)) }
-        }
+    ) async throws {
+        try await MASHTesting.eventually(what, within: limit) { try condition() }
     }
 
     /// Runs `mashctl` to completion: its exit status and its combined output.

@@ -150,18 +150,14 @@ struct MessagePumpTests {
             try message.ack()
         }
         #expect(caused == Set(good.map { $0.properties.messageID! }))
-        try await within(.seconds(10), "the outbox marked published") {
-            while try fixture.count("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") != 0 {
-                try await Task.sleep(for: .milliseconds(50))
-            }
+        try await eventually("the outbox marked published", within: .seconds(10)) {
+            try fixture.count("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") == 0
         }
 
         // Everything was settled: with the consumer gone, nothing returns to the queue.
         batches.cancel()
-        try await within(.seconds(10), "the input queue empty") {
-            while try await fixture.connection.inspect(queue: fixture.input.name).messageCount != 0 {
-                try await Task.sleep(for: .milliseconds(50))
-            }
+        try await eventually("the input queue empty", within: .seconds(10)) {
+            try await fixture.connection.inspect(queue: fixture.input.name).messageCount == 0
         }
 
         // The same five good messages again (a redelivery after a lost ack): acked, no second effect.
@@ -173,10 +169,8 @@ struct MessagePumpTests {
         #expect(try fixture.count("SELECT COUNT(*) FROM effect") == 5)
         #expect(try fixture.count("SELECT COUNT(*) FROM outbox") == 5)
         again.cancel()
-        try await within(.seconds(10), "the redeliveries acked") {
-            while try await fixture.connection.inspect(queue: fixture.input.name).messageCount != 0 {
-                try await Task.sleep(for: .milliseconds(50))
-            }
+        try await eventually("the redeliveries acked", within: .seconds(10)) {
+            try await fixture.connection.inspect(queue: fixture.input.name).messageCount == 0
         }
         #expect(try await fixture.connection.inspect(queue: fixture.output.name).messageCount == 0)
         await fixture.remove()
@@ -196,10 +190,8 @@ struct MessagePumpTests {
         #expect(try fixture.count("SELECT COUNT(*) FROM inbox") == 0)
         #expect(try fixture.count("SELECT COUNT(*) FROM outbox") == 0)
         batches.cancel()
-        try await within(.seconds(10), "the batch back in the queue") {
-            while try await fixture.connection.inspect(queue: fixture.input.name).messageCount != 3 {
-                try await Task.sleep(for: .milliseconds(50))
-            }
+        try await eventually("the batch back in the queue", within: .seconds(10)) {
+            try await fixture.connection.inspect(queue: fixture.input.name).messageCount == 3
         }
         #expect(try await fixture.connection.inspect(queue: fixture.input.deadLetters).messageCount == 0)
         await fixture.remove()
