@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -66,6 +67,8 @@ let package = Package(
                 "AMQP", "Sealing", "MASHCore", "MASHService",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -79,6 +82,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService", "MASHRuntime", "MASHProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -89,6 +93,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService", "MASHRuntime", "MASHProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -102,6 +107,21 @@ let package = Package(
         .executableTarget(
             name: "mash-coordinator",
             dependencies: ["Coordinator", "MASHService"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MASHHub",
+            dependencies: [
+                "Coordinator", "Adapter", "MASHRuntime", "MASHService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "mash-hub",
+            dependencies: ["MASHHub", "MASHService"],
             swiftSettings: strict
         ),
         .target(

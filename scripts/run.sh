@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # `make run`: the whole MASH on this machine, TLS on. Installs what is missing, starts the private RabbitMQ
 # node (TLS listener, a development CA and a client certificate per broker user, under .build/broker/tls),
-# generates development keys for every party, builds, makes the synthetic extracts, then starts the
-# coordinator and the seven agency adapters, each connected over TLS with its own broker user and
-# certificate, their logs prefixed by service. Ctrl-C (or SIGTERM) stops everything gracefully: the services
-# stop consuming, finish what is in hand and flush their outboxes; then the node stops. Nothing is lost: the
-# next `make run` carries on from the stores and the queues.
+# generates development keys for every party, builds, makes the synthetic extracts, then runs `mash-hub`: the
+# coordinator and the seven agency adapters in one service group, each connected over TLS with its own broker
+# user and certificate, their log lines prefixed by service. Ctrl-C (or SIGTERM) stops everything gracefully:
+# the services stop consuming, finish what is in hand and flush their outboxes; then the node stops and make
+# exits 0. A second Ctrl-C stops at once. Nothing is lost either way: the next `make run` carries on from the
+# stores and the queues.
 #
 #   scripts/run.sh          bring the hub up and keep it running until Ctrl-C
 #   scripts/run.sh env      the environment for mashctl in another terminal: eval "$(scripts/run.sh env)"
+#   scripts/run.sh agency-config AGENCY   the agency's configuration file as make run uses it
 #
 # Everything it makes is under .build/ (never committed): broker/ (node data, TLS material, generated
 # passwords), keys/, coordinator/ and adapters/ (the stores), extracts/, run/ (logs, the pid file).
 # MASH_RUN_STATE moves all of that elsewhere and MASH_BROKER_PORT / MASH_OPERATIONS_PORT move the ports
 # (the bring-up test uses them to run beside a developer's hub); MASH_SWIFT_BUILD_FLAGS adds `swift build`
-# flags.
+# flags; MASH_RUN_AGENCIES names the adapters the hub runs. The hub's pid is in run/hub.pid, its log in
+# run/logs/hub.log.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +33,9 @@ bin=$root/.build/debug
 tls=$MASH_BROKER_DIR/tls
 
 agencies=(police health education housing yos probation turning-point)
+# The adapters the hub runs (all seven unless MASH_RUN_AGENCIES lists some): one left out can run as its own
+# mash-adapter process beside the hub, as in production (the bring-up test does so to pause one).
+read -r -a hub_agencies <<<"${MASH_RUN_AGENCIES:-${agencies[*]}}"
 # Every party with a key: the hub, its own desks, the partners that send and receive, the sample schools.
 parties=(coordinator decision-maker practice-manager spa csc orchestra la-officer school-990001 school-990002
     "${agencies[@]}")
@@ -69,70 +75,26 @@ agency_config() {
     echo "$run/agencies/$agency.yaml"
 }
 
-declare -A pids=()
-names=()
-
-# Starts a service with its output prefixed by its name on the terminal and kept whole in run/logs/NAME.log.
-# The prefixer ignores Ctrl-C, so it outlives its service and prints the service's last words.
-start() {
-    local name=$1 tag
-    shift
-    tag=$(printf '%-14s|' "$name")
-    : >"$run/logs/$name.log"
-    "$@" > >(trap '' INT TERM; tee -a "$run/logs/$name.log" | sed -u "s/^/$tag /") 2>&1 &
-    pids[$name]=$!
-    names+=("$name")
-}
-
-# Waits for a service's "ready" line; a service that exits first, or takes over two minutes, fails the run.
-await_ready() {
-    local name=$1 i
-    for i in $(seq 1 1200); do
-        grep -qE "^mash-(coordinator|adapter [a-z0-9-]+) ready" "$run/logs/$name.log" 2>/dev/null && return 0
-        kill -0 "${pids[$name]}" 2>/dev/null || { sleep 0.2; fail "$name exited during start (its log: $run/logs/$name.log)"; }
-        sleep 0.1
-    done
-    fail "$name was not ready within 120 s (its log: $run/logs/$name.log)"
-}
-
+hub_pid=""
 stopping=0
-# Ctrl-C or SIGTERM: every service is asked to stop (SIGTERM: stop consuming, finish, flush the outbox) and
-# given a minute; then the node stops. A service that does not stop in time is killed, which loses nothing
-# either (its store carries on next time), but it is reported.
-shutdown() {
-    local status=${1:-0} name deadline left=() failed=() code forced=0
-    [ "$stopping" = 1 ] && return
+# SIGTERM to this script (make passes it on) is passed to the hub, which stops gracefully. Ctrl-C reaches the hub
+# alone: it takes the terminal (--take-terminal), so make is not interrupted while the hub stops.
+forward() {
     stopping=1
+    [ -n "$hub_pid" ] && kill -"$1" "$hub_pid" 2>/dev/null || true
+}
+
+# After the hub: the node stops, and the run says how it ended.
+finish() {
+    local status=$1
     trap '' INT TERM
-    echo
-    say "stopping ${names[*]:-nothing} (each finishes what it holds and flushes its outbox) ..."
-    for name in "${names[@]}"; do kill -TERM "${pids[$name]}" 2>/dev/null || true; done
-    deadline=$((SECONDS + 60))
-    for name in "${names[@]}"; do
-        while kill -0 "${pids[$name]}" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
-        if kill -0 "${pids[$name]}" 2>/dev/null; then
-            left+=("$name")
-            kill -KILL "${pids[$name]}" 2>/dev/null || true
-        fi
-    done
-    for name in "${names[@]}"; do
-        code=0
-        wait "${pids[$name]}" 2>/dev/null || code=$?
-        [ "$code" = 0 ] || failed+=("$name (status $code)")
-    done
-    wait 2>/dev/null || true
-    if [ ${#left[@]} -gt 0 ]; then
-        forced=1
-        say "killed ${left[*]} after 60 s: nothing is lost (its store carries on at the next start), but look at its log"
-    elif [ ${#failed[@]} -gt 0 ]; then
-        forced=1
-        say "${failed[*]} did not stop cleanly: look at $run/logs/"
-    fi
-    scripts/broker.sh down >/dev/null
-    rm -f "$run/run.pid" "$run/ready"
-    if [ "$forced" = 0 ] && [ "$status" != 1 ]; then
-        say "stopped: every service exited cleanly and the broker node is down; make run carries on from here"
-    fi
+    scripts/broker.sh down >/dev/null || true
+    rm -f "$run/run.pid" "$run/ready" "$run/hub.pid"
+    case $status in
+        0) say "stopped: every service exited cleanly and the broker node is down; make run carries on from here" ;;
+        130 | 143) say "stopped at once (second signal): nothing is lost, the next make run carries on from the stores" ;;
+        *) say "the hub stopped with status $status (its log: $run/logs/hub.log)" ;;
+    esac
     exit "$status"
 }
 
@@ -144,9 +106,7 @@ up() {
     command -v swift >/dev/null || fail "the Swift toolchain (6.x) is not on PATH: https://www.swift.org/install/"
     scripts/deps.sh
     echo $$ >"$run/run.pid"
-    trap 'shutdown 130' INT
-    trap 'shutdown 143' TERM
-    trap 'status=$?; [ "$stopping" = 1 ] || shutdown "$status"' EXIT
+    trap 'rm -f "$run/run.pid"' EXIT
 
     say "building (swift build${MASH_SWIFT_BUILD_FLAGS:+ $MASH_SWIFT_BUILD_FLAGS}; the first build takes minutes; log: $run/logs/build.log) ..."
     # shellcheck disable=SC2086
@@ -174,45 +134,66 @@ up() {
     fi
 
     # The broker URL holds a password: it goes in the environment, never on a command line others can read.
-    MASH_COORDINATOR_URL=$(url coordinator) start coordinator "$bin/mash-coordinator" \
-        --keys "$keys" --store "$state/coordinator/coordinator.sqlite" --operations-port "$operations_port"
-    await_ready coordinator
-    local i=1 a
-    for a in "${agencies[@]}"; do
-        start "$a" "$bin/mash-adapter" --config "$(agency_config "$a")" --operations-port $((operations_port + i))
-        i=$((i + 1))
+    local adapter_files=() a
+    for a in "${hub_agencies[@]}"; do adapter_files+=(--adapter "$(agency_config "$a")"); done
+    trap 'forward TERM' TERM
+    trap 'forward INT' INT
+    trap 'status=$?; [ -n "$hub_pid" ] && kill -KILL "$hub_pid" 2>/dev/null; scripts/broker.sh down >/dev/null 2>&1; rm -f "$run/run.pid"; exit $status' EXIT
+    rm -f "$run/ready"
+    : >"$run/logs/hub.log"
+    # The tee ignores Ctrl-C and SIGTERM, so it outlives the hub and prints its last words.
+    MASH_COORDINATOR_URL=$(url coordinator) "$bin/mash-hub" --keys "$keys" \
+        --store "$state/coordinator/coordinator.sqlite" --operations-port "$operations_port" \
+        "${adapter_files[@]}" --take-terminal --ready-file "$run/ready" \
+        > >(trap '' INT TERM; tee -a "$run/logs/hub.log") 2>&1 &
+    hub_pid=$!
+    echo "$hub_pid" >"$run/hub.pid"
+
+    local i
+    for i in $(seq 1 1200); do
+        [ -f "$run/ready" ] && break
+        kill -0 "$hub_pid" 2>/dev/null || break
+        sleep 0.1
     done
-    for a in "${agencies[@]}"; do await_ready "$a"; done
+    if [ ! -f "$run/ready" ] && kill -0 "$hub_pid" 2>/dev/null; then
+        kill -TERM "$hub_pid"
+        say "the hub was not ready within 120 s; stopping it (its log: $run/logs/hub.log)"
+    fi
 
-    # Every connection of the hub's users must be TLS: ask the node, not the services.
-    local connections plain
-    connections=$(scripts/broker.sh ctl list_connections user ssl --no-table-headers --quiet 2>/dev/null || true)
-    plain=$(echo "$connections" | awk '$2 != "true" && $1 != "" { print $1 }' | sort -u | tr '\n' ' ')
-    [ -z "$plain" ] || fail "these broker users are connected without TLS: $plain"
-    touch "$run/ready"
-    cat <<EOF
+    if [ -f "$run/ready" ]; then
+        # Every connection of the hub's users must be TLS: ask the node, not the services.
+        local connections plain
+        connections=$(scripts/broker.sh ctl list_connections user ssl --no-table-headers --quiet 2>/dev/null || true)
+        plain=$(echo "$connections" | awk '$2 != "true" && $1 != "" { print $1 }' | sort -u | tr '\n' ' ')
+        if [ -n "$plain" ]; then
+            kill -TERM "$hub_pid"
+            wait "$hub_pid" 2>/dev/null || true
+            fail "these broker users are connected without TLS: $plain"
+        fi
+        cat <<EOF
 
-make run: MASH is ready: the coordinator and ${#agencies[@]} adapters, $(echo "$connections" | grep -c true) broker connections, all TLS (amqps://localhost:$tls_port, CA $tls/ca.pem)
-  metrics and health: http://127.0.0.1:$operations_port/metrics (coordinator), :$((operations_port + 1))-$((operations_port + ${#agencies[@]})) (adapters)
+make run: MASH is ready: the coordinator and ${#hub_agencies[@]} adapters in one mash-hub (pid $hub_pid), $(echo "$connections" | grep -c true) broker connections, all TLS (amqps://localhost:$tls_port, CA $tls/ca.pem)
+  metrics and health: http://127.0.0.1:$operations_port/metrics (coordinator), :$((operations_port + 1))-$((operations_port + ${#hub_agencies[@]})) (adapters)
   in another terminal:  eval "\$(make -s env)"   then   mashctl status   (or: make demo)
-  Ctrl-C here stops everything gracefully.
+  Ctrl-C here stops everything gracefully (twice: at once). The whole log: $run/logs/hub.log
 
 EOF
-    # A service that stops on its own is a fault: report it and bring the rest down.
+    fi
+    # The hub runs until a signal stops it (or a failure does); `wait` returns early when a trap runs.
+    local status=0
     while true; do
-        wait -n "${pids[@]}" 2>/dev/null || true
-        [ "$stopping" = 1 ] && break
-        for name in "${names[@]}"; do
-            if ! kill -0 "${pids[$name]}" 2>/dev/null; then
-                say "$name stopped unexpectedly (its log: $run/logs/$name.log); stopping the rest"
-                shutdown 1
-            fi
-        done
+        status=0
+        wait "$hub_pid" 2>/dev/null || status=$?
+        kill -0 "$hub_pid" 2>/dev/null || break
     done
+    hub_pid=""
+    trap - EXIT
+    finish "$status"
 }
 
 case "${1:-up}" in
     up) up ;;
     env) print_env ;;
-    *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    agency-config) mkdir -p "$run"; agency_config "${2:?which agency}" ;;
+    *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

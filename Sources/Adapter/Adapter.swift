@@ -7,6 +7,7 @@ import MASHProtocol
 import MASHRuntime
 import MASHService
 import Sealing
+import ServiceLifecycle
 import Synchronization
 
 /// One agency's adapter: takes sealed research requests from the agency's queue, stores each and acks it at
@@ -36,10 +37,10 @@ public final class Adapter: Sendable {
     /// Counts for `/metrics`; pending requests and the outbox backlog are read from the store per scrape.
     public let metrics = ServiceMetrics()
     private let liveConnection = Mutex<AMQPConnection?>(nil)
-    private let endpoint = Mutex<OperationsEndpoint?>(nil)
+    private let endpoint = Mutex<OperationsService?>(nil)
 
     /// Where `/metrics` and `/health` are served, once `run` has started them.
-    public var operationsURL: String? { endpoint.withLock { $0?.url } }
+    public var operationsURL: String? { endpoint.withLock { $0?.endpoint.current?.url } }
 
     public init(
         configuration: AdapterConfiguration, broker: AMQPURL, logger: Logger,
@@ -72,57 +73,70 @@ public final class Adapter: Sendable {
         }
     }
 
-    /// Runs until cancelled. On cancellation it stops consuming, publishes what the outbox holds and closes;
-    /// research in progress is abandoned and done again at the next start.
-    public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
-        signal(SIGPIPE, SIG_IGN)
-        if let port = configuration.operationsPort {
-            let served = try OperationsEndpoint(
-                port: port, metrics: { [self] in scrape() }, health: { [self] in health() })
-            endpoint.withLock { $0 = served }
-        }
-        defer { endpoint.withLock { $0?.close() } }
-        let connection = try await AMQPConnection.connect(
-            AMQPConfiguration(url: broker, connectionName: "mash-adapter \(configuration.agency)"), logger: logger)
-        liveConnection.withLock { $0 = connection }
-        let relay = OutboxRelay(
-            outbox: outbox, connection: connection, appID: "mash-adapter", logger: logger, metrics: metrics, now: now)
-        do {
-            try await relay.drain()
-            // The agency's broker user may publish only responses, so a refused message goes to the queue's DLQ
-            // by rejection (RabbitMQ records `rejected` in x-death); the reason is logged.
-            var configured = MessagePump(
-                queue: configuration.queue, identity: configuration.agency, deadLetters: .reject, prefetch: 16,
-                handler: take)
-            let doorbell = self.doorbell
-            configured.afterCommit = { doorbell.ring() }
-            let pump = configured
-            let opener = self.opener
-            let context = MessagePump.Context(
-                connection: connection, opener: { opener }, relay: relay, logger: logger, metrics: metrics, now: now)
-            let deliveries = try await pump.consume(context)
+    /// The adapter's parts as services, in start order (they stop in reverse): the operations endpoint, the
+    /// broker session, the outbox relay, the heartbeat, the research workers and the pump on the agency's
+    /// queue. `ready` is called once the pump consumes and the endpoint is bound; `after` is waited for before
+    /// connecting (`mash-hub` starts adapters once the coordinator has declared the topology).
+    public func services(
+        ready: @escaping @Sendable () -> Void = {}, after: (@Sendable () async throws -> Void)? = nil
+    ) -> [any Service] {
+        let readiness = Readiness(parts: configuration.operationsPort == nil ? 1 : 2) { [logger, configuration] in
             logger.info(
                 "adapter ready", metadata: ["agency": "\(configuration.agency)", "queue": "\(configuration.queue)"])
             ready()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await pump.run(deliveries, context) }
-                for _ in 0..<configuration.parallel {
-                    group.addTask { try await self.research(relay) }
-                }
-                group.addTask { try await relay.run() }
-                group.addTask { try await self.runHeartbeat(on: connection) }
-                try await group.next()
-                group.cancelAll()
-                try await group.waitForAll()
-            }
-        } catch is CancellationError {
+        }
+        var services: [any Service] = []
+        if let port = configuration.operationsPort {
+            let operations = OperationsService(
+                port: port, readiness: readiness, logger: logger, metrics: { [self] in scrape() },
+                health: { [self] in health() })
+            endpoint.withLock { $0 = operations }
+            services.append(operations)
+        }
+        let session = BrokerSession(
+            configuration: AMQPConfiguration(url: broker, connectionName: "mash-adapter \(configuration.agency)"),
+            after: after, opened: { [self] connection in liveConnection.withLock { $0 = connection } }, logger: logger)
+        let relay = RelayService(session: session) { [self] connection in
+            OutboxRelay(
+                outbox: outbox, connection: connection, appID: "mash-adapter", logger: logger, metrics: metrics,
+                now: now)
+        }
+        services += [
+            session, relay,
+            LoopService("heartbeat") { [self] _ in try await runHeartbeat(on: try await session.connection.value()) },
+        ]
+        for worker in 1...max(1, configuration.parallel) {
+            services.append(
+                LoopService("research \(worker)", relay: relay) { [self] relay in try await research(relay!) })
+        }
+        // The agency's broker user may publish only responses, so a refused message goes to the queue's DLQ by
+        // rejection (RabbitMQ records `rejected` in x-death); the reason is logged.
+        var pump = MessagePump(
+            queue: configuration.queue, identity: configuration.agency, deadLetters: .reject, prefetch: 16,
+            handler: take)
+        let doorbell = self.doorbell
+        pump.afterCommit = { doorbell.ring() }
+        let opener = self.opener
+        services.append(
+            PumpService(pump, session: session, relay: relay, readiness: readiness) { [self] connection, relay in
+                MessagePump.Context(
+                    connection: connection, opener: { opener }, relay: relay, logger: logger, metrics: metrics,
+                    now: now)
+            })
+        return services
+    }
+
+    /// Runs the adapter's services until they fail or the calling task is cancelled, which stops them
+    /// gracefully: consuming stops, the outbox is flushed, the connection closes. Research in progress is
+    /// abandoned and done again at the next start.
+    public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            try await ServiceGroup.runGracefully(services(ready: ready), logger: logger)
         } catch {
             logger.error("adapter stopped", metadata: ["error": "\(error)"])
-            await connection.close()
             throw error
         }
-        try? await relay.drain()
-        await connection.close()
         logger.info("adapter stopped")
     }
 

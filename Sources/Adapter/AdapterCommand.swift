@@ -2,7 +2,9 @@ import AMQP
 import ArgumentParser
 import Foundation
 import Logging
+import MASHRuntime
 import MASHService
+import ServiceLifecycle
 
 /// `mash-adapter`: one agency's adapter, driven entirely by its configuration file.
 public struct AdapterCommand: AsyncParsableCommand {
@@ -51,12 +53,13 @@ public struct AdapterCommand: AsyncParsableCommand {
         let url = try configuration.brokerURL(
             override: broker ?? ProcessInfo.processInfo.environment["MASH_ADAPTER_URL"])
         let adapter = try Adapter(configuration: configuration, broker: url, logger: logger)
-        try await runUntilSignalled(logger: logger) {
-            try await adapter.run {
-                let operations = adapter.operationsURL.map { " (metrics and health: \($0))" } ?? ""
-                FileHandle.standardOutput.write(
-                    Data("mash-adapter \(adapter.configuration.agency) ready\(operations)\n".utf8))
-            }
+        signal(SIGPIPE, SIG_IGN)
+        let services = adapter.services {
+            let operations = adapter.operationsURL.map { " (metrics and health: \($0))" } ?? ""
+            FileHandle.standardOutput.write(
+                Data("mash-adapter \(adapter.configuration.agency) ready\(operations)\n".utf8))
         }
+        try await ServiceGroup.runGracefully(services, logger: logger, signals: true)
+        logger.notice("stopped gracefully: the outbox flushed")
     }
 }

@@ -8,6 +8,7 @@ import MASHProtocol
 import MASHRuntime
 import MASHService
 import Sealing
+import ServiceLifecycle
 import Synchronization
 
 /// Where the coordinator finds its broker, keys, store and rules.
@@ -75,10 +76,10 @@ public final class Coordinator: Sendable {
     /// Counts for `/metrics`; the gauges (open enquiries, backlog, timer lag) are read from the store per scrape.
     public let metrics = ServiceMetrics()
     let liveConnection = Mutex<AMQPConnection?>(nil)
-    private let endpoint = Mutex<OperationsEndpoint?>(nil)
+    private let endpoint = Mutex<OperationsService?>(nil)
 
     /// Where `/metrics` and `/health` are served, once `run` has started them.
-    public var operationsURL: String? { endpoint.withLock { $0?.url } }
+    public var operationsURL: String? { endpoint.withLock { $0?.endpoint.current?.url } }
 
     public init(settings: CoordinatorSettings, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) throws
     {
@@ -127,53 +128,59 @@ public final class Coordinator: Sendable {
         ]
     }
 
-    /// Runs until cancelled: consumes intake, responses and notifications, fires timers, relays the outbox.
-    /// On cancellation it stops consuming, finishes the batch in hand, publishes what the outbox still holds,
-    /// and closes.
-    public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
-        if let port = settings.operationsPort {
-            let served = try OperationsEndpoint(
-                port: port, metrics: { [self] in scrape() }, health: { [self] in health() })
-            endpoint.withLock { $0 = served }
-            logger.info("operations endpoint", metadata: ["url": "\(served.url)"])
-        }
-        defer { endpoint.withLock { $0?.close() } }
-        let connection = try await AMQPConnection.connect(
-            AMQPConfiguration(url: settings.broker, connectionName: "mash-coordinator"), logger: logger)
-        liveConnection.withLock { $0 = connection }
-        let relay = OutboxRelay(
-            outbox: outbox, connection: connection, appID: "mash-coordinator", logger: logger, metrics: metrics,
-            now: now)
-        do {
-            try await connection.declare(try topology())
-            try await relay.drain()
-            let keys = publicKeys
-            let context = MessagePump.Context(
-                connection: connection, opener: { [self] in openerWithCurrentKeys() }, relay: relay, logger: logger,
-                metrics: metrics, now: now)
-            var consumers: [(MessagePump, DeliveryBatches)] = []
-            for pump in pumps { consumers.append((pump, try await pump.consume(context))) }
+    /// The coordinator's parts as services, in start order (they stop in reverse): the operations endpoint,
+    /// the broker session (connect, declare the topology), the outbox relay, the key folder watch, the timers,
+    /// and a pump per input queue. `ready` is called once every pump consumes and the endpoint is bound.
+    public func services(ready: @escaping @Sendable () -> Void = {}) -> [any Service] {
+        let pumps = self.pumps
+        let readiness = Readiness(parts: pumps.count + (settings.operationsPort == nil ? 0 : 1)) { [logger] in
             logger.info("coordinator ready")
             ready()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (pump, batches) in consumers {
-                    group.addTask { try await pump.run(batches, context) }
-                }
-                group.addTask { try await self.runTimers(relay) }
-                group.addTask { try await relay.run() }
-                group.addTask { await keys.run() }
-                try await group.next()
-                group.cancelAll()
-                try await group.waitForAll()
-            }
-        } catch is CancellationError {
+        }
+        var services: [any Service] = []
+        if let port = settings.operationsPort {
+            let operations = OperationsService(
+                port: port, readiness: readiness, logger: logger, metrics: { [self] in scrape() },
+                health: { [self] in health() })
+            endpoint.withLock { $0 = operations }
+            services.append(operations)
+        }
+        let session = BrokerSession(
+            configuration: AMQPConfiguration(url: settings.broker, connectionName: "mash-coordinator"),
+            topology: { [self] in try topology() },
+            opened: { [self] connection in liveConnection.withLock { $0 = connection } },
+            logger: logger)
+        let relay = RelayService(session: session) { [self] connection in
+            OutboxRelay(
+                outbox: outbox, connection: connection, appID: "mash-coordinator", logger: logger, metrics: metrics,
+                now: now)
+        }
+        let keys = publicKeys
+        services += [
+            session, relay,
+            LoopService("public keys") { _ in await keys.run() },
+            LoopService("timers", relay: relay) { [self] relay in try await runTimers(relay!) },
+        ]
+        for pump in pumps {
+            services.append(
+                PumpService(pump, session: session, relay: relay, readiness: readiness) { [self] connection, relay in
+                    MessagePump.Context(
+                        connection: connection, opener: { [self] in openerWithCurrentKeys() }, relay: relay,
+                        logger: logger, metrics: metrics, now: now)
+                })
+        }
+        return services
+    }
+
+    /// Runs the coordinator's services until they fail or the calling task is cancelled, which stops them
+    /// gracefully: consuming stops, the batch in hand finishes, the outbox is flushed, the connection closes.
+    public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
+        do {
+            try await ServiceGroup.runGracefully(services(ready: ready), logger: logger)
         } catch {
             logger.error("coordinator stopped", metadata: ["error": "\(error)"])
-            await connection.close()
             throw error
         }
-        try? await relay.drain()
-        await connection.close()
         logger.info("coordinator stopped")
     }
 

@@ -4,7 +4,9 @@ import Dispatch
 import Foundation
 import Logging
 import MASHCore
+import MASHRuntime
 import MASHService
+import ServiceLifecycle
 
 /// `mash-coordinator`: the hub's coordinator service.
 public struct CoordinatorCommand: AsyncParsableCommand {
@@ -21,6 +23,29 @@ public struct CoordinatorCommand: AsyncParsableCommand {
               mash-coordinator --broker "$(scripts/broker.sh url coordinator)" --keys .build/keys
             """)
 
+    @OptionGroup var options: CoordinatorOptions
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    public func run() async throws {
+        var logger = Logger(label: "mash.coordinator")
+        logger.logLevel = logLevel
+        let coordinator = try options.coordinator(logger: logger)
+        let services = coordinator.services {
+            let operations = coordinator.operationsURL.map { " (metrics and health: \($0))" } ?? ""
+            FileHandle.standardOutput.write(Data("mash-coordinator ready\(operations)\n".utf8))
+        }
+        try await ServiceGroup.runGracefully(services, logger: logger, signals: true)
+        logger.notice("stopped gracefully: every batch in hand finished and the outbox flushed")
+    }
+}
+
+/// Where the coordinator finds its broker, keys, store and rules: `mash-coordinator`'s options, and
+/// `mash-hub`'s.
+public struct CoordinatorOptions: ParsableArguments {
     @Option(help: "The broker URL (amqp:// or amqps://, user coordinator). Default: $MASH_COORDINATOR_URL.")
     var broker: String?
 
@@ -46,32 +71,22 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         help: """
             Local port serving /metrics (Prometheus) and /health on 127.0.0.1; 0 picks a free port, off serves none.
             """)
-    var operationsPort = OperationsPort(9470)
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
-    var logLevel: Logger.Level = .info
+    public var operationsPort = OperationsPort(9470)
 
     public init() {}
 
-    public func run() async throws {
+    /// The coordinator these options describe; configuration errors name file, line and key.
+    public func coordinator(logger: Logger) throws -> Coordinator {
         guard let url = broker ?? ProcessInfo.processInfo.environment["MASH_COORDINATOR_URL"] else {
             throw ValidationError(
                 "no broker: pass --broker amqp://coordinator:…@host:port/mash or set MASH_COORDINATOR_URL")
         }
-        var logger = Logger(label: "mash.coordinator")
-        logger.logLevel = logLevel
         let routing = try RoutingConfiguration.load(file: routing)
         var settings = CoordinatorSettings(
             broker: try AMQPURL(url), keysDirectory: keys, storePath: store, definitionsFile: definitions,
             routing: routing, calendar: try CoordinatorSettings.calendar(holidaysFile: holidays))
         settings.operationsPort = operationsPort.port
         settings.schools = try SchoolConfiguration.loadDirectory(schools, bankHolidays: settings.calendar.holidays)
-        let coordinator = try Coordinator(settings: settings, logger: logger)
-        try await runUntilSignalled(logger: logger) {
-            try await coordinator.run {
-                let operations = coordinator.operationsURL.map { " (metrics and health: \($0))" } ?? ""
-                FileHandle.standardOutput.write(Data("mash-coordinator ready\(operations)\n".utf8))
-            }
-        }
+        return try Coordinator(settings: settings, logger: logger)
     }
 }

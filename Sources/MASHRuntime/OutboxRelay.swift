@@ -90,6 +90,8 @@ public final class OutboxRelay: Sendable {
             let stale = try await outbox.pending(createdBefore: cutoff).filter { !inFlight.contains($0.messageID) }
             if !stale.isEmpty { await publishLogging(stale) }
             try await settleMarks()
+        } catch is CancellationError {
+            // Stopping: `run` drains what is left.
         } catch {
             logger.error("outbox sweep failed", metadata: ["error": "\(error)"])
         }

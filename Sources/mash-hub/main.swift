@@ -1,0 +1,4 @@
+import MASHHub
+import MASHService
+
+await HubCommand.launch()
