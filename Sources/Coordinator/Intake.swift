@@ -57,7 +57,7 @@ extension Coordinator {
                 (error as? ConsentGate.Refusal)?.reason ?? "\((error as? DocumentError)?.problem ?? "\(error)")"
             logger.warning("enquiry refused", metadata: ["enquiry": "\(enquiry.id)", "reason": "\(reason)"])
             try insertEnquiry(
-                db, enquiry, status: "refused", sender: sender, subjectRef: subjectRef, deadlines: deadlines,
+                db, enquiry, status: .refused, sender: sender, subjectRef: subjectRef, deadlines: deadlines,
                 document: nil, refusal: reason, at: now)
             return [
                 try notice(
@@ -67,7 +67,7 @@ extension Coordinator {
         }
 
         try insertEnquiry(
-            db, enquiry, status: "awaiting", sender: sender, subjectRef: subjectRef, deadlines: deadlines,
+            db, enquiry, status: .awaiting, sender: sender, subjectRef: subjectRef, deadlines: deadlines,
             document: try sealForStore(enquiry.json, table: "enquiry", id: enquiry.id), refusal: nil, at: now)
         var messages: [OutboxMessage] = []
         for agency in agencies {
@@ -90,10 +90,11 @@ extension Coordinator {
             try db.execute(
                 sql: """
                     INSERT INTO request (id, enquiry_id, agency, mandatory, status, due, warning)
-                    VALUES (?, ?, ?, ?, 'sent', ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    requestID, enquiry.id, agency.id, agency.mandatory, deadlines.partnersDue.timeIntervalSince1970,
+                    requestID, enquiry.id, agency.id, agency.mandatory, RequestStatus.sent.rawValue,
+                    deadlines.partnersDue.timeIntervalSince1970,
                     deadlines.partnersWarning.timeIntervalSince1970,
                 ])
             try addTimer(
@@ -117,7 +118,8 @@ extension Coordinator {
     }
 
     private func insertEnquiry(
-        _ db: Database, _ enquiry: Enquiry, status: String, sender: String, subjectRef: String, deadlines: Deadlines,
+        _ db: Database, _ enquiry: Enquiry, status: EnquiryStatus, sender: String, subjectRef: String,
+        deadlines: Deadlines,
         document: [UInt8]?, refusal: String?, at now: Date
     ) throws {
         try db.execute(
@@ -127,7 +129,7 @@ extension Coordinator {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                enquiry.id, enquiry.rag.rawValue, status, sender, subjectRef, now.timeIntervalSince1970,
+                enquiry.id, enquiry.rag.rawValue, status.rawValue, sender, subjectRef, now.timeIntervalSince1970,
                 deadlines.countedFrom.timeIntervalSince1970, deadlines.partnersDue.timeIntervalSince1970,
                 deadlines.partnersWarning.timeIntervalSince1970, deadlines.decisionDue.timeIntervalSince1970,
                 deadlines.decisionWarning.timeIntervalSince1970, document.map { Data($0) }, refusal,
@@ -144,57 +146,87 @@ extension Coordinator {
 
     /// Consent withdrawn: the enquiry stops, every outstanding request is cancelled and its agency told.
     func withdraw(_ withdrawal: ConsentWithdrawal, _ db: Database) throws -> [OutboxMessage] {
-        guard
-            let status = try String.fetchOne(
-                db, sql: "SELECT status FROM enquiry WHERE id = ?", arguments: [withdrawal.enquiryID])
-        else {
+        guard var lifecycle = try lifecycle(of: withdrawal.enquiryID, db) else {
             throw Refusal(
                 reason: "unknownEnquiry", detail: "no enquiry \(withdrawal.enquiryID) to withdraw consent from")
         }
-        guard status == "awaiting" else {
+        let effects = lifecycle.withdraw()
+        guard !effects.isEmpty else {
             logger.notice(
                 "consent withdrawn after the enquiry closed",
-                metadata: ["enquiry": "\(withdrawal.enquiryID)", "status": "\(status)"])
+                metadata: ["enquiry": "\(withdrawal.enquiryID)", "status": "\(lifecycle.status.rawValue)"])
             return []
         }
-        try db.execute(
-            sql: "UPDATE enquiry SET status = 'withdrawn', completed_at = ? WHERE id = ?",
-            arguments: [now().timeIntervalSince1970, withdrawal.enquiryID])
-        let messages = try cancelOutstanding(
-            db, enquiry: withdrawal.enquiryID, reason: "consent withdrawn", onlyOptional: false)
-        try db.execute(
-            sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND fired_at IS NULL",
-            arguments: [now().timeIntervalSince1970, withdrawal.enquiryID])
+        let messages = try carryOut(effects, enquiry: withdrawal.enquiryID, cancelling: "consent withdrawn", db)
         logger.info(
             "consent withdrawn; requests cancelled",
             metadata: ["enquiry": "\(withdrawal.enquiryID)", "cancelled": "\(messages.count)"])
         return messages
     }
 
-    /// Cancels the requests of `enquiry` still waiting for an answer and tells each agency.
-    func cancelOutstanding(_ db: Database, enquiry: String, reason: String, onlyOptional: Bool) throws
-        -> [OutboxMessage]
+    /// The enquiry's lifecycle as the store has it; nil if there is no such enquiry.
+    func lifecycle(of enquiryID: String, _ db: Database) throws -> EnquiryLifecycle? {
+        guard let raw = try String.fetchOne(db, sql: "SELECT status FROM enquiry WHERE id = ?", arguments: [enquiryID])
+        else { return nil }
+        guard let status = EnquiryStatus(rawValue: raw) else {
+            throw CorruptStore(detail: "enquiry \(enquiryID) has the unknown status '\(raw)'")
+        }
+        let requests = try Row.fetchAll(
+            db, sql: "SELECT id, agency, mandatory, status FROM request WHERE enquiry_id = ? ORDER BY agency",
+            arguments: [enquiryID]
+        ).map { row in
+            let id: String = row["id"]
+            guard let status = RequestStatus(rawValue: row["status"]) else {
+                throw CorruptStore(detail: "request \(id) has the unknown status '\(row["status"] as String)'")
+            }
+            return EnquiryLifecycle.Request(id: id, agency: row["agency"], mandatory: row["mandatory"], status: status)
+        }
+        return EnquiryLifecycle(status: status, requests: requests)
+    }
+
+    /// Carries out what the lifecycle decided about requests and closing, in the caller's transaction; the
+    /// answer itself and the package are the response flow's (`recordAnswer`, `deliverPackage`).
+    func carryOut(_ effects: [EnquiryLifecycle.Effect], enquiry: String, cancelling reason: String, _ db: Database)
+        throws -> [OutboxMessage]
     {
-        let rows = try Row.fetchAll(
-            db,
-            sql: "SELECT id, agency FROM request WHERE enquiry_id = ? AND status = 'sent'"
-                + (onlyOptional ? " AND mandatory = 0" : ""),
-            arguments: [enquiry])
         var messages: [OutboxMessage] = []
-        for row in rows {
-            let requestID: String = row["id"]
-            let agency: String = row["agency"]
-            try db.execute(sql: "UPDATE request SET status = 'cancelled' WHERE id = ?", arguments: [requestID])
-            try db.execute(
-                sql: "UPDATE timer SET fired_at = ? WHERE request_id = ? AND fired_at IS NULL",
-                arguments: [now().timeIntervalSince1970, requestID])
-            let message = try notice(
-                Notice(
-                    type: .requestCancellation, enquiryID: enquiry, requestID: requestID, agency: agency,
-                    reason: reason, at: now()),
-                to: agency, exchange: HubQueues.enquiriesExchange)
-            messages.append(message)
+        for effect in effects {
+            switch effect {
+            case .cancelRequest(let requestID, let agency):
+                try db.execute(
+                    sql: "UPDATE request SET status = ? WHERE id = ?",
+                    arguments: [RequestStatus.cancelled.rawValue, requestID])
+                try db.execute(
+                    sql: "UPDATE timer SET fired_at = ? WHERE request_id = ? AND fired_at IS NULL",
+                    arguments: [now().timeIntervalSince1970, requestID])
+                messages.append(
+                    try notice(
+                        Notice(
+                            type: .requestCancellation, enquiryID: enquiry, requestID: requestID, agency: agency,
+                            reason: reason, at: now()),
+                        to: agency, exchange: HubQueues.enquiriesExchange))
+            case .closeWithdrawn:
+                try close(enquiry, as: .withdrawn, db)
+            case .recordAnswer, .ignoreAnswer, .deliverPackage:
+                break
+            }
         }
         return messages
     }
+
+    /// Closes the enquiry and stops its timers.
+    func close(_ enquiryID: String, as status: EnquiryStatus, _ db: Database) throws {
+        try db.execute(
+            sql: "UPDATE enquiry SET status = ?, completed_at = ? WHERE id = ?",
+            arguments: [status.rawValue, now().timeIntervalSince1970, enquiryID])
+        try db.execute(
+            sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND fired_at IS NULL",
+            arguments: [now().timeIntervalSince1970, enquiryID])
+    }
+}
+
+/// The store holds something the code does not know: a failure of the whole batch, never the message's fault.
+struct CorruptStore: Error, CustomStringConvertible {
+    var detail: String
+    var description: String { "the coordinator's store is inconsistent: \(detail)" }
 }

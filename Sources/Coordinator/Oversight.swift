@@ -29,7 +29,8 @@ extension CoordinatorStore {
                     SELECT rag, COUNT(*) AS open, SUM(breached) AS breached,
                            SUM(CASE WHEN breached = 0 AND at_risk = 1 THEN 1 ELSE 0 END) AS at_risk
                     FROM (\(Self.openEnquiryClocks)) GROUP BY rag
-                    """, arguments: ["now": now.timeIntervalSince1970])
+                    """, arguments: StatementArguments(Self.statuses.merging(["now": now.timeIntervalSince1970]) { $1 })
+            )
         }
         var byRAG = Dictionary(
             uniqueKeysWithValues: RAG.allCases.map { ($0.rawValue, OpenEnquiries(rag: $0.rawValue)) })
@@ -41,13 +42,21 @@ extension CoordinatorStore {
     }
 
     /// Each awaiting enquiry with 1 in `breached` when a clock has passed, and 1 in `at_risk` when a warning has.
+    /// The statuses the queries name, as arguments (`:awaiting`, `:complete`, `:sent`).
+    static var statuses: [String: (any DatabaseValueConvertible)?] {
+        [
+            "awaiting": EnquiryStatus.awaiting.rawValue, "complete": EnquiryStatus.complete.rawValue,
+            "sent": RequestStatus.sent.rawValue,
+        ]
+    }
+
     private static let openEnquiryClocks = """
         SELECT e.id, e.rag,
           (e.decision_due <= :now OR EXISTS (SELECT 1 FROM request r WHERE r.enquiry_id = e.id
-             AND r.status = 'sent' AND r.due <= :now)) AS breached,
+             AND r.status = :sent AND r.due <= :now)) AS breached,
           (e.decision_warning <= :now OR EXISTS (SELECT 1 FROM request r WHERE r.enquiry_id = e.id
-             AND r.status = 'sent' AND r.warning <= :now)) AS at_risk
-        FROM enquiry e WHERE e.status = 'awaiting'
+             AND r.status = :sent AND r.warning <= :now)) AS at_risk
+        FROM enquiry e WHERE e.status = :awaiting
         """
 
     /// An enquiry as `mashctl enquiries` lists it.
@@ -94,14 +103,15 @@ extension CoordinatorStore {
     {
         try read { db in
             var conditions: [String] = []
-            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now.timeIntervalSince1970]
+            var arguments = Self.statuses
+            arguments["now"] = now.timeIntervalSince1970
             if let rag {
                 conditions.append("e.rag = :rag")
                 arguments["rag"] = rag.rawValue
             }
             switch filter {
-            case .awaiting: conditions.append("e.status = 'awaiting'")
-            case .complete: conditions.append("e.status = 'complete'")
+            case .awaiting: conditions.append("e.status = :awaiting")
+            case .complete: conditions.append("e.status = :complete")
             case .breached: conditions.append("breached = 1")
             case nil: break
             }
@@ -113,9 +123,9 @@ extension CoordinatorStore {
                     SELECT * FROM (
                       SELECT e.*, (EXISTS (SELECT 1 FROM timer t WHERE t.enquiry_id = e.id AND t.event = 'breach'
                                      AND t.fired_at >= t.due)
-                                   OR (e.status = 'awaiting' AND (e.decision_due <= :now
+                                   OR (e.status = :awaiting AND (e.decision_due <= :now
                                      OR EXISTS (SELECT 1 FROM request r WHERE r.enquiry_id = e.id
-                                       AND r.status = 'sent' AND r.due <= :now)))) AS breached
+                                       AND r.status = :sent AND r.due <= :now)))) AS breached
                       FROM enquiry e) e
                     \(whereClause) ORDER BY e.opened_at DESC LIMIT :limit
                     """, arguments: StatementArguments(arguments))

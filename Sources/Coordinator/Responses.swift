@@ -35,14 +35,30 @@ extension Coordinator {
                 reason: "wrongAgency",
                 detail: "request \(response.requestID) went to \(agency); this answer was signed by \(opened.sender)")
         }
-        let status: String = request["status"]
-        guard status == "sent" else {
-            logger.notice(
-                "response to a request no longer open; ignored",
-                metadata: ["request": "\(response.requestID)", "status": "\(status)"])
-            return []
+        guard var lifecycle = try lifecycle(of: enquiryID, db) else {
+            throw CorruptStore(detail: "request \(response.requestID) belongs to no enquiry")
         }
-        return try record(response, messageID: opened.messageID, enquiryID: enquiryID, db)
+        let subjectRef =
+            try String.fetchOne(db, sql: "SELECT subject_ref FROM enquiry WHERE id = ?", arguments: [enquiryID]) ?? ""
+        var messages: [OutboxMessage] = []
+        let effects = lifecycle.answer(response.requestID)
+        for effect in effects {
+            switch effect {
+            case .ignoreAnswer(_, let status):
+                logger.notice(
+                    "response to a request no longer open; ignored",
+                    metadata: ["request": "\(response.requestID)", "status": "\(status.rawValue)"])
+            case .recordAnswer:
+                try record(response, messageID: opened.messageID, enquiryID: enquiryID, subjectRef: subjectRef, db)
+            case .deliverPackage:
+                messages.append(try deliverPackage(enquiryID, subjectRef: subjectRef, db))
+            case .cancelRequest, .closeWithdrawn:
+                messages += try carryOut(
+                    [effect], enquiry: enquiryID,
+                    cancelling: "the package went to the decision maker without this answer", db)
+            }
+        }
+        return messages
     }
 
     /// A heartbeat needs no inbox entry: recording it twice changes nothing, and an older one never replaces
@@ -69,14 +85,14 @@ extension Coordinator {
         }
     }
 
-    private func record(_ response: ResearchResponse, messageID: String, enquiryID: String, _ db: Database) throws
-        -> [OutboxMessage]
-    {
+    private func record(
+        _ response: ResearchResponse, messageID: String, enquiryID: String, subjectRef: String, _ db: Database
+    ) throws {
         let now = now()
         try db.execute(
-            sql: "UPDATE request SET status = 'answered', outcome = ?, response = ?, answered_at = ? WHERE id = ?",
+            sql: "UPDATE request SET status = ?, outcome = ?, response = ?, answered_at = ? WHERE id = ?",
             arguments: [
-                response.outcome.rawValue,
+                RequestStatus.answered.rawValue, response.outcome.rawValue,
                 Data(try sealForStore(response.json, table: "request", id: response.requestID)),
                 now.timeIntervalSince1970, response.requestID,
             ])
@@ -88,8 +104,6 @@ extension Coordinator {
                 INSERT INTO adapter (agency, last_response_at) VALUES (?, ?)
                 ON CONFLICT (agency) DO UPDATE SET last_response_at = excluded.last_response_at
                 """, arguments: [response.agency, now.timeIntervalSince1970])
-        let subjectRef =
-            try String.fetchOne(db, sql: "SELECT subject_ref FROM enquiry WHERE id = ?", arguments: [enquiryID]) ?? ""
         try RecordOfSharing.append(
             db, at: now, sender: response.agency, recipient: settings.identity, purpose: settings.routing.purpose,
             lawfulBasis: response.lawfulBasis, dataCategories: response.dataCategories, messageID: messageID,
@@ -99,28 +113,20 @@ extension Coordinator {
             metadata: [
                 "enquiry": "\(enquiryID)", "agency": "\(response.agency)", "outcome": "\(response.outcome.rawValue)",
             ])
-        return try completeIfAnswered(enquiryID, subjectRef: subjectRef, db)
     }
 
-    /// When every mandatory request is answered (every request, if none is mandatory), cancels the optional
-    /// ones still open and delivers the decision package.
-    private func completeIfAnswered(_ enquiryID: String, subjectRef: String, _ db: Database) throws -> [OutboxMessage] {
+    /// The decision package, with every answer in (and the agencies that did not answer named): sealed to the
+    /// decision maker, the enquiry closed as complete, the sharing recorded.
+    private func deliverPackage(_ enquiryID: String, subjectRef: String, _ db: Database) throws -> OutboxMessage {
         let requests = try Row.fetchAll(
-            db, sql: "SELECT id, agency, mandatory, status, response FROM request WHERE enquiry_id = ? ORDER BY agency",
+            db, sql: "SELECT id, agency, response FROM request WHERE enquiry_id = ? ORDER BY agency",
             arguments: [enquiryID])
-        let mandatory = requests.filter { $0["mandatory"] as Bool }
-        let waitingFor = (mandatory.isEmpty ? requests : mandatory).filter { ($0["status"] as String) == "sent" }
-        guard waitingFor.isEmpty,
+        guard
             let enquiryRow = try Row.fetchOne(
-                db, sql: "SELECT document, partners_due, decision_due, status FROM enquiry WHERE id = ?",
-                arguments: [enquiryID]),
-            (enquiryRow["status"] as String) == "awaiting"
-        else { return [] }
-
+                db, sql: "SELECT document, partners_due, decision_due FROM enquiry WHERE id = ?",
+                arguments: [enquiryID])
+        else { throw CorruptStore(detail: "no enquiry \(enquiryID) for its package") }
         let now = now()
-        var messages = try cancelOutstanding(
-            db, enquiry: enquiryID, reason: "the package went to the decision maker without this answer",
-            onlyOptional: true)
         let document: Data = enquiryRow["document"]
         let enquiry = try Enquiry(
             json: try openFromStore(Array(document), table: "enquiry", id: enquiryID),
@@ -150,13 +156,7 @@ extension Coordinator {
                 "x-mash-enquiry": enquiryID, "x-mash-rag": enquiry.rag.rawValue,
                 "x-mash-due": Instant.format(package.decisionDue),
             ])
-        messages.append(message)
-        try db.execute(
-            sql: "UPDATE enquiry SET status = 'complete', completed_at = ? WHERE id = ?",
-            arguments: [now.timeIntervalSince1970, enquiryID])
-        try db.execute(
-            sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND fired_at IS NULL",
-            arguments: [now.timeIntervalSince1970, enquiryID])
+        try close(enquiryID, as: .complete, db)
         let categories = responses.reduce(into: Set<DataCategory>([.personal])) { $0.formUnion($1.dataCategories) }
         // The package passes on what the agencies disclosed, so it rests on their conditions as well.
         var basis = enquiry.lawfulBasis
@@ -168,6 +168,6 @@ extension Coordinator {
             messageID: message.messageID, enquiryID: enquiryID, subjectRef: subjectRef)
         logger.info(
             "decision package delivered", metadata: ["enquiry": "\(enquiryID)", "responses": "\(responses.count)"])
-        return messages
+        return message
     }
 }

@@ -49,32 +49,36 @@ extension Coordinator {
             sql: "UPDATE timer SET fired_at = ? WHERE id = ? AND fired_at IS NULL",
             arguments: [now.timeIntervalSince1970, id])
         guard db.changesCount == 1 else { return [] }
-        let event = Notice.Event(rawValue: timer["event"]) ?? .warning
-        let clock: String = timer["clock"]
-        let enquiryID: String = timer["enquiry_id"]
-        let requestID: String? = timer["request_id"]
-        let timerDue = Date(timeIntervalSince1970: timer["due"])
-        if clock == "encompass", let requestID {
-            return try escalateEncompass(notice: requestID, danID: enquiryID, db, now: now)
+        guard let event = Notice.Event(rawValue: timer["event"]) else {
+            throw CorruptStore(detail: "timer \(id) has the unknown event '\(timer["event"] as String)'")
         }
-
+        let clock: String = timer["clock"]
+        let timerDue = Date(timeIntervalSince1970: timer["due"])
+        let owner = TimerOwner(clock: clock, enquiryColumn: timer["enquiry_id"], requestColumn: timer["request_id"])
+        let enquiryID: String
+        let requestID: String?
+        switch owner {
+        case .encompassNotice(let notice, let dan):
+            return try escalateEncompass(notice: notice, danID: dan, db, now: now)
+        case .request(let enquiry, let request): (enquiryID, requestID) = (enquiry, request)
+        case .enquiry(let enquiry): (enquiryID, requestID) = (enquiry, nil)
+        }
+        guard let lifecycle = try lifecycle(of: enquiryID, db), lifecycle.fires(owner) else { return [] }
         let dueBy: Date
         var agency: String?
         if let requestID {
             guard
                 let request = try Row.fetchOne(
-                    db, sql: "SELECT agency, status, due FROM request WHERE id = ?", arguments: [requestID]),
-                (request["status"] as String) == "sent"
+                    db, sql: "SELECT agency, due FROM request WHERE id = ?", arguments: [requestID])
             else { return [] }
             agency = request["agency"]
             dueBy = Date(timeIntervalSince1970: request["due"])
         } else {
             guard
-                let enquiry = try Row.fetchOne(
-                    db, sql: "SELECT status, decision_due FROM enquiry WHERE id = ?", arguments: [enquiryID]),
-                (enquiry["status"] as String) == "awaiting"
+                let decisionDue = try Double.fetchOne(
+                    db, sql: "SELECT decision_due FROM enquiry WHERE id = ?", arguments: [enquiryID])
             else { return [] }
-            dueBy = Date(timeIntervalSince1970: enquiry["decision_due"])
+            dueBy = Date(timeIntervalSince1970: decisionDue)
         }
 
         let lag = now.timeIntervalSince(timerDue)
@@ -87,24 +91,22 @@ extension Coordinator {
                 "lag": "\(String(format: "%.1f", lag))s",
             ])
         var messages: [OutboxMessage] = []
-        let alert = Notice(
-            type: .slaAlert, enquiryID: enquiryID, requestID: requestID, agency: agency, event: event, clock: clock,
-            dueBy: dueBy, at: now)
-        messages.append(try notice(alert, to: settings.practiceManager, exchange: HubQueues.alertsExchange))
-        if event != .warning {
-            if let agency, let requestID {
+        let rule = SLATimerRule(chaseEvery: settings.routing.chaseEvery)
+        for effect in rule.effects(of: event, due: timerDue, firedAt: now, agency: agency) {
+            switch effect {
+            case .alertPracticeManager:
+                let alert = Notice(
+                    type: .slaAlert, enquiryID: enquiryID, requestID: requestID, agency: agency, event: event,
+                    clock: clock, dueBy: dueBy, at: now)
+                messages.append(try notice(alert, to: settings.practiceManager, exchange: HubQueues.alertsExchange))
+            case .chaseAgency(let agency):
                 let chase = Notice(
                     type: .requestChase, enquiryID: enquiryID, requestID: requestID, agency: agency, event: event,
                     clock: clock, dueBy: dueBy, at: now)
                 messages.append(try notice(chase, to: agency, exchange: HubQueues.enquiriesExchange))
+            case .scheduleChase(let moment):
+                try addTimer(db, .chase, clock: clock, at: moment, enquiry: enquiryID, request: requestID)
             }
-            // The next chase is a whole number of intervals after this timer's own moment, so a restart neither
-            // moves the chases nor sends the ones missed while down one by one.
-            let interval = settings.routing.chaseEvery
-            let steps = max(1, (now.timeIntervalSince(timerDue) / interval).rounded(.down) + 1)
-            try addTimer(
-                db, .chase, clock: clock, at: timerDue.addingTimeInterval(steps * interval), enquiry: enquiryID,
-                request: requestID)
         }
         return messages
     }
