@@ -49,12 +49,10 @@ extension Coordinator {
         let subjectRef = keyring.pseudonym(of: enquiry.subject.identityKey)
 
         let agencies: [RoutingConfiguration.Agency]
-        do {
-            agencies = try settings.routing.agencies(for: enquiry)
-            try ConsentGate.check(enquiry.consent, agencies: agencies.map(\.id))
-        } catch {
-            let reason =
-                (error as? ConsentGate.Refusal)?.reason ?? "\((error as? DocumentError)?.problem ?? "\(error)")"
+        switch settings.routing.admit(enquiry) {
+        case .success(let admitted): agencies = admitted
+        case .failure(let refusal):
+            let reason = refusal.reason
             logger.warning("enquiry refused", metadata: ["enquiry": "\(enquiry.id)", "reason": "\(reason)"])
             try insertEnquiry(
                 db, enquiry, status: .refused, sender: sender, subjectRef: subjectRef, deadlines: deadlines,

@@ -90,6 +90,21 @@ public struct RoutingConfiguration: Sendable {
         try top.finish()
     }
 
+    /// The agencies an enquiry goes to, or why the hub refuses it: an agency not configured here, or consent
+    /// (or an override) that does not cover the agencies asked. The coordinator's intake and `mashctl enquiry
+    /// open --check` ask this same question, so a check that passes is not refused at the hub.
+    public func admit(_ enquiry: Enquiry) -> Result<[Agency], ConsentGate.Refusal> {
+        do {
+            let agencies = try agencies(for: enquiry)
+            try ConsentGate.check(enquiry.consent, agencies: agencies.map(\.id))
+            return .success(agencies)
+        } catch let refusal as ConsentGate.Refusal {
+            return .failure(refusal)
+        } catch {
+            return .failure(ConsentGate.Refusal(reason: (error as? DocumentError)?.problem ?? "\(error)"))
+        }
+    }
+
     /// The agencies an enquiry goes to: its own list, or the defaults for its RAG rating. Unknown agencies are
     /// an error naming them.
     public func agencies(for enquiry: Enquiry) throws -> [Agency] {

@@ -50,10 +50,27 @@ public struct ConfigMapping {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            throw duplicateKey(duplicates.first ?? "", firstLine: context.mark.line, yaml: yaml, file: file)
         } catch let error as YamlError {
             throw ConfigurationError(file: file, line: nil, key: "", problem: "not valid YAML: \(error)")
         }
         return try ConfigMapping(root, file: file, key: "")
+    }
+
+    /// A key given twice in one mapping, as one line naming the second occurrence (the parser's own message
+    /// quotes the whole file). YAML parsers differ on which value wins, so it is refused, not guessed.
+    static func duplicateKey(_ key: String, firstLine: Int, yaml: String, file: String) -> ConfigurationError {
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        let indent = firstLine >= 1 && firstLine <= lines.count ? lines[firstLine - 1].prefix { $0 == " " }.count : 0
+        let again = (firstLine..<max(firstLine, lines.count)).first { index in
+            let line = lines[index]
+            return line.prefix { $0 == " " }.count == indent
+                && line.dropFirst(indent).drop { $0 == "-" || $0 == " " }.hasPrefix("\(key):")
+        }
+        return ConfigurationError(
+            file: file, line: again.map { $0 + 1 } ?? firstLine, key: key,
+            problem: "is given twice in the same mapping (first on line \(firstLine)); give it once")
     }
 
     /// The top-level mapping of the YAML file at `path`.

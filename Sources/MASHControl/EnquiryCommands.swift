@@ -1,5 +1,6 @@
 import AMQP
 import ArgumentParser
+import Coordinator
 import Foundation
 import MASHCore
 import Sealing
@@ -69,15 +70,21 @@ struct OpenEnquiry: AsyncParsableCommand {
         abstract: "Check an enquiry file, seal it to the coordinator and send it.",
         discussion: """
             The file is a mash.enquiry/1 document (docs/protocol.md). It is checked first; an error names the \
-            field at fault and nothing is sent. With --check, only the check runs. Example:
+            field at fault and nothing is sent. With --check, only the check runs, and it asks what the \
+            coordinator will: are the agencies listed configured in the hub's routing rules, and does the consent \
+            (or override) cover them? Examples:
+              mashctl enquiry open --file enquiry.json --check
               mashctl enquiry open --file enquiry.json --broker "$MASH_SPA_URL"
             """)
 
     @Option(help: "The enquiry document (JSON).")
     var file: String
 
-    @Flag(help: "Only check the file; send nothing.")
+    @Flag(help: "Only check the file, as the coordinator will (with --routing); send nothing.")
     var check = false
+
+    @Option(help: "The hub's routing rules, for --check: the agencies configured, the defaults per RAG rating.")
+    var routing = "Config/routing.yaml"
 
     @OptionGroup var spa: SenderOptions
 
@@ -87,7 +94,14 @@ struct OpenEnquiry: AsyncParsableCommand {
         }
         let enquiry = try Enquiry(json: Array(data), source: file)
         if check {
-            StandardStreams.note("\(file): a valid \(enquiry.rag.rawValue) enquiry, id \(enquiry.id)")
+            switch try RoutingConfiguration.load(file: routing).admit(enquiry) {
+            case .failure(let refusal):
+                throw CommandFailure("\(file): the hub would refuse this enquiry: \(refusal.reason)")
+            case .success(let agencies):
+                StandardStreams.note(
+                    "\(file): a valid \(enquiry.rag.rawValue) enquiry, id \(enquiry.id), for "
+                        + agencies.map(\.id).joined(separator: ", "))
+            }
             return
         }
         let id = try await spa.send(enquiry.json, type: .enquiry)

@@ -60,6 +60,8 @@ public enum ConsentGate {
     public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
         public var reason: String
         public var description: String { reason }
+
+        public init(reason: String) { self.reason = reason }
     }
 
     /// Consent given lets every agency be asked. An override needs the Practice Manager, a rationale with
