@@ -87,6 +87,10 @@ struct CommandBackend: ResearchBackend {
         } catch {
             throw ResearchFailure("the research program '\(name)' could not be started (\(error.localizedDescription))")
         }
+        // Foundation starts the program as the leader of a process group of its own: stopping the group stops
+        // whatever the program started too (a shell's children, a helper holding the output pipe).
+        let pid = process.processIdentifier
+        let group = getpgid(pid) == pid ? -pid : pid
         let result = Once<Result<(Int32, [UInt8]), ResearchFailure>>()
         // Blocking reads and waits run on a thread of their own, never on the cooperative pool.
         // (A program that exits without reading its input must not stop the adapter: SIGPIPE is ignored.)
@@ -101,7 +105,7 @@ struct CommandBackend: ResearchBackend {
             while let chunk = try? reader.read(upToCount: 65536), !chunk.isEmpty {
                 bytes += chunk
                 if bytes.count > Self.outputLimit {
-                    process.terminate()
+                    kill(group, SIGKILL)
                     result.set(.failure(ResearchFailure("the research program '\(name)' wrote more than 1 MiB")))
                     return
                 }
@@ -114,10 +118,8 @@ struct CommandBackend: ResearchBackend {
                 result.set(
                     .failure(ResearchFailure("the research program '\(name)' did not answer within \(Int(timeout))s")))
             else { return }
-            process.terminate()
-            DispatchQueue.global().asyncAfter(deadline: .now() + 2) {
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            }
+            kill(group, SIGTERM)
+            DispatchQueue.global().asyncAfter(deadline: .now() + 2) { kill(group, SIGKILL) }
         }
         let (status, bytes) = try await result.value.get()
         guard status == 0 else { throw ResearchFailure("the research program '\(name)' exited with status \(status)") }

@@ -24,6 +24,8 @@ unset MASH_AMQP_URL MASH_AMQPS_URL MASH_AMQPS_PORT MASH_OPERATOR_URL MASH_SPA_UR
 store=$MASH_RUN_STATE/coordinator/coordinator.sqlite
 logs=$root/.build/test-output/bring-up
 session=mash-bring-up-$$
+runs=0
+pane=""
 police_pid=""
 # The hub and adapters of this run (their arguments name the state folder); the bracket keeps the pattern
 # from matching the command that searches for it.
@@ -71,8 +73,10 @@ stop_police() {
 # status make exits with is appended to $1 when it ends.
 start_run() {
     local log=$1
-    terminal kill-server 2>/dev/null || true
-    terminal new-session -d -s "$session" -x 200 -y 50 \
+    # A new window per run in the one server (killing and restarting the server races with its exit).
+    runs=$((runs + 1))
+    pane=run-$runs
+    terminal new-session -d -s "$pane" -x 200 -y 50 \
         "bash -c 'make run 2>&1 | tee \"$log\"; echo \"make run exited with status \${PIPESTATUS[0]}\" >>\"$log\"; sleep 3600'"
     await_text "$log" 600 "MASH is ready" || { tail -40 "$log" >&2; fatal "make run did not reach 'MASH is ready' ($log)"; }
 }
@@ -142,7 +146,7 @@ check "Ctrl-C lands while the second Red enquiry still awaits the police" \
     test "$(query "select status from enquiry where id = '$red2'")" = awaiting
 kill -CONT "$police_pid"
 stop_police
-terminal send-keys -t "$session" C-c
+terminal send-keys -t "$pane" C-c
 await_stopped "$logs/run-1.log" "Ctrl-C"
 wait "$demo_pid" 2>/dev/null || true
 echo "  (at the stop: $(query "select count(*) from enquiry where status != 'complete'") enquiries awaiting answers)"

@@ -152,8 +152,10 @@ extension CoordinatorBrokerTests {
                 #expect(unable.outcome == .unable)
                 #expect(unable.declinedReason?.contains("not valid JSON") == true)
 
+                let children = harness.scratch.file("children.pids")
                 let hangs = try await harness.startAdapter(
-                    try harness.adapterConfig("housing", research: Self.commandResearch("hang", timeout: "1s")),
+                    try harness.adapterConfig(
+                        "housing", research: Self.commandResearch("hang-with-child \(children)", timeout: "1s")),
                     agency: "housing")
                 let first = harness.researchRequest(to: "housing")
                 let second = harness.researchRequest(to: "housing")
@@ -166,6 +168,19 @@ extension CoordinatorBrokerTests {
                 }
                 // Still running and still consuming: nothing crashed.
                 #expect(kill(hangs.pid, 0) == 0)
+                // The programs' own children were stopped with them (the whole process group), not left behind.
+                let pids = try String(contentsOfFile: children, encoding: .utf8).split(separator: "\n")
+                    .compactMap { pid_t($0) }
+                #expect(pids.count == 2)
+                try await harness.eventually("the timed-out programs' children to be gone") {
+                    pids.allSatisfy { pid in
+                        // Gone, or dead and waiting for init to reap it (state Z).
+                        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else {
+                            return true
+                        }
+                        return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+                    }
+                }
             }
         }
 

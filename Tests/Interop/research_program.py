@@ -4,10 +4,13 @@
     research_program.py answer            one finding about the subject, matched
     research_program.py garbage           prints something that is not JSON
     research_program.py hang              never answers
+    research_program.py hang-with-child PIDS  starts a child that outlives it unless killed (its pid appended
+                                          to PIDS, holding the output pipe), then never answers
     research_program.py slow MARKER SECS  creates MARKER, waits SECS, then answers (for crash tests)
     research_program.py record MARKER     appends to MARKER that it ran, then answers
 """
 import json
+import subprocess
 import sys
 import time
 
@@ -27,6 +30,10 @@ if mode == "garbage":
     print("Traceback (most recent call last): this is not JSON")
     sys.exit(0)
 if mode == "hang":
+    time.sleep(3600)
+if mode == "hang-with-child":
+    child = subprocess.Popen(["sleep", "3600"])
+    open(sys.argv[2], "a").write("%d\n" % child.pid)
     time.sleep(3600)
 if mode == "slow":
     open(sys.argv[2], "a").write("started\n")
