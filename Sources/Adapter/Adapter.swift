@@ -36,11 +36,12 @@ public final class Adapter: Sendable {
     private let doorbell = Doorbell()
     /// Counts for `/metrics`; pending requests and the outbox backlog are read from the store per scrape.
     public let metrics = ServiceMetrics()
-    private let liveConnection = Mutex<AMQPConnection?>(nil)
-    private let endpoint = Mutex<OperationsService?>(nil)
+    private let base = Mutex<ServiceBase?>(nil)
 
     /// Where `/metrics` and `/health` are served, once `run` has started them.
-    public var operationsURL: String? { endpoint.withLock { $0?.endpoint.current?.url } }
+    public var operationsURL: String? { base.withLock { $0?.operationsURL } }
+
+    private var connected: Bool { base.withLock { $0?.connection?.status.isConnected == true } }
 
     public init(
         configuration: AdapterConfiguration, broker: AMQPURL, logger: Logger,
@@ -80,34 +81,25 @@ public final class Adapter: Sendable {
     public func services(
         ready: @escaping @Sendable () -> Void = {}, after: (@Sendable () async throws -> Void)? = nil
     ) -> [any Service] {
-        let readiness = Readiness(parts: configuration.operationsPort == nil ? 1 : 2) { [logger, configuration] in
+        let base = ServiceBase(
+            broker: AMQPConfiguration(url: broker, connectionName: "mash-adapter \(configuration.agency)"),
+            after: after, outbox: outbox, appID: "mash-adapter", operationsPort: configuration.operationsPort, pumps: 1,
+            logger: logger, metrics: metrics, now: now, scrape: { [self] in scrape() }, health: { [self] in health() }
+        ) { [logger, configuration] in
             logger.info(
                 "adapter ready", metadata: ["agency": "\(configuration.agency)", "queue": "\(configuration.queue)"])
             ready()
         }
-        var services: [any Service] = []
-        if let port = configuration.operationsPort {
-            let operations = OperationsService(
-                port: port, readiness: readiness, logger: logger, metrics: { [self] in scrape() },
-                health: { [self] in health() })
-            endpoint.withLock { $0 = operations }
-            services.append(operations)
-        }
-        let session = BrokerSession(
-            configuration: AMQPConfiguration(url: broker, connectionName: "mash-adapter \(configuration.agency)"),
-            after: after, opened: { [self] connection in liveConnection.withLock { $0 = connection } }, logger: logger)
-        let relay = RelayService(session: session) { [self] connection in
-            OutboxRelay(
-                outbox: outbox, connection: connection, appID: "mash-adapter", logger: logger, metrics: metrics,
-                now: now)
-        }
-        services += [
-            session, relay,
-            LoopService("heartbeat") { [self] _ in try await runHeartbeat(on: try await session.connection.value()) },
-        ]
+        self.base.withLock { $0 = base }
+        let session = base.session
+        var services =
+            base.services + [
+                LoopService("heartbeat") { [self] _ in try await runHeartbeat(on: try await session.connection.value())
+                }
+            ]
         for worker in 1...max(1, configuration.parallel) {
             services.append(
-                LoopService("research \(worker)", relay: relay) { [self] relay in try await research(relay!) })
+                LoopService("research \(worker)", relay: base.relay) { [self] relay in try await research(relay!) })
         }
         // The agency's broker user may publish only responses, so a refused message goes to the queue's DLQ by
         // rejection (RabbitMQ records `rejected` in x-death); the reason is logged.
@@ -117,20 +109,18 @@ public final class Adapter: Sendable {
         let doorbell = self.doorbell
         pump.afterCommit = { doorbell.ring() }
         let opener = self.opener
-        services.append(
-            PumpService(pump, session: session, relay: relay, readiness: readiness) { [self] connection, relay in
-                MessagePump.Context(
-                    connection: connection, opener: { opener }, relay: relay, logger: logger, metrics: metrics,
-                    now: now)
-            })
-        return services
+        return services + [base.pump(pump) { opener }]
+    }
+
+    /// The line `mash-adapter` and `mash-hub` print once it is ready.
+    public var readyLine: String {
+        "mash-adapter \(configuration.agency) ready" + (operationsURL.map { " (metrics and health: \($0))" } ?? "")
     }
 
     /// Runs the adapter's services until they fail or the calling task is cancelled, which stops them
     /// gracefully: consuming stops, the outbox is flushed, the connection closes. Research in progress is
     /// abandoned and done again at the next start.
     public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
-        signal(SIGPIPE, SIG_IGN)
         do {
             try await ServiceGroup.runGracefully(services(ready: ready), logger: logger)
         } catch {
@@ -349,13 +339,12 @@ public final class Adapter: Sendable {
             }
         }
         if let backlog = try? outbox.backlog() { metrics.record("mash_outbox_backlog", Double(backlog)) }
-        metrics.record("mash_broker_connected", liveConnection.withLock { $0?.status.isConnected == true } ? 1 : 0)
+        metrics.record("mash_broker_connected", connected ? 1 : 0)
         return metrics.exposition()
     }
 
     /// `/health`: failing while the broker connection is down or the store cannot be read.
     func health() -> HealthReport {
-        let connected = liveConnection.withLock { $0?.status.isConnected == true }
         var checks = [HealthReport.Check("broker", healthy: connected, connected ? "connected" : "not connected")]
         if let backlog = try? outbox.backlog() {
             checks.append(.init("store", healthy: true, "readable; outbox backlog \(backlog)"))

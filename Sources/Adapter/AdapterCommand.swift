@@ -53,12 +53,7 @@ public struct AdapterCommand: AsyncParsableCommand {
         let url = try configuration.brokerURL(
             override: broker ?? ProcessInfo.processInfo.environment["MASH_ADAPTER_URL"])
         let adapter = try Adapter(configuration: configuration, broker: url, logger: logger)
-        signal(SIGPIPE, SIG_IGN)
-        let services = adapter.services {
-            let operations = adapter.operationsURL.map { " (metrics and health: \($0))" } ?? ""
-            FileHandle.standardOutput.write(
-                Data("mash-adapter \(adapter.configuration.agency) ready\(operations)\n".utf8))
-        }
+        let services = adapter.services { FileHandle.standardOutput.write(Data((adapter.readyLine + "\n").utf8)) }
         try await ServiceGroup.runGracefully(services, logger: logger, signals: true)
         logger.notice("stopped gracefully: the outbox flushed")
     }

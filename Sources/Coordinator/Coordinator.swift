@@ -75,11 +75,13 @@ public final class Coordinator: Sendable {
     let now: @Sendable () -> Date
     /// Counts for `/metrics`; the gauges (open enquiries, backlog, timer lag) are read from the store per scrape.
     public let metrics = ServiceMetrics()
-    let liveConnection = Mutex<AMQPConnection?>(nil)
-    private let endpoint = Mutex<OperationsService?>(nil)
+    private let base = Mutex<ServiceBase?>(nil)
 
     /// Where `/metrics` and `/health` are served, once `run` has started them.
-    public var operationsURL: String? { endpoint.withLock { $0?.endpoint.current?.url } }
+    public var operationsURL: String? { base.withLock { $0?.operationsURL } }
+
+    /// The broker connection, once open.
+    var connection: AMQPConnection? { base.withLock { $0?.connection } }
 
     public init(settings: CoordinatorSettings, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) throws
     {
@@ -133,43 +135,26 @@ public final class Coordinator: Sendable {
     /// and a pump per input queue. `ready` is called once every pump consumes and the endpoint is bound.
     public func services(ready: @escaping @Sendable () -> Void = {}) -> [any Service] {
         let pumps = self.pumps
-        let readiness = Readiness(parts: pumps.count + (settings.operationsPort == nil ? 0 : 1)) { [logger] in
+        let base = ServiceBase(
+            broker: AMQPConfiguration(url: settings.broker, connectionName: "mash-coordinator"),
+            topology: { [self] in try topology() }, outbox: outbox, appID: "mash-coordinator",
+            operationsPort: settings.operationsPort, pumps: pumps.count, logger: logger, metrics: metrics, now: now,
+            scrape: { [self] in scrape() }, health: { [self] in health() }
+        ) { [logger] in
             logger.info("coordinator ready")
             ready()
         }
-        var services: [any Service] = []
-        if let port = settings.operationsPort {
-            let operations = OperationsService(
-                port: port, readiness: readiness, logger: logger, metrics: { [self] in scrape() },
-                health: { [self] in health() })
-            endpoint.withLock { $0 = operations }
-            services.append(operations)
-        }
-        let session = BrokerSession(
-            configuration: AMQPConfiguration(url: settings.broker, connectionName: "mash-coordinator"),
-            topology: { [self] in try topology() },
-            opened: { [self] connection in liveConnection.withLock { $0 = connection } },
-            logger: logger)
-        let relay = RelayService(session: session) { [self] connection in
-            OutboxRelay(
-                outbox: outbox, connection: connection, appID: "mash-coordinator", logger: logger, metrics: metrics,
-                now: now)
-        }
+        self.base.withLock { $0 = base }
         let keys = publicKeys
-        services += [
-            session, relay,
+        return base.services + [
             LoopService("public keys") { _ in await keys.run() },
-            LoopService("timers", relay: relay) { [self] relay in try await runTimers(relay!) },
-        ]
-        for pump in pumps {
-            services.append(
-                PumpService(pump, session: session, relay: relay, readiness: readiness) { [self] connection, relay in
-                    MessagePump.Context(
-                        connection: connection, opener: { [self] in openerWithCurrentKeys() }, relay: relay,
-                        logger: logger, metrics: metrics, now: now)
-                })
-        }
-        return services
+            LoopService("timers", relay: base.relay) { [self] relay in try await runTimers(relay!) },
+        ] + pumps.map { base.pump($0) { [self] in openerWithCurrentKeys() } }
+    }
+
+    /// The line `mash-coordinator` and `mash-hub` print once it is ready.
+    public var readyLine: String {
+        "mash-coordinator ready" + (operationsURL.map { " (metrics and health: \($0))" } ?? "")
     }
 
     /// Runs the coordinator's services until they fail or the calling task is cancelled, which stops them

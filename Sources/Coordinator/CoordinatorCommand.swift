@@ -35,8 +35,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         logger.logLevel = logLevel
         let coordinator = try options.coordinator(logger: logger)
         let services = coordinator.services {
-            let operations = coordinator.operationsURL.map { " (metrics and health: \($0))" } ?? ""
-            FileHandle.standardOutput.write(Data("mash-coordinator ready\(operations)\n".utf8))
+            FileHandle.standardOutput.write(Data((coordinator.readyLine + "\n").utf8))
         }
         try await ServiceGroup.runGracefully(services, logger: logger, signals: true)
         logger.notice("stopped gracefully: every batch in hand finished and the outbox flushed")

@@ -28,7 +28,7 @@ extension Coordinator {
             metrics.record("mash_store_readable", 0)
             logger.error("metrics: the store could not be read", metadata: ["error": "\(error)"])
         }
-        let status = liveConnection.withLock { $0?.status }
+        let status = connection?.status
         metrics.record("mash_broker_connected", status?.isConnected == true ? 1 : 0)
         metrics.record("mash_broker_recoveries", Double(status?.recoveries ?? 0))
         return metrics.exposition()
@@ -38,7 +38,7 @@ extension Coordinator {
     /// than a minute late (the clocks are not being run).
     func health() -> HealthReport {
         var checks: [HealthReport.Check] = []
-        let status = liveConnection.withLock { $0?.status }
+        let status = connection?.status
         checks.append(
             .init(
                 "broker", healthy: status?.isConnected == true,

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MASHConfig
 import MASHCore
+import MASHRuntime
 import MASHService
 
 /// The coordinator's durable state in one SQLite file (WAL): enquiries and their requests with their
@@ -73,24 +74,8 @@ public final class CoordinatorStore: Sendable {
                         fired_at REAL
                     );
                     CREATE INDEX timer_pending ON timer (due) WHERE fired_at IS NULL;
-                    CREATE TABLE outbox (
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                        message_id TEXT NOT NULL UNIQUE,
-                        exchange TEXT NOT NULL,
-                        routing_key TEXT NOT NULL,
-                        type TEXT NOT NULL,
-                        headers TEXT NOT NULL,         -- JSON object of string headers (ids, type, RAG only)
-                        body BLOB NOT NULL,            -- already sealed to its addressee
-                        created_at REAL NOT NULL,
-                        published_at REAL
-                    );
-                    CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;
-                    CREATE TABLE inbox (
-                        message_id TEXT PRIMARY KEY,
-                        queue TEXT NOT NULL,
-                        received_at REAL NOT NULL,
-                        outcome TEXT NOT NULL
-                    );
+                    \(Outbox.schema)
+                    \(Inbox.schema)
                     CREATE TABLE record_of_sharing (
                         seq INTEGER PRIMARY KEY,
                         at TEXT NOT NULL,

@@ -69,7 +69,6 @@ public struct HubCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        signal(SIGPIPE, SIG_IGN)
         if takeTerminal, !TerminalForeground.take() {
             Logger(label: "mash.hub").notice("no controlling terminal to take; carrying on without it")
         }
@@ -85,8 +84,7 @@ public struct HubCommand: AsyncParsableCommand {
             (
                 "coordinator",
                 hub.services {
-                    let operations = hub.operationsURL.map { " (metrics and health: \($0))" } ?? ""
-                    PrefixedLogHandler.write("coordinator", "mash-coordinator ready\(operations)")
+                    PrefixedLogHandler.write("coordinator", hub.readyLine)
                     coordinatorReady.set(())
                     ready.partReady()
                 }
@@ -105,8 +103,7 @@ public struct HubCommand: AsyncParsableCommand {
                     agency,
                     adapter.services(
                         ready: {
-                            let operations = adapter.operationsURL.map { " (metrics and health: \($0))" } ?? ""
-                            PrefixedLogHandler.write(agency, "mash-adapter \(agency) ready\(operations)")
+                            PrefixedLogHandler.write(agency, adapter.readyLine)
                             ready.partReady()
                         },
                         after: { try await coordinatorReady.value() })

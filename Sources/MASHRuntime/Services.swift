@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import Logging
 import MASHService
+import Sealing
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -93,18 +94,15 @@ public struct BrokerSession: Service {
     /// Waited for before connecting: in `mash-hub`, adapters connect once the coordinator has declared the
     /// topology.
     let after: (@Sendable () async throws -> Void)?
-    let opened: (@Sendable (AMQPConnection) -> Void)?
     let logger: Logger
 
     public init(
         configuration: AMQPConfiguration, topology: (@Sendable () throws -> Topology)? = nil,
-        after: (@Sendable () async throws -> Void)? = nil, opened: (@Sendable (AMQPConnection) -> Void)? = nil,
-        logger: Logger
+        after: (@Sendable () async throws -> Void)? = nil, logger: Logger
     ) {
         self.configuration = configuration
         self.topology = topology
         self.after = after
-        self.opened = opened
         self.logger = logger
     }
 
@@ -121,7 +119,6 @@ public struct BrokerSession: Service {
             connection.fail(error)
             throw error
         }
-        opened?(open)
         connection.set(open)
         try? await gracefulShutdown()
         await open.close()
@@ -254,6 +251,58 @@ func untilShutdown(_ body: @escaping @Sendable () async throws -> Void) async th
     }
 }
 
+/// What every service runs under its own flows, in start order: the operations endpoint (when a port is
+/// given), the broker session and the outbox relay; and the pumps on top, which need all three. The coordinator,
+/// each adapter and `mash-hub` build their services from one of these, so the wiring is written once.
+public struct ServiceBase: Sendable {
+    public let operations: OperationsService?
+    public let session: BrokerSession
+    public let relay: RelayService
+    let readiness: Readiness
+    let logger: Logger
+    let metrics: ServiceMetrics
+    let now: @Sendable () -> Date
+
+    /// `ready` is called once each of the `pumps` pumps consumes and the endpoint is bound.
+    public init(
+        broker: AMQPConfiguration, topology: (@Sendable () throws -> Topology)? = nil,
+        after: (@Sendable () async throws -> Void)? = nil, outbox: Outbox, appID: String, operationsPort: Int?,
+        pumps: Int, logger: Logger, metrics: ServiceMetrics, now: @escaping @Sendable () -> Date,
+        scrape: @escaping @Sendable () -> [UInt8], health: @escaping @Sendable () -> HealthReport,
+        ready: @escaping @Sendable () -> Void
+    ) {
+        let readiness = Readiness(parts: pumps + (operationsPort == nil ? 0 : 1), ready: ready)
+        self.readiness = readiness
+        self.logger = logger
+        self.metrics = metrics
+        self.now = now
+        operations = operationsPort.map {
+            OperationsService(port: $0, readiness: readiness, logger: logger, metrics: scrape, health: health)
+        }
+        session = BrokerSession(configuration: broker, topology: topology, after: after, logger: logger)
+        relay = RelayService(session: session) { connection in
+            OutboxRelay(
+                outbox: outbox, connection: connection, appID: appID, logger: logger, metrics: metrics, now: now)
+        }
+    }
+
+    /// The endpoint, the session and the relay, in start order.
+    public var services: [any Service] { (operations.map { [$0] } ?? []) + [session, relay] }
+
+    /// The connection once open (for `/metrics` and `/health`, which must not wait).
+    public var connection: AMQPConnection? { session.connection.current }
+
+    public var operationsURL: String? { operations?.endpoint.current?.url }
+
+    /// A pump on this session and relay, opening with `opener` (called once per batch).
+    public func pump(_ pump: MessagePump, opener: @escaping @Sendable () -> Opener) -> PumpService {
+        PumpService(pump, session: session, relay: relay, readiness: readiness) { [logger, metrics, now] in
+            MessagePump.Context(
+                connection: $0, opener: opener, relay: $1, logger: logger, metrics: metrics, now: now)
+        }
+    }
+}
+
 extension ServiceGroup {
     /// Runs services in a group (started in order, stopped in reverse) until they end or the calling task is
     /// cancelled; cancellation is taken as a graceful shutdown, so an embedding test stops a service the way
@@ -265,6 +314,8 @@ extension ServiceGroup {
     public static func runGracefully(
         _ services: [any Service], logger: Logger, signals: Bool = false, deadline: Duration = .seconds(60)
     ) async throws {
+        // A peer that hangs up must not end the process: writes to it fail with EPIPE instead.
+        signal(SIGPIPE, SIG_IGN)
         var configuration = ServiceGroupConfiguration(services: services, logger: logger)
         configuration.maximumGracefulShutdownDuration = deadline
         let group = ServiceGroup(configuration: configuration)

@@ -70,14 +70,14 @@ stop_police() {
 }
 
 # `make run` in a tmux terminal, as a newcomer types it; its output goes to the pane and to $1, and the
-# status make exits with is appended to $1 when it ends.
+# status make exits with is appended to $1 when it ends (the pane then waits for a key, so it stays open).
 start_run() {
     local log=$1
     # A new window per run in the one server (killing and restarting the server races with its exit).
     runs=$((runs + 1))
     pane=run-$runs
     terminal new-session -d -s "$pane" -x 200 -y 50 \
-        "bash -c 'make run 2>&1 | tee \"$log\"; echo \"make run exited with status \${PIPESTATUS[0]}\" >>\"$log\"; sleep 3600'"
+        "bash -c 'make run 2>&1 | tee \"$log\"; echo \"make run exited with status \${PIPESTATUS[0]}\" >>\"$log\"; read -r _'"
     await_text "$log" 600 "MASH is ready" || { tail -40 "$log" >&2; fatal "make run did not reach 'MASH is ready' ($log)"; }
 }
 

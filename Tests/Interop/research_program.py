@@ -10,6 +10,7 @@
     research_program.py record MARKER     appends to MARKER that it ran, then answers
 """
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -30,11 +31,11 @@ if mode == "garbage":
     print("Traceback (most recent call last): this is not JSON")
     sys.exit(0)
 if mode == "hang":
-    time.sleep(3600)
+    signal.pause()  # until the adapter's timeout stops it
 if mode == "hang-with-child":
-    child = subprocess.Popen(["sleep", "3600"])
+    child = subprocess.Popen(["sleep", "infinity"])
     open(sys.argv[2], "a").write("%d\n" % child.pid)
-    time.sleep(3600)
+    signal.pause()
 if mode == "slow":
     open(sys.argv[2], "a").write("started\n")
     time.sleep(float(sys.argv[3]))
