@@ -155,7 +155,7 @@ extension CoordinatorBrokerTests {
                 let children = harness.scratch.file("children.pids")
                 let hangs = try await harness.startAdapter(
                     try harness.adapterConfig(
-                        "housing", research: Self.commandResearch("hang-with-child \(children)", timeout: "1s")),
+                        "housing", research: Self.commandResearch("hang-with-child \(children)", timeout: "4s")),
                     agency: "housing")
                 let first = harness.researchRequest(to: "housing")
                 let second = harness.researchRequest(to: "housing")
@@ -164,7 +164,7 @@ extension CoordinatorBrokerTests {
                 for request in [first, second] {
                     let timedOut = try await collector.answer(to: request.requestID)
                     #expect(timedOut.outcome == .unable)
-                    #expect(timedOut.declinedReason?.contains("did not answer within 1s") == true)
+                    #expect(timedOut.declinedReason?.contains("did not answer within 4s") == true)
                 }
                 // Still running and still consuming: nothing crashed.
                 #expect(kill(hangs.pid, 0) == 0)

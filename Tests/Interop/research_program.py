@@ -16,6 +16,12 @@ import sys
 import time
 
 mode = sys.argv[1]
+if mode == "hang-with-child":
+    # First, before anything slow: the test's timeout must find the child already started and recorded.
+    child = subprocess.Popen(["sleep", "infinity"])
+    with open(sys.argv[2], "a") as pids:
+        pids.write("%d\n" % child.pid)
+    signal.pause()
 request = json.load(sys.stdin)
 answer = {
     "outcome": "information-held",
@@ -32,10 +38,6 @@ if mode == "garbage":
     sys.exit(0)
 if mode == "hang":
     signal.pause()  # until the adapter's timeout stops it
-if mode == "hang-with-child":
-    child = subprocess.Popen(["sleep", "infinity"])
-    open(sys.argv[2], "a").write("%d\n" % child.pid)
-    signal.pause()
 if mode == "slow":
     open(sys.argv[2], "a").write("started\n")
     time.sleep(float(sys.argv[3]))
