@@ -41,7 +41,7 @@ let package = Package(
         ),
         .target(
             name: "MASHProtocol",
-            dependencies: ["MASHCore"],
+            dependencies: ["AMQP", "MASHCore"],
             swiftSettings: strict
         ),
         .target(
@@ -78,9 +78,22 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MASHReadModel",
+            dependencies: ["MASHCore", "MASHConfig", "Sealing", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MASHAgency",
+            dependencies: [
+                "AMQP", "Sealing", "MASHCore", "MASHConfig", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Coordinator",
             dependencies: [
-                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService", "MASHRuntime", "MASHProtocol",
+                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHReadModel", "MASHService", "MASHRuntime",
+                "MASHProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -91,7 +104,7 @@ let package = Package(
         .target(
             name: "Adapter",
             dependencies: [
-                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService", "MASHRuntime", "MASHProtocol",
+                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHAgency", "MASHService", "MASHRuntime", "MASHProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,7 +125,7 @@ let package = Package(
         .target(
             name: "MASHHub",
             dependencies: [
-                "Coordinator", "Adapter", "MASHRuntime", "MASHService",
+                "Coordinator", "Adapter", "MASHAgency", "MASHRuntime", "MASHService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -127,7 +140,7 @@ let package = Package(
         .target(
             name: "MASHControl",
             dependencies: [
-                "AMQP", "Sealing", "MASHCore", "MASHConfig", "Coordinator", "Adapter",
+                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHAgency", "MASHProtocol", "MASHReadModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -154,7 +167,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MASHControlTests",
-            dependencies: ["MASHControl", "Coordinator", "MASHConfig", "Sealing", "MASHTesting"],
+            dependencies: ["MASHControl", "Coordinator", "MASHConfig", "MASHReadModel", "Sealing", "MASHTesting"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -165,7 +178,8 @@ let package = Package(
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
-                "Coordinator", "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHTesting",
+                "Coordinator", "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHReadModel", "MASHAgency",
+                "MASHProtocol", "MASHTesting",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -173,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "AdapterTests",
             dependencies: [
-                "Adapter", "MASHConfig", "MASHCore", "MASHService", "Sealing", "MASHTesting",
+                "Adapter", "MASHAgency", "MASHConfig", "MASHCore", "MASHService", "Sealing", "MASHTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
@@ -206,7 +220,8 @@ let package = Package(
         .executableTarget(
             name: "coordinator-bench",
             dependencies: [
-                "Coordinator", "AMQP", "MASHCore", "MASHTesting", .product(name: "Logging", package: "swift-log"),
+                "Coordinator", "AMQP", "MASHConfig", "MASHCore", "MASHTesting",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/coordinator-bench",
             swiftSettings: strict
@@ -214,7 +229,7 @@ let package = Package(
         .executableTarget(
             name: "roll-bench",
             dependencies: [
-                "Coordinator", "AMQP", "MASHCore", "MASHTesting", "Sealing",
+                "Coordinator", "AMQP", "MASHConfig", "MASHCore", "MASHTesting", "Sealing",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/roll-bench",

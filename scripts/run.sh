@@ -37,7 +37,7 @@ agencies=(police health education housing yos probation turning-point)
 # mash-adapter process beside the hub, as in production (the bring-up test does so to pause one).
 read -r -a hub_agencies <<<"${MASH_RUN_AGENCIES:-${agencies[*]}}"
 # Every party with a key: the hub, its own desks, the partners that send and receive, the sample schools.
-parties=(coordinator decision-maker practice-manager spa csc orchestra la-officer school-990001 school-990002
+parties=(coordinator decision-maker practice-manager spa csc orchestra la-officer operator school-990001 school-990002
     "${agencies[@]}")
 # Broker users that get a line in `env`: whoever mashctl may act as.
 clients=(operator spa police csc orchestra la-officer school-990001 school-990002)

@@ -2,6 +2,7 @@ import AMQP
 import Coordinator
 import Foundation
 import Logging
+import MASHConfig
 import MASHCore
 import MASHTesting
 

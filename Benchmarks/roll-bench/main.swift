@@ -3,6 +3,7 @@ import Coordinator
 import Foundation
 import GRDB
 import Logging
+import MASHConfig
 import MASHCore
 import MASHTesting
 import Sealing

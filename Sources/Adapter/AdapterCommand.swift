@@ -2,6 +2,7 @@ import AMQP
 import ArgumentParser
 import Foundation
 import Logging
+import MASHAgency
 import MASHRuntime
 import MASHService
 import ServiceLifecycle

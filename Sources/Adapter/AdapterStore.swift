@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MASHAgency
 import MASHCore
 import MASHProtocol
 import MASHRuntime

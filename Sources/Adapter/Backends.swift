@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import MASHAgency
 import MASHCore
 import Synchronization
 

@@ -173,36 +173,9 @@ public final class Coordinator: Sendable {
     /// definitions do not list, so onboarding an agency needs configuration, a key and a broker user, not a
     /// new definitions file.
     func topology() throws -> Topology {
-        try Self.topology(
+        try HubQueues.topology(
             definitionsFile: settings.definitionsFile, vhost: settings.broker.vhost,
             agencies: Array(settings.routing.agencies.keys), schoolQueues: settings.schools.values.map(\.noticeQueue))
-    }
-
-    /// The hub's topology: the definitions file's, plus a queue (with its DLQ) for each of `agencies` that the
-    /// definitions do not list, and one for each school's Encompass notices (bound to `mash.notices` by its own
-    /// name). `mashctl` reports the same queues the coordinator declares.
-    public static func topology(
-        definitionsFile: String, vhost: String, agencies: [String], schoolQueues: [String] = []
-    ) throws -> Topology {
-        var topology = try Topology(rabbitMQDefinitionsFile: definitionsFile, vhost: vhost)
-        let declared = Set(topology.queues.map(\.name))
-        /// An input queue as the definitions declare theirs: quorum, delivery limit, its own DLQ.
-        func add(_ queue: String, boundTo exchange: String, routingKey: String) {
-            guard !declared.contains(queue) else { return }
-            topology.queues += [
-                .quorum(queue, deliveryLimit: 5, deadLetterExchange: HubQueues.deadLetterExchange),
-                .deadLetters(of: queue),
-            ]
-            topology.bindings += [
-                Topology.Binding(exchange: exchange, queue: queue, routingKey: routingKey),
-                Topology.Binding(exchange: HubQueues.deadLetterExchange, queue: queue + ".dlq", routingKey: queue),
-            ]
-        }
-        for agency in agencies.sorted() {
-            add(HubQueues.agency(agency), boundTo: HubQueues.enquiriesExchange, routingKey: agency)
-        }
-        for queue in schoolQueues.sorted() { add(queue, boundTo: HubQueues.noticesExchange, routingKey: queue) }
-        return topology
     }
 
     // MARK: sealing helpers

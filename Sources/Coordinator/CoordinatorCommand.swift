@@ -3,6 +3,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import MASHConfig
 import MASHCore
 import MASHRuntime
 import MASHService

@@ -1,8 +1,10 @@
 import AMQP
 import Foundation
 import GRDB
+import MASHConfig
 import MASHCore
 import MASHProtocol
+import MASHReadModel
 import MASHRuntime
 import Sealing
 

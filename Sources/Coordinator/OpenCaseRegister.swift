@@ -4,7 +4,8 @@ import MASHCore
 import Sealing
 
 /// The CSC open-case register as the coordinator keeps it: a child's pseudonymous reference (name and date of
-/// birth, keyed) and the sealed allocation. Fed by `mash.open-case/1` messages or `mashctl cases import`.
+/// birth, keyed) and the sealed allocation. Fed by `mash.open-case/1` messages and
+/// `mash.open-case-register/1` imports (`mashctl cases import`).
 public struct OpenCaseRegister: Sendable {
     let keyring: DataKeyring
 
@@ -54,48 +55,5 @@ public struct OpenCaseRegister: Sendable {
         let plain = try keyring.open(Array(sealed), context: Array("open_case:\(ref)".utf8))
         let object = try JSONSerialization.jsonObject(with: Data(plain)) as? [String: String] ?? [:]
         return OpenCase(socialWorker: object["socialWorker"] ?? "", team: object["team"] ?? "")
-    }
-
-    /// The CSV columns of `mashctl cases import`, matched without regard to case or spaces.
-    public static let csvColumns = ["Forename", "Surname", "DOB", "SocialWorker", "Team", "Status"]
-
-    /// Applies every row of a CSV export in one transaction; a bad row refuses the whole file, naming its line.
-    /// Returns how many cases are open and closed by it.
-    public func importCSV(_ bytes: [UInt8], source: String, into store: CoordinatorStore, now: Date = Date()) throws
-        -> (opened: Int, closed: Int)
-    {
-        let table = try CSVTable(parsing: bytes, source: source)
-        var index: [String: Int] = [:]
-        for column in Self.csvColumns {
-            guard let position = table.columns.firstIndex(where: { CSVTable.sameColumn($0, column) }) else {
-                throw DocumentError(source: source, field: "line 1", problem: "the column '\(column)' is missing")
-            }
-            index[column] = position
-        }
-        var updates: [OpenCaseUpdate] = []
-        for row in table.rows {
-            func value(_ column: String) -> String { row.values[index[column]!].trimmingSpaces }
-            let status = value("Status").lowercased()
-            guard status == "open" || status == "closed" else {
-                throw DocumentError(source: source, field: "line \(row.line) Status", problem: "must be open or closed")
-            }
-            guard let born = LocalDate(value("DOB")) else {
-                throw DocumentError(source: source, field: "line \(row.line) DOB", problem: "is not YYYY-MM-DD")
-            }
-            guard !value("Forename").isEmpty, !value("Surname").isEmpty else {
-                throw DocumentError(
-                    source: source, field: "line \(row.line)", problem: "Forename and Surname are required")
-            }
-            if status == "open" && value("SocialWorker").isEmpty {
-                throw DocumentError(
-                    source: source, field: "line \(row.line) SocialWorker", problem: "is required for an open case")
-            }
-            updates.append(
-                OpenCaseUpdate(
-                    child: Person(forename: value("Forename"), surname: value("Surname"), dateOfBirth: born),
-                    open: status == "open", socialWorker: value("SocialWorker"), team: value("Team")))
-        }
-        try store.write { db in for update in updates { try record(update, db, now: now) } }
-        return (updates.filter(\.open).count, updates.filter { !$0.open }.count)
     }
 }

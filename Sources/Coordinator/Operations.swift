@@ -6,17 +6,17 @@ extension Coordinator {
     func scrape() -> [UInt8] {
         let now = now()
         do {
-            for summary in try store.openEnquiries(now: now) {
+            for summary in try store.readModel.openEnquiries(now: now) {
                 let rag = [("rag", summary.rag)]
                 metrics.record("mash_open_enquiries", Double(summary.open), rag)
                 metrics.record("mash_enquiries_at_risk", Double(summary.atRisk), rag)
                 metrics.record("mash_enquiries_breached", Double(summary.breached), rag)
             }
-            metrics.record("mash_outbox_backlog", Double(try store.outboxBacklog()))
-            let overdue = try store.overdueTimers(now: now)
+            metrics.record("mash_outbox_backlog", Double(try store.readModel.outboxBacklog()))
+            let overdue = try store.readModel.overdueTimers(now: now)
             metrics.record("mash_timers_overdue", Double(overdue.count))
             metrics.record("mash_timer_lag_seconds", overdue.lag)
-            for adapter in try store.adapters() {
+            for adapter in try store.readModel.adapters() {
                 let agency = [("agency", adapter.agency)]
                 if let heard = adapter.lastHeartbeatAt {
                     metrics.record("mash_adapter_heartbeat_age_seconds", now.timeIntervalSince(heard), agency)
@@ -44,8 +44,8 @@ extension Coordinator {
                 "broker", healthy: status?.isConnected == true,
                 status?.isConnected == true ? "connected" : "not connected (\(status?.recoveries ?? 0) recoveries)"))
         do {
-            let backlog = try store.outboxBacklog()
-            let overdue = try store.overdueTimers(now: now())
+            let backlog = try store.readModel.outboxBacklog()
+            let overdue = try store.readModel.overdueTimers(now: now())
             checks.append(.init("store", healthy: true, "readable; outbox backlog \(backlog)"))
             checks.append(
                 .init(

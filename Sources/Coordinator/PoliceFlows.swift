@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import MASHCore
 import MASHProtocol
+import MASHReadModel
 import MASHRuntime
 import Sealing
 
@@ -38,6 +39,16 @@ extension Coordinator {
         case .encompassAcknowledgement:
             let receipt = try readDocument { try EncompassAcknowledgement(json: message.payload, source: source) }
             try acknowledge(receipt, from: message.sender, db)
+            return []
+        case .deadLetterReplay:
+            try allow(flows.operatorSenders, "operator requests")
+            let replay = try readDocument { try DeadLetterReplay(json: message.payload, source: source) }
+            try record(replay, message, db)
+            return []
+        case .openCaseRegister:
+            try allow(flows.operatorSenders, "operator requests")
+            let register = try readDocument { try OpenCaseRegisterImport(json: message.payload, source: source) }
+            try record(register, message, db)
             return []
         default:
             throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not taken on \(message.queue)")

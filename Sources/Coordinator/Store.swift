@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MASHConfig
 import MASHCore
+import MASHReadModel
 import MASHRuntime
 import MASHService
 
@@ -19,16 +20,8 @@ public final class CoordinatorStore: Sendable {
         try Self.migrator.migrate(pool)
     }
 
-    /// Opens an existing store read-only (for `mashctl audit`); the file must exist.
-    public init(readingAt path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ConfigurationError(file: path, line: nil, key: "", problem: "no coordinator store at this path")
-        }
-        self.path = path
-        var configuration = Configuration()
-        configuration.readonly = true
-        pool = try DatabasePool(path: path, configuration: configuration)
-    }
+    /// What operators and metrics read, over this store's pool.
+    public var readModel: HubReadModel { HubReadModel(pool) }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -174,34 +167,22 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
-        return migrator
-    }
-
-    /// An adapter as the coordinator last heard from it.
-    public struct AdapterState: Sendable, Equatable {
-        public var agency: String
-        public var lastHeartbeatAt: Date?
-        public var pending: Int
-        public var version: String?
-        public var lastResponseAt: Date?
-    }
-
-    public func adapters() throws -> [AdapterState] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM adapter ORDER BY agency").map { row in
-                AdapterState(
-                    agency: row["agency"],
-                    lastHeartbeatAt: (row["last_heartbeat_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                    pending: row["pending"], version: row["version"],
-                    lastResponseAt: (row["last_response_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
-            }
+        migrator.registerMigration("v4: operator actions") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE operator_action (
+                        message_id TEXT PRIMARY KEY,   -- the request's message id, which mashctl waits for
+                        kind TEXT NOT NULL,            -- OperatorAction.Kind
+                        sender TEXT NOT NULL,          -- the broker party whose key signed it
+                        operator TEXT NOT NULL,        -- the staff member named in it
+                        at REAL NOT NULL,
+                        summary TEXT NOT NULL          -- counts and codes, never personal data
+                    );
+                    """)
         }
+        return migrator
     }
 
     public func write<T>(_ body: (Database) throws -> T) throws -> T { try pool.write(body) }
     public func read<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
-
-    public func outboxBacklog() throws -> Int {
-        try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") ?? 0 }
-    }
 }

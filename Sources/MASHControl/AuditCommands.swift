@@ -1,7 +1,7 @@
 import ArgumentParser
-import Coordinator
 import Foundation
 import MASHCore
+import MASHReadModel
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,6 @@
-import Adapter
 import ArgumentParser
-import Coordinator
 import Foundation
+import MASHAgency
 import MASHConfig
 
 /// `mashctl config`: check configuration files before a service is started with them.

@@ -1,7 +1,9 @@
 import AMQP
 import ArgumentParser
-import Coordinator
 import Foundation
+import MASHCore
+import MASHProtocol
+import MASHReadModel
 import Synchronization
 
 struct DeadLetters: AsyncParsableCommand {
@@ -124,6 +126,12 @@ struct DeadLetters: AsyncParsableCommand {
         @Flag(help: "Replay even when more than --confirm-over messages are selected.")
         var yes = false
 
+        @Option(help: "Key directory holding <dir>/operator/*.pem (it signs the request) and <dir>/coordinator/*.jwk.")
+        var keys: String = ".build/keys"
+
+        /// How long the coordinator has to record the replay; a request it reads later is refused (`expired`).
+        static let recordWindow: TimeInterval = 30
+
         func validate() throws {
             guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw ValidationError("--reason must say why the messages can now be processed")
@@ -145,16 +153,10 @@ struct DeadLetters: AsyncParsableCommand {
             }
             let ids = held.deliveries.map { $0.properties.messageID ?? "" }
             do {
-                try RecordOfSharing.recordReplay(
-                    in: try CoordinatorStore(path: hub.storeOption.store), by: operatorName,
-                    to: selection.originalQueue,
-                    reason: reason,
-                    messages: held.deliveries.map {
-                        ($0.properties.messageID ?? "", $0.properties.headers["x-mash-enquiry"]?.string)
-                    }, at: Date())
+                try await record(held, at: Date())
             } catch {
                 await held.release()
-                throw CommandFailure("nothing replayed: the record of sharing could not be written (\(error))")
+                throw CommandFailure("nothing replayed: \(error)")
             }
             var replayed = 0
             for delivery in held.deliveries {
@@ -180,6 +182,31 @@ struct DeadLetters: AsyncParsableCommand {
                 "replayed \(replayed) message\(replayed == 1 ? "" : "s") to \(selection.originalQueue): "
                     + ids.joined(separator: ", "))
             await held.release()
+        }
+
+        /// Asks the coordinator to record the replay in the record of sharing and waits, reading the store, until
+        /// it has: nothing is sent before the entries are committed. The request expires after `recordWindow`,
+        /// and the wait is twice as long, so a request the coordinator records is always seen here.
+        private func record(_ held: DeadLetterQueue, at now: Date) async throws {
+            let store = try hub.storeOption.open()
+            let replay = DeadLetterReplay(
+                replayedBy: operatorName, queue: selection.originalQueue, reason: reason, at: now,
+                expiresAt: now.addingTimeInterval(Self.recordWindow),
+                messages: held.deliveries.map {
+                    DeadLetterReplay.Message(
+                        messageID: $0.properties.messageID ?? "",
+                        enquiryID: $0.properties.headers["x-mash-enquiry"]?.string)
+                })
+            let id = try await SenderOptions.publish(
+                replay.json, type: .deadLetterReplay, as: "operator", keys: keys, on: held.connection,
+                routingKey: HubQueues.operatorRoutingKey)
+            guard
+                try await store.awaitOperatorAction(messageID: id, timeout: .seconds(2 * Self.recordWindow)) != nil
+            else {
+                throw CommandFailure(
+                    "the coordinator did not record the replay within \(Int(2 * Self.recordWindow)) s (is it running? "
+                        + "see `mashctl status`); request \(id) expires unrecorded")
+            }
         }
     }
 }

@@ -1,8 +1,9 @@
 import AMQP
 import ArgumentParser
-import Coordinator
 import Foundation
+import MASHConfig
 import MASHCore
+import MASHProtocol
 import Sealing
 
 struct EnquiryCommand: ParsableCommand {
@@ -41,25 +42,36 @@ struct SenderOptions: ParsableArguments {
             throw CommandFailure(
                 "no broker: pass --broker amqp://\(sender):…@host:port/mash or set \(variable)")
         }
-        let pair = try KeyDirectory.keyPairs(agency: sender, in: keys)[0]
-        let coordinator = try KeyDirectory.newestPublicKey(agency: "coordinator", in: keys)
-        let id = UUID().uuidString.lowercased()
-        let sealed = try Sealer(sender: pair).seal(payload, type: type.rawValue, messageID: id, to: coordinator)
         let connection = try await AMQPConnection.connect(
             AMQPConfiguration(url: try AMQPURL(url), connectionName: "mashctl \(sender)"))
         do {
-            try await connection.publish(
-                OutboundMessage(
-                    body: Array(sealed.utf8),
-                    properties: MessageProperties(
-                        messageID: id, type: type.rawValue, contentType: "application/jose", appID: "mashctl",
-                        timestamp: UInt64(Date().timeIntervalSince1970), headers: ["x-mash-sender": .string(sender)])),
-                exchange: "mash.intake", routingKey: routingKey)
+            let id = try await Self.publish(
+                payload, type: type, as: sender, keys: keys, on: connection, routingKey: routingKey)
+            await connection.close()
+            return id
         } catch {
             await connection.close()
             throw error
         }
-        await connection.close()
+    }
+
+    /// Seals `payload` as `sender` (its key in `keys`) to the coordinator and publishes it on `connection` to
+    /// the intake exchange; returns the message id.
+    static func publish(
+        _ payload: [UInt8], type: DocumentType, as sender: String, keys: String, on connection: AMQPConnection,
+        routingKey: String
+    ) async throws -> String {
+        let pair = try KeyDirectory.keyPairs(agency: sender, in: keys)[0]
+        let coordinator = try KeyDirectory.newestPublicKey(agency: "coordinator", in: keys)
+        let id = UUID().uuidString.lowercased()
+        let sealed = try Sealer(sender: pair).seal(payload, type: type.rawValue, messageID: id, to: coordinator)
+        try await connection.publish(
+            OutboundMessage(
+                body: Array(sealed.utf8),
+                properties: MessageProperties(
+                    messageID: id, type: type.rawValue, contentType: "application/jose", appID: "mashctl",
+                    timestamp: UInt64(Date().timeIntervalSince1970), headers: ["x-mash-sender": .string(sender)])),
+            exchange: HubQueues.intakeExchange, routingKey: routingKey)
         return id
     }
 }

@@ -1,17 +1,17 @@
 import ArgumentParser
-import Coordinator
 import Foundation
 import MASHCore
+import MASHReadModel
 import Sealing
 
-extension CoordinatorStore.EnquiryFilter: ExpressibleByArgument {}
+extension HubReadModel.EnquiryFilter: ExpressibleByArgument {}
 
 /// Where the coordinator's store is, for every command that reads it (audit, status, enquiries, dlq replay).
 struct StoreOption: ParsableArguments {
     @Option(help: "The coordinator's SQLite store (read only).")
     var store: String = ".build/coordinator/coordinator.sqlite"
 
-    func open() throws -> CoordinatorStore { try CoordinatorStore(readingAt: store) }
+    func open() throws -> HubReadModel { try HubReadModel(readingAt: store) }
 }
 
 /// JSON as every `--json` prints it: sorted keys, ISO 8601 dates, a final newline.
@@ -43,7 +43,7 @@ struct Enquiries: AsyncParsableCommand {
     var rag: RAG?
 
     @Option(help: "Only enquiries awaiting answers, complete (package sent), or breached (a deadline passed).")
-    var status: CoordinatorStore.EnquiryFilter?
+    var status: HubReadModel.EnquiryFilter?
 
     @Option(help: "At most this many.")
     var limit: Int = 50
@@ -107,8 +107,8 @@ struct ShowEnquiry: AsyncParsableCommand {
     @OptionGroup var storeOption: StoreOption
 
     struct Shown: Encodable {
-        var enquiry: CoordinatorStore.EnquiryOverview
-        var timeline: [CoordinatorStore.TimelineEvent]
+        var enquiry: HubReadModel.EnquiryOverview
+        var timeline: [HubReadModel.TimelineEvent]
         var package: AnyJSON?
     }
 

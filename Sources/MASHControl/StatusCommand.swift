@@ -1,7 +1,9 @@
 import AMQP
 import ArgumentParser
-import Coordinator
 import Foundation
+import MASHConfig
+import MASHProtocol
+import MASHReadModel
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -50,7 +52,7 @@ struct HubOptions: ParsableArguments {
             FileManager.default.fileExists(atPath: routing)
             ? Array(try RoutingConfiguration.load(file: routing).agencies.keys) : []
         let schools = try SchoolConfiguration.loadDirectory(schoolsDirectory, bankHolidays: [])
-        return try Coordinator.topology(
+        return try HubQueues.topology(
             definitionsFile: definitions, vhost: vhost, agencies: agencies,
             schoolQueues: schools.values.map(\.noticeQueue))
     }

@@ -1,6 +1,6 @@
-import Coordinator
 import Foundation
 import MASHConfig
+import MASHReadModel
 
 /// How bad a finding is; the worst one is `mashctl status`'s exit status.
 enum HealthLevel: Int, Codable, Comparable, Sendable {
@@ -113,7 +113,7 @@ struct StatusReport: Codable, Sendable {
     var notes: [String] = []
     var queues: [Queue] = []
     var adapters: [Adapter]?
-    var enquiries: [CoordinatorStore.OpenEnquiries]?
+    var enquiries: [HubReadModel.OpenEnquiries]?
     var outboxBacklog: Int?
     var findings: [Finding] = []
     var level: HealthLevel = .healthy

@@ -1,8 +1,9 @@
+import AMQP
 import ArgumentParser
-import Coordinator
 import Foundation
-import GRDB
 import MASHCore
+import MASHProtocol
+import MASHReadModel
 
 /// `mashctl triage`: the daily DAN triage list.
 struct Triage: ParsableCommand {
@@ -30,24 +31,6 @@ struct Triage: ParsableCommand {
         @Flag(help: "Print JSON instead of a table.")
         var json = false
 
-        struct Entry: Encodable {
-            var dan: String
-            var receivedAt: Date
-            var level: String
-            var assessedLevel: String
-            var tool: String
-            var flags: [String]
-            var children: Int
-            var encompassNotices: Int
-        }
-
-        struct Report: Encodable {
-            var date: String
-            var triage: [Entry]
-            var receivedThatDay: Int
-            var copiedToProbation: Int
-        }
-
         func run() throws {
             let day: String
             if let date {
@@ -61,27 +44,7 @@ struct Triage: ParsableCommand {
                 let c = calendar.dateComponents([.year, .month, .day], from: Date())
                 day = LocalDate(year: c.year!, month: c.month!, day: c.day!).description
             }
-            let store = try storeOption.open()
-            let report = try store.read { db in
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT id, received_at, level, effective_level, tool, flags, children, notices FROM dan
-                        WHERE triage_date = ? ORDER BY received_at
-                        """, arguments: [day])
-                let received =
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dan WHERE received_date = ?", arguments: [day]) ?? 0
-                return Report(
-                    date: day,
-                    triage: rows.map { row in
-                        let flags: String = row["flags"]
-                        return Entry(
-                            dan: row["id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
-                            level: row["effective_level"], assessedLevel: row["level"], tool: row["tool"],
-                            flags: flags.isEmpty ? [] : flags.split(separator: ",").map(String.init),
-                            children: row["children"], encompassNotices: row["notices"])
-                    }, receivedThatDay: received, copiedToProbation: received)
-            }
+            let report = try storeOption.open().triage(on: day)
             if json {
                 FileHandle.standardOutput.write(Data(try JSONOutput.encode(report)))
                 return
@@ -116,38 +79,69 @@ struct Cases: ParsableCommand {
         abstract: "The CSC open-case register that routes DANs about open children to their social worker.",
         subcommands: [Import.self])
 
-    struct Import: ParsableCommand {
+    struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Apply a CSV export of open and closed cases to the coordinator's register.",
+            abstract: "Send a CSV export of open and closed cases to the coordinator, which applies it whole.",
             discussion: """
                 Columns (header row, any order, case and spaces ignored): \
-                \(OpenCaseRegister.csvColumns.joined(separator: ", ")). Status is open or closed; DOB is \
-                YYYY-MM-DD. A bad row refuses the whole file, naming its line; nothing is applied. Children are \
-                kept as keyed pseudonyms, the allocation sealed with the coordinator's data key.
+                \(OpenCaseRegisterImport.csvColumns.joined(separator: ", ")). Status is open or closed; DOB is \
+                YYYY-MM-DD. The file is checked here first: a bad row refuses the whole file, naming its line, and \
+                nothing is sent. The cases then go to the coordinator sealed, as a mash.open-case-register/1 signed \
+                with the operator's key; the coordinator applies them in one transaction (children kept as keyed \
+                pseudonyms, the allocation sealed with its data key) and records who imported them. This command \
+                waits until it has.
 
                 Example:
-                  mashctl cases import open-cases.csv --keys .build/keys
+                  mashctl cases import open-cases.csv --as j.smith
                 """)
 
         @Argument(help: "The CSV file.")
         var file: String
 
-        @Option(help: "The coordinator's key directory (its data-at-rest key).")
+        @Option(help: "Key directory holding <dir>/operator/*.pem and <dir>/coordinator/*.jwk.")
         var keys: String = ".build/keys"
 
-        @Option(help: "The coordinator's SQLite store.")
-        var store: String = ".build/coordinator/coordinator.sqlite"
+        @OptionGroup var storeOption: StoreOption
 
-        func run() throws {
+        @Option(help: "Broker URL as the operator user. Default: $MASH_OPERATOR_URL.")
+        var broker: String?
+
+        @Option(name: .customLong("as"), help: "Who is importing (a staff id), recorded by the coordinator.")
+        var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+
+        @Option(help: "Seconds to wait for the coordinator to apply the file.")
+        var timeout: Int = 60
+
+        func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ValidationError("cannot read \(file)")
             }
-            guard FileManager.default.fileExists(atPath: store) else {
-                throw ValidationError("no coordinator store at \(store) (start the coordinator once, or pass --store)")
+            let cases = try OpenCaseRegisterImport.cases(csv: Array(data), source: file)
+            let store = try storeOption.open()
+            guard let url = broker ?? ProcessInfo.processInfo.environment["MASH_OPERATOR_URL"] else {
+                throw CommandFailure(
+                    "no broker: pass --broker amqp://operator:…@host:port/mash or set MASH_OPERATOR_URL")
             }
-            let register = try OpenCaseRegister(keysDirectory: keys)
-            let applied = try register.importCSV(Array(data), source: file, into: try CoordinatorStore(path: store))
-            print("\(file): \(applied.opened) open, \(applied.closed) closed")
+            let register = OpenCaseRegisterImport(
+                importedBy: operatorName, source: (file as NSString).lastPathComponent, cases: cases)
+            let connection = try await AMQPConnection.connect(
+                AMQPConfiguration(url: try AMQPURL(url), connectionName: "mashctl cases import"))
+            let id: String
+            do {
+                id = try await SenderOptions.publish(
+                    register.json, type: .openCaseRegister, as: "operator", keys: keys, on: connection,
+                    routingKey: HubQueues.operatorRoutingKey)
+            } catch {
+                await connection.close()
+                throw error
+            }
+            await connection.close()
+            guard let action = try await store.awaitOperatorAction(messageID: id, timeout: .seconds(timeout)) else {
+                throw CommandFailure(
+                    "\(file): sent as message \(id), but the coordinator has not applied it within \(timeout) s (is "
+                        + "it running? see `mashctl status`); it will be applied when the coordinator reads it")
+            }
+            print("\(file): \(action.summary)")
         }
     }
 }

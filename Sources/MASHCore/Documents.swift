@@ -23,6 +23,8 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case rollReport = "mash.roll-report/1"
     case rollRejection = "mash.roll-rejection/1"
     case missingEducationAlert = "mash.cme-alert/1"
+    case deadLetterReplay = "mash.dead-letter-replay/1"
+    case openCaseRegister = "mash.open-case-register/1"
 }
 
 extension DocumentReader {

@@ -160,6 +160,13 @@ public struct OpenCaseUpdate: Sendable, Equatable {
     public init(json data: [UInt8], source: String) throws {
         var reader = try DocumentReader(json: data, source: source)
         try reader.schema(.openCase)
+        try self.init(reading: &reader)
+        try reader.finish()
+    }
+
+    /// The members after `schema`: what a `mash.open-case/1` document and each case of a
+    /// `mash.open-case-register/1` hold.
+    init(reading reader: inout DocumentReader) throws {
         var childReader = try reader.object("child")
         child = try Person(reading: &childReader)
         try childReader.finish()
@@ -172,16 +179,17 @@ public struct OpenCaseUpdate: Sendable, Equatable {
         socialWorker = try reader.optionalString("socialWorker")
         team = try reader.optionalString("team")
         if open && socialWorker == nil { throw reader.error("socialWorker", "is required for an open case") }
-        try reader.finish()
+    }
+
+    var members: [String: Any] {
+        var object: [String: Any] = ["child": child.json, "status": open ? "open" : "closed"]
+        object["socialWorker"] = socialWorker
+        object["team"] = team
+        return object
     }
 
     public var json: [UInt8] {
-        var object: [String: Any] = [
-            "schema": DocumentType.openCase.rawValue, "child": child.json, "status": open ? "open" : "closed",
-        ]
-        object["socialWorker"] = socialWorker
-        object["team"] = team
-        return DocumentWriter.encode(object)
+        DocumentWriter.encode(members.merging(["schema": DocumentType.openCase.rawValue]) { $1 })
     }
 }
 

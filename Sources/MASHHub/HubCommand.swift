@@ -3,6 +3,7 @@ import ArgumentParser
 import Coordinator
 import Foundation
 import Logging
+import MASHAgency
 import MASHRuntime
 import MASHService
 import ServiceLifecycle

@@ -6,6 +6,9 @@ public enum HubQueues {
     public static let notifications = "coordinator.notifications"
     public static let responses = "coordinator.responses"
     public static let intakeExchange = "mash.intake"
+    /// The intake routing key of operator requests (`mash.dead-letter-replay/1`, `mash.open-case-register/1`),
+    /// bound to `coordinator.notifications`.
+    public static let operatorRoutingKey = "operator"
     public static let enquiriesExchange = "mash.enquiries"
     public static let responsesExchange = "mash.responses"
     public static let noticesExchange = "mash.notices"

@@ -7,7 +7,7 @@ import Sealing
 public struct TestHub: Sendable {
     public static let agencies = ["police", "health", "education", "housing", "yos", "probation", "turning-point"]
     public static let parties =
-        ["coordinator", "decision-maker", "practice-manager", "spa", "csc", "orchestra", "la-officer"]
+        ["coordinator", "decision-maker", "practice-manager", "spa", "csc", "orchestra", "la-officer", "operator"]
         + agencies + schools
     /// The sample schools of Config/schools, as key-holding parties.
     public static let schools = ["school-990001", "school-990002"]

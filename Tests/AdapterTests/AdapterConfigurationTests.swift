@@ -6,6 +6,7 @@ import Sealing
 import Testing
 
 @testable import Adapter
+@testable import MASHAgency
 
 /// A scratch folder with a key directory (the agency's pair and the hub's public key) and a small extract.
 struct ConfigFixture {

@@ -3,6 +3,7 @@ import Coordinator
 import Foundation
 import GRDB
 import MASHCore
+import MASHReadModel
 import MASHTesting
 import Sealing
 import Testing
@@ -43,7 +44,7 @@ extension CoordinatorBrokerTests {
                 #expect(health.reason == enquiry.reason && health.household.count == 1)
 
                 // The record of sharing: 7 requests out, 7 responses in, 1 package, chained and verified.
-                let store = try CoordinatorStore(readingAt: harness.storePath)
+                let store = try HubReadModel(readingAt: harness.storePath)
                 let entries = try RecordOfSharing.entries(store, from: nil, to: nil)
                 #expect(entries.count == 15)
                 #expect(entries.filter { $0.sender == "coordinator" && $0.recipient != "decision-maker" }.count == 7)
@@ -78,7 +79,7 @@ extension CoordinatorBrokerTests {
                     try db.execute(sql: "DROP TRIGGER record_of_sharing_no_update")
                     try db.execute(sql: "UPDATE record_of_sharing SET recipient = 'someone-else' WHERE seq = 5")
                 }
-                let tampered = try RecordOfSharing.verify(try CoordinatorStore(readingAt: harness.storePath))
+                let tampered = try RecordOfSharing.verify(try HubReadModel(readingAt: harness.storePath))
                 #expect(tampered.firstBad?.seq == 5)
                 #expect {
                     try Shell.run(ChildProcess.built("mashctl"), ["audit", "verify", "--store", harness.storePath])

@@ -3,6 +3,8 @@ import Coordinator
 import Foundation
 import GRDB
 import Logging
+import MASHAgency
+import MASHConfig
 import MASHCore
 import MASHTesting
 import Sealing
@@ -177,11 +179,19 @@ final class Harness: Sendable {
     }
 
     /// Runs `mashctl` to completion: its exit status and its combined output.
-    func mashctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        do {
-            return (0, try Shell.run(ChildProcess.built("mashctl"), arguments))
-        } catch let failure as Shell.Failure {
-            return (failure.status, failure.output)
+    /// Runs `mashctl` on a thread of its own: some commands wait for the in-process coordinator to act, which
+    /// needs the cooperative pool this test runs on.
+    func mashctl(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    continuation.resume(returning: (0, try Shell.run(ChildProcess.built("mashctl"), arguments)))
+                } catch let failure as Shell.Failure {
+                    continuation.resume(returning: (failure.status, failure.output))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
         }
     }
 

@@ -25,7 +25,7 @@ extension CoordinatorBrokerTests {
                     toFile: thresholds, atomically: true, encoding: .utf8)
                 let status = ["status", "--thresholds", thresholds] + (try harness.operatorOptions())
 
-                let healthy = try harness.mashctl(status)
+                let healthy = try await harness.mashctl(status)
                 #expect(healthy.status == 0, "\(healthy.output)")
                 #expect(healthy.output.contains("Status: healthy (exit 0)."))
 
@@ -37,10 +37,10 @@ extension CoordinatorBrokerTests {
                         try String.fetchOne(db, sql: "SELECT status FROM enquiry WHERE id = ?", arguments: [enquiry.id])
                     } == "complete"
                 }
-                var critical = try harness.mashctl(status)
+                var critical = try await harness.mashctl(status)
                 for _ in 0..<30 where critical.status != 2 {
                     try await Task.sleep(for: .seconds(1))
-                    critical = try harness.mashctl(status)
+                    critical = try await harness.mashctl(status)
                 }
                 #expect(
                     critical.output.contains(
@@ -53,12 +53,12 @@ extension CoordinatorBrokerTests {
                 #expect(cells[9].hasSuffix("s") && cells[9] != "-", "OLDEST is an age: \(row)")
 
                 // --json: the same figures as the table, row by row.
-                let json = try harness.mashctl(status + ["--json"])
+                let json = try await harness.mashctl(status + ["--json"])
                 #expect(json.status == 2)
                 let report = try #require(
                     try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
                 let queues = try #require(report["queues"] as? [[String: Any]])
-                let table = try harness.mashctl(status)
+                let table = try await harness.mashctl(status)
                 let rows = table.output.split(separator: "\n").map { $0.split(separator: " ") }
                 for queue in queues {
                     let name = try #require(queue["queue"] as? String)
@@ -85,17 +85,17 @@ extension CoordinatorBrokerTests {
                 // Without the management API: passive declares, with the unknown columns named.
                 var fallback = status
                 fallback[fallback.firstIndex(of: "--management")! + 1] = "http://127.0.0.1:1"
-                let declared = try harness.mashctl(fallback)
+                let declared = try await harness.mashctl(fallback)
                 #expect(declared.status == 2)
                 #expect(declared.output.contains("Unknown (AMQP passive declares): TYPE, UNACK, PUB/s, DLV/s, ACK/s."))
                 #expect(declared.output.contains("CRITICAL agency.turning-point.enquiries"))
 
                 // The enquiry views: the list and one enquiry's matrix and timeline, with the package opened
                 // only with the decision maker's key.
-                let listed = try harness.mashctl(["enquiries", "--rag", "red", "--store", harness.storePath])
+                let listed = try await harness.mashctl(["enquiries", "--rag", "red", "--store", harness.storePath])
                 #expect(listed.status == 0)
                 #expect(listed.output.contains("\(enquiry.id) red   complete"), "\(listed.output)")
-                let shown = try harness.mashctl(["enquiry", "show", enquiry.id, "--store", harness.storePath])
+                let shown = try await harness.mashctl(["enquiry", "show", enquiry.id, "--store", harness.storePath])
                 #expect(shown.output.contains("turning-point  no        cancelled -"), "\(shown.output)")
                 #expect(shown.output.contains("Not answered: ") == false)
                 #expect(shown.output.contains("opened"))
@@ -103,7 +103,7 @@ extension CoordinatorBrokerTests {
                 let key = try #require(
                     try FileManager.default.contentsOfDirectory(atPath: harness.hub.keys.path + "/decision-maker")
                         .first { $0.hasSuffix(".pem") })
-                let opened = try harness.mashctl([
+                let opened = try await harness.mashctl([
                     "enquiry", "show", enquiry.id, "--store", harness.storePath, "--key",
                     harness.hub.keys.path + "/decision-maker/" + key, "--trust", harness.hub.keys.path,
                 ])
@@ -154,17 +154,19 @@ extension CoordinatorBrokerTests {
                 let enquiry = TestHub.enquiry(rag: .green)
                 try await harness.send(enquiry.json, type: .enquiry)
                 let options = try harness.operatorOptions()
+                // A replay is recorded by the coordinator at the operator's request, signed with its key.
+                let replayOptions = options + ["--keys", harness.hub.keys.path]
                 for _ in 0..<100
                 where try await harness.admin.inspect(queue: "coordinator.intake.dlq").messageCount == 0 {
                     try await Task.sleep(for: .milliseconds(100))
                 }
                 #expect(try await harness.admin.inspect(queue: "coordinator.intake.dlq").messageCount == 1)
 
-                let listed = try harness.mashctl(["dlq", "list", "--queue", "coordinator.intake"] + options)
+                let listed = try await harness.mashctl(["dlq", "list", "--queue", "coordinator.intake"] + options)
                 #expect(listed.status == 0, "\(listed.output)")
                 #expect(listed.output.contains("coordinator.intake.dlq: 1 message"))
                 #expect(listed.output.contains("cannotSeal"))
-                let shown = try harness.mashctl(
+                let shown = try await harness.mashctl(
                     [
                         "dlq", "show", "--queue", "coordinator.intake.dlq", "--message",
                         try #require(
@@ -175,7 +177,8 @@ extension CoordinatorBrokerTests {
                 #expect(shown.output.contains("\"reason\" : \"cannotSeal\""), "\(shown.output)")
                 #expect(shown.output.contains("early-help"), "the detail names the addressee without a key")
 
-                let unreasoned = try harness.mashctl(["dlq", "replay", "--queue", "coordinator.intake"] + options)
+                let unreasoned = try await harness.mashctl(
+                    ["dlq", "replay", "--queue", "coordinator.intake"] + replayOptions)
                 #expect(unreasoned.status == 64)
                 #expect(unreasoned.output.contains("--reason"))
                 #expect(try await harness.admin.inspect(queue: "coordinator.intake.dlq").messageCount == 1)
@@ -184,12 +187,12 @@ extension CoordinatorBrokerTests {
                 _ = try Shell.run(
                     ChildProcess.built("mashctl"),
                     ["keys", "generate", "--agency", "early-help", "--out", harness.hub.keys.path])
-                let replayed = try harness.mashctl(
+                let replayed = try await harness.mashctl(
                     [
                         "dlq", "replay", "--queue", "coordinator.intake", "--reason", "Early Help key added", "--as",
                         "ops-1",
                     ]
-                        + options)
+                        + replayOptions)
                 #expect(replayed.status == 0, "\(replayed.output)")
                 #expect(replayed.output.contains("1 of 1 message in coordinator.intake.dlq selected for replay"))
                 try await harness.eventually("the enquiry opened from the replay") {
@@ -198,8 +201,9 @@ extension CoordinatorBrokerTests {
                             db, sql: "SELECT COUNT(*) FROM request WHERE enquiry_id = ?", arguments: [enquiry.id])
                     } == 4
                 }
-                let again = try harness.mashctl(
-                    ["dlq", "replay", "--queue", "coordinator.intake", "--reason", "again", "--as", "ops-1"] + options)
+                let again = try await harness.mashctl(
+                    ["dlq", "replay", "--queue", "coordinator.intake", "--reason", "again", "--as", "ops-1"]
+                        + replayOptions)
                 #expect(again.output.contains("0 of 0 messages"), "\(again.output)")
                 try await Task.sleep(for: .seconds(1))
                 // Once: one request to Early Help (and its cancellation, as the package went without it), and one
@@ -222,9 +226,83 @@ extension CoordinatorBrokerTests {
                 #expect(audit.first?["sender"] == "operator:ops-1")
                 #expect(audit.first?["recipient"] == "coordinator.intake")
                 #expect(audit.first?["purpose"] == "dead-letter replay: Early Help key added")
-                let verified = try harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                let verified = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
                 #expect(verified.status == 0, "\(verified.output)")
                 try await harness.admin.purge(queue: "agency.early-help.enquiries")
+            }
+        }
+
+        @Test(
+            """
+            cases import: checked here (a bad row names its line, nothing sent), applied by the coordinator and \
+            recorded; an operator request from another party, or read after it expired, is refused with its reason
+            """)
+        func operatorRequests() async throws {
+            try await Harness.with("operator-requests") { harness in
+                try await harness.startInProcess()
+                let options = try harness.operatorOptions()
+                let broker = try #require(options.firstIndex(of: "--broker").map { options[$0 + 1] })
+                let store = ["--store", harness.storePath]
+                let bad = harness.scratch.file("bad.csv")
+                try
+                    "Forename,Surname,DOB,SocialWorker,Team,Status\nAmy,Test,2015-02-03,J Smith,North,open\nBen,Test,03/2016,,,open\n"
+                    .write(toFile: bad, atomically: true, encoding: .utf8)
+                let refused = try await harness.mashctl(
+                    ["cases", "import", bad, "--keys", harness.hub.keys.path, "--broker", broker, "--as", "ops-2"]
+                        + store)
+                #expect(refused.status != 0)
+                #expect(refused.output.contains("line 3 DOB"), "\(refused.output)")
+                #expect(try await harness.admin.inspect(queue: "coordinator.notifications").messageCount == 0)
+                #expect(try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM operator_action") } == 0)
+
+                let good = harness.scratch.file("cases.csv")
+                try """
+                Forename,Surname,DOB,SocialWorker,Team,Status
+                Amy,Test,2015-02-03,J Smith,North,open
+                Ben,Test,2016-03-04,K Jones,,open
+                Cal,Test,2017-04-05,,,closed
+
+                """.write(toFile: good, atomically: true, encoding: .utf8)
+                let imported = try await harness.mashctl(
+                    ["cases", "import", good, "--keys", harness.hub.keys.path, "--broker", broker, "--as", "ops-2"]
+                        + store)
+                #expect(imported.status == 0, "\(imported.output)")
+                #expect(imported.output.contains("cases.csv: 2 open, 1 closed"), "\(imported.output)")
+                #expect(try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM open_case") } == 2)
+                let action = try harness.query { db in
+                    try Row.fetchOne(db, sql: "SELECT kind, sender, operator, summary FROM operator_action")
+                }
+                #expect(action?["kind"] == "open-case-import")
+                #expect(action?["sender"] == "operator")
+                #expect(action?["operator"] == "ops-2")
+
+                // The SPA may not send operator requests, whatever it signs.
+                let cases = try OpenCaseRegisterImport.cases(
+                    csv: Array(try String(contentsOfFile: good, encoding: .utf8).utf8), source: "cases.csv")
+                try await harness.send(
+                    OpenCaseRegisterImport(importedBy: "spa-1", source: "cases.csv", cases: cases).json,
+                    type: .openCaseRegister, from: "spa", routingKey: "operator")
+                let deadLetters = try await harness.admin.consume(queue: "coordinator.notifications.dlq", prefetch: 1)
+                let notAllowed = try await deadLetters.next(within: .seconds(30), "the SPA's operator request")
+                #expect(notAllowed.properties.headers["x-mash-reason"] == .string("senderNotAllowed"))
+                try notAllowed.ack()
+
+                // A replay request read after it expired records nothing.
+                let replay = DeadLetterReplay(
+                    replayedBy: "ops-2", queue: "coordinator.intake", reason: "late",
+                    at: Date(timeIntervalSinceNow: -120),
+                    expiresAt: Date(timeIntervalSinceNow: -90),
+                    messages: [DeadLetterReplay.Message(messageID: UUID().uuidString.lowercased(), enquiryID: nil)])
+                try await harness.send(replay.json, type: .deadLetterReplay, from: "operator", routingKey: "operator")
+                let expired = try await deadLetters.next(within: .seconds(30), "the expired replay request")
+                #expect(expired.properties.headers["x-mash-reason"] == .string("expired"))
+                try expired.ack()
+                #expect(
+                    try harness.query {
+                        try Int.fetchOne(
+                            $0, sql: "SELECT COUNT(*) FROM record_of_sharing WHERE purpose LIKE 'dead-letter%'")
+                    } == 0)
+                #expect(try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM operator_action") } == 1)
             }
         }
 

@@ -301,12 +301,14 @@ extension CoordinatorBrokerTests {
                     })
                 let receivedDate = try #require(
                     try harness.query { try String.fetchOne($0, sql: "SELECT received_date FROM dan LIMIT 1") })
-                let listed = try harness.mashctl(["triage", "list", "--date", triageDate, "--store", harness.storePath])
+                let listed = try await harness.mashctl([
+                    "triage", "list", "--date", triageDate, "--store", harness.storePath,
+                ])
                 #expect(listed.status == 0)
                 #expect(listed.output.contains(notification.id))
                 #expect(listed.output.contains("child-under-1, open-case"))
                 #expect(!listed.output.contains("Amy") && !listed.output.contains("Carter"))
-                let counted = try harness.mashctl([
+                let counted = try await harness.mashctl([
                     "triage", "list", "--date", receivedDate, "--store", harness.storePath, "--json",
                 ])
                 let report = try #require(

@@ -1,5 +1,4 @@
 import Foundation
-import MASHConfig
 import MASHCore
 
 /// `Config/schools/<urn>.yaml`: one school's Operation Encompass contact and calendar, and how its roll's
@@ -90,6 +89,8 @@ public struct NotificationRouting: Sendable {
     public var danSenders: Set<String> = ["police"]
     public var openCaseSenders: Set<String> = ["csc"]
     public var rollSenders: Set<String> = ["orchestra"]
+    /// May send operator requests (`mashctl dlq replay`, `mashctl cases import`).
+    public var operatorSenders: Set<String> = ["operator"]
     public var triage = TriageSchedule(time: TimeOfDay(10, 0))
     /// Gets a copy of every DAN.
     public var probation = "probation"
@@ -106,6 +107,7 @@ public struct NotificationRouting: Sendable {
         danSenders = Set(try mapping.optionalStrings("danSenders") ?? Array(danSenders))
         openCaseSenders = Set(try mapping.optionalStrings("openCaseSenders") ?? Array(openCaseSenders))
         rollSenders = Set(try mapping.optionalStrings("rollSenders") ?? Array(rollSenders))
+        operatorSenders = Set(try mapping.optionalStrings("operatorSenders") ?? Array(operatorSenders))
         if let text = try mapping.optionalString("triageAt") {
             guard let time = SchoolConfiguration.time(text) else {
                 throw mapping.error("triageAt", "'\(text)' is not HH:MM")

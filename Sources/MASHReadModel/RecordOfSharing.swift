@@ -19,12 +19,12 @@ public struct Disclosure: Sendable, Equatable {
     public var previousHash: String
     public var hash: String
 
-    static let columns = [
+    public static let columns = [
         "seq", "at", "sender", "recipient", "purpose", "lawful_basis", "data_categories", "message_id", "enquiry_id",
         "subject_ref", "previous_hash", "hash",
     ]
 
-    init(
+    public init(
         seq: Int64, at: String, sender: String, recipient: String, purpose: String, lawfulBasis: String,
         dataCategories: String, messageID: String, enquiryID: String, subjectRef: String, previousHash: String,
         hash: String
@@ -43,7 +43,7 @@ public struct Disclosure: Sendable, Equatable {
         self.hash = hash
     }
 
-    init(row: Row) {
+    public init(row: Row) {
         seq = row["seq"]
         at = row["at"]
         sender = row["sender"]
@@ -59,7 +59,7 @@ public struct Disclosure: Sendable, Equatable {
     }
 
     /// SHA-256 over every field but the hash itself, each length-prefixed so no two rows share an encoding.
-    var computedHash: String {
+    public var computedHash: String {
         let fields = [
             String(seq), at, sender, recipient, purpose, lawfulBasis, dataCategories, messageID, enquiryID, subjectRef,
             previousHash,
@@ -76,64 +76,11 @@ public struct Disclosure: Sendable, Equatable {
     }
 }
 
-/// The record of sharing: an append-only, hash-chained ledger in the coordinator's store. Each entry's hash
+/// The record of sharing (read here; the coordinator, its one writer, appends): an append-only, hash-chained ledger in the coordinator's store. Each entry's hash
 /// covers its fields and the previous entry's hash, so changing, removing or reordering any entry breaks
 /// every hash after it; triggers also refuse UPDATE and DELETE.
 public enum RecordOfSharing {
-    static let genesis = String(repeating: "0", count: 64)
-
-    /// Appends a disclosure inside the caller's transaction (the one that causes the disclosure).
-    static func append(
-        _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: LawfulBasis,
-        dataCategories: Set<DataCategory>, messageID: String, enquiryID: String, subjectRef: String
-    ) throws {
-        try append(
-            db, at: at, sender: sender, recipient: recipient, purpose: purpose, lawfulBasis: lawfulBasis.description,
-            dataCategories: dataCategories.sorted().map(\.rawValue).joined(separator: ","), messageID: messageID,
-            enquiryID: enquiryID, subjectRef: subjectRef)
-    }
-
-    /// Records that an operator re-sent dead-lettered messages, unchanged, to the queue they died in: one entry
-    /// per message, committed before any is sent. The content is sealed and unread, so the entry names the
-    /// original message and the operator's reason; the original disclosure's own basis still applies.
-    public static func recordReplay(
-        in store: CoordinatorStore, by operatorName: String, to queue: String, reason: String,
-        messages: [(messageID: String, enquiryID: String?)], at: Date
-    ) throws {
-        try store.write { db in
-            for message in messages {
-                try append(
-                    db, at: at, sender: "operator:\(operatorName)", recipient: queue,
-                    purpose: "dead-letter replay: \(reason)",
-                    lawfulBasis: "unchanged re-send of a dead-lettered message; the original message's basis applies",
-                    dataCategories: "", messageID: message.messageID, enquiryID: message.enquiryID ?? "",
-                    subjectRef: "")
-            }
-        }
-    }
-
-    private static func append(
-        _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: String,
-        dataCategories: String, messageID: String, enquiryID: String, subjectRef: String
-    ) throws {
-        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM record_of_sharing ORDER BY seq DESC LIMIT 1")
-        let seq: Int64 = (last?["seq"] ?? 0) + 1
-        var entry = Disclosure(
-            seq: seq, at: Instant.format(at), sender: sender, recipient: recipient, purpose: purpose,
-            lawfulBasis: lawfulBasis, dataCategories: dataCategories, messageID: messageID,
-            enquiryID: enquiryID, subjectRef: subjectRef, previousHash: last?["hash"] ?? genesis, hash: "")
-        entry.hash = entry.computedHash
-        try db.execute(
-            sql: """
-                INSERT INTO record_of_sharing (\(Disclosure.columns.joined(separator: ", ")))
-                VALUES (\(Disclosure.columns.map { _ in "?" }.joined(separator: ", ")))
-                """,
-            arguments: [
-                entry.seq, entry.at, entry.sender, entry.recipient, entry.purpose, entry.lawfulBasis,
-                entry.dataCategories, entry.messageID, entry.enquiryID, entry.subjectRef, entry.previousHash,
-                entry.hash,
-            ])
-    }
+    public static let genesis = String(repeating: "0", count: 64)
 
     public struct Verification: Sendable, Equatable {
         public var entries: Int
@@ -146,8 +93,8 @@ public enum RecordOfSharing {
     }
 
     /// Walks the whole chain from the first entry.
-    public static func verify(_ store: CoordinatorStore) throws -> Verification {
-        try store.read { db in
+    public static func verify(_ store: HubReadModel) throws -> Verification {
+        try store.reader.read { db in
             var previous = genesis
             var expectedSeq: Int64 = 1
             var count = 0
@@ -177,8 +124,8 @@ public enum RecordOfSharing {
     }
 
     /// Entries whose time is within `[from, to)`, oldest first.
-    public static func entries(_ store: CoordinatorStore, from: Date?, to: Date?) throws -> [Disclosure] {
-        try store.read { db in
+    public static func entries(_ store: HubReadModel, from: Date?, to: Date?) throws -> [Disclosure] {
+        try store.reader.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM record_of_sharing ORDER BY seq").map(Disclosure.init(row:))
                 .filter { entry in
                     guard let at = Instant.parse(entry.at) else { return true }

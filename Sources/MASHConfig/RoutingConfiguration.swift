@@ -1,5 +1,4 @@
 import Foundation
-import MASHConfig
 import MASHCore
 
 /// `Config/routing.yaml`: which agencies an enquiry goes to, what each may be sent, and the SLA clocks.

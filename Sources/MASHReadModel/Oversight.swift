@@ -3,7 +3,7 @@ import GRDB
 import MASHCore
 
 /// What operators and metrics read from the store: ids, times, codes and counts, never an enquiry's content.
-extension CoordinatorStore {
+extension HubReadModel {
     /// Open enquiries of one RAG rating: how many, how many are past a warning but not yet a deadline, and how
     /// many are past a deadline (a partner's answer or the decision).
     public struct OpenEnquiries: Sendable, Equatable, Codable {
@@ -22,7 +22,7 @@ extension CoordinatorStore {
 
     /// One row per RAG rating, red first, including ratings with nothing open.
     public func openEnquiries(now: Date) throws -> [OpenEnquiries] {
-        let rows = try read { db in
+        let rows = try reader.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -43,7 +43,7 @@ extension CoordinatorStore {
 
     /// Each awaiting enquiry with 1 in `breached` when a clock has passed, and 1 in `at_risk` when a warning has.
     /// The statuses the queries name, as arguments (`:awaiting`, `:complete`, `:sent`).
-    static var statuses: [String: (any DatabaseValueConvertible)?] {
+    public static var statuses: [String: (any DatabaseValueConvertible)?] {
         [
             "awaiting": EnquiryStatus.awaiting.rawValue, "complete": EnquiryStatus.complete.rawValue,
             "sent": RequestStatus.sent.rawValue,
@@ -101,7 +101,7 @@ extension CoordinatorStore {
     public func enquiries(rag: RAG? = nil, filter: EnquiryFilter? = nil, limit: Int = 200, now: Date) throws
         -> [EnquiryOverview]
     {
-        try read { db in
+        try reader.read { db in
             var conditions: [String] = []
             var arguments = Self.statuses
             arguments["now"] = now.timeIntervalSince1970
@@ -170,7 +170,7 @@ extension CoordinatorStore {
     /// breach and chase that fired, and the package. (A timer stopped early, by an answer or a cancellation,
     /// is marked fired before its moment: that is not an event.)
     public func timeline(enquiryID: String) throws -> [TimelineEvent] {
-        try read { db in
+        try reader.read { db in
             var events: [TimelineEvent] = []
             if let enquiry = try Row.fetchOne(
                 db, sql: "SELECT opened_at, counted_from, rag FROM enquiry WHERE id = ?", arguments: [enquiryID])
@@ -224,7 +224,7 @@ extension CoordinatorStore {
 
     /// The sealed decision package for an enquiry, as it was sent to the decision maker.
     public func decisionPackage(enquiryID: String) throws -> [UInt8]? {
-        try read { db in
+        try reader.read { db in
             let body = try Data.fetchOne(
                 db, sql: "SELECT body FROM outbox WHERE type = ? AND headers LIKE ? ORDER BY seq DESC LIMIT 1",
                 arguments: [DocumentType.decisionPackage.rawValue, "%\"x-mash-enquiry\":\"\(enquiryID)\"%"])
@@ -237,7 +237,7 @@ extension CoordinatorStore {
     /// the `ready`-th newest the hub published there. Nil when the records do not reach back that far.
     public func oldestWaiting(exchange: String, routingKey: String, ready: Int, now: Date) throws -> TimeInterval? {
         guard ready > 0 else { return nil }
-        return try read { db in
+        return try reader.read { db in
             try Double.fetchOne(
                 db,
                 sql: """
@@ -250,7 +250,7 @@ extension CoordinatorStore {
 
     /// Unfired timers already past their moment: how many, and how late the latest-firing one is.
     public func overdueTimers(now: Date) throws -> (count: Int, lag: TimeInterval) {
-        try read { db in
+        try reader.read { db in
             let row = try Row.fetchOne(
                 db, sql: "SELECT COUNT(*) AS n, MIN(due) AS oldest FROM timer WHERE fired_at IS NULL AND due <= ?",
                 arguments: [now.timeIntervalSince1970])

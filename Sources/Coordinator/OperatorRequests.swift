@@ -1,0 +1,53 @@
+import Foundation
+import GRDB
+import MASHCore
+import MASHReadModel
+import MASHRuntime
+
+/// What operators change, asked as messages so the store and its ledger keep one writer: each request is
+/// carried out and recorded (`operator_action`, which `mashctl` reads back) in the same transaction.
+extension Coordinator {
+    /// Records a dead-letter replay in the record of sharing before `mashctl` sends anything.
+    func record(_ replay: DeadLetterReplay, _ message: InboundMessage, _ db: Database) throws {
+        let now = now()
+        guard replay.expiresAt > now else {
+            throw Refusal(
+                reason: "expired",
+                detail: "the replay request expired at \(Instant.format(replay.expiresAt)) before it was read; "
+                    + "mashctl replayed nothing and nothing is recorded")
+        }
+        try RecordOfSharing.recordReplay(replay, db)
+        let count = replay.messages.count
+        try recordAction(
+            .deadLetterReplay, message, by: replay.replayedBy,
+            summary: "\(count) message\(count == 1 ? "" : "s") to \(replay.queue): \(replay.reason)", db, now: now)
+        logger.notice(
+            "dead-letter replay recorded",
+            metadata: ["operator": "\(replay.replayedBy)", "queue": "\(replay.queue)", "messages": "\(count)"])
+    }
+
+    /// Applies a CSC open-case export whole.
+    func record(_ register: OpenCaseRegisterImport, _ message: InboundMessage, _ db: Database) throws {
+        for update in register.cases { try record(update, db) }
+        let opened = register.cases.filter(\.open).count
+        try recordAction(
+            .openCaseImport, message, by: register.importedBy,
+            summary: "\(opened) open, \(register.cases.count - opened) closed", db, now: now())
+        logger.notice(
+            "open-case register imported",
+            metadata: ["operator": "\(register.importedBy)", "cases": "\(register.cases.count)"])
+    }
+
+    private func recordAction(
+        _ kind: OperatorAction.Kind, _ message: InboundMessage, by operatorName: String, summary: String,
+        _ db: Database, now: Date
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO operator_action (message_id, kind, sender, operator, at, summary) VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                message.messageID, kind.rawValue, message.sender, operatorName, now.timeIntervalSince1970, summary,
+            ])
+    }
+}

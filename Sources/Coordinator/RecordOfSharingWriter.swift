@@ -1,0 +1,55 @@
+import Foundation
+import GRDB
+import MASHCore
+import MASHReadModel
+
+/// The coordinator is the record of sharing's one writer: entries are appended inside the transaction that
+/// causes the disclosure.
+extension RecordOfSharing {
+    /// Appends a disclosure inside the caller's transaction (the one that causes the disclosure).
+    static func append(
+        _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: LawfulBasis,
+        dataCategories: Set<DataCategory>, messageID: String, enquiryID: String, subjectRef: String
+    ) throws {
+        try append(
+            db, at: at, sender: sender, recipient: recipient, purpose: purpose, lawfulBasis: lawfulBasis.description,
+            dataCategories: dataCategories.sorted().map(\.rawValue).joined(separator: ","), messageID: messageID,
+            enquiryID: enquiryID, subjectRef: subjectRef)
+    }
+
+    /// Records that an operator re-sent dead-lettered messages, unchanged, to the queue they died in: one entry
+    /// per message, committed before any is sent. The content is sealed and unread, so the entry names the
+    /// original message and the operator's reason; the original disclosure's own basis still applies.
+    static func recordReplay(_ replay: DeadLetterReplay, _ db: Database) throws {
+        for message in replay.messages {
+            try append(
+                db, at: replay.at, sender: "operator:\(replay.replayedBy)", recipient: replay.queue,
+                purpose: "dead-letter replay: \(replay.reason)",
+                lawfulBasis: "unchanged re-send of a dead-lettered message; the original message's basis applies",
+                dataCategories: "", messageID: message.messageID, enquiryID: message.enquiryID ?? "", subjectRef: "")
+        }
+    }
+
+    private static func append(
+        _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: String,
+        dataCategories: String, messageID: String, enquiryID: String, subjectRef: String
+    ) throws {
+        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM record_of_sharing ORDER BY seq DESC LIMIT 1")
+        let seq: Int64 = (last?["seq"] ?? 0) + 1
+        var entry = Disclosure(
+            seq: seq, at: Instant.format(at), sender: sender, recipient: recipient, purpose: purpose,
+            lawfulBasis: lawfulBasis, dataCategories: dataCategories, messageID: messageID,
+            enquiryID: enquiryID, subjectRef: subjectRef, previousHash: last?["hash"] ?? genesis, hash: "")
+        entry.hash = entry.computedHash
+        try db.execute(
+            sql: """
+                INSERT INTO record_of_sharing (\(Disclosure.columns.joined(separator: ", ")))
+                VALUES (\(Disclosure.columns.map { _ in "?" }.joined(separator: ", ")))
+                """,
+            arguments: [
+                entry.seq, entry.at, entry.sender, entry.recipient, entry.purpose, entry.lawfulBasis,
+                entry.dataCategories, entry.messageID, entry.enquiryID, entry.subjectRef, entry.previousHash,
+                entry.hash,
+            ])
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+
+/// `mash.dead-letter-replay/1`, operator → coordinator: an operator is about to re-send dead-lettered messages,
+/// unchanged, to the queue they died in. The coordinator records one record-of-sharing entry per message; only
+/// then does `mashctl` send them. A replay the coordinator reads after `expiresAt` is refused (`expired`), so
+/// an entry never records a replay that `mashctl` has already given up on.
+public struct DeadLetterReplay: Sendable, Equatable {
+    public struct Message: Sendable, Equatable {
+        public var messageID: String
+        /// The `x-mash-enquiry` header of the dead letter, when it has one.
+        public var enquiryID: String?
+
+        public init(messageID: String, enquiryID: String?) {
+            self.messageID = messageID
+            self.enquiryID = enquiryID
+        }
+    }
+
+    /// The staff member replaying.
+    public var replayedBy: String
+    /// The queue the messages go back to.
+    public var queue: String
+    public var reason: String
+    public var at: Date
+    public var expiresAt: Date
+    public var messages: [Message]
+
+    public init(replayedBy: String, queue: String, reason: String, at: Date, expiresAt: Date, messages: [Message]) {
+        self.replayedBy = replayedBy
+        self.queue = queue
+        self.reason = reason
+        self.at = at
+        self.expiresAt = expiresAt
+        self.messages = messages
+    }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.deadLetterReplay)
+        replayedBy = try reader.string("replayedBy")
+        queue = try reader.identifier("queue")
+        reason = try reader.string("reason")
+        guard !reason.trimmingSpaces.isEmpty else { throw reader.error("reason", "must say why") }
+        at = try reader.instant("at")
+        expiresAt = try reader.instant("expiresAt")
+        messages = try reader.objects("messages") { message in
+            Message(
+                messageID: try message.identifier("messageID"), enquiryID: try message.optionalIdentifier("enquiryID"))
+        }
+        guard !messages.isEmpty else { throw reader.error("messages", "must name at least one message") }
+        try reader.finish()
+    }
+
+    public var json: [UInt8] {
+        DocumentWriter.encode([
+            "schema": DocumentType.deadLetterReplay.rawValue, "replayedBy": replayedBy, "queue": queue,
+            "reason": reason, "at": Instant.format(at), "expiresAt": Instant.format(expiresAt),
+            "messages": messages.map { message -> [String: Any] in
+                var object: [String: Any] = ["messageID": message.messageID]
+                object["enquiryID"] = message.enquiryID
+                return object
+            },
+        ])
+    }
+}
+
+/// `mash.open-case-register/1`, operator → coordinator: a CSC export of open and closed cases (`mashctl cases
+/// import`), applied whole in one transaction. Each case is what a `mash.open-case/1` holds.
+public struct OpenCaseRegisterImport: Sendable, Equatable {
+    /// The staff member importing.
+    public var importedBy: String
+    /// The file's name, for the operator's record (no content).
+    public var source: String
+    public var cases: [OpenCaseUpdate]
+
+    public init(importedBy: String, source: String, cases: [OpenCaseUpdate]) {
+        self.importedBy = importedBy
+        self.source = source
+        self.cases = cases
+    }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.openCaseRegister)
+        importedBy = try reader.string("importedBy")
+        self.source = try reader.string("source")
+        cases = try reader.objects("cases") { try OpenCaseUpdate(reading: &$0) }
+        try reader.finish()
+    }
+
+    public var json: [UInt8] {
+        DocumentWriter.encode([
+            "schema": DocumentType.openCaseRegister.rawValue, "importedBy": importedBy, "source": source,
+            "cases": cases.map(\.members),
+        ])
+    }
+
+    /// The CSV columns of `mashctl cases import`, matched without regard to case or spaces.
+    public static let csvColumns = ["Forename", "Surname", "DOB", "SocialWorker", "Team", "Status"]
+
+    /// Every row of a CSV export; a bad row refuses the whole file, naming its line (the header is line 1).
+    public static func cases(csv bytes: [UInt8], source: String) throws -> [OpenCaseUpdate] {
+        let table = try CSVTable(parsing: bytes, source: source)
+        var index: [String: Int] = [:]
+        for column in csvColumns {
+            guard let position = table.columns.firstIndex(where: { CSVTable.sameColumn($0, column) }) else {
+                throw DocumentError(source: source, field: "line 1", problem: "the column '\(column)' is missing")
+            }
+            index[column] = position
+        }
+        return try table.rows.map { row in
+            func value(_ column: String) -> String { row.values[index[column]!].trimmingSpaces }
+            let status = value("Status").lowercased()
+            guard status == "open" || status == "closed" else {
+                throw DocumentError(source: source, field: "line \(row.line) Status", problem: "must be open or closed")
+            }
+            guard let born = LocalDate(value("DOB")) else {
+                throw DocumentError(source: source, field: "line \(row.line) DOB", problem: "is not YYYY-MM-DD")
+            }
+            guard !value("Forename").isEmpty, !value("Surname").isEmpty else {
+                throw DocumentError(
+                    source: source, field: "line \(row.line)", problem: "Forename and Surname are required")
+            }
+            if status == "open" && value("SocialWorker").isEmpty {
+                throw DocumentError(
+                    source: source, field: "line \(row.line) SocialWorker", problem: "is required for an open case")
+            }
+            return OpenCaseUpdate(
+                child: Person(forename: value("Forename"), surname: value("Surname"), dateOfBirth: born),
+                open: status == "open", socialWorker: value("SocialWorker"),
+                team: value("Team").isEmpty ? nil : value("Team"))
+        }
+    }
+}

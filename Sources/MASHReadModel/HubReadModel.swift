@@ -1,0 +1,51 @@
+import Foundation
+import GRDB
+import MASHConfig
+
+/// The coordinator's store as everyone but the coordinator sees it: read-only queries over ids, times, codes
+/// and counts (and sealed blobs for whoever holds the key). `mashctl` opens the file read-only through this;
+/// the coordinator reads its own pool through it for metrics and health. The coordinator is the store's one
+/// writer: what an operator changes reaches it as a message (docs/protocol.md, operator documents).
+public final class HubReadModel: Sendable {
+    public let reader: any DatabaseReader
+
+    /// Reads the coordinator's own pool.
+    public init(_ reader: any DatabaseReader) { self.reader = reader }
+
+    /// Opens an existing store read-only; the file must exist.
+    public init(readingAt path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigurationError(file: path, line: nil, key: "", problem: "no coordinator store at this path")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        reader = try DatabasePool(path: path, configuration: configuration)
+    }
+
+    /// An adapter as the coordinator last heard from it.
+    public struct AdapterState: Sendable, Equatable {
+        public var agency: String
+        public var lastHeartbeatAt: Date?
+        public var pending: Int
+        public var version: String?
+        public var lastResponseAt: Date?
+    }
+
+    public func adapters() throws -> [AdapterState] {
+        try reader.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM adapter ORDER BY agency").map { row in
+                AdapterState(
+                    agency: row["agency"],
+                    lastHeartbeatAt: (row["last_heartbeat_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    pending: row["pending"], version: row["version"],
+                    lastResponseAt: (row["last_response_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
+        }
+    }
+
+    public func outboxBacklog() throws -> Int {
+        try reader.read {
+            try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") ?? 0
+        }
+    }
+}
