@@ -104,7 +104,14 @@ public struct Person: Sendable, Equatable {
         dateOfBirth = try reader.optionalBirthDate("dateOfBirth")
         gender = try reader.optionalString("gender")
         nhsNumber = try reader.optionalString("nhsNumber")
+        if let nhsNumber, Identifier.nhsNumber(nhsNumber) == nil {
+            throw reader.error(
+                "nhsNumber", "is not an NHS number: ten digits, the last the modulus 11 check digit of the first nine")
+        }
         upn = try reader.optionalString("upn")
+        if let upn, Identifier.upn(upn) == nil {
+            throw reader.error("upn", "is not a UPN: a check letter then twelve characters, as DfE computes it")
+        }
         pncID = try reader.optionalString("pncID")
         address = try reader.optionalString("address")
         postcode = try reader.optionalString("postcode")

@@ -65,12 +65,32 @@ struct DocumentTests {
                 "in the future"
             ),
             (#""rag": "red""#, #""rag": "green", "rag": "red""#, "", "the member 'rag' appears twice"),
+            (
+                #""dateOfBirth": "2016-03-14"}"#, #""dateOfBirth": "2016-03-14", "nhsNumber": "9434765918"}"#,
+                "subject.nhsNumber", "the modulus 11 check digit"
+            ),
+            (
+                #""dateOfBirth": "2016-03-14"}"#, #""dateOfBirth": "2016-03-14", "upn": "B123456789012"}"#,
+                "subject.upn", "a check letter"
+            ),
         ])
     func plausible(original: String, replacement: String, field: String, problem: String) throws {
         #expect(Self.valid.contains(original))
         let error = try #require(refusal(Self.valid.replacingOccurrences(of: original, with: replacement)))
         #expect(error.field == field)
         #expect(error.problem.contains(problem), "\(error)")
+    }
+
+    @Test("an NHS number and a UPN whose check characters hold are read (spaces in the NHS number allowed)")
+    func identifiersWithCheckCharacters() throws {
+        let read = try Enquiry(
+            json: Array(
+                Self.valid.replacingOccurrences(
+                    of: #""dateOfBirth": "2016-03-14"}"#,
+                    with: #""dateOfBirth": "2016-03-14", "nhsNumber": "943 476 5919", "upn": "A123456789012"}"#
+                ).utf8), source: "enquiry.json")
+        #expect(read.subject.nhsNumber == "943 476 5919")
+        #expect(read.subject.upn == "A123456789012")
     }
 
     @Test("a receivedAt a little ahead of our clock (a sender's clock skew) is accepted; more is not")
