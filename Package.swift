@@ -218,6 +218,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "adapter-bench",
+            dependencies: [
+                "Adapter", "AMQP", "MASHAgency", "MASHCore", "MASHTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/adapter-bench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "coordinator-bench",
             dependencies: [
                 "Coordinator", "AMQP", "MASHConfig", "MASHCore", "MASHTesting",

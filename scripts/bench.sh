@@ -2,8 +2,8 @@
 # `make bench`: figures, never pass/fail. Starts a fresh private node on its own ports, then runs the raw
 # rabbitmq-c loop (Benchmarks/amqp-raw-bench) and the same work through our AMQP module
 # (Benchmarks/amqp-bench) alternately, and prints the medians and the ratio of ours to the raw broker rate;
-# then sealing next to `openssl speed`, and the coordinator end to end next to the raw broker moving the
-# same number of messages.
+# then sealing next to `openssl speed`, and the coordinator and the adapter end to end next to the raw broker
+# moving the same number of messages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -118,7 +118,45 @@ print(f"  raw broker, the same {per} messages per enquiry: {raw_enquiries:,.1f} 
 print(f"  bound set by the hub's own JOSE work (8 seal+open at {seal_open:,.0f}/s = {jose_seconds * 1000:.2f} ms) plus"
       f" the raw broker's time: {bound:,.1f} enquiries/s   ratio {ours / bound:.2f}")
 PY
-rm -f "$coordinator_runs" "$seal_open_rate"
+rm -f "$coordinator_runs"
+
+# The adapter end to end: research requests to the police adapter (its shipped configuration over the synthetic
+# police extract), each opened, stored and acked, matched against the extract, answered, sealed and relayed
+# through the outbox; next to the raw loop moving the same 2 messages per answer, alternately. The bound is the
+# adapter's own JOSE work (one open and one seal per answer) plus the raw broker's time for its messages.
+ANSWERS=${MASH_BENCH_ANSWERS:-2000}
+extracts=.build/bench-extracts
+python3 scripts/synthetic-extracts.py --out "$extracts" >/dev/null
+swift build -c release --product adapter-bench >/dev/null
+adapter_runs=$(mktemp)
+for run in $(seq 1 "$RUNS_COORDINATOR"); do
+    echo "ours $("$bin/adapter-bench" "$ANSWERS" "$extracts")" >>"$adapter_runs"
+    echo "raw $("$bin/amqp-raw-bench" 127.0.0.1 "$MASH_BROKER_PORT" mash-admin "$password" mash \
+        "bench.raw.answers.$run" $((ANSWERS * 2)) "$WINDOW")" >>"$adapter_runs"
+done
+python3 - "$adapter_runs" "$(cat "$seal_open_rate")" "$RUNS_COORDINATOR" <<'PY'
+import json, statistics, sys
+rows = {"ours": [], "raw": []}
+for line in open(sys.argv[1]):
+    who, data = line.split(" ", 1)
+    rows[who].append(json.loads(data))
+seal_open, runs = float(sys.argv[2]), sys.argv[3]
+per = rows["ours"][0]["messages_per_answer"]
+raw_seconds = [per / r["publish_per_s"] + per / r["consume_per_s"] for r in rows["raw"]]
+raw_answers = statistics.median(1 / t for t in raw_seconds)
+ours = statistics.median(r["answers_per_s"] for r in rows["ours"])
+bound = 1 / (1 / seal_open + statistics.median(raw_seconds))
+each = ", ".join("%.0f" % r["answers_per_s"] for r in rows["ours"])
+print()
+print(f"Adapter: {rows['ours'][0]['answers']} research requests to the police adapter (extract matched, stored, "
+      f"answered through its outbox, fsync on commit), median of {runs} runs")
+print(f"  MASH adapter: {ours:,.0f} answers/s   (runs: {each})")
+print(f"  raw broker, the same {per} messages per answer: {raw_answers:,.0f} answer-equivalents/s   "
+      f"ratio {ours / raw_answers:.3f}")
+print(f"  bound set by the adapter's own JOSE work (1 seal+open at {seal_open:,.0f}/s) plus the raw broker's time: "
+      f"{bound:,.0f} answers/s   ratio {ours / bound:.2f}")
+PY
+rm -f "$adapter_runs" "$seal_open_rate"
 
 # Identity matching quality and speed on a labelled set from the synthetic generator (fixed seed): 10,000
 # agency records, 10,000 hub queries (80 % of people in the records, recorded differently; 20 % not, often
