@@ -125,7 +125,7 @@ rm -f "$coordinator_runs"
 # through the outbox; next to the raw loop moving the same 2 messages per answer, alternately. The bound is the
 # adapter's own JOSE work (one open and one seal per answer) plus the raw broker's time for its messages.
 ANSWERS=${MASH_BENCH_ANSWERS:-2000}
-extracts=.build/bench-extracts
+extracts=$PWD/.build/bench-extracts
 python3 scripts/synthetic-extracts.py --out "$extracts" >/dev/null
 swift build -c release --product adapter-bench >/dev/null
 adapter_runs=$(mktemp)

@@ -16,7 +16,7 @@ guard arguments.count == 3, let count = Int(arguments[1]) else {
     FileHandle.standardError.write(Data("usage: adapter-bench COUNT EXTRACTS\n".utf8))
     exit(2)
 }
-let extracts = arguments[2]
+let extracts = URL(fileURLWithPath: arguments[2]).standardizedFileURL.path
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
