@@ -83,41 +83,21 @@ PY
 ENQUIRIES=${MASH_BENCH_ENQUIRIES:-300}
 IN_FLIGHT=${MASH_BENCH_IN_FLIGHT:-16}
 RUNS_COORDINATOR=${MASH_BENCH_COORDINATOR_RUNS:-5}
+# Runs the command after NAME and MESSAGES, then the raw loop moving MESSAGES messages, alternately,
+# RUNS_COORDINATOR times each; writes "ours <json>" and "raw <json>" lines to FILE.
+interleave() {
+    local file=$1 name=$2 messages=$3
+    shift 3
+    for run in $(seq 1 "$RUNS_COORDINATOR"); do
+        echo "ours $("$@")" >>"$file"
+        echo "raw $("$bin/amqp-raw-bench" 127.0.0.1 "$MASH_BROKER_PORT" mash-admin "$password" mash \
+            "bench.raw.$name.$run" "$messages" "$WINDOW")" >>"$file"
+    done
+}
 swift build -c release --product coordinator-bench >/dev/null
 coordinator_runs=$(mktemp)
-for run in $(seq 1 "$RUNS_COORDINATOR"); do
-    echo "ours $("$bin/coordinator-bench" "$ENQUIRIES" "$IN_FLIGHT")" >>"$coordinator_runs"
-    echo "raw $("$bin/amqp-raw-bench" 127.0.0.1 "$MASH_BROKER_PORT" mash-admin "$password" mash \
-        "bench.raw.enquiries.$run" $((ENQUIRIES * 16)) "$WINDOW")" >>"$coordinator_runs"
-done
-python3 - "$coordinator_runs" "$(cat "$seal_open_rate")" "$RUNS_COORDINATOR" <<'PY'
-import json, statistics, sys
-rows = {"ours": [], "raw": []}
-for line in open(sys.argv[1]):
-    who, data = line.split(" ", 1)
-    rows[who].append(json.loads(data))
-seal_open, runs = float(sys.argv[2]), sys.argv[3]
-per = rows["ours"][0]["messages_per_enquiry"]
-# The raw loop publishes then consumes: one message moved costs 1/publish + 1/consume seconds.
-raw_seconds = [per / r["publish_per_s"] + per / r["consume_per_s"] for r in rows["raw"]]
-raw_enquiries = statistics.median(1 / t for t in raw_seconds)
-ours = statistics.median(r["enquiries_per_s"] for r in rows["ours"])
-p50 = statistics.median(r["p50_ms"] for r in rows["ours"])
-p99 = statistics.median(r["p99_ms"] for r in rows["ours"])
-jose_seconds = 8 / seal_open
-bound = 1 / (jose_seconds + statistics.median(raw_seconds))
-first = rows["ours"][0]
-print()
-print(f"Coordinator: {first['enquiries']} Red enquiries to 7 agencies, at most {first['in_flight']} open at once "
-      f"(sealed, stored with outbox and ledger, fsync on commit), median of {runs} runs")
-each = ", ".join("%.1f" % r["enquiries_per_s"] for r in rows["ours"])
-print(f"  MASH coordinator: {ours:,.1f} enquiries/s end to end; open to package p50 {p50:,.0f} ms, p99 {p99:,.0f} ms"
-      f"   (runs: {each})")
-print(f"  raw broker, the same {per} messages per enquiry: {raw_enquiries:,.1f} enquiry-equivalents/s"
-      f"   ratio {ours / raw_enquiries:.3f}")
-print(f"  bound set by the hub's own JOSE work (8 seal+open at {seal_open:,.0f}/s = {jose_seconds * 1000:.2f} ms) plus"
-      f" the raw broker's time: {bound:,.1f} enquiries/s   ratio {ours / bound:.2f}")
-PY
+interleave "$coordinator_runs" enquiries $((ENQUIRIES * 16)) "$bin/coordinator-bench" "$ENQUIRIES" "$IN_FLIGHT"
+python3 scripts/bench-end-to-end.py coordinator "$coordinator_runs" "$(cat "$seal_open_rate")" "$RUNS_COORDINATOR"
 rm -f "$coordinator_runs"
 
 # The adapter end to end: research requests to the police adapter (its shipped configuration over the synthetic
@@ -129,33 +109,8 @@ extracts=$PWD/.build/bench-extracts
 python3 scripts/synthetic-extracts.py --out "$extracts" >/dev/null
 swift build -c release --product adapter-bench >/dev/null
 adapter_runs=$(mktemp)
-for run in $(seq 1 "$RUNS_COORDINATOR"); do
-    echo "ours $("$bin/adapter-bench" "$ANSWERS" "$extracts")" >>"$adapter_runs"
-    echo "raw $("$bin/amqp-raw-bench" 127.0.0.1 "$MASH_BROKER_PORT" mash-admin "$password" mash \
-        "bench.raw.answers.$run" $((ANSWERS * 2)) "$WINDOW")" >>"$adapter_runs"
-done
-python3 - "$adapter_runs" "$(cat "$seal_open_rate")" "$RUNS_COORDINATOR" <<'PY'
-import json, statistics, sys
-rows = {"ours": [], "raw": []}
-for line in open(sys.argv[1]):
-    who, data = line.split(" ", 1)
-    rows[who].append(json.loads(data))
-seal_open, runs = float(sys.argv[2]), sys.argv[3]
-per = rows["ours"][0]["messages_per_answer"]
-raw_seconds = [per / r["publish_per_s"] + per / r["consume_per_s"] for r in rows["raw"]]
-raw_answers = statistics.median(1 / t for t in raw_seconds)
-ours = statistics.median(r["answers_per_s"] for r in rows["ours"])
-bound = 1 / (1 / seal_open + statistics.median(raw_seconds))
-each = ", ".join("%.0f" % r["answers_per_s"] for r in rows["ours"])
-print()
-print(f"Adapter: {rows['ours'][0]['answers']} research requests to the police adapter (extract matched, stored, "
-      f"answered through its outbox, fsync on commit), median of {runs} runs")
-print(f"  MASH adapter: {ours:,.0f} answers/s   (runs: {each})")
-print(f"  raw broker, the same {per} messages per answer: {raw_answers:,.0f} answer-equivalents/s   "
-      f"ratio {ours / raw_answers:.3f}")
-print(f"  bound set by the adapter's own JOSE work (1 seal+open at {seal_open:,.0f}/s) plus the raw broker's time: "
-      f"{bound:,.0f} answers/s   ratio {ours / bound:.2f}")
-PY
+interleave "$adapter_runs" answers $((ANSWERS * 2)) "$bin/adapter-bench" "$ANSWERS" "$extracts"
+python3 scripts/bench-end-to-end.py adapter "$adapter_runs" "$(cat "$seal_open_rate")" "$RUNS_COORDINATOR"
 rm -f "$adapter_runs" "$seal_open_rate"
 
 # Identity matching quality and speed on a labelled set from the synthetic generator (fixed seed): 10,000

@@ -18,10 +18,6 @@ guard arguments.count == 3, let count = Int(arguments[1]) else {
 }
 let extracts = URL(fileURLWithPath: arguments[2]).standardizedFileURL.path
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
 let broker = try TestBroker.fromEnvironment()
 let hub = try TestHub("adapter-bench")
 let scratch = try ScratchDirectory("adapter-bench")
@@ -64,7 +60,7 @@ while answered < count {
     if delivery.properties.type == DocumentType.researchResponse.rawValue { answered += 1 }
     try delivery.ack()
 }
-let elapsed = seconds(clock.now - start)
+let elapsed = (clock.now - start).inSeconds
 running.cancel()
 _ = try? await running.value
 print(

@@ -17,10 +17,6 @@ guard arguments.count == 3, let count = Int(arguments[1]), let inFlight = Int(ar
     exit(2)
 }
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
 let broker = try TestBroker.fromEnvironment()
 let hub = try TestHub("bench")
 let scratch = try ScratchDirectory("coordinator-bench")
@@ -71,11 +67,11 @@ while latencies.count < count {
         FileHandle.standardError.write(Data("a package for an enquiry this run did not open\n".utf8))
         exit(1)
     }
-    latencies.append(seconds(arrived - sent) * 1000)
+    latencies.append((arrived - sent).inSeconds * 1000)
     try delivery.ack()
     open -= 1
 }
-let elapsed = seconds(clock.now - start)
+let elapsed = (clock.now - start).inSeconds
 
 running.cancel()
 _ = try? await running.value

@@ -58,7 +58,7 @@ let coordinator = try Coordinator(settings: settings, logger: logger)
         try await coordinator.ingestRoll(file, rollID: UUID().uuidString.lowercased(), from: "orchestra")
     }
     let elapsed = ContinuousClock.now - start
-    return (records, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    return (records, elapsed.inSeconds)
 }
 
 /// The same work as the Python baseline, in MASHCore alone: read both weeks' files and diff them.
@@ -77,7 +77,7 @@ let coordinator = try Coordinator(settings: settings, logger: logger)
             policy: RollPolicy(firstYearGroup: "R"))
     }
     let elapsed = ContinuousClock.now - start
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return elapsed.inSeconds
 }
 let coreSeconds = try parseAndDiff()
 

@@ -224,9 +224,3 @@ extension Coordinator {
             arguments: [now().timeIntervalSince1970, enquiryID])
     }
 }
-
-/// The store holds something the code does not know: a failure of the whole batch, never the message's fault.
-struct CorruptStore: Error, CustomStringConvertible {
-    var detail: String
-    var description: String { "the coordinator's store is inconsistent: \(detail)" }
-}

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import MASHCore
 import MASHProtocol
+import MASHReadModel
 import MASHRuntime
 
 extension Coordinator {

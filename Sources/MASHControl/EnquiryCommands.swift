@@ -36,8 +36,16 @@ struct SenderOptions: ParsableArguments {
     func send(_ payload: [UInt8], type: DocumentType, as sender: String? = nil, routingKey: String = "enquiry")
         async throws -> String
     {
-        let sender = sender ?? self.sender
-        let variable = Self.environmentVariable(for: sender)
+        try await Self.send(
+            payload, type: type, as: sender ?? self.sender, keys: keys, broker: broker, routingKey: routingKey)
+    }
+
+    /// Seals `payload` as `sender` to the coordinator and publishes it to the intake exchange on a connection
+    /// of its own, as the broker user of `broker` (default `$MASH_<SENDER>_URL`); returns the message id.
+    static func send(
+        _ payload: [UInt8], type: DocumentType, as sender: String, keys: String, broker: String?, routingKey: String
+    ) async throws -> String {
+        let variable = environmentVariable(for: sender)
         guard let url = broker ?? ProcessInfo.processInfo.environment[variable] else {
             throw CommandFailure(
                 "no broker: pass --broker amqp://\(sender):…@host:port/mash or set \(variable)")
@@ -45,7 +53,7 @@ struct SenderOptions: ParsableArguments {
         let connection = try await AMQPConnection.connect(
             AMQPConfiguration(url: try AMQPURL(url), connectionName: "mashctl \(sender)"))
         do {
-            let id = try await Self.publish(
+            let id = try await publish(
                 payload, type: type, as: sender, keys: keys, on: connection, routingKey: routingKey)
             await connection.close()
             return id

@@ -1,4 +1,3 @@
-import AMQP
 import ArgumentParser
 import Foundation
 import MASHCore
@@ -118,24 +117,11 @@ struct Cases: ParsableCommand {
             }
             let cases = try OpenCaseRegisterImport.cases(csv: Array(data), source: file)
             let store = try storeOption.open()
-            guard let url = broker ?? ProcessInfo.processInfo.environment["MASH_OPERATOR_URL"] else {
-                throw CommandFailure(
-                    "no broker: pass --broker amqp://operator:…@host:port/mash or set MASH_OPERATOR_URL")
-            }
             let register = OpenCaseRegisterImport(
                 importedBy: operatorName, source: (file as NSString).lastPathComponent, cases: cases)
-            let connection = try await AMQPConnection.connect(
-                AMQPConfiguration(url: try AMQPURL(url), connectionName: "mashctl cases import"))
-            let id: String
-            do {
-                id = try await SenderOptions.publish(
-                    register.json, type: .openCaseRegister, as: "operator", keys: keys, on: connection,
-                    routingKey: HubQueues.operatorRoutingKey)
-            } catch {
-                await connection.close()
-                throw error
-            }
-            await connection.close()
+            let id = try await SenderOptions.send(
+                register.json, type: .openCaseRegister, as: "operator", keys: keys, broker: broker,
+                routingKey: HubQueues.operatorRoutingKey)
             guard let action = try await store.awaitOperatorAction(messageID: id, timeout: .seconds(timeout)) else {
                 throw CommandFailure(
                     "\(file): sent as message \(id), but the coordinator has not applied it within \(timeout) s (is "

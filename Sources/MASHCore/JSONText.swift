@@ -194,16 +194,7 @@ public enum JSONText {
                     index = nameAt
                     throw error("the member '\(name.prefix(64))' appears twice")
                 }
-                skipWhitespace()
-                guard index < bytes.count else { throw error("the document ends too soon") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                } else if bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return object
-                } else {
-                    throw error("expected ',' or '}'")
-                }
+                if try endsAfterMember(closing: "}") { return object }
             }
         }
 
@@ -219,17 +210,22 @@ public enum JSONText {
             while true {
                 skipWhitespace()
                 array.append(try value(depth: depth))
-                skipWhitespace()
-                guard index < bytes.count else { throw error("the document ends too soon") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                } else if bytes[index] == UInt8(ascii: "]") {
-                    index += 1
-                    return array
-                } else {
-                    throw error("expected ',' or ']'")
-                }
+                if try endsAfterMember(closing: "]") { return array }
             }
+        }
+
+        /// After an object member or an array element: a `,` (another follows) or `closing` (the end), which
+        /// is consumed either way.
+        mutating func endsAfterMember(closing: Unicode.Scalar) throws(JSONSyntaxError) -> Bool {
+            skipWhitespace()
+            guard index < bytes.count else { throw error("the document ends too soon") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                return false
+            }
+            guard bytes[index] == UInt8(ascii: closing) else { throw error("expected ',' or '\(closing)'") }
+            index += 1
+            return true
         }
 
         mutating func hex4() throws(JSONSyntaxError) -> UInt32 {

@@ -30,7 +30,7 @@ extension HubReadModel {
             else { return nil }
             let kind: String = row["kind"]
             guard let parsed = OperatorAction.Kind(rawValue: kind) else {
-                throw CorruptReadModel("operator_action \(messageID) has the unknown kind '\(kind)'")
+                throw CorruptStore(detail: "operator_action \(messageID) has the unknown kind '\(kind)'")
             }
             return OperatorAction(
                 messageID: row["message_id"], kind: parsed, sender: row["sender"], operatorName: row["operator"],
@@ -50,8 +50,10 @@ extension HubReadModel {
     }
 }
 
-/// A value in the store this reader does not know: the store is newer than `mashctl`, or damaged.
-public struct CorruptReadModel: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+/// The store holds something the code does not know, or lacks a row another names: the store is newer than the
+/// program, or damaged. Nothing defaults; in the coordinator it fails the whole batch, never the message.
+public struct CorruptStore: Error, CustomStringConvertible {
+    public var detail: String
+    public init(detail: String) { self.detail = detail }
+    public var description: String { "the coordinator's store is inconsistent: \(detail)" }
 }

@@ -43,7 +43,7 @@ extension HubReadModel {
 
     /// Each awaiting enquiry with 1 in `breached` when a clock has passed, and 1 in `at_risk` when a warning has.
     /// The statuses the queries name, as arguments (`:awaiting`, `:complete`, `:sent`).
-    public static var statuses: [String: (any DatabaseValueConvertible)?] {
+    static var statuses: [String: (any DatabaseValueConvertible)?] {
         [
             "awaiting": EnquiryStatus.awaiting.rawValue, "complete": EnquiryStatus.complete.rawValue,
             "sent": RequestStatus.sent.rawValue,
