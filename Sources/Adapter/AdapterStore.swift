@@ -78,7 +78,7 @@ final class AdapterStore: Sendable {
         _ db: Database, messageID: String, requestID: String, enquiryID: String, dueBy: Date, sealedBody: [UInt8],
         now: Date
     ) throws -> Bool {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT OR IGNORE INTO request (id, enquiry_id, message_id, due_by, received_at, status, body)
                 VALUES (?, ?, ?, ?, ?, 'pending', ?)
@@ -92,7 +92,7 @@ final class AdapterStore: Sendable {
 
     /// Marks a pending request cancelled (the hub no longer needs it); false if it was not pending.
     func cancel(_ db: Database, requestID: String, now: Date) throws -> Bool {
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE request SET status = 'cancelled', answered_at = ? WHERE id = ? AND status = 'pending'",
             arguments: [now.timeIntervalSince1970, requestID])
         return db.changesCount == 1
@@ -119,7 +119,7 @@ final class AdapterStore: Sendable {
 
     func retryLater(_ id: String, attempts: Int, at: Date) async throws {
         try await queue.write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: "UPDATE request SET attempts = ?, next_attempt_at = ? WHERE id = ?",
                 arguments: [attempts, at.timeIntervalSince1970, id])
         }
@@ -128,7 +128,7 @@ final class AdapterStore: Sendable {
     /// Marks the request answered, in the transaction that puts the answer in the outbox; false (and the
     /// answer not to be stored) if the request is no longer pending (cancelled while it was researched).
     func answer(_ db: Database, _ id: String, outcome: ResearchOutcome, now: Date) throws -> Bool {
-        try db.execute(
+        try db.executeCached(
             sql:
                 "UPDATE request SET status = 'answered', outcome = ?, answered_at = ? WHERE id = ? AND status = 'pending'",
             arguments: [outcome.rawValue, now.timeIntervalSince1970, id])
@@ -144,12 +144,15 @@ final class AdapterStore: Sendable {
     /// Pending requests, those past the agency's own target (`dueBy - margin`), and the last answer's time.
     func summary(now: Date, margin: TimeInterval) async throws -> Summary {
         try await queue.read { db in
-            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request WHERE status = 'pending'") ?? 0
+            let pending =
+                try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM request WHERE status = 'pending'")) ?? 0
             let atRisk =
                 try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM request WHERE status = 'pending' AND due_by - ? <= ?",
+                    db.cachedStatement(
+                        sql: "SELECT COUNT(*) FROM request WHERE status = 'pending' AND due_by - ? <= ?"),
                     arguments: [margin, now.timeIntervalSince1970]) ?? 0
-            let last = try Double.fetchOne(db, sql: "SELECT MAX(answered_at) FROM request WHERE status = 'answered'")
+            let last = try Double.fetchOne(
+                db.cachedStatement(sql: "SELECT MAX(answered_at) FROM request WHERE status = 'answered'"))
             return Summary(
                 pending: pending, atRisk: atRisk, lastAnsweredAt: last.map(Date.init(timeIntervalSince1970:)))
         }

@@ -6,6 +6,7 @@ import MASHCore
 import MASHProtocol
 import MASHReadModel
 import MASHRuntime
+import MASHService
 import Sealing
 
 extension Coordinator {
@@ -41,7 +42,9 @@ extension Coordinator {
     /// otherwise stores it with its deadlines, seals one minimised request per agency, and starts the clocks.
     func open(_ enquiry: Enquiry, from sender: String, _ db: Database) throws -> [OutboxMessage] {
         let now = now()
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM enquiry WHERE id = ?", arguments: [enquiry.id]) == true {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM enquiry WHERE id = ?"), arguments: [enquiry.id])
+            == true
+        {
             logger.notice("enquiry already open; ignored", metadata: ["enquiry": "\(enquiry.id)"])
             return []
         }
@@ -87,7 +90,7 @@ extension Coordinator {
                     "x-mash-due": Instant.format(deadlines.partnersDue),
                 ])
             messages.append(message)
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO request (id, enquiry_id, agency, mandatory, status, due, warning)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -122,7 +125,7 @@ extension Coordinator {
         deadlines: Deadlines,
         document: [UInt8]?, refusal: String?, at now: Date
     ) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO enquiry (id, rag, status, sender, subject_ref, opened_at, counted_from, partners_due,
                     partners_warning, decision_due, decision_warning, document, refusal)
@@ -139,7 +142,7 @@ extension Coordinator {
     func addTimer(_ db: Database, _ event: Notice.Event, clock: String, at due: Date, enquiry: String, request: String?)
         throws
     {
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT INTO timer (due, event, clock, enquiry_id, request_id) VALUES (?, ?, ?, ?, ?)",
             arguments: [due.timeIntervalSince1970, event.rawValue, clock, enquiry, request])
     }
@@ -166,13 +169,16 @@ extension Coordinator {
 
     /// The enquiry's lifecycle as the store has it; nil if there is no such enquiry.
     func lifecycle(of enquiryID: String, _ db: Database) throws -> EnquiryLifecycle? {
-        guard let raw = try String.fetchOne(db, sql: "SELECT status FROM enquiry WHERE id = ?", arguments: [enquiryID])
+        guard
+            let raw = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT status FROM enquiry WHERE id = ?"), arguments: [enquiryID])
         else { return nil }
         guard let status = EnquiryStatus(rawValue: raw) else {
             throw CorruptStore(detail: "enquiry \(enquiryID) has the unknown status '\(raw)'")
         }
         let requests = try Row.fetchAll(
-            db, sql: "SELECT id, agency, mandatory, status FROM request WHERE enquiry_id = ? ORDER BY agency",
+            db.cachedStatement(
+                sql: "SELECT id, agency, mandatory, status FROM request WHERE enquiry_id = ? ORDER BY agency"),
             arguments: [enquiryID]
         ).map { row in
             let id: String = row["id"]
@@ -193,10 +199,10 @@ extension Coordinator {
         for effect in effects {
             switch effect {
             case .cancelRequest(let requestID, let agency):
-                try db.execute(
+                try db.executeCached(
                     sql: "UPDATE request SET status = ? WHERE id = ?",
                     arguments: [RequestStatus.cancelled.rawValue, requestID])
-                try db.execute(
+                try db.executeCached(
                     sql: "UPDATE timer SET fired_at = ? WHERE request_id = ? AND fired_at IS NULL",
                     arguments: [now().timeIntervalSince1970, requestID])
                 messages.append(
@@ -216,10 +222,10 @@ extension Coordinator {
 
     /// Closes the enquiry and stops its timers.
     func close(_ enquiryID: String, as status: EnquiryStatus, _ db: Database) throws {
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE enquiry SET status = ?, completed_at = ? WHERE id = ?",
             arguments: [status.rawValue, now().timeIntervalSince1970, enquiryID])
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND fired_at IS NULL",
             arguments: [now().timeIntervalSince1970, enquiryID])
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MASHCore
+import MASHService
 import Sealing
 
 /// The CSC open-case register as the coordinator keeps it: a child's pseudonymous reference (name and date of
@@ -32,11 +33,11 @@ public struct OpenCaseRegister: Sendable {
     func record(_ update: OpenCaseUpdate, _ db: Database, now: Date) throws {
         guard let ref = childRef(update.child) else { return }
         guard update.open else {
-            try db.execute(sql: "DELETE FROM open_case WHERE child_ref = ?", arguments: [ref])
+            try db.executeCached(sql: "DELETE FROM open_case WHERE child_ref = ?", arguments: [ref])
             return
         }
         let allocation = DocumentWriter.encode(["socialWorker": update.socialWorker ?? "", "team": update.team ?? ""])
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO open_case (child_ref, allocation, updated_at) VALUES (?, ?, ?)
                 ON CONFLICT (child_ref) DO UPDATE SET allocation = excluded.allocation, updated_at = excluded.updated_at
@@ -50,7 +51,7 @@ public struct OpenCaseRegister: Sendable {
     func openCase(of person: Person, _ db: Database) throws -> OpenCase? {
         guard let ref = childRef(person),
             let sealed = try Data.fetchOne(
-                db, sql: "SELECT allocation FROM open_case WHERE child_ref = ?", arguments: [ref])
+                db.cachedStatement(sql: "SELECT allocation FROM open_case WHERE child_ref = ?"), arguments: [ref])
         else { return nil }
         let plain = try keyring.open(Array(sealed), context: Array("open_case:\(ref)".utf8))
         let object = try JSONSerialization.jsonObject(with: Data(plain)) as? [String: String] ?? [:]

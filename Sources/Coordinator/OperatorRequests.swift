@@ -3,6 +3,7 @@ import GRDB
 import MASHCore
 import MASHReadModel
 import MASHRuntime
+import MASHService
 
 /// What operators change, asked as messages so the store and its ledger keep one writer: each request is
 /// carried out and recorded (`operator_action`, which `mashctl` reads back) in the same transaction.
@@ -42,7 +43,7 @@ extension Coordinator {
         _ kind: OperatorAction.Kind, _ message: InboundMessage, by operatorName: String, summary: String,
         _ db: Database, now: Date
     ) throws {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO operator_action (message_id, kind, sender, operator, at, summary) VALUES (?, ?, ?, ?, ?, ?)
                 """,

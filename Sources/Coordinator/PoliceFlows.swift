@@ -5,6 +5,7 @@ import MASHCore
 import MASHProtocol
 import MASHReadModel
 import MASHRuntime
+import MASHService
 import Sealing
 
 /// Domestic Abuse Notifications, the open-case register and Operation Encompass (DESIGN.md flows 3 and 4).
@@ -103,7 +104,7 @@ extension Coordinator {
     func receive(_ dan: DomesticAbuseNotification, asReceived: [UInt8], _ db: Database) throws -> [OutboxMessage] {
         let notification = (try? JSONText.parse(asReceived)) ?? dan.jsonObject
         let now = now()
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM dan WHERE id = ?", arguments: [dan.id]) == true {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM dan WHERE id = ?"), arguments: [dan.id]) == true {
             logger.notice("DAN already received; ignored", metadata: ["dan": "\(dan.id)"])
             return []
         }
@@ -160,7 +161,7 @@ extension Coordinator {
         let notices = try encompass(dan, encompassSharing, db, now: now)
         messages += notices
 
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO dan (id, received_at, received_date, level, effective_level, tool, referral, contacts,
                     triage_date, flags, children, notices, document)
@@ -238,7 +239,7 @@ extension Coordinator {
                 notice.json, .encompassNotice, to: party, exchange: HubQueues.noticesExchange, routingKey: routingKey,
                 headers: ["x-mash-dan": dan.id, "x-mash-notice": notice.id, "x-mash-due": Instant.format(due)], sharing,
                 db, now: now)
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO encompass_notice (id, dan_id, recipient, urn, children, due, sent_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -257,7 +258,8 @@ extension Coordinator {
     func acknowledge(_ receipt: EncompassAcknowledgement, from sender: String, _ db: Database) throws {
         guard
             let recipient = try String.fetchOne(
-                db, sql: "SELECT recipient FROM encompass_notice WHERE id = ?", arguments: [receipt.noticeID])
+                db.cachedStatement(sql: "SELECT recipient FROM encompass_notice WHERE id = ?"),
+                arguments: [receipt.noticeID])
         else {
             throw Refusal(reason: "unknownNotice", detail: "no Encompass notice \(receipt.noticeID)")
         }
@@ -265,10 +267,10 @@ extension Coordinator {
             throw Refusal(
                 reason: "senderNotAllowed", detail: "'\(sender)' may not acknowledge a notice sent to '\(recipient)'")
         }
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE encompass_notice SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
             arguments: [receipt.acknowledgedAt.timeIntervalSince1970, receipt.noticeID])
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE timer SET fired_at = ? WHERE request_id = ? AND clock = 'encompass' AND fired_at IS NULL",
             arguments: [now().timeIntervalSince1970, receipt.noticeID])
     }
@@ -277,10 +279,11 @@ extension Coordinator {
     func escalateEncompass(notice id: String, danID: String, _ db: Database, now: Date) throws -> [OutboxMessage] {
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT recipient, due, acknowledged_at FROM encompass_notice WHERE id = ?", arguments: [id]),
+                db.cachedStatement(sql: "SELECT recipient, due, acknowledged_at FROM encompass_notice WHERE id = ?"),
+                arguments: [id]),
             (row["acknowledged_at"] as Double?) == nil
         else { return [] }
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE encompass_notice SET escalated_at = ? WHERE id = ?",
             arguments: [now.timeIntervalSince1970, id])
         metrics.increment("mash_sla_breaches_total", [("clock", "encompass")])

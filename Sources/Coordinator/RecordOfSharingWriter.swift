@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MASHCore
 import MASHReadModel
+import MASHService
 
 /// The coordinator is the record of sharing's one writer: entries are appended inside the transaction that
 /// causes the disclosure.
@@ -34,14 +35,15 @@ extension RecordOfSharing {
         _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: String,
         dataCategories: String, messageID: String, enquiryID: String, subjectRef: String
     ) throws {
-        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM record_of_sharing ORDER BY seq DESC LIMIT 1")
+        let last = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT seq, hash FROM record_of_sharing ORDER BY seq DESC LIMIT 1"))
         let seq: Int64 = (last?["seq"] ?? 0) + 1
         var entry = Disclosure(
             seq: seq, at: Instant.format(at), sender: sender, recipient: recipient, purpose: purpose,
             lawfulBasis: lawfulBasis, dataCategories: dataCategories, messageID: messageID,
             enquiryID: enquiryID, subjectRef: subjectRef, previousHash: last?["hash"] ?? genesis, hash: "")
         entry.hash = entry.computedHash
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO record_of_sharing (\(Disclosure.columns.joined(separator: ", ")))
                 VALUES (\(Disclosure.columns.map { _ in "?" }.joined(separator: ", ")))

@@ -5,6 +5,7 @@ import MASHCore
 import MASHProtocol
 import MASHReadModel
 import MASHRuntime
+import MASHService
 import Sealing
 
 extension Coordinator {
@@ -24,7 +25,7 @@ extension Coordinator {
         }
         guard
             let request = try Row.fetchOne(
-                db, sql: "SELECT agency, enquiry_id, status FROM request WHERE id = ?",
+                db.cachedStatement(sql: "SELECT agency, enquiry_id, status FROM request WHERE id = ?"),
                 arguments: [response.requestID])
         else {
             throw Refusal(reason: "unknownRequest", detail: "no request \(response.requestID)")
@@ -40,7 +41,8 @@ extension Coordinator {
             throw CorruptStore(detail: "request \(response.requestID) belongs to no enquiry")
         }
         let subjectRef =
-            try String.fetchOne(db, sql: "SELECT subject_ref FROM enquiry WHERE id = ?", arguments: [enquiryID]) ?? ""
+            try String.fetchOne(
+                db.cachedStatement(sql: "SELECT subject_ref FROM enquiry WHERE id = ?"), arguments: [enquiryID]) ?? ""
         var messages: [OutboxMessage] = []
         let effects = lifecycle.answer(response.requestID)
         for effect in effects {
@@ -73,7 +75,7 @@ extension Coordinator {
                 reason: "wrongAgency", detail: "a heartbeat for \(heartbeat.agency) signed by \(opened.sender)")
         }
         do {
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO adapter (agency, last_heartbeat_at, pending, version) VALUES (?, ?, ?, ?)
                     ON CONFLICT (agency) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at,
@@ -90,17 +92,17 @@ extension Coordinator {
         _ response: ResearchResponse, messageID: String, enquiryID: String, subjectRef: String, _ db: Database
     ) throws {
         let now = now()
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE request SET status = ?, outcome = ?, response = ?, answered_at = ? WHERE id = ?",
             arguments: [
                 RequestStatus.answered.rawValue, response.outcome.rawValue,
                 Data(try sealForStore(response.json, table: "request", id: response.requestID)),
                 now.timeIntervalSince1970, response.requestID,
             ])
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE timer SET fired_at = ? WHERE request_id = ? AND fired_at IS NULL",
             arguments: [now.timeIntervalSince1970, response.requestID])
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO adapter (agency, last_response_at) VALUES (?, ?)
                 ON CONFLICT (agency) DO UPDATE SET last_response_at = excluded.last_response_at
@@ -120,11 +122,11 @@ extension Coordinator {
     /// decision maker, the enquiry closed as complete, the sharing recorded.
     private func deliverPackage(_ enquiryID: String, subjectRef: String, _ db: Database) throws -> OutboxMessage {
         let requests = try Row.fetchAll(
-            db, sql: "SELECT id, agency, response FROM request WHERE enquiry_id = ? ORDER BY agency",
+            db.cachedStatement(sql: "SELECT id, agency, response FROM request WHERE enquiry_id = ? ORDER BY agency"),
             arguments: [enquiryID])
         guard
             let enquiryRow = try Row.fetchOne(
-                db, sql: "SELECT document, partners_due, decision_due FROM enquiry WHERE id = ?",
+                db.cachedStatement(sql: "SELECT document, partners_due, decision_due FROM enquiry WHERE id = ?"),
                 arguments: [enquiryID])
         else { throw CorruptStore(detail: "no enquiry \(enquiryID) for its package") }
         let now = now()

@@ -3,6 +3,7 @@ import GRDB
 import MASHCore
 import MASHProtocol
 import MASHRuntime
+import MASHService
 
 /// Orchestra school roll feeds (DESIGN.md flow 5): each file is diffed against the school's roll in force;
 /// the returns go to Education, child-missing-education alerts to the MASH front door (the SPA), and a
@@ -40,13 +41,15 @@ extension Coordinator {
                 file, rollID: rollID, to: sender, field: error.field, problem: error.problem, db, now: now)
         }
 
-        let previous = try Data.fetchOne(db, sql: "SELECT pupils FROM roll WHERE urn = ?", arguments: [file.urn]).map {
+        let previous = try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT pupils FROM roll WHERE urn = ?"), arguments: [file.urn]
+        ).map {
             RollPupil.decode(try openFromStore(Array($0), table: "roll", id: file.urn))
         }
         let diff = RollDiff.compare(
             previous: previous, with: roll, calendar: school.calendar, policy: school.rollPolicy)
 
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO roll (urn, pupils, roll_id, updated_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT (urn) DO UPDATE SET pupils = excluded.pupils, roll_id = excluded.roll_id,
@@ -93,7 +96,7 @@ extension Coordinator {
             try send(alert, .missingEducationAlert, to: "spa", routingKey: "spa")
         }
         let missing = diff.leavers.filter(\.missingEducation).count
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO roll_import (id, urn, received_at, format, qualifier, status, pupils, joiners, leavers,
                     missing_education, flags)
@@ -143,7 +146,7 @@ extension Coordinator {
         _ file: SchoolRollFile, rollID: String, to sender: String, field: String, problem: String, _ db: Database,
         now: Date
     ) throws -> [OutboxMessage] {
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO roll_import (id, urn, received_at, format, qualifier, status, problem)
                 VALUES (?, ?, ?, ?, ?, 'rejected', ?)

@@ -5,6 +5,7 @@ import MASHCore
 import MASHProtocol
 import MASHReadModel
 import MASHRuntime
+import MASHService
 
 extension Coordinator {
     /// Fires every timer whose moment has passed, including those that fell due while the coordinator was down.
@@ -26,11 +27,11 @@ extension Coordinator {
             WHERE fired_at IS NULL AND due <= ? ORDER BY due LIMIT 100
             """
         let anyDue: Bool = try await store.pool.read { db in
-            try Row.fetchOne(db, sql: query, arguments: [now.timeIntervalSince1970]) != nil
+            try Row.fetchOne(db.cachedStatement(sql: query), arguments: [now.timeIntervalSince1970]) != nil
         }
         guard anyDue else { return [] }
         return try await outbox.write(now: self.now) { [self] db in
-            let due = try Row.fetchAll(db, sql: query, arguments: [now.timeIntervalSince1970])
+            let due = try Row.fetchAll(db.cachedStatement(sql: query), arguments: [now.timeIntervalSince1970])
             var messages: [OutboxMessage] = []
             for timer in due {
                 try db.inSavepoint {
@@ -46,7 +47,7 @@ extension Coordinator {
 
     private func fire(_ timer: Row, _ db: Database, now: Date) throws -> [OutboxMessage] {
         let id: Int64 = timer["id"]
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE timer SET fired_at = ? WHERE id = ? AND fired_at IS NULL",
             arguments: [now.timeIntervalSince1970, id])
         guard db.changesCount == 1 else { return [] }
@@ -70,14 +71,14 @@ extension Coordinator {
         if let requestID {
             guard
                 let request = try Row.fetchOne(
-                    db, sql: "SELECT agency, due FROM request WHERE id = ?", arguments: [requestID])
+                    db.cachedStatement(sql: "SELECT agency, due FROM request WHERE id = ?"), arguments: [requestID])
             else { return [] }
             agency = request["agency"]
             dueBy = Date(timeIntervalSince1970: request["due"])
         } else {
             guard
                 let decisionDue = try Double.fetchOne(
-                    db, sql: "SELECT decision_due FROM enquiry WHERE id = ?", arguments: [enquiryID])
+                    db.cachedStatement(sql: "SELECT decision_due FROM enquiry WHERE id = ?"), arguments: [enquiryID])
             else { return [] }
             dueBy = Date(timeIntervalSince1970: decisionDue)
         }

@@ -73,7 +73,7 @@ public final class Outbox: Sendable {
 
     public func enqueue(_ db: Database, _ messages: [OutboxMessage], now: Date) throws {
         for message in messages {
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO outbox (message_id, exchange, routing_key, type, headers, body, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -187,7 +187,7 @@ public enum Inbox {
     public static func remember(_ db: Database, messageID: String, queue: String, outcome: String, now: Date) throws
         -> Bool
     {
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT OR IGNORE INTO inbox (message_id, queue, received_at, outcome) VALUES (?, ?, ?, ?)",
             arguments: [messageID, queue, now.timeIntervalSince1970, outcome])
         return db.changesCount == 1

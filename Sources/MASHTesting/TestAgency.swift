@@ -19,12 +19,32 @@ public struct TestHub: Sendable {
         for party in Self.parties { try KeyDirectory.generate(agency: party, in: keys.path) }
     }
 
+    /// Keys already parsed, by file: a party seals many messages and PEM decoding costs more than the
+    /// sealing, so the (simulated) parties keep their keys in memory as real ones do. Looked up by the newest
+    /// file's name, so a key a test rotates in is used at once.
+    private let parsed = Locked<[String: AgencyKeyPair]>([:])
+    private let parsedPublic = Locked<[String: AgencyPublicKey]>([:])
+
     public func keyPair(_ party: String) throws -> AgencyKeyPair {
-        try KeyDirectory.keyPairs(agency: party, in: keys.path)[0]
+        let newest = try newestFile(of: party, ending: ".pem")
+        if let cached = parsed.withLock({ $0[newest] }) { return cached }
+        let pair = try KeyDirectory.keyPairs(agency: party, in: keys.path)[0]
+        parsed.withLock { $0[pair.file ?? newest] = pair }
+        return pair
     }
 
     public func publicKey(_ party: String) throws -> AgencyPublicKey {
-        try KeyDirectory.newestPublicKey(agency: party, in: keys.path)
+        let newest = try newestFile(of: party, ending: ".jwk")
+        if let cached = parsedPublic.withLock({ $0[newest] }) { return cached }
+        let key = try KeyDirectory.newestPublicKey(agency: party, in: keys.path)
+        parsedPublic.withLock { $0[newest] = key }
+        return key
+    }
+
+    private func newestFile(of party: String, ending suffix: String) throws -> String {
+        let folder = keys.file(party)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return (folder as NSString).appendingPathComponent(names.filter { $0.hasSuffix(suffix) }.max() ?? "")
     }
 
     /// An opener for `party` that trusts every key in the hub.
