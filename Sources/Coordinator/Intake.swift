@@ -18,7 +18,7 @@ extension Coordinator {
         let source = "message \(message.messageID)"
         switch DocumentType(rawValue: message.type) {
         case .enquiry:
-            let enquiry = try readDocument { try Enquiry(json: message.payload, source: source) }
+            let enquiry = try readDocument { try Enquiry(json: message.payload, source: source, now: now()) }
             return try open(enquiry, from: message.sender, db)
         case .consentWithdrawal:
             let withdrawal = try readDocument { try ConsentWithdrawal(json: message.payload, source: source) }

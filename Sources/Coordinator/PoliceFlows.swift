@@ -26,7 +26,9 @@ extension Coordinator {
         switch DocumentType(rawValue: message.type) {
         case .domesticAbuseNotification:
             try allow(flows.danSenders, "domestic abuse notifications")
-            let dan = try readDocument { try DomesticAbuseNotification(json: message.payload, source: source) }
+            let dan = try readDocument {
+                try DomesticAbuseNotification(json: message.payload, source: source, now: now())
+            }
             return try receive(dan, asReceived: message.payload, db)
         case .openCase:
             try allow(flows.openCaseSenders, "open-case updates")

@@ -187,8 +187,9 @@ public struct Enquiry: Sendable, Equatable {
         self.lawfulBasis = lawfulBasis
     }
 
-    public init(json data: [UInt8], source: String) throws {
-        var reader = try DocumentReader(json: data, source: source)
+    /// Reads an enquiry; a `receivedAt` later than `now` (beyond clock skew) is refused.
+    public init(json data: [UInt8], source: String, now: Date = Date()) throws {
+        var reader = try DocumentReader(json: data, source: source, now: now)
         try reader.schema(.enquiry)
         id = try reader.identifier("id")
         reference = try reader.string("reference")

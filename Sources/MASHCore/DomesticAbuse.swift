@@ -82,12 +82,13 @@ public struct DomesticAbuseNotification: Sendable, Equatable {
 
     static let adultRoles: Set<String> = ["victim", "alleged-perpetrator"]
 
-    public init(json data: [UInt8], source: String) throws {
-        var reader = try DocumentReader(json: data, source: source)
+    /// Reads a DAN; an incident later than `now` (beyond clock skew) is refused.
+    public init(json data: [UInt8], source: String, now: Date = Date()) throws {
+        var reader = try DocumentReader(json: data, source: source, now: now)
         try reader.schema(.domesticAbuseNotification)
         id = try reader.identifier("id")
         policeReference = try reader.string("policeReference")
-        occurredAt = try reader.instant("occurredAt")
+        occurredAt = try reader.pastInstant("occurredAt")
         place = try reader.string("place")
         circumstances = try reader.string("circumstances")
         var risk = try reader.object("riskAssessment")

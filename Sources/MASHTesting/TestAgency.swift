@@ -55,12 +55,12 @@ public struct TestHub: Sendable {
     }
 
     /// Seals `payload` from `sender` to `recipient` as a message ready to publish.
-    public func sealed(_ payload: [UInt8], type: DocumentType, from sender: String, to recipient: String) throws
-        -> OutboundMessage
-    {
+    public func sealed(
+        _ payload: [UInt8], type: DocumentType, from sender: String, to recipient: String, issuedAt: Date = Date()
+    ) throws -> OutboundMessage {
         let id = TestNames.messageID()
         let body = try Sealer(sender: try keyPair(sender)).seal(
-            payload, type: type.rawValue, messageID: id, to: try publicKey(recipient))
+            payload, type: type.rawValue, messageID: id, to: try publicKey(recipient), issuedAt: issuedAt)
         return OutboundMessage(
             body: Array(body.utf8),
             properties: MessageProperties(

@@ -148,7 +148,10 @@ final class Harness: Sendable {
         let connection = try await AMQPConnection.connect(
             AMQPConfiguration(url: try broker.url(asUser: sender), connectionName: "test \(sender)"))
         defer { Task { await connection.close() } }
-        let message = try hub.sealed(payload, type: type, from: sender, to: "coordinator")
+        // Issued by the test's clock, as the coordinator's is (a test may move both forward).
+        let message = try hub.sealed(
+            payload, type: type, from: sender, to: "coordinator", issuedAt: Date().addingTimeInterval(clockOffset.value)
+        )
         try await connection.publish(message, exchange: "mash.intake", routingKey: routingKey)
         return message.properties.messageID ?? ""
     }

@@ -220,6 +220,9 @@ extension CoordinatorBrokerTests {
                     ("2026-12-18 19:00", "2027-01-05 08:45", "2027-01-05 08:30"),
                     ("2026-10-28 14:00", "2026-11-02 08:45", "2026-11-03 08:30"),
                 ] {
+                    // An incident still ahead of today's date is sent when it has happened: the coordinator's
+                    // clock (and the sender's) moved to an hour after it, as a future incident is refused.
+                    harness.clockOffset.withLock { $0 = max(0, london(incident).timeIntervalSinceNow + 3600) }
                     let later = dan(
                         level: .high, at: london(incident),
                         children: [
@@ -245,6 +248,28 @@ extension CoordinatorBrokerTests {
                         $0, sql: "SELECT COUNT(*) FROM record_of_sharing WHERE purpose LIKE 'Operation Encompass%'")
                 }
                 #expect(sharing == 6)
+            }
+        }
+
+        @Test(
+            "a DAN whose incident is still to come is dead-lettered naming occurredAt (not its value); nothing is routed"
+        )
+        func futureIncident() async throws {
+            try await Harness.with("dan-future") { harness in
+                try await harness.startInProcess()
+                let future = dan(
+                    level: .high, at: Date().addingTimeInterval(6 * 3600),
+                    children: [child("Amy", "Carter", born: "2019-03-01")])
+                try await harness.send(future.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
+                let dead = try await harness.admin.consume(queue: "coordinator.notifications.dlq")
+                let letter = try await dead.next(within: .seconds(30), "the DAN in the DLQ")
+                #expect(letter.properties.headers["x-mash-reason"]?.string == "invalidDocument")
+                let detail = letter.properties.headers["x-mash-detail"]?.string ?? ""
+                #expect(detail.contains("'occurredAt'"), "\(detail)")
+                #expect(!detail.contains(String(Instant.format(future.occurredAt).prefix(10))), "no value: \(detail)")
+                try letter.ack()
+                #expect(try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM dan") } == 0)
+                #expect(try await harness.admin.inspect(queue: "practice-manager.alerts").messageCount == 0)
             }
         }
 

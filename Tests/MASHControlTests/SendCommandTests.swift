@@ -37,6 +37,14 @@ struct SendCommandTests {
         #expect("\(refused!)".contains("riskAssessment.uplift"), "\(refused!)")
     }
 
+    @Test("a DAN whose incident is in the future is refused by the check, naming occurredAt, as the hub refuses it")
+    func futureIncident() throws {
+        let future = notification.replacingOccurrences(
+            of: "2026-11-20T22:10:00Z", with: Instant.format(Date().addingTimeInterval(3600)))
+        let error = #expect(throws: DocumentError.self) { try Send.check(Array(future.utf8), source: "dan.json") }
+        #expect(error?.field == "occurredAt" && error?.problem.contains("in the future") == true, "\(error!)")
+    }
+
     @Test("a roll file with --urn is wrapped, its content read to the line, and the qualifier rules are enforced")
     func roll() throws {
         let csv = """

@@ -82,6 +82,21 @@ struct DomesticAbuseTests {
         }
     }
 
+    @Test("an incident a little ahead of the reader's clock (the sender's skew) is read; a later one is refused")
+    func futureIncident() throws {
+        let dan = notification(level: .medium, children: [child("Amy", born: "2019-03-01")])
+        let incident = dan.occurredAt
+        _ = try DomesticAbuseNotification(
+            json: dan.json, source: "dan.json", now: incident.addingTimeInterval(10 - DocumentReader.clockSkew))
+        #expect {
+            try DomesticAbuseNotification(
+                json: dan.json, source: "dan.json", now: incident.addingTimeInterval(-DocumentReader.clockSkew - 60))
+        } throws: { error in
+            let error = error as? DocumentError
+            return error?.field == "occurredAt" && error?.problem.contains("in the future") == true
+        }
+    }
+
     @Test("an unborn child is written as unbornWeeks alone, and read back as not present")
     func unbornWritten() throws {
         let dan = notification(level: .medium, children: [.init(person: Person(), unbornWeeks: 12, present: false)])
