@@ -1,15 +1,74 @@
 import COpenSSL
 import Foundation
+import Synchronization
 
 /// A P-256 key held by OpenSSL: private (with its public half) or public only. The object owns its
 /// `EVP_PKEY` and frees it on deinit. This file is the only one in the module that calls OpenSSL.
 public final class P256Key: @unchecked Sendable {
     // EVP_PKEY is reference counted and safe to use from several threads for the read-only operations here.
     let pkey: OpaquePointer
+    /// Contexts set up once for this key (signing, verifying, deriving) and copied for each use: setting one
+    /// up looks the algorithm up in OpenSSL's provider tables under a lock, which cost as much as a third of a
+    /// verification. Copies are made under `prepared`'s lock; a copy is used by one thread only.
+    private let prepared = Mutex<PreparedContexts>(PreparedContexts())
+
+    struct PreparedContexts: @unchecked Sendable {
+        var sign: OpaquePointer?
+        var verify: OpaquePointer?
+        var derive: OpaquePointer?
+    }
 
     private init(_ pkey: OpaquePointer) { self.pkey = pkey }
 
-    deinit { EVP_PKEY_free(pkey) }
+    deinit {
+        prepared.withLock { contexts in
+            EVP_MD_CTX_free(contexts.sign)
+            EVP_MD_CTX_free(contexts.verify)
+            EVP_PKEY_CTX_free(contexts.derive)
+        }
+        EVP_PKEY_free(pkey)
+    }
+
+    /// A new digest context ready to sign (`signing`) or verify with this key and SHA-256; free it after use.
+    func digestContext(signing: Bool) -> OpaquePointer? {
+        prepared.withLock { contexts in
+            var template = signing ? contexts.sign : contexts.verify
+            if template == nil {
+                guard let ctx = EVP_MD_CTX_new() else { return nil }
+                let ready =
+                    signing
+                    ? EVP_DigestSignInit(ctx, nil, Algorithms.shared.sha256, nil, pkey)
+                    : EVP_DigestVerifyInit(ctx, nil, Algorithms.shared.sha256, nil, pkey)
+                guard ready == 1 else {
+                    EVP_MD_CTX_free(ctx)
+                    return nil
+                }
+                template = ctx
+                if signing { contexts.sign = ctx } else { contexts.verify = ctx }
+            }
+            guard let copy = EVP_MD_CTX_new() else { return nil }
+            guard EVP_MD_CTX_copy_ex(copy, template) == 1 else {
+                EVP_MD_CTX_free(copy)
+                return nil
+            }
+            return copy
+        }
+    }
+
+    /// A new context ready to derive a shared secret with this (private) key; free it after use.
+    func deriveContext() -> OpaquePointer? {
+        prepared.withLock { contexts in
+            if contexts.derive == nil {
+                guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil) else { return nil }
+                guard EVP_PKEY_derive_init(ctx) == 1 else {
+                    EVP_PKEY_CTX_free(ctx)
+                    return nil
+                }
+                contexts.derive = ctx
+            }
+            return EVP_PKEY_CTX_dup(contexts.derive)
+        }
+    }
 
     /// A new random key pair.
     public static func generate() throws -> P256Key {
@@ -198,12 +257,12 @@ enum Crypto {
 
     /// ECDH on P-256: the shared secret Z (32 bytes).
     static func ecdh(privateKey: P256Key, peer: P256Key) throws -> [UInt8] {
-        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, privateKey.pkey, nil) else { throw failure("ECDH context") }
+        guard let ctx = privateKey.deriveContext() else { throw failure("ECDH context") }
         defer { EVP_PKEY_CTX_free(ctx) }
         // No second validation of the peer: every public key we use came through `publicKey(x:y:)` or was made
         // here, and importing decodes the point with OpenSSL's on-curve check, which for P-256 (cofactor 1) is
         // the whole check. The full validation would cost another scalar multiplication per message.
-        guard EVP_PKEY_derive_init(ctx) == 1, EVP_PKEY_derive_set_peer_ex(ctx, peer.pkey, 0) == 1 else {
+        guard EVP_PKEY_derive_set_peer_ex(ctx, peer.pkey, 0) == 1 else {
             throw failure("ECDH with the peer key")
         }
         var length = 0
@@ -320,11 +379,10 @@ enum Crypto {
 
     /// ES256: ECDSA P-256 with SHA-256, the signature as the 64-byte R‖S that JWS uses (not DER).
     static func es256Sign(key: P256Key, message: [UInt8]) throws -> [UInt8] {
-        guard let ctx = EVP_MD_CTX_new() else { throw failure("digest context") }
+        guard let ctx = key.digestContext(signing: true) else { throw failure("ES256 signing context") }
         defer { EVP_MD_CTX_free(ctx) }
         var length = 0
-        guard EVP_DigestSignInit(ctx, nil, Algorithms.shared.sha256, nil, key.pkey) == 1,
-            EVP_DigestSign(ctx, nil, &length, message, message.count) == 1
+        guard EVP_DigestSign(ctx, nil, &length, message, message.count) == 1
         else { throw failure("ES256 signing") }
         var der = [UInt8](repeating: 0, count: length)
         guard EVP_DigestSign(ctx, &der, &length, message, message.count) == 1 else { throw failure("ES256 signing") }
@@ -357,11 +415,9 @@ enum Crypto {
         let derLength = i2d_ECDSA_SIG(signature, &derPointer)
         guard derLength > 0, let derPointer else { return false }
         defer { mash_openssl_free(derPointer) }
-        guard let ctx = EVP_MD_CTX_new() else { return false }
+        guard let ctx = key.digestContext(signing: false) else { return false }
         defer { EVP_MD_CTX_free(ctx) }
-        let verified =
-            EVP_DigestVerifyInit(ctx, nil, Algorithms.shared.sha256, nil, key.pkey) == 1
-            && EVP_DigestVerify(ctx, derPointer, Int(derLength), message, message.count) == 1
+        let verified = EVP_DigestVerify(ctx, derPointer, Int(derLength), message, message.count) == 1
         ERR_clear_error()
         return verified
     }
