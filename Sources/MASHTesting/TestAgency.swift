@@ -26,25 +26,19 @@ public struct TestHub: Sendable {
     private let parsedPublic = Locked<[String: AgencyPublicKey]>([:])
 
     public func keyPair(_ party: String) throws -> AgencyKeyPair {
-        let newest = try newestFile(of: party, ending: ".pem")
+        let newest = try KeyDirectory.files(agency: party, ending: ".pem", in: keys.path).first ?? ""
         if let cached = parsed.withLock({ $0[newest] }) { return cached }
         let pair = try KeyDirectory.keyPairs(agency: party, in: keys.path)[0]
-        parsed.withLock { $0[pair.file ?? newest] = pair }
+        parsed.withLock { $0[newest] = pair }
         return pair
     }
 
     public func publicKey(_ party: String) throws -> AgencyPublicKey {
-        let newest = try newestFile(of: party, ending: ".jwk")
+        let newest = try KeyDirectory.files(agency: party, ending: ".jwk", in: keys.path).first ?? ""
         if let cached = parsedPublic.withLock({ $0[newest] }) { return cached }
         let key = try KeyDirectory.newestPublicKey(agency: party, in: keys.path)
         parsedPublic.withLock { $0[newest] = key }
         return key
-    }
-
-    private func newestFile(of party: String, ending suffix: String) throws -> String {
-        let folder = keys.file(party)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        return (folder as NSString).appendingPathComponent(names.filter { $0.hasSuffix(suffix) }.max() ?? "")
     }
 
     /// An opener for `party` that trusts every key in the hub.

@@ -9,7 +9,7 @@ enum Base64URL {
     }()
 
     static func encode(_ bytes: [UInt8]) -> String {
-        let length = bytes.count / 3 * 4 + [0, 2, 3][bytes.count % 3]
+        let length = (bytes.count * 4 + 2) / 3
         guard length > 0 else { return "" }
         // Written straight into the string's storage: an intermediate array per call cost a tenth of a seal.
         return bytes.withUnsafeBufferPointer { input in
@@ -55,7 +55,7 @@ enum Base64URL {
 
     private static func decode(buffer input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard input.count % 4 != 1 else { return nil }
-        let length = input.count / 4 * 3 + [0, 0, 1, 2][input.count % 4]
+        let length = input.count * 3 / 4
         var valid = true
         var leftover: UInt32 = 0
         let out = values.withUnsafeBufferPointer { values in

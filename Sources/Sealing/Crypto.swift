@@ -74,20 +74,17 @@ public final class P256Key: @unchecked Sendable {
     public static func generate() throws -> P256Key {
         // From the template key's context: its curve is copied, not built again by name from the provider's
         // tables (which cost a fifth of a seal's ephemeral key).
-        if let template = Algorithms.shared.p256Template {
-            guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, template.pkey, nil) else {
-                throw Crypto.failure("EC context")
-            }
-            defer { EVP_PKEY_CTX_free(ctx) }
-            var pkey: OpaquePointer?
-            guard EVP_PKEY_keygen_init(ctx) == 1, EVP_PKEY_generate(ctx, &pkey) == 1, let pkey else {
-                throw Crypto.failure("P-256 key generation")
-            }
-            return P256Key(pkey)
+        guard let template = Algorithms.shared.p256Template else { throw Crypto.failure("the P-256 template key") }
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, template.pkey, nil) else { throw Crypto.failure("EC context") }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        var pkey: OpaquePointer?
+        guard EVP_PKEY_keygen_init(ctx) == 1, EVP_PKEY_generate(ctx, &pkey) == 1, let pkey else {
+            throw Crypto.failure("P-256 key generation")
         }
-        return try generateByName()
+        return P256Key(pkey)
     }
 
+    /// A key built from the curve's name: how the template keys themselves are made.
     static func generateByName() throws -> P256Key {
         guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw Crypto.failure("EC context") }
         defer { EVP_PKEY_CTX_free(ctx) }
@@ -122,18 +119,19 @@ public final class P256Key: @unchecked Sendable {
         let point = [0x04] + x + y
         // A copy of the template's public key with this point set: the curve is copied, not built again. Setting
         // the point decodes it with OpenSSL's on-curve check, as importing it by name does.
-        if let template = Algorithms.shared.p256PublicTemplate {
-            guard let pkey = EVP_PKEY_dup(template.pkey) else { throw Crypto.failure("copying the template key") }
-            let key = P256Key(pkey)
-            guard EVP_PKEY_set1_encoded_public_key(pkey, point, point.count) == 1 else {
-                ERR_clear_error()
-                throw SealingError(.invalidKey, "the coordinates are not a point on P-256")
-            }
-            return key
+        guard let template = Algorithms.shared.p256PublicTemplate else {
+            throw Crypto.failure("the P-256 public template key")
         }
-        return try publicKeyByName(point)
+        guard let pkey = EVP_PKEY_dup(template.pkey) else { throw Crypto.failure("copying the template key") }
+        let key = P256Key(pkey)
+        guard EVP_PKEY_set1_encoded_public_key(pkey, point, point.count) == 1 else {
+            ERR_clear_error()
+            throw SealingError(.invalidKey, "the coordinates are not a point on P-256")
+        }
+        return key
     }
 
+    /// A public key imported by the curve's name: how the public template key itself is made.
     static func publicKeyByName(_ point: [UInt8]) throws -> P256Key {
         guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw Crypto.failure("EC context") }
         defer { EVP_PKEY_CTX_free(ctx) }

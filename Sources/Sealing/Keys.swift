@@ -124,31 +124,35 @@ public enum KeyDirectory {
 
     /// Every key pair of `agency`, newest first. Fails if there is none.
     public static func keyPairs(agency: String, in directory: String) throws -> [AgencyKeyPair] {
-        try validate(agency: agency)
-        let folder = (directory as NSString).appendingPathComponent(agency)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        let pems = names.filter { $0.hasSuffix(".pem") }.sorted(by: >)
+        let pems = try files(agency: agency, ending: ".pem", in: directory)
         guard !pems.isEmpty else {
+            let folder = (directory as NSString).appendingPathComponent(agency)
             throw SealingError(
                 .invalidKey,
                 "no private keys for '\(agency)' in \(folder) (make one with: mashctl keys generate --agency \(agency) --out \(directory))"
             )
         }
-        return try pems.map { name in
-            let path = (folder as NSString).appendingPathComponent(name)
-            return try AgencyKeyPair(agency: agency, privateKey: try loadPrivateKey(path), file: path)
+        return try pems.map { path in
+            try AgencyKeyPair(agency: agency, privateKey: try loadPrivateKey(path), file: path)
+        }
+    }
+
+    /// The paths of `agency`'s files whose names end with `suffix` (`.pem`, `.jwk`), newest first.
+    public static func files(agency: String, ending suffix: String, in directory: String) throws -> [String] {
+        try validate(agency: agency)
+        let folder = (directory as NSString).appendingPathComponent(agency)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter { $0.hasSuffix(suffix) }.sorted(by: >).map {
+            (folder as NSString).appendingPathComponent($0)
         }
     }
 
     /// The newest public key of `agency` in `directory` (what new messages to it are sealed with).
     public static func newestPublicKey(agency: String, in directory: String) throws -> AgencyPublicKey {
-        try validate(agency: agency)
-        let folder = (directory as NSString).appendingPathComponent(agency)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        guard let newest = names.filter({ $0.hasSuffix(".jwk") }).sorted(by: >).first else {
+        guard let path = try files(agency: agency, ending: ".jwk", in: directory).first else {
+            let folder = (directory as NSString).appendingPathComponent(agency)
             throw SealingError(.unknownKey, "no public key (.jwk) for '\(agency)' in \(folder)")
         }
-        let path = (folder as NSString).appendingPathComponent(newest)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SealingError(.unknownKey, "\(path): cannot read the public key")
         }

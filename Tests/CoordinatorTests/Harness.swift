@@ -134,11 +134,7 @@ final class Harness: Sendable {
 
     /// The SPA sends an enquiry (or any intake document), as its own broker user.
     func send(_ payload: [UInt8], type: DocumentType) async throws {
-        let spa = try await AMQPConnection.connect(
-            AMQPConfiguration(url: try broker.url(asUser: "spa"), connectionName: "test spa"))
-        defer { Task { await spa.close() } }
-        let message = try hub.sealed(payload, type: type, from: "spa", to: "coordinator")
-        try await spa.publish(message, exchange: "mash.intake", routingKey: "enquiry")
+        try await send(payload, type: type, from: "spa", routingKey: "enquiry")
     }
 
     /// A police, CSC, Orchestra or school document, sealed by `sender` and published as that broker user to
