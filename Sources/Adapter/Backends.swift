@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import MASHAgency
 import MASHCore
+import Subprocess
 import Synchronization
 
 #if canImport(FoundationNetworking)
@@ -66,65 +67,82 @@ func readBackendAnswer(_ bytes: [UInt8], from source: String, allowed: Set<DataC
 }
 
 /// Runs the agency's own program for each request: the research request JSON on its standard input, the
-/// answer JSON on its standard output, its standard error passed through to the adapter's. A program that
-/// outlives the timeout is terminated (then killed) and the research fails.
+/// answer JSON on its standard output, its standard error passed through to the adapter's. The program starts
+/// as the leader of a process group of its own, so stopping it stops whatever it started too (a shell's
+/// children, a helper holding the output pipe): a program that outlives the timeout, or writes more than
+/// 1 MiB, is sent SIGTERM as a group, then SIGKILL, and the research fails.
 struct CommandBackend: ResearchBackend {
     var arguments: [String]
     var timeout: TimeInterval
     var allowed: Set<DataCategory>
     static let outputLimit = 1 << 20
+    static let graceAfterTerminate: Duration = .seconds(2)
+
+    private enum Outcome: Sendable {
+        case exited(TerminationStatus, [UInt8])
+        case timedOut
+    }
 
     func research(_ request: ResearchRequest) async throws -> BackendAnswer {
         let name = (arguments[0] as NSString).lastPathComponent
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        options.teardownSequence = [
+            .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: Self.graceAfterTerminate)
+        ]
+        let leader = ProcessLeader()
+        let outcome: Outcome
         do {
-            try process.run()
-        } catch {
-            throw ResearchFailure("the research program '\(name)' could not be started (\(error.localizedDescription))")
-        }
-        // Foundation starts the program as the leader of a process group of its own: stopping the group stops
-        // whatever the program started too (a shell's children, a helper holding the output pipe).
-        let pid = process.processIdentifier
-        let group = getpgid(pid) == pid ? -pid : pid
-        let result = Once<Result<(Int32, [UInt8]), ResearchFailure>>()
-        // Blocking reads and waits run on a thread of their own, never on the cooperative pool.
-        // (A program that exits without reading its input must not stop the adapter: SIGPIPE is ignored.)
-        DispatchQueue.global().async {
-            let writer = input.fileHandleForWriting
-            try? writer.write(contentsOf: Data(request.json))
-            try? writer.close()
-        }
-        DispatchQueue.global().async {
-            var bytes: [UInt8] = []
-            let reader = output.fileHandleForReading
-            while let chunk = try? reader.read(upToCount: 65536), !chunk.isEmpty {
-                bytes += chunk
-                if bytes.count > Self.outputLimit {
-                    kill(group, SIGKILL)
-                    result.set(.failure(ResearchFailure("the research program '\(name)' wrote more than 1 MiB")))
-                    return
+            outcome = try await withThrowingTaskGroup(of: Outcome.self) { tasks in
+                tasks.addTask { [arguments, options, json = request.json] in
+                    let result = try await run(
+                        .path("/usr/bin/env"), arguments: Arguments(arguments), platformOptions: options,
+                        input: .inputWriter, output: .bytes(limit: Self.outputLimit), error: .currentStandardError
+                    ) { execution in
+                        leader.pid.store(execution.processIdentifier.value, ordering: .relaxed)
+                        // A program may answer without reading all of its input: a closed pipe is not a failure.
+                        _ = try? await execution.standardInputWriter.write(json)
+                        try? await execution.standardInputWriter.finish()
+                    }
+                    return .exited(result.terminationStatus, result.standardOutput)
                 }
+                tasks.addTask { [timeout] in
+                    try await Task.sleep(for: .seconds(timeout))
+                    return .timedOut
+                }
+                defer { tasks.cancelAll() }
+                return try await tasks.next()!
             }
-            process.waitUntilExit()
-            result.set(.success((process.terminationStatus, bytes)))
+        } catch let error as SubprocessError where error.code == .outputLimitExceeded {
+            throw ResearchFailure("the research program '\(name)' wrote more than 1 MiB")
+        } catch let error as SubprocessError {
+            throw ResearchFailure("the research program '\(name)' could not be run (\(error.description))")
         }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
-            guard
-                result.set(
-                    .failure(ResearchFailure("the research program '\(name)' did not answer within \(Int(timeout))s")))
-            else { return }
-            kill(group, SIGTERM)
-            DispatchQueue.global().asyncAfter(deadline: .now() + 2) { kill(group, SIGKILL) }
+        switch outcome {
+        case .timedOut:
+            // The teardown stopped the group while the program lived; a child that outlived the program (it
+            // ignored SIGTERM, say) is killed here, with the group it still belongs to.
+            let pid = leader.pid.load(ordering: .relaxed)
+            if pid > 0 { kill(-pid, SIGKILL) }
+            throw ResearchFailure("the research program '\(name)' did not answer within \(Int(timeout))s")
+        case .exited(let status, let bytes):
+            guard case .exited(0) = status else {
+                throw ResearchFailure("the research program '\(name)' \(Self.describe(status))")
+            }
+            return try readBackendAnswer(bytes, from: "the research program '\(name)'", allowed: allowed)
         }
-        let (status, bytes) = try await result.value.get()
-        guard status == 0 else { throw ResearchFailure("the research program '\(name)' exited with status \(status)") }
-        return try readBackendAnswer(bytes, from: "the research program '\(name)'", allowed: allowed)
+    }
+
+    /// The program's pid (its process group's id), once started.
+    private final class ProcessLeader: Sendable {
+        let pid = Atomic<pid_t>(0)
+    }
+
+    private static func describe(_ status: TerminationStatus) -> String {
+        switch status {
+        case .exited(let code): "exited with status \(code)"
+        case .signaled(let signal): "was stopped by signal \(signal)"
+        }
     }
 }
 
