@@ -30,7 +30,8 @@ set +a
 
 swift format lint --strict --recursive Package.swift Sources Tests Benchmarks
 swift build --build-tests -Xswiftc -warnings-as-errors
-# The coordinator tests share the hub's real queues, so they run in a pass of their own (and one at a time).
+# The coordinator tests each run in a vhost of their own, three at a time (TestVhost); a pass of their own keeps
+# the other tests' load off their clocks. The broker-restart tests stop the node, so they run alone.
 swift test --skip-build --skip BrokerRecoveryTests --skip CoordinatorTests
 swift test --skip-build --filter CoordinatorTests
 swift test --skip-build --filter BrokerRecoveryTests

@@ -23,6 +23,8 @@ public struct TestBroker: Sendable {
     public var clientKeyFile: String
     public var credentialsDirectory: String
     public var controlScript: String
+    /// http:// URL of the node's management API.
+    public var managementURL: String
 
     public static func fromEnvironment() throws -> TestBroker {
         let env = ProcessInfo.processInfo.environment
@@ -35,7 +37,19 @@ public struct TestBroker: Sendable {
             caFile: try required("MASH_BROKER_CA"), clientCertificateFile: try required("MASH_BROKER_CLIENT_CERT"),
             clientKeyFile: try required("MASH_BROKER_CLIENT_KEY"),
             credentialsDirectory: try required("MASH_BROKER_CREDENTIALS"),
-            controlScript: try required("MASH_BROKER_CTL"))
+            controlScript: try required("MASH_BROKER_CTL"), managementURL: try required("MASH_BROKER_MANAGEMENT_URL"))
+    }
+
+    /// The same node with its URLs pointing at `vhost` (a name that needs no escaping).
+    public func inVhost(_ vhost: String) -> TestBroker {
+        func replacingVhost(_ url: String) -> String {
+            guard let slash = url.lastIndex(of: "/"), url[..<slash].hasSuffix("/") == false else { return url }
+            return url[...slash] + vhost
+        }
+        var copy = self
+        copy.url = replacingVhost(url)
+        copy.tlsURL = replacingVhost(tlsURL)
+        return copy
     }
 
     public func connect(

@@ -69,6 +69,7 @@ extension CoordinatorBrokerTests {
                     ChildProcess.built("mashctl"),
                     ["keys", "generate", "--agency", "early-help", "--out", harness.hub.keys.path])
                 try harness.broker.control("add-agency", "early-help")
+                try await harness.vhost.grant("early-help")
                 let extract = harness.scratch.file("early-help.csv")
                 try """
                 first,last,born,postcode,worker,plan
@@ -80,7 +81,7 @@ extension CoordinatorBrokerTests {
                 agency: early-help
                 name: Medway Early Help
                 broker:
-                  url: amqp://early-help@127.0.0.1:\(try harness.broker.url(asUser: "coordinator").port)/mash
+                  url: amqp://early-help@127.0.0.1:\(try harness.broker.url(asUser: "coordinator").port)/\(harness.vhost.name)
                   passwordFile: \(harness.broker.credentialsDirectory)/early-help
                 keys: \(harness.hub.keys.path)
                 store: \(harness.scratch.file("early-help.sqlite"))

@@ -1,5 +1,5 @@
 import Testing
 
-/// Every coordinator test against the broker shares the hub's queues, so they run one at a time: the suites
-/// nest in this serialized one.
-@Suite(.serialized) struct CoordinatorBrokerTests {}
+/// The coordinator's tests against the broker nest in this suite. Each has a vhost of its own (the harness's
+/// `TestVhost`), so they run in parallel, a few at a time.
+@Suite struct CoordinatorBrokerTests {}

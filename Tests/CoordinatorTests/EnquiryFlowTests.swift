@@ -114,7 +114,7 @@ extension CoordinatorBrokerTests {
                 let agencies = try await harness.agencies(["education"])
                 try await harness.startInProcess()
                 let spa = try harness.broker.url(asUser: "spa")
-                let url = "amqp://spa:\(spa.password)@\(spa.host):\(spa.port)/mash"
+                let url = "amqp://spa:\(spa.password)@\(spa.host):\(spa.port)/\(spa.vhost)"
                 let good = harness.scratch.file("enquiry.json")
                 let enquiry = TestHub.enquiry(rag: .amber, agencies: ["education"])
                 try Data(enquiry.json).write(to: URL(fileURLWithPath: good))

@@ -9,11 +9,13 @@ import MASHCore
 import MASHTesting
 import Sealing
 
-/// One coordinator test's world: a hub of generated keys, a scratch store, the real broker's hub queues
-/// (emptied first), the coordinator running in-process or as its own process, and observers on the queues
-/// the coordinator writes to.
+/// One coordinator test's world: a hub of generated keys, a scratch store, a vhost of its own on the real
+/// broker with the hub's queues (so tests run in parallel), the coordinator running in-process or as its own
+/// process, and observers on the queues the coordinator writes to.
 final class Harness: Sendable {
+    /// The test node, its URLs pointing at this test's vhost.
     let broker: TestBroker
+    let vhost: TestVhost
     let hub: TestHub
     let scratch: ScratchDirectory
     let admin: AMQPConnection
@@ -58,21 +60,27 @@ final class Harness: Sendable {
     let clockOffset = Locked<TimeInterval>(0)
 
     init(_ purpose: String, routing: String? = nil) async throws {
-        broker = try TestBroker.fromEnvironment()
         hub = try TestHub(purpose)
         scratch = try ScratchDirectory("coordinator-\(purpose)")
+        vhost = try await TestVhost.create(
+            purpose, on: try TestBroker.fromEnvironment(),
+            definitions: Repository.path("deploy/rabbitmq/definitions.json"), scratch: scratch)
+        broker = vhost.broker
         routingFile = scratch.file("routing.yaml")
-        let text = try routing ?? String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8)
-        try text.write(toFile: routingFile, atomically: true, encoding: .utf8)
-        admin = try await broker.connect("coordinator test \(purpose)")
-        try await TestHub.purgeQueues(admin)
+        do {
+            let text = try routing ?? String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8)
+            try text.write(toFile: routingFile, atomically: true, encoding: .utf8)
+            admin = try await broker.connect("coordinator test \(purpose)")
+        } catch {
+            await vhost.remove()
+            throw error
+        }
     }
 
     func settings() throws -> CoordinatorSettings {
         var settings = CoordinatorSettings(
             broker: try broker.url(asUser: "coordinator"), keysDirectory: hub.keys.path, storePath: storePath,
-            definitionsFile: Repository.path("deploy/rabbitmq/definitions.json"),
-            routing: try RoutingConfiguration.load(file: routingFile),
+            definitionsFile: vhost.definitionsFile, routing: try RoutingConfiguration.load(file: routingFile),
             calendar: try CoordinatorSettings.calendar(
                 holidaysFile: Repository.path("Config/calendar/bank-holidays.json")))
         settings.timerInterval = .milliseconds(100)
@@ -117,7 +125,7 @@ final class Harness: Sendable {
                 "--broker", "amqp://\(url.user):\(url.password)@\(url.host):\(url.port)/\(url.vhost)",
                 "--keys", hub.keys.path, "--store", storePath, "--routing", routingFile,
                 "--holidays", Repository.path("Config/calendar/bank-holidays.json"),
-                "--definitions", Repository.path("deploy/rabbitmq/definitions.json"), "--operations-port", "0",
+                "--definitions", vhost.definitionsFile, "--operations-port", "0",
                 "--schools", schoolsDirectory.value,
             ], log: scratch.file("coordinator.log"))
         processes.withLock { $0.append(process) }
@@ -197,11 +205,10 @@ final class Harness: Sendable {
     /// `--broker`, `--management`, `--store` and `--routing` for `mashctl`'s operator commands.
     func operatorOptions() throws -> [String] {
         let url = try broker.url(asUser: "operator")
-        let management = ProcessInfo.processInfo.environment["MASH_BROKER_MANAGEMENT_URL"] ?? ""
+        let management = broker.managementURL
         return [
             "--broker", "amqp://operator:\(url.password)@\(url.host):\(url.port)/\(url.vhost)", "--management",
-            management, "--store", storePath, "--routing", routingFile, "--definitions",
-            Repository.path("deploy/rabbitmq/definitions.json"),
+            management, "--store", storePath, "--routing", routingFile, "--definitions", vhost.definitionsFile,
         ]
     }
 
@@ -215,6 +222,7 @@ final class Harness: Sendable {
         for process in processes.value { process.stop(SIGKILL) }
         for agency in agencies.value { await agency.stop() }
         await admin.close()
+        await vhost.remove()
         scratch.remove()
         hub.keys.remove()
     }

@@ -61,7 +61,7 @@ private func baselineRolls(_ harness: Harness) async throws {
 }
 
 extension CoordinatorBrokerTests {
-    @Suite("Police and school flows against the real broker", .serialized)
+    @Suite("Police and school flows against the real broker")
     struct PoliceFlowTests {
         @Test(
             "a roll diff: leavers, a CME alert, a non-standard joiner, a bad UPN, an identity conflict, a partial CTF, a rejected file"
