@@ -83,7 +83,12 @@ struct CommandBackend: ResearchBackend {
         case timedOut
     }
 
+    /// Writing to a program that has exited raises SIGPIPE, which would end the whole process: ignored
+    /// process-wide (as the service runtime does too), so the write fails with EPIPE instead.
+    private static let pipeSignalIgnored: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     func research(_ request: ResearchRequest) async throws -> BackendAnswer {
+        Self.pipeSignalIgnored
         let name = (arguments[0] as NSString).lastPathComponent
         var options = PlatformOptions()
         options.processGroupID = 0
