@@ -97,9 +97,15 @@ final class ConnectionDriver {
             }
             do {
                 try handleCommands()
+                let corked = hasFramesToSend
+                if corked { wire?.cork(true) }
                 try flushAcks()
-                if !closing.isEmpty && pendingCount == 0 && window.isEmpty { break }
+                if !closing.isEmpty && pendingCount == 0 && window.isEmpty {
+                    if corked { wire?.cork(false) }
+                    break
+                }
                 try sendPublishes()
+                if corked { wire?.cork(false) }
                 try readFrames()
                 try waitForActivity()
             } catch {
@@ -245,6 +251,12 @@ final class ConnectionDriver {
     }
 
     /// Sends the acks collected while handling a batch of commands, coalesced per consumer.
+    /// Acks to flush or publishes the window has room for: sent corked, so a turn's frames leave in as few
+    /// segments as the kernel can make (one wake-up of the broker rather than one per frame).
+    private var hasFramesToSend: Bool {
+        !consumersToFlush.isEmpty || (!blocked && pendingHead < pending.count && !window.isFull)
+    }
+
     private func flushAcks() throws {
         guard !consumersToFlush.isEmpty, let wire else { return }
         for id in consumersToFlush { try flushAcks(of: id, on: wire) }

@@ -105,6 +105,12 @@ final class Wire {
 
     var socketDescriptor: Int32 { amqp_get_sockfd(state) }
 
+    /// TCP_CORK on or off: while on, the kernel holds partial segments; turning it off sends what is held.
+    func cork(_ on: Bool) {
+        var value: Int32 = on ? 1 : 0
+        _ = setsockopt(socketDescriptor, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     /// True when rabbitmq-c already holds input that a read would return without touching the socket.
     var hasBufferedInput: Bool { amqp_frames_enqueued(state) != 0 || amqp_data_in_buffer(state) != 0 }
 
