@@ -97,15 +97,8 @@ final class ConnectionDriver {
             }
             do {
                 try handleCommands()
-                let corked = hasFramesToSend
-                if corked { wire?.cork(true) }
-                try flushAcks()
-                if !closing.isEmpty && pendingCount == 0 && window.isEmpty {
-                    if corked { wire?.cork(false) }
-                    break
-                }
-                try sendPublishes()
-                if corked { wire?.cork(false) }
+                try sendFrames()
+                if !closing.isEmpty && pendingCount == 0 && window.isEmpty { break }
                 try readFrames()
                 try waitForActivity()
             } catch {
@@ -251,10 +244,14 @@ final class ConnectionDriver {
     }
 
     /// Sends the acks collected while handling a batch of commands, coalesced per consumer.
-    /// Acks to flush or publishes the window has room for: sent corked, so a turn's frames leave in as few
-    /// segments as the kernel can make (one wake-up of the broker rather than one per frame).
-    private var hasFramesToSend: Bool {
-        !consumersToFlush.isEmpty || (!blocked && pendingHead < pending.count && !window.isFull)
+    /// Flushes the acks and sends the publishes the window has room for, corked, so a turn's frames leave in as
+    /// few segments as the kernel can make (one wake-up of the broker rather than one per publish).
+    private func sendFrames() throws {
+        let corked = !consumersToFlush.isEmpty || (!blocked && pendingCount > 0 && !window.isFull)
+        if corked { wire?.cork(true) }
+        try flushAcks()
+        try sendPublishes()
+        if corked { wire?.cork(false) }
     }
 
     private func flushAcks() throws {
