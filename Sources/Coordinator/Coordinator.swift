@@ -97,15 +97,15 @@ public final class Coordinator: Sendable {
         outbox = Outbox(store.pool)
     }
 
-    /// The opener for the next batch, after a look (a `stat` per key folder, outside any transaction) for
-    /// keys added, rotated or removed since the last batch.
-    func openerWithCurrentKeys() -> Opener {
+    /// Reloads the public keys when the key folder changed (a `stat` per agency folder, outside any
+    /// transaction); true when it had.
+    func refreshKeys() -> Bool {
         do {
-            try publicKeys.refresh()
+            return try publicKeys.refresh()
         } catch {
             logger.error("public keys could not be reloaded; the previous ones stay", metadata: ["error": "\(error)"])
+            return false
         }
-        return opener
     }
 
     var opener: Opener {
@@ -149,7 +149,7 @@ public final class Coordinator: Sendable {
         return base.services + [
             LoopService("public keys") { _ in await keys.run() },
             LoopService("timers", relay: base.relay) { [self] relay in try await runTimers(relay!) },
-        ] + pumps.map { base.pump($0) { [self] in openerWithCurrentKeys() } }
+        ] + pumps.map { base.pump($0, opener: { [self] in opener }, refreshKeys: { [self] in refreshKeys() }) }
     }
 
     /// The line `mash-coordinator` and `mash-hub` print once it is ready.

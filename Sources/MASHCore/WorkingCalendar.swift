@@ -75,15 +75,11 @@ public struct WorkingCalendar: Sendable {
     /// Opening hours by ISO weekday (1 Monday ... 7 Sunday); a missing day is closed.
     public let hours: [Int: Hours]
     public let holidays: Set<LocalDate>
-    private let calendar: Calendar
 
     public init(timeZone: TimeZone, hours: [Int: Hours], holidays: Set<LocalDate>) {
         self.timeZone = timeZone
         self.hours = hours
         self.holidays = holidays
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        self.calendar = calendar
     }
 
     /// The Medway MASH: Monday to Thursday 09:00–17:15, Friday 09:00–16:45, Europe/London.
@@ -97,15 +93,19 @@ public struct WorkingCalendar: Sendable {
 
     // MARK: Days
 
+    /// The hub's local day at `instant`: the zone's offset from UTC then, and day arithmetic.
     public func localDate(of instant: Date) -> LocalDate {
-        let c = calendar.dateComponents([.year, .month, .day], from: instant)
-        return LocalDate(year: c.year!, month: c.month!, day: c.day!)
+        let days = Int(((instant.timeIntervalSince1970 + localOffset(at: instant)) / 86_400).rounded(.down))
+        let date = LocalDate.civil(daysSinceEpoch: days)
+        return LocalDate(year: date.year, month: date.month, day: date.day)
     }
 
-    /// ISO weekday, 1 Monday ... 7 Sunday.
+    private func localOffset(at instant: Date) -> TimeInterval { TimeInterval(timeZone.secondsFromGMT(for: instant)) }
+
+    /// ISO weekday, 1 Monday ... 7 Sunday: day arithmetic, no time zone involved (1970-01-01 was a Thursday).
     public func weekday(of date: LocalDate) -> Int {
-        let weekday = calendar.component(.weekday, from: instant(date, TimeOfDay(12, 0)))
-        return weekday == 1 ? 7 : weekday - 1
+        let days = LocalDate.daysSinceEpoch(year: date.year, month: date.month, day: date.day)
+        return ((days + 3) % 7 + 7) % 7 + 1
     }
 
     public func isWorkingDay(_ date: LocalDate) -> Bool {
@@ -113,8 +113,9 @@ public struct WorkingCalendar: Sendable {
     }
 
     public func day(after date: LocalDate) -> LocalDate {
-        let next = calendar.date(byAdding: .day, value: 1, to: instant(date, TimeOfDay(12, 0)))!
-        return localDate(of: next)
+        let next = LocalDate.civil(
+            daysSinceEpoch: LocalDate.daysSinceEpoch(year: date.year, month: date.month, day: date.day) + 1)
+        return LocalDate(year: next.year, month: next.month, day: next.day)
     }
 
     public func nextWorkingDay(after date: LocalDate) -> LocalDate {
@@ -124,11 +125,26 @@ public struct WorkingCalendar: Sendable {
         return day
     }
 
-    /// The instant at `time` on `date` in the hub's time zone.
+    /// The instant at `time` on `date` in the hub's time zone. A time the clocks skip or repeat (01:00–02:00
+    /// in Europe/London on the changeover nights; never within working hours) is taken as Foundation's
+    /// `Calendar` takes it: a skipped time moves forward by the gap, a repeated one is its first occurrence.
     public func instant(_ date: LocalDate, _ time: TimeOfDay) -> Date {
-        calendar.date(
-            from: DateComponents(
-                year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute))!
+        instant(date, seconds: TimeInterval(time.seconds))
+    }
+
+    private func instant(_ date: LocalDate, seconds: TimeInterval) -> Date {
+        let local =
+            TimeInterval(LocalDate.daysSinceEpoch(year: date.year, month: date.month, day: date.day)) * 86_400
+            + seconds
+        // The offset in force a day either side brackets the one that applies; try the earlier instant first.
+        let before = localOffset(at: Date(timeIntervalSince1970: local - 86_400))
+        let after = localOffset(at: Date(timeIntervalSince1970: local + 86_400))
+        for offset in Set([before, after]).sorted(by: >) {
+            let candidate = Date(timeIntervalSince1970: local - offset)
+            if localOffset(at: candidate) == offset { return candidate }
+        }
+        // Skipped by the clocks: the same distance past the change, at the later offset.
+        return Date(timeIntervalSince1970: local - min(before, after))
     }
 
     /// Opening and closing instants of a working day; nil on a closed day.
@@ -186,10 +202,11 @@ public struct WorkingCalendar: Sendable {
     public func sameTimeNextWorkingDay(after start: Date) -> Date {
         let effective = nextOpening(atOrAfter: start)
         let day = localDate(of: effective)
-        let c = calendar.dateComponents([.hour, .minute, .second], from: effective)
+        let local = effective.timeIntervalSince1970 + localOffset(at: effective)
+        let secondsIntoDay = local - (local / 86_400).rounded(.down) * 86_400
         let next = nextWorkingDay(after: day)
         let session = session(on: next)!
-        let candidate = instant(next, TimeOfDay(c.hour!, c.minute!)).addingTimeInterval(TimeInterval(c.second!))
+        let candidate = instant(next, seconds: secondsIntoDay)
         return min(max(candidate, session.opens), session.closes)
     }
 }

@@ -73,17 +73,23 @@ public struct MessagePump: Sendable {
     public struct Context: Sendable {
         public var connection: AMQPConnection
         public var opener: @Sendable () -> Opener
+        /// Reloads the partners' public keys when the key folder changed; true when something did. Called when
+        /// a batch holds a message signed with a key not trusted yet (a partner onboarded or rotated since the
+        /// last look), which is then opened again: the folder is not read for every batch.
+        public var refreshKeys: (@Sendable () -> Bool)?
         public var relay: OutboxRelay
         public var logger: Logger
         public var metrics: ServiceMetrics
         public var now: @Sendable () -> Date
 
         public init(
-            connection: AMQPConnection, opener: @escaping @Sendable () -> Opener, relay: OutboxRelay,
-            logger: Logger, metrics: ServiceMetrics, now: @escaping @Sendable () -> Date
+            connection: AMQPConnection, opener: @escaping @Sendable () -> Opener,
+            refreshKeys: (@Sendable () -> Bool)? = nil, relay: OutboxRelay, logger: Logger, metrics: ServiceMetrics,
+            now: @escaping @Sendable () -> Date
         ) {
             self.connection = connection
             self.opener = opener
+            self.refreshKeys = refreshKeys
             self.relay = relay
             self.logger = logger
             self.metrics = metrics
@@ -112,17 +118,34 @@ public struct MessagePump: Sendable {
 
     /// Processes one batch: see the type's documentation.
     public func process(_ batch: [Delivery], _ context: Context) async throws {
-        let opener = context.opener()
         let now = context.now()
         var fates = [Fate?](repeating: nil, count: batch.count)
         var inbound: [(Int, InboundMessage)] = []
-        for (index, delivery) in batch.enumerated() {
-            do {
-                inbound.append(
-                    (index, InboundMessage(delivery: delivery, opened: try Self.open(delivery, opener, now))))
-            } catch let refusal as Refusal {
-                fates[index] = .refused(refusal)
+        func open(_ indices: some Sequence<Int>, with opener: Opener) throws {
+            for index in indices {
+                do {
+                    inbound.append(
+                        (
+                            index,
+                            InboundMessage(delivery: batch[index], opened: try Self.open(batch[index], opener, now))
+                        ))
+                    fates[index] = nil
+                } catch let refusal as Refusal {
+                    fates[index] = .refused(refusal)
+                }
             }
+        }
+        try open(batch.indices, with: context.opener())
+        let untrusted = fates.indices.filter {
+            if case .refused(let refusal)? = fates[$0] {
+                refusal.reason == SealingError.Code.unknownKey.rawValue
+            } else {
+                false
+            }
+        }
+        if !untrusted.isEmpty, let refreshKeys = context.refreshKeys, refreshKeys() {
+            try open(untrusted, with: context.opener())
+            inbound.sort { $0.0 < $1.0 }
         }
         let handler = self.handler
         let deduplicates = self.deduplicates

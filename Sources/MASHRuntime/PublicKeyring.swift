@@ -2,10 +2,12 @@ import Foundation
 import Logging
 import Sealing
 import Synchronization
+import UnixSignals
 
 /// The partners' public keys, read from the key folder once and kept in memory, so sealing a message inside a
-/// write transaction never reads the disk. `refresh()` reloads the folders that changed (a new or rotated key)
-/// and `run()` calls it every few seconds; a service also calls it on SIGHUP.
+/// write transaction never reads the disk. `refresh()` reloads the folders that changed (a new or rotated key);
+/// `run()` calls it every 2 seconds, a pump when a message is signed with a key not trusted yet, and a service
+/// on SIGHUP.
 ///
 /// Layout: `<directory>/<agency>/*.jwk` (what `KeyDirectory` writes); the newest file name is the current key.
 public final class PublicKeyring: Sendable {
@@ -37,8 +39,10 @@ public final class PublicKeyring: Sendable {
     /// Every public key in the folder, by `kid`: whose signatures are accepted.
     public var trusted: TrustStore { state.withLock { $0.trusted } }
 
-    /// Reads again the agency folders whose modification time changed since they were last read.
-    public func refresh() throws {
+    /// Reads again the agency folders whose modification time changed since they were last read; true when
+    /// any had.
+    @discardableResult
+    public func refresh() throws -> Bool {
         let folders = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
         var changed: [String: Date] = [:]
         let known = state.withLock { $0.stamps }
@@ -51,7 +55,7 @@ public final class PublicKeyring: Sendable {
             if known[name] != modified { changed[name] = modified }
         }
         let removed = Set(known.keys).subtracting(folders)
-        guard !changed.isEmpty || !removed.isEmpty else { return }
+        guard !changed.isEmpty || !removed.isEmpty else { return false }
         let trusted = try TrustStore(directory: directory)
         var newest: [String: AgencyPublicKey] = [:]
         for name in changed.keys {
@@ -71,18 +75,32 @@ public final class PublicKeyring: Sendable {
         if !known.isEmpty {
             logger.notice("public keys reloaded", metadata: ["changed": "\(changed.keys.sorted())"])
         }
+        return true
     }
 
-    /// Refreshes every `interval` until cancelled.
+    /// Refreshes every `interval`, and at once on SIGHUP, until cancelled.
     public func run(every interval: Duration = .seconds(2)) async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            do {
-                try refresh()
-            } catch {
-                logger.error(
-                    "public keys could not be reloaded; the previous ones stay", metadata: ["error": "\(error)"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                for await _ in await UnixSignalsSequence(trapping: .sighup) { reload(because: "SIGHUP") }
             }
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    reload(because: nil)
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func reload(because signal: String?) {
+        do {
+            let changed = try refresh()
+            if let signal, !changed { logger.notice("\(signal): public keys unchanged") }
+        } catch {
+            logger.error("public keys could not be reloaded; the previous ones stay", metadata: ["error": "\(error)"])
         }
     }
 }

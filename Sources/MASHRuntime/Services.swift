@@ -294,11 +294,15 @@ public struct ServiceBase: Sendable {
 
     public var operationsURL: String? { operations?.endpoint.current?.url }
 
-    /// A pump on this session and relay, opening with `opener` (called once per batch).
-    public func pump(_ pump: MessagePump, opener: @escaping @Sendable () -> Opener) -> PumpService {
+    /// A pump on this session and relay, opening with `opener` (called once per batch, and again after
+    /// `refreshKeys` found new keys).
+    public func pump(
+        _ pump: MessagePump, opener: @escaping @Sendable () -> Opener, refreshKeys: (@Sendable () -> Bool)? = nil
+    ) -> PumpService {
         PumpService(pump, session: session, relay: relay, readiness: readiness) { [logger, metrics, now] in
             MessagePump.Context(
-                connection: $0, opener: opener, relay: $1, logger: logger, metrics: metrics, now: now)
+                connection: $0, opener: opener, refreshKeys: refreshKeys, relay: $1, logger: logger, metrics: metrics,
+                now: now)
         }
     }
 }

@@ -17,6 +17,19 @@ func london(_ text: String) -> Date {
     return mashCalendar.instant(LocalDate(String(parts[0]))!, TimeOfDay(time[0], time[1]))
 }
 
+extension LocalDate {
+    /// The day `days` after this one, by Foundation's Calendar (what the calendar's own arithmetic is checked
+    /// against).
+    func adding(days: Int) -> LocalDate {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let start = calendar.date(from: DateComponents(year: year, month: month, day: day, hour: 12))!
+        let c = calendar.dateComponents(
+            [.year, .month, .day], from: calendar.date(byAdding: .day, value: days, to: start)!)
+        return LocalDate(year: c.year!, month: c.month!, day: c.day!)
+    }
+}
+
 func londonText(_ date: Date) -> String {
     let formatter = DateFormatter()
     formatter.locale = Locale(identifier: "en_GB")
@@ -116,6 +129,30 @@ struct WorkingCalendarTests {
                 #expect(mashCalendar.isOpen(at: due.addingTimeInterval(-1)))
             }
             start = start.addingTimeInterval(1800)
+        }
+    }
+
+    @Test(
+        "local days, weekdays and instants by day arithmetic agree with Foundation's Calendar in Europe/London, for every quarter hour of 2026 and the nights the clocks change"
+    )
+    func arithmeticAgreesWithFoundation() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/London")!
+        let days = (0..<365).map { LocalDate(year: 2026, month: 1, day: 1).adding(days: $0) }
+        for date in days {
+            let noon = calendar.date(from: DateComponents(year: date.year, month: date.month, day: date.day, hour: 12))!
+            let weekday = calendar.component(.weekday, from: noon)
+            #expect(mashCalendar.weekday(of: date) == (weekday == 1 ? 7 : weekday - 1), "\(date)")
+            #expect(mashCalendar.day(after: date) == date.adding(days: 1), "\(date)")
+            for quarter in 0..<96 {
+                let time = TimeOfDay(quarter / 4, quarter % 4 * 15)
+                let expected = calendar.date(
+                    from: DateComponents(
+                        year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute))!
+                #expect(mashCalendar.instant(date, time) == expected, "\(date) \(time)")
+                let c = calendar.dateComponents([.year, .month, .day], from: expected)
+                #expect(mashCalendar.localDate(of: expected) == LocalDate(year: c.year!, month: c.month!, day: c.day!))
+            }
         }
     }
 

@@ -196,4 +196,60 @@ struct MessagePumpTests {
         #expect(try await fixture.connection.inspect(queue: fixture.input.deadLetters).messageCount == 0)
         await fixture.remove()
     }
+
+    @Test(
+        "a message signed with a key added after the keys were read is opened after one look at the key folder, in the same batch; a key still unknown is refused as unknownKey, and a batch with only known keys never looks"
+    )
+    func keyAddedSinceStart() async throws {
+        let fixture = try await Fixture("pump-new-key")
+        let relaying = Task { try await fixture.relay.run() }
+        defer { relaying.cancel() }
+        var logger = Logger(label: "test.keys")
+        logger.logLevel = .critical
+        let keyring = try PublicKeyring(directory: fixture.hub.keys.path, logger: logger)
+        let coordinator = try KeyDirectory.keyPairs(agency: "coordinator", in: fixture.hub.keys.path)
+        let looks = Locked(0)
+        var context = fixture.context
+        context.opener = { Opener(recipient: "coordinator", keyPairs: coordinator, trusted: keyring.trusted) }
+        context.refreshKeys = {
+            looks.withLock { $0 += 1 }
+            return (try? keyring.refresh()) ?? false
+        }
+
+        // Known keys only: no look at the folder.
+        let known = try fixture.sealed("known")
+        try await fixture.connection.publish(known, exchange: "", routingKey: fixture.input.name)
+        let batches = try await fixture.connection.consumeBatches(queue: fixture.input.name, prefetch: 64)
+        try await fixture.pump.process(try await fixture.batch(of: 1, from: batches), context)
+        #expect(looks.value == 0)
+
+        // A partner onboarded since: its key is in the folder, not yet in the keyring.
+        try KeyDirectory.generate(agency: "early-help", in: fixture.hub.keys.path)
+        let newcomer = try fixture.hub.sealed(
+            Array("newcomer".utf8), type: .enquiry, from: "early-help", to: "coordinator")
+        // A stranger: signed with a key that is in no folder the hub reads.
+        let elsewhere = try TestHub("pump-stranger")
+        defer { elsewhere.keys.remove() }
+        var stranger = try elsewhere.sealed(Array("stranger".utf8), type: .enquiry, from: "police", to: "coordinator")
+        stranger.body = Array(
+            try Sealer(sender: try elsewhere.keyPair("police")).seal(
+                Array("stranger".utf8), type: DocumentType.enquiry.rawValue,
+                messageID: stranger.properties.messageID!, to: try fixture.hub.publicKey("coordinator"),
+                issuedAt: Date()
+            ).utf8)
+        for message in [newcomer, stranger] {
+            try await fixture.connection.publish(message, exchange: "", routingKey: fixture.input.name)
+        }
+        try await fixture.pump.process(try await fixture.batch(of: 2, from: batches), context)
+        #expect(looks.value == 1)
+        #expect(try fixture.count("SELECT COUNT(*) FROM effect WHERE note = 'newcomer'") == 1)
+        #expect(try fixture.count("SELECT COUNT(*) FROM effect WHERE note = 'stranger'") == 0)
+        let dead = try await fixture.connection.consume(queue: fixture.input.deadLetters, prefetch: 10)
+        let letter = try await dead.next(within: .seconds(10), "the stranger's dead letter")
+        #expect(letter.properties.messageID == stranger.properties.messageID)
+        #expect(letter.properties.headers["x-mash-reason"]?.string == "unknownKey")
+        try letter.ack()
+        batches.cancel()
+        await fixture.remove()
+    }
 }
