@@ -90,11 +90,20 @@ public final class Coordinator: Sendable {
         self.now = now
         keyPairs = try KeyDirectory.keyPairs(agency: settings.identity, in: settings.keysDirectory)
         sealer = Sealer(sender: keyPairs[0])
-        publicKeys = try PublicKeyring(directory: settings.keysDirectory, logger: logger)
+        // The data key first: making it changes the coordinator's key folder, which the keyring would otherwise
+        // read again at its first look.
         keyring = try DataKeyring.loadOrCreate(
             at: (settings.keysDirectory as NSString).appendingPathComponent("\(settings.identity)/data-at-rest.key"))
+        publicKeys = try PublicKeyring(directory: settings.keysDirectory, logger: logger)
         store = try CoordinatorStore(path: settings.storePath)
         outbox = Outbox(store.pool)
+    }
+
+    /// The opener for the next batch, with the keys as the key folder holds them now (a key added or removed
+    /// applies to the next message; no disk read unless the folder changed).
+    func openerWithCurrentKeys() -> Opener {
+        _ = publicKeys.refreshIfChanged()
+        return opener
     }
 
     /// Reloads the public keys when the key folder changed (a `stat` per agency folder, outside any
@@ -149,7 +158,10 @@ public final class Coordinator: Sendable {
         return base.services + [
             LoopService("public keys") { _ in await keys.run() },
             LoopService("timers", relay: base.relay) { [self] relay in try await runTimers(relay!) },
-        ] + pumps.map { base.pump($0, opener: { [self] in opener }, refreshKeys: { [self] in refreshKeys() }) }
+        ]
+            + pumps.map {
+                base.pump($0, opener: { [self] in openerWithCurrentKeys() }, refreshKeys: { [self] in refreshKeys() })
+            }
     }
 
     /// The line `mash-coordinator` and `mash-hub` print once it is ready.

@@ -5,9 +5,11 @@ import Synchronization
 import UnixSignals
 
 /// The partners' public keys, read from the key folder once and kept in memory, so sealing a message inside a
-/// write transaction never reads the disk. `refresh()` reloads the folders that changed (a new or rotated key);
-/// `run()` calls it every 2 seconds, a pump when a message is signed with a key not trusted yet, and a service
-/// on SIGHUP.
+/// write transaction never reads the disk. `refresh()` reloads the folders that changed (a new, rotated or
+/// removed key). `refreshIfChanged()`, which a pump calls before each batch, does so only when the kernel has
+/// reported a change in the folder since the last look (inotify: one non-blocking read, no directory listing),
+/// so a key added or removed before a message arrives applies to that message. `run()` also looks every
+/// 2 seconds and on SIGHUP.
 ///
 /// Layout: `<directory>/<agency>/*.jwk` (what `KeyDirectory` writes); the newest file name is the current key.
 public final class PublicKeyring: Sendable {
@@ -21,11 +23,31 @@ public final class PublicKeyring: Sendable {
         var stamps: [String: Date] = [:]
     }
     private let state = Mutex(State())
+    /// Nil where inotify is not available: every `refreshIfChanged()` then looks at the folders.
+    private let watch: FolderWatch?
+    /// Held while looking, so a batch never opens with keys another pump is halfway through reloading.
+    private let looking = Mutex(())
 
     public init(directory: String, logger: Logger) throws {
         self.directory = directory
         self.logger = logger
+        watch = FolderWatch(directory)
+        if watch == nil { logger.notice("inotify is not available: the key folder is listed before every batch") }
         try refresh()
+    }
+
+    /// Reloads the keys if anything in the key folder changed since the last look; true when keys changed.
+    public func refreshIfChanged() -> Bool {
+        looking.withLock { _ in
+            if let watch, !watch.changed() { return false }
+            do {
+                return try refresh()
+            } catch {
+                logger.error(
+                    "public keys could not be reloaded; the previous ones stay", metadata: ["error": "\(error)"])
+                return false
+            }
+        }
     }
 
     /// The key new messages to `agency` are sealed with. A party not seen before is looked up on disk once.
@@ -52,7 +74,10 @@ public final class PublicKeyring: Sendable {
                 attributes[.type] as? FileAttributeType == .typeDirectory,
                 let modified = attributes[.modificationDate] as? Date
             else { continue }
-            if known[name] != modified { changed[name] = modified }
+            if known[name] != modified {
+                changed[name] = modified
+                watch?.add(path)
+            }
         }
         let removed = Set(known.keys).subtracting(folders)
         guard !changed.isEmpty || !removed.isEmpty else { return false }
@@ -101,6 +126,43 @@ public final class PublicKeyring: Sendable {
             if let signal, !changed { logger.notice("\(signal): public keys unchanged") }
         } catch {
             logger.error("public keys could not be reloaded; the previous ones stay", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Linux inotify on a folder and the folders in it: whether anything was created, removed, renamed or written
+/// there since the last call.
+final class FolderWatch: Sendable {
+    private let descriptor: Int32
+    private static let events = UInt32(
+        IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF
+            | IN_MOVE_SELF)
+
+    init?(_ directory: String) {
+        descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard descriptor >= 0 else { return nil }
+        guard inotify_add_watch(descriptor, directory, Self.events) >= 0 else {
+            close(descriptor)
+            return nil
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Watches one more folder (again is harmless: the kernel keeps one watch per folder).
+    func add(_ path: String) { _ = inotify_add_watch(descriptor, path, Self.events) }
+
+    /// Drains what the kernel reported; true when there was anything (or the queue overflowed).
+    func changed() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var any = false
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                any = true
+            } else {
+                return any
+            }
         }
     }
 }

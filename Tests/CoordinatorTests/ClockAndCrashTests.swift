@@ -190,6 +190,17 @@ extension CoordinatorBrokerTests {
             }
         }
 
+        @Test("SIGHUP makes the coordinator look at the key folder at once, and does not stop it")
+        func sighupReloadsKeys() async throws {
+            try await Harness.with("sighup") { harness in
+                let process = try await harness.startProcess()
+                #expect(kill(process.pid, SIGHUP) == 0)
+                try await process.waitFor("SIGHUP: public keys unchanged", within: .seconds(10))
+                #expect(kill(process.pid, 0) == 0)
+                #expect(process.stop(SIGTERM) == 0)
+            }
+        }
+
         @Test("SIGTERM stops the coordinator gracefully (exit 0) with nothing left in the outbox")
         func gracefulStop() async throws {
             try await Harness.with("sigterm") { harness in
