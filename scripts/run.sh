@@ -40,7 +40,7 @@ read -r -a hub_agencies <<<"${MASH_RUN_AGENCIES:-${agencies[*]}}"
 parties=(coordinator decision-maker practice-manager spa csc orchestra la-officer operator school-990001 school-990002
     "${agencies[@]}")
 # Broker users that get a line in `env`: whoever mashctl may act as.
-clients=(operator spa police csc orchestra la-officer school-990001 school-990002)
+clients=(operator spa decision-maker police csc orchestra la-officer school-990001 school-990002)
 
 say() { echo "make run: $*"; }
 fail() { echo "make run: $*" >&2; exit 1; }

@@ -213,20 +213,28 @@ extension Coordinator {
                         to: agency, exchange: HubQueues.enquiriesExchange))
             case .closeWithdrawn:
                 try close(enquiry, as: .withdrawn, db)
-            case .recordAnswer, .ignoreAnswer, .deliverPackage:
+            case .recordAnswer, .ignoreAnswer, .deliverPackage, .recordDecision, .refuseDecision:
                 break
             }
         }
         return messages
     }
 
-    /// Closes the enquiry and stops its timers.
+    /// Closes the enquiry and stops its timers; a complete one (its package delivered) keeps its decision
+    /// clock, which the decision stops.
     func close(_ enquiryID: String, as status: EnquiryStatus, _ db: Database) throws {
         try db.executeCached(
             sql: "UPDATE enquiry SET status = ?, completed_at = ? WHERE id = ?",
             arguments: [status.rawValue, now().timeIntervalSince1970, enquiryID])
-        try db.executeCached(
-            sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND fired_at IS NULL",
-            arguments: [now().timeIntervalSince1970, enquiryID])
+        if status == .complete {
+            try db.executeCached(
+                sql:
+                    "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND request_id IS NOT NULL AND fired_at IS NULL",
+                arguments: [now().timeIntervalSince1970, enquiryID])
+        } else {
+            try db.executeCached(
+                sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND fired_at IS NULL",
+                arguments: [now().timeIntervalSince1970, enquiryID])
+        }
     }
 }

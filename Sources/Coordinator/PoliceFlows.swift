@@ -43,6 +43,10 @@ extension Coordinator {
             let receipt = try readDocument { try EncompassAcknowledgement(json: message.payload, source: source) }
             try acknowledge(receipt, from: message.sender, db)
             return []
+        case .decision:
+            try allow([settings.decisionMaker], "decisions")
+            let decision = try readDocument { try Decision(json: message.payload, source: source, now: now()) }
+            return try record(decision, messageID: message.messageID, db)
         case .deadLetterReplay:
             try allow(flows.operatorSenders, "operator requests")
             let replay = try readDocument { try DeadLetterReplay(json: message.payload, source: source) }

@@ -55,6 +55,8 @@ extension Coordinator {
                 try record(response, messageID: opened.messageID, enquiryID: enquiryID, subjectRef: subjectRef, db)
             case .deliverPackage:
                 messages.append(try deliverPackage(enquiryID, subjectRef: subjectRef, db))
+            case .recordDecision, .refuseDecision:
+                break
             case .cancelRequest, .closeWithdrawn:
                 messages += try carryOut(
                     [effect], enquiry: enquiryID,

@@ -180,6 +180,14 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v5: decisions") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE enquiry ADD COLUMN decided_at REAL;
+                    ALTER TABLE enquiry ADD COLUMN decision_outcome TEXT;  -- DecisionOutcome
+                    ALTER TABLE enquiry ADD COLUMN decision BLOB;          -- the decision JSON, sealed with the data keyring
+                    """)
+        }
         return migrator
     }
 

@@ -8,12 +8,14 @@ extension SchoolRoll.Qualifier: ExpressibleByArgument {}
 struct Send: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
-        abstract: "Check a document, seal it as its sender and send it to the hub (DANs, open cases, rolls, receipts).",
+        abstract:
+            "Check a document, seal it as its sender and send it to the hub (DANs, open cases, rolls, receipts, decisions).",
         discussion: """
             The file is a JSON document whose `schema` names its type (docs/protocol.md): \
             mash.domestic-abuse-notification/1 (sent as police unless --as says otherwise), mash.open-case/1 \
             (csc), mash.school-roll/1 (orchestra), mash.encompass-acknowledgement/1 (give --as: the school or \
-            la-officer), mash.enquiry/1 and mash.consent-withdrawal/1 (spa). It is read as strictly as the hub \
+            la-officer), mash.decision/1 (decision-maker), mash.enquiry/1 and mash.consent-withdrawal/1 (spa). \
+            It is read as strictly as the hub \
             reads it, a roll's content included; an error names the field or the line and nothing is sent. With \
             --urn, the file is a school's roll itself (CSV or CTF XML) and is wrapped in a mash.school-roll/1 \
             document first.
@@ -26,6 +28,7 @@ struct Send: AsyncParsableCommand {
               mashctl send dan.json --as police
               mashctl send roll.csv --urn 990001 --qualifier full --as orchestra
               mashctl send roll.xml --urn 990002 --check
+              mashctl send decision.json                  # as decision-maker
             """)
 
     @Argument(help: "The document (JSON), or with --urn a roll file (CSV or CTF XML).")
@@ -70,11 +73,12 @@ struct Send: AsyncParsableCommand {
     static let routingKeys: [DocumentType: String] = [
         .enquiry: "enquiry", .consentWithdrawal: "enquiry", .domesticAbuseNotification: "dan",
         .openCase: "open-case", .schoolRoll: "roll", .encompassAcknowledgement: "encompass-acknowledgement",
+        .decision: "decision",
     ]
 
     static let defaultSenders: [DocumentType: String] = [
         .enquiry: "spa", .consentWithdrawal: "spa", .domesticAbuseNotification: "police", .openCase: "csc",
-        .schoolRoll: "orchestra",
+        .schoolRoll: "orchestra", .decision: "decision-maker",
     ]
 
     /// Reads the document as the hub will, returning its type and a line about it without personal data.
@@ -104,6 +108,9 @@ struct Send: AsyncParsableCommand {
             return (type, "school \(roll.urn), \(roll.qualifier.rawValue), \(roll.pupils.count) pupils")
         case .encompassAcknowledgement:
             return (type, "notice \(try EncompassAcknowledgement(json: document, source: source).noticeID)")
+        case .decision:
+            let decision = try Decision(json: document, source: source)
+            return (type, "enquiry \(decision.enquiryID), \(decision.outcome.rawValue)")
         default:
             return (type, type.rawValue)
         }

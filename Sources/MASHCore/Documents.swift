@@ -11,6 +11,8 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case requestCancellation = "mash.request-cancellation/1"
     case requestChase = "mash.request-chase/1"
     case decisionPackage = "mash.decision-package/1"
+    case decision = "mash.decision/1"
+    case outcome = "mash.outcome/1"
     case slaAlert = "mash.sla-alert/1"
     case adapterHeartbeat = "mash.adapter-heartbeat/1"
     case domesticAbuseNotification = "mash.domestic-abuse-notification/1"

@@ -4,8 +4,11 @@ import Foundation
 public enum EnquiryStatus: String, Sendable, CaseIterable {
     /// Sent to the agencies; waiting for their answers.
     case awaiting
-    /// Every answer needed is in and the decision package has gone to the decision maker.
+    /// Every answer needed is in and the decision package has gone to the decision maker; the decision clock
+    /// runs on.
     case complete
+    /// The decision maker recorded a decision (`mash.decision/1`); the referrer was told the outcome.
+    case decided
     /// Consent was withdrawn: the open requests were cancelled and nothing more is sent.
     case withdrawn
     /// Refused at intake (no lawful basis, say); the referrer was told why.
@@ -63,8 +66,14 @@ public struct EnquiryLifecycle: Sendable, Equatable {
         case ignoreAnswer(request: String, status: RequestStatus)
         /// Tell the agency its request is cancelled, and stop its timers.
         case cancelRequest(request: String, agency: String)
-        /// Send the decision package with the answers in, and stop every timer of the enquiry.
+        /// Send the decision package with the answers in, and stop the partners' timers (the decision clock
+        /// runs until the decision).
         case deliverPackage
+        /// Store the decision, stop the decision clock, record the sharing and tell the referrer the outcome.
+        case recordDecision
+        /// Refuse the decision (dead-lettered with this reason): there is no package to decide on, or a
+        /// decision was already recorded.
+        case refuseDecision(reason: String, detail: String)
         /// Mark the enquiry withdrawn and stop every timer of the enquiry.
         case closeWithdrawn
     }
@@ -109,12 +118,31 @@ public struct EnquiryLifecycle: Sendable, Equatable {
         return effects + [.closeWithdrawn]
     }
 
+    /// The decision maker decided on the package. Only a delivered package can be decided, once.
+    public mutating func decide() -> [Effect] {
+        switch status {
+        case .complete:
+            status = .decided
+            return [.recordDecision]
+        case .decided:
+            return [
+                .refuseDecision(reason: "alreadyDecided", detail: "a decision is already recorded for this enquiry")
+            ]
+        case .awaiting, .withdrawn, .refused:
+            return [
+                .refuseDecision(
+                    reason: "notDecidable",
+                    detail: "the enquiry is \(status.rawValue): no decision package has been delivered for it")
+            ]
+        }
+    }
+
     /// Whether a timer of this enquiry still fires: a request's only while that request is open, the decision
-    /// clock's only while the enquiry awaits.
+    /// clock's until the decision is recorded (or the enquiry is withdrawn).
     public func fires(_ owner: TimerOwner) -> Bool {
         switch owner {
         case .request(_, let id): requests.first { $0.id == id }?.status == .sent
-        case .enquiry: status == .awaiting
+        case .enquiry: status == .awaiting || status == .complete
         case .encompassNotice: false
         }
     }

@@ -73,7 +73,7 @@ extension HubReadModel {
 
         public var id: String
         public var rag: String
-        /// awaiting, complete, withdrawn or refused.
+        /// awaiting, complete (package sent, decision awaited), decided, withdrawn or refused.
         public var status: String
         public var openedAt: Date
         public var partnersDue: Date
@@ -167,19 +167,32 @@ extension HubReadModel {
     }
 
     /// What happened to an enquiry, in order: opened, each message sent for it, each answer, each SLA warning,
-    /// breach and chase that fired, and the package. (A timer stopped early, by an answer or a cancellation,
+    /// breach and chase that fired, the package, and the decision. (A timer stopped early, by an answer or a cancellation,
     /// is marked fired before its moment: that is not an event.)
     public func timeline(enquiryID: String) throws -> [TimelineEvent] {
         try reader.read { db in
             var events: [TimelineEvent] = []
             if let enquiry = try Row.fetchOne(
-                db, sql: "SELECT opened_at, counted_from, rag FROM enquiry WHERE id = ?", arguments: [enquiryID])
+                db,
+                sql: """
+                    SELECT opened_at, counted_from, rag, decision_due, decided_at, decision_outcome FROM enquiry
+                    WHERE id = ?
+                    """, arguments: [enquiryID])
             {
                 events.append(
                     TimelineEvent(
                         at: Date(timeIntervalSince1970: enquiry["opened_at"]), event: "opened", agency: nil,
                         detail: "\(enquiry["rag"] as String); clocks counted from "
                             + Instant.format(Date(timeIntervalSince1970: enquiry["counted_from"]))))
+                if let decidedAt = enquiry["decided_at"] as Double?,
+                    let outcome = enquiry["decision_outcome"] as String?
+                {
+                    let late = decidedAt > (enquiry["decision_due"] as Double) ? " (after the decision deadline)" : ""
+                    events.append(
+                        TimelineEvent(
+                            at: Date(timeIntervalSince1970: decidedAt), event: "decided", agency: nil,
+                            detail: outcome + late))
+                }
             }
             for row in try Row.fetchAll(
                 db,

@@ -45,6 +45,26 @@ struct SendCommandTests {
         #expect(error?.field == "occurredAt" && error?.problem.contains("in the future") == true, "\(error!)")
     }
 
+    @Test("a decision is checked as the hub reads it and goes to the decision key as the decision maker")
+    func decision() throws {
+        let decision = """
+            {"schema": "mash.decision/1", "enquiryID": "enq-1", "outcome": "child-in-need-assessment",
+             "rationale": "Needs assessment under s17.", "decidedBy": "dm-jones", "decidedAt": "2026-11-20T15:00:00Z"}
+            """
+        let (type, summary) = try Send.check(Array(decision.utf8), source: "decision.json")
+        #expect(type == .decision && summary == "enquiry enq-1, child-in-need-assessment")
+        #expect(Send.routingKeys[type] == "decision" && Send.defaultSenders[type] == "decision-maker")
+
+        let unknown = decision.replacingOccurrences(of: "child-in-need-assessment", with: "section-47")
+        let error = #expect(throws: DocumentError.self) { try Send.check(Array(unknown.utf8), source: "decision.json") }
+        #expect(error?.field == "outcome", "\(error!)")
+        let unexplained = decision.replacingOccurrences(of: "Needs assessment under s17.", with: " ")
+        let missing = #expect(throws: DocumentError.self) {
+            try Send.check(Array(unexplained.utf8), source: "decision.json")
+        }
+        #expect(missing?.field == "rationale" && missing?.problem == "is required", "\(missing!)")
+    }
+
     @Test("a roll file with --urn is wrapped, its content read to the line, and the qualifier rules are enforced")
     func roll() throws {
         let csv = """

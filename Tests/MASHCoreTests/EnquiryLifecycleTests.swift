@@ -92,7 +92,9 @@ struct EnquiryLifecycleTests {
         #expect(lifecycle == before)
     }
 
-    @Test("a request's timer fires only while it is open; the decision clock only while the enquiry awaits")
+    @Test(
+        "a request's timer fires only while it is open; the decision clock until the decision (not just the package)"
+    )
     func timersFire() {
         var lifecycle = redEnquiry()
         #expect(lifecycle.fires(.request(enquiry: "e", request: "r-police")))
@@ -102,7 +104,43 @@ struct EnquiryLifecycleTests {
         #expect(lifecycle.fires(.request(enquiry: "e", request: "r-health")))
         _ = lifecycle.answer("r-health")
         #expect(!lifecycle.fires(.request(enquiry: "e", request: "r-housing")), "cancelled with the package")
+        #expect(lifecycle.fires(.enquiry("e")), "the package is delivered, the decision not yet made")
+        #expect(lifecycle.decide() == [.recordDecision])
         #expect(!lifecycle.fires(.enquiry("e")))
+    }
+
+    @Test("a decision is taken once, and only on a delivered package")
+    func decisions() {
+        var lifecycle = redEnquiry()
+        let early = lifecycle.decide()
+        #expect(early.count == 1)
+        if case .refuseDecision(let reason, _)? = early.first {
+            #expect(reason == "notDecidable")
+        } else {
+            Issue.record("a decision before the package was not refused: \(early)")
+        }
+        #expect(lifecycle.status == .awaiting)
+        _ = lifecycle.answer("r-police")
+        _ = lifecycle.answer("r-health")
+        #expect(lifecycle.decide() == [.recordDecision])
+        #expect(lifecycle.status == .decided)
+        let again = lifecycle.decide()
+        if case .refuseDecision(let reason, _)? = again.first {
+            #expect(reason == "alreadyDecided")
+        } else {
+            Issue.record("a second decision was not refused: \(again)")
+        }
+        #expect(lifecycle.status == .decided)
+        #expect(lifecycle.withdraw() == [], "a decided enquiry cannot be withdrawn")
+        #expect(lifecycle.answer("r-housing") == [.ignoreAnswer(request: "r-housing", status: .cancelled)])
+
+        var withdrawn = redEnquiry()
+        _ = withdrawn.withdraw()
+        if case .refuseDecision(let reason, _)? = withdrawn.decide().first {
+            #expect(reason == "notDecidable")
+        } else {
+            Issue.record("a decision on a withdrawn enquiry was not refused")
+        }
     }
 
     @Test("a timer row's owner: a request's, the enquiry's, or an Encompass notice's (whose enquiry column is a DAN)")

@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import MASHCore
+import MASHProtocol
+import MASHReadModel
+import MASHRuntime
+
+extension Coordinator {
+    /// The decision maker's decision on a delivered package: stored (sealed, like the enquiry), the decision
+    /// clock stopped, the sharing recorded both ways, and the outcome sent to the referrer. A decision on an
+    /// enquiry with no package yet, or a second decision, is refused. A late decision is recorded as late; its
+    /// breach was already alerted when the decision clock ran out.
+    func record(_ decision: Decision, messageID: String, _ db: Database) throws -> [OutboxMessage] {
+        guard var lifecycle = try lifecycle(of: decision.enquiryID, db) else {
+            throw Refusal(reason: "unknownEnquiry", detail: "no enquiry \(decision.enquiryID)")
+        }
+        var messages: [OutboxMessage] = []
+        for effect in lifecycle.decide() {
+            switch effect {
+            case .refuseDecision(let reason, let detail):
+                throw Refusal(reason: reason, detail: detail)
+            case .recordDecision:
+                messages.append(try recordDecision(decision, messageID: messageID, db))
+            case .recordAnswer, .ignoreAnswer, .cancelRequest, .deliverPackage, .closeWithdrawn:
+                break
+            }
+        }
+        return messages
+    }
+
+    private func recordDecision(_ decision: Decision, messageID: String, _ db: Database) throws -> OutboxMessage {
+        let id = decision.enquiryID
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT sender, subject_ref, decision_due, document FROM enquiry WHERE id = ?"),
+                arguments: [id])
+        else { throw CorruptStore(detail: "no enquiry \(id) for its decision") }
+        let now = now()
+        let referrer: String = row["sender"]
+        let subjectRef: String = row["subject_ref"]
+        let decisionDue = Date(timeIntervalSince1970: row["decision_due"])
+        let document: Data = row["document"]
+        let enquiry = try Enquiry(
+            json: try openFromStore(Array(document), table: "enquiry", id: id), source: "store enquiry \(id)")
+        let late = decision.decidedAt > decisionDue
+        try db.executeCached(
+            sql: "UPDATE enquiry SET status = ?, decided_at = ?, decision_outcome = ?, decision = ? WHERE id = ?",
+            arguments: [
+                EnquiryStatus.decided.rawValue, decision.decidedAt.timeIntervalSince1970, decision.outcome.rawValue,
+                Data(try sealForStore(decision.json, table: "decision", id: id)), id,
+            ])
+        // The decision clock's timers are the enquiry's own (no request).
+        try db.executeCached(
+            sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND request_id IS NULL AND fired_at IS NULL",
+            arguments: [now.timeIntervalSince1970, id])
+        try RecordOfSharing.append(
+            db, at: now, sender: settings.decisionMaker, recipient: settings.identity,
+            purpose: settings.routing.purpose, lawfulBasis: enquiry.lawfulBasis, dataCategories: [.personal],
+            messageID: messageID, enquiryID: id, subjectRef: subjectRef)
+        let outcome = EnquiryOutcome(
+            enquiryID: id, reference: enquiry.reference, outcome: decision.outcome, rationale: decision.rationale,
+            decidedBy: decision.decidedBy, decidedAt: decision.decidedAt, decisionDue: decisionDue, late: late)
+        let message = try sealed(
+            outcome.json, type: .outcome, to: referrer, exchange: HubQueues.noticesExchange, routingKey: referrer,
+            headers: ["x-mash-enquiry": id])
+        try RecordOfSharing.append(
+            db, at: now, sender: settings.identity, recipient: referrer, purpose: settings.routing.purpose,
+            lawfulBasis: enquiry.lawfulBasis, dataCategories: [.personal], messageID: message.messageID,
+            enquiryID: id, subjectRef: subjectRef)
+        metrics.increment("mash_decisions_total", [("outcome", decision.outcome.rawValue), ("late", "\(late)")])
+        logger.info(
+            "decision recorded",
+            metadata: ["enquiry": "\(id)", "outcome": "\(decision.outcome.rawValue)", "late": "\(late)"])
+        return message
+    }
+}
