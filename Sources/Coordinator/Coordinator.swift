@@ -106,17 +106,6 @@ public final class Coordinator: Sendable {
         return opener
     }
 
-    /// Reloads the public keys when the key folder changed (a `stat` per agency folder, outside any
-    /// transaction); true when it had.
-    func refreshKeys() -> Bool {
-        do {
-            return try publicKeys.refresh()
-        } catch {
-            logger.error("public keys could not be reloaded; the previous ones stay", metadata: ["error": "\(error)"])
-            return false
-        }
-    }
-
     var opener: Opener {
         Opener(
             recipient: settings.identity, keyPairs: keyPairs, trusted: publicKeys.trusted,
@@ -160,7 +149,7 @@ public final class Coordinator: Sendable {
             LoopService("timers", relay: base.relay) { [self] relay in try await runTimers(relay!) },
         ]
             + pumps.map {
-                base.pump($0, opener: { [self] in openerWithCurrentKeys() }, refreshKeys: { [self] in refreshKeys() })
+                base.pump($0, opener: { [self] in openerWithCurrentKeys() }, refreshKeys: { keys.reload() })
             }
     }
 

@@ -49,10 +49,7 @@ extension Coordinator {
                 EnquiryStatus.decided.rawValue, decision.decidedAt.timeIntervalSince1970, decision.outcome.rawValue,
                 Data(try sealForStore(decision.json, table: "decision", id: id)), id,
             ])
-        // The decision clock's timers are the enquiry's own (no request).
-        try db.executeCached(
-            sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND request_id IS NULL AND fired_at IS NULL",
-            arguments: [now.timeIntervalSince1970, id])
+        try stopTimers(of: id, .decision, db)
         try RecordOfSharing.append(
             db, at: now, sender: settings.decisionMaker, recipient: settings.identity,
             purpose: settings.routing.purpose, lawfulBasis: enquiry.lawfulBasis, dataCategories: [.personal],

@@ -226,15 +226,24 @@ extension Coordinator {
         try db.executeCached(
             sql: "UPDATE enquiry SET status = ?, completed_at = ? WHERE id = ?",
             arguments: [status.rawValue, now().timeIntervalSince1970, enquiryID])
-        if status == .complete {
-            try db.executeCached(
-                sql:
-                    "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND request_id IS NOT NULL AND fired_at IS NULL",
-                arguments: [now().timeIntervalSince1970, enquiryID])
-        } else {
-            try db.executeCached(
-                sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND fired_at IS NULL",
-                arguments: [now().timeIntervalSince1970, enquiryID])
-        }
+        try stopTimers(of: enquiryID, status == .complete ? .partners : .all, db)
+    }
+
+    /// An enquiry's SLA timers: its requests' (the partners clock) have a request id, the decision clock's not.
+    enum Clocks {
+        case all, partners, decision
+    }
+
+    /// Stops those of the enquiry's timers still to fire (marked fired now, before their moment).
+    func stopTimers(of enquiryID: String, _ clocks: Clocks, _ db: Database) throws {
+        let which =
+            switch clocks {
+            case .all: ""
+            case .partners: " AND request_id IS NOT NULL"
+            case .decision: " AND request_id IS NULL"
+            }
+        try db.executeCached(
+            sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND fired_at IS NULL" + which,
+            arguments: [now().timeIntervalSince1970, enquiryID])
     }
 }

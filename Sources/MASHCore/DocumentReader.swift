@@ -105,9 +105,9 @@ public struct DocumentReader {
     /// A date of birth: not before 1900 and not after today (a day's grace for the sender's time zone).
     public mutating func optionalBirthDate(_ key: String) throws -> LocalDate? {
         guard let date = try optionalDate(key) else { return nil }
-        let tomorrow = LocalDate.civil(daysSinceEpoch: Int((now.timeIntervalSince1970 / 86_400).rounded(.down)) + 1)
+        let tomorrow = LocalDate(daysSinceEpoch: Int((now.timeIntervalSince1970 / 86_400).rounded(.down)) + 1)
         guard !(date < Self.earliestBirth) else { throw error(key, "'\(date)' is before 1900") }
-        guard !(LocalDate(year: tomorrow.year, month: tomorrow.month, day: tomorrow.day) < date) else {
+        guard !(tomorrow < date) else {
             throw error(key, "'\(date)' is in the future")
         }
         return date
@@ -332,6 +332,15 @@ extension LocalDate {
         let month = mp < 10 ? mp + 3 : mp - 9
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
+
+    /// The date `days` after 1970-01-01.
+    init(daysSinceEpoch days: Int) {
+        let (year, month, day) = Self.civil(daysSinceEpoch: days)
+        self.init(year: year, month: month, day: day)
+    }
+
+    /// Days from 1970-01-01 to this date.
+    var daysSinceEpoch: Int { Self.daysSinceEpoch(year: year, month: month, day: day) }
 }
 
 extension String {

@@ -95,17 +95,19 @@ public struct WorkingCalendar: Sendable {
 
     /// The hub's local day at `instant`: the zone's offset from UTC then, and day arithmetic.
     public func localDate(of instant: Date) -> LocalDate {
-        let days = Int(((instant.timeIntervalSince1970 + localOffset(at: instant)) / 86_400).rounded(.down))
-        let date = LocalDate.civil(daysSinceEpoch: days)
-        return LocalDate(year: date.year, month: date.month, day: date.day)
+        LocalDate(daysSinceEpoch: Int((localSeconds(at: instant) / 86_400).rounded(.down)))
     }
 
     private func localOffset(at instant: Date) -> TimeInterval { TimeInterval(timeZone.secondsFromGMT(for: instant)) }
 
+    /// Seconds since 1970-01-01 00:00 on the hub's wall clock at `instant`.
+    private func localSeconds(at instant: Date) -> TimeInterval {
+        instant.timeIntervalSince1970 + localOffset(at: instant)
+    }
+
     /// ISO weekday, 1 Monday ... 7 Sunday: day arithmetic, no time zone involved (1970-01-01 was a Thursday).
     public func weekday(of date: LocalDate) -> Int {
-        let days = LocalDate.daysSinceEpoch(year: date.year, month: date.month, day: date.day)
-        return ((days + 3) % 7 + 7) % 7 + 1
+        ((date.daysSinceEpoch + 3) % 7 + 7) % 7 + 1
     }
 
     public func isWorkingDay(_ date: LocalDate) -> Bool {
@@ -113,9 +115,7 @@ public struct WorkingCalendar: Sendable {
     }
 
     public func day(after date: LocalDate) -> LocalDate {
-        let next = LocalDate.civil(
-            daysSinceEpoch: LocalDate.daysSinceEpoch(year: date.year, month: date.month, day: date.day) + 1)
-        return LocalDate(year: next.year, month: next.month, day: next.day)
+        LocalDate(daysSinceEpoch: date.daysSinceEpoch + 1)
     }
 
     public func nextWorkingDay(after date: LocalDate) -> LocalDate {
@@ -133,9 +133,7 @@ public struct WorkingCalendar: Sendable {
     }
 
     private func instant(_ date: LocalDate, seconds: TimeInterval) -> Date {
-        let local =
-            TimeInterval(LocalDate.daysSinceEpoch(year: date.year, month: date.month, day: date.day)) * 86_400
-            + seconds
+        let local = TimeInterval(date.daysSinceEpoch) * 86_400 + seconds
         // The offset in force a day either side brackets the one that applies; try the earlier instant first.
         let before = localOffset(at: Date(timeIntervalSince1970: local - 86_400))
         let after = localOffset(at: Date(timeIntervalSince1970: local + 86_400))
@@ -202,7 +200,7 @@ public struct WorkingCalendar: Sendable {
     public func sameTimeNextWorkingDay(after start: Date) -> Date {
         let effective = nextOpening(atOrAfter: start)
         let day = localDate(of: effective)
-        let local = effective.timeIntervalSince1970 + localOffset(at: effective)
+        let local = localSeconds(at: effective)
         let secondsIntoDay = local - (local / 86_400).rounded(.down) * 86_400
         let next = nextWorkingDay(after: day)
         let session = session(on: next)!

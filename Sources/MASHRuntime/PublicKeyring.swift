@@ -40,13 +40,22 @@ public final class PublicKeyring: Sendable {
     public func refreshIfChanged() -> Bool {
         looking.withLock { _ in
             if let watch, !watch.changed() { return false }
-            do {
-                return try refresh()
-            } catch {
-                logger.error(
-                    "public keys could not be reloaded; the previous ones stay", metadata: ["error": "\(error)"])
-                return false
-            }
+            return lookedAt()
+        }
+    }
+
+    /// Looks at the key folder now, whatever the kernel reported (the 2 s watch, SIGHUP, a key not trusted
+    /// yet); true when keys changed. A folder that cannot be read is logged and the keys in hand stay.
+    public func reload() -> Bool {
+        looking.withLock { _ in lookedAt() }
+    }
+
+    private func lookedAt() -> Bool {
+        do {
+            return try refresh()
+        } catch {
+            logger.error("public keys could not be reloaded; the previous ones stay", metadata: ["error": "\(error)"])
+            return false
         }
     }
 
@@ -107,12 +116,14 @@ public final class PublicKeyring: Sendable {
     public func run(every interval: Duration = .seconds(2)) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
-                for await _ in await UnixSignalsSequence(trapping: .sighup) { reload(because: "SIGHUP") }
+                for await _ in await UnixSignalsSequence(trapping: .sighup) where !reload() {
+                    logger.notice("SIGHUP: public keys unchanged")
+                }
             }
             group.addTask { [self] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
-                    reload(because: nil)
+                    _ = reload()
                 }
             }
             await group.next()
@@ -120,14 +131,6 @@ public final class PublicKeyring: Sendable {
         }
     }
 
-    private func reload(because signal: String?) {
-        do {
-            let changed = try refresh()
-            if let signal, !changed { logger.notice("\(signal): public keys unchanged") }
-        } catch {
-            logger.error("public keys could not be reloaded; the previous ones stay", metadata: ["error": "\(error)"])
-        }
-    }
 }
 
 /// Linux inotify on a folder and the folders in it: whether anything was created, removed, renamed or written
@@ -154,15 +157,10 @@ final class FolderWatch: Sendable {
 
     /// Drains what the kernel reported; true when there was anything (or the queue overflowed).
     func changed() -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        var any = false
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count > 0 {
-                any = true
-            } else {
-                return any
-            }
+        withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 8) { buffer in
+            var any = false
+            while read(descriptor, buffer.baseAddress, buffer.count) > 0 { any = true }
+            return any
         }
     }
 }
