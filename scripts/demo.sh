@@ -71,3 +71,9 @@ mashctl enquiry show "$red" --key "$key" --trust "$keys" --store "$store" --json
     | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["package"], indent=2, ensure_ascii=False))'
 
 printf '\nmake demo: done. Red enquiry %s, Amber enquiry %s; documents in %s\n' "$red" "$amber" "$documents"
+
+printf '\nThe desks (sign in with the staff id and the password make run printed; they are also in the files named):\n'
+scripts/run.sh desks | while read -r party url staff password; do
+    printf '  %-18s %s   staff id %s   (password in %s)\n' "$party" "$url" "$staff" "$password"
+done
+printf 'Open the decision maker'"'"'s desk, record a decision on the Red package, and see the outcome reach the SPA'"'"'s desk.\n'

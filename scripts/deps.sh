@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, the private broker and the tests (tmux for the CLI screen test)
-# need, when they are missing.
+# need, when they are missing; packages named as arguments too (make test adds chromium and chromium-driver
+# for the desks' browser test).
 # As root it runs apt-get itself (one `apt-get update` first); otherwise it prints the exact command.
 set -euo pipefail
 
-packages=(librabbitmq-dev libssl-dev libsqlite3-dev sqlite3 rabbitmq-server openssl pkg-config python3 python3-venv libcurl4 libxml2 tmux curl)
+packages=(librabbitmq-dev libssl-dev libsqlite3-dev sqlite3 rabbitmq-server openssl pkg-config python3 python3-venv libcurl4 libxml2 tmux curl "$@")
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -11,6 +11,7 @@
 #   scripts/run.sh          bring the hub up and keep it running until Ctrl-C
 #   scripts/run.sh env      the environment for mashctl in another terminal: eval "$(scripts/run.sh env)"
 #   scripts/run.sh agency-config AGENCY   the agency's configuration file as make run uses it
+#   scripts/run.sh desks    the desks make run serves: party, URL, staff id, the file holding the password
 #
 # Everything it makes is under .build/ (never committed): broker/ (node data, TLS material, generated
 # passwords), keys/, coordinator/ and adapters/ (the stores), extracts/, run/ (logs, the pid file).
@@ -39,6 +40,9 @@ read -r -a hub_agencies <<<"${MASH_RUN_AGENCIES:-${agencies[*]}}"
 # Every party with a key: the hub, its own desks, the partners that send and receive, the sample schools.
 parties=(coordinator decision-maker practice-manager spa csc orchestra la-officer operator school-990001 school-990002
     "${agencies[@]}")
+# The desks the hub runs (Config/desks/<party>.yaml), each on its own HTTPS port from MASH_DESK_PORT (8441) on.
+desks=(decision-maker practice-manager spa school-990001 school-990002)
+desk_port_base=${MASH_DESK_PORT:-8441}
 # Broker users that get a line in `env`: whoever mashctl may act as.
 clients=(operator spa decision-maker police csc orchestra la-officer school-990001 school-990002)
 
@@ -73,6 +77,34 @@ agency_config() {
     sed -e "s#\.\./\.\./\.build/broker/#$MASH_BROKER_DIR/#g" -e "s#\.\./\.\./\.build/#$state/#g" \
         -e "s#@localhost:25671/#@localhost:$(broker_setting MASH_AMQPS_PORT)/#" "$shipped" >"$run/agencies/$agency.yaml"
     echo "$run/agencies/$agency.yaml"
+}
+
+# A desk's file as make run uses it: the shipped one with its paths and ports moved to this run's state and a
+# development account added (its password made once, kept in state/desks/<party>.password, mode 0600).
+desk_config() {
+    local party=$1 shipped=$root/Config/desks/$1.yaml out=$run/desks/$1.yaml port
+    mkdir -p "$run/desks" "$state/desks"
+    port=$(sed -n 's/^  port: \([0-9]*\).*/\1/p' "$shipped")
+    port=$((desk_port_base + port - 8441))
+    sed -e "s#\.\./\.\./\.build/broker/#$MASH_BROKER_DIR/#g" -e "s#\.\./\.\./\.build/#$state/#g" \
+        -e "s#@localhost:25671/#@localhost:$(broker_setting MASH_AMQPS_PORT)/#" -e "s#^  port: [0-9]*#  port: $port#" \
+        "$shipped" >"$out"
+    local password=$state/desks/$party.password
+    if [ ! -f "$password" ]; then
+        (umask 077; openssl rand -base64 18 | tr -d '\n' >"$password")
+        new_passwords+=("$(printf '  %-18s https://localhost:%s/  staff id %-22s password %s' "$party" "$port" "$party.dev" "$(cat "$password")")")
+    fi
+    "$bin/mash-desk" user add --config "$out" --id "$party.dev" --name "Development account ($party)" \
+        --password-stdin <"$password" >/dev/null
+}
+
+# The desks' URLs, for make demo: party, URL, staff id, password file.
+print_desks() {
+    local party port
+    for party in "${desks[@]}"; do
+        port=$(sed -n 's/^  port: \([0-9]*\).*/\1/p' "$root/Config/desks/$party.yaml")
+        echo "$party https://localhost:$((desk_port_base + port - 8441))/ $party.dev $state/desks/$party.password"
+    done
 }
 
 hub_pid=""
@@ -136,6 +168,14 @@ up() {
     # The broker URL holds a password: it goes in the environment, never on a command line others can read.
     local adapter_files=() a
     for a in "${hub_agencies[@]}"; do adapter_files+=(--adapter "$(agency_config "$a")"); done
+    # The desks' pages are HTTPS, with a certificate from the same CA as the broker's.
+    [ -f "$tls/servers/desk.pem" ] || MASH_CA_QUIET=1 deploy/tls/mash-ca.sh server "$tls" desk localhost 127.0.0.1 --days 30
+    local desk_files=() d
+    new_passwords=()
+    for d in "${desks[@]}"; do
+        desk_config "$d"
+        desk_files+=(--desk "$run/desks/$d.yaml")
+    done
     trap 'forward TERM' TERM
     trap 'forward INT' INT
     trap 'status=$?; [ -n "$hub_pid" ] && kill -KILL "$hub_pid" 2>/dev/null; scripts/broker.sh down >/dev/null 2>&1; rm -f "$run/run.pid"; exit $status' EXIT
@@ -144,7 +184,7 @@ up() {
     # The tee ignores Ctrl-C and SIGTERM, so it outlives the hub and prints its last words.
     MASH_COORDINATOR_URL=$(url coordinator) "$bin/mash-hub" --keys "$keys" \
         --store "$state/coordinator/coordinator.sqlite" --operations-port "$operations_port" \
-        "${adapter_files[@]}" --take-terminal --ready-file "$run/ready" \
+        "${adapter_files[@]}" "${desk_files[@]}" --take-terminal --ready-file "$run/ready" \
         > >(trap '' INT TERM; tee -a "$run/logs/hub.log") 2>&1 &
     hub_pid=$!
     echo "$hub_pid" >"$run/hub.pid"
@@ -160,6 +200,11 @@ up() {
         say "the hub was not ready within 120 s; stopping it (its log: $run/logs/hub.log)"
     fi
 
+    if [ -f "$run/ready" ] && [ ${#new_passwords[@]} -gt 0 ]; then
+        echo
+        say "development accounts for the desks (shown once; kept in $state/desks/*.password):"
+        printf '%s\n' "${new_passwords[@]}"
+    fi
     if [ -f "$run/ready" ]; then
         # Every connection of the hub's users must be TLS: ask the node, not the services.
         local connections plain
@@ -174,6 +219,7 @@ up() {
 
 make run: MASH is ready: the coordinator and ${#hub_agencies[@]} adapters in one mash-hub (pid $hub_pid), $(echo "$connections" | grep -c true) broker connections, all TLS (amqps://localhost:$tls_port, CA $tls/ca.pem)
   metrics and health: http://127.0.0.1:$operations_port/metrics (coordinator), :$((operations_port + 1))-$((operations_port + ${#hub_agencies[@]})) (adapters)
+  desks (HTTPS, the development CA $tls/ca.pem): $(print_desks | awk '{ printf "%s %s  ", $1, $2 }')
   in another terminal:  eval "\$(make -s env)"   then   mashctl status   (or: make demo)
   Ctrl-C here stops everything gracefully (twice: at once). The whole log: $run/logs/hub.log
 
@@ -195,5 +241,6 @@ case "${1:-up}" in
     up) up ;;
     env) print_env ;;
     agency-config) mkdir -p "$run"; agency_config "${2:?which agency}" ;;
+    desks) print_desks ;;
     *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

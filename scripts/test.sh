@@ -6,14 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh
+# Debian's headless Chromium and its driver for the desks' browser test.
+scripts/deps.sh chromium chromium-driver
 
 # Interop tests run independent libraries (joserfc for JOSE, holidays for the calendar) from a virtual
-# environment of our own.
+# environment of our own; the browser test drives Chromium with Selenium and checks pages with axe-core.
 venv=$PWD/.build/venv
-if ! "$venv/bin/python" -c 'import joserfc, holidays' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import joserfc, holidays, selenium, axe_selenium_python' 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'joserfc>=1.6,<2' 'holidays>=0.50'
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'joserfc>=1.6,<2' 'holidays>=0.50' \
+        'selenium>=4.20,<5' 'axe-selenium-python>=2.1,<3'
 fi
 export MASH_PYTHON=$venv/bin/python
 
@@ -41,3 +43,7 @@ Tests/Deploy/verify-deploy.sh
 # The newcomer's path: make run from nothing (TLS), make demo, Ctrl-C during a second demo, make run again
 # (every enquiry completes), SIGTERM. Same build flags as above, so make run's build is the one just made.
 MASH_SWIFT_BUILD_FLAGS="--build-tests -Xswiftc -warnings-as-errors" Tests/BringUp/run-and-demo.sh
+# The desks in a real browser: make run with five desks, make demo, a kill -9 of the hub before a package is
+# opened, then headless Chromium signs in, decides, acknowledges and is refused where it should be (axe-core on
+# every page; screenshots in .build/test-output/desks/).
+MASH_SWIFT_BUILD_FLAGS="--build-tests -Xswiftc -warnings-as-errors" Tests/Browser/run-desks.sh

@@ -91,29 +91,13 @@ public struct AdapterConfiguration: Sendable {
         }
         name = try top.optionalString("name") ?? agency
 
-        var broker = try top.mapping("broker")
-        brokerURL = try broker.string("url")
-        do {
-            _ = try AMQPURL(brokerURL)
-        } catch {
-            throw broker.error("url", "\(error)")
-        }
-        passwordFile = try broker.optionalPath("passwordFile")
-        queue = try broker.optionalString("queue") ?? "agency.\(agency).enquiries"
-        if var tls = try broker.optionalMapping("tls") {
-            guard brokerURL.lowercased().hasPrefix("amqps://") else {
-                throw broker.error("tls", "needs an amqps:// url (TLS), not \(brokerURL)")
-            }
-            brokerTLS = BrokerTLS(
-                caCertificate: try tls.path("ca"), certificate: try tls.optionalPath("certificate"),
-                key: try tls.optionalPath("key"))
-            if (brokerTLS?.certificate == nil) != (brokerTLS?.key == nil) {
-                throw tls.error(
-                    brokerTLS?.certificate == nil ? "certificate" : "key", "certificate and key go together")
-            }
-            try tls.finish()
-        }
-        try broker.finish()
+        var brokerSection = try top.mapping("broker")
+        let broker = try BrokerSettings(&brokerSection)
+        brokerURL = broker.url
+        passwordFile = broker.passwordFile
+        brokerTLS = broker.tls
+        queue = try brokerSection.optionalString("queue") ?? "agency.\(agency).enquiries"
+        try brokerSection.finish()
 
         keysDirectory = try top.path("keys")
         hub = try top.optionalString("hub") ?? "coordinator"
@@ -287,29 +271,74 @@ public struct AdapterConfiguration: Sendable {
     /// The URL to connect with: `override` (a command-line option or environment variable) if given, else the
     /// configured URL with the password read from `passwordFile`.
     public func brokerURL(override: String?) throws -> AMQPURL {
+        try BrokerSettings(url: brokerURL, passwordFile: passwordFile, tls: brokerTLS, file: file)
+            .amqpURL(override: override)
+    }
+}
+
+/// A configuration file's `broker` section (adapters and desks): the URL without its password, the file the
+/// password is read from, and the TLS files; the section's own keys (such as `queue`) are left to the caller.
+public struct BrokerSettings: Sendable, Equatable {
+    public var url: String
+    public var passwordFile: String?
+    public var tls: BrokerTLS?
+    public var file: String
+
+    public init(url: String, passwordFile: String?, tls: BrokerTLS?, file: String) {
+        self.url = url
+        self.passwordFile = passwordFile
+        self.tls = tls
+        self.file = file
+    }
+
+    /// Reads `url`, `passwordFile` and `tls` from the section.
+    public init(_ broker: inout ConfigMapping) throws {
+        file = broker.file
+        url = try broker.string("url")
+        do {
+            _ = try AMQPURL(url)
+        } catch {
+            throw broker.error("url", "\(error)")
+        }
+        passwordFile = try broker.optionalPath("passwordFile")
+        if var section = try broker.optionalMapping("tls") {
+            guard url.lowercased().hasPrefix("amqps://") else {
+                throw broker.error("tls", "needs an amqps:// url (TLS), not \(url)")
+            }
+            let tls = BrokerTLS(
+                caCertificate: try section.path("ca"), certificate: try section.optionalPath("certificate"),
+                key: try section.optionalPath("key"))
+            if (tls.certificate == nil) != (tls.key == nil) {
+                throw section.error(tls.certificate == nil ? "certificate" : "key", "certificate and key go together")
+            }
+            try section.finish()
+            self.tls = tls
+        }
+    }
+
+    /// The URL to connect with: `override` if given, else `url` with the password read from `passwordFile`.
+    public func amqpURL(override: String?) throws -> AMQPURL {
         if let override { return try AMQPURL(override) }
-        var url = try AMQPURL(brokerURL)
-        if let brokerTLS {
-            for (key, path) in [
-                ("ca", brokerTLS.caCertificate), ("certificate", brokerTLS.certificate), ("key", brokerTLS.key),
-            ] {
+        var amqp = try AMQPURL(url)
+        if let tls {
+            for (key, path) in [("ca", tls.caCertificate), ("certificate", tls.certificate), ("key", tls.key)] {
                 if let path, !FileManager.default.isReadableFile(atPath: path) {
                     throw ConfigurationError(
                         file: file, line: nil, key: "broker.tls.\(key)", problem: "cannot read \(path)")
                 }
             }
-            url.caCertificateFile = brokerTLS.caCertificate
-            url.certificateFile = brokerTLS.certificate
-            url.keyFile = brokerTLS.key
+            amqp.caCertificateFile = tls.caCertificate
+            amqp.certificateFile = tls.certificate
+            amqp.keyFile = tls.key
         }
         if let passwordFile {
             guard let data = FileManager.default.contents(atPath: passwordFile) else {
                 throw ConfigurationError(
                     file: file, line: nil, key: "broker.passwordFile", problem: "cannot read \(passwordFile)")
             }
-            url.password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            amqp.password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        return url
+        return amqp
     }
 }
 

@@ -81,10 +81,13 @@ public struct EncompassNotice: Sendable, Equatable {
 public struct EncompassAcknowledgement: Sendable, Equatable {
     public var noticeID: String
     public var acknowledgedAt: Date
+    /// The staff id of the key adult (or officer) who acknowledged it, when a desk sent it.
+    public var acknowledgedBy: String?
 
-    public init(noticeID: String, acknowledgedAt: Date) {
+    public init(noticeID: String, acknowledgedAt: Date, acknowledgedBy: String? = nil) {
         self.noticeID = noticeID
         self.acknowledgedAt = acknowledgedAt
+        self.acknowledgedBy = acknowledgedBy
     }
 
     public init(json data: [UInt8], source: String) throws {
@@ -92,14 +95,17 @@ public struct EncompassAcknowledgement: Sendable, Equatable {
         try reader.schema(.encompassAcknowledgement)
         noticeID = try reader.identifier("noticeID")
         acknowledgedAt = try reader.instant("acknowledgedAt")
+        acknowledgedBy = try reader.optionalIdentifier("acknowledgedBy")
         try reader.finish()
     }
 
     public var json: [UInt8] {
-        DocumentWriter.encode([
+        var object: [String: Any] = [
             "schema": DocumentType.encompassAcknowledgement.rawValue, "noticeID": noticeID,
             "acknowledgedAt": Instant.format(acknowledgedAt),
-        ])
+        ]
+        if let acknowledgedBy { object["acknowledgedBy"] = acknowledgedBy }
+        return DocumentWriter.encode(object)
     }
 }
 

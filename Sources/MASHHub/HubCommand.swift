@@ -1,6 +1,7 @@
 import Adapter
 import ArgumentParser
 import Coordinator
+import Desk
 import Foundation
 import Logging
 import MASHAgency
@@ -42,6 +43,14 @@ public struct HubCommand: AsyncParsableCommand {
             """)
     var adapters: [String] = []
 
+    @Option(
+        name: .customLong("desk"),
+        help: """
+            A desk's configuration file (Config/desks/<party>.yaml); repeat for each desk. Desks connect once the \
+            coordinator has declared the topology and serve their pages on the port their file names.
+            """)
+    var desks: [String] = []
+
     @Flag(
         help: """
             Become the terminal's foreground process group, so that Ctrl-C reaches the hub alone and a script or \
@@ -61,6 +70,9 @@ public struct HubCommand: AsyncParsableCommand {
         for file in adapters where !FileManager.default.isReadableFile(atPath: file) {
             throw ValidationError("--adapter \(file): cannot read the file")
         }
+        for file in desks where !FileManager.default.isReadableFile(atPath: file) {
+            throw ValidationError("--desk \(file): cannot read the file")
+        }
     }
 
     public func run() async throws {
@@ -77,9 +89,13 @@ public struct HubCommand: AsyncParsableCommand {
         let hub = try coordinator.coordinator(logger: Logger(label: "mash.coordinator"))
         let coordinatorReady = Rendezvous<Void>()
         var parts: [(name: String, services: [any Service])] = []
-        let ready = Readiness(parts: 1 + adapters.count) { [readyFile, adapterCount = adapters.count] in
+        let ready = Readiness(parts: 1 + adapters.count + desks.count) {
+            [readyFile, adapterCount = adapters.count, deskCount = desks.count] in
             if let readyFile { _ = FileManager.default.createFile(atPath: readyFile, contents: Data()) }
-            PrefixedLogHandler.write("hub", "mash-hub ready: the coordinator and \(adapterCount) adapters")
+            PrefixedLogHandler.write(
+                "hub",
+                "mash-hub ready: the coordinator, \(adapterCount) adapters"
+                    + (deskCount > 0 ? " and \(deskCount) desks" : ""))
         }
         parts.append(
             (
@@ -110,6 +126,23 @@ public struct HubCommand: AsyncParsableCommand {
                         after: { try await coordinatorReady.value() })
                 ))
         }
+        for file in desks {
+            let configuration = try DeskConfiguration.load(file: file)
+            let desk = try Desk(
+                configuration: configuration, broker: try configuration.brokerURL(override: nil),
+                logger: Logger(label: "mash.desk.\(configuration.party)"))
+            let party = configuration.party
+            parts.append(
+                (
+                    "desk \(party)",
+                    try desk.services(
+                        ready: {
+                            PrefixedLogHandler.write("desk " + party, desk.readyLine)
+                            ready.partReady()
+                        },
+                        after: { try await coordinatorReady.value() })
+                ))
+        }
         do {
             try await ServiceGroup.runGracefully(parts.flatMap(\.services), logger: logger, signals: true)
         } catch {
@@ -126,6 +159,7 @@ public struct HubCommand: AsyncParsableCommand {
     /// `mash.coordinator` → `coordinator`, `mash.adapter.police` → `police`, anything else by its last part.
     static func tag(of label: String) -> String {
         if label.hasPrefix("mash.adapter.") { return String(label.dropFirst("mash.adapter.".count)) }
+        if label.hasPrefix("mash.desk.") { return "desk " + label.dropFirst("mash.desk.".count) }
         return label.split(separator: ".").last.map(String.init) ?? label
     }
 }

@@ -6,8 +6,12 @@ extension AsyncParsableCommand {
     /// refuses to run an async command.
     public static func launch() async {
         do {
-            var command = try parse()
-            try await command.run()
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
         } catch {
             exit(withError: error)
         }

@@ -1,0 +1,244 @@
+import AMQP
+import Foundation
+import GRDB
+import Logging
+import MASHCore
+import MASHProtocol
+import MASHRuntime
+import MASHService
+import Sealing
+import ServiceLifecycle
+import Synchronization
+
+/// One party's desk: takes the sealed items from the party's queue, stores each (sealed with the desk's
+/// data-at-rest key) and acks it once committed, and serves them to the party's staff as web pages over HTTPS.
+/// What staff do (a decision, an acknowledgement) goes to the hub sealed and signed by the party, with the staff
+/// id in it, through the desk's outbox: committed with the item's change of state, published after.
+///
+/// A `kill -9` loses nothing: an item acked is in the store; an action committed is published at the next
+/// start with the same message id (which the hub ignores a second time); an action not committed was never
+/// shown as done.
+public final class Desk: Sendable {
+    public let configuration: DeskConfiguration
+    let store: DeskStore
+    let outbox: Outbox
+    let keyring: DataKeyring
+    let sealer: Sealer
+    let opener: Opener
+    let hubKey: AgencyPublicKey
+    let broker: AMQPURL
+    let logger: Logger
+    let now: @Sendable () -> Date
+    let accessLog: AccessLog
+    public let metrics = ServiceMetrics()
+    private let base = Mutex<ServiceBase?>(nil)
+    private let boundPort = Mutex<Int?>(nil)
+
+    public var operationsURL: String? { base.withLock { $0?.operationsURL } }
+    /// Where staff open the desk, once it listens.
+    public var url: String? { boundPort.withLock { $0 }.map { configuration.url(port: $0) } }
+    private var connected: Bool { base.withLock { $0?.connection?.status.isConnected == true } }
+
+    public init(
+        configuration: DeskConfiguration, broker: AMQPURL, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
+        self.configuration = configuration
+        self.broker = broker
+        self.logger = logger
+        self.now = now
+        let pairs = try KeyDirectory.keyPairs(agency: configuration.party, in: configuration.keysDirectory)
+        sealer = Sealer(sender: pairs[0])
+        hubKey = try KeyDirectory.newestPublicKey(agency: configuration.hub, in: configuration.keysDirectory)
+        let hubFolder = (configuration.keysDirectory as NSString).appendingPathComponent(configuration.hub)
+        opener = Opener(
+            recipient: configuration.party, keyPairs: pairs, trusted: try TrustStore(directory: hubFolder),
+            window: 72 * 3600)
+        keyring = try DataKeyring.loadOrCreate(
+            at: (configuration.keysDirectory as NSString).appendingPathComponent(
+                "\(configuration.party)/data-at-rest.key"))
+        store = try DeskStore(path: configuration.store)
+        outbox = Outbox(store.queue)
+        accessLog = try AccessLog(path: configuration.accessLog)
+    }
+
+    /// The line `mash-desk` and `mash-hub` print once the desk consumes and listens.
+    public var readyLine: String { "mash-desk \(configuration.party) ready at \(url ?? "?")" }
+
+    /// The desk's parts as services, in start order: the operations endpoint (if configured), the broker
+    /// session, the outbox relay, the pump on the party's queue and the web server. `ready` is called once the
+    /// pump consumes and the server listens.
+    public func services(
+        ready: @escaping @Sendable () -> Void = {}, after: (@Sendable () async throws -> Void)? = nil
+    ) throws -> [any Service] {
+        let readiness = Readiness(parts: 2, ready: ready)
+        let base = ServiceBase(
+            broker: AMQPConfiguration(url: broker, connectionName: "mash-desk \(configuration.party)"),
+            after: after, outbox: outbox, appID: "mash-desk", operationsPort: configuration.operationsPort, pumps: 1,
+            logger: logger, metrics: metrics, now: now, scrape: { [self] in scrape() }, health: { [self] in health() }
+        ) { readiness.partReady() }
+        self.base.withLock { $0 = base }
+        // The party's broker user may publish only to the hub's intake, so a refused item is rejected to the
+        // queue's DLQ (x-death says `rejected`); the reason is logged.
+        let pump = MessagePump(
+            queue: configuration.queue, identity: configuration.party, deadLetters: .reject, prefetch: 16,
+            handler: take)
+        let opener = self.opener
+        let web = try DeskWeb(desk: self) { [self] port in
+            boundPort.withLock { $0 = port }
+            readiness.partReady()
+        }
+        return base.services + [base.pump(pump) { opener }, web.service]
+    }
+
+    // MARK: taking items
+
+    /// A message from the hub, in the pump's transaction: an item of a type this desk shows is stored.
+    @Sendable func take(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+        guard message.sender == configuration.hub else {
+            throw Refusal(reason: "unexpectedSender", detail: "signed by \(message.sender), not \(configuration.hub)")
+        }
+        guard let type = DocumentType(rawValue: message.type), configuration.shows.contains(type) else {
+            throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not shown on this desk")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any] else {
+            throw Refusal(reason: "invalidDocument", detail: "not a JSON object")
+        }
+        let summary = DeskDocument.summary(type: type, object)
+        let context = Array("item:\(message.messageID)".utf8)
+        let stored = try store.accept(
+            db, id: message.messageID, type: type.rawValue, dueAt: summary.dueAt,
+            summary: try keyring.seal(try JSONEncoder().encode(summary).bytes, context: context + [1]),
+            body: try keyring.seal(message.payload, context: context), now: now())
+        logger.info(
+            stored ? "item stored" : "item already stored; ignored",
+            metadata: ["item": "\(message.messageID)", "type": "\(type.rawValue)"])
+        metrics.increment("mash_desk_items_total", [("type", Inbox.outcome(of: type.rawValue))])
+        return []
+    }
+
+    // MARK: reading items (for the pages)
+
+    struct OpenItem {
+        var stored: StoredItem
+        var summary: ItemSummary
+        var document: [String: Any]
+    }
+
+    func summaries() async throws -> [(StoredItem, ItemSummary)] {
+        try await store.items().map { item in
+            (item, try summary(of: item))
+        }
+    }
+
+    private func summary(of item: StoredItem) throws -> ItemSummary {
+        try JSONDecoder().decode(
+            ItemSummary.self,
+            from: Data(try keyring.open(item.summary, context: Array("item:\(item.id)".utf8) + [1])))
+    }
+
+    func open(_ id: String) async throws -> OpenItem? {
+        guard let item = try await store.item(id) else { return nil }
+        let body = try keyring.open(item.body, context: Array("item:\(item.id)".utf8))
+        let document = (try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:]
+        if item.status == .new { try await store.markSeen(id) }
+        return OpenItem(stored: item, summary: try summary(of: item), document: document)
+    }
+
+    // MARK: actions
+
+    enum ActionResult: Equatable {
+        case done
+        /// Done before (by whom, when): a second submission has no effect.
+        case already(by: String?, at: Date?)
+        case notAllowed(String)
+    }
+
+    /// Records a decision (or an acknowledgement) by `staffID` on an item, and sends what it causes to the hub
+    /// in the same transaction. A second submission finds the item done and sends nothing.
+    func act(
+        _ action: DeskAction, on id: String, by staffID: String, outcome: DecisionOutcome? = nil,
+        rationale: String? = nil
+    ) async throws -> ActionResult {
+        guard configuration.actions.contains(action) else { return .notAllowed("this desk does not \(action)") }
+        guard let item = try await store.item(id) else { return .notAllowed("no such item") }
+        if item.status == .done { return .already(by: item.actedBy, at: item.actedAt) }
+        let summary = try summary(of: item)
+        let at = Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down))
+        var messages: [OutboxMessage] = []
+        switch (action, DocumentType(rawValue: item.type)) {
+        case (.decide, .decisionPackage):
+            guard let enquiryID = summary.enquiryID, let outcome, let rationale, !rationale.isEmpty else {
+                return .notAllowed("a decision needs an outcome and a rationale")
+            }
+            let decision = Decision(
+                enquiryID: enquiryID, outcome: outcome, rationale: rationale, decidedBy: staffID, decidedAt: at)
+            messages.append(
+                try sealed(
+                    decision.json, type: .decision, routingKey: "decision", headers: ["x-mash-enquiry": enquiryID]))
+        case (.decide, _):
+            return .notAllowed("only a decision package is decided")
+        case (.acknowledge, .encompassNotice):
+            guard let noticeID = summary.noticeID else { return .notAllowed("the notice has no id") }
+            let acknowledgement = EncompassAcknowledgement(
+                noticeID: noticeID, acknowledgedAt: at, acknowledgedBy: staffID)
+            messages.append(
+                try sealed(
+                    acknowledgement.json, type: .encompassAcknowledgement, routingKey: "encompass-acknowledgement",
+                    headers: ["x-mash-notice": noticeID]))
+        case (.acknowledge, _):
+            break
+        }
+        let store = self.store
+        let outbox = self.outbox
+        let now = self.now
+        let caused = messages
+        let done = try await outbox.write(now: now) { db in
+            guard try store.markDone(db, id, action: action, by: staffID, at: at) else { return false }
+            try outbox.enqueue(db, caused, now: now())
+            return true
+        }
+        guard done else {
+            let again = try await store.item(id)
+            return .already(by: again?.actedBy, at: again?.actedAt)
+        }
+        base.withLock { $0?.relay.relay.current }?.submit(messages)
+        metrics.increment("mash_desk_actions_total", [("action", action.rawValue)])
+        logger.info("\(action.rawValue) recorded", metadata: ["item": "\(id)", "staff": "\(staffID)"])
+        return .done
+    }
+
+    private func sealed(_ payload: [UInt8], type: DocumentType, routingKey: String, headers: [String: String]) throws
+        -> OutboxMessage
+    {
+        let id = UUID().uuidString.lowercased()
+        let body = try sealer.seal(payload, type: type.rawValue, messageID: id, to: hubKey, issuedAt: now())
+        var allHeaders = headers
+        allHeaders["x-mash-sender"] = configuration.party
+        return OutboxMessage(
+            messageID: id, exchange: HubQueues.intakeExchange, routingKey: routingKey, type: type.rawValue,
+            headers: allHeaders, body: Array(body.utf8))
+    }
+
+    // MARK: operations
+
+    func scrape() -> [UInt8] {
+        if let backlog = try? outbox.backlog() { metrics.record("mash_outbox_backlog", Double(backlog)) }
+        metrics.record("mash_broker_connected", connected ? 1 : 0)
+        return metrics.exposition()
+    }
+
+    func health() -> HealthReport {
+        var checks = [HealthReport.Check("broker", healthy: connected, connected ? "connected" : "not connected")]
+        if let backlog = try? outbox.backlog() {
+            checks.append(.init("store", healthy: true, "readable; outbox backlog \(backlog)"))
+        } else {
+            checks.append(.init("store", healthy: false, "cannot be read"))
+        }
+        return HealthReport(checks)
+    }
+}
+
+extension Data {
+    var bytes: [UInt8] { Array(self) }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import MASHCore
+
+/// What the inbox shows of an item, taken from its document when it arrives (sealed at rest like the document).
+struct ItemSummary: Sendable, Equatable, Codable {
+    var title: String
+    /// The referrer's, the police's or the hub's reference: what staff quote on the phone.
+    var reference: String
+    /// Whom it is about, for the people allowed to read it.
+    var about: String?
+    var rag: String?
+    var dueAt: Date?
+    /// The enquiry a decision is for, the notice an acknowledgement is for.
+    var enquiryID: String?
+    var noticeID: String?
+}
+
+/// A document laid out for a person: labelled fields, groups and lists in a sensible order, UK dates and
+/// times, the wire's codes in words. The page template renders this tree (recursively), never JSON.
+enum DeskDocument {
+    static let titles: [DocumentType: String] = [
+        .decisionPackage: "Decision package", .outcome: "Outcome of an enquiry", .enquiryRefusal: "Enquiry refused",
+        .slaAlert: "Deadline alert", .danReferral: "Domestic abuse referral (high risk)",
+        .encompassNotice: "Operation Encompass notice", .missingEducationAlert: "Child missing education",
+        .significantContact: "Significant contact", .domesticAbuseNotification: "Domestic abuse notification",
+        .rollReport: "School roll report", .rollRejection: "School roll file rejected",
+    ]
+
+    /// The summary of a document of `type` (its JSON object already parsed).
+    static func summary(type: DocumentType, _ object: [String: Any]) -> ItemSummary {
+        let enquiry = object["enquiry"] as? [String: Any]
+        let notification = object["notification"] as? [String: Any]
+        let subject = enquiry?["subject"] as? [String: Any]
+        let reference =
+            [
+                object["reference"], enquiry?["reference"], object["policeReference"], notification?["policeReference"],
+                object["enquiryID"], object["danID"], object["id"],
+            ].lazy.compactMap { $0 as? String }.first ?? "—"
+        let due = ["decisionDue", "dueBy"].lazy.compactMap { object[$0] as? String }.first.flatMap(Instant.parse)
+        var about: String?
+        if let subject, let forename = subject["forename"] as? String, let surname = subject["surname"] as? String {
+            about = "\(forename) \(surname)"
+        } else if let children = (object["children"] ?? notification?["children"]) as? [[String: Any]] {
+            let names = children.compactMap { child -> String? in
+                guard let forename = child["forename"] as? String, let surname = child["surname"] as? String else {
+                    return nil
+                }
+                return "\(forename) \(surname)"
+            }
+            if !names.isEmpty { about = names.joined(separator: ", ") }
+        }
+        var title = titles[type] ?? type.rawValue
+        if type == .slaAlert, let event = object["event"] as? String {
+            title =
+                "Deadline \(event == "breach" ? "missed" : event == "warning" ? "warning" : event)"
+                + ((object["clock"] as? String).map { " (\(clockNames[$0] ?? $0))" } ?? "")
+        }
+        if type == .outcome, let outcome = (object["outcome"] as? String).flatMap(DecisionOutcome.init) {
+            title = "Outcome: \(outcomeName(outcome))"
+        }
+        return ItemSummary(
+            title: title, reference: reference, about: about,
+            rag: ((object["rag"] ?? enquiry?["rag"]) as? String), dueAt: due,
+            enquiryID: (object["enquiryID"] ?? enquiry?["id"]) as? String,
+            noticeID: type == .encompassNotice ? object["id"] as? String : nil)
+    }
+
+    static let clockNames = [
+        "partners": "agencies' answers", "decision": "decision", "encompass": "Encompass acknowledgement",
+    ]
+
+    static func outcomeName(_ outcome: DecisionOutcome) -> String {
+        switch outcome {
+        case .noFurtherAction: "No further action"
+        case .informationAndAdvice: "Information and advice"
+        case .earlyHelp: "Early Help"
+        case .singleAgency: "Single-agency support"
+        case .childInNeedAssessment: "Child in need assessment (s17)"
+        case .strategyDiscussion: "Strategy discussion (s47)"
+        }
+    }
+
+    // MARK: the tree a page renders
+
+    /// Members shown first, in this order; the rest follow alphabetically. `schema` is never shown.
+    static let firstKeys = [
+        "reference", "policeReference", "rag", "outcome", "rationale", "decidedBy", "decidedAt", "late", "event",
+        "clock", "dueBy", "decisionDue", "partnersDue", "subject", "forename", "surname", "dateOfBirth", "agency",
+        "outcome", "findings", "reason",
+    ]
+    static let labels = [
+        "dateOfBirth": "Date of birth", "nhsNumber": "NHS number", "upn": "UPN", "rag": "RAG rating",
+        "enquiryID": "Enquiry id", "requestID": "Request id", "danID": "DAN id", "id": "Id", "pncID": "PNC id",
+        "noticeID": "Notice id", "urn": "School URN", "dueBy": "Due by", "article6": "UK GDPR Article 6",
+        "article9": "UK GDPR Article 9", "article10": "UK GDPR Article 10", "notAnswered": "Not answered by",
+    ]
+
+    /// The fields of an object, as the template takes them (dictionaries of `label` and one of `text`, `group`
+    /// or `list`; the others false, so that a nested lookup never climbs to an outer field).
+    static func fields(_ object: [String: Any]) -> [[String: Any]] {
+        let keys = object.keys.filter { $0 != "schema" }.sorted { a, b in
+            let (i, j) = (firstKeys.firstIndex(of: a) ?? Int.max, firstKeys.firstIndex(of: b) ?? Int.max)
+            return i != j ? i < j : a < b
+        }
+        return keys.compactMap { key in field(label(key), key: key, object[key]!) }
+    }
+
+    private static func field(_ label: String, key: String, _ value: Any) -> [String: Any]? {
+        var field: [String: Any] = ["label": label, "text": false, "group": false, "list": false]
+        switch value {
+        case let object as [String: Any]:
+            field["group"] = ["fields": fields(object)]
+        case let array as [Any]:
+            if array.isEmpty {
+                field["text"] = "None"
+            } else if array.allSatisfy({ $0 is [String: Any] }) {
+                field["list"] = array.enumerated().map { index, element in
+                    let object = element as! [String: Any]
+                    let heading =
+                        ["agency", "label", "forename", "role"].lazy.compactMap { object[$0] as? String }.first
+                        .map { "\(index + 1). \(words($0))" } ?? "\(index + 1)."
+                    return ["heading": heading, "fields": fields(object)]
+                }
+            } else {
+                field["text"] = array.map { text(key: key, $0) }.joined(separator: ", ")
+            }
+        case is NSNull:
+            return nil
+        default:
+            field["text"] = text(key: key, value)
+        }
+        return field
+    }
+
+    static func label(_ key: String) -> String {
+        if let label = labels[key] { return label }
+        var words = ""
+        for character in key {
+            if character.isUppercase, !words.isEmpty { words.append(" ") }
+            words.append(words.isEmpty ? Character(character.uppercased()) : Character(character.lowercased()))
+        }
+        return words
+    }
+
+    private static func text(key: String, _ value: Any) -> String {
+        if let number = value as? NSNumber {
+            // JSONSerialization gives true and false as NSNumbers of type char; JSON numbers are never that.
+            if String(cString: number.objCType) == "c" { return number.boolValue ? "Yes" : "No" }
+            return number.stringValue
+        }
+        guard let string = value as? String else { return "\(value)" }
+        if let outcome = DecisionOutcome(rawValue: string), key == "outcome" { return outcomeName(outcome) }
+        if key == "rag" { return string.capitalized }
+        if string.count >= 20, let instant = Instant.parse(string) { return UKTime.dateTime(instant) }
+        if string.count == 10, let date = LocalDate(string) { return UKTime.date(date) }
+        return string.contains("-") && string.allSatisfy({ $0.isLowercase || $0 == "-" }) ? words(string) : string
+    }
+
+    /// `no-further-action` → `No further action`.
+    static func words(_ code: String) -> String {
+        let spaced = code.replacingOccurrences(of: "-", with: " ")
+        return spaced.prefix(1).uppercased() + spaced.dropFirst()
+    }
+}
+
+/// Dates and times as people in England read them: Europe/London, 24-hour clock, day before month.
+enum UKTime {
+    private static let zone = TimeZone(identifier: "Europe/London")!
+
+    private static func formatter(_ format: String) -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_GB")
+        formatter.timeZone = zone
+        formatter.dateFormat = format
+        return formatter
+    }
+
+    static func dateTime(_ date: Date) -> String { formatter("EEE d MMM yyyy, HH:mm").string(from: date) }
+
+    static func date(_ date: LocalDate) -> String {
+        var components = DateComponents()
+        (components.year, components.month, components.day) = (date.year, date.month, date.day)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        guard let instant = calendar.date(from: components) else { return date.description }
+        return formatter("d MMM yyyy").string(from: instant)
+    }
+
+    /// "3 h 20 min left", "overdue by 1 h 5 min".
+    static func remaining(until due: Date, now: Date) -> String {
+        let seconds = Int(due.timeIntervalSince(now))
+        let minutes = abs(seconds) / 60
+        let text =
+            minutes >= 48 * 60
+            ? "\(minutes / 1440) days" : minutes >= 60 ? "\(minutes / 60) h \(minutes % 60) min" : "\(minutes) min"
+        return seconds >= 0 ? "\(text) left" : "overdue by \(text)"
+    }
+}

@@ -1,0 +1,170 @@
+import Mustache
+
+/// The desk's pages: server-rendered HTML, no script, one style sheet; readable on a phone (one column below
+/// 40em) and with a screen reader (landmarks, headings, labelled fields, status in words as well as colour).
+enum Templates {
+    static func library() throws -> MustacheLibrary {
+        var library = MustacheLibrary()
+        for (name, text) in [
+            ("header", header), ("footer", footer), ("sign-in", signIn), ("inbox", inbox), ("item", item),
+            ("fields", fields), ("message", message),
+        ] {
+            try library.register(text, named: name)
+        }
+        return library
+    }
+
+    static let header = """
+        <!doctype html>
+        <html lang="en-GB">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} — {{desk}}</title>
+        <link rel="stylesheet" href="/style.css">
+        </head>
+        <body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header>
+        <p class="desk">MASH · {{desk}}</p>
+        {{#staff}}
+        <nav aria-label="Desk">
+        <a href="/inbox">Inbox</a>
+        <span>Signed in as {{name}} ({{id}})</span>
+        <form method="post" action="/sign-out"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>
+        </nav>
+        {{/staff}}
+        </header>
+        <main id="main">
+        """
+
+    static let footer = """
+        </main>
+        <footer><p>Every view and action on this desk is recorded with your name. Personal data: handle it under the information sharing agreement.</p></footer>
+        </body>
+        </html>
+        """
+
+    static let signIn = """
+        {{> header}}
+        <h1>Sign in</h1>
+        {{#problem}}<div class="problem" role="alert"><h2>There is a problem</h2><p>{{problem}}</p></div>{{/problem}}
+        <form method="post" action="/sign-in">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <p><label for="staff">Staff id</label><input id="staff" name="staff" autocomplete="username" required value="{{staffID}}"></p>
+        <p><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required></p>
+        <p><button type="submit">Sign in</button></p>
+        </form>
+        {{> footer}}
+        """
+
+    static let inbox = """
+        {{> header}}
+        <h1>Inbox</h1>
+        <p>{{open}} to deal with, soonest due first. Times are UK time.</p>
+        {{#hasItems}}
+        <table>
+        <caption class="visually-hidden">Items on this desk</caption>
+        <thead><tr><th scope="col">Item</th><th scope="col">About</th><th scope="col">RAG</th><th scope="col">Due</th><th scope="col">Status</th></tr></thead>
+        <tbody>
+        {{#items}}
+        <tr class="{{status}}">
+        <td><a href="/items/{{id}}">{{title}}</a><br><span class="ref">{{reference}}</span></td>
+        <td>{{about}}</td>
+        <td>{{#rag}}<span class="rag rag-{{rag}}">{{ragText}}</span>{{/rag}}</td>
+        <td>{{due}}{{#left}}<br><span class="left{{#overdue}} overdue{{/overdue}}">{{left}}</span>{{/left}}</td>
+        <td>{{statusText}}</td>
+        </tr>
+        {{/items}}
+        </tbody>
+        </table>
+        {{/hasItems}}
+        {{^hasItems}}<p>Nothing has arrived yet.</p>{{/hasItems}}
+        {{> footer}}
+        """
+
+    static let item = """
+        {{> header}}
+        <p><a href="/inbox">Back to the inbox</a></p>
+        <h1>{{title}}</h1>
+        <dl class="summary">
+        <dt>Reference</dt><dd>{{reference}}</dd>
+        {{#about}}<dt>About</dt><dd>{{about}}</dd>{{/about}}
+        {{#rag}}<dt>RAG rating</dt><dd><span class="rag rag-{{rag}}">{{ragText}}</span></dd>{{/rag}}
+        {{#due}}<dt>Due</dt><dd>{{due}} ({{left}})</dd>{{/due}}
+        <dt>Received</dt><dd>{{received}}</dd>
+        <dt>Status</dt><dd id="status">{{statusText}}</dd>
+        </dl>
+        {{#notice}}<div class="notice" role="status"><p>{{notice}}</p></div>{{/notice}}
+        {{#decide}}
+        <section aria-labelledby="decide-heading">
+        <h2 id="decide-heading">Record the decision</h2>
+        <form method="post" action="/items/{{id}}/decide">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <fieldset>
+        <legend>Outcome</legend>
+        {{#outcomes}}<p class="choice"><input type="radio" id="outcome-{{value}}" name="outcome" value="{{value}}" required><label for="outcome-{{value}}">{{text}}</label></p>{{/outcomes}}
+        </fieldset>
+        <p><label for="rationale">Rationale (it goes to the referrer with the outcome)</label><textarea id="rationale" name="rationale" rows="5" required></textarea></p>
+        <p><button type="submit">Record the decision</button></p>
+        </form>
+        </section>
+        {{/decide}}
+        {{#acknowledge}}
+        <form method="post" action="/items/{{id}}/acknowledge">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <p><button type="submit">{{acknowledge}}</button></p>
+        </form>
+        {{/acknowledge}}
+        <section aria-labelledby="document-heading">
+        <h2 id="document-heading">The {{lowerTitle}}</h2>
+        {{> fields}}
+        </section>
+        {{> footer}}
+        """
+
+    /// Recursive: a group's fields are rendered by this same partial.
+    static let fields = """
+        <dl>
+        {{#fields}}
+        <dt>{{label}}</dt>
+        <dd>{{#text}}{{text}}{{/text}}{{#group}}{{> fields}}{{/group}}{{#list}}<section class="entry"><h3>{{heading}}</h3>{{> fields}}</section>{{/list}}</dd>
+        {{/fields}}
+        </dl>
+        """
+
+    static let message = """
+        {{> header}}
+        <h1>{{heading}}</h1>
+        <p>{{text}}</p>
+        <p><a href="{{link}}">{{linkText}}</a></p>
+        {{> footer}}
+        """
+
+    static let style = """
+        body { font-family: system-ui, Arial, sans-serif; font-size: 1.1rem; line-height: 1.5; margin: 0; color: #0b0c0c; background: #fff; }
+        header, main, footer { padding: 0.75rem 1rem; max-width: 60rem; margin: 0 auto; }
+        header { border-bottom: 4px solid #1d70b8; }
+        header nav { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; }
+        header form { display: inline; }
+        .desk { font-weight: bold; margin: 0; }
+        a { color: #1d5a8e; } a:focus, button:focus, input:focus, textarea:focus { outline: 3px solid #fd0; }
+        .skip { position: absolute; left: -999px; } .skip:focus { left: 1rem; top: 1rem; background: #fd0; }
+        .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+        table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 0.5rem; border-bottom: 1px solid #b1b4b6; vertical-align: top; }
+        tr.done { color: #505a5f; }
+        .ref { font-size: 0.9rem; color: #505a5f; }
+        .rag { font-weight: bold; padding: 0 0.4rem; border: 2px solid; }
+        .rag-red { color: #942514; } .rag-amber { color: #6f3c00; } .rag-green { color: #005a30; }
+        .overdue { color: #942514; font-weight: bold; }
+        .problem { border: 4px solid #942514; padding: 0 1rem; } .notice { border-left: 8px solid #005a30; padding: 0 1rem; }
+        dl { margin: 0; } dt { font-weight: bold; } dd { margin: 0 0 0.5rem 1rem; }
+        .entry { border-left: 3px solid #b1b4b6; padding-left: 0.75rem; }
+        label { display: block; font-weight: bold; } input[type=radio] + label { display: inline; font-weight: normal; }
+        input, textarea { font-size: 1rem; padding: 0.3rem; max-width: 100%; } textarea { width: 100%; }
+        button { font-size: 1rem; padding: 0.5rem 1rem; background: #00703c; color: #fff; border: 0; cursor: pointer; }
+        header button { background: #505a5f; padding: 0.2rem 0.6rem; }
+        footer { font-size: 0.9rem; color: #505a5f; border-top: 1px solid #b1b4b6; }
+        @media (max-width: 40em) { thead { display: none; } tr, td { display: block; } td { border: 0; padding: 0.2rem 0; } tr { border-bottom: 1px solid #b1b4b6; padding: 0.5rem 0; } }
+        """
+}

@@ -1,0 +1,293 @@
+"""The desks in a real browser: headless Chromium (Debian's chromium and chromium-driver) driven by Selenium,
+each page checked with axe-core (axe-selenium-python). Run by Tests/Browser/run-desks.sh against a hub that
+`make run` started and `make demo` fed; every check names what it saw when it fails.
+
+What it shows:
+- the decision maker signs in, opens the Red package, records a decision; the SPA's desk then shows the
+  outcome; a second submission of the same form has no effect (one decision in the desk's outbox);
+- the school's key adult opens an Encompass notice and acknowledges it: the coordinator records the
+  acknowledgement, so the escalation at the school day's start does not fire;
+- refusals, each logged in the desk's access log: a wrong password, a missing and a forged CSRF token, a session
+  cookie replayed after sign-out, another school's item opened by URL, and the lockout after repeated failures;
+- no page has a serious or critical accessibility violation; screenshots of each page are kept.
+"""
+
+import argparse
+import http.cookiejar
+import json
+import os
+import sqlite3
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from axe_selenium_python import Axe
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+failures = []
+
+
+def check(what, condition, detail=""):
+    print(("ok   " if condition else "FAIL ") + what + ("" if condition else f" ({detail})"), flush=True)
+    if not condition:
+        failures.append(what)
+    return condition
+
+
+def eventually(what, probe, seconds=60, every=0.5):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            check(what, False, f"not within {seconds} s")
+            return value
+        time.sleep(every)
+
+
+class Desks:
+    def __init__(self, args):
+        self.args = args
+        self.desks = {}
+        with open(args.desks) as listing:
+            for line in listing:
+                party, url, staff, password_file = line.split()
+                with open(password_file) as f:
+                    self.desks[party] = {"url": url, "staff": staff, "password": f.read().strip()}
+        self.context = ssl.create_default_context(cafile=args.ca)
+        os.makedirs(args.screenshots, exist_ok=True)
+        options = webdriver.ChromeOptions()
+        options.binary_location = args.chromium
+        for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1024"]:
+            options.add_argument(flag)
+        # The desks' certificate comes from the hub's development CA, which this browser profile does not hold.
+        options.accept_insecure_certs = True
+        self.driver = webdriver.Chrome(service=Service(args.chromedriver), options=options)
+        self.driver.set_page_load_timeout(30)
+
+    def close(self):
+        self.driver.quit()
+
+    def url(self, party, path="/"):
+        return self.desks[party]["url"].rstrip("/") + path
+
+    def page(self, name):
+        """A screenshot and an axe-core check of the page the browser shows."""
+        self.driver.save_screenshot(os.path.join(self.args.screenshots, f"{name}.png"))
+        axe = Axe(self.driver)
+        axe.inject()
+        results = axe.run()
+        serious = [
+            f"{v['id']} ({v['impact']}): {v['help']}" for v in results["violations"]
+            if v.get("impact") in ("serious", "critical")
+        ]
+        check(f"{name}: no serious or critical accessibility violations", not serious, "; ".join(serious))
+
+    def submit(self, button):
+        """Clicks a form's button and waits for the next page."""
+        body = self.driver.find_element(By.TAG_NAME, "body")
+        button.click()
+        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(body))
+
+    def text(self):
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def sign_in(self, party, password=None, staff=None):
+        desk = self.desks[party]
+        self.driver.delete_all_cookies()
+        self.driver.get(self.url(party, "/sign-in"))
+        self.driver.find_element(By.ID, "staff").send_keys(staff or desk["staff"])
+        self.driver.find_element(By.ID, "password").send_keys(password or desk["password"])
+        self.submit(self.driver.find_element(By.CSS_SELECTOR, "main button[type=submit]"))
+
+    def sign_out(self):
+        self.submit(self.driver.find_element(By.CSS_SELECTOR, "header nav button"))
+
+    def session_cookie(self):
+        cookie = self.driver.get_cookie("mash_session")
+        return cookie["value"] if cookie else None
+
+    def request(self, party, path, cookie=None, form=None):
+        """A request outside the browser (to forge what a browser would not send): status, final URL, text."""
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(self.url(party, path), data=data)
+        if cookie:
+            request.add_header("Cookie", f"mash_session={cookie}")
+        try:
+            with urllib.request.urlopen(request, context=self.context) as response:
+                return response.status, response.url, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.url, error.read().decode()
+
+    def access_log(self, party):
+        path = os.path.join(self.args.state, "desks", party, "access.log")
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def logged(self, party, event, **fields):
+        return any(
+            entry["event"] == event and all(entry.get(k) == v for k, v in fields.items())
+            for entry in self.access_log(party))
+
+    def rows(self):
+        """The inbox's rows: (link text, href, row text)."""
+        rows = []
+        for row in self.driver.find_elements(By.CSS_SELECTOR, "tbody tr"):
+            link = row.find_element(By.TAG_NAME, "a")
+            rows.append((link.text, link.get_attribute("href"), row.text))
+        return rows
+
+
+def decision_maker(d):
+    party = "decision-maker"
+    d.driver.get(d.url(party))
+    check("an unsigned visitor is sent to sign in", d.driver.current_url.endswith("/sign-in"), d.driver.current_url)
+    d.page("sign-in")
+
+    d.sign_in(party, password="not the password at all")
+    check("a wrong password is refused", "not right" in d.text(), d.text()[:200])
+    check("the refusal is in the access log",
+          d.logged(party, "sign-in-refused", staff=d.desks[party]["staff"]))
+    d.page("sign-in-refused")
+
+    d.sign_in(party)
+    check("the decision maker signs in to the inbox", d.driver.current_url.endswith("/inbox"), d.driver.current_url)
+    rows = eventually("the Red package is in the inbox",
+                      lambda: (d.driver.refresh(), [r for r in d.rows() if "Red" in r[2]])[1])
+    d.page("decision-maker-inbox")
+    if not rows:
+        return None
+    title, href, _ = rows[0]
+    check("the package is listed as a decision package", title.startswith("Decision package"), title)
+    item = href.rsplit("/", 1)[1]
+    d.driver.get(href)
+    check("the item page lays the package out for a person",
+          "Decision due" in d.text() and "Responses" in d.text() and "{" not in d.text(), d.text()[:300])
+    check("viewing the package is in the access log", d.logged(party, "view", item=item))
+    d.page("decision-maker-package")
+
+    csrf = d.driver.find_element(By.CSS_SELECTOR, "form[action$='/decide'] input[name=csrf]").get_attribute("value")
+    cookie = d.session_cookie()
+    # Forgeries first: without the token, and with a wrong one. Nothing may be recorded.
+    for name, form in [("a missing", {"outcome": "no-further-action", "rationale": "forged"}),
+                       ("a forged", {"csrf": "0" * len(csrf), "outcome": "no-further-action", "rationale": "forged"})]:
+        status, _, _ = d.request(party, f"/items/{item}/decide", cookie=cookie, form=form)
+        check(f"a decision with {name} CSRF token is refused (403)", status == 403, status)
+    check("the CSRF refusals are in the access log", d.logged(party, "csrf-refused", item=item))
+
+    d.driver.find_element(By.ID, "outcome-strategy-discussion").click()
+    d.driver.find_element(By.ID, "rationale").send_keys(
+        "Police and Health both hold concerning information; a strategy discussion is needed today.")
+    d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/decide'] button"))
+    check("the decision is recorded", "Decision recorded" in d.text(), d.text()[:300])
+    check("the item says who decided", f"Decided by {d.desks[party]['staff']}" in d.text(), d.text()[:300])
+    d.page("decision-maker-decided")
+
+    # The same form again (a double click, a resubmission): one effect.
+    status, _, text = d.request(party, f"/items/{item}/decide", cookie=cookie,
+                                form={"csrf": csrf, "outcome": "no-further-action", "rationale": "again"})
+    check("a second submission says it was already decided", status == 200 and "already dealt with" in text, status)
+    store = sqlite3.connect(os.path.join(d.args.state, "desks", party, "desk.sqlite"))
+    decisions = store.execute("SELECT COUNT(*) FROM outbox WHERE type = 'mash.decision/1'").fetchone()[0]
+    store.close()
+    check("exactly one decision went to the hub", decisions == 1, decisions)
+    check("the decision is in the access log", d.logged(party, "decide", item=item))
+
+    d.sign_out()
+    check("signing out says so", "signed out" in d.text().lower(), d.text()[:200])
+    status, url, _ = d.request(party, "/inbox", cookie=cookie)
+    check("the session cookie replayed after sign-out is refused", url.endswith("/sign-in"), (status, url))
+    check("the replay is in the access log", d.logged(party, "session-refused"))
+    return item
+
+
+def spa(d):
+    party = "spa"
+    d.sign_in(party)
+    rows = eventually("the SPA's desk shows the outcome",
+                      lambda: (d.driver.refresh(), [r for r in d.rows() if "Strategy discussion" in r[0]])[1])
+    d.page("spa-inbox")
+    if rows:
+        d.driver.get(rows[0][1])
+        check("the outcome carries the rationale", "strategy discussion is needed today" in d.text(), d.text()[:300])
+        d.page("spa-outcome")
+
+
+def schools(d):
+    party = "school-990001"
+    d.sign_in(party)
+    rows = eventually("the school's desk shows an Encompass notice",
+                      lambda: (d.driver.refresh(), [r for r in d.rows() if "Encompass" in r[0]])[1])
+    d.page("school-inbox")
+    if not rows:
+        return
+    href = rows[0][1]
+    item = href.rsplit("/", 1)[1]
+    d.driver.get(href)
+    d.page("school-notice")
+    d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/acknowledge'] button"))
+    check("the notice is acknowledged", "Acknowledged" in d.text(), d.text()[:300])
+    d.page("school-acknowledged")
+    coordinator = sqlite3.connect(os.path.join(d.args.state, "coordinator", "coordinator.sqlite"))
+
+    def acknowledged():
+        rows = coordinator.execute(
+            "SELECT COUNT(*) FROM encompass_notice WHERE recipient = ? AND acknowledged_at IS NOT NULL",
+            (party,)).fetchone()[0]
+        return rows > 0
+    check("the coordinator records the acknowledgement, so the escalation stops",
+          eventually("the acknowledgement reaches the coordinator", acknowledged))
+    coordinator.close()
+
+    # A key adult of the other school opens this school's notice by its URL.
+    d.sign_in("school-990002")
+    d.driver.get(d.url("school-990002", f"/items/{item}"))
+    check("another school's item is not shown", "no such item" in d.text(), d.text()[:200])
+    check("the attempt is in that desk's access log", d.logged("school-990002", "not-found", item=item))
+
+
+def lockout(d):
+    party = "practice-manager"
+    for _ in range(5):
+        d.sign_in(party, password="wrong password, again")
+    check("repeated failures lock the account", "locked" in d.text(), d.text()[:200])
+    d.sign_in(party)
+    check("the right password is refused while locked", "locked" in d.text() and
+          not d.driver.current_url.endswith("/inbox"), d.text()[:200])
+    check("the lockout is in the access log", d.logged(party, "locked", staff=d.desks[party]["staff"]))
+    d.page("locked")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--desks", required=True, help="scripts/run.sh desks output")
+    parser.add_argument("--state", required=True, help="the run's state folder (MASH_RUN_STATE)")
+    parser.add_argument("--ca", required=True, help="the CA that issued the desks' certificate")
+    parser.add_argument("--screenshots", required=True)
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
+    args = parser.parse_args()
+    d = Desks(args)
+    try:
+        decision_maker(d)
+        spa(d)
+        schools(d)
+        lockout(d)
+    finally:
+        d.close()
+    if failures:
+        print(f"desks: {len(failures)} checks failed", file=sys.stderr)
+        sys.exit(1)
+    print("desks: every check passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The desks for real, as `make test` runs it: `make run` (the coordinator, the adapters and five desks in one
+# mash-hub, TLS everywhere) in a state folder and on ports of its own, `make demo`, then:
+#   1. a kill -9 of the hub once the decision maker's desk has stored its packages and before anyone opened
+#      them; after make run again every package is there, once, still unopened;
+#   2. Tests/Browser/desks.py in headless Chromium (Selenium, axe-core): decisions, outcomes, Encompass
+#      acknowledgements, refusals, accessibility; screenshots in .build/test-output/desks/;
+#   3. SIGTERM: everything stops cleanly.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+# shellcheck source=../Shell/checks.sh
+. "$root/Tests/Shell/checks.sh"
+
+export MASH_RUN_STATE=$root/.build/desks-test
+export MASH_BROKER_DIR=$MASH_RUN_STATE/broker
+export MASH_BROKER_PORT=${MASH_DESKS_BROKER_PORT:-28672}
+export MASH_OPERATIONS_PORT=${MASH_DESKS_OPERATIONS_PORT:-28470}
+export MASH_DESK_PORT=${MASH_DESKS_DESK_PORT:-28441}
+export MASH_DEMO_WAIT=180
+unset MASH_AMQP_URL MASH_AMQPS_URL MASH_AMQPS_PORT MASH_OPERATOR_URL MASH_SPA_URL MASH_BROKER_MANAGEMENT_URL \
+    MASH_BROKER_TLS_PORT MASH_BROKER_MGMT_PORT MASH_BROKER_DIST_PORT MASH_BROKER_NODE
+out=$root/.build/test-output/desks
+python=${MASH_PYTHON:-$root/.build/venv/bin/python}
+run_pid=""
+
+fatal() { echo "desks: $*" >&2; exit 1; }
+
+cleanup() {
+    [ -n "$run_pid" ] && kill -TERM "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null || true
+    pkill -KILL -f "mash-hub .*${MASH_RUN_STATE%?}[${MASH_RUN_STATE: -1}]/" 2>/dev/null || true
+    scripts/broker.sh down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+for tool in /usr/bin/chromium /usr/bin/chromedriver; do
+    [ -x "$tool" ] || fatal "$tool is missing (make test installs Debian's chromium and chromium-driver)"
+done
+"$python" -c 'import selenium, axe_selenium_python' || fatal "selenium and axe-selenium-python are missing from $python"
+
+rm -rf "$MASH_RUN_STATE" "$out"
+mkdir -p "$out"
+
+# make run in the background; waits for its ready file.
+start_run() {
+    rm -f "$MASH_RUN_STATE/run/ready"
+    scripts/run.sh >"$out/run-$1.log" 2>&1 &
+    run_pid=$!
+    local i
+    for i in $(seq 1 1800); do
+        # make run prints its summary (and new passwords) just after the hub's ready file appears.
+        grep -q "MASH is ready" "$out/run-$1.log" && return 0
+        kill -0 "$run_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -30 "$out/run-$1.log" >&2
+    fatal "make run did not become ready ($out/run-$1.log)"
+}
+
+items() { sqlite3 "$MASH_RUN_STATE/desks/$1/desk.sqlite" "SELECT COUNT(*) || ' ' || SUM(status = 'new') FROM item"; }
+
+start_run 1
+check "make run prints each desk's development account once" grep -q "school-990002 .*password" "$out/run-1.log"
+MASH_RUN_STATE=$MASH_RUN_STATE scripts/demo.sh >"$out/demo.log" 2>&1 || { tail -20 "$out/demo.log" >&2; fatal "make demo failed"; }
+check "make demo ends with the desks' URLs" grep -q "decision-maker .*https://localhost:$MASH_DESK_PORT/" "$out/demo.log"
+
+# Both packages (Red and Amber) stored by the decision maker's desk, nobody has looked yet: kill -9.
+for _ in $(seq 1 600); do
+    [ "$(items decision-maker)" = "2 2" ] && break
+    sleep 0.2
+done
+check "the decision maker's desk stored both packages" test "$(items decision-maker)" = "2 2"
+kill -KILL "$(cat "$MASH_RUN_STATE/run/hub.pid")"
+wait "$run_pid" 2>/dev/null || true
+run_pid=""
+start_run 2
+check "after kill -9 and make run, both packages are there once, unopened" test "$(items decision-maker)" = "2 2"
+check "make run does not print the passwords a second time" bash -c "! grep -q 'password ' '$out/run-2.log'"
+
+scripts/run.sh desks >"$out/desks.txt"
+"$python" Tests/Browser/desks.py --desks "$out/desks.txt" --state "$MASH_RUN_STATE" \
+    --ca "$MASH_BROKER_DIR/tls/ca.pem" --screenshots "$out" && pass "the browser test passed" \
+    || flunk "the browser test failed (screenshots in $out)"
+
+kill -TERM "$run_pid"
+code=0
+wait "$run_pid" || code=$?
+run_pid=""
+check "SIGTERM stops make run's hub and desks cleanly" test "$code" = 0
+finish desks "screenshots and logs in $out"
