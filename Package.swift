@@ -223,6 +223,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "DeskTests",
+            dependencies: ["Desk", "MASHConfig", "MASHCore", "Sealing", "MASHTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "RuntimeTests",
             dependencies: [
                 "MASHRuntime", "AMQP", "Sealing", "MASHCore", "MASHService", "MASHTesting",

@@ -26,10 +26,7 @@ public final class Adapter: Sendable {
     let store: AdapterStore
     let outbox: Outbox
     let backend: any ResearchBackend
-    let keyring: DataKeyring
-    let sealer: Sealer
-    let opener: Opener
-    let hubKey: AgencyPublicKey
+    let keys: PartyKeys
     let broker: AMQPURL
     let logger: Logger
     let now: @Sendable () -> Date
@@ -52,17 +49,8 @@ public final class Adapter: Sendable {
         self.broker = broker
         self.logger = logger
         self.now = now
-        let pairs = try KeyDirectory.keyPairs(agency: configuration.agency, in: configuration.keysDirectory)
-        sealer = Sealer(sender: pairs[0])
-        hubKey = try KeyDirectory.newestPublicKey(agency: configuration.hub, in: configuration.keysDirectory)
-        // Only the hub's keys are trusted: a request signed by anyone else is refused.
-        let hubFolder = (configuration.keysDirectory as NSString).appendingPathComponent(configuration.hub)
-        opener = Opener(
-            recipient: configuration.agency, keyPairs: pairs, trusted: try TrustStore(directory: hubFolder),
-            window: 72 * 3600)
-        keyring = try DataKeyring.loadOrCreate(
-            at: (configuration.keysDirectory as NSString).appendingPathComponent(
-                "\(configuration.agency)/data-at-rest.key"))
+        keys = try PartyKeys(
+            party: configuration.agency, hub: configuration.hub, keysDirectory: configuration.keysDirectory)
         store = try AdapterStore(path: configuration.store, agency: configuration.agency)
         outbox = Outbox(store.queue)
         switch configuration.backend {
@@ -109,7 +97,7 @@ public final class Adapter: Sendable {
             handler: take)
         let doorbell = self.doorbell
         pump.afterCommit = { doorbell.ring() }
-        let opener = self.opener
+        let opener = keys.opener
         return services + [base.pump(pump) { opener }]
     }
 
@@ -154,7 +142,7 @@ public final class Adapter: Sendable {
             let accepted = try store.accept(
                 db, messageID: message.messageID, requestID: request.requestID, enquiryID: request.enquiryID,
                 dueBy: request.dueBy,
-                sealedBody: try keyring.seal(kept.json, context: Array("request:\(request.requestID)".utf8)),
+                sealedBody: try keys.dataKeyring.seal(kept.json, context: Array("request:\(request.requestID)".utf8)),
                 now: now())
             logger.info(
                 accepted ? "request stored" : "request already stored; ignored",
@@ -220,7 +208,8 @@ public final class Adapter: Sendable {
             }
             defer { _ = busy.withLock { $0.remove(job.id) } }
             let request = try ResearchRequest(
-                json: try keyring.open(job.body, context: Array("request:\(job.id)".utf8)), source: "stored request")
+                json: try keys.dataKeyring.open(job.body, context: Array("request:\(job.id)".utf8)),
+                source: "stored request")
             guard let response = try await answer(request, attempts: job.attempts) else { continue }
             let message = try sealed(
                 response.json, type: .researchResponse,
@@ -294,13 +283,9 @@ public final class Adapter: Sendable {
     // MARK: publishing
 
     private func sealed(_ payload: [UInt8], type: DocumentType, headers: [String: String]) throws -> OutboxMessage {
-        let id = UUID().uuidString.lowercased()
-        let body = try sealer.seal(payload, type: type.rawValue, messageID: id, to: hubKey, issuedAt: now())
-        var allHeaders = headers
-        allHeaders["x-mash-sender"] = configuration.agency
-        return OutboxMessage(
-            messageID: id, exchange: HubQueues.responsesExchange, routingKey: configuration.agency, type: type.rawValue,
-            headers: allHeaders, body: Array(body.utf8))
+        try keys.sealed(
+            payload, type: type, exchange: HubQueues.responsesExchange, routingKey: configuration.agency,
+            headers: headers, now: now())
     }
 
     private func runHeartbeat(on connection: AMQPConnection) async throws {

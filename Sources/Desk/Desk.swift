@@ -22,10 +22,7 @@ public final class Desk: Sendable {
     public let configuration: DeskConfiguration
     let store: DeskStore
     let outbox: Outbox
-    let keyring: DataKeyring
-    let sealer: Sealer
-    let opener: Opener
-    let hubKey: AgencyPublicKey
+    let keys: PartyKeys
     let broker: AMQPURL
     let logger: Logger
     let now: @Sendable () -> Date
@@ -47,16 +44,8 @@ public final class Desk: Sendable {
         self.broker = broker
         self.logger = logger
         self.now = now
-        let pairs = try KeyDirectory.keyPairs(agency: configuration.party, in: configuration.keysDirectory)
-        sealer = Sealer(sender: pairs[0])
-        hubKey = try KeyDirectory.newestPublicKey(agency: configuration.hub, in: configuration.keysDirectory)
-        let hubFolder = (configuration.keysDirectory as NSString).appendingPathComponent(configuration.hub)
-        opener = Opener(
-            recipient: configuration.party, keyPairs: pairs, trusted: try TrustStore(directory: hubFolder),
-            window: 72 * 3600)
-        keyring = try DataKeyring.loadOrCreate(
-            at: (configuration.keysDirectory as NSString).appendingPathComponent(
-                "\(configuration.party)/data-at-rest.key"))
+        keys = try PartyKeys(
+            party: configuration.party, hub: configuration.hub, keysDirectory: configuration.keysDirectory)
         store = try DeskStore(path: configuration.store)
         outbox = Outbox(store.queue)
         accessLog = try AccessLog(path: configuration.accessLog)
@@ -83,7 +72,7 @@ public final class Desk: Sendable {
         let pump = MessagePump(
             queue: configuration.queue, identity: configuration.party, deadLetters: .reject, prefetch: 16,
             handler: take)
-        let opener = self.opener
+        let opener = keys.opener
         let web = try DeskWeb(desk: self) { [self] port in
             boundPort.withLock { $0 = port }
             readiness.partReady()
@@ -108,8 +97,8 @@ public final class Desk: Sendable {
         let context = Array("item:\(message.messageID)".utf8)
         let stored = try store.accept(
             db, id: message.messageID, type: type.rawValue, dueAt: summary.dueAt,
-            summary: try keyring.seal(try JSONEncoder().encode(summary).bytes, context: context + [1]),
-            body: try keyring.seal(message.payload, context: context), now: now())
+            summary: try keys.dataKeyring.seal(try JSONEncoder().encode(summary).bytes, context: context + [1]),
+            body: try keys.dataKeyring.seal(message.payload, context: context), now: now())
         logger.info(
             stored ? "item stored" : "item already stored; ignored",
             metadata: ["item": "\(message.messageID)", "type": "\(type.rawValue)"])
@@ -134,12 +123,12 @@ public final class Desk: Sendable {
     private func summary(of item: StoredItem) throws -> ItemSummary {
         try JSONDecoder().decode(
             ItemSummary.self,
-            from: Data(try keyring.open(item.summary, context: Array("item:\(item.id)".utf8) + [1])))
+            from: Data(try keys.dataKeyring.open(item.summary, context: Array("item:\(item.id)".utf8) + [1])))
     }
 
     func open(_ id: String) async throws -> OpenItem? {
         guard let item = try await store.item(id) else { return nil }
-        let body = try keyring.open(item.body, context: Array("item:\(item.id)".utf8))
+        let body = try keys.dataKeyring.open(item.body, context: Array("item:\(item.id)".utf8))
         let document = (try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:]
         if item.status == .new { try await store.markSeen(id) }
         return OpenItem(stored: item, summary: try summary(of: item), document: document)
@@ -211,13 +200,9 @@ public final class Desk: Sendable {
     private func sealed(_ payload: [UInt8], type: DocumentType, routingKey: String, headers: [String: String]) throws
         -> OutboxMessage
     {
-        let id = UUID().uuidString.lowercased()
-        let body = try sealer.seal(payload, type: type.rawValue, messageID: id, to: hubKey, issuedAt: now())
-        var allHeaders = headers
-        allHeaders["x-mash-sender"] = configuration.party
-        return OutboxMessage(
-            messageID: id, exchange: HubQueues.intakeExchange, routingKey: routingKey, type: type.rawValue,
-            headers: allHeaders, body: Array(body.utf8))
+        try keys.sealed(
+            payload, type: type, exchange: HubQueues.intakeExchange, routingKey: routingKey, headers: headers,
+            now: now())
     }
 
     // MARK: operations

@@ -55,7 +55,7 @@ fi
 cleanup
 rm -rf "$work"
 mkdir -p "$work/opt/mash/bin" "$work/home"
-for b in mash-coordinator mash-adapter mashctl; do
+for b in mash-coordinator mash-adapter mash-desk mashctl; do
     [ -x "$root/.build/debug/$b" ] || fatal "$b is not built (swift build first)"
     ln -s "$root/.build/debug/$b" "$work/opt/mash/bin/$b"
 done

@@ -1,0 +1,42 @@
+import Foundation
+import MASHCore
+import Sealing
+
+/// A party's keys as a client of the hub (an adapter, a desk): its own key pairs to sign with and open what the
+/// hub sealed to it, only the hub's keys trusted, the hub's newest public key to seal to, and the data-at-rest key
+/// (`<keys>/<party>/data-at-rest.key`, made on first use) for what it stores.
+public struct PartyKeys: Sendable {
+    public let party: String
+    public let sealer: Sealer
+    public let opener: Opener
+    public let hubKey: AgencyPublicKey
+    public let dataKeyring: DataKeyring
+
+    public init(party: String, hub: String, keysDirectory: String) throws {
+        self.party = party
+        let pairs = try KeyDirectory.keyPairs(agency: party, in: keysDirectory)
+        sealer = Sealer(sender: pairs[0])
+        hubKey = try KeyDirectory.newestPublicKey(agency: hub, in: keysDirectory)
+        // Only the hub's keys are trusted: a message signed by anyone else is refused.
+        let hubFolder = (keysDirectory as NSString).appendingPathComponent(hub)
+        opener = Opener(
+            recipient: party, keyPairs: pairs, trusted: try TrustStore(directory: hubFolder), window: 72 * 3600)
+        dataKeyring = try DataKeyring.loadOrCreate(
+            at: (keysDirectory as NSString).appendingPathComponent("\(party)/data-at-rest.key"))
+    }
+
+    /// A document sealed to the hub, signed by this party, as an outbox message with a fresh message id and the
+    /// `x-mash-sender` header.
+    public func sealed(
+        _ payload: [UInt8], type: DocumentType, exchange: String, routingKey: String, headers: [String: String],
+        now: Date
+    ) throws -> OutboxMessage {
+        let id = UUID().uuidString.lowercased()
+        let body = try sealer.seal(payload, type: type.rawValue, messageID: id, to: hubKey, issuedAt: now)
+        var allHeaders = headers
+        allHeaders["x-mash-sender"] = party
+        return OutboxMessage(
+            messageID: id, exchange: exchange, routingKey: routingKey, type: type.rawValue, headers: allHeaders,
+            body: Array(body.utf8))
+    }
+}

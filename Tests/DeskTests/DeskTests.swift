@@ -1,0 +1,257 @@
+import Foundation
+import MASHConfig
+import MASHCore
+import MASHTesting
+import Sealing
+import Testing
+
+@testable import Desk
+
+/// A scratch folder with the keys a desk needs (its party's pair and the hub's public key) and a stand-in for
+/// its TLS files (the configuration only checks they can be read).
+struct DeskFixture {
+    let folder: ScratchDirectory
+
+    init() throws {
+        folder = try ScratchDirectory("desk-config")
+        try KeyDirectory.generate(agency: "decision-maker", in: folder.file("keys"))
+        try KeyDirectory.generate(agency: "coordinator", in: folder.file("keys"))
+        for name in ["desk.pem", "desk.key"] {
+            try "-----BEGIN-----".write(toFile: folder.file(name), atomically: true, encoding: .utf8)
+        }
+    }
+
+    static let valid = """
+        party: decision-maker
+        broker:
+          url: amqp://decision-maker@127.0.0.1:5672/mash
+          queue: decision-maker.packages
+        keys: keys
+        store: desk.sqlite
+        accessLog: access.log
+        shows: [mash.decision-package/1]
+        actions: [decide]
+        web:
+          port: 0
+          certificate: desk.pem
+          key: desk.key
+        staff:
+          - { id: dm.patel, name: Priya Patel, passwordHash: "$2b$12$abcdefghijklmnopqrstuuJ0HgYw0M2vY9N4bQ4S3yY2bq1O2dG6e" }
+        """
+
+    func load(_ yaml: String) throws -> DeskConfiguration {
+        try DeskConfiguration(yaml: yaml, file: folder.file("desk.yaml"))
+    }
+
+    func error(_ yaml: String) -> ConfigurationError? {
+        do {
+            _ = try load(yaml)
+            return nil
+        } catch {
+            return error as? ConfigurationError
+        }
+    }
+}
+
+@Suite struct DeskConfigurationTests {
+    @Test func readsAValidFile() throws {
+        let fixture = try DeskFixture()
+        let configuration = try fixture.load(DeskFixture.valid)
+        #expect(configuration.party == "decision-maker")
+        #expect(configuration.queue == "decision-maker.packages")
+        #expect(configuration.shows == [.decisionPackage])
+        #expect(configuration.actions == [.decide])
+        #expect(configuration.staff.map(\.id) == ["dm.patel"])
+        #expect(configuration.lockoutAfter == 5 && configuration.lockoutFor == 900 && configuration.sessionIdle == 1800)
+        #expect(configuration.store == fixture.folder.file("desk.sqlite"))
+    }
+
+    @Test func namesTheFileLineAndKeyOfAMistake() throws {
+        let fixture = try DeskFixture()
+        let unknown = fixture.error(DeskFixture.valid.replacingOccurrences(of: "  port: 0", with: "  prot: 0"))
+        #expect(unknown?.key == "web.prot")
+        #expect(unknown?.line == 11)
+        let type = fixture.error(
+            DeskFixture.valid.replacingOccurrences(of: "[mash.decision-package/1]", with: "[mash.decision-pakage/1]"))
+        #expect(type?.key == "shows[0]")
+        let action = fixture.error(DeskFixture.valid.replacingOccurrences(of: "[decide]", with: "[approve]"))
+        #expect(action?.key == "actions[0]")
+        let decideWithoutPackages = fixture.error(
+            DeskFixture.valid.replacingOccurrences(of: "[mash.decision-package/1]", with: "[mash.outcome/1]"))
+        #expect(decideWithoutPackages?.key == "actions")
+        let hash = fixture.error(DeskFixture.valid.replacingOccurrences(of: "$2b$12$abc", with: "plain"))
+        #expect(hash?.key == "staff[0].passwordHash")
+        let twice = fixture.error(
+            DeskFixture.valid + "\n  - { id: dm.patel, name: Again, passwordHash: \"\(String(repeating: "$", count: 2))"
+                + String(repeating: "a", count: 58) + "\" }")
+        #expect(twice?.key == "staff[1].id")
+        let missingTLS = fixture.error(DeskFixture.valid.replacingOccurrences(of: "desk.pem", with: "missing.pem"))
+        #expect(missingTLS?.key == "web.certificate")
+        let noQueue = fixture.error(
+            DeskFixture.valid.replacingOccurrences(of: "  queue: decision-maker.packages\n", with: ""))
+        #expect(noQueue?.key == "broker.queue")
+    }
+
+    @Test func theShippedDesksNameEveryParty() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../Config/desks"
+        ).standardizedFileURL.path
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".yaml") }
+        #expect(
+            Set(files) == [
+                "decision-maker.yaml", "practice-manager.yaml", "spa.yaml", "school-990001.yaml",
+                "school-990002.yaml", "la-officer.yaml", "csc.yaml", "probation.yaml", "education.yaml",
+                "orchestra.yaml",
+            ])
+        for file in files {
+            let text = try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
+            #expect(text.contains("party: \(file.dropLast(5))\n"), "\(file) names its own party")
+            #expect(text.hasSuffix("staff: []\n"), "\(file) ends with an empty staff list for user add")
+        }
+    }
+}
+
+@Suite struct DeskDocumentTests {
+    static var package: [String: Any] {
+        [
+            "schema": "mash.decision-package/1",
+            "enquiry": [
+                "id": "ENQ-1", "reference": "FWI-1", "rag": "red",
+                "subject": ["forename": "Ellie", "surname": "Testperson", "dateOfBirth": "2016-03-14"],
+            ],
+            "decisionDue": "2026-11-30T13:00:00Z", "partnersDue": "2026-11-30T13:00:00Z",
+            "responses": [["agency": "police", "outcome": "information-held", "findings": [] as [Any]]],
+            "notAnswered": [] as [Any], "completedAt": "2026-11-29T10:00:00Z",
+        ]
+    }
+
+    @Test func summarisesAPackageForTheInbox() {
+        let summary = DeskDocument.summary(type: .decisionPackage, Self.package)
+        #expect(summary.title == "Decision package")
+        #expect(summary.reference == "FWI-1")
+        #expect(summary.about == "Ellie Testperson")
+        #expect(summary.rag == "red")
+        #expect(summary.enquiryID == "ENQ-1")
+        #expect(summary.dueAt == Instant.parse("2026-11-30T13:00:00Z"))
+        #expect(summary.noticeID == nil)
+    }
+
+    @Test func summarisesNoticesAlertsAndOutcomes() {
+        let notice = DeskDocument.summary(
+            type: .encompassNotice,
+            [
+                "id": "N-1", "policeReference": "KENT-99", "dueBy": "2026-11-30T08:30:00Z",
+                "children": [["forename": "Ellie", "surname": "Testperson"]],
+            ])
+        #expect(notice.noticeID == "N-1" && notice.reference == "KENT-99" && notice.about == "Ellie Testperson")
+        let alert = DeskDocument.summary(
+            type: .slaAlert,
+            ["enquiryID": "ENQ-2", "event": "breach", "clock": "decision", "dueBy": "2026-11-30T13:00:00Z"])
+        #expect(alert.title == "Deadline missed (decision)")
+        let outcome = DeskDocument.summary(
+            type: .outcome, ["enquiryID": "ENQ-3", "reference": "FWI-3", "outcome": "strategy-discussion"])
+        #expect(outcome.title == "Outcome: Strategy discussion (s47)")
+        #expect(outcome.reference == "FWI-3")
+    }
+
+    @Test func laysADocumentOutInWordsNotJSON() {
+        let fields = DeskDocument.fields(Self.package)
+        let labels = fields.map { $0["label"] as? String }
+        #expect(!labels.contains("Schema"))
+        #expect(labels.prefix(2) == ["Decision due", "Partners due"])
+        let enquiry = fields.first { $0["label"] as? String == "Enquiry" }?["group"] as? [String: Any]
+        let subject = (enquiry?["fields"] as? [[String: Any]])?.first { $0["label"] as? String == "Subject" }
+        let born = ((subject?["group"] as? [String: Any])?["fields"] as? [[String: Any]])?.first {
+            $0["label"] as? String == "Date of birth"
+        }
+        #expect(born?["text"] as? String == "14 Mar 2016")
+        let due = fields.first { $0["label"] as? String == "Decision due" }
+        #expect(due?["text"] as? String == "Mon 30 Nov 2026, 13:00")
+        let responses = fields.first { $0["label"] as? String == "Responses" }?["list"] as? [[String: Any]]
+        #expect(responses?.first?["heading"] as? String == "1. Police")
+        let outcome = ((responses?.first?["fields"]) as? [[String: Any]])?.first { $0["label"] as? String == "Outcome" }
+        #expect(outcome?["text"] as? String == "Information held")
+        #expect(DeskDocument.label("nhsNumber") == "NHS number")
+        #expect(DeskDocument.label("acknowledgedAt") == "Acknowledged at")
+    }
+
+    @Test func rendersTheItemPageWithoutJSON() throws {
+        let library = try Templates.library()
+        let html = library.render(
+            [
+                "desk": "Decision maker", "staff": false, "title": "Decision package", "lowerTitle": "decision package",
+                "reference": "FWI-1", "about": "Ellie <b>Testperson</b>", "rag": "red", "ragText": "Red", "due": false,
+                "received": "Sun", "statusText": "New", "notice": false, "decide": false, "acknowledge": false,
+                "fields": DeskDocument.fields(Self.package), "id": "x", "csrf": "t",
+            ], withTemplate: "item")
+        #expect(html?.contains("<dt>Date of birth</dt>") == true)
+        #expect(html?.contains("Ellie &lt;b&gt;Testperson&lt;/b&gt;") == true, "content is escaped")
+        #expect(html?.contains("{\"") == false)
+    }
+}
+
+@Suite struct UKTimeTests {
+    @Test func usesLondonTimeAcrossTheClockChange() {
+        #expect(UKTime.dateTime(Instant.parse("2026-07-01T12:00:00Z")!) == "Wed 1 Jul 2026, 13:00")
+        #expect(UKTime.dateTime(Instant.parse("2026-12-01T12:00:00Z")!) == "Tue 1 Dec 2026, 12:00")
+    }
+
+    @Test func saysTheTimeLeftInWords() {
+        let now = Date(timeIntervalSince1970: 0)
+        #expect(UKTime.remaining(until: now.addingTimeInterval(3 * 3600 + 20 * 60), now: now) == "3 h 20 min left")
+        #expect(UKTime.remaining(until: now.addingTimeInterval(-65 * 60), now: now) == "overdue by 1 h 5 min")
+        #expect(UKTime.remaining(until: now.addingTimeInterval(5 * 86400), now: now) == "5 days left")
+    }
+}
+
+@Suite struct SignInTests {
+    @Test func comparesTokensWholly() {
+        #expect(Pages.same("abc", "abc"))
+        #expect(!Pages.same("abd", "abc"))
+        #expect(!Pages.same("ab", "abc"))
+        #expect(!Pages.same(nil, "abc"))
+    }
+
+    @Test func keepsOnlyAHashOfTheSessionToken() {
+        let token = Pages.token()
+        #expect(token.count == 64)
+        #expect(Pages.token() != token)
+        #expect(Pages.hash(token) != token && Pages.hash(token).count == 64)
+    }
+}
+
+@Suite struct DeskStoreTests {
+    @Test func locksAfterRepeatedFailuresAndAnActionHasOneEffect() async throws {
+        let folder = try ScratchDirectory("desk-store")
+        let store = try DeskStore(path: folder.file("desk.sqlite"))
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        for _ in 1..<3 {
+            #expect(try await store.recordFailure("dm.patel", limit: 3, lockFor: 60, now: now) == nil)
+        }
+        #expect(try await store.recordFailure("dm.patel", limit: 3, lockFor: 60, now: now) == now + 60)
+        #expect(try await store.lockedUntil("dm.patel", now: now + 30) == now + 60)
+        #expect(try await store.lockedUntil("dm.patel", now: now + 61) == nil)
+
+        let stored = try await store.queue.write { db in
+            try store.accept(
+                db, id: "m1", type: "mash.decision-package/1", dueAt: now, summary: [1], body: [2], now: now)
+        }
+        #expect(stored)
+        let again = try await store.queue.write { db in
+            try store.accept(
+                db, id: "m1", type: "mash.decision-package/1", dueAt: now, summary: [1], body: [2], now: now)
+        }
+        #expect(!again)
+        let first = try await store.queue.write { db in try store.markDone(db, "m1", action: .decide, by: "a", at: now)
+        }
+        let second = try await store.queue.write { db in try store.markDone(db, "m1", action: .decide, by: "b", at: now)
+        }
+        #expect(first && !second)
+        #expect(try await store.item("m1")?.actedBy == "a")
+
+        try await store.startSession(tokenHash: "h", staffID: "dm.patel", csrf: "c", now: now)
+        #expect(try await store.session(tokenHash: "h", idle: 60, now: now + 30)?.staffID == "dm.patel")
+        #expect(try await store.session(tokenHash: "h", idle: 60, now: now + 200) == nil, "idle too long")
+        #expect(try await store.session(tokenHash: "h", idle: 60, now: now + 201) == nil, "and ended for good")
+    }
+}
