@@ -224,7 +224,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeskTests",
-            dependencies: ["Desk", "MASHConfig", "MASHCore", "Sealing", "MASHTesting"],
+            dependencies: ["Desk", "MASHAgency", "MASHConfig", "MASHCore", "Sealing", "MASHTesting"],
             swiftSettings: strict
         ),
         .testTarget(

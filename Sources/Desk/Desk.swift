@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import GRDB
 import Logging
+import MASHAgency
 import MASHCore
 import MASHProtocol
 import MASHRuntime

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HummingbirdBcrypt
 import Logging
+import MASHAgency
 import MASHService
 import ServiceLifecycle
 

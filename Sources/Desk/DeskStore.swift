@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MASHAgency
 import MASHRuntime
 import MASHService
 

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdBcrypt
 import HummingbirdTLS
 import Logging
+import MASHAgency
 import MASHCore
 import Mustache
 import NIOCore

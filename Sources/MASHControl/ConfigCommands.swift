@@ -12,16 +12,19 @@ struct ConfigCommand: ParsableCommand {
 
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check agency configurations and routing.yaml exactly as the services do at start.",
+            abstract: "Check agency, desk and routing configurations exactly as the services do at start.",
             discussion: """
                 An agency file (it has an 'agency' key) is checked as mash-adapter checks it: every key known, \
                 every value well formed, its keys and its extract present, the extract holding every configured \
-                column, and a lawful basis for every data category it may disclose. A routing file (it has \
-                'agencies') is checked as mash-coordinator checks it. Errors name the file, line and key.
+                column, and a lawful basis for every data category it may disclose. A desk file (it has 'party') is \
+                checked as mash-desk checks it: its keys, its TLS files, the types it shows and the actions it \
+                allows, its staff. A routing file (it has 'agencies') is checked as mash-coordinator checks it. \
+                Errors name the file, line and key.
 
                 Examples:
                   mashctl config validate Config/agencies/police.yaml
                   mashctl config validate Config/routing.yaml Config/agencies/*.yaml
+                  mashctl config validate /etc/mash/desks/school-990001.yaml
                 """)
 
         @Argument(help: "Configuration files.")
@@ -35,13 +38,20 @@ struct ConfigCommand: ParsableCommand {
                     if top.has("agency") {
                         let adapter = try AdapterConfiguration.load(file: file)
                         print("\(file): ok (agency \(adapter.agency), \(adapter.backendSummary))")
+                    } else if top.has("party") {
+                        let desk = try DeskConfiguration.load(file: file)
+                        print(
+                            "\(file): ok (desk \(desk.party), \(desk.staff.count) staff, shows "
+                                + desk.shows.map(\.rawValue).joined(separator: ", ") + ")")
                     } else if top.has("agencies") {
                         let routing = try RoutingConfiguration.load(file: file)
                         print("\(file): ok (routing for \(routing.agencies.count) agencies)")
                     } else {
                         throw ConfigurationError(
                             file: file, line: nil, key: "",
-                            problem: "neither an agency configuration ('agency:') nor routing ('agencies:')")
+                            problem:
+                                "neither an agency configuration ('agency:'), a desk ('party:') nor routing ('agencies:')"
+                        )
                     }
                 } catch {
                     StandardStreams.note("\(error)")

@@ -57,10 +57,21 @@ start_run() {
     fatal "make run did not become ready ($out/run-$1.log)"
 }
 
+# mashctl config validate fails on the file and names its line and the misspelt key.
+misspelt_refused() {
+    local output
+    if output=$(.build/debug/mashctl config validate "$1" 2>&1); then return 1; fi
+    echo "$output" | grep -q "misspelt-desk.yaml:[0-9]*: 'web.prot': is not a known key"
+}
+
 items() { sqlite3 "$MASH_RUN_STATE/desks/$1/desk.sqlite" "SELECT COUNT(*) || ' ' || SUM(status = 'new') FROM item"; }
 
 start_run 1
 check "make run prints each desk's development account once" grep -q "school-990002 .*password" "$out/run-1.log"
+check "mashctl config validate accepts the desks' files as make run wrote them" \
+    .build/debug/mashctl config validate "$MASH_RUN_STATE"/run/desks/*.yaml
+sed 's/^  port: /  prot: /' "$MASH_RUN_STATE/run/desks/spa.yaml" >"$out/misspelt-desk.yaml"
+check "mashctl config validate refuses a misspelt desk file, naming its line and key" misspelt_refused "$out/misspelt-desk.yaml"
 MASH_RUN_STATE=$MASH_RUN_STATE scripts/demo.sh >"$out/demo.log" 2>&1 || { tail -20 "$out/demo.log" >&2; fatal "make demo failed"; }
 check "make demo ends with the desks' URLs" grep -q "decision-maker .*https://localhost:$MASH_DESK_PORT/" "$out/demo.log"
 

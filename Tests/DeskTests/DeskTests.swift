@@ -6,6 +6,7 @@ import Sealing
 import Testing
 
 @testable import Desk
+@testable import MASHAgency
 
 /// A scratch folder with the keys a desk needs (its party's pair and the hub's public key) and a stand-in for
 /// its TLS files (the configuration only checks they can be read).

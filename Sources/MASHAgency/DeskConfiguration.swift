@@ -1,6 +1,5 @@
 import AMQP
 import Foundation
-import MASHAgency
 import MASHConfig
 import MASHCore
 import Sealing
@@ -20,6 +19,12 @@ public struct StaffAccount: Sendable, Equatable {
     public var name: String
     /// bcrypt (`$2b$…`), made by `mash-desk user add`.
     public var passwordHash: String
+
+    public init(id: String, name: String, passwordHash: String) {
+        self.id = id
+        self.name = name
+        self.passwordHash = passwordHash
+    }
 }
 
 /// `Config/desks/<party>.yaml`: one party's desk, so a new school or a new desk is a file. Read as strictly as
@@ -137,11 +142,11 @@ public struct DeskConfiguration: Sendable {
         }
     }
 
-    static func isName(_ text: String) -> Bool {
+    public static func isName(_ text: String) -> Bool {
         !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
     }
 
-    static func isStaffID(_ text: String) -> Bool {
+    public static func isStaffID(_ text: String) -> Bool {
         !text.isEmpty && text.count <= 64
             && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") }
     }
