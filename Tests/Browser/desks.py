@@ -28,7 +28,7 @@ from axe_selenium_python import Axe
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 failures = []
@@ -93,9 +93,18 @@ class Desks:
 
     def submit(self, button):
         """Clicks a form's button and waits for the next page."""
-        body = self.driver.find_element(By.TAG_NAME, "body")
+        # A mark on the current window: the next page's window does not have it. (Waiting for the old body to go
+        # stale can meet Chromium between documents, which it reports as an error rather than staleness.)
+        self.driver.execute_script("window.mashPageBeforeSubmit = true")
         button.click()
-        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(body))
+
+        def next_page(driver):
+            try:
+                return driver.execute_script(
+                    "return window.mashPageBeforeSubmit === undefined && document.readyState === 'complete'")
+            except WebDriverException:
+                return False
+        WebDriverWait(self.driver, 30).until(next_page)
 
     def text(self):
         return self.driver.find_element(By.TAG_NAME, "body").text
