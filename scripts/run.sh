@@ -81,11 +81,15 @@ agency_config() {
 
 # A desk's file as make run uses it: the shipped one with its paths and ports moved to this run's state and a
 # development account added (its password made once, kept in state/desks/<party>.password, mode 0600).
+# A desk's port in this run: its shipped port moved by MASH_DESK_PORT.
+desk_port() {
+    echo $((desk_port_base + $(sed -n 's/^  port: \([0-9]*\).*/\1/p' "$root/Config/desks/$1.yaml") - 8441))
+}
+
 desk_config() {
     local party=$1 shipped=$root/Config/desks/$1.yaml out=$run/desks/$1.yaml port
     mkdir -p "$run/desks" "$state/desks"
-    port=$(sed -n 's/^  port: \([0-9]*\).*/\1/p' "$shipped")
-    port=$((desk_port_base + port - 8441))
+    port=$(desk_port "$party")
     sed -e "s#\.\./\.\./\.build/broker/#$MASH_BROKER_DIR/#g" -e "s#\.\./\.\./\.build/#$state/#g" \
         -e "s#@localhost:25671/#@localhost:$(broker_setting MASH_AMQPS_PORT)/#" -e "s#^  port: [0-9]*#  port: $port#" \
         "$shipped" >"$out"
@@ -100,10 +104,9 @@ desk_config() {
 
 # The desks' URLs, for make demo: party, URL, staff id, password file.
 print_desks() {
-    local party port
+    local party
     for party in "${desks[@]}"; do
-        port=$(sed -n 's/^  port: \([0-9]*\).*/\1/p' "$root/Config/desks/$party.yaml")
-        echo "$party https://localhost:$((desk_port_base + port - 8441))/ $party.dev $state/desks/$party.password"
+        echo "$party https://localhost:$(desk_port "$party")/ $party.dev $state/desks/$party.password"
     done
 }
 

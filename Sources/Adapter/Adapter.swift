@@ -324,19 +324,10 @@ public final class Adapter: Sendable {
                 metrics.record("mash_adapter_requests", Double(counts[status] ?? 0), [("status", status)])
             }
         }
-        if let backlog = try? outbox.backlog() { metrics.record("mash_outbox_backlog", Double(backlog)) }
-        metrics.record("mash_broker_connected", connected ? 1 : 0)
+        metrics.recordClient(connected: connected, outbox: outbox)
         return metrics.exposition()
     }
 
     /// `/health`: failing while the broker connection is down or the store cannot be read.
-    func health() -> HealthReport {
-        var checks = [HealthReport.Check("broker", healthy: connected, connected ? "connected" : "not connected")]
-        if let backlog = try? outbox.backlog() {
-            checks.append(.init("store", healthy: true, "readable; outbox backlog \(backlog)"))
-        } else {
-            checks.append(.init("store", healthy: false, "cannot be read"))
-        }
-        return HealthReport(checks)
-    }
+    func health() -> HealthReport { .client(connected: connected, outbox: outbox) }
 }

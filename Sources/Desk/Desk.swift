@@ -98,7 +98,7 @@ public final class Desk: Sendable {
         let context = Array("item:\(message.messageID)".utf8)
         let stored = try store.accept(
             db, id: message.messageID, type: type.rawValue, dueAt: summary.dueAt,
-            summary: try keys.dataKeyring.seal(try JSONEncoder().encode(summary).bytes, context: context + [1]),
+            summary: try keys.dataKeyring.seal(Array(try JSONEncoder().encode(summary)), context: context + [1]),
             body: try keys.dataKeyring.seal(message.payload, context: context), now: now())
         logger.info(
             stored ? "item stored" : "item already stored; ignored",
@@ -209,22 +209,9 @@ public final class Desk: Sendable {
     // MARK: operations
 
     func scrape() -> [UInt8] {
-        if let backlog = try? outbox.backlog() { metrics.record("mash_outbox_backlog", Double(backlog)) }
-        metrics.record("mash_broker_connected", connected ? 1 : 0)
+        metrics.recordClient(connected: connected, outbox: outbox)
         return metrics.exposition()
     }
 
-    func health() -> HealthReport {
-        var checks = [HealthReport.Check("broker", healthy: connected, connected ? "connected" : "not connected")]
-        if let backlog = try? outbox.backlog() {
-            checks.append(.init("store", healthy: true, "readable; outbox backlog \(backlog)"))
-        } else {
-            checks.append(.init("store", healthy: false, "cannot be read"))
-        }
-        return HealthReport(checks)
-    }
-}
-
-extension Data {
-    var bytes: [UInt8] { Array(self) }
+    func health() -> HealthReport { .client(connected: connected, outbox: outbox) }
 }

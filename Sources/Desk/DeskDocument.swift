@@ -86,7 +86,7 @@ enum DeskDocument {
     static let firstKeys = [
         "reference", "policeReference", "rag", "outcome", "rationale", "decidedBy", "decidedAt", "late", "event",
         "clock", "dueBy", "decisionDue", "partnersDue", "subject", "forename", "surname", "dateOfBirth", "agency",
-        "outcome", "findings", "reason",
+        "findings", "reason",
     ]
     static let labels = [
         "dateOfBirth": "Date of birth", "nhsNumber": "NHS number", "upn": "UPN", "rag": "RAG rating",

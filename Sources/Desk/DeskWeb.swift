@@ -104,16 +104,19 @@ struct Pages: Sendable {
         Cookie(name: name, value: value, maxAge: maxAge, path: "/", secure: true, httpOnly: true, sameSite: .strict)
     }
 
-    func form(_ request: Request) async throws -> [String: String] {
+    /// What the desk's forms post (each form a few of these).
+    struct Form: Decodable {
+        var csrf: String?
+        var staff: String?
+        var password: String?
+        var outcome: String?
+        var rationale: String?
+    }
+
+    /// The posted form; a body that is not a form counts as an empty one (it then fails its CSRF check).
+    func form(_ request: Request) async throws -> Form {
         let body = try await request.body.collect(upTo: 64 * 1024)
-        var fields: [String: String] = [:]
-        for pair in String(buffer: body).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
-                $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-            }
-            if let key = parts.first { fields[key] = parts.count > 1 ? parts[1] : "" }
-        }
-        return fields
+        return (try? URLEncodedFormDecoder().decode(Form.self, from: String(buffer: body))) ?? Form()
     }
 
     /// Constant-time comparison of a submitted token with the expected one.
@@ -141,15 +144,14 @@ struct Pages: Sendable {
     }
 
     static func headers(contentType: String) -> HTTPFields {
-        var headers: HTTPFields = [
+        [
             .contentType: contentType, .cacheControl: "no-store",
             HTTPField.Name("Content-Security-Policy")!:
                 "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             HTTPField.Name("X-Content-Type-Options")!: "nosniff", HTTPField.Name("Referrer-Policy")!: "no-referrer",
             HTTPField.Name("Strict-Transport-Security")!: "max-age=31536000",
+            HTTPField.Name("X-Frame-Options")!: "DENY",
         ]
-        headers[.init("X-Frame-Options")!] = "DENY"
-        return headers
     }
 
     func message(_ heading: String, _ text: String, staff: Staff?, status: HTTPResponse.Status) -> Response {
@@ -177,13 +179,13 @@ struct Pages: Sendable {
 
     func signIn(_ request: Request) async throws -> Response {
         let fields = try await form(request)
-        let staffID = (fields["staff"] ?? "").trimmingCharacters(in: .whitespaces)
-        guard let expected = request.cookies[DeskWeb.signInCookie]?.value, Self.same(fields["csrf"], expected) else {
+        let staffID = (fields.staff ?? "").trimmingCharacters(in: .whitespaces)
+        guard let expected = request.cookies[DeskWeb.signInCookie]?.value, Self.same(fields.csrf, expected) else {
             await log.record("csrf-refused", staff: staffID.isEmpty ? nil : staffID, detail: "sign-in", at: now())
             return try await signInPage(
                 request, problem: "The form had expired. Please sign in again.", status: .forbidden)
         }
-        guard DeskConfiguration.isStaffID(staffID), let password = fields["password"], !password.isEmpty else {
+        guard DeskConfiguration.isStaffID(staffID), let password = fields.password, !password.isEmpty else {
             return try await signInPage(request, problem: "Enter your staff id and password.", status: .badRequest)
         }
         if let until = try await desk.store.lockedUntil(staffID, now: now()) {
@@ -227,7 +229,7 @@ struct Pages: Sendable {
     func signOut(_ request: Request) async throws -> Response {
         guard let staff = try await staff(request) else { return .redirect(to: "/sign-in") }
         let fields = try await form(request)
-        guard Self.same(fields["csrf"], staff.session.csrf) else {
+        guard Self.same(fields.csrf, staff.session.csrf) else {
             await log.record("csrf-refused", staff: staff.account.id, detail: "sign-out", at: now())
             return message("Not signed out", "The form had expired.", staff: staff, status: .forbidden)
         }
@@ -318,7 +320,7 @@ struct Pages: Sendable {
     func act(_ request: Request, id: String, action name: String) async throws -> Response {
         guard let staff = try await staff(request) else { return .redirect(to: "/sign-in") }
         let fields = try await form(request)
-        guard Self.same(fields["csrf"], staff.session.csrf) else {
+        guard Self.same(fields.csrf, staff.session.csrf) else {
             await log.record("csrf-refused", staff: staff.account.id, item: id, detail: name, at: now())
             return message(
                 "Not recorded", "The form had expired or did not come from this desk. Nothing was recorded.",
@@ -327,8 +329,8 @@ struct Pages: Sendable {
         guard let action = DeskAction(rawValue: name) else {
             return message("Not found", "There is no such action.", staff: staff, status: .notFound)
         }
-        let outcome = fields["outcome"].flatMap(DecisionOutcome.init)
-        let rationale = fields["rationale"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let outcome = fields.outcome.flatMap(DecisionOutcome.init)
+        let rationale = fields.rationale?.trimmingCharacters(in: .whitespacesAndNewlines)
         switch try await desk.act(action, on: id, by: staff.account.id, outcome: outcome, rationale: rationale) {
         case .done:
             await log.record(action.rawValue, staff: staff.account.id, item: id, at: now())

@@ -19,8 +19,7 @@ export MASH_BROKER_PORT=${MASH_BRINGUP_BROKER_PORT:-26672}
 export MASH_OPERATIONS_PORT=${MASH_BRINGUP_OPERATIONS_PORT:-26470}
 export MASH_RUN_AGENCIES="health education housing yos probation turning-point"
 # The test node's settings (make test exports them) must not reach this hub.
-unset MASH_AMQP_URL MASH_AMQPS_URL MASH_AMQPS_PORT MASH_OPERATOR_URL MASH_SPA_URL MASH_BROKER_MANAGEMENT_URL \
-    MASH_BROKER_TLS_PORT MASH_BROKER_MGMT_PORT MASH_BROKER_DIST_PORT MASH_BROKER_NODE
+forget_test_node
 store=$MASH_RUN_STATE/coordinator/coordinator.sqlite
 logs=$root/.build/test-output/bring-up
 session=mash-bring-up-$$

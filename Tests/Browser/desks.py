@@ -19,7 +19,6 @@ import os
 import sqlite3
 import ssl
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,7 +27,7 @@ from axe_selenium_python import Axe
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 failures = []
@@ -41,16 +40,14 @@ def check(what, condition, detail=""):
     return condition
 
 
-def eventually(what, probe, seconds=60, every=0.5):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            check(what, False, f"not within {seconds} s")
-            return value
-        time.sleep(every)
+def eventually(what, probe, seconds=60):
+    """The probe's first truthy value within `seconds` (polled by Selenium's wait); falsy, and a failed check,
+    if none came."""
+    try:
+        return WebDriverWait(probe, seconds, poll_frequency=0.5).until(lambda _: probe())
+    except TimeoutException:
+        check(what, False, f"not within {seconds} s")
+        return probe()
 
 
 class Desks:
