@@ -26,12 +26,15 @@ public final class Adapter: Sendable {
     let store: AdapterStore
     let outbox: Outbox
     let backend: any ResearchBackend
+    /// Where outcomes go in the agency's own system; nil keeps them in the store only.
+    let outcomeRecipient: (any OutcomeRecipient)?
     let keys: PartyKeys
     let broker: AMQPURL
     let logger: Logger
     let now: @Sendable () -> Date
     private let busy = Mutex<Set<String>>([])
     private let doorbell = Doorbell()
+    private let outcomeDoorbell = Doorbell()
     /// Counts for `/metrics`; pending requests and the outbox backlog are read from the store per scrape.
     public let metrics = ServiceMetrics()
     private let base = Mutex<ServiceBase?>(nil)
@@ -61,11 +64,19 @@ public final class Adapter: Sendable {
         case .http(let url, let timeout):
             backend = HTTPBackend(url: url, timeout: timeout, allowed: configuration.categories)
         }
+        switch configuration.outcomes {
+        case .command(let arguments, let timeout):
+            outcomeRecipient = CommandBackend(arguments: arguments, timeout: timeout, role: "outcome program")
+        case .http(let url, let timeout):
+            outcomeRecipient = HTTPBackend(url: url, timeout: timeout, role: "outcome service")
+        case nil:
+            outcomeRecipient = nil
+        }
     }
 
     /// The adapter's parts as services, in start order (they stop in reverse): the operations endpoint, the
-    /// broker session, the outbox relay, the heartbeat, the research workers and the pump on the agency's
-    /// queue. `ready` is called once the pump consumes and the endpoint is bound; `after` is waited for before
+    /// broker session, the outbox relay, the heartbeat, the research workers, the outcome worker (when outcomes
+    /// go to the agency's system) and the pump on the agency's queue. `ready` is called once the pump consumes and the endpoint is bound; `after` is waited for before
     /// connecting (`mash-hub` starts adapters once the coordinator has declared the topology).
     public func services(
         ready: @escaping @Sendable () -> Void = {}, after: (@Sendable () async throws -> Void)? = nil
@@ -90,13 +101,16 @@ public final class Adapter: Sendable {
             services.append(
                 LoopService("research \(worker)", relay: base.relay) { [self] relay in try await research(relay!) })
         }
+        if let recipient = outcomeRecipient {
+            services.append(LoopService("outcomes") { [self] _ in try await passOutcomes(to: recipient) })
+        }
         // The agency's broker user may publish only responses, so a refused message goes to the queue's DLQ by
         // rejection (RabbitMQ records `rejected` in x-death); the reason is logged.
         var pump = MessagePump(
             queue: configuration.queue, identity: configuration.agency, deadLetters: .reject, prefetch: 16,
             handler: take)
-        let doorbell = self.doorbell
-        pump.afterCommit = { doorbell.ring() }
+        let doorbells = [doorbell, outcomeDoorbell]
+        pump.afterCommit = { for doorbell in doorbells { doorbell.ring() } }
         let opener = keys.opener
         return services + [base.pump(pump) { opener }]
     }
@@ -122,7 +136,8 @@ public final class Adapter: Sendable {
     // MARK: taking requests
 
     /// A message from the hub, in the pump's transaction: a request is stored (and acked once committed; the
-    /// research runs from the store), a cancellation stops a pending request, a chase is logged.
+    /// research runs from the store), a cancellation stops a pending request, a chase is logged, an outcome is
+    /// stored (and passed on from the store).
     @Sendable func take(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
         guard message.sender == configuration.hub else {
             throw Refusal(reason: "unexpectedSender", detail: "signed by \(message.sender), not \(configuration.hub)")
@@ -158,10 +173,41 @@ public final class Adapter: Sendable {
         case .requestChase:
             let notice = try readNotice(message.opened)
             logger.notice("the hub chased a request", metadata: ["request": "\(notice.requestID ?? "-")"])
+        case .outcome:
+            try keep(message, db)
         default:
             throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not taken by an adapter")
         }
         return []
+    }
+
+    /// An enquiry's outcome, for a request this agency answered: kept sealed, and marked to be passed to the
+    /// agency's own system if its configuration names one.
+    private func keep(_ message: InboundMessage, _ db: Database) throws {
+        let outcome: EnquiryOutcome
+        do {
+            outcome = try EnquiryOutcome(json: message.payload, source: "message \(message.messageID)")
+        } catch let error as DocumentError {
+            throw Refusal(invalid: error)
+        }
+        guard let requestID = outcome.requestID else {
+            throw Refusal(reason: "invalidDocument", detail: "an outcome for an agency must name its requestID")
+        }
+        guard try store.enquiry(ofRequest: requestID, db) == outcome.enquiryID else {
+            throw Refusal(
+                reason: "unknownRequest", detail: "no request \(requestID) of enquiry \(outcome.enquiryID) here")
+        }
+        let kept = try store.keepOutcome(
+            db, requestID: requestID, messageID: message.messageID,
+            status: outcomeRecipient == nil ? .kept : .waiting,
+            sealedBody: try keys.dataKeyring.seal(message.payload, context: Array("outcome:\(requestID)".utf8)),
+            now: now())
+        logger.info(
+            kept ? "outcome stored" : "outcome already stored; ignored",
+            metadata: [
+                "request": "\(requestID)", "enquiry": "\(outcome.enquiryID)",
+                "outcome": "\(outcome.outcome.rawValue)",
+            ])
     }
 
     private func readNotice(_ opened: OpenedMessage) throws -> Notice {
@@ -280,6 +326,38 @@ public final class Adapter: Sendable {
         }
     }
 
+    // MARK: outcomes
+
+    /// Passes each waiting outcome to the agency's system, the oldest first. A failure is tried again
+    /// `retryDelay` later, for as long as it takes: an outcome is never dropped.
+    private func passOutcomes(to recipient: any OutcomeRecipient) async throws {
+        while !Task.isCancelled {
+            guard let job = try await store.nextOutcome(now: now()) else {
+                let next = try await store.nextOutcomeAttempt()
+                let wait = next.map { min(max($0.timeIntervalSince(now()), 0.05), 1) } ?? 1
+                await outcomeDoorbell.wait(upTo: .milliseconds(Int(wait * 1000)))
+                continue
+            }
+            let outcome = try keys.dataKeyring.open(job.body, context: Array("outcome:\(job.id)".utf8))
+            do {
+                try await recipient.deliver(outcome)
+                try await store.outcomePassed(job.id, now: now())
+                metrics.increment("mash_outcomes_passed_total", [("result", "passed")])
+                logger.info("outcome passed to the agency's system", metadata: ["request": "\(job.id)"])
+            } catch {
+                let reason = (error as? ResearchFailure)?.description ?? "\(type(of: error))"
+                let attempts = job.attempts + 1
+                try await store.retryOutcome(
+                    job.id, attempts: attempts, at: now().addingTimeInterval(configuration.retryDelay))
+                metrics.increment("mash_outcomes_passed_total", [("result", "failed")])
+                logger.log(
+                    level: attempts >= configuration.attempts ? .error : .warning,
+                    "the agency's system did not take an outcome; will try again",
+                    metadata: ["request": "\(job.id)", "attempt": "\(attempts)", "error": "\(reason)"])
+            }
+        }
+    }
+
     // MARK: publishing
 
     private func sealed(_ payload: [UInt8], type: DocumentType, headers: [String: String]) throws -> OutboxMessage {
@@ -322,6 +400,11 @@ public final class Adapter: Sendable {
         if let counts = try? store.counts() {
             for status in ["pending", "answered", "cancelled"] {
                 metrics.record("mash_adapter_requests", Double(counts[status] ?? 0), [("status", status)])
+            }
+        }
+        if let counts = try? store.outcomeCounts() {
+            for status in ["kept", "waiting", "passed"] {
+                metrics.record("mash_adapter_outcomes", Double(counts[status] ?? 0), [("status", status)])
             }
         }
         metrics.recordClient(connected: connected, outbox: outbox)

@@ -64,6 +64,22 @@ final class AdapterStore: Sendable {
             try db.execute(sql: "ALTER TABLE inbox ADD COLUMN queue TEXT NOT NULL DEFAULT ''")
             try db.execute(sql: "ALTER TABLE inbox ADD COLUMN outcome TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("v3: enquiry outcomes") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE outcome (
+                        request_id TEXT PRIMARY KEY REFERENCES request(id),
+                        message_id TEXT NOT NULL,
+                        received_at REAL NOT NULL,
+                        status TEXT NOT NULL,              -- OutcomeStatus
+                        body BLOB NOT NULL,                -- the mash.outcome/1 JSON, sealed with the data keyring
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at REAL NOT NULL DEFAULT 0,
+                        passed_at REAL
+                    );
+                    CREATE INDEX outcome_waiting ON outcome (status, next_attempt_at);
+                    """)
+        }
         return migrator
     }
 
@@ -133,6 +149,90 @@ final class AdapterStore: Sendable {
                 "UPDATE request SET status = 'answered', outcome = ?, answered_at = ? WHERE id = ? AND status = 'pending'",
             arguments: [outcome.rawValue, now.timeIntervalSince1970, id])
         return db.changesCount == 1
+    }
+
+    // MARK: outcomes
+
+    /// Where an enquiry's outcome stands at the adapter.
+    enum OutcomeStatus: String, Sendable {
+        /// Stored; this agency's configuration passes outcomes nowhere.
+        case kept
+        /// Stored, and still to be taken by the agency's own system.
+        case waiting
+        /// Taken by the agency's own system.
+        case passed
+    }
+
+    /// The enquiry a request held here belongs to; nil for a request this adapter never received.
+    func enquiry(ofRequest id: String, _ db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT enquiry_id FROM request WHERE id = ?"), arguments: [id])
+    }
+
+    /// Stores an outcome, in the pump's transaction; false if one was stored for the request before.
+    func keepOutcome(
+        _ db: Database, requestID: String, messageID: String, status: OutcomeStatus, sealedBody: [UInt8], now: Date
+    ) throws -> Bool {
+        try db.executeCached(
+            sql: """
+                INSERT OR IGNORE INTO outcome (request_id, message_id, received_at, status, body)
+                VALUES (?, ?, ?, ?, ?)
+                """,
+            arguments: [requestID, messageID, now.timeIntervalSince1970, status.rawValue, Data(sealedBody)])
+        return db.changesCount == 1
+    }
+
+    /// The outcome waiting longest whose next try is due.
+    func nextOutcome(now: Date) async throws -> Job? {
+        try await queue.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT request_id, body, attempts FROM outcome WHERE status = ? AND next_attempt_at <= ?
+                        ORDER BY received_at LIMIT 1
+                        """),
+                arguments: [OutcomeStatus.waiting.rawValue, now.timeIntervalSince1970]
+            ).map { row in
+                let body: Data = row["body"]
+                return Job(id: row["request_id"], body: Array(body), attempts: row["attempts"])
+            }
+        }
+    }
+
+    /// When the next waiting outcome is due to be tried; nil when none waits.
+    func nextOutcomeAttempt() async throws -> Date? {
+        try await queue.read { db in
+            try Double.fetchOne(
+                db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM outcome WHERE status = ?"),
+                arguments: [OutcomeStatus.waiting.rawValue]
+            ).map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    func outcomePassed(_ requestID: String, now: Date) async throws {
+        try await queue.write { db in
+            try db.executeCached(
+                sql: "UPDATE outcome SET status = ?, passed_at = ? WHERE request_id = ?",
+                arguments: [OutcomeStatus.passed.rawValue, now.timeIntervalSince1970, requestID])
+        }
+    }
+
+    func retryOutcome(_ requestID: String, attempts: Int, at: Date) async throws {
+        try await queue.write { db in
+            try db.executeCached(
+                sql: "UPDATE outcome SET attempts = ?, next_attempt_at = ? WHERE request_id = ?",
+                arguments: [attempts, at.timeIntervalSince1970, requestID])
+        }
+    }
+
+    /// Outcomes by status, for `/metrics` and tests.
+    func outcomeCounts() throws -> [String: Int] {
+        try queue.read { db in
+            var result: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM outcome GROUP BY status") {
+                result[row["status"]] = row["n"]
+            }
+            return result
+        }
     }
 
     struct Summary: Sendable, Equatable {

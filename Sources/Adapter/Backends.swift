@@ -29,6 +29,12 @@ protocol ResearchBackend: Sendable {
     func research(_ request: ResearchRequest) async throws -> BackendAnswer
 }
 
+/// The agency's own system, told an enquiry's outcome (`mash.outcome/1` JSON). A failure is tried again
+/// later: the outcome stays in the adapter's store until it is taken.
+protocol OutcomeRecipient: Sendable {
+    func deliver(_ outcome: [UInt8]) async throws
+}
+
 /// Reads what a `command` or `http` backend returned:
 /// `{"outcome": "information-held" | "no-trace" | "declined", "findings": [...], "reason": "..."}`, each finding
 /// as in a research response. Strict: an unknown member or a category the agency may not disclose is an error.
@@ -70,11 +76,14 @@ func readBackendAnswer(_ bytes: [UInt8], from source: String, allowed: Set<DataC
 /// answer JSON on its standard output, its standard error passed through to the adapter's. The program starts
 /// as the leader of a process group of its own, so stopping it stops whatever it started too (a shell's
 /// children, a helper holding the output pipe): a program that outlives the timeout, or writes more than
-/// 1 MiB, is sent SIGTERM as a group, then SIGKILL, and the research fails.
-struct CommandBackend: ResearchBackend {
+/// 1 MiB, is sent SIGTERM as a group, then SIGKILL, and the research fails. As an `OutcomeRecipient` the
+/// program gets an outcome on its standard input the same way, and exit 0 is all that is asked of it.
+struct CommandBackend: ResearchBackend, OutcomeRecipient {
     var arguments: [String]
     var timeout: TimeInterval
-    var allowed: Set<DataCategory>
+    var allowed: Set<DataCategory> = []
+    /// What the program is called in a failure ("the research program 'x' exited with status 3").
+    var role = "research program"
     static let outputLimit = 1 << 20
     static let graceAfterTerminate: Duration = .seconds(2)
 
@@ -88,8 +97,17 @@ struct CommandBackend: ResearchBackend {
     private static let pipeSignalIgnored: Void = { signal(SIGPIPE, SIG_IGN) }()
 
     func research(_ request: ResearchRequest) async throws -> BackendAnswer {
+        let output = try await execute(input: request.json)
+        return try readBackendAnswer(output, from: "the \(role) '\(name)'", allowed: allowed)
+    }
+
+    func deliver(_ outcome: [UInt8]) async throws { _ = try await execute(input: outcome) }
+
+    private var name: String { (arguments[0] as NSString).lastPathComponent }
+
+    /// Runs the program with `input` on its standard input; its standard output once it exits 0.
+    private func execute(input: [UInt8]) async throws -> [UInt8] {
         Self.pipeSignalIgnored
-        let name = (arguments[0] as NSString).lastPathComponent
         var options = PlatformOptions()
         options.processGroupID = 0
         options.teardownSequence = [
@@ -99,14 +117,14 @@ struct CommandBackend: ResearchBackend {
         let outcome: Outcome
         do {
             outcome = try await withThrowingTaskGroup(of: Outcome.self) { tasks in
-                tasks.addTask { [arguments, options, json = request.json] in
+                tasks.addTask { [arguments, options] in
                     let result = try await run(
                         .path("/usr/bin/env"), arguments: Arguments(arguments), platformOptions: options,
                         input: .inputWriter, output: .bytes(limit: Self.outputLimit), error: .currentStandardError
                     ) { execution in
                         leader.pid.store(execution.processIdentifier.value, ordering: .relaxed)
                         // A program may answer without reading all of its input: a closed pipe is not a failure.
-                        _ = try? await execution.standardInputWriter.write(json)
+                        _ = try? await execution.standardInputWriter.write(input)
                         try? await execution.standardInputWriter.finish()
                     }
                     return .exited(result.terminationStatus, result.standardOutput)
@@ -119,9 +137,9 @@ struct CommandBackend: ResearchBackend {
                 return try await tasks.next()!
             }
         } catch let error as SubprocessError where error.code == .outputLimitExceeded {
-            throw ResearchFailure("the research program '\(name)' wrote more than 1 MiB")
+            throw ResearchFailure("the \(role) '\(name)' wrote more than 1 MiB")
         } catch let error as SubprocessError {
-            throw ResearchFailure("the research program '\(name)' could not be run (\(error.description))")
+            throw ResearchFailure("the \(role) '\(name)' could not be run (\(error.description))")
         }
         switch outcome {
         case .timedOut:
@@ -129,12 +147,12 @@ struct CommandBackend: ResearchBackend {
             // ignored SIGTERM, say) is killed here, with the group it still belongs to.
             let pid = leader.pid.load(ordering: .relaxed)
             if pid > 0 { kill(-pid, SIGKILL) }
-            throw ResearchFailure("the research program '\(name)' did not answer within \(Int(timeout))s")
+            throw ResearchFailure("the \(role) '\(name)' did not answer within \(Int(timeout))s")
         case .exited(let status, let bytes):
             guard case .exited(0) = status else {
-                throw ResearchFailure("the research program '\(name)' \(Self.describe(status))")
+                throw ResearchFailure("the \(role) '\(name)' \(Self.describe(status))")
             }
-            return try readBackendAnswer(bytes, from: "the research program '\(name)'", allowed: allowed)
+            return bytes
         }
     }
 
@@ -152,44 +170,54 @@ struct CommandBackend: ResearchBackend {
 }
 
 /// POSTs each research request (JSON) to the agency's own service and reads the answer from the response
-/// body. Anything but a 200 within the timeout is a failure.
-struct HTTPBackend: ResearchBackend {
+/// body. Anything but a 200 within the timeout is a failure. As an `OutcomeRecipient` it POSTs the outcome,
+/// and any 2xx status means the service took it.
+struct HTTPBackend: ResearchBackend, OutcomeRecipient {
     var url: URL
     var timeout: TimeInterval
-    var allowed: Set<DataCategory>
+    var allowed: Set<DataCategory> = []
+    /// What the service is called in a failure.
+    var role = "research service"
 
     func research(_ request: ResearchRequest) async throws -> BackendAnswer {
+        let (status, body) = try await post(request.json)
+        guard status == 200 else { throw ResearchFailure("the \(role) answered HTTP \(status)") }
+        return try readBackendAnswer(body, from: "the \(role)", allowed: allowed)
+    }
+
+    func deliver(_ outcome: [UInt8]) async throws {
+        let (status, _) = try await post(outcome)
+        guard (200..<300).contains(status) else { throw ResearchFailure("the \(role) answered HTTP \(status)") }
+    }
+
+    private func post(_ json: [UInt8]) async throws -> (Int, [UInt8]) {
         var post = URLRequest(url: url, timeoutInterval: timeout)
         post.httpMethod = "POST"
         post.setValue("application/json", forHTTPHeaderField: "Content-Type")
         post.setValue("application/json", forHTTPHeaderField: "Accept")
-        post.httpBody = Data(request.json)
+        post.httpBody = Data(json)
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.timeoutIntervalForResource = timeout
         let session = URLSession(configuration: configuration)
         defer { session.finishTasksAndInvalidate() }
         let result = Once<Result<(Int, [UInt8]), ResearchFailure>>()
-        let task = session.dataTask(with: post) { data, response, error in
+        let timedOut = ResearchFailure("the \(role) did not answer within \(Int(timeout))s")
+        let task = session.dataTask(with: post) { [role] data, response, error in
             if let error = error as? URLError, error.code == .timedOut {
-                result.set(.failure(ResearchFailure("the research service did not answer within \(Int(timeout))s")))
+                result.set(.failure(timedOut))
             } else if let error {
                 result.set(
-                    .failure(
-                        ResearchFailure("the research service could not be reached (\(error.localizedDescription))")))
+                    .failure(ResearchFailure("the \(role) could not be reached (\(error.localizedDescription))")))
             } else {
                 result.set(.success(((response as? HTTPURLResponse)?.statusCode ?? 0, Array(data ?? Data()))))
             }
         }
         task.resume()
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout + 1) {
-            if result.set(.failure(ResearchFailure("the research service did not answer within \(Int(timeout))s"))) {
-                task.cancel()
-            }
+            if result.set(.failure(timedOut)) { task.cancel() }
         }
-        let (status, body) = try await result.value.get()
-        guard status == 200 else { throw ResearchFailure("the research service answered HTTP \(status)") }
-        return try readBackendAnswer(body, from: "the research service", allowed: allowed)
+        return try await result.value.get()
     }
 }
 

@@ -7,7 +7,8 @@ import MASHRuntime
 
 extension Coordinator {
     /// The decision maker's decision on a delivered package: stored (sealed, like the enquiry), the decision
-    /// clock stopped, the sharing recorded both ways, and the outcome sent to the referrer. A decision on an
+    /// clock stopped, the sharing recorded both ways, and the outcome sent to the referrer and to every agency
+    /// that answered (their copy without the rationale). A decision on an
     /// enquiry with no package yet, or a second decision, is refused. A late decision is recorded as late; its
     /// breach was already alerted when the decision clock ran out.
     func record(_ decision: Decision, messageID: String, _ db: Database) throws -> [OutboxMessage] {
@@ -20,7 +21,7 @@ extension Coordinator {
             case .refuseDecision(let reason, let detail):
                 throw Refusal(reason: reason, detail: detail)
             case .recordDecision:
-                messages.append(try recordDecision(decision, messageID: messageID, db))
+                messages += try recordDecision(decision, messageID: messageID, db)
             case .recordAnswer, .ignoreAnswer, .cancelRequest, .deliverPackage, .closeWithdrawn:
                 break
             }
@@ -28,7 +29,7 @@ extension Coordinator {
         return messages
     }
 
-    private func recordDecision(_ decision: Decision, messageID: String, _ db: Database) throws -> OutboxMessage {
+    private func recordDecision(_ decision: Decision, messageID: String, _ db: Database) throws -> [OutboxMessage] {
         let id = decision.enquiryID
         guard
             let row = try Row.fetchOne(
@@ -57,17 +58,38 @@ extension Coordinator {
         let outcome = EnquiryOutcome(
             enquiryID: id, reference: enquiry.reference, outcome: decision.outcome, rationale: decision.rationale,
             decidedBy: decision.decidedBy, decidedAt: decision.decidedAt, decisionDue: decisionDue, late: late)
-        let message = try sealed(
-            outcome.json, type: .outcome, to: referrer, exchange: HubQueues.noticesExchange, routingKey: referrer,
-            headers: ["x-mash-enquiry": id])
-        try RecordOfSharing.append(
-            db, at: now, sender: settings.identity, recipient: referrer, purpose: settings.routing.purpose,
-            lawfulBasis: enquiry.lawfulBasis, dataCategories: [.personal], messageID: message.messageID,
-            enquiryID: id, subjectRef: subjectRef)
+        func send(_ outcome: EnquiryOutcome, to party: String, exchange: String, headers: [String: String])
+            throws -> OutboxMessage
+        {
+            let message = try sealed(
+                outcome.json, type: .outcome, to: party, exchange: exchange, routingKey: party, headers: headers)
+            try RecordOfSharing.append(
+                db, at: now, sender: settings.identity, recipient: party, purpose: settings.routing.purpose,
+                lawfulBasis: enquiry.lawfulBasis, dataCategories: [.personal], messageID: message.messageID,
+                enquiryID: id, subjectRef: subjectRef)
+            return message
+        }
+        var messages = [
+            try send(outcome, to: referrer, exchange: HubQueues.noticesExchange, headers: ["x-mash-enquiry": id])
+        ]
+        let answered = try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT id, agency FROM request WHERE enquiry_id = ? AND status = ? ORDER BY agency"),
+            arguments: [id, RequestStatus.answered.rawValue])
+        for row in answered {
+            let request: String = row["id"]
+            messages.append(
+                try send(
+                    outcome.forAgency(request: request), to: row["agency"], exchange: HubQueues.enquiriesExchange,
+                    headers: ["x-mash-enquiry": id, "x-mash-request": request]))
+        }
         metrics.increment("mash_decisions_total", [("outcome", decision.outcome.rawValue), ("late", "\(late)")])
         logger.info(
             "decision recorded",
-            metadata: ["enquiry": "\(id)", "outcome": "\(decision.outcome.rawValue)", "late": "\(late)"])
-        return message
+            metadata: [
+                "enquiry": "\(id)", "outcome": "\(decision.outcome.rawValue)", "late": "\(late)",
+                "agencies": "\(answered.count)",
+            ])
+        return messages
     }
 }

@@ -42,6 +42,14 @@ public struct AdapterConfiguration: Sendable {
         case http(url: URL, timeout: TimeInterval)
     }
 
+    /// Where an enquiry's outcome goes in the agency's own system, once the decision is made.
+    public enum OutcomeDelivery: Sendable {
+        /// Runs the agency's program with the `mash.outcome/1` JSON on stdin; exit 0 means it was taken.
+        case command(arguments: [String], timeout: TimeInterval)
+        /// POSTs the `mash.outcome/1` JSON to the agency's service; a 2xx status means it was taken.
+        case http(url: URL, timeout: TimeInterval)
+    }
+
     public var file: String
     public var agency: String
     public var name: String
@@ -62,6 +70,8 @@ public struct AdapterConfiguration: Sendable {
     /// The data categories this agency may disclose; a finding of any other category is never sent.
     public var categories: Set<DataCategory>
     public var backend: Backend
+    /// nil: outcomes are kept in the adapter's store only.
+    public var outcomes: OutcomeDelivery?
     /// Tries of a failing backend before answering `unable`, and the wait between them.
     public var attempts: Int
     public var retryDelay: TimeInterval
@@ -132,11 +142,7 @@ public struct AdapterConfiguration: Sendable {
             backend = .command(arguments: try Self.resolveProgram(arguments, in: research), timeout: timeout)
             categories = try Self.categories(&research)
         case "http":
-            let text = try research.string("url")
-            guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? "") else {
-                throw research.error("url", "'\(text)' is not an http:// or https:// URL")
-            }
-            backend = .http(url: url, timeout: timeout)
+            backend = .http(url: try Self.url(&research), timeout: timeout)
             categories = try Self.categories(&research)
         default:
             throw research.error("backend", "'\(kind)' is not a backend; use csv, sqlite, command or http")
@@ -146,6 +152,23 @@ public struct AdapterConfiguration: Sendable {
             try lawfulBasis.check(covers: categories)
         } catch {
             throw top.error("lawfulBasis", "the research may disclose \(Self.list(categories)), but \(error.reason)")
+        }
+
+        if var section = try top.optionalMapping("outcomes") {
+            let timeout =
+                try section.optionalString("timeout").map { try section.duration($0, key: "timeout") } ?? 60
+            switch (section.has("command"), section.has("url")) {
+            case (true, false):
+                outcomes = .command(
+                    arguments: try Self.resolveProgram(try section.strings("command"), in: section), timeout: timeout)
+            case (false, true):
+                outcomes = .http(url: try Self.url(&section), timeout: timeout)
+            default:
+                throw section.error("command", "give either a command or a url to pass outcomes to, not both")
+            }
+            try section.finish()
+        } else {
+            outcomes = nil
         }
 
         answerWithin =
@@ -179,11 +202,19 @@ public struct AdapterConfiguration: Sendable {
         return result
     }
 
+    private static func url(_ section: inout ConfigMapping) throws -> URL {
+        let text = try section.string("url")
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? "") else {
+            throw section.error("url", "'\(text)' is not an http:// or https:// URL")
+        }
+        return url
+    }
+
     /// A program named by a relative path is found from the configuration file's folder.
-    private static func resolveProgram(_ arguments: [String], in research: ConfigMapping) throws -> [String] {
-        guard let program = arguments.first else { throw research.error("command", "must name a program") }
+    private static func resolveProgram(_ arguments: [String], in section: ConfigMapping) throws -> [String] {
+        guard let program = arguments.first else { throw section.error("command", "must name a program") }
         guard program.contains("/"), !program.hasPrefix("/") else { return arguments }
-        let folder = (research.file as NSString).deletingLastPathComponent
+        let folder = (section.file as NSString).deletingLastPathComponent
         return [((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(program)] + arguments.dropFirst()
     }
 

@@ -51,14 +51,18 @@ public struct Decision: Sendable, Equatable {
     }
 }
 
-/// The outcome of an enquiry as the coordinator tells the referrer: the decision, with the referrer's own
-/// case reference so it can be filed against the contact.
+/// The outcome of an enquiry as the coordinator tells the referrer and the agencies that answered: the
+/// decision, with the referrer's own case reference so it can be filed against the contact. An agency's copy
+/// names the request it answered and leaves out the rationale, which may draw on other agencies' findings.
 public struct EnquiryOutcome: Sendable, Equatable {
     public var enquiryID: String
     /// The referrer's case reference from the enquiry.
     public var reference: String
+    /// In an agency's copy: the request that agency answered.
+    public var requestID: String?
     public var outcome: DecisionOutcome
-    public var rationale: String
+    /// In the referrer's copy only.
+    public var rationale: String?
     public var decidedBy: String
     public var decidedAt: Date
     /// The decision deadline, and whether the decision came after it.
@@ -66,11 +70,12 @@ public struct EnquiryOutcome: Sendable, Equatable {
     public var late: Bool
 
     public init(
-        enquiryID: String, reference: String, outcome: DecisionOutcome, rationale: String, decidedBy: String,
-        decidedAt: Date, decisionDue: Date, late: Bool
+        enquiryID: String, reference: String, requestID: String? = nil, outcome: DecisionOutcome, rationale: String?,
+        decidedBy: String, decidedAt: Date, decisionDue: Date, late: Bool
     ) {
         self.enquiryID = enquiryID
         self.reference = reference
+        self.requestID = requestID
         self.outcome = outcome
         self.rationale = rationale
         self.decidedBy = decidedBy
@@ -84,8 +89,9 @@ public struct EnquiryOutcome: Sendable, Equatable {
         try reader.schema(.outcome)
         enquiryID = try reader.identifier("enquiryID")
         reference = try reader.string("reference")
+        requestID = try reader.optionalIdentifier("requestID")
         outcome = try reader.enum("outcome", DecisionOutcome.self)
-        rationale = try reader.string("rationale")
+        rationale = try reader.optionalString("rationale")
         decidedBy = try reader.identifier("decidedBy")
         decidedAt = try reader.instant("decidedAt")
         decisionDue = try reader.instant("decisionDue")
@@ -95,10 +101,21 @@ public struct EnquiryOutcome: Sendable, Equatable {
     }
 
     public var json: [UInt8] {
-        DocumentWriter.encode([
+        var document: [String: Any] = [
             "schema": DocumentType.outcome.rawValue, "enquiryID": enquiryID, "reference": reference,
-            "outcome": outcome.rawValue, "rationale": rationale, "decidedBy": decidedBy,
-            "decidedAt": Instant.format(decidedAt), "decisionDue": Instant.format(decisionDue), "late": late,
-        ])
+            "outcome": outcome.rawValue, "decidedBy": decidedBy, "decidedAt": Instant.format(decidedAt),
+            "decisionDue": Instant.format(decisionDue), "late": late,
+        ]
+        document["requestID"] = requestID
+        document["rationale"] = rationale
+        return DocumentWriter.encode(document)
+    }
+
+    /// The copy for an agency that answered `requestID`: without the rationale.
+    public func forAgency(request requestID: String) -> EnquiryOutcome {
+        var copy = self
+        copy.requestID = requestID
+        copy.rationale = nil
+        return copy
     }
 }

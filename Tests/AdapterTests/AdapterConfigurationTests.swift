@@ -72,6 +72,15 @@ struct AdapterConfigurationTests {
         #expect(configuration.categories == [.personal, .criminalOffence])
         #expect(configuration.receivesHousehold && !configuration.receivesReason)
         #expect(configuration.attempts == 3 && configuration.heartbeatEvery == 30 && configuration.parallel == 2)
+        #expect(configuration.outcomes == nil)
+
+        let passing = try fixture.load(
+            ConfigFixture.valid + "\noutcomes:\n  command: [bin/update-case, --mash]\n  timeout: 20s\n")
+        guard case .command(let arguments, let timeout) = passing.outcomes else {
+            Issue.record("expected an outcome command, got \(String(describing: passing.outcomes))")
+            return
+        }
+        #expect(arguments == [fixture.folder.file("bin/update-case"), "--mash"] && timeout == 20)
     }
 
     @Test(
@@ -100,6 +109,16 @@ struct AdapterConfigurationTests {
             (
                 "url: amqp://police@127.0.0.1:5672/mash", "url: http://police@host/mash", "police.yaml:3: 'broker.url'",
                 "scheme must be amqp or amqps"
+            ),
+            (
+                "store: store.sqlite", "store: store.sqlite\noutcomes:\n  timeout: 5s",
+                "police.yaml:7: 'outcomes.command'",
+                "give either a command or a url"
+            ),
+            (
+                "store: store.sqlite", "store: store.sqlite\noutcomes:\n  url: ftp://x/y",
+                "police.yaml:7: 'outcomes.url'",
+                "is not an http:// or https:// URL"
             ),
         ] as [(String, String, String, String)])
     func mistakes(_ original: String, _ replacement: String, _ place: String, _ problem: String) throws {

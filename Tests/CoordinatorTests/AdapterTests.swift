@@ -233,6 +233,111 @@ extension CoordinatorBrokerTests {
             }
         }
 
+        @Test(
+            "a decision's outcome reaches every agency that answered: kept in each adapter's store, passed to the agency's own program or service (tried again until it takes it), without the rationale"
+        )
+        func outcomes() async throws {
+            try await Harness.with(
+                "adapters-outcomes", routing: try DecisionTests.routing(decision: "60s wall-clock")
+            ) { harness in
+                try await harness.startInProcess()
+                let programLog = harness.scratch.file("program-outcomes.jsonl")
+                let serviceLog = harness.scratch.file("service-outcomes.jsonl")
+                let portFile = harness.scratch.file("service.port")
+                let service = try ChildProcess(
+                    "/usr/bin/env",
+                    [Harness.python, "-u", Repository.path("Tests/Interop/research_service.py"), serviceLog],
+                    log: portFile)
+                harness.processes.withLock { $0.append(service) }
+                try await harness.eventually("the research service's port") {
+                    Int((try? String(contentsOfFile: portFile, encoding: .utf8))?.split(separator: "\n").first ?? "")
+                        != nil
+                }
+                let port = try String(contentsOfFile: portFile, encoding: .utf8).split(separator: "\n")[0]
+                let program = Repository.path("Tests/Interop/research_program.py")
+                try await harness.startAdapter(
+                    try harness.adapterConfig(
+                        "police", research: Self.commandResearch("answer"),
+                        extra: "outcomes:\n  command: [\(Harness.python), \(program), outcome, \(programLog)]"),
+                    agency: "police")
+                try await harness.startAdapter(
+                    try harness.adapterConfig(
+                        "health",
+                        research: """
+                              backend: http
+                              url: http://127.0.0.1:\(port)/research
+                              categories: [personal]
+                              retryDelay: 1s
+                            """,
+                        extra: "outcomes:\n  url: http://127.0.0.1:\(port)/outcome\n  timeout: 5s"),
+                    agency: "health")
+                let housingConfig = try harness.adapterConfig("housing", research: Self.commandResearch("answer"))
+                try await harness.startAdapter(housingConfig, agency: "housing")
+
+                let enquiry = TestHub.enquiry(rag: .red, agencies: ["police", "health", "housing"])
+                try await harness.send(enquiry.json, type: .enquiry)
+                _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                let decision = DecisionTests.decision(enquiry, .childInNeedAssessment)
+                try await harness.send(decision.json, type: .decision, from: "decision-maker", routingKey: "decision")
+
+                // The referrer's copy has the rationale and names no request.
+                let told = try await harness.take(1, from: "spa.notices", as: "spa")
+                let referrers = try EnquiryOutcome(json: told[0].payload, source: "outcome")
+                #expect(referrers.rationale == decision.rationale && referrers.requestID == nil)
+
+                let requests = try harness.query { db in
+                    try Dictionary(
+                        uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT agency, id FROM request").map {
+                            (row: Row) -> (String, String) in (row["agency"], row["id"])
+                        })
+                }
+                @Sendable func lines(_ path: String) -> [EnquiryOutcome] {
+                    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+                        try? EnquiryOutcome(json: Array($0.utf8), source: path)
+                    }
+                }
+                try await harness.eventually("the police program given the outcome") { lines(programLog).count == 1 }
+                // The service refused the first time (503); the adapter tried again a second later.
+                try await harness.eventually("the health service given the outcome") { lines(serviceLog).count == 1 }
+                for (agency, log) in [("police", programLog), ("health", serviceLog)] {
+                    let outcome = try #require(lines(log).first)
+                    #expect(outcome.enquiryID == enquiry.id && outcome.requestID == requests[agency])
+                    #expect(outcome.outcome == .childInNeedAssessment && outcome.decidedBy == decision.decidedBy)
+                    #expect(outcome.rationale == nil)
+                    #expect(outcome.reference == enquiry.reference)
+                }
+                let healthLog = try String(contentsOfFile: harness.scratch.file("adapter-health.log"), encoding: .utf8)
+                #expect(healthLog.contains("the agency's system did not take an outcome; will try again"))
+                #expect(healthLog.contains("the outcome service answered HTTP 503"))
+
+                // Housing passes outcomes nowhere: its store keeps the outcome, sealed.
+                let housingStore = try #require(
+                    try String(contentsOfFile: housingConfig, encoding: .utf8).split(separator: "\n")
+                        .first { $0.hasPrefix("store: ") }?.dropFirst("store: ".count))
+                try await harness.eventually("housing's store has the outcome") {
+                    let store = try DatabaseQueue(path: String(housingStore))
+                    defer { try? store.close() }
+                    return try store.read { db in
+                        try Row.fetchOne(db, sql: "SELECT request_id, status, body FROM outcome")
+                    }.map { row in
+                        let body: Data = row["body"]
+                        return row["request_id"] == requests["housing"] && row["status"] == "kept"
+                            && !String(decoding: body, as: UTF8.self).contains("child-in-need")
+                    } ?? false
+                }
+                // Each outcome sent is an entry in the record of sharing: the referrer and the three agencies.
+                let shared = try harness.query { db in
+                    try String.fetchAll(
+                        db,
+                        sql: """
+                            SELECT recipient FROM record_of_sharing WHERE sender = 'coordinator' AND message_id IN
+                            (SELECT message_id FROM outbox WHERE type = 'mash.outcome/1') ORDER BY recipient
+                            """)
+                }
+                #expect(shared == ["health", "housing", "police", "spa"])
+            }
+        }
+
         @Test("no consent or override: declined with the reason, and the agency's records are never searched")
         func noConsent() async throws {
             try await Harness.with("adapters-consent") { harness in
@@ -290,7 +395,7 @@ extension CoordinatorBrokerTests {
             }
         }
 
-        @Test("a request not signed by the hub is dead-lettered, never researched")
+        @Test("a request not signed by the hub, or an outcome for a request never held, is dead-lettered")
         func forgedRequest() async throws {
             try await Harness.with("adapters-forged") { harness in
                 let marker = harness.scratch.file("ran")
@@ -301,6 +406,17 @@ extension CoordinatorBrokerTests {
                 let dead = try await harness.take(1, from: "agency.police.enquiries.dlq", as: "police")
                 #expect(dead[0].sender == "spa")
                 #expect(!FileManager.default.fileExists(atPath: marker))
+
+                // An outcome, even from the hub, for a request this adapter never had is refused too.
+                let stray = EnquiryOutcome(
+                    enquiryID: "e-unknown", reference: "FWi-1", requestID: "r-unknown", outcome: .noFurtherAction,
+                    rationale: nil, decidedBy: "dm-jones", decidedAt: Date(), decisionDue: Date(), late: false)
+                let message = try harness.hub.sealed(stray.json, type: .outcome, from: "coordinator", to: "police")
+                try await harness.admin.publish(message, exchange: "mash.enquiries", routingKey: "police")
+                let refused = try await harness.take(1, from: "agency.police.enquiries.dlq", as: "police")
+                #expect(refused[0].type == DocumentType.outcome.rawValue)
+                let log = try String(contentsOfFile: harness.scratch.file("adapter-police.log"), encoding: .utf8)
+                #expect(log.contains("unknownRequest"))
             }
         }
     }

@@ -8,6 +8,8 @@
                                           to PIDS, holding the output pipe), then never answers
     research_program.py slow MARKER SECS  creates MARKER, waits SECS, then answers (for crash tests)
     research_program.py record MARKER     appends to MARKER that it ran, then answers
+    research_program.py outcome LOG       (as an `outcomes` command) appends the outcome it is given to LOG,
+                                          one JSON line
 """
 import json
 import signal
@@ -16,6 +18,11 @@ import sys
 import time
 
 mode = sys.argv[1]
+if mode == "outcome":
+    outcome = json.load(sys.stdin)
+    with open(sys.argv[2], "a") as log:
+        log.write(json.dumps(outcome) + "\n")
+    sys.exit(0)
 if mode == "hang-with-child":
     # First, before anything slow: the test's timeout must find the child already started and recorded.
     child = subprocess.Popen(["sleep", "infinity"])

@@ -5,15 +5,32 @@ library only. Prints its port on the first line, then serves until killed:
     POST /research   one finding about the subject
     POST /slow       never answers in time
     POST /broken     HTTP 500
+    POST /outcome    (as an `outcomes` url) HTTP 503 the first time, then 204; each outcome it takes is
+                     appended to the file named by the first argument, one JSON line
 """
 import json
+import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+refused = threading.Event()
 
 
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path == "/outcome":
+            if not refused.is_set():
+                refused.set()
+                self.send_response(503)
+            else:
+                with open(sys.argv[1], "a") as log:
+                    log.write(json.dumps(request) + "\n")
+                self.send_response(204)
+            self.end_headers()
+            return
         if self.path == "/slow":
             time.sleep(30)
         if self.path == "/broken":
