@@ -43,6 +43,10 @@ extension Coordinator {
             let receipt = try readDocument { try EncompassAcknowledgement(json: message.payload, source: source) }
             try acknowledge(receipt, from: message.sender, db)
             return []
+        case .triageOutcome:
+            try allow([settings.practiceManager], "triage outcomes")
+            let outcome = try readDocument { try TriageOutcome(json: message.payload, source: source, now: now()) }
+            return try record(outcome, messageID: message.messageID, db)
         case .decision:
             try allow([settings.decisionMaker], "decisions")
             let decision = try readDocument { try Decision(json: message.payload, source: source, now: now()) }
@@ -104,7 +108,7 @@ extension Coordinator {
     // MARK: DANs
 
     /// Routes a DAN: the Practice Manager (High), allocated social workers (open cases), the daily triage
-    /// (the rest), a copy to Probation, and an Encompass notice per school (or the LA officer). What goes on —
+    /// (the rest, on the Practice Manager's triage list as a `mash.dan-triage/1`), a copy to Probation, and an Encompass notice per school (or the LA officer). What goes on —
     /// Probation's copy, the `notification` inside a referral or contact — is the DAN as received (`asReceived`,
     /// the document's bytes), not a rewriting of what the hub read of it.
     func receive(_ dan: DomesticAbuseNotification, asReceived: [UInt8], _ db: Database) throws -> [OutboxMessage] {
@@ -148,6 +152,16 @@ extension Coordinator {
             try send(
                 DocumentWriter.encode(referral), .danReferral, to: settings.practiceManager,
                 exchange: HubQueues.alertsExchange, routingKey: settings.practiceManager, rag: RAG.red.rawValue)
+        }
+        if let triageDate = route.triageDate {
+            let item: [String: Any] = [
+                "schema": DocumentType.danTriage.rawValue, "danID": dan.id, "triageDate": triageDate.description,
+                "level": dan.assessment.effectiveLevel.rawValue, "assessedLevel": dan.assessment.level.rawValue,
+                "flags": flags, "receivedAt": Instant.format(now), "notification": notification,
+            ]
+            try send(
+                DocumentWriter.encode(item), .danTriage, to: settings.practiceManager,
+                exchange: HubQueues.alertsExchange, routingKey: settings.practiceManager)
         }
         for contact in route.contacts {
             let document: [String: Any] = [

@@ -188,6 +188,15 @@ public final class CoordinatorStore: Sendable {
                     ALTER TABLE enquiry ADD COLUMN decision BLOB;          -- the decision JSON, sealed with the data keyring
                     """)
         }
+        migrator.registerMigration("v6: DAN triage outcomes") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE dan ADD COLUMN triage_decision TEXT;       -- TriageDecision
+                    ALTER TABLE dan ADD COLUMN triaged_by TEXT;            -- the Practice Manager's staff id
+                    ALTER TABLE dan ADD COLUMN triaged_at REAL;
+                    ALTER TABLE dan ADD COLUMN triage_enquiry TEXT;        -- the enquiry an open-enquiry outcome opened
+                    """)
+        }
         return migrator
     }
 

@@ -14,9 +14,9 @@ struct Triage: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the DANs going to one day's triage, with their pre-triage flags.",
             discussion: """
-                Shows ids, levels, the risk tool, flags and counts; no names (open a DAN with the Practice \
-                Manager's tools). Below the list: how many DANs the hub received that day, each copied to \
-                Probation.
+                Shows ids, levels, the risk tool, flags, counts and each DAN's triage outcome (or 'waiting'); no \
+                names (the Practice Manager's desk shows the DANs and records the outcomes). Below the list: how \
+                many DANs the hub received that day, each copied to Probation.
 
                 Example:
                   mashctl triage list --date 2026-11-24
@@ -53,13 +53,17 @@ struct Triage: ParsableCommand {
                 let formatter = DateFormatter()
                 formatter.timeZone = TimeZone(identifier: "Europe/London")
                 formatter.dateFormat = "yyyy-MM-dd HH:mm"
-                print(Format.row([("DAN", -36), ("RECEIVED", -16), ("LEVEL", -9), ("CHILDREN", 8), ("FLAGS", -60)]))
+                print(
+                    Format.row([
+                        ("DAN", -36), ("RECEIVED", -16), ("LEVEL", -9), ("CHILDREN", 8), ("TRIAGED", -22),
+                        ("FLAGS", -60),
+                    ]))
                 for entry in report.triage {
                     let level = entry.level == entry.assessedLevel ? entry.level : "\(entry.level)*"
                     let flags = entry.flags.isEmpty ? "-" : entry.flags.joined(separator: ", ")
                     let cells: [(String, Int)] = [
                         (entry.dan, -36), (formatter.string(from: entry.receivedAt), -16), (level, -9),
-                        ("\(entry.children)", 8), (flags, -60),
+                        ("\(entry.children)", 8), (entry.decision ?? "waiting", -22), (flags, -60),
                     ]
                     print(Format.row(cells))
                 }

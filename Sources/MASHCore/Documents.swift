@@ -25,6 +25,9 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case rollReport = "mash.roll-report/1"
     case rollRejection = "mash.roll-rejection/1"
     case missingEducationAlert = "mash.cme-alert/1"
+    case danTriage = "mash.dan-triage/1"
+    case triageOutcome = "mash.triage-outcome/1"
+    case earlyHelpNotice = "mash.early-help-notice/1"
     case deadLetterReplay = "mash.dead-letter-replay/1"
     case openCaseRegister = "mash.open-case-register/1"
 }
@@ -215,7 +218,7 @@ public struct Enquiry: Sendable, Equatable {
         try reader.finish()
     }
 
-    private static func consent(_ parent: inout DocumentReader) throws -> Consent {
+    static func consent(_ parent: inout DocumentReader) throws -> Consent {
         var reader = try parent.object("consent")
         let status = try reader.string("status")
         let consent: Consent

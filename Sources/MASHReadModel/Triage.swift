@@ -12,6 +12,9 @@ extension HubReadModel {
         public var flags: [String]
         public var children: Int
         public var encompassNotices: Int
+        /// The triage outcome once recorded (`TriageDecision`), and the enquiry it opened.
+        public var decision: String?
+        public var enquiry: String?
     }
 
     public struct TriageReport: Sendable, Equatable, Encodable {
@@ -28,7 +31,9 @@ extension HubReadModel {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, received_at, level, effective_level, tool, flags, children, notices FROM dan
+                    SELECT id, received_at, level, effective_level, tool, flags, children, notices, triage_decision,
+                        triage_enquiry
+                    FROM dan
                     WHERE triage_date = ? ORDER BY received_at
                     """, arguments: [day])
             let received =
@@ -41,7 +46,8 @@ extension HubReadModel {
                         dan: row["id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
                         level: row["effective_level"], assessedLevel: row["level"], tool: row["tool"],
                         flags: flags.isEmpty ? [] : flags.split(separator: ",").map(String.init),
-                        children: row["children"], encompassNotices: row["notices"])
+                        children: row["children"], encompassNotices: row["notices"], decision: row["triage_decision"],
+                        enquiry: row["triage_enquiry"])
                 }, receivedThatDay: received, copiedToProbation: received)
         }
     }

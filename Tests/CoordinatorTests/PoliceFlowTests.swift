@@ -341,6 +341,136 @@ extension CoordinatorBrokerTests {
                 #expect(report["receivedThatDay"] as? Int == 2)
                 #expect(
                     try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM dan WHERE referral = 1") } == 0)
+
+                // Both are on the Practice Manager's triage list: the DAN as received, its date, level and flags.
+                let items = try await harness.take(2, from: "practice-manager.alerts", as: "practice-manager")
+                #expect(items.allSatisfy { $0.type == DocumentType.danTriage.rawValue })
+                let first = try object(items[0])
+                #expect(first["danID"] as? String == notification.id && first["triageDate"] as? String == triageDate)
+                #expect(first["level"] as? String == "medium")
+                #expect(first["flags"] as? [String] == ["child-under-1", "open-case"])
+                #expect(
+                    (first["notification"] as? NSDictionary)
+                        == (try JSONSerialization.jsonObject(with: Data(notification.json)) as? NSDictionary))
+                #expect(try object(items[1])["danID"] as? String == standard.id)
+            }
+        }
+
+        @Test(
+            "triage outcomes: an enquiry opened about the chosen child, an Early Help notice to CSC, no further action recorded; a second outcome, a stranger's, and an enquiry without consent are refused"
+        )
+        func triageOutcomes() async throws {
+            try await Harness.with("dan-triage") { harness in
+                try await harness.startInProcess()
+                var dans: [DomesticAbuseNotification] = []
+                for (forename, born) in [("Eli", "2015-02-02"), ("Fay", "2014-04-04"), ("Gus", "2013-03-03")] {
+                    let notification = dan(
+                        level: .standard, at: Date().addingTimeInterval(-600),
+                        children: [
+                            .init(person: Person(), unbornWeeks: 20, present: false),
+                            child(forename, "Moss", born: born),
+                        ])
+                    try await harness.send(
+                        notification.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
+                    dans.append(notification)
+                }
+                _ = try await harness.take(3, from: "practice-manager.alerts", as: "practice-manager")
+                func outcome(
+                    _ dan: DomesticAbuseNotification, _ decision: TriageDecision,
+                    enquiry: TriageOutcome.EnquiryRequest? = nil
+                ) -> [UInt8] {
+                    TriageOutcome(
+                        danID: dan.id, decision: decision, enquiry: enquiry, rationale: "Discussed at triage.",
+                        triagedBy: "pm-ahmed", triagedAt: Date()
+                    ).json
+                }
+                let override = Consent.overridden(
+                    ConsentOverride(
+                        practiceManager: "pm-ahmed",
+                        agencies: TriageOutcome.meetingAgencies.map {
+                            AgencyAgreement(agency: $0, agreedBy: "at triage")
+                        },
+                        rationale: .riskOfSignificantHarm, details: "Repeat incidents; children present.",
+                        agreedAt: Date()))
+
+                // Eli (the DAN's second child; the first is unborn): an Amber enquiry asking the meeting's agencies.
+                try await harness.send(
+                    outcome(
+                        dans[0], .openEnquiry,
+                        enquiry: .init(
+                            child: 1, rag: .amber, consent: override, agencies: TriageOutcome.meetingAgencies)),
+                    type: .triageOutcome, from: "practice-manager", routingKey: "triage")
+                let request = try ResearchRequest(
+                    json: try #require(
+                        try await harness.take(1, from: "agency.police.enquiries", as: "police").first
+                    ).payload,
+                    source: "request")
+                #expect(request.subject.forename == "Eli" && request.rag == .amber && request.consent == "overridden")
+                let opened = try harness.query { db in
+                    try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT e.id, e.sender, e.rag, (SELECT COUNT(*) FROM request r WHERE r.enquiry_id = e.id) AS asked
+                            FROM enquiry e JOIN dan d ON d.triage_enquiry = e.id WHERE d.id = ?
+                            """, arguments: [dans[0].id])
+                }
+                #expect(opened?["id"] == request.enquiryID && opened?["sender"] == "practice-manager")
+                #expect(opened?["rag"] == "amber" && opened?["asked"] == TriageOutcome.meetingAgencies.count)
+
+                // Fay: Early Help, through CSC's front door.
+                try await harness.send(
+                    outcome(dans[1], .earlyHelp), type: .triageOutcome, from: "practice-manager", routingKey: "triage")
+                let notice = try #require(try await harness.take(1, from: "csc.contacts", as: "csc").first)
+                #expect(notice.type == DocumentType.earlyHelpNotice.rawValue)
+                #expect(try object(notice)["danID"] as? String == dans[1].id)
+
+                // Gus: no further action, recorded only; then a second outcome for him is refused.
+                try await harness.send(
+                    outcome(dans[2], .noFurtherAction), type: .triageOutcome, from: "practice-manager",
+                    routingKey: "triage")
+                let dead = try await harness.admin.consume(queue: "coordinator.notifications.dlq")
+                try await harness.send(
+                    outcome(dans[2], .earlyHelp), type: .triageOutcome, from: "practice-manager", routingKey: "triage")
+                let again = try await dead.next(within: .seconds(30), "the second outcome")
+                #expect(again.properties.headers["x-mash-reason"]?.string == "alreadyTriaged")
+                try again.ack()
+                try await harness.send(
+                    outcome(dans[2], .earlyHelp), type: .triageOutcome, from: "spa", routingKey: "triage")
+                let stranger = try await dead.next(within: .seconds(30), "the SPA's outcome")
+                #expect(stranger.properties.headers["x-mash-reason"]?.string == "senderNotAllowed")
+                try stranger.ack()
+                let decisions = try harness.query { db in
+                    try Row.fetchAll(db, sql: "SELECT id, triage_decision, triaged_by FROM dan").map {
+                        (row: Row) -> String in "\(row["id"] as String)=\(row["triage_decision"] as String? ?? "-")"
+                    }
+                }
+                #expect(
+                    Set(decisions)
+                        == Set([
+                            "\(dans[0].id)=open-enquiry", "\(dans[1].id)=early-help", "\(dans[2].id)=no-further-action",
+                        ]))
+                let listed = try await harness.mashctl([
+                    "triage", "list", "--date",
+                    try #require(
+                        try harness.query { try String.fetchOne($0, sql: "SELECT triage_date FROM dan LIMIT 1") }),
+                    "--store", harness.storePath,
+                ])
+                #expect(listed.output.contains("open-enquiry") && listed.output.contains("no-further-action"))
+
+                // An enquiry opened without consent or an override is refused back to the Practice Manager.
+                let fourth = dan(
+                    level: .standard, at: Date().addingTimeInterval(-600),
+                    children: [child("Hal", "Moss", born: "2016-06-06")])
+                try await harness.send(fourth.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
+                _ = try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager")
+                try await harness.send(
+                    outcome(
+                        fourth, .openEnquiry, enquiry: .init(child: 0, rag: .green, consent: .notGiven("not asked yet"))
+                    ),
+                    type: .triageOutcome, from: "practice-manager", routingKey: "triage")
+                let refusal = try #require(
+                    try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager").first)
+                #expect(refusal.type == DocumentType.enquiryRefusal.rawValue)
             }
         }
 
@@ -379,6 +509,9 @@ extension CoordinatorBrokerTests {
                         try await harness.take(1, from: "school.990001.encompass", as: "school-990001").first
                     ).payload,
                     source: "notice")
+                // A Standard DAN goes on the Practice Manager's triage list first.
+                let listed = try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager")
+                #expect(listed.map(\.type) == [DocumentType.danTriage.rawValue])
                 let secondary = try EncompassNotice(
                     json: try #require(
                         try await harness.take(1, from: "school.990002.encompass", as: "school-990002").first
