@@ -144,25 +144,37 @@ public final class Desk: Sendable {
         case notAllowed(String)
     }
 
-    /// Records a decision (or an acknowledgement) by `staffID` on an item, and sends what it causes to the hub
-    /// in the same transaction. A second submission finds the item done and sends nothing.
-    func act(
-        _ action: DeskAction, on id: String, by staffID: String, outcome: DecisionOutcome? = nil,
-        rationale: String? = nil
-    ) async throws -> ActionResult {
+    /// What staff filled in on an action's form.
+    struct ActionForm {
+        var outcome: DecisionOutcome?
+        var rationale: String?
+        var triage: TriageDecision?
+        /// For a triage outcome that opens an enquiry.
+        var enquiry: TriageOutcome.EnquiryRequest?
+    }
+
+    /// Records a decision, a triage outcome or an acknowledgement by `staffID` on an item, and sends what it
+    /// causes to the hub in the same transaction. A second submission finds the item done and sends nothing.
+    func act(_ action: DeskAction, on id: String, by staffID: String, form: ActionForm = ActionForm()) async throws
+        -> ActionResult
+    {
         guard configuration.actions.contains(action) else { return .notAllowed("this desk does not \(action)") }
         guard let item = try await store.item(id) else { return .notAllowed("no such item") }
         if item.status == .done { return .already(by: item.actedBy, at: item.actedAt) }
         let summary = try summary(of: item)
         let at = Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down))
         var messages: [OutboxMessage] = []
+        var result: String?
         switch (action, DocumentType(rawValue: item.type)) {
         case (.decide, .decisionPackage):
-            guard let enquiryID = summary.enquiryID, let outcome, let rationale, !rationale.isEmpty else {
+            guard let enquiryID = summary.enquiryID, let outcome = form.outcome, let rationale = form.rationale,
+                !rationale.isEmpty
+            else {
                 return .notAllowed("a decision needs an outcome and a rationale")
             }
             let decision = Decision(
                 enquiryID: enquiryID, outcome: outcome, rationale: rationale, decidedBy: staffID, decidedAt: at)
+            result = outcome.rawValue
             messages.append(
                 try sealed(
                     decision.json, type: .decision, routingKey: "decision", headers: ["x-mash-enquiry": enquiryID]))
@@ -176,15 +188,32 @@ public final class Desk: Sendable {
                 try sealed(
                     acknowledgement.json, type: .encompassAcknowledgement, routingKey: "encompass-acknowledgement",
                     headers: ["x-mash-notice": noticeID]))
+        case (.acknowledge, .danTriage):
+            return .notAllowed("a DAN on the triage list is closed by recording its triage outcome")
         case (.acknowledge, _):
             break
+        case (.triage, .danTriage):
+            guard let danID = summary.danID, let decision = form.triage, let rationale = form.rationale,
+                !rationale.isEmpty
+            else { return .notAllowed("a triage outcome needs a decision and a rationale") }
+            guard (decision == .openEnquiry) == (form.enquiry != nil) else {
+                return .notAllowed("an enquiry needs the child, the RAG rating and the consent position")
+            }
+            let outcome = TriageOutcome(
+                danID: danID, decision: decision, enquiry: form.enquiry, rationale: rationale, triagedBy: staffID,
+                triagedAt: at)
+            result = decision.rawValue
+            messages.append(
+                try sealed(outcome.json, type: .triageOutcome, routingKey: "triage", headers: ["x-mash-dan": danID]))
+        case (.triage, _):
+            return .notAllowed("only a DAN on the triage list is triaged")
         }
         let store = self.store
         let outbox = self.outbox
         let now = self.now
-        let caused = messages
+        let (caused, chosen) = (messages, result)
         let done = try await outbox.write(now: now) { db in
-            guard try store.markDone(db, id, action: action, by: staffID, at: at) else { return false }
+            guard try store.markDone(db, id, action: action, result: chosen, by: staffID, at: at) else { return false }
             try outbox.enqueue(db, caused, now: now())
             return true
         }

@@ -13,6 +13,9 @@ struct ItemSummary: Sendable, Equatable, Codable {
     /// The enquiry a decision is for, the notice an acknowledgement is for.
     var enquiryID: String?
     var noticeID: String?
+    /// A DAN on the triage list: its id and the date of the meeting it goes to (YYYY-MM-DD).
+    var danID: String?
+    var triageDate: String?
 }
 
 /// A document laid out for a person: labelled fields, groups and lists in a sensible order, UK dates and
@@ -24,6 +27,7 @@ enum DeskDocument {
         .encompassNotice: "Operation Encompass notice", .missingEducationAlert: "Child missing education",
         .significantContact: "Significant contact", .domesticAbuseNotification: "Domestic abuse notification",
         .rollReport: "School roll report", .rollRejection: "School roll file rejected",
+        .danTriage: "Domestic abuse notification for triage", .earlyHelpNotice: "Early Help (from the DAN triage)",
     ]
 
     /// The summary of a document of `type` (its JSON object already parsed).
@@ -62,7 +66,18 @@ enum DeskDocument {
             title: title, reference: reference, about: about,
             rag: ((object["rag"] ?? enquiry?["rag"]) as? String), dueAt: due,
             enquiryID: (object["enquiryID"] ?? enquiry?["id"]) as? String,
-            noticeID: type == .encompassNotice ? object["id"] as? String : nil)
+            noticeID: type == .encompassNotice ? object["id"] as? String : nil,
+            danID: type == .danTriage ? object["danID"] as? String : nil,
+            triageDate: type == .danTriage ? object["triageDate"] as? String : nil)
+    }
+
+    static func triageName(_ decision: TriageDecision) -> String {
+        switch decision {
+        case .noFurtherAction: "No further action"
+        case .earlyHelp: "Early Help"
+        case .schoolHealthInformed: "School and health informed"
+        case .openEnquiry: "Open a MASH enquiry"
+        }
     }
 
     static let clockNames = [
@@ -85,14 +100,16 @@ enum DeskDocument {
     /// Members shown first, in this order; the rest follow alphabetically. `schema` is never shown.
     static let firstKeys = [
         "reference", "policeReference", "rag", "outcome", "rationale", "decidedBy", "decidedAt", "late", "event",
-        "clock", "dueBy", "decisionDue", "partnersDue", "subject", "forename", "surname", "dateOfBirth", "agency",
-        "findings", "reason",
+        "clock", "dueBy", "decisionDue", "partnersDue", "triageDate", "level", "assessedLevel", "flags", "subject",
+        "forename", "surname", "dateOfBirth", "agency", "findings", "reason",
     ]
     static let labels = [
         "dateOfBirth": "Date of birth", "nhsNumber": "NHS number", "upn": "UPN", "rag": "RAG rating",
         "enquiryID": "Enquiry id", "requestID": "Request id", "danID": "DAN id", "id": "Id", "pncID": "PNC id",
         "noticeID": "Notice id", "urn": "School URN", "dueBy": "Due by", "article6": "UK GDPR Article 6",
         "article9": "UK GDPR Article 9", "article10": "UK GDPR Article 10", "notAnswered": "Not answered by",
+        "triageDate": "Triage meeting", "level": "Risk level", "assessedLevel": "Risk level assessed by the tool",
+        "flags": "Pre-triage flags",
     ]
 
     /// The fields of an object, as the template takes them (dictionaries of `label` and one of `text`, `group`
@@ -173,6 +190,14 @@ enum UKTime {
         formatter.timeZone = zone
         formatter.dateFormat = format
         return formatter
+    }
+
+    /// The day it is in England at `instant`.
+    static func localDate(_ instant: Date) -> LocalDate {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let c = calendar.dateComponents([.year, .month, .day], from: instant)
+        return LocalDate(year: c.year!, month: c.month!, day: c.day!)
     }
 
     static func dateTime(_ date: Date) -> String { formatter("EEE d MMM yyyy, HH:mm").string(from: date) }

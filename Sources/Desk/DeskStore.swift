@@ -26,6 +26,8 @@ struct StoredItem: Sendable {
     var actedBy: String?
     var actedAt: Date?
     var action: String?
+    /// The outcome chosen (a decision's or a triage's code), when the action chose one.
+    var result: String?
 }
 
 /// A signed-in member of staff, as the session table knows them.
@@ -80,6 +82,10 @@ final class DeskStore: Sendable {
             try db.execute(sql: Inbox.schema)
             try db.execute(sql: Outbox.schema)
         }
+        migrator.registerMigration("v2: what was chosen") { db in
+            // The code chosen with the action: a DecisionOutcome or a TriageDecision; never free text.
+            try db.execute(sql: "ALTER TABLE item ADD COLUMN result TEXT")
+        }
         return migrator
     }
 
@@ -105,7 +111,8 @@ final class DeskStore: Sendable {
             dueAt: (row["due_at"] as Double?).map { Date(timeIntervalSince1970: $0) },
             status: ItemStatus(rawValue: row["status"]) ?? .new, summary: Array(row["summary"] as Data),
             body: Array(row["body"] as Data), actedBy: row["acted_by"],
-            actedAt: (row["acted_at"] as Double?).map { Date(timeIntervalSince1970: $0) }, action: row["action"])
+            actedAt: (row["acted_at"] as Double?).map { Date(timeIntervalSince1970: $0) }, action: row["action"],
+            result: row["result"])
     }
 
     /// Every item: those still to deal with first, the soonest due first; then those done, the latest first.
@@ -138,11 +145,15 @@ final class DeskStore: Sendable {
 
     /// Marks an item done by `staffID`, in the caller's transaction; false if it was done already (a second
     /// submission of the same form then has no effect).
-    func markDone(_ db: Database, _ id: String, action: DeskAction, by staffID: String, at now: Date) throws -> Bool {
+    func markDone(
+        _ db: Database, _ id: String, action: DeskAction, result: String?, by staffID: String, at now: Date
+    ) throws -> Bool {
         try db.execute(
-            sql: "UPDATE item SET status = ?, acted_by = ?, acted_at = ?, action = ? WHERE id = ? AND status != ?",
+            sql: """
+                UPDATE item SET status = ?, acted_by = ?, acted_at = ?, action = ?, result = ? WHERE id = ? AND status != ?
+                """,
             arguments: [
-                ItemStatus.done.rawValue, staffID, now.timeIntervalSince1970, action.rawValue, id,
+                ItemStatus.done.rawValue, staffID, now.timeIntervalSince1970, action.rawValue, result, id,
                 ItemStatus.done.rawValue,
             ])
         return db.changesCount == 1

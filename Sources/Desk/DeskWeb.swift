@@ -37,6 +37,7 @@ struct DeskWeb {
         router.post("/sign-in") { request, _ in try await pages.signIn(request) }
         router.post("/sign-out") { request, _ in try await pages.signOut(request) }
         router.get("/inbox") { request, _ in try await pages.inbox(request) }
+        router.get("/triage") { request, _ in try await pages.triage(request) }
         router.get("/items/{id}") { request, context in
             try await pages.item(request, id: context.parameters.get("id") ?? "")
         }
@@ -111,6 +112,14 @@ struct Pages: Sendable {
         var password: String?
         var outcome: String?
         var rationale: String?
+        // A triage outcome, and the enquiry it may open.
+        var decision: String?
+        var child: String?
+        var rag: String?
+        var consent: String?
+        var givenBy: String?
+        var ground: String?
+        var details: String?
     }
 
     /// The posted form; a body that is not a form counts as an empty one (it then fails its CSRF check).
@@ -133,7 +142,10 @@ struct Pages: Sendable {
         var context = values
         context["desk"] = configuration.name
         if let staff {
-            context["staff"] = ["name": staff.account.name, "id": staff.account.id, "csrf": staff.session.csrf]
+            context["staff"] = [
+                "name": staff.account.name, "id": staff.account.id, "csrf": staff.session.csrf,
+                "triage": configuration.actions.contains(.triage),
+            ]
         } else {
             context["staff"] = false
         }
@@ -154,13 +166,14 @@ struct Pages: Sendable {
         ]
     }
 
-    func message(_ heading: String, _ text: String, staff: Staff?, status: HTTPResponse.Status) -> Response {
-        page(
-            "message",
-            [
-                "title": heading, "heading": heading, "text": text, "link": staff == nil ? "/sign-in" : "/inbox",
-                "linkText": staff == nil ? "Sign in" : "Back to the inbox",
-            ], staff: staff, status: status)
+    func message(
+        _ heading: String, _ text: String, staff: Staff?, status: HTTPResponse.Status,
+        link: (href: String, text: String)? = nil
+    ) -> Response {
+        let link = link ?? (staff == nil ? ("/sign-in", "Sign in") : ("/inbox", "Back to the inbox"))
+        return page(
+            "message", ["title": heading, "heading": heading, "text": text, "link": link.href, "linkText": link.text],
+            staff: staff, status: status)
     }
 
     // MARK: sign-in and out
@@ -261,15 +274,25 @@ struct Pages: Sendable {
             ], staff: staff)
     }
 
-    private func describe(_ item: StoredItem, _ summary: ItemSummary, now: Date) -> [String: Any] {
+    func describe(_ item: StoredItem, _ summary: ItemSummary, now: Date) -> [String: Any] {
         let statusText: String
         switch item.status {
         case .new: statusText = "New"
         case .seen: statusText = "Opened"
         case .done:
+            let verb =
+                switch item.action.flatMap(DeskAction.init) {
+                case .decide: "Decided"
+                case .triage: "Triaged"
+                case .acknowledge, nil: "Acknowledged"
+                }
+            let chosen =
+                item.result.flatMap { code in
+                    DecisionOutcome(rawValue: code).map(DeskDocument.outcomeName)
+                        ?? TriageDecision(rawValue: code).map(DeskDocument.triageName)
+                }.map { " (\($0))" } ?? ""
             statusText =
-                "\(item.action == DeskAction.decide.rawValue ? "Decided" : "Acknowledged") by \(item.actedBy ?? "?")"
-                + (item.actedAt.map { " at \(UKTime.dateTime($0))" } ?? "")
+                "\(verb)\(chosen) by \(item.actedBy ?? "?")" + (item.actedAt.map { " at \(UKTime.dateTime($0))" } ?? "")
         }
         let overdue = item.status != .done && (item.dueAt.map { $0 < now } ?? false)
         return [
@@ -309,8 +332,11 @@ struct Pages: Sendable {
                     ["value": $0.rawValue, "text": DeskDocument.outcomeName($0)]
                 }
             ] : false
+        values["triage"] =
+            open && type == .danTriage && configuration.actions.contains(.triage)
+            ? Self.triageForm(opened.document) : false
         values["acknowledge"] =
-            open && type != .decisionPackage && configuration.actions.contains(.acknowledge)
+            open && type != .decisionPackage && type != .danTriage && configuration.actions.contains(.acknowledge)
             ? (type == .encompassNotice
                 ? "Acknowledge this notice (tells the hub it has been received)" : "Mark as dealt with")
             : false
@@ -329,16 +355,25 @@ struct Pages: Sendable {
         guard let action = DeskAction(rawValue: name) else {
             return message("Not found", "There is no such action.", staff: staff, status: .notFound)
         }
-        let outcome = fields.outcome.flatMap(DecisionOutcome.init)
-        let rationale = fields.rationale?.trimmingCharacters(in: .whitespacesAndNewlines)
-        switch try await desk.act(action, on: id, by: staff.account.id, outcome: outcome, rationale: rationale) {
+        let form: Desk.ActionForm
+        switch Self.actionForm(fields, by: staff.account.id, at: now()) {
+        case .success(let read): form = read
+        case .failure(let problem):
+            await log.record("refused", staff: staff.account.id, item: id, detail: problem.reason, at: now())
+            return message(
+                "Not recorded", "Nothing was recorded: \(problem.reason). Go back to the item and try again.",
+                staff: staff, status: .badRequest, link: ("/items/\(id)", "Back to the item"))
+        }
+        switch try await desk.act(action, on: id, by: staff.account.id, form: form) {
         case .done:
             await log.record(action.rawValue, staff: staff.account.id, item: id, at: now())
-            return try await item(
-                request, id: id,
-                notice: action == .decide
-                    ? "Decision recorded and sent to the hub. The referrer will receive the outcome."
-                    : "Acknowledged. The hub has been told.")
+            let notice =
+                switch action {
+                case .decide: "Decision recorded and sent to the hub. The referrer will receive the outcome."
+                case .triage: "Triage outcome recorded and sent to the hub."
+                case .acknowledge: "Acknowledged. The hub has been told."
+                }
+            return try await item(request, id: id, notice: notice)
         case .already(let by, let at):
             await log.record("already-done", staff: staff.account.id, item: id, detail: action.rawValue, at: now())
             return try await item(

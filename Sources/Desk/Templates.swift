@@ -7,7 +7,7 @@ enum Templates {
         var library = MustacheLibrary()
         for (name, text) in [
             ("header", header), ("footer", footer), ("sign-in", signIn), ("inbox", inbox), ("item", item),
-            ("fields", fields), ("message", message),
+            ("fields", fields), ("message", message), ("triage", triage),
         ] {
             try library.register(text, named: name)
         }
@@ -30,6 +30,7 @@ enum Templates {
         {{#staff}}
         <nav aria-label="Desk">
         <a href="/inbox">Inbox</a>
+        {{#triage}}<a href="/triage">DAN triage</a>{{/triage}}
         <span>Signed in as {{name}} ({{id}})</span>
         <form method="post" action="/sign-out"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>
         </nav>
@@ -110,6 +111,35 @@ enum Templates {
         </form>
         </section>
         {{/decide}}
+        {{#triage}}
+        <section aria-labelledby="triage-heading">
+        <h2 id="triage-heading">Record the triage outcome</h2>
+        <form method="post" action="/items/{{id}}/triage">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <fieldset>
+        <legend>Outcome of the triage</legend>
+        {{#decisions}}<p class="choice"><input type="radio" id="decision-{{value}}" name="decision" value="{{value}}" required><label for="decision-{{value}}">{{text}}</label></p>{{/decisions}}
+        </fieldset>
+        <p><label for="rationale">Rationale (recorded with the outcome; an Early Help notice carries it to CSC)</label><textarea id="rationale" name="rationale" rows="4" required></textarea></p>
+        {{#canOpen}}
+        <fieldset>
+        <legend>Only if a MASH enquiry is opened</legend>
+        <p><label for="child">About which child</label><select id="child" name="child"><option value="">Choose a child</option>{{#children}}<option value="{{index}}">{{name}}</option>{{/children}}</select></p>
+        <p><label for="rag">RAG rating</label><select id="rag" name="rag"><option value="">Choose a rating</option><option value="red">Red (4 working hours)</option><option value="amber">Amber (1 working day)</option><option value="green">Green (1 working day)</option></select></p>
+        <fieldset>
+        <legend>Consent</legend>
+        <p class="choice"><input type="radio" id="consent-given" name="consent" value="given"><label for="consent-given">Consent given</label></p>
+        <p><label for="givenBy">Given by (a role, such as mother; not a name)</label><input id="givenBy" name="givenBy"></p>
+        <p class="choice"><input type="radio" id="consent-override" name="consent" value="override"><label for="consent-override">Overridden, agreed at the meeting by {{meeting}} (they are the agencies asked)</label></p>
+        <p><label for="ground">Ground for the override</label><select id="ground" name="ground"><option value="">Choose a ground</option>{{#grounds}}<option value="{{value}}">{{text}}</option>{{/grounds}}</select></p>
+        <p><label for="details">Details of the override</label><textarea id="details" name="details" rows="3"></textarea></p>
+        </fieldset>
+        </fieldset>
+        {{/canOpen}}
+        <p><button type="submit">Record the triage outcome</button></p>
+        </form>
+        </section>
+        {{/triage}}
         {{#acknowledge}}
         <form method="post" action="/items/{{id}}/acknowledge">
         <input type="hidden" name="csrf" value="{{csrf}}">
@@ -120,6 +150,39 @@ enum Templates {
         <h2 id="document-heading">The {{lowerTitle}}</h2>
         {{> fields}}
         </section>
+        {{> footer}}
+        """
+
+    static let triage = """
+        {{> header}}
+        <h1>DAN triage for {{day}}</h1>
+        <form method="get" action="/triage" class="day">
+        <p><label for="date">Another day's list</label><input id="date" name="date" type="date" value="{{date}}"> <button type="submit">Show</button></p>
+        </form>
+        <p>{{waiting}} still to triage on this list. Open a DAN to record its outcome. Times are UK time.</p>
+        {{#hasItems}}
+        <table>
+        <caption class="visually-hidden">DANs going to this triage</caption>
+        <thead><tr><th scope="col">DAN</th><th scope="col">Children</th><th scope="col">Received</th><th scope="col">Outcome</th></tr></thead>
+        <tbody>
+        {{#items}}
+        <tr class="{{status}}">
+        <td><a href="/items/{{id}}">{{title}}</a><br><span class="ref">{{reference}}</span></td>
+        <td>{{about}}</td>
+        <td>{{received}}</td>
+        <td>{{statusText}}</td>
+        </tr>
+        {{/items}}
+        </tbody>
+        </table>
+        {{/hasItems}}
+        {{^hasItems}}<p>No DANs go to this triage.</p>{{/hasItems}}
+        {{#hasEarlier}}
+        <h2>Still waiting from earlier meetings</h2>
+        <ul>
+        {{#earlier}}<li><a href="/items/{{id}}">{{reference}}</a>: {{about}} (meeting of {{meeting}})</li>{{/earlier}}
+        </ul>
+        {{/hasEarlier}}
         {{> footer}}
         """
 
@@ -161,6 +224,7 @@ enum Templates {
         dl { margin: 0; } dt { font-weight: bold; } dd { margin: 0 0 0.5rem 1rem; }
         .entry { border-left: 3px solid #b1b4b6; padding-left: 0.75rem; }
         label { display: block; font-weight: bold; } input[type=radio] + label { display: inline; font-weight: normal; }
+        fieldset { border: 1px solid #b1b4b6; margin: 0 0 1rem; } select { font-size: 1rem; padding: 0.3rem; max-width: 100%; }
         input, textarea { font-size: 1rem; padding: 0.3rem; max-width: 100%; } textarea { width: 100%; }
         button { font-size: 1rem; padding: 0.5rem 1rem; background: #00703c; color: #fff; border: 0; cursor: pointer; }
         header button { background: #505a5f; padding: 0.2rem 0.6rem; }

@@ -11,6 +11,8 @@ public enum DeskAction: String, Sendable, CaseIterable {
     /// Acknowledge an Encompass notice (`mash.encompass-acknowledgement/1` to the hub), or mark any other item
     /// seen and dealt with on this desk (an SLA alert, a DAN referral): recorded here, nothing sent.
     case acknowledge
+    /// Record the triage outcome of a DAN on the triage list (`mash.triage-outcome/1` to the hub).
+    case triage
 }
 
 /// A member of staff who may sign in to a desk.
@@ -97,6 +99,9 @@ public struct DeskConfiguration: Sendable {
             })
         if actions.contains(.decide), !shows.contains(.decisionPackage) {
             throw top.error("actions", "decide needs mash.decision-package/1 in shows")
+        }
+        if actions.contains(.triage), !shows.contains(.danTriage) {
+            throw top.error("actions", "triage needs mash.dan-triage/1 in shows")
         }
 
         var web = try top.mapping("web")

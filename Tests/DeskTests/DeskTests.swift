@@ -80,6 +80,10 @@ struct DeskFixture {
         let decideWithoutPackages = fixture.error(
             DeskFixture.valid.replacingOccurrences(of: "[mash.decision-package/1]", with: "[mash.outcome/1]"))
         #expect(decideWithoutPackages?.key == "actions")
+        let triageWithoutDANs = fixture.error(
+            DeskFixture.valid.replacingOccurrences(of: "[decide]", with: "[decide, triage]"))
+        #expect(triageWithoutDANs?.key == "actions")
+        #expect(triageWithoutDANs?.problem.contains("mash.dan-triage/1") == true)
         let hash = fixture.error(DeskFixture.valid.replacingOccurrences(of: "$2b$12$abc", with: "plain"))
         #expect(hash?.key == "staff[0].passwordHash")
         let twice = fixture.error(
@@ -243,16 +247,93 @@ struct DeskFixture {
                 db, id: "m1", type: "mash.decision-package/1", dueAt: now, summary: [1], body: [2], now: now)
         }
         #expect(!again)
-        let first = try await store.queue.write { db in try store.markDone(db, "m1", action: .decide, by: "a", at: now)
+        let first = try await store.queue.write { db in
+            try store.markDone(db, "m1", action: .decide, result: "early-help", by: "a", at: now)
         }
-        let second = try await store.queue.write { db in try store.markDone(db, "m1", action: .decide, by: "b", at: now)
+        let second = try await store.queue.write { db in
+            try store.markDone(db, "m1", action: .decide, result: "no-further-action", by: "b", at: now)
         }
         #expect(first && !second)
         #expect(try await store.item("m1")?.actedBy == "a")
+        #expect(try await store.item("m1")?.result == "early-help")
 
         try await store.startSession(tokenHash: "h", staffID: "dm.patel", csrf: "c", now: now)
         #expect(try await store.session(tokenHash: "h", idle: 60, now: now + 30)?.staffID == "dm.patel")
         #expect(try await store.session(tokenHash: "h", idle: 60, now: now + 200) == nil, "idle too long")
         #expect(try await store.session(tokenHash: "h", idle: 60, now: now + 201) == nil, "and ended for good")
+    }
+}
+
+/// The Practice Manager's triage: the DAN on the list, the form's children, and what a posted form asks for.
+@Suite struct DeskTriageTests {
+    static var item: [String: Any] {
+        [
+            "schema": "mash.dan-triage/1", "danID": "DAN-7", "triageDate": "2026-11-30", "level": "standard",
+            "assessedLevel": "standard", "flags": ["unborn-under-16-weeks"], "receivedAt": "2026-11-29T18:00:00Z",
+            "notification": [
+                "policeReference": "KC-123456",
+                "children": [
+                    ["unbornWeeks": 12, "present": false],
+                    ["forename": "Eli", "surname": "Moss", "dateOfBirth": "2015-02-02", "present": true],
+                ],
+            ],
+        ]
+    }
+
+    @Test func summarisesADANOnTheTriageList() {
+        let summary = DeskDocument.summary(type: .danTriage, Self.item)
+        #expect(summary.title == "Domestic abuse notification for triage")
+        #expect(summary.reference == "KC-123456" && summary.about == "Eli Moss")
+        #expect(summary.danID == "DAN-7" && summary.triageDate == "2026-11-30")
+        let fields = DeskDocument.fields(Self.item).map { $0["label"] as? String }
+        #expect(fields.prefix(2) == ["Triage meeting", "Risk level"])
+    }
+
+    @Test func offersOnlyBornNamedChildrenAsAnEnquirysSubject() {
+        let form = Pages.triageForm(Self.item)
+        let children = form["children"] as? [[String: Any]] ?? []
+        #expect(children.count == 1)
+        #expect(children.first?["index"] as? Int == 1)
+        #expect(children.first?["name"] as? String == "Eli Moss, born 2 Feb 2015")
+        #expect((form["decisions"] as? [[String: Any]])?.count == TriageDecision.allCases.count)
+    }
+
+    @Test func readsWhatAPostedTriageFormAsksFor() throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000.6)
+        func read(_ form: Pages.Form) -> Result<Desk.ActionForm, Pages.FormProblem> {
+            Pages.actionForm(form, by: "pm.ahmed", at: now)
+        }
+        var form = Pages.Form(csrf: "c", rationale: " Known to Early Help. ", decision: "early-help", child: "1")
+        let earlyHelp = try read(form).get()
+        #expect(earlyHelp.triage == .earlyHelp && earlyHelp.enquiry == nil, "enquiry fields ignored")
+        #expect(earlyHelp.rationale == "Known to Early Help.")
+
+        form.decision = "open-enquiry"
+        #expect(throws: Pages.FormProblem.self) { try read(form).get() }
+        form.rag = "amber"
+        #expect(throws: Pages.FormProblem.self) { try read(form).get() }
+        form.consent = "override"
+        form.ground = "risk-of-significant-harm"
+        #expect(throws: Pages.FormProblem.self) { try read(form).get() }
+        form.details = "Repeat incidents."
+        let opened = try #require(try read(form).get().enquiry)
+        #expect(opened.child == 1 && opened.rag == .amber && opened.agencies == TriageOutcome.meetingAgencies)
+        guard case .overridden(let override) = opened.consent else {
+            Issue.record("expected an override, got \(opened.consent)")
+            return
+        }
+        #expect(override.practiceManager == "pm.ahmed" && override.rationale == .riskOfSignificantHarm)
+        #expect(override.agencies.map(\.agency) == TriageOutcome.meetingAgencies)
+        // The hub's consent gate accepts it for the agencies it asks.
+        #expect(throws: Never.self) { try ConsentGate.check(opened.consent, agencies: opened.agencies) }
+
+        form.consent = "given"
+        #expect(throws: Pages.FormProblem.self) { try read(form).get() }
+        form.givenBy = "mother"
+        let given = try #require(try read(form).get().enquiry)
+        #expect(given.consent == .given(by: "mother", at: Date(timeIntervalSince1970: 1_800_000_000)))
+        #expect(given.agencies.isEmpty, "the routing defaults for the rating")
+        form.decision = "close-the-case"
+        #expect(throws: Pages.FormProblem.self) { try read(form).get() }
     }
 }
