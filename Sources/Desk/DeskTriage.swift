@@ -77,8 +77,9 @@ extension Pages {
         ]
     }
 
-    /// `/triage?date=YYYY-MM-DD`: the DANs going to that day's meeting (today's by default, in UK time), and
-    /// those from earlier meetings still waiting for an outcome.
+    /// `/triage?date=YYYY-MM-DD`: the DANs going to that day's meeting, and those from earlier meetings still
+    /// waiting for an outcome. Without a date: the next meeting with DANs on its list (today's, in UK time, or
+    /// the next working day's once today's has passed or on a weekend), else today's.
     func triage(_ request: Request) async throws -> Response {
         guard let staff = try await staff(request) else { return .redirect(to: "/sign-in") }
         guard configuration.actions.contains(.triage) else {
@@ -86,6 +87,8 @@ extension Pages {
         }
         let now = now()
         let today = UKTime.localDate(now)
+        let items = try await desk.summaries().filter { $0.1.triageDate != nil }
+        let next = items.compactMap { $0.1.triageDate.flatMap(LocalDate.init) }.filter { $0 >= today }.min()
         let day: LocalDate
         if let asked = request.uri.queryParameters.get("date"), !asked.isEmpty {
             guard let parsed = LocalDate(asked) else {
@@ -95,9 +98,8 @@ extension Pages {
             }
             day = parsed
         } else {
-            day = today
+            day = next ?? today
         }
-        let items = try await desk.summaries().filter { $0.1.triageDate != nil }
         await log.record("triage-list", staff: staff.account.id, detail: "\(day)", at: now)
         let rows = { (entries: [(StoredItem, ItemSummary)]) -> [[String: Any]] in
             entries.sorted { $0.0.receivedAt < $1.0.receivedAt }.map { item, summary in

@@ -286,13 +286,13 @@ struct Pages: Sendable {
                 case .triage: "Triaged"
                 case .acknowledge, nil: "Acknowledged"
                 }
-            let chosen =
-                item.result.flatMap { code in
-                    DecisionOutcome(rawValue: code).map(DeskDocument.outcomeName)
-                        ?? TriageDecision(rawValue: code).map(DeskDocument.triageName)
-                }.map { " (\($0))" } ?? ""
+            let chosen = item.result.flatMap { code in
+                DecisionOutcome(rawValue: code).map(DeskDocument.outcomeName)
+                    ?? TriageDecision(rawValue: code).map(DeskDocument.triageName)
+            }
             statusText =
-                "\(verb)\(chosen) by \(item.actedBy ?? "?")" + (item.actedAt.map { " at \(UKTime.dateTime($0))" } ?? "")
+                (chosen.map { "\($0): \(verb.lowercased())" } ?? verb) + " by \(item.actedBy ?? "?")"
+                + (item.actedAt.map { " at \(UKTime.dateTime($0))" } ?? "")
         }
         let overdue = item.status != .done && (item.dueAt.map { $0 < now } ?? false)
         return [
@@ -319,6 +319,7 @@ struct Pages: Sendable {
         values["about"] = opened.summary.about ?? false
         values["lowerTitle"] = opened.summary.title.prefix(1).lowercased() + opened.summary.title.dropFirst()
         values["received"] = UKTime.dateTime(opened.stored.receivedAt)
+        values["meeting"] = opened.summary.triageDate.flatMap(LocalDate.init).map(UKTime.date) ?? false
         values["due"] = opened.stored.dueAt.map(UKTime.dateTime) ?? false
         values["left"] =
             opened.stored.dueAt.map { open ? UKTime.remaining(until: $0, now: now()) : "dealt with" } ?? false

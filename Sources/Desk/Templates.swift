@@ -93,6 +93,7 @@ enum Templates {
         {{#about}}<dt>About</dt><dd>{{about}}</dd>{{/about}}
         {{#rag}}<dt>RAG rating</dt><dd><span class="rag rag-{{rag}}">{{ragText}}</span></dd>{{/rag}}
         {{#due}}<dt>Due</dt><dd>{{due}} ({{left}})</dd>{{/due}}
+        {{#meeting}}<dt>Triage meeting</dt><dd>{{meeting}}</dd>{{/meeting}}
         <dt>Received</dt><dd>{{received}}</dd>
         <dt>Status</dt><dd id="status">{{statusText}}</dd>
         </dl>
@@ -129,11 +130,11 @@ enum Templates {
         <fieldset>
         <legend>Consent</legend>
         <p class="choice"><input type="radio" id="consent-given" name="consent" value="given"><label for="consent-given">Consent given</label></p>
-        <p><label for="givenBy">Given by (a role, such as mother; not a name)</label><input id="givenBy" name="givenBy"></p>
         <p class="choice"><input type="radio" id="consent-override" name="consent" value="override"><label for="consent-override">Overridden, agreed at the meeting by {{meeting}} (they are the agencies asked)</label></p>
-        <p><label for="ground">Ground for the override</label><select id="ground" name="ground"><option value="">Choose a ground</option>{{#grounds}}<option value="{{value}}">{{text}}</option>{{/grounds}}</select></p>
-        <p><label for="details">Details of the override</label><textarea id="details" name="details" rows="3"></textarea></p>
         </fieldset>
+        <p><label for="givenBy">If consent was given: by whom (a role, such as mother; not a name)</label><input id="givenBy" name="givenBy"></p>
+        <p><label for="ground">If overridden: the ground</label><select id="ground" name="ground"><option value="">Choose a ground</option>{{#grounds}}<option value="{{value}}">{{text}}</option>{{/grounds}}</select></p>
+        <p><label for="details">Details of the override</label><textarea id="details" name="details" rows="3"></textarea></p>
         </fieldset>
         {{/canOpen}}
         <p><button type="submit">Record the triage outcome</button></p>

@@ -7,6 +7,9 @@ What it shows:
   outcome; a second submission of the same form has no effect (one decision in the desk's outbox);
 - the school's key adult opens an Encompass notice and acknowledges it: the coordinator records the
   acknowledgement, so the escalation at the school day's start does not fire;
+- the Practice Manager opens the DAN triage list, finds the demo's Standard DAN, and records that a MASH enquiry
+  is opened about one of its children on an override agreed at the meeting: the coordinator records the
+  outcome and opens the enquiry, and the list shows the DAN as triaged;
 - refusals, each logged in the desk's access log: a wrong password, a missing and a forged CSRF token, a session
   cookie replayed after sign-out, another school's item opened by URL, and the lockout after repeated failures;
 - no page has a serious or critical accessibility violation; screenshots of each page are kept.
@@ -194,7 +197,8 @@ def decision_maker(d):
         "Police and Health both hold concerning information; a strategy discussion is needed today.")
     d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/decide'] button"))
     check("the decision is recorded", "Decision recorded" in d.text(), d.text()[:300])
-    check("the item says who decided", f"Decided by {d.desks[party]['staff']}" in d.text(), d.text()[:300])
+    check("the item says what was decided and by whom",
+          f"Strategy discussion (s47): decided by {d.desks[party]['staff']}" in d.text(), d.text()[:300])
     d.page("decision-maker-decided")
 
     # The same form again (a double click, a resubmission): one effect.
@@ -260,6 +264,65 @@ def schools(d):
     check("the attempt is in that desk's access log", d.logged("school-990002", "not-found", item=item))
 
 
+def practice_manager(d):
+    party = "practice-manager"
+    d.sign_in(party)
+    d.driver.find_element(By.LINK_TEXT, "DAN triage").click()
+    rows = eventually("the Standard DAN is on the triage list",
+                      lambda: (d.driver.refresh(), [r for r in d.rows() if "Maya Okafor" in r[2]])[1])
+    check("the list says what is still to triage", "still to triage" in d.text(), d.text()[:300])
+    d.page("practice-manager-triage-list")
+    check("viewing the list is in the access log", d.logged(party, "triage-list"))
+    if not rows:
+        return
+    href = rows[0][1]
+    item = href.rsplit("/", 1)[1]
+    d.driver.get(href)
+    check("the DAN is laid out for triage", "Triage meeting" in d.text() and "Record the triage outcome" in d.text(),
+          d.text()[:300])
+    d.page("practice-manager-dan")
+
+    # An enquiry without its child and RAG rating is refused, and nothing is recorded.
+    d.driver.find_element(By.ID, "decision-open-enquiry").click()
+    d.driver.find_element(By.ID, "rationale").send_keys("Second incident; Maya is known to the nursery.")
+    d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/triage'] button"))
+    check("an enquiry without its child is refused, saying so",
+          "Nothing was recorded" in d.text() and "choose the child" in d.text(), d.text()[:300])
+    d.page("practice-manager-triage-refused")
+
+    d.driver.get(href)
+    d.driver.find_element(By.ID, "decision-open-enquiry").click()
+    d.driver.find_element(By.ID, "rationale").send_keys("Second incident; Maya is known to the nursery.")
+    maya = [o for o in d.driver.find_elements(By.CSS_SELECTOR, "#child option") if o.text.startswith("Maya")]
+    check("the form offers Maya as the enquiry's subject", len(maya) == 1)
+    if not maya:
+        return
+    maya[0].click()
+    d.driver.find_element(By.CSS_SELECTOR, "#rag option[value=green]").click()
+    d.driver.find_element(By.ID, "consent-override").click()
+    d.driver.find_element(By.CSS_SELECTOR, "#ground option[value=risk-of-significant-harm]").click()
+    d.driver.find_element(By.ID, "details").send_keys("Agreed at the meeting: repeat incidents, young children.")
+    d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/triage'] button"))
+    check("the triage outcome is recorded", "Triage outcome recorded" in d.text(), d.text()[:300])
+    check("the item says what was decided and by whom",
+          f"Open a MASH enquiry: triaged by {d.desks[party]['staff']}" in d.text(), d.text()[:300])
+    check("the triage outcome is in the access log", d.logged(party, "triage", item=item))
+    d.page("practice-manager-triaged")
+
+    coordinator = sqlite3.connect(os.path.join(d.args.state, "coordinator", "coordinator.sqlite"))
+
+    def opened():
+        return coordinator.execute(
+            "SELECT e.sender, e.rag FROM dan d JOIN enquiry e ON e.id = d.triage_enquiry "
+            "WHERE d.triage_decision = 'open-enquiry' AND d.triaged_by = ?", (d.desks[party]["staff"],)).fetchone()
+    enquiry = eventually("the coordinator opens the enquiry", opened)
+    check("the enquiry is the Practice Manager's, rated Green", enquiry == ("practice-manager", "green"), enquiry)
+    coordinator.close()
+    d.driver.find_element(By.LINK_TEXT, "DAN triage").click()
+    check("the list shows the DAN triaged", "Open a MASH enquiry: triaged" in d.text(), d.text()[:400])
+    d.sign_out()
+
+
 def lockout(d):
     party = "practice-manager"
     for _ in range(5):
@@ -286,6 +349,7 @@ def main():
         decision_maker(d)
         spa(d)
         schools(d)
+        practice_manager(d)
         lockout(d)
     finally:
         d.close()
