@@ -11,6 +11,8 @@ extension Coordinator {
                 metrics.record("mash_open_enquiries", Double(summary.open), rag)
                 metrics.record("mash_enquiries_at_risk", Double(summary.atRisk), rag)
                 metrics.record("mash_enquiries_breached", Double(summary.breached), rag)
+                metrics.record("mash_enquiries_awaiting_decision", Double(summary.awaitingDecision), rag)
+                metrics.record("mash_decisions_overdue", Double(summary.decisionOverdue), rag)
             }
             metrics.record("mash_outbox_backlog", Double(try store.readModel.outboxBacklog()))
             let overdue = try store.readModel.overdueTimers(now: now)

@@ -67,7 +67,8 @@ struct Status: AsyncParsableCommand {
             routing file): its agency, type, messages ready and unacknowledged, consumers, publish, deliver \
             and ack rates, the age of the oldest waiting message and the depth of its dead-letter queue. Below: \
             each adapter's last heartbeat and answer, and open enquiries by RAG with how many are at risk (past \
-            a warning) and breached (past a deadline). Then what is wrong, worst first.
+            a warning) and breached (past a deadline), how many packages wait for a decision (DECIDING) and how \
+            many of those are past the decision deadline (LATE). Then what is wrong, worst first.
 
             Ready messages and consumers are read by AMQP passive declares (exact at that moment); the queue \
             type, unacknowledged counts and rates come from the RabbitMQ management API, and without it the \

@@ -166,6 +166,15 @@ struct StatusReport: Codable, Sendable {
                         level: level, subject: "enquiries",
                         message: "\(breached) open enquir\(breached == 1 ? "y is" : "ies are") past a deadline"))
             }
+            let late = enquiries.map(\.decisionOverdue).reduce(0, +)
+            let lateLevel = late > 0 ? thresholds.breachedEnquiries.level(of: late) : .healthy
+            if lateLevel > .healthy {
+                found.append(
+                    Finding(
+                        level: lateLevel, subject: "decisions",
+                        message: "\(late) decision package\(late == 1 ? " is" : "s are") past the decision deadline "
+                            + "with no decision recorded"))
+            }
         }
         if let backlog = outboxBacklog, backlog > 0 {
             let level = thresholds.outboxBacklog.level(of: backlog)
@@ -230,12 +239,17 @@ struct StatusReport: Codable, Sendable {
             lines.append("")
         }
         if let enquiries {
-            lines.append(Format.row([("OPEN ENQUIRIES", -14), ("OPEN", 6), ("AT RISK", 8), ("BREACHED", 9)]))
+            lines.append(
+                Format.row([
+                    ("OPEN ENQUIRIES", -14), ("OPEN", 6), ("AT RISK", 8), ("BREACHED", 9), ("DECIDING", 9),
+                    ("LATE", 5),
+                ]))
             for summary in enquiries {
                 lines.append(
                     Format.row([
                         (summary.rag, -14), (String(summary.open), 6), (String(summary.atRisk), 8),
-                        (String(summary.breached), 9),
+                        (String(summary.breached), 9), (String(summary.awaitingDecision), 9),
+                        (String(summary.decisionOverdue), 5),
                     ]))
             }
             lines.append("")

@@ -4,32 +4,49 @@ import MASHCore
 
 /// What operators and metrics read from the store: ids, times, codes and counts, never an enquiry's content.
 extension HubReadModel {
-    /// Open enquiries of one RAG rating: how many, how many are past a warning but not yet a deadline, and how
-    /// many are past a deadline (a partner's answer or the decision).
+    /// Enquiries of one RAG rating still to finish. Awaiting answers: how many, how many are past a warning but
+    /// not yet a deadline, and how many are past a deadline (a partner's answer or the decision). Then those
+    /// whose package went to the decision maker with no decision yet, and how many of them are past the
+    /// decision deadline.
     public struct OpenEnquiries: Sendable, Equatable, Codable {
         public var rag: String
         public var open = 0
         public var atRisk = 0
         public var breached = 0
+        public var awaitingDecision = 0
+        public var decisionOverdue = 0
 
-        public init(rag: String, open: Int = 0, atRisk: Int = 0, breached: Int = 0) {
+        public init(
+            rag: String, open: Int = 0, atRisk: Int = 0, breached: Int = 0, awaitingDecision: Int = 0,
+            decisionOverdue: Int = 0
+        ) {
             self.rag = rag
             self.open = open
             self.atRisk = atRisk
             self.breached = breached
+            self.awaitingDecision = awaitingDecision
+            self.decisionOverdue = decisionOverdue
         }
     }
 
     /// One row per RAG rating, red first, including ratings with nothing open.
     public func openEnquiries(now: Date) throws -> [OpenEnquiries] {
-        let rows = try reader.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT rag, COUNT(*) AS open, SUM(breached) AS breached,
-                           SUM(CASE WHEN breached = 0 AND at_risk = 1 THEN 1 ELSE 0 END) AS at_risk
-                    FROM (\(Self.openEnquiryClocks)) GROUP BY rag
-                    """, arguments: StatementArguments(Self.statuses.merging(["now": now.timeIntervalSince1970]) { $1 })
+        let arguments = StatementArguments(Self.statuses.merging(["now": now.timeIntervalSince1970]) { $1 })
+        let (rows, deciding) = try reader.read { db in
+            (
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT rag, COUNT(*) AS open, SUM(breached) AS breached,
+                               SUM(CASE WHEN breached = 0 AND at_risk = 1 THEN 1 ELSE 0 END) AS at_risk
+                        FROM (\(Self.openEnquiryClocks)) GROUP BY rag
+                        """, arguments: arguments),
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT rag, COUNT(*) AS waiting, SUM(decision_due <= :now) AS overdue
+                        FROM enquiry WHERE status = :complete GROUP BY rag
+                        """, arguments: arguments)
             )
         }
         var byRAG = Dictionary(
@@ -37,6 +54,11 @@ extension HubReadModel {
         for row in rows {
             let rag: String = row["rag"]
             byRAG[rag] = OpenEnquiries(rag: rag, open: row["open"], atRisk: row["at_risk"], breached: row["breached"])
+        }
+        for row in deciding {
+            let rag: String = row["rag"]
+            byRAG[rag, default: OpenEnquiries(rag: rag)].awaitingDecision = row["waiting"]
+            byRAG[rag, default: OpenEnquiries(rag: rag)].decisionOverdue = row["overdue"]
         }
         return RAG.allCases.compactMap { byRAG[$0.rawValue] }
     }
@@ -86,10 +108,16 @@ extension HubReadModel {
         /// The agencies asked that have not answered.
         public var notAnswered: [String] { requests.filter { $0.status == "sent" }.map(\.agency) }
 
-        /// The soonest deadline still running: an unanswered request's, or the decision's while awaiting.
+        /// The soonest deadline still running: an unanswered request's, or the decision's until it is made.
         public var nextDeadline: Date? {
-            guard status == "awaiting" else { return nil }
-            return (requests.filter { $0.status == "sent" }.map(\.due) + [decisionDue]).min()
+            switch status {
+            case EnquiryStatus.awaiting.rawValue:
+                return (requests.filter { $0.status == "sent" }.map(\.due) + [decisionDue]).min()
+            case EnquiryStatus.complete.rawValue:
+                return decisionDue
+            default:
+                return nil
+            }
         }
     }
 

@@ -3,6 +3,7 @@ import Coordinator
 import Foundation
 import GRDB
 import MASHCore
+import MASHReadModel
 import MASHTesting
 import Sealing
 import Testing
@@ -96,6 +97,13 @@ extension CoordinatorBrokerTests {
                 // Documents carry whole seconds: decide a whole second after the deadline.
                 let due = try #require(alerts.last?.dueBy)
                 try await harness.eventually("a second past the deadline") { Date() > due.addingTimeInterval(1) }
+                // Until the decision comes, operators see it waiting and late.
+                let waiting = try await harness.mashctl([
+                    "enquiries", "--status", "complete", "--store", harness.storePath, "--json",
+                ])
+                #expect(waiting.output.contains(enquiry.id))
+                let late = try HubReadModel(readingAt: harness.storePath).openEnquiries(now: Date())
+                #expect(late.first { $0.rag == "red" }?.decisionOverdue == 1)
 
                 try await harness.send(
                     Self.decision(enquiry, .earlyHelp).json, type: .decision, from: "decision-maker",

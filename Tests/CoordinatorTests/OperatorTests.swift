@@ -340,6 +340,9 @@ extension CoordinatorBrokerTests {
                         == 9)
                 #expect(value(after, "mash_messages_published_total", ["type": "mash.research-request/1"]) == 9)
                 #expect(value(after, "mash_open_enquiries", ["rag": "green"]) == 0)
+                // The three packages wait for their decisions, none past its deadline yet.
+                #expect(value(after, "mash_enquiries_awaiting_decision", ["rag": "green"]) == 3)
+                #expect(value(after, "mash_decisions_overdue", ["rag": "green"]) == 0)
                 #expect(value(after, "mash_outbox_backlog", [:]) == 0)
                 #expect(value(after, "mash_broker_connected", [:]) == 1)
                 #expect(!after.contains("Testperson") && !after.contains("Ellie"))

@@ -43,7 +43,9 @@ struct StatusReportTests {
             .init(agency: "housing", lastHeartbeatAt: now.addingTimeInterval(-180), pending: 0),
             .init(agency: "police", lastHeartbeatAt: now.addingTimeInterval(-5), pending: 1),
         ]
-        report.enquiries = [.init(rag: "red", open: 3, atRisk: 0, breached: 1)]
+        report.enquiries = [
+            .init(rag: "red", open: 3, atRisk: 0, breached: 1, awaitingDecision: 2, decisionOverdue: 1)
+        ]
         report.evaluate(StatusThresholds())
         #expect(report.level == .critical)
         #expect(
@@ -52,8 +54,10 @@ struct StatusReportTests {
                 "WARNING adapter housing: no heartbeat for 3m00s",
                 "WARNING agency.police.enquiries: 2 in agency.police.enquiries.dlq",
                 "WARNING agency.yos.enquiries: 1 waiting with no consumer",
+                "WARNING decisions: 1 decision package is past the decision deadline with no decision recorded",
                 "WARNING enquiries: 1 open enquiry is past a deadline",
             ])
+        #expect(report.table().contains("red                 3        0         1         2     1"))
     }
 
     @Test("the table fits 80 columns, names unknown columns, and shows the oldest age as ? when unknown")
