@@ -323,6 +323,18 @@ def practice_manager(d):
     d.sign_out()
 
 
+def acknowledge(d, party):
+    """Acknowledges the first Encompass notice on `party`'s desk (the run-desks.sh crash step)."""
+    d.sign_in(party)
+    rows = eventually(f"{party}'s desk shows an Encompass notice",
+                      lambda: (d.driver.refresh(), [r for r in d.rows() if "Encompass" in r[0]])[1])
+    if not rows:
+        return
+    d.driver.get(rows[0][1])
+    d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/acknowledge'] button"))
+    check(f"{party}'s notice is acknowledged on the desk", "Acknowledged" in d.text(), d.text()[:300])
+
+
 def lockout(d):
     party = "practice-manager"
     for _ in range(5):
@@ -343,9 +355,13 @@ def main():
     parser.add_argument("--screenshots", required=True)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
+    parser.add_argument("--acknowledge", metavar="PARTY", help="only acknowledge PARTY's first Encompass notice")
     args = parser.parse_args()
     d = Desks(args)
     try:
+        if args.acknowledge:
+            acknowledge(d, args.acknowledge)
+            return finish()
         decision_maker(d)
         spa(d)
         schools(d)
@@ -353,6 +369,10 @@ def main():
         lockout(d)
     finally:
         d.close()
+    finish()
+
+
+def finish():
     if failures:
         print(f"desks: {len(failures)} checks failed", file=sys.stderr)
         sys.exit(1)

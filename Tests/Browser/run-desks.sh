@@ -4,8 +4,11 @@
 #   1. a kill -9 of the hub once the decision maker's desk has stored its packages and before anyone opened
 #      them; after make run again every package is there, once, still unopened;
 #   2. Tests/Browser/desks.py in headless Chromium (Selenium, axe-core): decisions, outcomes, Encompass
-#      acknowledgements, refusals, accessibility; screenshots in .build/test-output/desks/;
-#   3. SIGTERM: everything stops cleanly.
+#      acknowledgements, DAN triage, refusals, accessibility; screenshots in .build/test-output/desks/;
+#   3. a kill -9 of the hub after a school's acknowledgement is committed at its desk and before it is
+#      published (the school's broker user briefly may not publish); after make run again it reaches the
+#      coordinator once;
+#   4. SIGTERM: everything stops cleanly.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -91,6 +94,41 @@ scripts/run.sh desks >"$out/desks.txt"
 "$python" Tests/Browser/desks.py --desks "$out/desks.txt" --state "$MASH_RUN_STATE" \
     --ca "$MASH_BROKER_DIR/tls/ca.pem" --screenshots "$out" && pass "the browser test passed" \
     || flunk "the browser test failed (screenshots in $out)"
+
+# kill -9 after an action is committed at a desk and before the hub has it: the school's broker user may not
+# publish for a moment, so the acknowledgement waits in the desk's outbox; the hub is killed, make run started
+# again, and the acknowledgement reaches the coordinator once.
+school=school-990002
+school_store=$MASH_RUN_STATE/desks/$school/desk.sqlite
+acknowledgements() {
+    sqlite3 "$school_store" "SELECT COUNT(*) || ' ' || COUNT(published_at) FROM outbox
+        WHERE type = 'mash.encompass-acknowledgement/1'"
+}
+recorded() {
+    sqlite3 "$MASH_RUN_STATE/coordinator/coordinator.sqlite" \
+        "SELECT COUNT(*) FROM encompass_notice WHERE recipient = '$school' AND acknowledged_at IS NOT NULL"
+}
+scripts/broker.sh ctl set_permissions -p mash "$school" '^$' '^$' '^school\.990002\.encompass$' >/dev/null
+"$python" Tests/Browser/desks.py --desks "$out/desks.txt" --state "$MASH_RUN_STATE" \
+    --ca "$MASH_BROKER_DIR/tls/ca.pem" --screenshots "$out" --acknowledge "$school" >"$out/acknowledge.log" 2>&1 \
+    && pass "$school's key adult acknowledges while the school may not publish" \
+    || flunk "the acknowledgement at $school's desk failed ($out/acknowledge.log)"
+check "the acknowledgement is committed in the desk's outbox and not published" test "$(acknowledgements)" = "1 0"
+check "the coordinator does not have it yet" test "$(recorded)" = 0
+kill -KILL "$(cat "$MASH_RUN_STATE/run/hub.pid")"
+wait "$run_pid" 2>/dev/null || true
+run_pid=""
+# make run stopped its broker with the hub; the school's permission comes back before make run starts again.
+scripts/broker.sh up >/dev/null
+scripts/broker.sh ctl set_permissions -p mash "$school" '^$' '^mash\.intake$' '^school\.990002\.encompass$' >/dev/null
+start_run 3
+for _ in $(seq 1 600); do
+    [ "$(recorded)" = 1 ] && [ "$(acknowledgements)" = "1 1" ] && break
+    sleep 0.2
+done
+check "after kill -9 and make run, the acknowledgement is published from the desk's outbox" \
+    test "$(acknowledgements)" = "1 1"
+check "and the coordinator records it, once" test "$(recorded)" = 1
 
 kill -TERM "$run_pid"
 code=0
