@@ -402,7 +402,7 @@ public final class Adapter: Sendable {
                 metrics.record("mash_adapter_requests", Double(counts[status] ?? 0), [("status", status)])
             }
         }
-        if let counts = try? store.outcomeCounts() {
+        if let counts = try? store.counts(of: "outcome") {
             for status in ["kept", "waiting", "passed"] {
                 metrics.record("mash_adapter_outcomes", Double(counts[status] ?? 0), [("status", status)])
             }

@@ -224,17 +224,6 @@ final class AdapterStore: Sendable {
         }
     }
 
-    /// Outcomes by status, for `/metrics` and tests.
-    func outcomeCounts() throws -> [String: Int] {
-        try queue.read { db in
-            var result: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM outcome GROUP BY status") {
-                result[row["status"]] = row["n"]
-            }
-            return result
-        }
-    }
-
     struct Summary: Sendable, Equatable {
         var pending: Int
         var atRisk: Int
@@ -258,11 +247,12 @@ final class AdapterStore: Sendable {
         }
     }
 
-    /// Requests by status, for tests and operators.
-    func counts() throws -> [String: Int] {
-        try queue.read { db in
+    /// The rows of `table` (`request` or `outcome`) by status, for `/metrics`, tests and operators.
+    func counts(of table: String = "request") throws -> [String: Int] {
+        precondition(["request", "outcome"].contains(table))
+        return try queue.read { db in
             var result: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM request GROUP BY status") {
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM \(table) GROUP BY status") {
                 result[row["status"]] = row["n"]
             }
             return result

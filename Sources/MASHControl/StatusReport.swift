@@ -158,23 +158,17 @@ struct StatusReport: Codable, Sendable {
             }
         }
         if let enquiries {
+            func judge(_ count: Int, _ subject: String, _ message: String) {
+                let level = count > 0 ? thresholds.breachedEnquiries.level(of: count) : .healthy
+                if level > .healthy { found.append(Finding(level: level, subject: subject, message: message)) }
+            }
             let breached = enquiries.map(\.breached).reduce(0, +)
-            let level = breached > 0 ? thresholds.breachedEnquiries.level(of: breached) : .healthy
-            if level > .healthy {
-                found.append(
-                    Finding(
-                        level: level, subject: "enquiries",
-                        message: "\(breached) open enquir\(breached == 1 ? "y is" : "ies are") past a deadline"))
-            }
+            judge(breached, "enquiries", "\(breached) open enquir\(breached == 1 ? "y is" : "ies are") past a deadline")
             let late = enquiries.map(\.decisionOverdue).reduce(0, +)
-            let lateLevel = late > 0 ? thresholds.breachedEnquiries.level(of: late) : .healthy
-            if lateLevel > .healthy {
-                found.append(
-                    Finding(
-                        level: lateLevel, subject: "decisions",
-                        message: "\(late) decision package\(late == 1 ? " is" : "s are") past the decision deadline "
-                            + "with no decision recorded"))
-            }
+            judge(
+                late, "decisions",
+                "\(late) decision package\(late == 1 ? " is" : "s are") past the decision deadline with no decision "
+                    + "recorded")
         }
         if let backlog = outboxBacklog, backlog > 0 {
             let level = thresholds.outboxBacklog.level(of: backlog)

@@ -30,6 +30,20 @@ extension Harness {
         return path
     }
 
+    /// Starts Tests/Interop/research_service.py (outcomes it takes go to `outcomeLog`) and returns its port.
+    func startResearchService(outcomeLog: String? = nil) async throws -> Substring {
+        let portFile = scratch.file("service.port")
+        let service = try ChildProcess(
+            "/usr/bin/env",
+            [Self.python, "-u", Repository.path("Tests/Interop/research_service.py")] + (outcomeLog.map { [$0] } ?? []),
+            log: portFile)
+        processes.withLock { $0.append(service) }
+        try await eventually("the research service's port") {
+            Int((try? String(contentsOfFile: portFile, encoding: .utf8))?.split(separator: "\n").first ?? "") != nil
+        }
+        return try String(contentsOfFile: portFile, encoding: .utf8).split(separator: "\n")[0]
+    }
+
     /// A configuration for `agency` with the given research section (indented by two spaces).
     func adapterConfig(
         _ agency: String, research: String, lawfulBasis: String = "article6: public-task", extra: String = ""

@@ -190,16 +190,7 @@ extension CoordinatorBrokerTests {
             try await Harness.with("adapters-http") { harness in
                 let collector = try await ResponseCollector(harness)
                 defer { collector.stop() }
-                let portFile = harness.scratch.file("service.port")
-                let service = try ChildProcess(
-                    "/usr/bin/env", [Harness.python, "-u", Repository.path("Tests/Interop/research_service.py")],
-                    log: portFile)
-                harness.processes.withLock { $0.append(service) }
-                try await harness.eventually("the research service's port") {
-                    Int((try? String(contentsOfFile: portFile, encoding: .utf8))?.split(separator: "\n").first ?? "")
-                        != nil
-                }
-                let port = try String(contentsOfFile: portFile, encoding: .utf8).split(separator: "\n")[0]
+                let port = try await harness.startResearchService()
 
                 func research(_ path: String) -> String {
                     """
@@ -243,17 +234,7 @@ extension CoordinatorBrokerTests {
                 try await harness.startInProcess()
                 let programLog = harness.scratch.file("program-outcomes.jsonl")
                 let serviceLog = harness.scratch.file("service-outcomes.jsonl")
-                let portFile = harness.scratch.file("service.port")
-                let service = try ChildProcess(
-                    "/usr/bin/env",
-                    [Harness.python, "-u", Repository.path("Tests/Interop/research_service.py"), serviceLog],
-                    log: portFile)
-                harness.processes.withLock { $0.append(service) }
-                try await harness.eventually("the research service's port") {
-                    Int((try? String(contentsOfFile: portFile, encoding: .utf8))?.split(separator: "\n").first ?? "")
-                        != nil
-                }
-                let port = try String(contentsOfFile: portFile, encoding: .utf8).split(separator: "\n")[0]
+                let port = try await harness.startResearchService(outcomeLog: serviceLog)
                 let program = Repository.path("Tests/Interop/research_program.py")
                 try await harness.startAdapter(
                     try harness.adapterConfig(
