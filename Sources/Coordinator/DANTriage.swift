@@ -28,9 +28,7 @@ extension Coordinator {
         let asReceived = try openFromStore(Array(document), table: "dan", id: outcome.danID)
         let dan = try DomesticAbuseNotification(
             json: asReceived, source: "store dan \(outcome.danID)", now: .distantFuture)
-        let subjectRef =
-            dan.children.lazy.compactMap { self.register.childRef($0.person) }.first
-            ?? keyring.pseudonym(of: "dan:" + dan.id)
+        let subjectRef = subjectRef(of: dan)
         let sharing = Sharing(
             purpose: Self.danPurpose, basis: Self.danBasis, categories: [.personal, .criminalOffence],
             caseID: dan.id, subjectRef: subjectRef)
@@ -48,7 +46,7 @@ extension Coordinator {
             let notice: [String: Any] = [
                 "schema": DocumentType.earlyHelpNotice.rawValue, "danID": dan.id, "rationale": outcome.rationale,
                 "triagedBy": outcome.triagedBy, "triagedAt": Instant.format(outcome.triagedAt),
-                "notification": (try? JSONText.parse(asReceived)) ?? dan.jsonObject,
+                "notification": Self.notification(dan, asReceived: asReceived),
             ]
             messages.append(
                 try disclose(

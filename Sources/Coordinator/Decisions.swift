@@ -58,16 +58,15 @@ extension Coordinator {
         let outcome = EnquiryOutcome(
             enquiryID: id, reference: enquiry.reference, outcome: decision.outcome, rationale: decision.rationale,
             decidedBy: decision.decidedBy, decidedAt: decision.decidedAt, decisionDue: decisionDue, late: late)
+        let sharing = Sharing(
+            purpose: settings.routing.purpose, basis: enquiry.lawfulBasis, categories: [.personal], caseID: id,
+            subjectRef: subjectRef)
         func send(_ outcome: EnquiryOutcome, to party: String, exchange: String, headers: [String: String])
             throws -> OutboxMessage
         {
-            let message = try sealed(
-                outcome.json, type: .outcome, to: party, exchange: exchange, routingKey: party, headers: headers)
-            try RecordOfSharing.append(
-                db, at: now, sender: settings.identity, recipient: party, purpose: settings.routing.purpose,
-                lawfulBasis: enquiry.lawfulBasis, dataCategories: [.personal], messageID: message.messageID,
-                enquiryID: id, subjectRef: subjectRef)
-            return message
+            try disclose(
+                outcome.json, .outcome, to: party, exchange: exchange, routingKey: party, headers: headers, sharing,
+                db, now: now)
         }
         var messages = [
             try send(outcome, to: referrer, exchange: HubQueues.noticesExchange, headers: ["x-mash-enquiry": id])

@@ -101,6 +101,16 @@ extension Coordinator {
 
     private func childRef(_ person: Person) -> String? { register.childRef(person) }
 
+    /// A DAN's pseudonym in the ledger: its first child found by name and date of birth, else the DAN itself.
+    func subjectRef(of dan: DomesticAbuseNotification) -> String {
+        dan.children.lazy.compactMap { self.childRef($0.person) }.first ?? keyring.pseudonym(of: "dan:" + dan.id)
+    }
+
+    /// The `notification` member of what a DAN causes: the DAN as the police sent it.
+    static func notification(_ dan: DomesticAbuseNotification, asReceived: [UInt8]) -> Any {
+        (try? JSONText.parse(asReceived)) ?? dan.jsonObject
+    }
+
     var register: OpenCaseRegister { OpenCaseRegister(keyring: keyring) }
 
     func record(_ update: OpenCaseUpdate, _ db: Database) throws { try register.record(update, db, now: now()) }
@@ -112,7 +122,7 @@ extension Coordinator {
     /// Probation's copy, the `notification` inside a referral or contact — is the DAN as received (`asReceived`,
     /// the document's bytes), not a rewriting of what the hub read of it.
     func receive(_ dan: DomesticAbuseNotification, asReceived: [UInt8], _ db: Database) throws -> [OutboxMessage] {
-        let notification = (try? JSONText.parse(asReceived)) ?? dan.jsonObject
+        let notification = Self.notification(dan, asReceived: asReceived)
         let now = now()
         if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM dan WHERE id = ?"), arguments: [dan.id]) == true {
             logger.notice("DAN already received; ignored", metadata: ["dan": "\(dan.id)"])
@@ -125,8 +135,7 @@ extension Coordinator {
         }
         let route = DANRoute.route(
             dan, openCases: openCases, receivedAt: now, triage: flows.triage, calendar: settings.calendar)
-        let subjectRef =
-            dan.children.lazy.compactMap { self.childRef($0.person) }.first ?? keyring.pseudonym(of: "dan:" + dan.id)
+        let subjectRef = subjectRef(of: dan)
         let flags = route.flags.map(\.rawValue)
         var messages: [OutboxMessage] = []
         let sharing = Sharing(

@@ -42,16 +42,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Waits up to $2 seconds for the file $1 to hold the text $3.
-await_text() {
-    local file=$1 seconds=$2 text=$3 i
-    for i in $(seq 1 $((seconds * 5))); do
-        grep -qF -- "$text" "$file" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
 # The police adapter as its own process (production's form), beside the hub.
 start_police() {
     local log=$1

@@ -233,19 +233,9 @@ def spa(d):
 
 def schools(d):
     party = "school-990001"
-    d.sign_in(party)
-    rows = eventually("the school's desk shows an Encompass notice",
-                      lambda: (d.driver.refresh(), [r for r in d.rows() if "Encompass" in r[0]])[1])
-    d.page("school-inbox")
-    if not rows:
+    item = acknowledge(d, party, pages="school")
+    if not item:
         return
-    href = rows[0][1]
-    item = href.rsplit("/", 1)[1]
-    d.driver.get(href)
-    d.page("school-notice")
-    d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/acknowledge'] button"))
-    check("the notice is acknowledged", "Acknowledged" in d.text(), d.text()[:300])
-    d.page("school-acknowledged")
     coordinator = sqlite3.connect(os.path.join(d.args.state, "coordinator", "coordinator.sqlite"))
 
     def acknowledged():
@@ -323,16 +313,25 @@ def practice_manager(d):
     d.sign_out()
 
 
-def acknowledge(d, party):
-    """Acknowledges the first Encompass notice on `party`'s desk (the run-desks.sh crash step)."""
+def acknowledge(d, party, pages=None):
+    """Acknowledges the first Encompass notice on `party`'s desk and returns its item id; with `pages`, each
+    page on the way is kept and checked as `<pages>-inbox`, `-notice` and `-acknowledged`."""
     d.sign_in(party)
     rows = eventually(f"{party}'s desk shows an Encompass notice",
                       lambda: (d.driver.refresh(), [r for r in d.rows() if "Encompass" in r[0]])[1])
+    if pages:
+        d.page(f"{pages}-inbox")
     if not rows:
-        return
-    d.driver.get(rows[0][1])
+        return None
+    href = rows[0][1]
+    d.driver.get(href)
+    if pages:
+        d.page(f"{pages}-notice")
     d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/acknowledge'] button"))
     check(f"{party}'s notice is acknowledged on the desk", "Acknowledged" in d.text(), d.text()[:300])
+    if pages:
+        d.page(f"{pages}-acknowledged")
+    return href.rsplit("/", 1)[1]
 
 
 def lockout(d):

@@ -48,15 +48,18 @@ start_run() {
     rm -f "$MASH_RUN_STATE/run/ready"
     scripts/run.sh >"$out/run-$1.log" 2>&1 &
     run_pid=$!
-    local i
-    for i in $(seq 1 1800); do
-        # make run prints its summary (and new passwords) just after the hub's ready file appears.
-        grep -q "MASH is ready" "$out/run-$1.log" && return 0
-        kill -0 "$run_pid" 2>/dev/null || break
-        sleep 0.1
-    done
+    # make run prints its summary (and new passwords) just after the hub's ready file appears.
+    await_true 180 ready_or_gone "$out/run-$1.log" && grep -q "MASH is ready" "$out/run-$1.log" && return 0
     tail -30 "$out/run-$1.log" >&2
     fatal "make run did not become ready ($out/run-$1.log)"
+}
+ready_or_gone() { grep -q "MASH is ready" "$1" || ! kill -0 "$run_pid" 2>/dev/null; }
+
+# kill -9 of the hub (make run then stops its node and exits).
+kill_hub() {
+    kill -KILL "$(cat "$MASH_RUN_STATE/run/hub.pid")"
+    wait "$run_pid" 2>/dev/null || true
+    run_pid=""
 }
 
 # mashctl config validate fails on the file and names its line and the misspelt key.
@@ -78,14 +81,9 @@ MASH_RUN_STATE=$MASH_RUN_STATE scripts/demo.sh >"$out/demo.log" 2>&1 || { tail -
 check "make demo ends with the desks' URLs" grep -q "decision-maker .*https://localhost:$MASH_DESK_PORT/" "$out/demo.log"
 
 # Both packages (Red and Amber) stored by the decision maker's desk, nobody has looked yet: kill -9.
-for _ in $(seq 1 600); do
-    [ "$(items decision-maker)" = "2 2" ] && break
-    sleep 0.2
-done
-check "the decision maker's desk stored both packages" test "$(items decision-maker)" = "2 2"
-kill -KILL "$(cat "$MASH_RUN_STATE/run/hub.pid")"
-wait "$run_pid" 2>/dev/null || true
-run_pid=""
+both_stored() { [ "$(items decision-maker)" = "2 2" ]; }
+check "the decision maker's desk stored both packages" await_true 120 both_stored
+kill_hub
 start_run 2
 check "after kill -9 and make run, both packages are there once, unopened" test "$(items decision-maker)" = "2 2"
 check "make run does not print the passwords a second time" bash -c "! grep -q 'password ' '$out/run-2.log'"
@@ -115,20 +113,15 @@ scripts/broker.sh ctl set_permissions -p mash "$school" '^$' '^$' '^school\.9900
     || flunk "the acknowledgement at $school's desk failed ($out/acknowledge.log)"
 check "the acknowledgement is committed in the desk's outbox and not published" test "$(acknowledgements)" = "1 0"
 check "the coordinator does not have it yet" test "$(recorded)" = 0
-kill -KILL "$(cat "$MASH_RUN_STATE/run/hub.pid")"
-wait "$run_pid" 2>/dev/null || true
-run_pid=""
+kill_hub
 # make run stopped its broker with the hub; the school's permission comes back before make run starts again.
 scripts/broker.sh up >/dev/null
 scripts/broker.sh ctl set_permissions -p mash "$school" '^$' '^mash\.intake$' '^school\.990002\.encompass$' >/dev/null
 start_run 3
-for _ in $(seq 1 600); do
-    [ "$(recorded)" = 1 ] && [ "$(acknowledgements)" = "1 1" ] && break
-    sleep 0.2
-done
-check "after kill -9 and make run, the acknowledgement is published from the desk's outbox" \
-    test "$(acknowledgements)" = "1 1"
-check "and the coordinator records it, once" test "$(recorded)" = 1
+published() { [ "$(acknowledgements)" = "1 1" ]; }
+check "after kill -9 and make run, the acknowledgement is published from the desk's outbox" await_true 120 published
+recorded_once() { [ "$(recorded)" = 1 ]; }
+check "and the coordinator records it, once" await_true 60 recorded_once
 
 kill -TERM "$run_pid"
 code=0

@@ -1,4 +1,4 @@
-# Checks for the shell test passes (Tests/Deploy, Tests/BringUp): each check prints ok or FAIL and counts
+# Checks for the shell test passes (Tests/Deploy, Tests/BringUp, Tests/Browser): each check prints ok or FAIL and counts
 # failures, so one run reports every failure; `finish NAME` ends the script with the verdict.
 failures=0
 
@@ -17,6 +17,19 @@ finish() {
     fi
     echo "$1: every check passed${2:+; $2}"
 }
+
+# await_true SECONDS COMMAND...: polls the command until it succeeds; fails if it has not within SECONDS.
+await_true() {
+    local seconds=$1 i
+    shift
+    for i in $(seq 1 $((seconds * 5))); do
+        "$@" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+# await_text FILE SECONDS TEXT: waits for TEXT to appear in FILE.
+await_text() { await_true "$2" grep -qF -- "$3" "$1" 2>/dev/null; }
 
 # A pass that runs its own hub (make run) must not reach the test node's settings, which make test exports.
 forget_test_node() {
