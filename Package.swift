@@ -197,7 +197,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MASHControlTests",
-            dependencies: ["MASHControl", "Coordinator", "MASHConfig", "MASHReadModel", "Sealing", "MASHTesting"],
+            dependencies: ["MASHControl", "Coordinator", "MASHConfig", "MASHCore", "MASHReadModel", "Sealing", "MASHTesting"],
             swiftSettings: strict
         ),
         .testTarget(

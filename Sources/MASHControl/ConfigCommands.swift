@@ -18,13 +18,15 @@ struct ConfigCommand: ParsableCommand {
                 every value well formed, its keys and its extract present, the extract holding every configured \
                 column, and a lawful basis for every data category it may disclose. A desk file (it has 'party') is \
                 checked as mash-desk checks it: its keys, its TLS files, the types it shows and the actions it \
-                allows, its staff. A routing file (it has 'agencies') is checked as mash-coordinator checks it. \
-                Errors name the file, line and key.
+                allows, its staff. A routing file (it has 'agencies') is checked as mash-coordinator checks it. A \
+                retention schedule (it has 'records') is checked as every service checks it: every kind of record \
+                with a period, an event it may be counted from, and a reason. Errors name the file, line and key.
 
                 Examples:
                   mashctl config validate Config/agencies/police.yaml
                   mashctl config validate Config/routing.yaml Config/agencies/*.yaml
                   mashctl config validate /etc/mash/desks/school-990001.yaml
+                  mashctl config validate Config/retention.yaml
                 """)
 
         @Argument(help: "Configuration files.")
@@ -46,11 +48,17 @@ struct ConfigCommand: ParsableCommand {
                     } else if top.has("agencies") {
                         let routing = try RoutingConfiguration.load(file: file)
                         print("\(file): ok (routing for \(routing.agencies.count) agencies)")
+                    } else if top.has("records") {
+                        let schedule = try RetentionSchedule.load(file: file)
+                        print(
+                            "\(file): ok (retention of \(schedule.rules.count) kinds of record, "
+                                + (schedule.approval.map { "approved by \($0)" } ?? "PLACEHOLDER periods, not approved")
+                                + ")")
                     } else {
                         throw ConfigurationError(
                             file: file, line: nil, key: "",
                             problem:
-                                "neither an agency configuration ('agency:'), a desk ('party:') nor routing ('agencies:')"
+                                "not an agency configuration ('agency:'), a desk ('party:'), routing ('agencies:') or a retention schedule ('records:')"
                         )
                     }
                 } catch {

@@ -58,6 +58,14 @@ public struct DataKeyring: Sendable {
 }
 
 extension DataKeyring {
+    /// `key`'s bytes sealed under this keyring (a key store keeps data keys wrapped by the data-at-rest key).
+    public func wrap(_ key: DataKey, context: [UInt8]) throws -> [UInt8] { try seal(key.bytes, context: context) }
+
+    /// The data key `wrap` sealed, named `id`.
+    public func unwrap(_ wrapped: [UInt8], id: String, context: [UInt8]) throws -> DataKey {
+        try DataKey(id: id, bytes: try open(wrapped, context: context))
+    }
+
     /// A keyed, one-way reference for `text` (HMAC-SHA-256 under the current data key, 128 bits in hex): the
     /// same person gives the same reference, and nobody without the key can work back to them.
     public func pseudonym(of text: String) -> String {

@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+import MASHService
+import Sealing
+import Synchronization
+
+/// Crypto-shredding: each record's content (an enquiry with its responses and decision, a DAN, a request an
+/// adapter holds, a desk item) is sealed under a data key of its own. The key is kept wrapped by the service's
+/// data-at-rest key in a key store, a SQLite file apart from the content store and backed up apart. Purging a
+/// record deletes its key, so every copy of the content — including the content store in an old backup — can
+/// no longer be opened.
+///
+/// A key is committed (fully synced) before any content sealed under it, so content never outlives a crash
+/// without its key; a crash between the two leaves only an unused key, which `shred` or `sweep` removes.
+public final class ContentKeys: Sendable {
+    public let path: String
+    private let pool: DatabasePool
+    private let wrapping: DataKeyring
+    private let cache = Mutex<[String: DataKeyring]>([:])
+
+    /// The key store beside a content store: `adapter.sqlite` → `adapter.keys.sqlite`.
+    public static func path(besideStore store: String) -> String {
+        let url = URL(fileURLWithPath: store)
+        let name = url.deletingPathExtension().lastPathComponent + ".keys.sqlite"
+        return url.deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    public init(path: String, wrapping: DataKeyring) throws {
+        self.path = path
+        self.wrapping = wrapping
+        pool = try DurableStore.open(at: path)
+        // A deleted key is overwritten with zeros in the file, not left in a free page.
+        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA secure_delete = ON") }
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE content_key (
+                        scope TEXT PRIMARY KEY,        -- the record the key seals: enquiry:<id>, request:<id> …
+                        wrapped BLOB NOT NULL,         -- 32 random bytes, sealed with the data-at-rest key
+                        created_at REAL NOT NULL
+                    );
+                    """)
+        }
+        try migrator.migrate(pool)
+    }
+
+    /// Seals `plaintext` under `scope`'s key, made (and committed) on first use.
+    public func seal(_ plaintext: [UInt8], scope: String, context: [UInt8]) throws -> [UInt8] {
+        try keyring(for: scope, create: true)!.seal(plaintext, context: context)
+    }
+
+    /// Opens what `seal` sealed; throws `ContentShredded` when the scope's key is gone.
+    public func open(_ sealed: [UInt8], scope: String, context: [UInt8]) throws -> [UInt8] {
+        guard let keyring = try keyring(for: scope, create: false) else { throw ContentShredded(scope: scope) }
+        return try keyring.open(sealed, context: context)
+    }
+
+    /// Whether `scope` still has its key.
+    public func hasKey(_ scope: String) throws -> Bool { try keyring(for: scope, create: false) != nil }
+
+    /// Deletes the keys of `scopes` (committed and synced before returning): their content can never be opened
+    /// again. Scopes without a key are ignored, so a purge that stopped half way can run again. The write-ahead
+    /// log is then checkpointed and truncated, so no older copy of the page lingers in it.
+    public func shred(_ scopes: [String]) throws {
+        guard !scopes.isEmpty else { return }
+        try pool.write { db in
+            for scope in scopes {
+                try db.execute(sql: "DELETE FROM content_key WHERE scope = ?", arguments: [scope])
+            }
+        }
+        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        cache.withLock { cache in for scope in scopes { cache[scope] = nil } }
+    }
+
+    /// Deletes keys older than `before` whose scope `isUsed` says no record holds: left by a crash between a
+    /// key's commit and its content's. Returns how many went.
+    public func sweep(before: Date, isUsed: (String) throws -> Bool) throws -> Int {
+        let candidates = try pool.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT scope FROM content_key WHERE created_at < ?",
+                arguments: [before.timeIntervalSince1970])
+        }
+        let unused = try candidates.filter { try !isUsed($0) }
+        try shred(unused)
+        return unused.count
+    }
+
+    public var count: Int {
+        get throws { try pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM content_key") ?? 0 } }
+    }
+
+    private func keyring(for scope: String, create: Bool) throws -> DataKeyring? {
+        if let cached = cache.withLock({ $0[scope] }) { return cached }
+        let context = Array("content-key:\(scope)".utf8)
+        let wrapped = try pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT wrapped FROM content_key WHERE scope = ?", arguments: [scope])
+        }
+        let key: DataKeyring.DataKey
+        if let wrapped {
+            key = try wrapping.unwrap(Array(wrapped), id: "content", context: context)
+        } else {
+            guard create else { return nil }
+            let sealed = try wrapping.wrap(try .generate(id: "content"), context: context)
+            try pool.write { db in
+                // INSERT OR IGNORE and read back: two callers making the same scope's key agree on one.
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO content_key (scope, wrapped, created_at) VALUES (?, ?, ?)",
+                    arguments: [scope, Data(sealed), Date().timeIntervalSince1970])
+            }
+            return try keyring(for: scope, create: false)
+        }
+        let keyring = DataKeyring(current: key)
+        cache.withLock { $0[scope] = keyring }
+        return keyring
+    }
+}
+
+/// The content of `scope` was purged: its data key is gone.
+public struct ContentShredded: Error, CustomStringConvertible {
+    public var scope: String
+    public var description: String { "the content of \(scope) was purged (its data key is shredded)" }
+}
