@@ -197,7 +197,9 @@ let package = Package(
         ),
         .testTarget(
             name: "MASHControlTests",
-            dependencies: ["MASHControl", "Coordinator", "MASHConfig", "MASHCore", "MASHReadModel", "Sealing", "MASHTesting"],
+            dependencies: [
+                "MASHControl", "Coordinator", "MASHConfig", "MASHCore", "MASHReadModel", "Sealing", "MASHTesting",
+            ],
             swiftSettings: strict
         ),
         .testTarget(
