@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "MASHRuntime",
             dependencies: [
-                "AMQP", "Sealing", "MASHCore", "MASHService",
+                "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHService",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -211,7 +211,7 @@ let package = Package(
             name: "CoordinatorTests",
             dependencies: [
                 "Coordinator", "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHReadModel", "MASHAgency",
-                "MASHProtocol", "MASHTesting",
+                "MASHProtocol", "MASHRuntime", "MASHTesting",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

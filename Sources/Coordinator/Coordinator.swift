@@ -32,6 +32,10 @@ public struct CoordinatorSettings: Sendable {
     public var operationsPort: Int?
     /// The schools of `Config/schools`, by URN: Encompass notices and roll feeds.
     public var schools: [String: SchoolConfiguration] = [:]
+    /// `Config/retention.yaml`; nil purges nothing (and says so at start).
+    public var retention: RetentionSchedule?
+    /// The key store of each record's data key, apart from the store; by default `<store>.keys.sqlite` beside it.
+    public var keyStorePath: String?
 
     /// The MASH working calendar with the bank holidays of GOV.UK's file at `holidaysFile`.
     public static func calendar(holidaysFile: String) throws -> WorkingCalendar {
@@ -66,6 +70,8 @@ public final class Coordinator: Sendable {
     public let store: CoordinatorStore
     /// Seals personal data before it is stored (AES-256-GCM), and keys the subject pseudonyms.
     let keyring: DataKeyring
+    /// Each enquiry's, DAN's and roll's own data key, wrapped by `keyring`: purging one shreds its key.
+    let contentKeys: ContentKeys
     let sealer: Sealer
     let keyPairs: [AgencyKeyPair]
     /// Partners' public keys, cached: sealing inside a transaction reads no file.
@@ -96,6 +102,8 @@ public final class Coordinator: Sendable {
             at: (settings.keysDirectory as NSString).appendingPathComponent("\(settings.identity)/data-at-rest.key"))
         publicKeys = try PublicKeyring(directory: settings.keysDirectory, logger: logger)
         store = try CoordinatorStore(path: settings.storePath)
+        contentKeys = try ContentKeys(
+            path: settings.keyStorePath ?? ContentKeys.path(besideStore: settings.storePath), wrapping: keyring)
         outbox = Outbox(store.pool)
     }
 
@@ -144,10 +152,17 @@ public final class Coordinator: Sendable {
         }
         self.base.withLock { $0 = base }
         let keys = publicKeys
-        return base.services + [
+        var loops: [any Service] = [
             LoopService("public keys") { _ in await keys.run() },
             LoopService("timers", relay: base.relay) { [self] relay in try await runTimers(relay!) },
         ]
+        if let schedule = settings.retention {
+            let retention = Purge(schedule: schedule) { [self] now in try await purge(at: now) }
+            loops.append(retention.service(logger: logger, metrics: metrics, now: now))
+        } else {
+            logger.warning("no retention schedule: nothing will be purged")
+        }
+        return base.services + loops
             + pumps.map {
                 base.pump($0, opener: { [self] in openerWithCurrentKeys() }, refreshKeys: { keys.reload() })
             }
@@ -181,13 +196,19 @@ public final class Coordinator: Sendable {
 
     // MARK: sealing helpers
 
-    /// Personal data for the store, bound to its table and row so it opens nowhere else.
-    func sealForStore(_ plaintext: [UInt8], table: String, id: String) throws -> [UInt8] {
-        try keyring.seal(plaintext, context: Array("\(table):\(id)".utf8))
+    /// Personal data for the store, sealed under its record's own data key (`scope`: `enquiry:<id>`, `dan:<id>`,
+    /// `roll:<urn>`) and bound to its table and row so it opens nowhere else.
+    func sealForStore(_ plaintext: [UInt8], table: String, id: String, scope: String) throws -> [UInt8] {
+        try contentKeys.seal(plaintext, scope: scope, context: Array("\(table):\(id)".utf8))
     }
 
-    func openFromStore(_ sealed: [UInt8], table: String, id: String) throws -> [UInt8] {
-        try keyring.open(sealed, context: Array("\(table):\(id)".utf8))
+    func openFromStore(_ sealed: [UInt8], table: String, id: String, scope: String) throws -> [UInt8] {
+        let context = Array("\(table):\(id)".utf8)
+        // A store written before records had keys of their own holds content sealed with the data-at-rest key.
+        guard DataKeyring.keyID(of: sealed) == ContentKeys.keyID else {
+            return try keyring.open(sealed, context: context)
+        }
+        return try contentKeys.open(sealed, scope: scope, context: context)
     }
 
     func sealed(

@@ -64,6 +64,15 @@ public struct CoordinatorOptions: ParsableArguments {
     @Option(help: "Folder of <urn>.yaml school files: Encompass contacts, term dates, roll rules.")
     var schools: String = "Config/schools"
 
+    @Option(
+        help: """
+            Retention schedule: how long each kind of record is kept; what is due is purged daily and its key shredded.
+            """)
+    var retention: String = "Config/retention.yaml"
+
+    @Option(help: "Key store of each record's data key (default: <store>.keys.sqlite beside the store).")
+    var keyStore: String?
+
     @Option(help: "RabbitMQ definitions whose topology is declared at start.")
     var definitions: String = "deploy/rabbitmq/definitions.json"
 
@@ -87,6 +96,8 @@ public struct CoordinatorOptions: ParsableArguments {
             routing: routing, calendar: try CoordinatorSettings.calendar(holidaysFile: holidays))
         settings.operationsPort = operationsPort.port
         settings.schools = try SchoolConfiguration.loadDirectory(schools, bankHolidays: settings.calendar.holidays)
+        settings.retention = try RetentionSchedule.load(file: retention)
+        settings.keyStorePath = keyStore
         return try Coordinator(settings: settings, logger: logger)
     }
 }

@@ -25,7 +25,8 @@ extension Coordinator {
         }
         let now = now()
         let document: Data = row["document"]
-        let asReceived = try openFromStore(Array(document), table: "dan", id: outcome.danID)
+        let asReceived = try openFromStore(
+            Array(document), table: "dan", id: outcome.danID, scope: "dan:" + outcome.danID)
         let dan = try DomesticAbuseNotification(
             json: asReceived, source: "store dan \(outcome.danID)", now: .distantFuture)
         let subjectRef = subjectRef(of: dan)

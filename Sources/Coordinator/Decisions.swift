@@ -42,13 +42,14 @@ extension Coordinator {
         let decisionDue = Date(timeIntervalSince1970: row["decision_due"])
         let document: Data = row["document"]
         let enquiry = try Enquiry(
-            json: try openFromStore(Array(document), table: "enquiry", id: id), source: "store enquiry \(id)")
+            json: try openFromStore(Array(document), table: "enquiry", id: id, scope: "enquiry:" + id),
+            source: "store enquiry \(id)")
         let late = decision.decidedAt > decisionDue
         try db.executeCached(
             sql: "UPDATE enquiry SET status = ?, decided_at = ?, decision_outcome = ?, decision = ? WHERE id = ?",
             arguments: [
                 EnquiryStatus.decided.rawValue, decision.decidedAt.timeIntervalSince1970, decision.outcome.rawValue,
-                Data(try sealForStore(decision.json, table: "decision", id: id)), id,
+                Data(try sealForStore(decision.json, table: "decision", id: id, scope: "enquiry:" + id)), id,
             ])
         try stopTimers(of: id, .decision, db)
         try RecordOfSharing.append(

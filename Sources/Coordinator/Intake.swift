@@ -71,7 +71,8 @@ extension Coordinator {
 
         try insertEnquiry(
             db, enquiry, status: .awaiting, sender: sender, subjectRef: subjectRef, deadlines: deadlines,
-            document: try sealForStore(enquiry.json, table: "enquiry", id: enquiry.id), refusal: nil, at: now)
+            document: try sealForStore(enquiry.json, table: "enquiry", id: enquiry.id, scope: "enquiry:" + enquiry.id),
+            refusal: nil, at: now)
         var messages: [OutboxMessage] = []
         for agency in agencies {
             let requestID = UUID().uuidString.lowercased()

@@ -201,7 +201,7 @@ extension Coordinator {
                 dan.assessment.level.rawValue, dan.assessment.effectiveLevel.rawValue,
                 "\(dan.assessment.tool) \(dan.assessment.toolVersion)", route.referral, route.contacts.count,
                 route.triageDate?.description, flags.joined(separator: ","), dan.children.count, notices.count,
-                Data(try sealForStore(asReceived, table: "dan", id: dan.id)),
+                Data(try sealForStore(asReceived, table: "dan", id: dan.id, scope: "dan:" + dan.id)),
             ])
         metrics.increment("mash_dans_total", [("level", dan.assessment.effectiveLevel.rawValue)])
         logger.info(

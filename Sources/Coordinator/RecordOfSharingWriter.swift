@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MASHConfig
 import MASHCore
 import MASHReadModel
 import MASHService
@@ -29,6 +30,20 @@ extension RecordOfSharing {
                 lawfulBasis: "unchanged re-send of a dead-lettered message; the original message's basis applies",
                 dataCategories: "", messageID: message.messageID, enquiryID: message.enquiryID ?? "", subjectRef: "")
         }
+    }
+
+    /// Records a purge under the retention schedule: the record's id and pseudonym (or, for records without
+    /// content, how many went), so the ledger says what went when while it keeps no content.
+    static func recordPurge(
+        _ db: Database, at: Date, sender: String, rule: RetentionSchedule.Rule, recordID: String, subjectRef: String,
+        count: Int = 1
+    ) throws {
+        let what = count == 1 ? rule.kind.rawValue : "\(count) \(rule.kind.rawValue)"
+        try append(
+            db, at: at, sender: sender, recipient: "retention",
+            purpose: "purged: \(what), \(rule.period) from \(rule.from.rawValue)",
+            lawfulBasis: "UK GDPR Art. 5(1)(e) storage limitation: the retention schedule", dataCategories: "",
+            messageID: "purge-" + UUID().uuidString.lowercased(), enquiryID: recordID, subjectRef: subjectRef)
     }
 
     private static func append(

@@ -98,7 +98,9 @@ extension Coordinator {
             sql: "UPDATE request SET status = ?, outcome = ?, response = ?, answered_at = ? WHERE id = ?",
             arguments: [
                 RequestStatus.answered.rawValue, response.outcome.rawValue,
-                Data(try sealForStore(response.json, table: "request", id: response.requestID)),
+                Data(
+                    try sealForStore(
+                        response.json, table: "request", id: response.requestID, scope: "enquiry:" + enquiryID)),
                 now.timeIntervalSince1970, response.requestID,
             ])
         try db.executeCached(
@@ -134,7 +136,7 @@ extension Coordinator {
         let now = now()
         let document: Data = enquiryRow["document"]
         let enquiry = try Enquiry(
-            json: try openFromStore(Array(document), table: "enquiry", id: enquiryID),
+            json: try openFromStore(Array(document), table: "enquiry", id: enquiryID, scope: "enquiry:" + enquiryID),
             source: "store enquiry \(enquiryID)"
         )
         var responses: [ResearchResponse] = []
@@ -144,7 +146,8 @@ extension Coordinator {
             if let sealed: Data = row["response"] {
                 responses.append(
                     try ResearchResponse(
-                        json: try openFromStore(Array(sealed), table: "request", id: id), source: "store request \(id)")
+                        json: try openFromStore(Array(sealed), table: "request", id: id, scope: "enquiry:" + enquiryID),
+                        source: "store request \(id)")
                 )
             } else {
                 notAnswered.append(row["agency"])

@@ -44,7 +44,7 @@ extension Coordinator {
         let previous = try Data.fetchOne(
             db.cachedStatement(sql: "SELECT pupils FROM roll WHERE urn = ?"), arguments: [file.urn]
         ).map {
-            RollPupil.decode(try openFromStore(Array($0), table: "roll", id: file.urn))
+            RollPupil.decode(try openFromStore(Array($0), table: "roll", id: file.urn, scope: "roll:" + file.urn))
         }
         let diff = RollDiff.compare(
             previous: previous, with: roll, calendar: school.calendar, policy: school.rollPolicy)
@@ -56,7 +56,10 @@ extension Coordinator {
                     updated_at = excluded.updated_at
                 """,
             arguments: [
-                file.urn, Data(try sealForStore(RollPupil.encode(diff.roll), table: "roll", id: file.urn)), rollID,
+                file.urn,
+                Data(
+                    try sealForStore(
+                        RollPupil.encode(diff.roll), table: "roll", id: file.urn, scope: "roll:" + file.urn)), rollID,
                 now.timeIntervalSince1970,
             ])
         try updateIndex(urn: file.urn, from: previous ?? [], to: diff.roll, db)

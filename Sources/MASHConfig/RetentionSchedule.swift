@@ -5,7 +5,7 @@ import MASHCore
 /// coordinator, each adapter and each desk read the same file and purge what is theirs once a period is over.
 public struct RetentionSchedule: Sendable, Equatable {
     /// The kinds of record the hub and its partners keep. Each is purged by the service that holds it.
-    public enum Kind: String, Sendable, CaseIterable, Comparable {
+    public enum Kind: String, Sendable, CaseIterable, Comparable, Codable {
         /// An enquiry, its research responses and its decision package: one data key, shredded together.
         case enquiries
         case dans

@@ -13,6 +13,9 @@ import Synchronization
 /// A key is committed (fully synced) before any content sealed under it, so content never outlives a crash
 /// without its key; a crash between the two leaves only an unused key, which `shred` or `sweep` removes.
 public final class ContentKeys: Sendable {
+    /// The key id inside every value sealed under a content key (`DataKeyring`'s format names its key).
+    public static let keyID = "content"
+
     public let path: String
     private let pool: DatabasePool
     private let wrapping: DataKeyring
@@ -98,10 +101,10 @@ public final class ContentKeys: Sendable {
         }
         let key: DataKeyring.DataKey
         if let wrapped {
-            key = try wrapping.unwrap(Array(wrapped), id: "content", context: context)
+            key = try wrapping.unwrap(Array(wrapped), id: Self.keyID, context: context)
         } else {
             guard create else { return nil }
-            let sealed = try wrapping.wrap(try .generate(id: "content"), context: context)
+            let sealed = try wrapping.wrap(try .generate(id: Self.keyID), context: context)
             try pool.write { db in
                 // INSERT OR IGNORE and read back: two callers making the same scope's key agree on one.
                 try db.execute(

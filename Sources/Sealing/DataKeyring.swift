@@ -41,6 +41,12 @@ public struct DataKeyring: Sendable {
         return [0x01, UInt8(id.count)] + id + iv + tag + ciphertext
     }
 
+    /// The id of the key `sealed` was sealed under; nil if it is not a sealed value.
+    public static func keyID(of sealed: [UInt8]) -> String? {
+        guard sealed.count >= 2, sealed[0] == 0x01, sealed.count >= 2 + Int(sealed[1]) else { return nil }
+        return String(decoding: sealed[2..<(2 + Int(sealed[1]))], as: UTF8.self)
+    }
+
     public func open(_ sealed: [UInt8], context: [UInt8]) throws -> [UInt8] {
         guard sealed.count >= 2, sealed[0] == 0x01 else {
             throw SealingError(.malformed, "not a sealed value (unknown format version)")

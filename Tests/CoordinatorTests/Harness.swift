@@ -56,6 +56,8 @@ final class Harness: Sendable {
 
     /// The schools the coordinator knows (Config/schools unless a test writes its own).
     let schoolsDirectory: Locked<String> = Locked(Repository.path("Config/schools"))
+    /// The retention schedule the coordinator starts with (a test may write a short one).
+    let retentionFile: Locked<String> = Locked(Repository.path("Config/retention.yaml"))
     /// Added to the coordinator's clock, so a test can move an in-process coordinator past a deadline.
     let clockOffset = Locked<TimeInterval>(0)
 
@@ -86,6 +88,7 @@ final class Harness: Sendable {
         settings.timerInterval = .milliseconds(100)
         settings.schools = try SchoolConfiguration.loadDirectory(
             schoolsDirectory.value, bankHolidays: settings.calendar.holidays)
+        settings.retention = try RetentionSchedule.load(file: retentionFile.value)
         return settings
     }
 
@@ -126,7 +129,7 @@ final class Harness: Sendable {
                 "--keys", hub.keys.path, "--store", storePath, "--routing", routingFile,
                 "--holidays", Repository.path("Config/calendar/bank-holidays.json"),
                 "--definitions", vhost.definitionsFile, "--operations-port", "0",
-                "--schools", schoolsDirectory.value,
+                "--schools", schoolsDirectory.value, "--retention", retentionFile.value,
             ], log: scratch.file("coordinator.log"))
         processes.withLock { $0.append(process) }
         try await process.waitFor("mash-coordinator ready", occurrences: readyCount, within: .seconds(60))

@@ -1,0 +1,109 @@
+import Foundation
+import GRDB
+import MASHConfig
+import MASHCore
+
+/// Where each kind of record the coordinator holds lives in its store, and when its retention period starts:
+/// one definition for the coordinator's purge and for `mashctl retention report`.
+public struct RetainedTable: Sendable {
+    public var table: String
+    /// The row's id column (an enquiry's id, a DAN's id, a school's URN, a message id).
+    public var id: String
+    /// SQL giving the row's start as seconds since 1970, NULL while its period has not begun (an open enquiry).
+    public var start: String
+    /// The content key scope prefix (`enquiry:`), when the rows hold content sealed under keys of their own.
+    public var scope: String?
+    /// The ledger's subject reference for the row, when it has one.
+    public var subjectRef: String?
+    /// Rows of other tables that belong to this one and go with it (`request.enquiry_id`).
+    public var dependants: [String] = []
+
+    /// The key scope of the row `id`.
+    public func scope(of id: String) -> String? { scope.map { $0 + id } }
+}
+
+extension RetentionSchedule.Kind {
+    /// The coordinator's tables of this kind, with the start for `event`; empty for kinds others hold (the
+    /// record of sharing is reported, not yet purged: see README, retention).
+    public func coordinatorTables(from event: RetentionSchedule.Event) -> [RetainedTable] {
+        switch self {
+        case .enquiries:
+            let closed = "status IN ('decided', 'withdrawn', 'refused')"
+            let start =
+                event == .receipt
+                ? "CASE WHEN \(closed) THEN opened_at END"
+                : """
+                CASE status WHEN 'decided' THEN decided_at WHEN 'withdrawn' THEN completed_at \
+                WHEN 'refused' THEN opened_at END
+                """
+            return [
+                .init(
+                    table: "enquiry", id: "id", start: start, scope: "enquiry:", subjectRef: "subject_ref",
+                    dependants: ["request.enquiry_id", "timer.enquiry_id"])
+            ]
+        case .dans: return [.init(table: "dan", id: "id", start: "received_at", scope: "dan:")]
+        case .encompassNotices: return [.init(table: "encompass_notice", id: "id", start: "sent_at")]
+        case .rolls:
+            return [
+                .init(table: "roll", id: "urn", start: "updated_at", scope: "roll:", dependants: ["roll_index.urn"]),
+                .init(table: "roll_import", id: "id", start: "received_at"),
+            ]
+        case .openCases: return [.init(table: "open_case", id: "child_ref", start: "updated_at")]
+        case .operatorActions: return [.init(table: "operator_action", id: "message_id", start: "at")]
+        case .inboxIDs:
+            return [
+                .init(table: "inbox", id: "message_id", start: "received_at"),
+                .init(table: "outbox", id: "message_id", start: "published_at"),
+            ]
+        case .deskItems, .adapterCopies, .viewLogs, .recordOfSharing: return []
+        }
+    }
+}
+
+extension HubReadModel {
+    /// What one kind of record holds and when it goes: counts and dates only, never content.
+    public struct RetentionLine: Sendable, Equatable, Encodable {
+        public var kind: RetentionSchedule.Kind
+        public var held: Int
+        /// Past their period now: the next purge takes them (more than a few means the purge is not running).
+        public var due: Int
+        /// Going within `horizon` from now.
+        public var dueSoon: Int
+        /// When the next record goes (nil when nothing has started its period).
+        public var nextDue: Date?
+    }
+
+    public func retention(_ schedule: RetentionSchedule, now: Date, horizon: TimeInterval) throws -> [RetentionLine] {
+        try reader.read { db in
+            try RetentionSchedule.Kind.allCases.compactMap { kind in
+                let rule = schedule.rule(kind)
+                let tables = kind.coordinatorTables(from: rule.from)
+                guard !tables.isEmpty || kind == .recordOfSharing else { return nil }
+                let parts =
+                    kind == .recordOfSharing
+                    ? [RetainedTable(table: "record_of_sharing", id: "seq", start: "CAST(strftime('%s', at) AS REAL)")]
+                    : tables
+                var line = RetentionLine(kind: kind, held: 0, due: 0, dueSoon: 0, nextDue: nil)
+                let cutoff = rule.period.cutoff(at: now).timeIntervalSince1970
+                let soon = rule.period.cutoff(at: now.addingTimeInterval(horizon)).timeIntervalSince1970
+                for part in parts {
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT count(*) AS held, count(CASE WHEN s < ? THEN 1 END) AS due,
+                                count(CASE WHEN s < ? THEN 1 END) AS soon, min(s) AS first
+                            FROM (SELECT \(part.start) AS s FROM \(part.table))
+                            """, arguments: [cutoff, soon])!
+                    line.held += row["held"] as Int
+                    line.due += row["due"] as Int
+                    line.dueSoon += row["soon"] as Int
+                    if let first = row["first"] as Double? {
+                        let due = rule.period.end(from: Date(timeIntervalSince1970: first))
+                        line.nextDue = min(line.nextDue ?? due, due)
+                    }
+                }
+                return line
+            }
+        }
+    }
+}
