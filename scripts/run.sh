@@ -75,7 +75,8 @@ agency_config() {
     fi
     mkdir -p "$run/agencies"
     sed -e "s#\.\./\.\./\.build/broker/#$MASH_BROKER_DIR/#g" -e "s#\.\./\.\./\.build/#$state/#g" \
-        -e "s#@localhost:25671/#@localhost:$(broker_setting MASH_AMQPS_PORT)/#" "$shipped" >"$run/agencies/$agency.yaml"
+        -e "s#@localhost:25671/#@localhost:$(broker_setting MASH_AMQPS_PORT)/#" \
+        -e "s#^retention: \.\./retention\.yaml#retention: $root/Config/retention.yaml#" "$shipped" >"$run/agencies/$agency.yaml"
     echo "$run/agencies/$agency.yaml"
 }
 
@@ -92,6 +93,7 @@ desk_config() {
     port=$(desk_port "$party")
     sed -e "s#\.\./\.\./\.build/broker/#$MASH_BROKER_DIR/#g" -e "s#\.\./\.\./\.build/#$state/#g" \
         -e "s#@localhost:25671/#@localhost:$(broker_setting MASH_AMQPS_PORT)/#" -e "s#^  port: [0-9]*#  port: $port#" \
+        -e "s#^retention: \.\./retention\.yaml#retention: $root/Config/retention.yaml#" \
         "$shipped" >"$out"
     local password=$state/desks/$party.password
     if [ ! -f "$password" ]; then

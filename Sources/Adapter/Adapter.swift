@@ -29,6 +29,9 @@ public final class Adapter: Sendable {
     /// Where outcomes go in the agency's own system; nil keeps them in the store only.
     let outcomeRecipient: (any OutcomeRecipient)?
     let keys: PartyKeys
+    /// Each request's own data key (sealing the request and its outcome), shredded when the retention
+    /// schedule purges them.
+    let contentKeys: ContentKeys
     let broker: AMQPURL
     let logger: Logger
     let now: @Sendable () -> Date
@@ -55,6 +58,9 @@ public final class Adapter: Sendable {
         keys = try PartyKeys(
             party: configuration.agency, hub: configuration.hub, keysDirectory: configuration.keysDirectory)
         store = try AdapterStore(path: configuration.store, agency: configuration.agency)
+        contentKeys = try ContentKeys(
+            path: configuration.keyStore ?? ContentKeys.path(besideStore: configuration.store),
+            wrapping: keys.dataKeyring)
         outbox = Outbox(store.queue)
         switch configuration.backend {
         case .extract(let extract):
@@ -103,6 +109,12 @@ public final class Adapter: Sendable {
         }
         if let recipient = outcomeRecipient {
             services.append(LoopService("outcomes") { [self] _ in try await passOutcomes(to: recipient) })
+        }
+        if let schedule = configuration.retention {
+            let retention = Purge(schedule: schedule) { [self] now in try await purge(at: now) }
+            services.append(retention.service(logger: logger, metrics: metrics, now: now))
+        } else {
+            logger.warning("no retention schedule ('retention:' in the configuration): nothing will be purged")
         }
         // The agency's broker user may publish only responses, so a refused message goes to the queue's DLQ by
         // rejection (RabbitMQ records `rejected` in x-death); the reason is logged.
@@ -157,7 +169,9 @@ public final class Adapter: Sendable {
             let accepted = try store.accept(
                 db, messageID: message.messageID, requestID: request.requestID, enquiryID: request.enquiryID,
                 dueBy: request.dueBy,
-                sealedBody: try keys.dataKeyring.seal(kept.json, context: Array("request:\(request.requestID)".utf8)),
+                sealedBody: try contentKeys.seal(
+                    kept.json, scope: "request:\(request.requestID)",
+                    context: Array("request:\(request.requestID)".utf8)),
                 now: now())
             logger.info(
                 accepted ? "request stored" : "request already stored; ignored",
@@ -200,7 +214,8 @@ public final class Adapter: Sendable {
         let kept = try store.keepOutcome(
             db, requestID: requestID, messageID: message.messageID,
             status: outcomeRecipient == nil ? .kept : .waiting,
-            sealedBody: try keys.dataKeyring.seal(message.payload, context: Array("outcome:\(requestID)".utf8)),
+            sealedBody: try contentKeys.seal(
+                message.payload, scope: "request:\(requestID)", context: Array("outcome:\(requestID)".utf8)),
             now: now())
         logger.info(
             kept ? "outcome stored" : "outcome already stored; ignored",
@@ -254,7 +269,8 @@ public final class Adapter: Sendable {
             }
             defer { _ = busy.withLock { $0.remove(job.id) } }
             let request = try ResearchRequest(
-                json: try keys.dataKeyring.open(job.body, context: Array("request:\(job.id)".utf8)),
+                json: try contentKeys.open(
+                    job.body, scope: "request:\(job.id)", context: Array("request:\(job.id)".utf8)),
                 source: "stored request")
             guard let response = try await answer(request, attempts: job.attempts) else { continue }
             let message = try sealed(
@@ -338,7 +354,8 @@ public final class Adapter: Sendable {
                 await outcomeDoorbell.wait(upTo: .milliseconds(Int(wait * 1000)))
                 continue
             }
-            let outcome = try keys.dataKeyring.open(job.body, context: Array("outcome:\(job.id)".utf8))
+            let outcome = try contentKeys.open(
+                job.body, scope: "request:\(job.id)", context: Array("outcome:\(job.id)".utf8))
             do {
                 try await recipient.deliver(outcome)
                 try await store.outcomePassed(job.id, now: now())

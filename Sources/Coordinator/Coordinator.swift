@@ -203,12 +203,7 @@ public final class Coordinator: Sendable {
     }
 
     func openFromStore(_ sealed: [UInt8], table: String, id: String, scope: String) throws -> [UInt8] {
-        let context = Array("\(table):\(id)".utf8)
-        // A store written before records had keys of their own holds content sealed with the data-at-rest key.
-        guard DataKeyring.keyID(of: sealed) == ContentKeys.keyID else {
-            return try keyring.open(sealed, context: context)
-        }
-        return try contentKeys.open(sealed, scope: scope, context: context)
+        try contentKeys.open(sealed, scope: scope, context: Array("\(table):\(id)".utf8))
     }
 
     func sealed(

@@ -20,13 +20,7 @@ extension Coordinator {
         }
         let tables = RetentionSchedule.Kind.allCases.flatMap { $0.coordinatorTables(from: .receipt) }
         let swept = try await store.pool.read { [contentKeys] db in
-            // A key made for a record whose transaction is still open is younger than an hour.
-            try contentKeys.sweep(before: now.addingTimeInterval(-3600)) { scope in
-                guard let table = tables.first(where: { $0.scope.map(scope.hasPrefix) ?? false }) else { return true }
-                return try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM \(table.table) WHERE \(table.id) = ?",
-                    arguments: [String(scope.dropFirst(table.scope!.count))]) ?? false
-            }
+            try Purge.sweep(contentKeys, tables: tables, in: db, now: now)
         }
         if swept > 0 { logger.notice("swept data keys without a record", metadata: ["keys": "\(swept)"]) }
         return purged
@@ -36,33 +30,15 @@ extension Coordinator {
         async throws -> Int
     {
         try await store.pool.write { [self] db in
-            guard let scope = table.scope else {
-                let count = try Purge.delete(db, from: table.table, start: table.start, before: cutoff)
-                if count > 0 {
-                    try RecordOfSharing.recordPurge(
-                        db, at: now, sender: settings.identity, rule: rule, recordID: "", subjectRef: "", count: count)
-                }
-                return count
-            }
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(table.id) AS id, \(table.subjectRef ?? "''") AS subject_ref FROM \(table.table)
-                    WHERE (\(table.start)) < ?
-                    """, arguments: [cutoff.timeIntervalSince1970])
-            let ids: [String] = rows.map { $0["id"] }
-            try contentKeys.shred(ids.map { scope + $0 })
-            for row in rows {
-                let id: String = row["id"]
-                for dependant in table.dependants {
-                    let parts = dependant.split(separator: ".")
-                    try db.execute(sql: "DELETE FROM \(parts[0]) WHERE \(parts[1]) = ?", arguments: [id])
-                }
-                try db.execute(sql: "DELETE FROM \(table.table) WHERE \(table.id) = ?", arguments: [id])
+            let count = try Purge.purge(table, in: db, keys: contentKeys, before: cutoff) { id, subjectRef in
                 try RecordOfSharing.recordPurge(
-                    db, at: now, sender: settings.identity, rule: rule, recordID: id, subjectRef: row["subject_ref"])
+                    db, at: now, sender: settings.identity, rule: rule, recordID: id, subjectRef: subjectRef)
             }
-            return rows.count
+            if table.scope == nil, count > 0 {
+                try RecordOfSharing.recordPurge(
+                    db, at: now, sender: settings.identity, rule: rule, recordID: "", subjectRef: "", count: count)
+            }
+            return count
         }
     }
 }

@@ -24,6 +24,8 @@ public final class Desk: Sendable {
     let store: DeskStore
     let outbox: Outbox
     let keys: PartyKeys
+    /// Each item's own data key, shredded when the retention schedule purges the item.
+    let contentKeys: ContentKeys
     let broker: AMQPURL
     let logger: Logger
     let now: @Sendable () -> Date
@@ -48,6 +50,9 @@ public final class Desk: Sendable {
         keys = try PartyKeys(
             party: configuration.party, hub: configuration.hub, keysDirectory: configuration.keysDirectory)
         store = try DeskStore(path: configuration.store)
+        contentKeys = try ContentKeys(
+            path: configuration.keyStore ?? ContentKeys.path(besideStore: configuration.store),
+            wrapping: keys.dataKeyring)
         outbox = Outbox(store.queue)
         accessLog = try AccessLog(path: configuration.accessLog)
     }
@@ -78,7 +83,14 @@ public final class Desk: Sendable {
             boundPort.withLock { $0 = port }
             readiness.partReady()
         }
-        return base.services + [base.pump(pump) { opener }, web.service]
+        var services = base.services + [base.pump(pump) { opener }, web.service]
+        if let schedule = configuration.retention {
+            let retention = Purge(schedule: schedule) { [self] now in try await purge(at: now) }
+            services.append(retention.service(logger: logger, metrics: metrics, now: now))
+        } else {
+            logger.warning("no retention schedule ('retention:' in the configuration): nothing will be purged")
+        }
+        return services
     }
 
     // MARK: taking items
@@ -98,8 +110,10 @@ public final class Desk: Sendable {
         let context = Array("item:\(message.messageID)".utf8)
         let stored = try store.accept(
             db, id: message.messageID, type: type.rawValue, dueAt: summary.dueAt,
-            summary: try keys.dataKeyring.seal(Array(try JSONEncoder().encode(summary)), context: context + [1]),
-            body: try keys.dataKeyring.seal(message.payload, context: context), now: now())
+            summary: try contentKeys.seal(
+                Array(try JSONEncoder().encode(summary)), scope: "item:\(message.messageID)", context: context + [1]),
+            body: try contentKeys.seal(message.payload, scope: "item:\(message.messageID)", context: context),
+            now: now())
         logger.info(
             stored ? "item stored" : "item already stored; ignored",
             metadata: ["item": "\(message.messageID)", "type": "\(type.rawValue)"])
@@ -124,12 +138,14 @@ public final class Desk: Sendable {
     private func summary(of item: StoredItem) throws -> ItemSummary {
         try JSONDecoder().decode(
             ItemSummary.self,
-            from: Data(try keys.dataKeyring.open(item.summary, context: Array("item:\(item.id)".utf8) + [1])))
+            from: Data(
+                try contentKeys.open(
+                    item.summary, scope: "item:\(item.id)", context: Array("item:\(item.id)".utf8) + [1])))
     }
 
     func open(_ id: String) async throws -> OpenItem? {
         guard let item = try await store.item(id) else { return nil }
-        let body = try keys.dataKeyring.open(item.body, context: Array("item:\(item.id)".utf8))
+        let body = try contentKeys.open(item.body, scope: "item:\(item.id)", context: Array("item:\(item.id)".utf8))
         let document = (try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:]
         if item.status == .new { try await store.markSeen(id) }
         return OpenItem(stored: item, summary: try summary(of: item), document: document)

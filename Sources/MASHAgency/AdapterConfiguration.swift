@@ -63,6 +63,10 @@ public struct AdapterConfiguration: Sendable {
     public var keysDirectory: String
     public var hub: String
     public var store: String
+    /// The key store of each record's own data key (`keyStore:`); nil: `<store>.keys.sqlite` beside the store.
+    public var keyStore: String?
+    /// The retention schedule (`retention:`, normally `../retention.yaml`); nil purges nothing.
+    public var retention: RetentionSchedule?
     public var receives: Set<Person.Field>
     public var receivesHousehold: Bool
     public var receivesReason: Bool
@@ -112,6 +116,8 @@ public struct AdapterConfiguration: Sendable {
         keysDirectory = try top.path("keys")
         hub = try top.optionalString("hub") ?? "coordinator"
         store = try top.optionalPath("store") ?? ".build/adapters/\(agency)/adapter.sqlite"
+        keyStore = try top.optionalPath("keyStore")
+        retention = try top.optionalPath("retention").map { try RetentionSchedule.load(file: $0) }
 
         let received = try top.receivedFields("receives")
         receives = received.person

@@ -42,6 +42,10 @@ public struct DeskConfiguration: Sendable {
     public var keysDirectory: String
     public var hub: String
     public var store: String
+    /// The key store of each record's own data key (`keyStore:`); nil: `<store>.keys.sqlite` beside the store.
+    public var keyStore: String?
+    /// The retention schedule (`retention:`, normally `../retention.yaml`); nil purges nothing.
+    public var retention: RetentionSchedule?
     /// The desk's own access log: one JSON line per sign-in, view and action (who, when, which item).
     public var accessLog: String
     /// The document types the desk shows; a message of any other type is refused (dead-lettered).
@@ -81,6 +85,8 @@ public struct DeskConfiguration: Sendable {
         keysDirectory = try top.path("keys")
         hub = try top.optionalString("hub") ?? "coordinator"
         store = try top.path("store")
+        keyStore = try top.optionalPath("keyStore")
+        retention = try top.optionalPath("retention").map { try RetentionSchedule.load(file: $0) }
         accessLog = try top.path("accessLog")
         shows = try top.strings("shows").enumerated().map { index, text in
             guard let type = DocumentType(rawValue: text) else {

@@ -3,25 +3,6 @@ import GRDB
 import MASHConfig
 import MASHCore
 
-/// Where each kind of record the coordinator holds lives in its store, and when its retention period starts:
-/// one definition for the coordinator's purge and for `mashctl retention report`.
-public struct RetainedTable: Sendable {
-    public var table: String
-    /// The row's id column (an enquiry's id, a DAN's id, a school's URN, a message id).
-    public var id: String
-    /// SQL giving the row's start as seconds since 1970, NULL while its period has not begun (an open enquiry).
-    public var start: String
-    /// The content key scope prefix (`enquiry:`), when the rows hold content sealed under keys of their own.
-    public var scope: String?
-    /// The ledger's subject reference for the row, when it has one.
-    public var subjectRef: String?
-    /// Rows of other tables that belong to this one and go with it (`request.enquiry_id`).
-    public var dependants: [String] = []
-
-    /// The key scope of the row `id`.
-    public func scope(of id: String) -> String? { scope.map { $0 + id } }
-}
-
 extension RetentionSchedule.Kind {
     /// The coordinator's tables of this kind, with the start for `event`; empty for kinds others hold (the
     /// record of sharing is reported, not yet purged: see README, retention).

@@ -53,8 +53,10 @@ public final class ContentKeys: Sendable {
         try keyring(for: scope, create: true)!.seal(plaintext, context: context)
     }
 
-    /// Opens what `seal` sealed; throws `ContentShredded` when the scope's key is gone.
+    /// Opens what `seal` sealed; throws `ContentShredded` when the scope's key is gone. A value sealed before
+    /// records had keys of their own (under the data-at-rest key itself) opens with that key.
     public func open(_ sealed: [UInt8], scope: String, context: [UInt8]) throws -> [UInt8] {
+        guard DataKeyring.keyID(of: sealed) == Self.keyID else { return try wrapping.open(sealed, context: context) }
         guard let keyring = try keyring(for: scope, create: false) else { throw ContentShredded(scope: scope) }
         return try keyring.open(sealed, context: context)
     }

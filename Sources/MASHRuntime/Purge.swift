@@ -36,10 +36,47 @@ public struct Purge: Sendable {
         }
     }
 
-    /// Deletes the rows of `table` whose period (started by `start`, SQL) is over at `cutoff`; returns how many.
-    public static func delete(_ db: Database, from table: String, start: String, before cutoff: Date) throws -> Int {
-        try db.execute(
-            sql: "DELETE FROM \(table) WHERE (\(start)) < ?", arguments: [cutoff.timeIntervalSince1970])
-        return db.changesCount
+    /// Purges the rows of `table` whose period is over at `cutoff`, in the caller's transaction. Rows with
+    /// content of their own have their keys shredded first (committed before the rows go, so a purge stopped
+    /// between the two finds the same rows due and finishes), then each row and the rows that belong to it are
+    /// deleted and `each` is called with its id and subject reference (for a ledger entry). Rows without
+    /// content are deleted together. Returns how many went.
+    public static func purge(
+        _ table: RetainedTable, in db: Database, keys: ContentKeys, before cutoff: Date,
+        each: (_ id: String, _ subjectRef: String) throws -> Void = { _, _ in }
+    ) throws -> Int {
+        guard let scope = table.scope else {
+            try db.execute(
+                sql: "DELETE FROM \(table.table) WHERE (\(table.start)) < ?", arguments: [cutoff.timeIntervalSince1970])
+            return db.changesCount
+        }
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT \(table.id) AS id, \(table.subjectRef ?? "''") AS subject_ref FROM \(table.table)
+                WHERE (\(table.start)) < ?
+                """, arguments: [cutoff.timeIntervalSince1970])
+        try keys.shred(rows.map { scope + ($0["id"] as String) })
+        for row in rows {
+            let id: String = row["id"]
+            for dependant in table.dependants {
+                let parts = dependant.split(separator: ".")
+                try db.execute(sql: "DELETE FROM \(parts[0]) WHERE \(parts[1]) = ?", arguments: [id])
+            }
+            try db.execute(sql: "DELETE FROM \(table.table) WHERE \(table.id) = ?", arguments: [id])
+            try each(id, row["subject_ref"])
+        }
+        return rows.count
+    }
+
+    /// Shreds the keys in `keys` older than an hour whose record is in none of `tables` (a crash between a key's
+    /// commit and its record's); a record's transaction never lasts that long. Returns how many went.
+    public static func sweep(_ keys: ContentKeys, tables: [RetainedTable], in db: Database, now: Date) throws -> Int {
+        try keys.sweep(before: now.addingTimeInterval(-3600)) { scope in
+            guard let table = tables.first(where: { $0.scope.map(scope.hasPrefix) ?? false }) else { return true }
+            return try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM \(table.table) WHERE \(table.id) = ?",
+                arguments: [String(scope.dropFirst(table.scope!.count))]) ?? false
+        }
     }
 }

@@ -25,6 +25,8 @@ extension Harness {
             .replacingOccurrences(of: "../../.build/extracts", with: try Self.extracts.get())
             .replacingOccurrences(of: "../../.build/adapters", with: scratch.file("adapters"))
             .replacingOccurrences(of: "heartbeat: 30s", with: "heartbeat: 1s")
+            .replacingOccurrences(
+                of: "retention: ../retention.yaml", with: "retention: \(Repository.path("Config/retention.yaml"))")
         let path = scratch.file("\(agency).yaml")
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path

@@ -16,22 +16,36 @@ extension CoordinatorBrokerTests {
         static func schedule(_ short: [RetentionSchedule.Kind: String]) -> String {
             var yaml = "interval: 1s\nrecords:\n"
             for kind in RetentionSchedule.Kind.allCases {
-                let period = short[kind] ?? (kind == .inboxIDs ? "72h" : "5y")
-                yaml += "  \(kind.rawValue): {period: \(period), from: \(kind.events[0].rawValue), reason: a test}\n"
+                // "4s" or "4s receipt": a period, and the event when it is not the kind's first.
+                let given = (short[kind] ?? (kind == .inboxIDs ? "72h" : "5y")).split(separator: " ")
+                let from = given.count > 1 ? String(given[1]) : kind.events[0].rawValue
+                yaml += "  \(kind.rawValue): {period: \(given[0]), from: \(from), reason: a test}\n"
             }
             return yaml
         }
 
         @Test(
-            "a decided enquiry's period ends: its rows and its key go, an old backup of the store cannot open it, the ledger records the purge and still verifies"
+            "a decided enquiry's period ends at the coordinator, the adapter and a desk: rows and keys go, an old backup cannot be opened, the ledger records the purge and verifies"
         )
         func purgeShreds() async throws {
             try await Harness.with("retention", routing: try DecisionTests.routing(decision: "60s wall-clock")) {
                 harness in
                 let file = harness.scratch.file("retention.yaml")
-                try Self.schedule([.enquiries: "4s"]).write(toFile: file, atomically: true, encoding: .utf8)
+                try Self.schedule([.enquiries: "4s", .adapterCopies: "4s", .deskItems: "4s receipt"]).write(
+                    toFile: file, atomically: true, encoding: .utf8)
                 harness.retentionFile.withLock { $0 = file }
-                let enquiry = try await DecisionTests.packaged(harness)
+                try await harness.startInProcess()
+                let adapterConfig = try harness.adapterConfig(
+                    "police", research: AdapterTests.commandResearch("answer"), extra: "retention: \(file)")
+                try await harness.startAdapter(adapterConfig, agency: "police")
+                let storeLine = try String(contentsOfFile: adapterConfig, encoding: .utf8).split(separator: "\n")
+                    .first { $0.hasPrefix("store: ") }
+                let adapterStore = String(try #require(storeLine).dropFirst("store: ".count))
+                let deskStore = try await harness.startDesk(
+                    "spa", queue: "spa.notices", shows: ["mash.outcome/1"], extra: "retention: \(file)")
+                let enquiry = TestHub.enquiry(rag: .red, agencies: ["police"])
+                try await harness.send(enquiry.json, type: .enquiry)
+                _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
                 let id = enquiry.id
 
                 // Open, so not yet counting: the report holds it with nothing due.
@@ -85,6 +99,24 @@ extension CoordinatorBrokerTests {
                     try after.open(Array(sealed), scope: "enquiry:\(id)", context: Array("enquiry:\(id)".utf8))
                 }
 
+                // The adapter's copy (the request and its outcome) and the SPA desk's item (the outcome) go too,
+                // with their keys, once the outcome has been held for the period.
+                try await harness.eventually("the adapter's copy purged", within: .seconds(30)) {
+                    try Self.count("SELECT count(*) FROM request", in: adapterStore) == 0
+                        && Self.count("SELECT count(*) FROM outcome", in: adapterStore) == 0
+                }
+                try await harness.eventually("the desk's item purged", within: .seconds(30)) {
+                    try Self.count("SELECT count(*) FROM item", in: deskStore) == 0
+                }
+                for store in [adapterStore, deskStore] {
+                    #expect(
+                        try Self.count("SELECT count(*) FROM content_key", in: ContentKeys.path(besideStore: store))
+                            == 0,
+                        "\(store)'s key store still holds a key")
+                }
+                let deskLog = try String(contentsOfFile: harness.scratch.file("desk-spa.log"), encoding: .utf8)
+                #expect(deskLog.contains("item stored"), "the desk took the outcome before purging it")
+
                 // The purge is on the ledger under the enquiry's pseudonym; the disclosures stay; the chain holds.
                 let entries = try harness.query { db in
                     try Row.fetchAll(
@@ -111,6 +143,12 @@ extension CoordinatorBrokerTests {
                 #expect(try Self.line("enquiries", of: after2.output)?["held"] as? Int == 0)
                 #expect((try Self.line("recordOfSharing", of: after2.output)?["held"] as? Int ?? 0) >= entries.count)
             }
+        }
+
+        static func count(_ sql: String, in path: String) throws -> Int {
+            let store = try DatabaseQueue(path: path)
+            defer { try? store.close() }
+            return try store.read { try Int.fetchOne($0, sql: sql) ?? -1 }
         }
 
         static func line(_ kind: String, of json: String) throws -> [String: Any]? {
