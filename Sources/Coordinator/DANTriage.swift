@@ -32,11 +32,11 @@ extension Coordinator {
         let subjectRef = subjectRef(of: dan)
         let sharing = Sharing(
             purpose: Self.danPurpose, basis: Self.danBasis, categories: [.personal, .criminalOffence],
-            caseID: dan.id, subjectRef: subjectRef)
+            caseID: dan.id, subjectRef: subjectRef, subjects: subjects(of: dan))
         try RecordOfSharing.append(
             db, at: now, sender: settings.practiceManager, recipient: settings.identity, purpose: sharing.purpose,
             lawfulBasis: sharing.basis, dataCategories: [.personal], messageID: messageID, enquiryID: dan.id,
-            subjectRef: subjectRef)
+            subjectRef: subjectRef, subjects: sharing.subjects)
 
         var messages: [OutboxMessage] = []
         var opened: String?

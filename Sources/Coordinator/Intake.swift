@@ -108,7 +108,8 @@ extension Coordinator {
             try RecordOfSharing.append(
                 db, at: now, sender: settings.identity, recipient: agency.id, purpose: settings.routing.purpose,
                 lawfulBasis: enquiry.lawfulBasis, dataCategories: [.personal], messageID: message.messageID,
-                enquiryID: enquiry.id, subjectRef: subjectRef)
+                enquiryID: enquiry.id, subjectRef: subjectRef,
+                subjects: try subjects(ofEnquiry: enquiry.id, household: agency.receivesHousehold, db))
         }
         try addTimer(db, .warning, clock: "decision", at: deadlines.decisionWarning, enquiry: enquiry.id, request: nil)
         try addTimer(db, .breach, clock: "decision", at: deadlines.decisionDue, enquiry: enquiry.id, request: nil)
@@ -129,15 +130,27 @@ extension Coordinator {
         try db.executeCached(
             sql: """
                 INSERT INTO enquiry (id, rag, status, sender, subject_ref, opened_at, counted_from, partners_due,
-                    partners_warning, decision_due, decision_warning, document, refusal)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    partners_warning, decision_due, decision_warning, document, refusal, subjects, household_subjects)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 enquiry.id, enquiry.rag.rawValue, status.rawValue, sender, subjectRef, now.timeIntervalSince1970,
                 deadlines.countedFrom.timeIntervalSince1970, deadlines.partnersDue.timeIntervalSince1970,
                 deadlines.partnersWarning.timeIntervalSince1970, deadlines.decisionDue.timeIntervalSince1970,
                 deadlines.decisionWarning.timeIntervalSince1970, document.map { Data($0) }, refusal,
+                SubjectReference.list([enquiry.subject], keyring: keyring),
+                SubjectReference.list(enquiry.household, keyring: keyring),
             ])
+    }
+
+    /// The people an enquiry's disclosure is about, as the ledger names them: the child, and the household when
+    /// the disclosure carries it.
+    func subjects(ofEnquiry id: String, household: Bool, _ db: Database) throws -> String {
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT subjects, household_subjects FROM enquiry WHERE id = ?"), arguments: [id])
+        let child: String = row?["subjects"] ?? ""
+        let others: String = household ? row?["household_subjects"] ?? "" : ""
+        return Set((child + "," + others).split(separator: ",").map(String.init)).sorted().joined(separator: ",")
     }
 
     func addTimer(_ db: Database, _ event: Notice.Event, clock: String, at due: Date, enquiry: String, request: String?)

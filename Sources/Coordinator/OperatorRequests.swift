@@ -27,6 +27,23 @@ extension Coordinator {
             metadata: ["operator": "\(replay.replayedBy)", "queue": "\(replay.queue)", "messages": "\(count)"])
     }
 
+    /// Records a subject access search (who, why, how many references) before `mashctl` shows its result: a
+    /// view of who received a person's data is itself a view of personal data.
+    func record(_ access: SubjectAccess, _ message: InboundMessage, _ db: Database) throws {
+        let now = now()
+        guard access.expiresAt > now else {
+            throw Refusal(
+                reason: "expired",
+                detail: "the subject access request expired at \(Instant.format(access.expiresAt)) before it was "
+                    + "read; mashctl showed nothing and nothing is recorded")
+        }
+        try recordAction(
+            .subjectAccess, message, by: access.requestedBy,
+            summary: "disclosures about one person (\(access.references.count) references): \(access.reason)", db,
+            now: now)
+        logger.notice("subject access recorded", metadata: ["operator": "\(access.requestedBy)"])
+    }
+
     /// Applies a CSC open-case export whole.
     func record(_ register: OpenCaseRegisterImport, _ message: InboundMessage, _ db: Database) throws {
         for update in register.cases { try record(update, db) }

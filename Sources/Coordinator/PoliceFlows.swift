@@ -56,6 +56,11 @@ extension Coordinator {
             let replay = try readDocument { try DeadLetterReplay(json: message.payload, source: source) }
             try record(replay, message, db)
             return []
+        case .subjectAccess:
+            try allow(flows.operatorSenders, "operator requests")
+            let access = try readDocument { try SubjectAccess(json: message.payload, source: source) }
+            try record(access, message, db)
+            return []
         case .openCaseRegister:
             try allow(flows.operatorSenders, "operator requests")
             let register = try readDocument { try OpenCaseRegisterImport(json: message.payload, source: source) }
@@ -74,6 +79,8 @@ extension Coordinator {
         /// The DAN's or the roll's id, in the ledger's enquiry column.
         var caseID: String
         var subjectRef: String
+        /// Everyone the disclosure is about, as the ledger names them (`SubjectReference.list`).
+        var subjects = ""
     }
 
     /// Seals `payload` to `party` and appends the disclosure to the record of sharing, in the caller's
@@ -87,7 +94,7 @@ extension Coordinator {
         try RecordOfSharing.append(
             db, at: now, sender: settings.identity, recipient: party, purpose: sharing.purpose,
             lawfulBasis: sharing.basis, dataCategories: sharing.categories, messageID: message.messageID,
-            enquiryID: sharing.caseID, subjectRef: sharing.subjectRef)
+            enquiryID: sharing.caseID, subjectRef: sharing.subjectRef, subjects: sharing.subjects)
         return message
     }
 
@@ -104,6 +111,11 @@ extension Coordinator {
     /// A DAN's pseudonym in the ledger: its first child found by name and date of birth, else the DAN itself.
     func subjectRef(of dan: DomesticAbuseNotification) -> String {
         dan.children.lazy.compactMap { self.childRef($0.person) }.first ?? keyring.pseudonym(of: "dan:" + dan.id)
+    }
+
+    /// Everyone a DAN names (children and adults), as the ledger names them.
+    func subjects(of dan: DomesticAbuseNotification) -> String {
+        SubjectReference.list(dan.children.map(\.person) + dan.adults, keyring: keyring)
     }
 
     /// The `notification` member of what a DAN causes: the DAN as the police sent it.
@@ -140,7 +152,7 @@ extension Coordinator {
         var messages: [OutboxMessage] = []
         let sharing = Sharing(
             purpose: Self.danPurpose, basis: Self.danBasis, categories: [.personal, .criminalOffence], caseID: dan.id,
-            subjectRef: subjectRef)
+            subjectRef: subjectRef, subjects: subjects(of: dan))
         func send(
             _ payload: [UInt8], _ type: DocumentType, to party: String, exchange: String, routingKey: String,
             rag: String? = nil
@@ -264,10 +276,14 @@ extension Coordinator {
                         forename: child.person.forename ?? "", surname: child.person.surname ?? "",
                         dateOfBirth: child.person.dateOfBirth!, present: child.present)
                 }, dueBy: due)
+            // A school's notice is about its own pupils only.
+            var noticeSharing = sharing
+            noticeSharing.subjects = SubjectReference.list(
+                recipient.children.map { dan.children[$0].person }, keyring: keyring)
             let message = try disclose(
                 notice.json, .encompassNotice, to: party, exchange: HubQueues.noticesExchange, routingKey: routingKey,
-                headers: ["x-mash-dan": dan.id, "x-mash-notice": notice.id, "x-mash-due": Instant.format(due)], sharing,
-                db, now: now)
+                headers: ["x-mash-dan": dan.id, "x-mash-notice": notice.id, "x-mash-due": Instant.format(due)],
+                noticeSharing, db, now: now)
             try db.executeCached(
                 sql: """
                     INSERT INTO encompass_notice (id, dan_id, recipient, urn, children, due, sent_at)

@@ -11,12 +11,13 @@ extension RecordOfSharing {
     /// Appends a disclosure inside the caller's transaction (the one that causes the disclosure).
     static func append(
         _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: LawfulBasis,
-        dataCategories: Set<DataCategory>, messageID: String, enquiryID: String, subjectRef: String
+        dataCategories: Set<DataCategory>, messageID: String, enquiryID: String, subjectRef: String,
+        subjects: String = ""
     ) throws {
         try append(
             db, at: at, sender: sender, recipient: recipient, purpose: purpose, lawfulBasis: lawfulBasis.description,
             dataCategories: dataCategories.sorted().map(\.rawValue).joined(separator: ","), messageID: messageID,
-            enquiryID: enquiryID, subjectRef: subjectRef)
+            enquiryID: enquiryID, subjectRef: subjectRef, subjects: subjects)
     }
 
     /// Records that an operator re-sent dead-lettered messages, unchanged, to the queue they died in: one entry
@@ -48,7 +49,7 @@ extension RecordOfSharing {
 
     private static func append(
         _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: String,
-        dataCategories: String, messageID: String, enquiryID: String, subjectRef: String
+        dataCategories: String, messageID: String, enquiryID: String, subjectRef: String, subjects: String = ""
     ) throws {
         let last = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT seq, hash FROM record_of_sharing ORDER BY seq DESC LIMIT 1"))
@@ -57,6 +58,7 @@ extension RecordOfSharing {
             seq: seq, at: Instant.format(at), sender: sender, recipient: recipient, purpose: purpose,
             lawfulBasis: lawfulBasis, dataCategories: dataCategories, messageID: messageID,
             enquiryID: enquiryID, subjectRef: subjectRef, previousHash: last?["hash"] ?? genesis, hash: "")
+        entry.subjects = subjects
         entry.hash = entry.computedHash
         try db.executeCached(
             sql: """
@@ -66,7 +68,7 @@ extension RecordOfSharing {
             arguments: [
                 entry.seq, entry.at, entry.sender, entry.recipient, entry.purpose, entry.lawfulBasis,
                 entry.dataCategories, entry.messageID, entry.enquiryID, entry.subjectRef, entry.previousHash,
-                entry.hash,
+                entry.hash, entry.subjects,
             ])
     }
 }

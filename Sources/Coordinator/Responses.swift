@@ -114,7 +114,10 @@ extension Coordinator {
         try RecordOfSharing.append(
             db, at: now, sender: response.agency, recipient: settings.identity, purpose: settings.routing.purpose,
             lawfulBasis: response.lawfulBasis, dataCategories: response.dataCategories, messageID: messageID,
-            enquiryID: enquiryID, subjectRef: subjectRef)
+            enquiryID: enquiryID, subjectRef: subjectRef,
+            subjects: try subjects(
+                ofEnquiry: enquiryID, household: settings.routing.agencies[response.agency]?.receivesHousehold ?? true,
+                db))
         logger.info(
             "response recorded",
             metadata: [
@@ -173,7 +176,8 @@ extension Coordinator {
         try RecordOfSharing.append(
             db, at: now, sender: settings.identity, recipient: settings.decisionMaker,
             purpose: settings.routing.purpose, lawfulBasis: basis, dataCategories: categories,
-            messageID: message.messageID, enquiryID: enquiryID, subjectRef: subjectRef)
+            messageID: message.messageID, enquiryID: enquiryID, subjectRef: subjectRef,
+            subjects: try subjects(ofEnquiry: enquiryID, household: true, db))
         logger.info(
             "decision package delivered", metadata: ["enquiry": "\(enquiryID)", "responses": "\(responses.count)"])
         return message

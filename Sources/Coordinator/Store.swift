@@ -197,6 +197,13 @@ public final class CoordinatorStore: Sendable {
                     ALTER TABLE dan ADD COLUMN triage_enquiry TEXT;        -- the enquiry an open-enquiry outcome opened
                     """)
         }
+        migrator.registerMigration("v7: subjects of each disclosure") { db in
+            // Covered by each new entry's hash; the append-only triggers are untouched (no row changes).
+            try db.execute(sql: "ALTER TABLE record_of_sharing ADD COLUMN subjects TEXT NOT NULL DEFAULT ''")
+            // An enquiry's people as the ledger names them (SubjectReference): the child, and its household.
+            try db.execute(sql: "ALTER TABLE enquiry ADD COLUMN subjects TEXT NOT NULL DEFAULT ''")
+            try db.execute(sql: "ALTER TABLE enquiry ADD COLUMN household_subjects TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 

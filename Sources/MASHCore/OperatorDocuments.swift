@@ -132,3 +132,46 @@ public struct OpenCaseRegisterImport: Sendable, Equatable {
         }
     }
 }
+
+/// `mash.subject-access/1`, operator → coordinator: a search of the record of sharing for the disclosures about
+/// one person, recorded before `mashctl subject disclosures` shows anything. It names the person only by the
+/// ledger's keyed references (never a name or date of birth), the staff member and why (the request's
+/// reference).
+public struct SubjectAccess: Sendable, Equatable {
+    public var requestedBy: String
+    public var reason: String
+    /// The person's references (`SubjectReference`): hex strings, no personal data.
+    public var references: [String]
+    public var at: Date
+    public var expiresAt: Date
+
+    public init(requestedBy: String, reason: String, references: [String], at: Date, expiresAt: Date) {
+        self.requestedBy = requestedBy
+        self.reason = reason
+        self.references = references
+        self.at = at
+        self.expiresAt = expiresAt
+    }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.subjectAccess)
+        requestedBy = try reader.identifier("requestedBy")
+        reason = try reader.string("reason")
+        guard !reason.trimmingSpaces.isEmpty else { throw reader.error("reason", "must say why") }
+        references = try reader.strings("references")
+        guard !references.isEmpty, references.allSatisfy({ $0.count == 32 && $0.allSatisfy(\.isHexDigit) }) else {
+            throw reader.error("references", "must be one or more 32-digit hex references")
+        }
+        at = try reader.instant("at")
+        expiresAt = try reader.instant("expiresAt")
+        try reader.finish()
+    }
+
+    public var json: [UInt8] {
+        DocumentWriter.encode([
+            "schema": DocumentType.subjectAccess.rawValue, "requestedBy": requestedBy, "reason": reason,
+            "references": references, "at": Instant.format(at), "expiresAt": Instant.format(expiresAt),
+        ])
+    }
+}

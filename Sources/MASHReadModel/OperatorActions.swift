@@ -6,6 +6,7 @@ public struct OperatorAction: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
         case deadLetterReplay = "dead-letter-replay"
         case openCaseImport = "open-case-import"
+        case subjectAccess = "subject-access"
     }
 
     /// The request's message id.

@@ -18,10 +18,13 @@ public struct Disclosure: Sendable, Equatable {
     public var subjectRef: String
     public var previousHash: String
     public var hash: String
+    /// The keyed references of every person the disclosure is about (`SubjectReference`), comma-separated:
+    /// what subject access searches. Empty on entries written before they were kept.
+    public var subjects: String = ""
 
     public static let columns = [
         "seq", "at", "sender", "recipient", "purpose", "lawful_basis", "data_categories", "message_id", "enquiry_id",
-        "subject_ref", "previous_hash", "hash",
+        "subject_ref", "previous_hash", "hash", "subjects",
     ]
 
     public init(
@@ -56,14 +59,17 @@ public struct Disclosure: Sendable, Equatable {
         subjectRef = row["subject_ref"]
         previousHash = row["previous_hash"]
         hash = row["hash"]
+        subjects = row["subjects"] ?? ""
     }
 
     /// SHA-256 over every field but the hash itself, each length-prefixed so no two rows share an encoding.
+    /// `subjects` is covered when it is not empty, so entries written before it existed verify as they did.
     public var computedHash: String {
-        let fields = [
+        var fields = [
             String(seq), at, sender, recipient, purpose, lawfulBasis, dataCategories, messageID, enquiryID, subjectRef,
             previousHash,
         ]
+        if !subjects.isEmpty { fields.append(subjects) }
         let encoded = fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|")
         return Digest.hex(Digest.sha256(Array(encoded.utf8)))
     }
@@ -134,6 +140,28 @@ public enum RecordOfSharing {
         }
     }
 
+    /// The disclosures about the person with any of `references` (`SubjectReference`), oldest first: only the
+    /// entries that name them among their subjects, so a sibling's own notice is not in a child's list.
+    public static func disclosures(
+        _ store: HubReadModel, about references: [String], from: Date?, to: Date?
+    ) throws -> [Disclosure] {
+        guard !references.isEmpty else { return [] }
+        let wanted = Set(references)
+        return try store.reader.read { db in
+            let clauses = references.map { _ in "instr(subjects, ?) > 0" }.joined(separator: " OR ")
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM record_of_sharing WHERE \(clauses) ORDER BY seq",
+                arguments: StatementArguments(references)
+            ).map(Disclosure.init(row:)).filter { entry in
+                guard !wanted.isDisjoint(with: entry.subjects.split(separator: ",").map(String.init)) else {
+                    return false
+                }
+                guard let at = Instant.parse(entry.at) else { return true }
+                return (from.map { at >= $0 } ?? true) && (to.map { at < $0 } ?? true)
+            }
+        }
+    }
+
     /// CSV (RFC 4180) for the information governance lead.
     public static func csv(_ entries: [Disclosure]) -> String {
         let header = [
@@ -145,5 +173,34 @@ public enum RecordOfSharing {
                 ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
         }
         return ([header] + entries.map(\.csvFields)).map { $0.map(field).joined(separator: ",") + "\r\n" }.joined()
+    }
+}
+
+/// The keyed, one-way references by which the record of sharing names the people a disclosure is about, and
+/// subject access finds them again: one from the name and date of birth (normalised as the rolls are), one from
+/// the NHS number when there is one. Keyed with the hub's data key, so nobody without it can test a name.
+public enum SubjectReference {
+    public static func references(
+        forename: String?, surname: String?, dateOfBirth: LocalDate?, nhsNumber: String?, keyring: DataKeyring
+    ) -> [String] {
+        var refs: [String] = []
+        if let forename, let surname, let dateOfBirth, !forename.isEmpty, !surname.isEmpty {
+            refs.append(
+                keyring.pseudonym(
+                    of: "person:" + RollPupil.identityKey(forename: forename, surname: surname, born: dateOfBirth)))
+        }
+        if let nhs = nhsNumber?.filter(\.isNumber), !nhs.isEmpty { refs.append(keyring.pseudonym(of: "nhs:" + nhs)) }
+        return refs
+    }
+
+    /// The references of everyone in `people`, once each, sorted, comma-separated (the ledger's `subjects`).
+    public static func list(_ people: [Person], keyring: DataKeyring) -> String {
+        Set(
+            people.flatMap {
+                references(
+                    forename: $0.forename, surname: $0.surname, dateOfBirth: $0.dateOfBirth, nhsNumber: $0.nhsNumber,
+                    keyring: keyring)
+            }
+        ).sorted().joined(separator: ",")
     }
 }

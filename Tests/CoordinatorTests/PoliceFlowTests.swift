@@ -64,6 +64,74 @@ extension CoordinatorBrokerTests {
     @Suite("Police and school flows against the real broker")
     struct PoliceFlowTests {
         @Test(
+            "subject access: a child's disclosures across a Red enquiry, a DAN and her school's Encompass notice, none of her brother's own; the search is recorded first"
+        )
+        func subjectAccess() async throws {
+            try await Harness.with("subject-access") { harness in
+                _ = try await harness.agencies(["police"])
+                try await harness.startInProcess()
+                try await baselineRolls(harness)
+                var enquiry = TestHub.enquiry(rag: .red, agencies: ["police"])
+                enquiry.subject = Person(
+                    forename: "Amy", surname: "Carter", dateOfBirth: LocalDate("2019-03-01"), nhsNumber: "9434765919")
+                try await harness.send(enquiry.json, type: .enquiry)
+                _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                let notification = dan(
+                    level: .medium, at: Date().addingTimeInterval(-3600),
+                    children: [child("Amy", "Carter", born: "2019-03-01"), child("Ben", "Carter", born: "2012-05-05")])
+                try await harness.send(
+                    notification.json, type: .domesticAbuseNotification, from: "police", routingKey: "dan")
+                _ = try await harness.take(1, from: "school.990001.encompass", as: "school-990001")
+                _ = try await harness.take(1, from: "school.990002.encompass", as: "school-990002")
+
+                func disclosures(_ person: [String]) async throws -> [[String: Any]] {
+                    let result = try await harness.mashctl(
+                        ["subject", "disclosures"] + person + [
+                            "--reason", "SAR-2026-114", "--as", "dpo.khan", "--keys", harness.hub.keys.path, "--json",
+                        ] + (try harness.operatorOptions()))
+                    #expect(result.status == 0, "\(result.output)")
+                    return try #require(
+                        try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]])
+                }
+                func recipients(_ lines: [[String: Any]], of caseID: String) -> [String] {
+                    lines.filter { $0["caseID"] as? String == caseID }.compactMap { $0["to"] as? String }.sorted()
+                }
+                let amy = try await disclosures(["--forename", "amy", "--surname", "CARTER", "--dob", "2019-03-01"])
+                // The enquiry: the request to police, police's answer, the package to the decision maker.
+                #expect(recipients(amy, of: enquiry.id) == ["coordinator", "decision-maker", "police"])
+                // The DAN: the triage list, Probation's copy, and her own school's notice, not her brother's.
+                #expect(recipients(amy, of: notification.id) == ["practice-manager", "probation", "school-990001"])
+                #expect(amy.allSatisfy { ($0["dataCategories"] as? [String])?.isEmpty == false })
+                #expect(amy.count == 6)
+                // Found by her NHS number alone too (the enquiry carried it; the DAN did not).
+                let byNHS = try await disclosures([
+                    "--forename", "A", "--surname", "Nobody", "--dob", "2000-01-01", "--nhs", "943 476 5919",
+                ])
+                #expect(recipients(byNHS, of: enquiry.id) == ["coordinator", "decision-maker", "police"])
+                #expect(recipients(byNHS, of: notification.id).isEmpty)
+
+                let ben = try await disclosures(["--forename", "Ben", "--surname", "Carter", "--dob", "2012-05-05"])
+                #expect(recipients(ben, of: enquiry.id).isEmpty)
+                #expect(recipients(ben, of: notification.id) == ["practice-manager", "probation", "school-990002"])
+                let nobody = try await disclosures([
+                    "--forename", "Amy", "--surname", "Carter", "--dob", "2019-03-02",
+                ])
+                #expect(nobody.isEmpty)
+
+                // Each search was recorded by the coordinator, with who and why, before it was shown.
+                let searches = try harness.query { db in
+                    try Row.fetchAll(
+                        db, sql: "SELECT operator, summary FROM operator_action WHERE kind = 'subject-access'")
+                }
+                #expect(searches.count == 4)
+                #expect(searches.allSatisfy { $0["operator"] == "dpo.khan" })
+                #expect(searches.allSatisfy { ($0["summary"] as String).hasSuffix(": SAR-2026-114") })
+                let verified = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                #expect(verified.status == 0, "\(verified.output)")
+            }
+        }
+
+        @Test(
             "a roll diff: leavers, a CME alert, a non-standard joiner, a bad UPN, an identity conflict, a partial CTF, a rejected file"
         )
         func rolls() async throws {
