@@ -28,6 +28,11 @@ extension Coordinator {
         }
     }
 
+    /// Why an enquiry about a person under a restriction (UK GDPR Art. 18) is refused; the SPA sees it.
+    static let restrictedRefusal = ConsentGate.Refusal(
+        reason: "restricted: processing of this child's data is restricted at the data subject's request; ask the "
+            + "data protection officer before sharing")
+
     /// Document errors name the field but not its value: the value may be personal data, and the reason goes
     /// into AMQP headers and logs.
     func readDocument<T>(_ body: () throws -> T) throws -> T {
@@ -54,7 +59,8 @@ extension Coordinator {
         let subjectRef = keyring.pseudonym(of: enquiry.subject.identityKey)
 
         let agencies: [RoutingConfiguration.Agency]
-        switch settings.routing.admit(enquiry) {
+        let restricted = try isRestricted(enquiry.subject, db)
+        switch restricted ? .failure(Self.restrictedRefusal) : settings.routing.admit(enquiry) {
         case .success(let admitted): agencies = admitted
         case .failure(let refusal):
             let reason = refusal.reason

@@ -44,6 +44,49 @@ extension Coordinator {
         logger.notice("subject access recorded", metadata: ["operator": "\(access.requestedBy)"])
     }
 
+    /// Restricts processing of one person's data, or lifts the restriction: while it stands, an enquiry about
+    /// them is refused before anything is sent.
+    func record(_ restriction: SubjectRestriction, _ message: InboundMessage, _ db: Database) throws {
+        let now = now()
+        guard restriction.expiresAt > now else {
+            throw Refusal(
+                reason: "expired",
+                detail: "the restriction request expired at \(Instant.format(restriction.expiresAt)) before it was "
+                    + "read; nothing is recorded")
+        }
+        for ref in restriction.references {
+            switch restriction.action {
+            case .restrict:
+                try db.execute(
+                    sql: """
+                        INSERT INTO restriction (ref, since, requested_by, reason) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (ref) DO NOTHING
+                        """,
+                    arguments: [ref, now.timeIntervalSince1970, restriction.requestedBy, restriction.reason])
+            case .lift:
+                try db.execute(sql: "DELETE FROM restriction WHERE ref = ?", arguments: [ref])
+            }
+        }
+        try recordAction(
+            .subjectRestriction, message, by: restriction.requestedBy,
+            summary: "\(restriction.action.rawValue) one person (\(restriction.references.count) references): "
+                + restriction.reason, db, now: now)
+        logger.notice(
+            "restriction recorded",
+            metadata: ["operator": "\(restriction.requestedBy)", "action": "\(restriction.action.rawValue)"])
+    }
+
+    /// Whether processing of `person`'s data is restricted.
+    func isRestricted(_ person: Person, _ db: Database) throws -> Bool {
+        let refs = SubjectReference.references(
+            forename: person.forename, surname: person.surname, dateOfBirth: person.dateOfBirth,
+            nhsNumber: person.nhsNumber, keyring: keyring)
+        guard !refs.isEmpty else { return false }
+        return try Bool.fetchOne(
+            db, sql: "SELECT 1 FROM restriction WHERE ref IN (\(refs.map { _ in "?" }.joined(separator: ",")))",
+            arguments: StatementArguments(refs)) ?? false
+    }
+
     /// Applies a CSC open-case export whole.
     func record(_ register: OpenCaseRegisterImport, _ message: InboundMessage, _ db: Database) throws {
         for update in register.cases { try record(update, db) }

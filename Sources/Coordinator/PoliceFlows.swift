@@ -61,6 +61,11 @@ extension Coordinator {
             let access = try readDocument { try SubjectAccess(json: message.payload, source: source) }
             try record(access, message, db)
             return []
+        case .subjectRestriction:
+            try allow(flows.operatorSenders, "operator requests")
+            let restriction = try readDocument { try SubjectRestriction(json: message.payload, source: source) }
+            try record(restriction, message, db)
+            return []
         case .openCaseRegister:
             try allow(flows.operatorSenders, "operator requests")
             let register = try readDocument { try OpenCaseRegisterImport(json: message.payload, source: source) }

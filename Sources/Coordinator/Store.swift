@@ -204,6 +204,17 @@ public final class CoordinatorStore: Sendable {
             try db.execute(sql: "ALTER TABLE enquiry ADD COLUMN subjects TEXT NOT NULL DEFAULT ''")
             try db.execute(sql: "ALTER TABLE enquiry ADD COLUMN household_subjects TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("v8: restrictions") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE restriction (
+                        ref TEXT PRIMARY KEY,          -- a SubjectReference: keyed, never the person
+                        since REAL NOT NULL,
+                        requested_by TEXT NOT NULL,
+                        reason TEXT NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 

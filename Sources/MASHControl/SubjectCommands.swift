@@ -9,8 +9,82 @@ import Sealing
 /// `mashctl subject`: a data subject's rights over what the hub shared about them.
 struct Subject: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Subject access: who received a person's data, from the record of sharing.",
-        subcommands: [Disclosures.self])
+        abstract: "A data subject's rights: who received their data; restricting its processing.",
+        subcommands: [Disclosures.self, Restrict.self, Lift.self])
+
+    /// The person, as the record of sharing finds them.
+    struct PersonOptions: ParsableArguments {
+        @Option(help: "The person's forename.")
+        var forename: String
+        @Option(help: "The person's surname.")
+        var surname: String
+        @Option(help: "Date of birth (YYYY-MM-DD).")
+        var dob: String
+        @Option(help: "NHS number, to find them by it as well.")
+        var nhs: String?
+
+        func validate() throws {
+            guard LocalDate(dob) != nil else { throw ValidationError("--dob '\(dob)' is not YYYY-MM-DD") }
+        }
+    }
+
+    /// Who asks the coordinator, why, with which keys, and where the broker and the store are.
+    struct RequestOptions: ParsableArguments {
+        @Option(help: "Why: the data subject's request reference. Recorded with the action. Required.")
+        var reason: String
+        @Option(name: .customLong("as"), help: "Who is acting (a staff id), for the record.")
+        var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+        @Option(
+            help: """
+                Key directory: <dir>/operator/*.pem signs the request, <dir>/coordinator/*.jwk seals it, and \
+                <dir>/coordinator/data-at-rest.key makes the person's references.
+                """)
+        var keys: String = ".build/keys"
+        @OptionGroup var hub: HubOptions
+
+        /// How long the coordinator has to record a request; one it reads later is refused (`expired`).
+        static let recordWindow: TimeInterval = 30
+
+        func validate() throws {
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--reason must give the data subject's request reference")
+            }
+        }
+
+        /// The person's keyed references, made with the coordinator's data key.
+        func references(_ person: PersonOptions) throws -> [String] {
+            let dataKey = (keys as NSString).appendingPathComponent("coordinator/data-at-rest.key")
+            guard FileManager.default.fileExists(atPath: dataKey) else {
+                throw CommandFailure("\(dataKey): no data key, so the person's references cannot be made (--keys)")
+            }
+            return SubjectReference.references(
+                forename: person.forename, surname: person.surname, dateOfBirth: LocalDate(person.dob),
+                nhsNumber: person.nhs, keyring: try DataKeyring.loadOrCreate(at: dataKey))
+        }
+
+        /// Sends an operator request and waits, reading the store, until the coordinator has recorded it.
+        func send(_ payload: [UInt8], type: DocumentType, what: String) async throws {
+            let store = try hub.storeOption.open()
+            let connection = try await AMQPConnection.connect(
+                AMQPConfiguration(url: try hub.brokerURL(), connectionName: "mashctl subject"))
+            let id: String
+            do {
+                id = try await SenderOptions.publish(
+                    payload, type: type, as: "operator", keys: keys, on: connection,
+                    routingKey: HubQueues.operatorRoutingKey)
+                await connection.close()
+            } catch {
+                await connection.close()
+                throw error
+            }
+            guard try await store.awaitOperatorAction(messageID: id, timeout: .seconds(2 * Self.recordWindow)) != nil
+            else {
+                throw CommandFailure(
+                    "the coordinator did not record the \(what) within \(Int(2 * Self.recordWindow)) s (is it "
+                        + "running? see `mashctl status`)")
+            }
+        }
+    }
 
     struct Disclosures: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -32,124 +106,122 @@ struct Subject: AsyncParsableCommand {
                       --from 2026-01-01 --reason "SAR-2026-114" --as dpo.khan --csv > disclosures.csv
                 """)
 
-        @Option(help: "The person's forename.")
-        var forename: String
-        @Option(help: "The person's surname.")
-        var surname: String
-        @Option(help: "Date of birth (YYYY-MM-DD).")
-        var dob: String
-        @Option(help: "NHS number, to find disclosures made with it as well.")
-        var nhs: String?
+        @OptionGroup var person: PersonOptions
         @Option(help: "First day (YYYY-MM-DD, UTC) or time (ISO 8601) to include.")
         var from: String?
         @Option(help: "Day or time to stop before (exclusive).")
         var to: String?
-        @Option(help: "Why: the subject access request's reference. Recorded with the search. Required.")
-        var reason: String
-        @Option(name: .customLong("as"), help: "Who is searching (a staff id), for the record.")
-        var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
-        @Option(
-            help: """
-                Key directory: <dir>/operator/*.pem signs the request, <dir>/coordinator/*.jwk seals it, and \
-                <dir>/coordinator/data-at-rest.key makes the references.
-                """)
-        var keys: String = ".build/keys"
-        @OptionGroup var hub: HubOptions
+        @OptionGroup var request: RequestOptions
         @Flag(help: "Print JSON instead of a table.")
         var json = false
         @Flag(help: "Print CSV (RFC 4180) instead of a table.")
         var csv = false
 
-        /// How long the coordinator has to record the search; a request it reads later is refused (`expired`).
-        static let recordWindow: TimeInterval = 30
-
         func validate() throws {
-            guard LocalDate(dob) != nil else { throw ValidationError("--dob '\(dob)' is not YYYY-MM-DD") }
-            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw ValidationError("--reason must give the subject access request's reference")
-            }
             guard !(json && csv) else { throw ValidationError("give --json or --csv, not both") }
         }
 
         func run() async throws {
-            let dataKey = (keys as NSString).appendingPathComponent("coordinator/data-at-rest.key")
-            guard FileManager.default.fileExists(atPath: dataKey) else {
-                throw CommandFailure("\(dataKey): no data key, so the person's references cannot be made (--keys)")
-            }
-            let references = SubjectReference.references(
-                forename: forename, surname: surname, dateOfBirth: LocalDate(dob), nhsNumber: nhs,
-                keyring: try DataKeyring.loadOrCreate(at: dataKey))
-            let store = try hub.storeOption.open()
+            let references = try request.references(person)
             let from = try Audit.Export.instant(from, "--from")
             let to = try Audit.Export.instant(to, "--to")
-            try await record(references, store)
-            let entries = try RecordOfSharing.disclosures(store, about: references, from: from, to: to)
-                .filter { $0.recipient != "retention" }
+            let now = Date()
+            let access = SubjectAccess(
+                requestedBy: request.operatorName, reason: request.reason, references: references, at: now,
+                expiresAt: now.addingTimeInterval(RequestOptions.recordWindow))
+            try await request.send(access.json, type: .subjectAccess, what: "search (nothing is shown)")
+            let entries = try RecordOfSharing.disclosures(
+                try request.hub.storeOption.open(), about: references, from: from, to: to
+            ).filter { $0.recipient != "retention" }
             if csv {
                 StandardStreams.write(Array(RecordOfSharing.csv(entries).utf8))
-                return
-            }
-            if json {
-                struct Line: Encodable {
-                    var seq: Int64
-                    var at: String
-                    var from: String
-                    var to: String
-                    var dataCategories: [String]
-                    var lawfulBasis: String
-                    var purpose: String
-                    var caseID: String
-                    var messageID: String
-                }
-                try JSONOutput.write(
-                    entries.map {
-                        Line(
-                            seq: $0.seq, at: $0.at, from: $0.sender, to: $0.recipient,
-                            dataCategories: $0.dataCategories.split(separator: ",").map(String.init),
-                            lawfulBasis: $0.lawfulBasis, purpose: $0.purpose, caseID: $0.enquiryID,
-                            messageID: $0.messageID)
-                    })
-                return
-            }
-            print("\(entries.count) disclosure\(entries.count == 1 ? "" : "s") about this person")
-            guard !entries.isEmpty else { return }
-            print(
-                Format.row([
-                    ("WHEN", -20), ("FROM", -18), ("TO", -22), ("DATA", -26), ("CASE", -36), ("BASIS", -40),
-                ]))
-            for entry in entries {
+            } else if json {
+                try JSONOutput.write(entries.map(Line.init))
+            } else {
+                print("\(entries.count) disclosure\(entries.count == 1 ? "" : "s") about this person")
+                guard !entries.isEmpty else { return }
                 print(
                     Format.row([
-                        (entry.at, -20), (entry.sender, -18), (entry.recipient, -22), (entry.dataCategories, -26),
-                        (entry.enquiryID, -36), (entry.lawfulBasis, -40),
+                        ("WHEN", -20), ("FROM", -18), ("TO", -22), ("DATA", -26), ("CASE", -36), ("BASIS", -40),
                     ]))
+                for entry in entries {
+                    print(
+                        Format.row([
+                            (entry.at, -20), (entry.sender, -18), (entry.recipient, -22), (entry.dataCategories, -26),
+                            (entry.enquiryID, -36), (entry.lawfulBasis, -40),
+                        ]))
+                }
             }
         }
 
-        /// Asks the coordinator to record the search and waits, reading the store, until it has.
-        private func record(_ references: [String], _ store: HubReadModel) async throws {
-            let now = Date()
-            let access = SubjectAccess(
-                requestedBy: operatorName, reason: reason, references: references, at: now,
-                expiresAt: now.addingTimeInterval(Self.recordWindow))
-            let connection = try await AMQPConnection.connect(
-                AMQPConfiguration(url: try hub.brokerURL(), connectionName: "mashctl subject"))
-            let id: String
-            do {
-                id = try await SenderOptions.publish(
-                    access.json, type: .subjectAccess, as: "operator", keys: keys, on: connection,
-                    routingKey: HubQueues.operatorRoutingKey)
-                await connection.close()
-            } catch {
-                await connection.close()
-                throw error
-            }
-            guard try await store.awaitOperatorAction(messageID: id, timeout: .seconds(2 * Self.recordWindow)) != nil
-            else {
-                throw CommandFailure(
-                    "the coordinator did not record the search within \(Int(2 * Self.recordWindow)) s (is it "
-                        + "running? see `mashctl status`); nothing is shown")
+        struct Line: Encodable {
+            var seq: Int64
+            var at: String
+            var from: String
+            var to: String
+            var dataCategories: [String]
+            var lawfulBasis: String
+            var purpose: String
+            var caseID: String
+            var messageID: String
+
+            init(_ entry: Disclosure) {
+                seq = entry.seq
+                at = entry.at
+                from = entry.sender
+                to = entry.recipient
+                dataCategories = entry.dataCategories.split(separator: ",").map(String.init)
+                lawfulBasis = entry.lawfulBasis
+                purpose = entry.purpose
+                caseID = entry.enquiryID
+                messageID = entry.messageID
             }
         }
+    }
+
+    struct Restrict: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restrict processing of a person's data: the hub refuses enquiries about them until lifted.",
+            discussion: """
+                While the restriction stands, an enquiry about the person is refused before anything is sent \
+                (the SPA is told why: 'restricted'). Recorded by the coordinator with who and why. Not yet done \
+                (issue #17): telling the recipients of earlier disclosures, and holding back DANs. Lift it with \
+                `mashctl subject lift`.
+
+                Example:
+                  mashctl subject restrict --forename Amy --surname Carter --dob 2019-03-01 \\
+                      --reason "Art. 18 request R-2026-7" --as dpo.khan
+                """)
+        @OptionGroup var person: PersonOptions
+        @OptionGroup var request: RequestOptions
+
+        func run() async throws { try await Subject.send(.restrict, person, request) }
+    }
+
+    struct Lift: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lift a restriction: enquiries about the person are fanned out again.",
+            discussion: """
+                Example:
+                  mashctl subject lift --forename Amy --surname Carter --dob 2019-03-01 \\
+                      --reason "R-2026-7 resolved" --as dpo.khan
+                """)
+        @OptionGroup var person: PersonOptions
+        @OptionGroup var request: RequestOptions
+
+        func run() async throws { try await Subject.send(.lift, person, request) }
+    }
+
+    static func send(_ action: SubjectRestriction.Action, _ person: PersonOptions, _ request: RequestOptions)
+        async throws
+    {
+        let now = Date()
+        let restriction = SubjectRestriction(
+            action: action, requestedBy: request.operatorName, reason: request.reason,
+            references: try request.references(person), at: now,
+            expiresAt: now.addingTimeInterval(RequestOptions.recordWindow))
+        try await request.send(restriction.json, type: .subjectRestriction, what: action.rawValue)
+        StandardStreams.note(
+            action == .restrict ? "restricted: enquiries about this person are refused until lifted" : "lifted")
     }
 }

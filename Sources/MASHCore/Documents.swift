@@ -30,6 +30,7 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case earlyHelpNotice = "mash.early-help-notice/1"
     case deadLetterReplay = "mash.dead-letter-replay/1"
     case subjectAccess = "mash.subject-access/1"
+    case subjectRestriction = "mash.subject-restriction/1"
     case openCaseRegister = "mash.open-case-register/1"
 }
 

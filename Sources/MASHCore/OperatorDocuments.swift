@@ -175,3 +175,56 @@ public struct SubjectAccess: Sendable, Equatable {
         ])
     }
 }
+
+/// `mash.subject-restriction/1`, operator → coordinator: processing of one person's data is restricted (UK GDPR
+/// Art. 18) or the restriction lifted. While it stands, an enquiry about them is refused (`restricted`) before
+/// anything is sent. Names the person only by the ledger's keyed references.
+public struct SubjectRestriction: Sendable, Equatable {
+    public enum Action: String, Sendable, CaseIterable {
+        case restrict, lift
+    }
+
+    public var action: Action
+    public var requestedBy: String
+    public var reason: String
+    public var references: [String]
+    public var at: Date
+    public var expiresAt: Date
+
+    public init(
+        action: Action, requestedBy: String, reason: String, references: [String], at: Date, expiresAt: Date
+    ) {
+        self.action = action
+        self.requestedBy = requestedBy
+        self.reason = reason
+        self.references = references
+        self.at = at
+        self.expiresAt = expiresAt
+    }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.subjectRestriction)
+        let text = try reader.string("action")
+        guard let action = Action(rawValue: text) else { throw reader.error("action", "must be restrict or lift") }
+        self.action = action
+        requestedBy = try reader.identifier("requestedBy")
+        reason = try reader.string("reason")
+        guard !reason.trimmingSpaces.isEmpty else { throw reader.error("reason", "must say why") }
+        references = try reader.strings("references")
+        guard !references.isEmpty, references.allSatisfy({ $0.count == 32 && $0.allSatisfy(\.isHexDigit) }) else {
+            throw reader.error("references", "must be one or more 32-digit hex references")
+        }
+        at = try reader.instant("at")
+        expiresAt = try reader.instant("expiresAt")
+        try reader.finish()
+    }
+
+    public var json: [UInt8] {
+        DocumentWriter.encode([
+            "schema": DocumentType.subjectRestriction.rawValue, "action": action.rawValue, "requestedBy": requestedBy,
+            "reason": reason, "references": references, "at": Instant.format(at),
+            "expiresAt": Instant.format(expiresAt),
+        ])
+    }
+}

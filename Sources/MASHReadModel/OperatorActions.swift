@@ -7,6 +7,7 @@ public struct OperatorAction: Sendable, Equatable, Codable {
         case deadLetterReplay = "dead-letter-replay"
         case openCaseImport = "open-case-import"
         case subjectAccess = "subject-access"
+        case subjectRestriction = "subject-restriction"
     }
 
     /// The request's message id.

@@ -64,7 +64,7 @@ extension CoordinatorBrokerTests {
     @Suite("Police and school flows against the real broker")
     struct PoliceFlowTests {
         @Test(
-            "subject access: a child's disclosures across a Red enquiry, a DAN and her school's Encompass notice, none of her brother's own; the search is recorded first"
+            "subject access: a child's disclosures across a Red enquiry, a DAN and her school's Encompass notice, none of her brother's own, each search recorded; a restriction refuses the next enquiry about her until lifted"
         )
         func subjectAccess() async throws {
             try await Harness.with("subject-access") { harness in
@@ -126,6 +126,36 @@ extension CoordinatorBrokerTests {
                 #expect(searches.count == 4)
                 #expect(searches.allSatisfy { $0["operator"] == "dpo.khan" })
                 #expect(searches.allSatisfy { ($0["summary"] as String).hasSuffix(": SAR-2026-114") })
+
+                // A restriction on her: a new enquiry about her is refused before anything is sent, and the SPA is
+                // told why; lifted, the next is fanned out again.
+                func restriction(_ action: String) async throws {
+                    let result = try await harness.mashctl(
+                        ["subject", action, "--forename", "Amy", "--surname", "Carter", "--dob", "2019-03-01"] + [
+                            "--reason", "R-2026-7", "--as", "dpo.khan", "--keys", harness.hub.keys.path,
+                        ] + (try harness.operatorOptions()))
+                    #expect(result.status == 0, "\(result.output)")
+                }
+                try await restriction("restrict")
+                var again = enquiry
+                again.id = TestNames.messageID()
+                try await harness.send(again.json, type: .enquiry)
+                let refusal = try await harness.take(1, from: "spa.notices", as: "spa")
+                #expect(refusal[0].type == DocumentType.enquiryRefusal.rawValue)
+                let told = try Notice(json: refusal[0].payload, source: "refusal")
+                #expect(told.enquiryID == again.id && told.reason?.hasPrefix("restricted:") == true)
+                let sentAbout = try harness.query { db in
+                    try Int.fetchOne(
+                        db, sql: "SELECT count(*) FROM record_of_sharing WHERE enquiry_id = ?", arguments: [again.id])
+                }
+                #expect(sentAbout == 0)
+                try await restriction("lift")
+                var third = enquiry
+                third.id = TestNames.messageID()
+                try await harness.send(third.json, type: .enquiry)
+                let package = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                #expect(try DecisionPackage(json: package[0].payload, source: "package").enquiry.id == third.id)
+
                 let verified = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
                 #expect(verified.status == 0, "\(verified.output)")
             }
