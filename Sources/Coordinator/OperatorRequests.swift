@@ -11,12 +11,7 @@ extension Coordinator {
     /// Records a dead-letter replay in the record of sharing before `mashctl` sends anything.
     func record(_ replay: DeadLetterReplay, _ message: InboundMessage, _ db: Database) throws {
         let now = now()
-        guard replay.expiresAt > now else {
-            throw Refusal(
-                reason: "expired",
-                detail: "the replay request expired at \(Instant.format(replay.expiresAt)) before it was read; "
-                    + "mashctl replayed nothing and nothing is recorded")
-        }
+        try refuseIfExpired(replay.expiresAt, now: now, "the replay request", "mashctl replayed nothing")
         try RecordOfSharing.recordReplay(replay, db)
         let count = replay.messages.count
         try recordAction(
@@ -31,30 +26,22 @@ extension Coordinator {
     /// view of who received a person's data is itself a view of personal data.
     func record(_ access: SubjectAccess, _ message: InboundMessage, _ db: Database) throws {
         let now = now()
-        guard access.expiresAt > now else {
-            throw Refusal(
-                reason: "expired",
-                detail: "the subject access request expired at \(Instant.format(access.expiresAt)) before it was "
-                    + "read; mashctl showed nothing and nothing is recorded")
-        }
+        let request = access.request
+        try refuseIfExpired(request.expiresAt, now: now, "the subject access request", "mashctl showed nothing")
         try recordAction(
-            .subjectAccess, message, by: access.requestedBy,
-            summary: "disclosures about one person (\(access.references.count) references): \(access.reason)", db,
+            .subjectAccess, message, by: request.requestedBy,
+            summary: "disclosures about one person (\(request.references.count) references): \(request.reason)", db,
             now: now)
-        logger.notice("subject access recorded", metadata: ["operator": "\(access.requestedBy)"])
+        logger.notice("subject access recorded", metadata: ["operator": "\(request.requestedBy)"])
     }
 
     /// Restricts processing of one person's data, or lifts the restriction: while it stands, an enquiry about
     /// them is refused before anything is sent.
     func record(_ restriction: SubjectRestriction, _ message: InboundMessage, _ db: Database) throws {
         let now = now()
-        guard restriction.expiresAt > now else {
-            throw Refusal(
-                reason: "expired",
-                detail: "the restriction request expired at \(Instant.format(restriction.expiresAt)) before it was "
-                    + "read; nothing is recorded")
-        }
-        for ref in restriction.references {
+        let request = restriction.request
+        try refuseIfExpired(request.expiresAt, now: now, "the restriction request", "nothing changed")
+        for ref in request.references {
             switch restriction.action {
             case .restrict:
                 try db.execute(
@@ -62,18 +49,18 @@ extension Coordinator {
                         INSERT INTO restriction (ref, since, requested_by, reason) VALUES (?, ?, ?, ?)
                         ON CONFLICT (ref) DO NOTHING
                         """,
-                    arguments: [ref, now.timeIntervalSince1970, restriction.requestedBy, restriction.reason])
+                    arguments: [ref, now.timeIntervalSince1970, request.requestedBy, request.reason])
             case .lift:
                 try db.execute(sql: "DELETE FROM restriction WHERE ref = ?", arguments: [ref])
             }
         }
         try recordAction(
-            .subjectRestriction, message, by: restriction.requestedBy,
-            summary: "\(restriction.action.rawValue) one person (\(restriction.references.count) references): "
-                + restriction.reason, db, now: now)
+            .subjectRestriction, message, by: request.requestedBy,
+            summary: "\(restriction.action.rawValue) one person (\(request.references.count) references): "
+                + request.reason, db, now: now)
         logger.notice(
             "restriction recorded",
-            metadata: ["operator": "\(restriction.requestedBy)", "action": "\(restriction.action.rawValue)"])
+            metadata: ["operator": "\(request.requestedBy)", "action": "\(restriction.action.rawValue)"])
     }
 
     /// Whether processing of `person`'s data is restricted.
@@ -97,6 +84,16 @@ extension Coordinator {
         logger.notice(
             "open-case register imported",
             metadata: ["operator": "\(register.importedBy)", "cases": "\(register.cases.count)"])
+    }
+
+    /// An operator request read after `expiresAt` is refused (`expired`): `mashctl` has stopped waiting for it.
+    private func refuseIfExpired(_ expiresAt: Date, now: Date, _ what: String, _ consequence: String) throws {
+        guard expiresAt > now else {
+            throw Refusal(
+                reason: "expired",
+                detail: "\(what) expired at \(Instant.format(expiresAt)) before it was read; \(consequence) and "
+                    + "nothing is recorded")
+        }
     }
 
     private func recordAction(

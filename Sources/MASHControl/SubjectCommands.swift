@@ -62,6 +62,14 @@ struct Subject: AsyncParsableCommand {
                 nhsNumber: person.nhs, keyring: try DataKeyring.loadOrCreate(at: dataKey))
         }
 
+        /// The request's common part, expiring after `recordWindow`.
+        func request(about references: [String]) -> SubjectRequest {
+            let now = Date()
+            return SubjectRequest(
+                requestedBy: operatorName, reason: reason, references: references, at: now,
+                expiresAt: now.addingTimeInterval(Self.recordWindow))
+        }
+
         /// Sends an operator request and waits, reading the store, until the coordinator has recorded it.
         func send(_ payload: [UInt8], type: DocumentType, what: String) async throws {
             let store = try hub.storeOption.open()
@@ -125,10 +133,7 @@ struct Subject: AsyncParsableCommand {
             let references = try request.references(person)
             let from = try Audit.Export.instant(from, "--from")
             let to = try Audit.Export.instant(to, "--to")
-            let now = Date()
-            let access = SubjectAccess(
-                requestedBy: request.operatorName, reason: request.reason, references: references, at: now,
-                expiresAt: now.addingTimeInterval(RequestOptions.recordWindow))
+            let access = SubjectAccess(request.request(about: references))
             try await request.send(access.json, type: .subjectAccess, what: "search (nothing is shown)")
             let entries = try RecordOfSharing.disclosures(
                 try request.hub.storeOption.open(), about: references, from: from, to: to
@@ -215,11 +220,7 @@ struct Subject: AsyncParsableCommand {
     static func send(_ action: SubjectRestriction.Action, _ person: PersonOptions, _ request: RequestOptions)
         async throws
     {
-        let now = Date()
-        let restriction = SubjectRestriction(
-            action: action, requestedBy: request.operatorName, reason: request.reason,
-            references: try request.references(person), at: now,
-            expiresAt: now.addingTimeInterval(RequestOptions.recordWindow))
+        let restriction = SubjectRestriction(action, request.request(about: try request.references(person)))
         try await request.send(restriction.json, type: .subjectRestriction, what: action.rawValue)
         StandardStreams.note(
             action == .restrict ? "restricted: enquiries about this person are refused until lifted" : "lifted")

@@ -133,14 +133,12 @@ public struct OpenCaseRegisterImport: Sendable, Equatable {
     }
 }
 
-/// `mash.subject-access/1`, operator → coordinator: a search of the record of sharing for the disclosures about
-/// one person, recorded before `mashctl subject disclosures` shows anything. It names the person only by the
-/// ledger's keyed references (never a name or date of birth), the staff member and why (the request's
-/// reference).
-public struct SubjectAccess: Sendable, Equatable {
+/// What every operator request about one person carries: who asks, why (the data subject's request reference),
+/// the person's keyed references (never a name or date of birth), when, and until when it may be carried out.
+public struct SubjectRequest: Sendable, Equatable {
     public var requestedBy: String
     public var reason: String
-    /// The person's references (`SubjectReference`): hex strings, no personal data.
+    /// The person's references (`SubjectReference`): 32-digit hex strings, no personal data.
     public var references: [String]
     public var at: Date
     public var expiresAt: Date
@@ -153,9 +151,7 @@ public struct SubjectAccess: Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 
-    public init(json data: [UInt8], source: String) throws {
-        var reader = try DocumentReader(json: data, source: source)
-        try reader.schema(.subjectAccess)
+    init(_ reader: inout DocumentReader) throws {
         requestedBy = try reader.identifier("requestedBy")
         reason = try reader.string("reason")
         guard !reason.trimmingSpaces.isEmpty else { throw reader.error("reason", "must say why") }
@@ -165,41 +161,47 @@ public struct SubjectAccess: Sendable, Equatable {
         }
         at = try reader.instant("at")
         expiresAt = try reader.instant("expiresAt")
+    }
+
+    func object(_ schema: DocumentType) -> [String: Any] {
+        [
+            "schema": schema.rawValue, "requestedBy": requestedBy, "reason": reason, "references": references,
+            "at": Instant.format(at), "expiresAt": Instant.format(expiresAt),
+        ]
+    }
+}
+
+/// `mash.subject-access/1`, operator → coordinator: a search of the record of sharing for the disclosures about
+/// one person, recorded before `mashctl subject disclosures` shows anything.
+public struct SubjectAccess: Sendable, Equatable {
+    public var request: SubjectRequest
+
+    public init(_ request: SubjectRequest) { self.request = request }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.subjectAccess)
+        request = try SubjectRequest(&reader)
         try reader.finish()
     }
 
-    public var json: [UInt8] {
-        DocumentWriter.encode([
-            "schema": DocumentType.subjectAccess.rawValue, "requestedBy": requestedBy, "reason": reason,
-            "references": references, "at": Instant.format(at), "expiresAt": Instant.format(expiresAt),
-        ])
-    }
+    public var json: [UInt8] { DocumentWriter.encode(request.object(.subjectAccess)) }
 }
 
 /// `mash.subject-restriction/1`, operator → coordinator: processing of one person's data is restricted (UK GDPR
 /// Art. 18) or the restriction lifted. While it stands, an enquiry about them is refused (`restricted`) before
-/// anything is sent. Names the person only by the ledger's keyed references.
+/// anything is sent.
 public struct SubjectRestriction: Sendable, Equatable {
     public enum Action: String, Sendable, CaseIterable {
         case restrict, lift
     }
 
     public var action: Action
-    public var requestedBy: String
-    public var reason: String
-    public var references: [String]
-    public var at: Date
-    public var expiresAt: Date
+    public var request: SubjectRequest
 
-    public init(
-        action: Action, requestedBy: String, reason: String, references: [String], at: Date, expiresAt: Date
-    ) {
+    public init(_ action: Action, _ request: SubjectRequest) {
         self.action = action
-        self.requestedBy = requestedBy
-        self.reason = reason
-        self.references = references
-        self.at = at
-        self.expiresAt = expiresAt
+        self.request = request
     }
 
     public init(json data: [UInt8], source: String) throws {
@@ -208,23 +210,13 @@ public struct SubjectRestriction: Sendable, Equatable {
         let text = try reader.string("action")
         guard let action = Action(rawValue: text) else { throw reader.error("action", "must be restrict or lift") }
         self.action = action
-        requestedBy = try reader.identifier("requestedBy")
-        reason = try reader.string("reason")
-        guard !reason.trimmingSpaces.isEmpty else { throw reader.error("reason", "must say why") }
-        references = try reader.strings("references")
-        guard !references.isEmpty, references.allSatisfy({ $0.count == 32 && $0.allSatisfy(\.isHexDigit) }) else {
-            throw reader.error("references", "must be one or more 32-digit hex references")
-        }
-        at = try reader.instant("at")
-        expiresAt = try reader.instant("expiresAt")
+        request = try SubjectRequest(&reader)
         try reader.finish()
     }
 
     public var json: [UInt8] {
-        DocumentWriter.encode([
-            "schema": DocumentType.subjectRestriction.rawValue, "action": action.rawValue, "requestedBy": requestedBy,
-            "reason": reason, "references": references, "at": Instant.format(at),
-            "expiresAt": Instant.format(expiresAt),
-        ])
+        var object = request.object(.subjectRestriction)
+        object["action"] = action.rawValue
+        return DocumentWriter.encode(object)
     }
 }
