@@ -28,6 +28,8 @@ let shipped = try String(contentsOfFile: Repository.path("Config/agencies/police
     .replacingOccurrences(of: "../../.build/keys", with: hub.keys.path)
     .replacingOccurrences(of: "../../.build/extracts", with: extracts)
     .replacingOccurrences(of: "../../.build/adapters", with: scratch.file("adapters"))
+    .replacingOccurrences(
+        of: "retention: ../retention.yaml", with: "retention: \(Repository.path("Config/retention.yaml"))")
 let file = scratch.file("police.yaml")
 try shipped.write(toFile: file, atomically: true, encoding: .utf8)
 var configuration = try AdapterConfiguration.load(file: file)
