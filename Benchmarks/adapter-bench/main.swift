@@ -24,12 +24,8 @@ let scratch = try ScratchDirectory("adapter-bench")
 let admin = try await broker.connect("adapter bench")
 try await TestHub.purgeQueues(admin)
 
-let shipped = try String(contentsOfFile: Repository.path("Config/agencies/police.yaml"), encoding: .utf8)
-    .replacingOccurrences(of: "../../.build/keys", with: hub.keys.path)
-    .replacingOccurrences(of: "../../.build/extracts", with: extracts)
-    .replacingOccurrences(of: "../../.build/adapters", with: scratch.file("adapters"))
-    .replacingOccurrences(
-        of: "retention: ../retention.yaml", with: "retention: \(Repository.path("Config/retention.yaml"))")
+let shipped = try Repository.shippedAgencyConfig(
+    "police", keys: hub.keys.path, extracts: extracts, adapters: scratch.file("adapters"))
 let file = scratch.file("police.yaml")
 try shipped.write(toFile: file, atomically: true, encoding: .utf8)
 var configuration = try AdapterConfiguration.load(file: file)

@@ -59,8 +59,7 @@ public final class Adapter: Sendable {
             party: configuration.agency, hub: configuration.hub, keysDirectory: configuration.keysDirectory)
         store = try AdapterStore(path: configuration.store, agency: configuration.agency)
         contentKeys = try ContentKeys(
-            path: configuration.keyStore ?? ContentKeys.path(besideStore: configuration.store),
-            wrapping: keys.dataKeyring)
+            forStore: configuration.store, keyStore: configuration.keyStore, wrapping: keys.dataKeyring)
         outbox = Outbox(store.queue)
         switch configuration.backend {
         case .extract(let extract):

@@ -103,7 +103,7 @@ public final class Coordinator: Sendable {
         publicKeys = try PublicKeyring(directory: settings.keysDirectory, logger: logger)
         store = try CoordinatorStore(path: settings.storePath)
         contentKeys = try ContentKeys(
-            path: settings.keyStorePath ?? ContentKeys.path(besideStore: settings.storePath), wrapping: keyring)
+            forStore: settings.storePath, keyStore: settings.keyStorePath, wrapping: keyring)
         outbox = Outbox(store.pool)
     }
 

@@ -11,34 +11,23 @@ extension Coordinator {
     /// without content go with one ledger entry per kind. Keys a crash left without a record are swept.
     func purge(at now: Date) async throws -> [RetentionSchedule.Kind: Int] {
         guard let schedule = settings.retention else { return [:] }
-        var purged: [RetentionSchedule.Kind: Int] = [:]
-        for kind in RetentionSchedule.Kind.allCases {
-            let rule = schedule.rule(kind)
-            for table in kind.coordinatorTables(from: rule.from) {
-                purged[kind, default: 0] += try await purge(table, rule, before: rule.period.cutoff(at: now), now: now)
-            }
+        let tables = RetentionSchedule.Kind.allCases.flatMap { kind in
+            kind.coordinatorTables(from: schedule.rule(kind).from).map { (kind: kind, table: $0) }
         }
-        let tables = RetentionSchedule.Kind.allCases.flatMap { $0.coordinatorTables(from: .receipt) }
-        let swept = try await store.pool.read { [contentKeys] db in
-            try Purge.sweep(contentKeys, tables: tables, in: db, now: now)
+        let identity = settings.identity
+        let (purged, swept) = try await Purge.run(
+            tables, schedule: schedule, in: store.pool, keys: contentKeys, now: now
+        ) { db, rule, purged in
+            switch purged {
+            case .record(let id, let subjectRef):
+                try RecordOfSharing.recordPurge(
+                    db, at: now, sender: identity, rule: rule, recordID: id, subjectRef: subjectRef)
+            case .rows(let count):
+                try RecordOfSharing.recordPurge(
+                    db, at: now, sender: identity, rule: rule, recordID: "", subjectRef: "", count: count)
+            }
         }
         if swept > 0 { logger.notice("swept data keys without a record", metadata: ["keys": "\(swept)"]) }
         return purged
-    }
-
-    private func purge(_ table: RetainedTable, _ rule: RetentionSchedule.Rule, before cutoff: Date, now: Date)
-        async throws -> Int
-    {
-        try await store.pool.write { [self] db in
-            let count = try Purge.purge(table, in: db, keys: contentKeys, before: cutoff) { id, subjectRef in
-                try RecordOfSharing.recordPurge(
-                    db, at: now, sender: settings.identity, rule: rule, recordID: id, subjectRef: subjectRef)
-            }
-            if table.scope == nil, count > 0 {
-                try RecordOfSharing.recordPurge(
-                    db, at: now, sender: settings.identity, rule: rule, recordID: "", subjectRef: "", count: count)
-            }
-            return count
-        }
     }
 }

@@ -51,8 +51,7 @@ public final class Desk: Sendable {
             party: configuration.party, hub: configuration.hub, keysDirectory: configuration.keysDirectory)
         store = try DeskStore(path: configuration.store)
         contentKeys = try ContentKeys(
-            path: configuration.keyStore ?? ContentKeys.path(besideStore: configuration.store),
-            wrapping: keys.dataKeyring)
+            forStore: configuration.store, keyStore: configuration.keyStore, wrapping: keys.dataKeyring)
         outbox = Outbox(store.queue)
         accessLog = try AccessLog(path: configuration.accessLog)
     }

@@ -18,22 +18,9 @@ extension Desk {
     /// crash left without an item are swept.
     func purge(at now: Date) async throws -> [RetentionSchedule.Kind: Int] {
         guard let schedule = configuration.retention else { return [:] }
-        let tables: [(RetentionSchedule.Kind, RetainedTable)] = [
-            (.deskItems, itemTable),
-            (.inboxIDs, RetainedTable(table: "inbox", id: "message_id", start: "received_at")),
-            (.inboxIDs, RetainedTable(table: "outbox", id: "message_id", start: "published_at")),
-        ]
-        var purged: [RetentionSchedule.Kind: Int] = [:]
-        for (kind, table) in tables {
-            let cutoff = schedule.rule(kind).period.cutoff(at: now)
-            purged[kind, default: 0] += try await store.queue.write { [contentKeys] db in
-                try Purge.purge(table, in: db, keys: contentKeys, before: cutoff)
-            }
-        }
-        let items = itemTable
-        _ = try await store.queue.read { [contentKeys] db in
-            try Purge.sweep(contentKeys, tables: [items], in: db, now: now)
-        }
-        return purged
+        let tables =
+            [(kind: RetentionSchedule.Kind.deskItems, table: itemTable)]
+            + RetainedTable.messageIDs.map { (kind: RetentionSchedule.Kind.inboxIDs, table: $0) }
+        return try await Purge.run(tables, schedule: schedule, in: store.queue, keys: contentKeys, now: now).purged
     }
 }

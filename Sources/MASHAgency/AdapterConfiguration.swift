@@ -116,8 +116,7 @@ public struct AdapterConfiguration: Sendable {
         keysDirectory = try top.path("keys")
         hub = try top.optionalString("hub") ?? "coordinator"
         store = try top.optionalPath("store") ?? ".build/adapters/\(agency)/adapter.sqlite"
-        keyStore = try top.optionalPath("keyStore")
-        retention = try top.optionalPath("retention").map { try RetentionSchedule.load(file: $0) }
+        (keyStore, retention) = try top.retentionSettings()
 
         let received = try top.receivedFields("receives")
         receives = received.person

@@ -85,8 +85,7 @@ public struct DeskConfiguration: Sendable {
         keysDirectory = try top.path("keys")
         hub = try top.optionalString("hub") ?? "coordinator"
         store = try top.path("store")
-        keyStore = try top.optionalPath("keyStore")
-        retention = try top.optionalPath("retention").map { try RetentionSchedule.load(file: $0) }
+        (keyStore, retention) = try top.retentionSettings()
         accessLog = try top.path("accessLog")
         shows = try top.strings("shows").enumerated().map { index, text in
             guard let type = DocumentType(rawValue: text) else {

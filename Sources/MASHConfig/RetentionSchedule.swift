@@ -208,6 +208,21 @@ public struct RetainedTable: Sendable {
         self.dependants = dependants
     }
 
+    /// The runtime's inbox (message ids handled) and outbox (messages sent, once published): every service's
+    /// `inboxIDs`.
+    public static let messageIDs = [
+        RetainedTable(table: "inbox", id: "message_id", start: "received_at"),
+        RetainedTable(table: "outbox", id: "message_id", start: "published_at"),
+    ]
+
     /// The key scope of the row `id`.
     public func scope(of id: String) -> String? { scope.map { $0 + id } }
+}
+
+extension ConfigMapping {
+    /// `keyStore:` (the key store of each record's data key; nil: beside the store) and `retention:` (the
+    /// schedule, normally `../retention.yaml`; nil purges nothing), as every adapter and desk file has them.
+    public mutating func retentionSettings() throws -> (keyStore: String?, retention: RetentionSchedule?) {
+        (try optionalPath("keyStore"), try optionalPath("retention").map { try RetentionSchedule.load(file: $0) })
+    }
 }

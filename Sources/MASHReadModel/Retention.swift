@@ -31,11 +31,7 @@ extension RetentionSchedule.Kind {
             ]
         case .openCases: return [.init(table: "open_case", id: "child_ref", start: "updated_at")]
         case .operatorActions: return [.init(table: "operator_action", id: "message_id", start: "at")]
-        case .inboxIDs:
-            return [
-                .init(table: "inbox", id: "message_id", start: "received_at"),
-                .init(table: "outbox", id: "message_id", start: "published_at"),
-            ]
+        case .inboxIDs: return RetainedTable.messageIDs
         case .deskItems, .adapterCopies, .viewLogs, .recordOfSharing: return []
         }
     }

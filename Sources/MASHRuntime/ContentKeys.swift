@@ -20,6 +20,12 @@ public final class ContentKeys: Sendable {
     private let pool: DatabasePool
     private let wrapping: DataKeyring
     private let cache = Mutex<[String: DataKeyring]>([:])
+    static let cacheLimit = 4096
+
+    /// The key store of a service whose content store is `store`: at `keyStore` when configured, else beside it.
+    public convenience init(forStore store: String, keyStore: String?, wrapping: DataKeyring) throws {
+        try self.init(path: keyStore ?? Self.path(besideStore: store), wrapping: wrapping)
+    }
 
     /// The key store beside a content store: `adapter.sqlite` → `adapter.keys.sqlite`.
     public static func path(besideStore store: String) -> String {
@@ -106,17 +112,25 @@ public final class ContentKeys: Sendable {
             key = try wrapping.unwrap(Array(wrapped), id: Self.keyID, context: context)
         } else {
             guard create else { return nil }
-            let sealed = try wrapping.wrap(try .generate(id: Self.keyID), context: context)
-            try pool.write { db in
-                // INSERT OR IGNORE and read back: two callers making the same scope's key agree on one.
+            let made = try DataKeyring.DataKey.generate(id: Self.keyID)
+            let sealed = try wrapping.wrap(made, context: context)
+            let inserted = try pool.write { db in
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO content_key (scope, wrapped, created_at) VALUES (?, ?, ?)",
                     arguments: [scope, Data(sealed), Date().timeIntervalSince1970])
+                return db.changesCount == 1
             }
-            return try keyring(for: scope, create: false)
+            // Another caller made the scope's key first: both use the one stored.
+            guard inserted else { return try keyring(for: scope, create: false) }
+            key = made
         }
         let keyring = DataKeyring(current: key)
-        cache.withLock { $0[scope] = keyring }
+        cache.withLock { cache in
+            // A record's key is wanted while it is being worked on; a long-running service must not keep every
+            // key it ever made, so the cache starts again when it is full.
+            if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[scope] = keyring
+        }
         return keyring
     }
 }

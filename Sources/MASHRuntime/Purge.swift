@@ -36,14 +36,46 @@ public struct Purge: Sendable {
         }
     }
 
+    /// What one purge took away, for the holder's own record (the coordinator's ledger).
+    public enum Purged: Sendable {
+        /// A record with content of its own, by id and subject reference.
+        case record(id: String, subjectRef: String)
+        /// Rows without content, counted.
+        case rows(Int)
+    }
+
+    /// Purges `tables` (each with the kind whose rule applies) by `schedule` at `now`, each table in a
+    /// transaction of its own, calling `recorded` inside it with what went; then sweeps keys left without a
+    /// record. Returns how many records of each kind went, and how many keys were swept.
+    public static func run(
+        _ tables: [(kind: RetentionSchedule.Kind, table: RetainedTable)], schedule: RetentionSchedule,
+        in writer: some DatabaseWriter, keys: ContentKeys, now: Date,
+        recorded: @escaping @Sendable (Database, RetentionSchedule.Rule, Purged) throws -> Void = { _, _, _ in }
+    ) async throws -> (purged: [RetentionSchedule.Kind: Int], swept: Int) {
+        var purged: [RetentionSchedule.Kind: Int] = [:]
+        for (kind, table) in tables {
+            let rule = schedule.rule(kind)
+            purged[kind, default: 0] += try await writer.write { db in
+                let count = try purge(table, in: db, keys: keys, before: rule.period.cutoff(at: now)) {
+                    try recorded(db, rule, .record(id: $0, subjectRef: $1))
+                }
+                if table.scope == nil, count > 0 { try recorded(db, rule, .rows(count)) }
+                return count
+            }
+        }
+        let keyed = tables.map(\.table).filter { $0.scope != nil }
+        let swept = try await writer.read { db in try sweep(keys, tables: keyed, in: db, now: now) }
+        return (purged, swept)
+    }
+
     /// Purges the rows of `table` whose period is over at `cutoff`, in the caller's transaction. Rows with
     /// content of their own have their keys shredded first (committed before the rows go, so a purge stopped
     /// between the two finds the same rows due and finishes), then each row and the rows that belong to it are
     /// deleted and `each` is called with its id and subject reference (for a ledger entry). Rows without
     /// content are deleted together. Returns how many went.
-    public static func purge(
+    static func purge(
         _ table: RetainedTable, in db: Database, keys: ContentKeys, before cutoff: Date,
-        each: (_ id: String, _ subjectRef: String) throws -> Void = { _, _ in }
+        each: (_ id: String, _ subjectRef: String) throws -> Void
     ) throws -> Int {
         guard let scope = table.scope else {
             try db.execute(
@@ -71,7 +103,7 @@ public struct Purge: Sendable {
 
     /// Shreds the keys in `keys` older than an hour whose record is in none of `tables` (a crash between a key's
     /// commit and its record's); a record's transaction never lasts that long. Returns how many went.
-    public static func sweep(_ keys: ContentKeys, tables: [RetainedTable], in db: Database, now: Date) throws -> Int {
+    static func sweep(_ keys: ContentKeys, tables: [RetainedTable], in db: Database, now: Date) throws -> Int {
         try keys.sweep(before: now.addingTimeInterval(-3600)) { scope in
             guard let table = tables.first(where: { $0.scope.map(scope.hasPrefix) ?? false }) else { return true }
             return try Bool.fetchOne(

@@ -169,3 +169,18 @@ public enum Repository {
 
     public static func path(_ relative: String) -> String { (root as NSString).appendingPathComponent(relative) }
 }
+
+extension Repository {
+    /// A shipped `Config/agencies/<id>.yaml` with its paths moved: keys, extracts and the adapter's state to the
+    /// folders given, and the retention schedule to the repository's own (its `../retention.yaml` is relative).
+    public static func shippedAgencyConfig(_ agency: String, keys: String, extracts: String, adapters: String) throws
+        -> String
+    {
+        try String(contentsOfFile: path("Config/agencies/\(agency).yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "../../.build/keys", with: keys)
+            .replacingOccurrences(of: "../../.build/extracts", with: extracts)
+            .replacingOccurrences(of: "../../.build/adapters", with: adapters)
+            .replacingOccurrences(
+                of: "retention: ../retention.yaml", with: "retention: \(path("Config/retention.yaml"))")
+    }
+}

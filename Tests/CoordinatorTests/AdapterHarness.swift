@@ -20,13 +20,9 @@ extension Harness {
 
     /// A shipped `Config/agencies/<id>.yaml`, pointed at this test's keys, extracts and scratch store.
     func shippedConfig(_ agency: String) throws -> String {
-        let text = try String(contentsOfFile: Repository.path("Config/agencies/\(agency).yaml"), encoding: .utf8)
-            .replacingOccurrences(of: "../../.build/keys", with: hub.keys.path)
-            .replacingOccurrences(of: "../../.build/extracts", with: try Self.extracts.get())
-            .replacingOccurrences(of: "../../.build/adapters", with: scratch.file("adapters"))
-            .replacingOccurrences(of: "heartbeat: 30s", with: "heartbeat: 1s")
-            .replacingOccurrences(
-                of: "retention: ../retention.yaml", with: "retention: \(Repository.path("Config/retention.yaml"))")
+        let text = try Repository.shippedAgencyConfig(
+            agency, keys: hub.keys.path, extracts: try Self.extracts.get(), adapters: scratch.file("adapters")
+        ).replacingOccurrences(of: "heartbeat: 30s", with: "heartbeat: 1s")
         let path = scratch.file("\(agency).yaml")
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
