@@ -188,6 +188,8 @@ public final class Adapter: Sendable {
             logger.notice("the hub chased a request", metadata: ["request": "\(notice.requestID ?? "-")"])
         case .outcome:
             try keep(message, db)
+        case .correction:
+            return try apply(message, db)
         default:
             throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not taken by an adapter")
         }
@@ -307,6 +309,20 @@ public final class Adapter: Sendable {
                     article10: categories.contains(.criminalOffence) ? basis.article10 : nil),
                 respondedAt: Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down)))
         }
+        if let held = try await suppression(of: request.subject) {
+            logger.notice(
+                "research held back: the hub asked for this person's data to be \(held.action == "erase" ? "erased" : "restricted")",
+                metadata: ["request": "\(request.requestID)", "correction": "\(held.correction)"])
+            return response(
+                .declined,
+                reason: "not researched: the hub asked \(configuration.name) to "
+                    + "\(held.action == "erase" ? "erase" : "restrict processing of") this person's data "
+                    + "(correction \(held.correction))")
+        }
+        var request = request
+        for member in request.household where try await suppression(of: member) != nil {
+            request.household.removeAll { $0 == member }
+        }
         guard request.consent == "given" || request.consent == "overridden" else {
             logger.notice("research refused: no consent", metadata: ["request": "\(request.requestID)"])
             return response(
@@ -376,7 +392,7 @@ public final class Adapter: Sendable {
 
     // MARK: publishing
 
-    private func sealed(_ payload: [UInt8], type: DocumentType, headers: [String: String]) throws -> OutboxMessage {
+    func sealed(_ payload: [UInt8], type: DocumentType, headers: [String: String]) throws -> OutboxMessage {
         try keys.sealed(
             payload, type: type, exchange: HubQueues.responsesExchange, routingKey: configuration.agency,
             headers: headers, now: now())

@@ -80,6 +80,29 @@ final class AdapterStore: Sendable {
                     CREATE INDEX outcome_waiting ON outcome (status, next_attempt_at);
                     """)
         }
+        migrator.registerMigration("v4: corrections") { db in
+            try db.execute(
+                sql: """
+                    -- The hub's correction that restricts this request's copy (NULL: not restricted).
+                    ALTER TABLE request ADD COLUMN restricted_by TEXT;
+                    -- People whose data the hub asked to be erased or restricted: no research answers about them.
+                    CREATE TABLE suppression (
+                        ref TEXT NOT NULL,                 -- keyed with this adapter's data key, never the person
+                        action TEXT NOT NULL,              -- CorrectionAction: erase or restrict
+                        correction_id TEXT NOT NULL,
+                        since REAL NOT NULL,
+                        PRIMARY KEY (ref, action)
+                    );
+                    -- Opinions in a request the hub marked incorrect (the note sealed under the request's key).
+                    CREATE TABLE opinion_mark (
+                        request_id TEXT NOT NULL REFERENCES request(id),
+                        correction_id TEXT NOT NULL,
+                        at REAL NOT NULL,
+                        note BLOB NOT NULL,
+                        PRIMARY KEY (request_id, correction_id)
+                    );
+                    """)
+        }
         return migrator
     }
 

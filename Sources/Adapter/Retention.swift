@@ -16,7 +16,8 @@ extension Adapter {
                 CASE WHEN status = 'cancelled' THEN answered_at END)
             """
         return RetainedTable(
-            table: "request", id: "id", start: start, scope: "request:", dependants: ["outcome.request_id"])
+            table: "request", id: "id", start: start, scope: "request:",
+            dependants: ["outcome.request_id", "opinion_mark.request_id"])
     }
 
     /// Purges what the retention schedule says is due: each request with its outcome (its key shredded first),

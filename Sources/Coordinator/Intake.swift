@@ -22,7 +22,7 @@ extension Coordinator {
             return try open(enquiry, from: message.sender, db)
         case .consentWithdrawal:
             let withdrawal = try readDocument { try ConsentWithdrawal(json: message.payload, source: source) }
-            return try withdraw(withdrawal, db)
+            return try withdraw(withdrawal, messageID: message.messageID, db)
         default:
             throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not taken on \(message.queue)")
         }
@@ -151,6 +151,17 @@ extension Coordinator {
 
     /// The people an enquiry's disclosure is about, as the ledger names them: the child, and the household when
     /// the disclosure carries it.
+    /// The enquiry as the SPA sent it, opened from the store.
+    func storedEnquiry(_ id: String, _ db: Database) throws -> Enquiry {
+        guard
+            let document = try Data.fetchOne(
+                db.cachedStatement(sql: "SELECT document FROM enquiry WHERE id = ?"), arguments: [id])
+        else { throw CorruptStore(detail: "no enquiry \(id)") }
+        return try Enquiry(
+            json: try openFromStore(Array(document), table: "enquiry", id: id, scope: "enquiry:" + id),
+            source: "store enquiry \(id)")
+    }
+
     func subjects(ofEnquiry id: String, household: Bool, _ db: Database) throws -> String {
         let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT subjects, household_subjects FROM enquiry WHERE id = ?"), arguments: [id])
@@ -167,8 +178,9 @@ extension Coordinator {
             arguments: [due.timeIntervalSince1970, event.rawValue, clock, enquiry, request])
     }
 
-    /// Consent withdrawn: the enquiry stops, every outstanding request is cancelled and its agency told.
-    func withdraw(_ withdrawal: ConsentWithdrawal, _ db: Database) throws -> [OutboxMessage] {
+    /// Consent withdrawn: the enquiry stops, every outstanding request is cancelled and its agency told. After
+    /// the package went, every recipient of the child's data in this enquiry is told, as a restriction.
+    func withdraw(_ withdrawal: ConsentWithdrawal, messageID: String, _ db: Database) throws -> [OutboxMessage] {
         guard var lifecycle = try lifecycle(of: withdrawal.enquiryID, db) else {
             throw Refusal(
                 reason: "unknownEnquiry", detail: "no enquiry \(withdrawal.enquiryID) to withdraw consent from")
@@ -176,9 +188,16 @@ extension Coordinator {
         let effects = lifecycle.withdraw()
         guard !effects.isEmpty else {
             logger.notice(
-                "consent withdrawn after the enquiry closed",
+                "consent withdrawn after the package went; recipients told as a restriction",
                 metadata: ["enquiry": "\(withdrawal.enquiryID)", "status": "\(lifecycle.status.rawValue)"])
-            return []
+            guard [.complete, .decided].contains(lifecycle.status) else { return [] }
+            let id = withdrawal.enquiryID
+            let references = try subjects(ofEnquiry: id, household: false, db).split(separator: ",").map(String.init)
+            return try openCorrection(
+                CorrectionRequest(
+                    id: messageID, action: .restrict, requestedBy: withdrawal.recordedBy,
+                    reason: "consent withdrawn at \(Instant.format(withdrawal.withdrawnAt)) after the package went",
+                    references: references, person: try storedEnquiry(id, db).subject, caseID: id), db, now: now())
         }
         let messages = try carryOut(effects, enquiry: withdrawal.enquiryID, cancelling: "consent withdrawn", db)
         logger.info(

@@ -25,6 +25,11 @@ extension Coordinator {
                 }
                 metrics.record("mash_adapter_pending", Double(adapter.pending), agency)
             }
+            let corrections = try store.readModel.outstandingCorrections()
+            metrics.record("mash_corrections_open", Double(corrections.count))
+            metrics.record("mash_corrections_overdue", Double(corrections.filter { $0.overdue(at: now) }.count))
+            metrics.record(
+                "mash_correction_copies_unconfirmed", Double(corrections.reduce(0) { $0 + $1.waiting.count }))
             metrics.record("mash_store_readable", 1)
         } catch {
             metrics.record("mash_store_readable", 0)

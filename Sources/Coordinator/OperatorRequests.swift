@@ -37,7 +37,10 @@ extension Coordinator {
 
     /// Restricts processing of one person's data, or lifts the restriction: while it stands, an enquiry about
     /// them is refused before anything is sent.
-    func record(_ restriction: SubjectRestriction, _ message: InboundMessage, _ db: Database) throws {
+    /// Every earlier recipient is told (`mash.correction/1`).
+    func record(_ restriction: SubjectRestriction, _ message: InboundMessage, _ db: Database) throws
+        -> [OutboxMessage]
+    {
         let now = now()
         let request = restriction.request
         try refuseIfExpired(request.expiresAt, now: now, "the restriction request", "nothing changed")
@@ -54,13 +57,19 @@ extension Coordinator {
                 try db.execute(sql: "DELETE FROM restriction WHERE ref = ?", arguments: [ref])
             }
         }
+        let messages = try openCorrection(
+            CorrectionRequest(
+                id: message.messageID, action: restriction.action == .restrict ? .restrict : .lift,
+                requestedBy: request.requestedBy, reason: request.reason, references: request.references,
+                person: restriction.person), db, now: now)
         try recordAction(
             .subjectRestriction, message, by: request.requestedBy,
-            summary: "\(restriction.action.rawValue) one person (\(request.references.count) references): "
-                + request.reason, db, now: now)
+            summary: "\(restriction.action.rawValue) one person (\(request.references.count) references), "
+                + "\(messages.count) recipient\(messages.count == 1 ? "" : "s") told: \(request.reason)", db, now: now)
         logger.notice(
             "restriction recorded",
             metadata: ["operator": "\(request.requestedBy)", "action": "\(restriction.action.rawValue)"])
+        return messages
     }
 
     /// Whether processing of `person`'s data is restricted.
@@ -87,7 +96,7 @@ extension Coordinator {
     }
 
     /// An operator request read after `expiresAt` is refused (`expired`): `mashctl` has stopped waiting for it.
-    private func refuseIfExpired(_ expiresAt: Date, now: Date, _ what: String, _ consequence: String) throws {
+    func refuseIfExpired(_ expiresAt: Date, now: Date, _ what: String, _ consequence: String) throws {
         guard expiresAt > now else {
             throw Refusal(
                 reason: "expired",
@@ -96,7 +105,7 @@ extension Coordinator {
         }
     }
 
-    private func recordAction(
+    func recordAction(
         _ kind: OperatorAction.Kind, _ message: InboundMessage, by operatorName: String, summary: String,
         _ db: Database, now: Date
     ) throws {

@@ -64,7 +64,14 @@ extension Coordinator {
         case .subjectRestriction:
             try allow(flows.operatorSenders, "operator requests")
             let restriction = try readDocument { try SubjectRestriction(json: message.payload, source: source) }
-            try record(restriction, message, db)
+            return try record(restriction, message, db)
+        case .subjectCorrection:
+            try allow(flows.operatorSenders, "operator requests")
+            let correction = try readDocument { try SubjectCorrection(json: message.payload, source: source) }
+            return try record(correction, message, db)
+        case .correctionReceipt:
+            let receipt = try readDocument { try CorrectionReceipt(json: message.payload, source: source) }
+            try record(receipt, from: message.sender, messageID: message.messageID, db)
             return []
         case .openCaseRegister:
             try allow(flows.operatorSenders, "operator requests")

@@ -47,6 +47,18 @@ extension RecordOfSharing {
             messageID: "purge-" + UUID().uuidString.lowercased(), enquiryID: recordID, subjectRef: subjectRef)
     }
 
+    /// A recipient confirmed a correction: no data goes, so no categories; the entry names the correction.
+    static func recordCorrectionReceipt(
+        _ receipt: CorrectionReceipt, from party: String, to coordinator: String, action: String, messageID: String,
+        _ db: Database, now: Date
+    ) throws {
+        try append(
+            db, at: now, sender: party, recipient: coordinator,
+            purpose: "correction receipt: \(action) \(receipt.result.rawValue) (\(receipt.copies) copies)",
+            lawfulBasis: "UK GDPR Art. 19: a recipient confirms a correction", dataCategories: "",
+            messageID: messageID, enquiryID: receipt.correctionID, subjectRef: "")
+    }
+
     private static func append(
         _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: String,
         dataCategories: String, messageID: String, enquiryID: String, subjectRef: String, subjects: String = ""

@@ -16,6 +16,13 @@ extension Coordinator {
             try recordHeartbeat(message.opened, db)
             return []
         }
+        if DocumentType(rawValue: message.type) == .correctionReceipt {
+            let receipt = try readDocument {
+                try CorrectionReceipt(json: message.payload, source: "message \(message.messageID)")
+            }
+            try record(receipt, from: message.sender, messageID: message.messageID, db)
+            return []
+        }
         guard DocumentType(rawValue: message.type) == .researchResponse else {
             throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not taken on \(message.queue)")
         }

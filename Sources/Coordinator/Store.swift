@@ -215,6 +215,36 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v9: corrections") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE correction (
+                        id TEXT PRIMARY KEY,           -- the request's message id
+                        action TEXT NOT NULL,          -- CorrectionAction
+                        requested_by TEXT NOT NULL,    -- a staff id, or the party whose message caused it
+                        reason TEXT NOT NULL,          -- the data subject's request reference
+                        subjects TEXT NOT NULL,        -- the person's SubjectReferences, comma-separated
+                        opened_at REAL NOT NULL,
+                        respond_by REAL NOT NULL,      -- one month on (UK GDPR Art. 12(3))
+                        closed_at REAL                 -- when the last recipient confirmed
+                    );
+                    CREATE TABLE correction_copy (
+                        id TEXT PRIMARY KEY,           -- the copyID the recipient's receipt names
+                        correction_id TEXT NOT NULL REFERENCES correction(id),
+                        party TEXT NOT NULL,
+                        exchange TEXT NOT NULL,
+                        routing_key TEXT NOT NULL,
+                        document BLOB NOT NULL,        -- the mash.correction/1 JSON, sealed under the correction's key
+                        sent_at REAL NOT NULL,
+                        chases INTEGER NOT NULL DEFAULT 0,
+                        next_chase_at REAL NOT NULL,
+                        confirmed_at REAL,
+                        result TEXT,                   -- CorrectionReceipt.Result
+                        copies INTEGER
+                    );
+                    CREATE INDEX correction_copy_waiting ON correction_copy (confirmed_at, next_chase_at);
+                    """)
+        }
         return migrator
     }
 

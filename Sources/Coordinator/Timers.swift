@@ -14,6 +14,7 @@ extension Coordinator {
             while case let messages = try await fireDueTimers(), !messages.isEmpty {
                 relay.submit(messages)
             }
+            relay.submit(try await chaseCorrections())
             try? await Task.sleep(for: settings.timerInterval)
         }
     }

@@ -99,6 +99,7 @@ public final class Desk: Sendable {
         guard message.sender == configuration.hub else {
             throw Refusal(reason: "unexpectedSender", detail: "signed by \(message.sender), not \(configuration.hub)")
         }
+        if message.type == DocumentType.correction.rawValue { return try apply(message, db) }
         guard let type = DocumentType(rawValue: message.type), configuration.shows.contains(type) else {
             throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not shown on this desk")
         }
@@ -242,7 +243,7 @@ public final class Desk: Sendable {
         return .done
     }
 
-    private func sealed(_ payload: [UInt8], type: DocumentType, routingKey: String, headers: [String: String]) throws
+    func sealed(_ payload: [UInt8], type: DocumentType, routingKey: String, headers: [String: String]) throws
         -> OutboxMessage
     {
         try keys.sealed(

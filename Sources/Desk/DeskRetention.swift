@@ -11,7 +11,7 @@ extension Desk {
         let start =
             rule?.from == .closure && !configuration.actions.isEmpty
             ? "CASE WHEN status = 'done' THEN acted_at END" : "received_at"
-        return RetainedTable(table: "item", id: "id", start: start, scope: "item:")
+        return RetainedTable(table: "item", id: "id", start: start, scope: "item:", dependants: ["item_note.item_id"])
     }
 
     /// Purges the items and the inbox's and outbox's message ids the retention schedule says are due; keys a

@@ -28,6 +28,8 @@ struct StoredItem: Sendable {
     var action: String?
     /// The outcome chosen (a decision's or a triage's code), when the action chose one.
     var result: String?
+    /// The hub's correction restricting the item: it is not shown until the restriction is lifted.
+    var restrictedBy: String?
 }
 
 /// A signed-in member of staff, as the session table knows them.
@@ -86,6 +88,21 @@ final class DeskStore: Sendable {
             // The code chosen with the action: a DecisionOutcome or a TriageDecision; never free text.
             try db.execute(sql: "ALTER TABLE item ADD COLUMN result TEXT")
         }
+        migrator.registerMigration("v3: corrections") { db in
+            try db.execute(
+                sql: """
+                    -- The hub's correction that restricts this item (NULL: not restricted): not shown until lifted.
+                    ALTER TABLE item ADD COLUMN restricted_by TEXT;
+                    -- What the hub said was corrected in an item, or marked incorrect (sealed under the item's key).
+                    CREATE TABLE item_note (
+                        item_id TEXT NOT NULL REFERENCES item(id),
+                        correction_id TEXT NOT NULL,
+                        at REAL NOT NULL,
+                        note BLOB NOT NULL,
+                        PRIMARY KEY (item_id, correction_id)
+                    );
+                    """)
+        }
         return migrator
     }
 
@@ -112,7 +129,7 @@ final class DeskStore: Sendable {
             status: ItemStatus(rawValue: row["status"]) ?? .new, summary: Array(row["summary"] as Data),
             body: Array(row["body"] as Data), actedBy: row["acted_by"],
             actedAt: (row["acted_at"] as Double?).map { Date(timeIntervalSince1970: $0) }, action: row["action"],
-            result: row["result"])
+            result: row["result"], restrictedBy: row["restricted_by"])
     }
 
     /// Every item: those still to deal with first, the soonest due first; then those done, the latest first.

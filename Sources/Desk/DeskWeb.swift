@@ -262,7 +262,7 @@ struct Pages: Sendable {
         await log.record("inbox", staff: staff.account.id, detail: "\(items.count) items listed", at: now)
         let rows: [[String: Any]] = items.map { item, summary in
             var row = describe(item, summary, now: now)
-            row["about"] = summary.about ?? ""
+            row["about"] = item.restrictedBy == nil ? summary.about ?? "" : "Restricted: not shown"
             return row
         }
         let open = items.filter { $0.0.status != .done }.count
@@ -311,6 +311,14 @@ struct Pages: Sendable {
             return message(
                 "Not found", "There is no such item on this desk.", staff: staff, status: .notFound)
         }
+        if opened.stored.restrictedBy != nil {
+            await log.record("restricted", staff: staff.account.id, item: id, at: now())
+            return message(
+                "Restricted",
+                "The person this item is about asked for processing of their data to be restricted, and the hub "
+                    + "told this desk so. It is not shown until the hub lifts the restriction.",
+                staff: staff, status: .forbidden)
+        }
         await log.record("view", staff: staff.account.id, item: id, at: now())
         let type = DocumentType(rawValue: opened.stored.type)
         var values = describe(opened.stored, opened.summary, now: now())
@@ -325,6 +333,7 @@ struct Pages: Sendable {
             opened.stored.dueAt.map { open ? UKTime.remaining(until: $0, now: now()) : "dealt with" } ?? false
         values["csrf"] = staff.session.csrf
         values["notice"] = notice ?? false
+        values["corrections"] = try await desk.notes(of: id).map { ["text": $0] }
         values["fields"] = DeskDocument.fields(opened.document)
         values["decide"] =
             open && type == .decisionPackage && configuration.actions.contains(.decide)

@@ -98,6 +98,7 @@ enum Templates {
         <dt>Status</dt><dd id="status">{{statusText}}</dd>
         </dl>
         {{#notice}}<div class="notice" role="status"><p>{{notice}}</p></div>{{/notice}}
+        {{#corrections}}<div class="notice correction" role="note"><p>{{text}}</p></div>{{/corrections}}
         {{#decide}}
         <section aria-labelledby="decide-heading">
         <h2 id="decide-heading">Record the decision</h2>

@@ -22,6 +22,8 @@ public struct RoutingConfiguration: Sendable {
     public var policy: SLAPolicy
     /// How often a breached request is chased until it is answered.
     public var chaseEvery: TimeInterval
+    /// How long a recipient has to confirm a correction before it is sent again (and again after as long).
+    public var chaseCorrectionsEvery: TimeInterval = 86400
     /// The police and school flows (DANs, Operation Encompass, roll feeds).
     public var notifications = NotificationRouting()
 
@@ -80,6 +82,9 @@ public struct RoutingConfiguration: Sendable {
             }
             policy = SLAPolicy(partners: partners, decision: decision, warningFraction: fraction)
             chaseEvery = try sla.optionalString("chaseEvery").map { try sla.duration($0, key: "chaseEvery") } ?? 3600
+            if let text = try sla.optionalString("chaseCorrectionsEvery") {
+                chaseCorrectionsEvery = try sla.duration(text, key: "chaseCorrectionsEvery")
+            }
             try sla.finish()
         } else {
             policy = .mashDefault

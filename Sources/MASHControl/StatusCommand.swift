@@ -208,6 +208,7 @@ struct StatusGatherer {
                 }
                 report.enquiries = try store.openEnquiries(now: now)
                 report.outboxBacklog = try store.outboxBacklog()
+                report.corrections = try store.outstandingCorrections()
             } catch {
                 report.notes.append("The coordinator store could not be read: \(error).")
             }

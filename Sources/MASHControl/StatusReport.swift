@@ -115,6 +115,8 @@ struct StatusReport: Codable, Sendable {
     var adapters: [Adapter]?
     var enquiries: [HubReadModel.OpenEnquiries]?
     var outboxBacklog: Int?
+    /// Corrections some recipient has not confirmed (UK GDPR Art. 19), the soonest due first.
+    var corrections: [HubReadModel.OutstandingCorrection]?
     var findings: [Finding] = []
     var level: HealthLevel = .healthy
 
@@ -169,6 +171,19 @@ struct StatusReport: Codable, Sendable {
                 late, "decisions",
                 "\(late) decision package\(late == 1 ? " is" : "s are") past the decision deadline with no decision "
                     + "recorded")
+        }
+        for correction in corrections ?? [] {
+            // Waiting for receipts is normal for a while; past the month it is a breach of Art. 12(3).
+            let overdue = correction.overdue(at: generatedAt)
+            let parties = correction.waiting.map {
+                $0.chases > 0 ? "\($0.party) (sent \($0.chases + 1) times)" : $0.party
+            }
+            found.append(
+                Finding(
+                    level: overdue ? .critical : .warning, subject: "correction \(correction.id.prefix(8))",
+                    message: "\(correction.action): \(correction.confirmed) of \(correction.recipients) recipients "
+                        + "confirmed; waiting for \(parties.joined(separator: ", ")); "
+                        + (overdue ? "PAST" : "due") + " \(Format.clock(correction.respondBy))"))
         }
         if let backlog = outboxBacklog, backlog > 0 {
             let level = thresholds.outboxBacklog.level(of: backlog)

@@ -9,8 +9,11 @@ import Sealing
 /// `mashctl subject`: a data subject's rights over what the hub shared about them.
 struct Subject: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A data subject's rights: who received their data; restricting its processing.",
-        subcommands: [Disclosures.self, Restrict.self, Lift.self])
+        abstract: "A data subject's rights: who received their data; correcting, erasing or restricting it everywhere.",
+        subcommands: [
+            Disclosures.self, Rectify.self, Erase.self, MarkOpinionIncorrect.self, Restrict.self, Lift.self,
+            Corrections.self,
+        ])
 
     /// The person, as the record of sharing finds them.
     struct PersonOptions: ParsableArguments {
@@ -25,6 +28,11 @@ struct Subject: AsyncParsableCommand {
 
         func validate() throws {
             guard LocalDate(dob) != nil else { throw ValidationError("--dob '\(dob)' is not YYYY-MM-DD") }
+        }
+
+        /// The person as recipients find them in their copies.
+        var person: Person {
+            Person(forename: forename, surname: surname, dateOfBirth: LocalDate(dob), nhsNumber: nhs)
         }
     }
 
@@ -71,7 +79,8 @@ struct Subject: AsyncParsableCommand {
         }
 
         /// Sends an operator request and waits, reading the store, until the coordinator has recorded it.
-        func send(_ payload: [UInt8], type: DocumentType, what: String) async throws {
+        @discardableResult
+        func send(_ payload: [UInt8], type: DocumentType, what: String) async throws -> OperatorAction {
             let store = try hub.storeOption.open()
             let connection = try await AMQPConnection.connect(
                 AMQPConfiguration(url: try hub.brokerURL(), connectionName: "mashctl subject"))
@@ -85,12 +94,15 @@ struct Subject: AsyncParsableCommand {
                 await connection.close()
                 throw error
             }
-            guard try await store.awaitOperatorAction(messageID: id, timeout: .seconds(2 * Self.recordWindow)) != nil
+            guard
+                let action = try await store.awaitOperatorAction(
+                    messageID: id, timeout: .seconds(2 * Self.recordWindow))
             else {
                 throw CommandFailure(
                     "the coordinator did not record the \(what) within \(Int(2 * Self.recordWindow)) s (is it "
-                        + "running? see `mashctl status`)")
+                        + "running? see `mashctl status`, and `mashctl dlq list` for a refusal)")
             }
+            return action
         }
     }
 
@@ -189,9 +201,10 @@ struct Subject: AsyncParsableCommand {
             abstract: "Restrict processing of a person's data: the hub refuses enquiries about them until lifted.",
             discussion: """
                 While the restriction stands, an enquiry about the person is refused before anything is sent \
-                (the SPA is told why: 'restricted'). Recorded by the coordinator with who and why. Not yet done \
-                (issue #17): telling the recipients of earlier disclosures, and holding back DANs. Lift it with \
-                `mashctl subject lift`.
+                (the SPA is told why: 'restricted'). Every earlier recipient of their data is told (a \
+                mash.correction/1): desks stop showing those items, adapters stop answering research about the \
+                person, and each confirms; `mashctl subject corrections` shows who has not. Recorded by the \
+                coordinator with who and why. Not yet done: holding back DANs. Lift it with `mashctl subject lift`.
 
                 Example:
                   mashctl subject restrict --forename Amy --surname Carter --dob 2019-03-01 \\
@@ -217,12 +230,154 @@ struct Subject: AsyncParsableCommand {
         func run() async throws { try await Subject.send(.lift, person, request) }
     }
 
+    /// What to correct about the person, and in which case; shared by rectify, erase and mark-opinion-incorrect.
+    struct CorrectionOptions: ParsableArguments {
+        @Option(help: "Only the disclosures of this enquiry (its id); by default every disclosure about the person.")
+        var enquiry: String?
+    }
+
+    static func correct(
+        _ action: CorrectionAction, _ person: PersonOptions, _ options: CorrectionOptions, _ request: RequestOptions,
+        corrected: Person? = nil, note: String? = nil
+    ) async throws {
+        let correction = SubjectCorrection(
+            action, request.request(about: try request.references(person)), person: person.person,
+            corrected: corrected, note: note, enquiryID: options.enquiry)
+        // Read back as the coordinator will, so a bad field is named here and not in a dead letter.
+        _ = try SubjectCorrection(json: correction.json, source: "the request")
+        let recorded = try await request.send(correction.json, type: .subjectCorrection, what: action.rawValue)
+        StandardStreams.note(
+            "\(action.rawValue) sent: \(recorded.summary). Each recipient confirms; `mashctl subject corrections` "
+                + "shows who has not.")
+    }
+
+    struct Rectify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Correct a person's data at every party the hub shared it with.",
+            discussion: """
+                Give the person as the hub received them, and each accurate field with --set FIELD=VALUE \
+                (forename, surname, dateOfBirth, gender, nhsNumber, upn, pncID, address, postcode). Every \
+                recipient the record of sharing lists is sent a mash.correction/1 and amends its copies (only \
+                the fields it already holds); the coordinator chases any that has not confirmed, and `mashctl \
+                status` shows the correction until all have (one month at most, UK GDPR Art. 12(3)).
+
+                Example:
+                  mashctl subject rectify --forename Amy --surname Carter --dob 2019-03-01 \\
+                      --set dateOfBirth=2019-03-10 --reason "R-2026-9 birth certificate seen" --as dpo.khan
+                """)
+        @OptionGroup var person: PersonOptions
+        @Option(name: .customLong("set"), help: "An accurate field, FIELD=VALUE (repeat for several).")
+        var fields: [String] = []
+        @OptionGroup var options: CorrectionOptions
+        @OptionGroup var request: RequestOptions
+
+        func validate() throws {
+            guard !fields.isEmpty else { throw ValidationError("give at least one --set FIELD=VALUE") }
+        }
+
+        func run() async throws {
+            var object: [String: Any] = [:]
+            for field in fields {
+                let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[1].isEmpty,
+                    let name = Person.Field(rawValue: parts[0]), name != .role, name != .otherNames
+                else {
+                    throw ValidationError(
+                        "--set '\(field)': give FIELD=VALUE, FIELD one of forename, surname, dateOfBirth, gender, "
+                            + "nhsNumber, upn, pncID, address, postcode")
+                }
+                object[name.rawValue] = parts[1]
+            }
+            let corrected = try Person(json: DocumentWriter.encode(object), source: "--set")
+            try await Subject.correct(.rectify, person, options, request, corrected: corrected)
+        }
+    }
+
+    struct Erase: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase a person's data at every party the hub shared it with.",
+            discussion: """
+                Every recipient the record of sharing lists is sent a mash.correction/1: an adapter deletes its \
+                copies of the requests about the person (their keys shredded) and answers no later research \
+                about them; a desk deletes the items about them and removes them from items about others. Each \
+                confirms; the coordinator chases any that has not, and `mashctl status` shows the erasure until \
+                all have.
+
+                Example:
+                  mashctl subject erase --forename Amy --surname Carter --dob 2019-03-01 \\
+                      --reason "Art. 17 request R-2026-12" --as dpo.khan
+                """)
+        @OptionGroup var person: PersonOptions
+        @OptionGroup var options: CorrectionOptions
+        @OptionGroup var request: RequestOptions
+
+        func run() async throws { try await Subject.correct(.erase, person, options, request) }
+    }
+
+    struct MarkOpinionIncorrect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mark-opinion-incorrect",
+            abstract: "Mark an opinion about a person incorrect at every party the hub shared it with.",
+            discussion: """
+                An opinion is not deleted: each recipient keeps it, marked with --note (which opinion, and why it \
+                is incorrect), and a desk shows the note on the item.
+
+                Example:
+                  mashctl subject mark-opinion-incorrect --forename Amy --surname Carter --dob 2019-03-01 \\
+                      --enquiry 3f6c... --note "The referral's view that the mother was intoxicated was wrong: \\
+                      see case note 14 May" --reason "R-2026-13" --as dpo.khan
+                """)
+        @OptionGroup var person: PersonOptions
+        @Option(help: "Which opinion is incorrect, and why. Required.")
+        var note: String
+        @OptionGroup var options: CorrectionOptions
+        @OptionGroup var request: RequestOptions
+
+        func run() async throws {
+            try await Subject.correct(.markOpinionIncorrect, person, options, request, note: note)
+        }
+    }
+
+    struct Corrections: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List corrections some recipient has not confirmed, and who.",
+            discussion: """
+                Each line is one correction (rectify, erase, restrict, lift, mark-opinion-incorrect) still open: \
+                how many recipients have confirmed, when it is due (one month from the request), and who is \
+                still to confirm (with how many times they were sent it). No personal data is shown.
+                """)
+        @OptionGroup var store: StoreOption
+        @Flag(help: "Print JSON instead of a table.")
+        var json = false
+
+        func run() async throws {
+            let corrections = try store.open().outstandingCorrections()
+            if json { return try JSONOutput.write(corrections) }
+            print("\(corrections.count) correction\(corrections.count == 1 ? "" : "s") waiting for receipts")
+            guard !corrections.isEmpty else { return }
+            print(Format.row([("ID", -36), ("ACTION", -22), ("CONFIRMED", -9), ("DUE", -20), ("WAITING FOR", -60)]))
+            let now = Date()
+            for correction in corrections {
+                let waiting = correction.waiting.map { "\($0.party) (\($0.chases + 1)×)" }.joined(separator: ", ")
+                print(
+                    Format.row([
+                        (correction.id, -36), (correction.action, -22),
+                        ("\(correction.confirmed)/\(correction.recipients)", -9),
+                        ((correction.overdue(at: now) ? "PAST " : "") + Format.clock(correction.respondBy), -20),
+                        (waiting, -60),
+                    ]))
+            }
+        }
+    }
+
     static func send(_ action: SubjectRestriction.Action, _ person: PersonOptions, _ request: RequestOptions)
         async throws
     {
-        let restriction = SubjectRestriction(action, request.request(about: try request.references(person)))
-        try await request.send(restriction.json, type: .subjectRestriction, what: action.rawValue)
+        let restriction = SubjectRestriction(
+            action, request.request(about: try request.references(person)), person: person.person)
+        let recorded = try await request.send(restriction.json, type: .subjectRestriction, what: action.rawValue)
         StandardStreams.note(
-            action == .restrict ? "restricted: enquiries about this person are refused until lifted" : "lifted")
+            (action == .restrict ? "restricted: enquiries about this person are refused until lifted" : "lifted")
+                + "; \(recorded.summary)")
     }
 }

@@ -31,6 +31,9 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case deadLetterReplay = "mash.dead-letter-replay/1"
     case subjectAccess = "mash.subject-access/1"
     case subjectRestriction = "mash.subject-restriction/1"
+    case subjectCorrection = "mash.subject-correction/1"
+    case correction = "mash.correction/1"
+    case correctionReceipt = "mash.correction-receipt/1"
     case openCaseRegister = "mash.open-case-register/1"
 }
 
@@ -103,6 +106,13 @@ public struct Person: Sendable, Equatable {
         self.postcode = postcode
     }
 
+    /// A person as one JSON object (`{"surname": "Carter-Smith"}`), read as strictly as in a document.
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try self.init(reading: &reader)
+        try reader.finish()
+    }
+
     init(reading reader: inout DocumentReader) throws {
         role = try reader.optionalString("role")
         forename = try reader.optionalString("forename")
@@ -150,6 +160,43 @@ public struct Person: Sendable, Equatable {
         object["address"] = address
         object["postcode"] = postcode
         return object
+    }
+
+    /// This person with every field `corrected` gives replaced (a rectification).
+    public func correcting(_ corrected: Person) -> Person {
+        var person = self
+        person.forename = corrected.forename ?? forename
+        person.surname = corrected.surname ?? surname
+        if !corrected.otherNames.isEmpty { person.otherNames = corrected.otherNames }
+        person.dateOfBirth = corrected.dateOfBirth ?? dateOfBirth
+        person.gender = corrected.gender ?? gender
+        person.nhsNumber = corrected.nhsNumber ?? nhsNumber
+        person.upn = corrected.upn ?? upn
+        person.pncID = corrected.pncID ?? pncID
+        person.address = corrected.address ?? address
+        person.postcode = corrected.postcode ?? postcode
+        return person
+    }
+
+    /// Whether this is the person `keys` (`referenceKeys`) name: by name and date of birth, or NHS number.
+    public func isNamed(by keys: Set<String>) -> Bool { !keys.isDisjoint(with: referenceKeys) }
+
+    /// What a keyed reference to this person is made from (the name and date of birth, normalised as a roll
+    /// pupil's; the NHS number's digits): each party keys them with its own data key, so the strings themselves
+    /// are never stored or sent.
+    public var referenceKeys: [String] {
+        Self.referenceKeys(forename: forename, surname: surname, dateOfBirth: dateOfBirth, nhsNumber: nhsNumber)
+    }
+
+    public static func referenceKeys(forename: String?, surname: String?, dateOfBirth: LocalDate?, nhsNumber: String?)
+        -> [String]
+    {
+        var keys: [String] = []
+        if let forename, let surname, let dateOfBirth, !forename.isEmpty, !surname.isEmpty {
+            keys.append("person:" + RollPupil.identityKey(forename: forename, surname: surname, born: dateOfBirth))
+        }
+        if let nhs = nhsNumber?.filter(\.isNumber), !nhs.isEmpty { keys.append("nhs:" + nhs) }
+        return keys
     }
 
     /// A stable, normalised identity string for pseudonymous references (never stored or sent in clear).

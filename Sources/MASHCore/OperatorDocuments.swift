@@ -198,10 +198,13 @@ public struct SubjectRestriction: Sendable, Equatable {
 
     public var action: Action
     public var request: SubjectRequest
+    /// The person, so recipients told of the restriction can also hold back research answers about them.
+    public var person: Person?
 
-    public init(_ action: Action, _ request: SubjectRequest) {
+    public init(_ action: Action, _ request: SubjectRequest, person: Person? = nil) {
         self.action = action
         self.request = request
+        self.person = person
     }
 
     public init(json data: [UInt8], source: String) throws {
@@ -211,12 +214,14 @@ public struct SubjectRestriction: Sendable, Equatable {
         guard let action = Action(rawValue: text) else { throw reader.error("action", "must be restrict or lift") }
         self.action = action
         request = try SubjectRequest(&reader)
+        person = try reader.optionalObject("person") == nil ? nil : try SubjectCorrection.person(&reader)
         try reader.finish()
     }
 
     public var json: [UInt8] {
         var object = request.object(.subjectRestriction)
         object["action"] = action.rawValue
+        object["person"] = person?.json
         return DocumentWriter.encode(object)
     }
 }

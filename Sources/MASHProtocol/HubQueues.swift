@@ -9,6 +9,9 @@ public enum HubQueues {
     /// The intake routing key of operator requests (`mash.dead-letter-replay/1`, `mash.open-case-register/1`),
     /// bound to `coordinator.notifications`.
     public static let operatorRoutingKey = "operator"
+    /// The intake routing key of a desk's `mash.correction-receipt/1`, bound to `coordinator.notifications`
+    /// (an adapter sends its receipts on `mash.responses`, as its answers).
+    public static let correctionReceiptRoutingKey = "correction-receipt"
     public static let enquiriesExchange = "mash.enquiries"
     public static let responsesExchange = "mash.responses"
     public static let noticesExchange = "mash.notices"

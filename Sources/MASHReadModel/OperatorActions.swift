@@ -8,6 +8,7 @@ public struct OperatorAction: Sendable, Equatable, Codable {
         case openCaseImport = "open-case-import"
         case subjectAccess = "subject-access"
         case subjectRestriction = "subject-restriction"
+        case subjectCorrection = "subject-correction"
     }
 
     /// The request's message id.

@@ -183,14 +183,8 @@ public enum SubjectReference {
     public static func references(
         forename: String?, surname: String?, dateOfBirth: LocalDate?, nhsNumber: String?, keyring: DataKeyring
     ) -> [String] {
-        var refs: [String] = []
-        if let forename, let surname, let dateOfBirth, !forename.isEmpty, !surname.isEmpty {
-            refs.append(
-                keyring.pseudonym(
-                    of: "person:" + RollPupil.identityKey(forename: forename, surname: surname, born: dateOfBirth)))
-        }
-        if let nhs = nhsNumber?.filter(\.isNumber), !nhs.isEmpty { refs.append(keyring.pseudonym(of: "nhs:" + nhs)) }
-        return refs
+        Person.referenceKeys(forename: forename, surname: surname, dateOfBirth: dateOfBirth, nhsNumber: nhsNumber)
+            .map { keyring.pseudonym(of: $0) }
     }
 
     /// The references of everyone in `people`, once each, sorted, comma-separated (the ledger's `subjects`).

@@ -30,7 +30,14 @@ extension RetentionSchedule.Kind {
                 .init(table: "roll_import", id: "id", start: "received_at"),
             ]
         case .openCases: return [.init(table: "open_case", id: "child_ref", start: "updated_at")]
-        case .operatorActions: return [.init(table: "operator_action", id: "message_id", start: "at")]
+        case .operatorActions:
+            // A correction goes only once every recipient has confirmed it (closed_at is NULL until then).
+            return [
+                .init(table: "operator_action", id: "message_id", start: "at"),
+                .init(
+                    table: "correction", id: "id", start: "closed_at", scope: "correction:",
+                    dependants: ["correction_copy.correction_id"]),
+            ]
         case .inboxIDs: return RetainedTable.messageIDs
         case .deskItems, .adapterCopies, .viewLogs, .recordOfSharing: return []
         }
