@@ -38,7 +38,7 @@ extension Desk {
                 let note: String
                 switch correction.action {
                 case .erase:
-                    if keys.isEmpty || Self.person(document["subject"]).map({ $0.isNamed(by: keys) }) == true {
+                    if keys.isEmpty || Self.isAbout(document, keys: keys) {
                         erased.append(id)
                         continue
                     }
@@ -123,6 +123,15 @@ extension Desk {
             dateOfBirth: (object["dateOfBirth"] as? String).flatMap(LocalDate.init),
             nhsNumber: object["nhsNumber"] as? String)
         return person.referenceKeys.isEmpty ? nil : person
+    }
+
+    /// Whether the document (or one it carries, as a package carries its enquiry) is about the person `keys`
+    /// name: its `subject` is them.
+    static func isAbout(_ value: Any, keys: Set<String>) -> Bool {
+        if let array = value as? [Any] { return array.contains { isAbout($0, keys: keys) } }
+        guard let object = value as? [String: Any] else { return false }
+        if person(object["subject"])?.isNamed(by: keys) == true { return true }
+        return object.values.contains { ($0 is [Any] || $0 is [String: Any]) && isAbout($0, keys: keys) }
     }
 
     /// `value` with every person `keys` name amended (`corrected`, only in the fields the document already

@@ -104,12 +104,14 @@ public struct TestHub: Sendable {
 }
 
 /// A small agency for tests: consumes its queue as its own broker user, opens each research request, and
-/// answers with a sealed response (after `delay`, or never when `answers` is false). It remembers everything it
-/// received, by kind, deduplicated by message id as a real adapter would.
+/// answers with a sealed response (after `delay`, or never when `answers` is false); a correction it confirms at
+/// once (when `answers`). It remembers everything it received, by kind, deduplicated by message id as a real
+/// adapter would.
 public final class TestAgency: Sendable {
     public struct Received: Sendable {
         public var requests: [ResearchRequest] = []
         public var notices: [Notice] = []
+        public var corrections: [Correction] = []
         public var messageIDs: Set<String> = []
         public var duplicates = 0
     }
@@ -158,6 +160,20 @@ public final class TestAgency: Sendable {
             if answers {
                 if delay > .zero { try await Task.sleep(for: delay) }
                 try await respond(to: request)
+            }
+        } else if opened.type == DocumentType.correction.rawValue {
+            let correction = try Correction(json: opened.payload, source: "test agency \(id)")
+            let held = received.withLock { state in
+                state.corrections.append(correction)
+                return state.requests.filter { correction.cases.contains($0.enquiryID) }.count
+            }
+            if answers {
+                let receipt = CorrectionReceipt(
+                    correctionID: correction.correctionID, copyID: correction.copyID,
+                    result: held > 0 ? .applied : .notHeld, copies: held, at: Date())
+                try await connection.publish(
+                    try hub.sealed(receipt.json, type: .correctionReceipt, from: id, to: "coordinator"),
+                    exchange: "mash.responses", routingKey: id)
             }
         } else {
             let notice = try Notice(json: opened.payload, source: "test agency \(id)")

@@ -68,7 +68,7 @@ extension CoordinatorBrokerTests {
         )
         func subjectAccess() async throws {
             try await Harness.with("subject-access") { harness in
-                _ = try await harness.agencies(["police"])
+                let police = try #require(try await harness.agencies(["police"])["police"])
                 try await harness.startInProcess()
                 try await baselineRolls(harness)
                 var enquiry = TestHub.enquiry(rag: .red, agencies: ["police"])
@@ -153,8 +153,13 @@ extension CoordinatorBrokerTests {
                 var third = enquiry
                 third.id = TestNames.messageID()
                 try await harness.send(third.json, type: .enquiry)
-                let package = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
-                #expect(try DecisionPackage(json: package[0].payload, source: "package").enquiry.id == third.id)
+                // The decision maker, who holds the first package, was told of the restriction and of its lifting.
+                let desk = try await harness.take(3, from: "decision-maker.packages", as: "decision-maker")
+                let corrections = try desk.prefix(2).map { try Correction(json: $0.payload, source: "correction") }
+                #expect(corrections.map(\.action) == [.restrict, .lift])
+                #expect(corrections.allSatisfy { $0.cases == [enquiry.id] })
+                #expect(try DecisionPackage(json: desk[2].payload, source: "package").enquiry.id == third.id)
+                #expect(police.received.value.corrections.map(\.action) == [.restrict, .lift])
 
                 let verified = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
                 #expect(verified.status == 0, "\(verified.output)")

@@ -337,3 +337,38 @@ struct DeskFixture {
         #expect(throws: Pages.FormProblem.self) { try read(form).get() }
     }
 }
+
+@Suite("Desk: corrections applied to a stored document")
+struct DeskCorrectionTests {
+    static let amy = Set(Person(forename: "Amy", surname: "Carter", dateOfBirth: LocalDate("2019-03-01")).referenceKeys)
+    static func child(_ forename: String, _ born: String) -> [String: Any] {
+        ["forename": forename, "surname": "Carter", "dateOfBirth": born, "present": true]
+    }
+
+    @Test("a package about her is hers; a DAN naming her and her brother loses only her, wherever she is listed")
+    func erase() throws {
+        let package: [String: Any] = ["enquiry": ["subject": Self.child("Amy", "2019-03-01")], "responses": []]
+        #expect(Desk.isAbout(package, keys: Self.amy))
+        let dan: [String: Any] = [
+            "children": [Self.child("Amy", "2019-03-01"), Self.child("Ben", "2012-05-05")],
+            "notice": ["children": [Self.child("Amy", "2019-03-01")]],
+        ]
+        #expect(!Desk.isAbout(dan, keys: Self.amy))
+        let erased = try #require(Desk.correcting(dan, keys: Self.amy, with: nil) as? [String: Any])
+        let children = try #require(erased["children"] as? [[String: Any]])
+        #expect(children.map { $0["forename"] as? String } == ["Ben"])
+        #expect((erased["notice"] as? [String: Any])?["children"] as? [Any] != nil)
+        #expect(((erased["notice"] as? [String: Any])?["children"] as? [Any])?.isEmpty == true)
+    }
+
+    @Test("a rectification changes only the fields the document already holds, only for her")
+    func rectify() throws {
+        let dan: [String: Any] = ["children": [Self.child("Amy", "2019-03-01"), Self.child("Ben", "2012-05-05")]]
+        let fixed = try #require(
+            Desk.correcting(
+                dan, keys: Self.amy, with: Person(surname: "Carter-Smith", postcode: "ME1 1AA")) as? [String: Any])
+        let children = try #require(fixed["children"] as? [[String: Any]])
+        #expect(children.map { $0["surname"] as? String } == ["Carter-Smith", "Carter"])
+        #expect(children.allSatisfy { $0["postcode"] == nil })
+    }
+}
