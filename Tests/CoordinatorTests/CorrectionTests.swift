@@ -197,6 +197,89 @@ extension CoordinatorBrokerTests {
             }
         }
 
+        @Test(
+            "a rectification and a marked opinion reach an adapter and a desk, which amend their copies; a restriction hides the desk item and holds back research until lifted"
+        )
+        func rectifyMarkRestrict() async throws {
+            try await Harness.with("rectify") { harness in
+                try await harness.startInProcess()
+                let config = try harness.adapterConfig("police", research: AdapterTests.commandResearch("answer"))
+                let adapterStore = try Self.store(of: config)
+                try await harness.startAdapter(config, agency: "police")
+                let deskStore = try await harness.startDesk(
+                    "decision-maker", queue: "decision-maker.packages", shows: ["mash.decision-package/1"])
+                var enquiry = Self.enquiryAboutAmy()
+                enquiry.agencies = ["police"]
+                try await harness.send(enquiry.json, type: .enquiry)
+                try await harness.eventually("the package on the desk", within: .seconds(60)) {
+                    try Self.count("item", in: deskStore) == 1
+                }
+                func confirmed(_ count: Int) async throws {
+                    try await harness.eventually("\(count) receipts") {
+                        try harness.query { db in
+                            try Int.fetchOne(
+                                db, sql: "SELECT count(*) FROM correction_copy WHERE confirmed_at IS NOT NULL")
+                        } == count
+                    }
+                }
+                let policeKeys = try ContentKeys(
+                    path: ContentKeys.path(besideStore: adapterStore),
+                    wrapping: try DataKeyring.loadOrCreate(at: harness.hub.keys.path + "/police/data-at-rest.key"))
+                let deskKeys = try ContentKeys(
+                    path: ContentKeys.path(besideStore: deskStore),
+                    wrapping: try DataKeyring.loadOrCreate(
+                        at: harness.hub.keys.path + "/decision-maker/data-at-rest.key"))
+                func heldRequest() throws -> ResearchRequest {
+                    let row = try #require(
+                        try DatabaseQueue(path: adapterStore).read {
+                            try Row.fetchOne($0, sql: "SELECT id, body FROM request")
+                        })
+                    let id: String = row["id"]
+                    return try ResearchRequest(
+                        json: try policeKeys.open(
+                            Array(row["body"] as Data), scope: "request:\(id)", context: Array("request:\(id)".utf8)),
+                        source: "police's copy")
+                }
+                func heldItem() throws -> (document: String, restricted: Bool, notes: Int) {
+                    try DatabaseQueue(path: deskStore).read { db in
+                        let row = try #require(try Row.fetchOne(db, sql: "SELECT id, body, restricted_by FROM item"))
+                        let id: String = row["id"]
+                        let body = try deskKeys.open(
+                            Array(row["body"] as Data), scope: "item:\(id)", context: Array("item:\(id)".utf8))
+                        let notes = try Int.fetchOne(db, sql: "SELECT count(*) FROM item_note") ?? 0
+                        return (String(decoding: body, as: UTF8.self), (row["restricted_by"] as String?) != nil, notes)
+                    }
+                }
+
+                _ = try await subject(harness, ["rectify"] + Self.amyOptions + ["--set", "surname=Carter-Smith"])
+                try await confirmed(2)
+                #expect(try heldRequest().subject.surname == "Carter-Smith")
+                let rectified = try heldItem()
+                #expect(rectified.document.contains("Carter-Smith") && rectified.notes == 1)
+
+                _ = try await subject(
+                    harness,
+                    ["mark-opinion-incorrect"] + Self.amyOptions + ["--note", "The view of the mother was wrong"])
+                try await confirmed(4)
+                #expect(try Self.count("opinion_mark", in: adapterStore) == 1)
+                #expect(try heldItem().notes == 2)
+
+                _ = try await subject(harness, ["restrict"] + Self.amyOptions)
+                try await confirmed(6)
+                #expect(try heldItem().restricted)
+                #expect(try Self.count("suppression", in: adapterStore) == 1)
+                _ = try await subject(harness, ["lift"] + Self.amyOptions)
+                try await confirmed(8)
+                #expect(try !heldItem().restricted)
+                #expect(try Self.count("suppression", in: adapterStore) == 0)
+                let bad = try await harness.mashctl(
+                    ["subject", "rectify"] + Self.amyOptions + [
+                        "--set", "nhsNumber=1234567890", "--reason", "R-1", "--keys", harness.hub.keys.path,
+                    ] + (try harness.operatorOptions()))
+                #expect(bad.status != 0 && bad.output.contains("--set: field 'nhsNumber': is not an NHS number"), "\(bad.output)")
+            }
+        }
+
         @Test("consent withdrawn after the package went: every recipient of the child's data is told, as a restriction")
         func withdrawalAfterPackage() async throws {
             try await Harness.with("withdrawal-after-package", routing: try Self.routing(chase: "1h")) { harness in
