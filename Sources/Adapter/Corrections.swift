@@ -8,12 +8,7 @@ extension Adapter {
     /// cases it names, and confirmed with a `mash.correction-receipt/1` committed with the change. Applying one
     /// twice (a chase after a lost receipt) changes nothing more and confirms again.
     func apply(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
-        let correction: Correction
-        do {
-            correction = try Correction(json: message.payload, source: "message \(message.messageID)")
-        } catch let error as DocumentError {
-            throw Refusal(invalid: error)
-        }
+        let correction = try Correction(message)
         let keys = Set(correction.person?.referenceKeys ?? [])
         var changed = 0
         var shred: [String] = []
@@ -79,13 +74,10 @@ extension Adapter {
                 "copies": "\(changed)", "erased": "\(shred.count)",
             ])
         metrics.increment("mash_corrections_applied_total", [("action", correction.action.rawValue)])
-        let receipt = CorrectionReceipt(
-            correctionID: correction.correctionID, copyID: correction.copyID, result: changed > 0 ? .applied : .notHeld,
-            copies: changed, at: Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down)))
         return [
             try sealed(
-                receipt.json, type: .correctionReceipt,
-                headers: ["x-mash-correction": correction.correctionID, "x-mash-copy": correction.copyID])
+                correction.receipt(copies: changed, at: now()).json, type: .correctionReceipt,
+                headers: correction.receiptHeaders)
         ]
     }
 

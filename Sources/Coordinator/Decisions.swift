@@ -33,17 +33,14 @@ extension Coordinator {
         let id = decision.enquiryID
         guard
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT sender, subject_ref, decision_due, document FROM enquiry WHERE id = ?"),
+                db.cachedStatement(sql: "SELECT sender, subject_ref, decision_due FROM enquiry WHERE id = ?"),
                 arguments: [id])
         else { throw CorruptStore(detail: "no enquiry \(id) for its decision") }
         let now = now()
         let referrer: String = row["sender"]
         let subjectRef: String = row["subject_ref"]
         let decisionDue = Date(timeIntervalSince1970: row["decision_due"])
-        let document: Data = row["document"]
-        let enquiry = try Enquiry(
-            json: try openFromStore(Array(document), table: "enquiry", id: id, scope: "enquiry:" + id),
-            source: "store enquiry \(id)")
+        let enquiry = try storedEnquiry(id, db)
         let late = decision.decidedAt > decisionDue
         try db.executeCached(
             sql: "UPDATE enquiry SET status = ?, decided_at = ?, decision_outcome = ?, decision = ? WHERE id = ?",

@@ -140,15 +140,11 @@ extension Coordinator {
             arguments: [enquiryID])
         guard
             let enquiryRow = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT document, partners_due, decision_due FROM enquiry WHERE id = ?"),
+                db.cachedStatement(sql: "SELECT partners_due, decision_due FROM enquiry WHERE id = ?"),
                 arguments: [enquiryID])
         else { throw CorruptStore(detail: "no enquiry \(enquiryID) for its package") }
         let now = now()
-        let document: Data = enquiryRow["document"]
-        let enquiry = try Enquiry(
-            json: try openFromStore(Array(document), table: "enquiry", id: enquiryID, scope: "enquiry:" + enquiryID),
-            source: "store enquiry \(enquiryID)"
-        )
+        let enquiry = try storedEnquiry(enquiryID, db)
         var responses: [ResearchResponse] = []
         var notAnswered: [String] = []
         for row in requests {

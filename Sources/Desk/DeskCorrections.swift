@@ -9,12 +9,7 @@ extension Desk {
     /// amended, restricted or lifted, or an opinion marked incorrect), and confirmed with a
     /// `mash.correction-receipt/1` committed with the change. Applying one twice changes nothing more.
     func apply(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
-        let correction: Correction
-        do {
-            correction = try Correction(json: message.payload, source: "message \(message.messageID)")
-        } catch let error as DocumentError {
-            throw Refusal(invalid: error)
-        }
+        let correction = try Correction(message)
         let keys = Set(correction.person?.referenceKeys ?? [])
         let marks = correction.messages.map { _ in "?" }.joined(separator: ",")
         let items = try Row.fetchAll(
@@ -88,14 +83,10 @@ extension Desk {
                 "correction": "\(correction.correctionID)", "action": "\(correction.action.rawValue)",
                 "items": "\(items.count)", "erased": "\(erased.count)",
             ])
-        let receipt = CorrectionReceipt(
-            correctionID: correction.correctionID, copyID: correction.copyID,
-            result: items.isEmpty ? .notHeld : .applied, copies: items.count,
-            at: Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down)))
         return [
             try sealed(
-                receipt.json, type: .correctionReceipt, routingKey: HubQueues.correctionReceiptRoutingKey,
-                headers: ["x-mash-correction": correction.correctionID, "x-mash-copy": correction.copyID])
+                correction.receipt(copies: items.count, at: now()).json, type: .correctionReceipt,
+                routingKey: HubQueues.correctionReceiptRoutingKey, headers: correction.receiptHeaders)
         ]
     }
 

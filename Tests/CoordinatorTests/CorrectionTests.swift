@@ -276,7 +276,8 @@ extension CoordinatorBrokerTests {
                     ["subject", "rectify"] + Self.amyOptions + [
                         "--set", "nhsNumber=1234567890", "--reason", "R-1", "--keys", harness.hub.keys.path,
                     ] + (try harness.operatorOptions()))
-                #expect(bad.status != 0 && bad.output.contains("--set: field 'nhsNumber': is not an NHS number"), "\(bad.output)")
+                #expect(bad.status != 0, "\(bad.output)")
+                #expect(bad.output.contains("--set: field 'nhsNumber': is not an NHS number"), "\(bad.output)")
             }
         }
 
