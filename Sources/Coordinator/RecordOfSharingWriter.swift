@@ -59,12 +59,46 @@ extension RecordOfSharing {
             messageID: messageID, enquiryID: receipt.correctionID, subjectRef: "")
     }
 
+    /// Purges the entries older than the record of sharing's own period, from the front: a cut records the last
+    /// entry that goes and its hash (from which the chain then verifies), the entries up to it are deleted, and
+    /// the purge is itself an entry. Returns how many went.
+    static func purge(
+        _ db: Database, rule: RetentionSchedule.Rule, sender: String, now: Date
+    ) throws -> Int {
+        let cutoff = rule.period.cutoff(at: now).timeIntervalSince1970
+        let cut = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM record_of_sharing_cut") ?? 0
+        // Only a prefix: the entries before the first one still inside its period.
+        guard
+            let last = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT seq, hash FROM record_of_sharing
+                    WHERE seq > ? AND seq < coalesce(
+                        (SELECT min(seq) FROM record_of_sharing WHERE CAST(strftime('%s', at) AS REAL) >= ?),
+                        (SELECT max(seq) + 1 FROM record_of_sharing))
+                    ORDER BY seq DESC LIMIT 1
+                    """, arguments: [cut, cutoff])
+        else { return 0 }
+        let seq: Int64 = last["seq"]
+        try db.execute(
+            sql: "INSERT INTO record_of_sharing_cut (seq, hash, at) VALUES (?, ?, ?)",
+            arguments: [seq, last["hash"] as String, now.timeIntervalSince1970])
+        try db.execute(sql: "DELETE FROM record_of_sharing WHERE seq <= ?", arguments: [seq])
+        let count = db.changesCount
+        try recordPurge(db, at: now, sender: sender, rule: rule, recordID: "", subjectRef: "", count: count)
+        return count
+    }
+
     private static func append(
         _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: String,
         dataCategories: String, messageID: String, enquiryID: String, subjectRef: String, subjects: String = ""
     ) throws {
-        let last = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT seq, hash FROM record_of_sharing ORDER BY seq DESC LIMIT 1"))
+        // After a cut that took every entry, the chain goes on from the cut.
+        let last =
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT seq, hash FROM record_of_sharing ORDER BY seq DESC LIMIT 1"))
+            ?? Row.fetchOne(
+                db.cachedStatement(sql: "SELECT seq, hash FROM record_of_sharing_cut ORDER BY seq DESC LIMIT 1"))
         let seq: Int64 = (last?["seq"] ?? 0) + 1
         var entry = Disclosure(
             seq: seq, at: Instant.format(at), sender: sender, recipient: recipient, purpose: purpose,

@@ -8,7 +8,8 @@ extension Coordinator {
     /// Purges every record the coordinator holds whose period is over at `now`. A record with content has its
     /// key shredded first, then its rows (and the rows that belong to it) are deleted with a ledger entry each,
     /// in one transaction; a purge stopped between the two finds the same rows due and finishes. Records
-    /// without content go with one ledger entry per kind. Keys a crash left without a record are swept.
+    /// without content go with one ledger entry per kind. Keys a crash left without a record are swept. Last, the
+    /// record of sharing's own old entries go, from the front, behind a cut the chain verifies from.
     func purge(at now: Date) async throws -> [RetentionSchedule.Kind: Int] {
         guard let schedule = settings.retention else { return [:] }
         let tables = RetentionSchedule.Kind.allCases.flatMap { kind in
@@ -28,6 +29,9 @@ extension Coordinator {
             }
         }
         if swept > 0 { logger.notice("swept data keys without a record", metadata: ["keys": "\(swept)"]) }
-        return purged
+        let ledger = try await store.pool.write { db in
+            try RecordOfSharing.purge(db, rule: schedule.rule(.recordOfSharing), sender: identity, now: now)
+        }
+        return ledger > 0 ? purged.merging([.recordOfSharing: ledger], uniquingKeysWith: +) : purged
     }
 }

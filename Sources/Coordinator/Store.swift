@@ -245,6 +245,26 @@ public final class CoordinatorStore: Sendable {
                     CREATE INDEX correction_copy_waiting ON correction_copy (confirmed_at, next_chase_at);
                     """)
         }
+        migrator.registerMigration("v10: the record of sharing's own period") { db in
+            // Entries go only from the front, and only once a cut says where: the chain then verifies from the
+            // cut's hash. Cuts are append-only too.
+            try db.execute(
+                sql: """
+                    CREATE TABLE record_of_sharing_cut (
+                        seq INTEGER PRIMARY KEY,       -- the last entry purged: every entry up to it is gone
+                        hash TEXT NOT NULL,            -- its hash, which the next entry's previous_hash names
+                        at REAL NOT NULL
+                    );
+                    CREATE TRIGGER record_of_sharing_cut_no_update BEFORE UPDATE ON record_of_sharing_cut
+                    BEGIN SELECT RAISE(ABORT, 'the record of sharing is append-only'); END;
+                    CREATE TRIGGER record_of_sharing_cut_no_delete BEFORE DELETE ON record_of_sharing_cut
+                    BEGIN SELECT RAISE(ABORT, 'the record of sharing is append-only'); END;
+                    DROP TRIGGER record_of_sharing_no_delete;
+                    CREATE TRIGGER record_of_sharing_no_delete BEFORE DELETE ON record_of_sharing
+                    WHEN OLD.seq > (SELECT coalesce(max(seq), 0) FROM record_of_sharing_cut)
+                    BEGIN SELECT RAISE(ABORT, 'the record of sharing is append-only'); END;
+                    """)
+        }
         return migrator
     }
 

@@ -24,7 +24,11 @@ struct Audit: ParsableCommand {
                 throw CommandFailure(
                     "record of sharing BROKEN at entry \(bad.seq): \(bad.problem) (\(result.entries) entries read)")
             }
-            StandardStreams.note("record of sharing verified: \(result.entries) entries, chain intact")
+            StandardStreams.note(
+                "record of sharing verified: \(result.entries) entries, chain intact"
+                    + (result.purgedThrough > 0
+                        ? " (entries 1 to \(result.purgedThrough) purged under the retention schedule; the chain "
+                            + "verifies from the last purged entry's hash)" : ""))
         }
     }
 

@@ -92,40 +92,49 @@ public enum RecordOfSharing {
         public var entries: Int
         /// The first entry that does not verify, and why; nil when the whole chain holds.
         public var firstBad: (seq: Int64, problem: String)?
+        /// The last entry purged under the retention schedule (the chain verifies from its hash); 0 if none.
+        public var purgedThrough: Int64 = 0
 
         public static func == (a: Verification, b: Verification) -> Bool {
             a.entries == b.entries && a.firstBad?.seq == b.firstBad?.seq && a.firstBad?.problem == b.firstBad?.problem
+                && a.purgedThrough == b.purgedThrough
         }
     }
 
-    /// Walks the whole chain from the first entry.
+    /// Walks the whole chain from the first entry, or from the last cut the retention schedule made.
     public static func verify(_ store: HubReadModel) throws -> Verification {
         try store.reader.read { db in
             var previous = genesis
             var expectedSeq: Int64 = 1
             var count = 0
+            if try db.tableExists("record_of_sharing_cut"),
+                let cut = try Row.fetchOne(
+                    db, sql: "SELECT seq, hash FROM record_of_sharing_cut ORDER BY seq DESC LIMIT 1")
+            {
+                previous = cut["hash"]
+                expectedSeq = cut["seq"] + 1
+            }
+            let purgedThrough = expectedSeq - 1
+            func broken(_ seq: Int64, _ problem: String) -> Verification {
+                Verification(entries: count, firstBad: (seq, problem), purgedThrough: purgedThrough)
+            }
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM record_of_sharing ORDER BY seq")
             while let row = try cursor.next() {
                 let entry = Disclosure(row: row)
                 count += 1
                 if entry.seq != expectedSeq {
-                    return Verification(
-                        entries: count, firstBad: (entry.seq, "expected entry \(expectedSeq) here: an entry is missing")
-                    )
+                    return broken(entry.seq, "expected entry \(expectedSeq) here: an entry is missing")
                 }
                 if entry.previousHash != previous {
-                    return Verification(
-                        entries: count,
-                        firstBad: (entry.seq, "its previous-hash does not match the entry before it"))
+                    return broken(entry.seq, "its previous-hash does not match the entry before it")
                 }
                 if entry.computedHash != entry.hash {
-                    return Verification(
-                        entries: count, firstBad: (entry.seq, "its contents do not match its hash (edited)"))
+                    return broken(entry.seq, "its contents do not match its hash (edited)")
                 }
                 previous = entry.hash
                 expectedSeq += 1
             }
-            return Verification(entries: count, firstBad: nil)
+            return Verification(entries: count, firstBad: nil, purgedThrough: purgedThrough)
         }
     }
 

@@ -145,6 +145,58 @@ extension CoordinatorBrokerTests {
             }
         }
 
+        @Test(
+            "the record of sharing's own period: old entries go from the front behind a cut, the purge is an entry, the chain verifies from the cut, and nothing else may delete an entry"
+        )
+        func ledgerPurge() async throws {
+            try await Harness.with("retention-ledger") { harness in
+                let file = harness.scratch.file("retention.yaml")
+                try Self.schedule([.recordOfSharing: "3s"]).write(toFile: file, atomically: true, encoding: .utf8)
+                harness.retentionFile.withLock { $0 = file }
+                _ = try await harness.agencies(["police"])
+                try await harness.startInProcess()
+                let enquiry = TestHub.enquiry(rag: .red, agencies: ["police"])
+                try await harness.send(enquiry.json, type: .enquiry)
+                _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                let sent = try harness.query { db in
+                    try Int.fetchOne(
+                        db, sql: "SELECT count(*) FROM record_of_sharing WHERE enquiry_id = ?", arguments: [enquiry.id])
+                }
+                #expect(sent == 3)
+                try await harness.eventually("the enquiry's entries purged", within: .seconds(30)) {
+                    try harness.query { db in
+                        try Int.fetchOne(
+                            db, sql: "SELECT count(*) FROM record_of_sharing WHERE enquiry_id = ?",
+                            arguments: [enquiry.id])
+                    } == 0
+                }
+                let (cut, first, purges) = try harness.query { db in
+                    (
+                        try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record_of_sharing_cut") ?? 0,
+                        try Int64.fetchOne(db, sql: "SELECT min(seq) FROM record_of_sharing") ?? 0,
+                        try String.fetchAll(
+                            db,
+                            sql: "SELECT purpose FROM record_of_sharing WHERE purpose LIKE 'purged: %recordOfSharing%'")
+                    )
+                }
+                #expect(cut >= 3 && first == cut + 1)
+                #expect(!purges.isEmpty)
+                let verified = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                #expect(verified.status == 0, "\(verified.output)")
+                #expect(verified.output.contains("purged under the retention schedule"), "\(verified.output)")
+
+                // Anyone else deleting an entry, even the oldest kept, is refused by the store.
+                await harness.stopInProcess()
+                let refused = #expect(throws: DatabaseError.self) {
+                    try DatabaseQueue(path: harness.storePath).write { db in
+                        try db.execute(
+                            sql: "DELETE FROM record_of_sharing WHERE seq = (SELECT min(seq) FROM record_of_sharing)")
+                    }
+                }
+                #expect(refused?.message == "the record of sharing is append-only")
+            }
+        }
+
         static func count(_ sql: String, in path: String) throws -> Int {
             let store = try DatabaseQueue(path: path)
             defer { try? store.close() }
