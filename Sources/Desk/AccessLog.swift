@@ -22,6 +22,42 @@ final class AccessLog: Sendable {
         self.handle = Mutex(handle)
     }
 
+    /// Removes the lines recorded before `cutoff` (the retention schedule's `viewLogs`): the lines kept are
+    /// written to a new file, synced, and renamed over the log, so a crash leaves the old log or the new one.
+    /// Returns how many lines went.
+    func prune(before cutoff: Date) async throws -> Int {
+        try await NIOThreadPool.singleton.runIfActive { [self] in
+            try handle.withLock { file in
+                let lines = (FileManager.default.contents(atPath: path) ?? Data()).split(
+                    separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+                let kept = lines.filter { line in
+                    let entry = (try? JSONText.parse(Array(line))) as? [String: Any]
+                    // A line that cannot be read is kept: the purge never loses what it does not understand.
+                    guard let at = (entry?["at"] as? String).flatMap(Instant.parse) else { return true }
+                    return at >= cutoff
+                }
+                guard kept.count < lines.count else { return 0 }
+                let fresh = path + ".new"
+                var text = Data()
+                for line in kept { text.append(contentsOf: line + [UInt8(ascii: "\n")]) }
+                guard
+                    FileManager.default.createFile(
+                        atPath: fresh, contents: text, attributes: [.posixPermissions: 0o600])
+                else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: fresh]) }
+                let written = try FileHandle(forWritingTo: URL(fileURLWithPath: fresh))
+                try written.synchronize()
+                try written.close()
+                guard rename(fresh, path) == 0 else {
+                    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+                }
+                try file.close()
+                file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+                try file.seekToEnd()
+                return lines.count - kept.count
+            }
+        }
+    }
+
     /// `event`: sign-in, sign-in-refused, locked, sign-out, session-refused, csrf-refused, inbox, view,
     /// not-found, decide, acknowledge, already-done.
     func record(_ event: String, staff: String?, item: String? = nil, detail: String? = nil, at: Date) async {

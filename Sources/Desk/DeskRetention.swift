@@ -14,13 +14,17 @@ extension Desk {
         return RetainedTable(table: "item", id: "id", start: start, scope: "item:", dependants: ["item_note.item_id"])
     }
 
-    /// Purges the items and the inbox's and outbox's message ids the retention schedule says are due; keys a
-    /// crash left without an item are swept.
+    /// Purges the items and the inbox's and outbox's message ids the retention schedule says are due, and the
+    /// access log's old lines (`viewLogs`); keys a crash left without an item are swept.
     func purge(at now: Date) async throws -> [RetentionSchedule.Kind: Int] {
         guard let schedule = configuration.retention else { return [:] }
         let tables =
             [(kind: RetentionSchedule.Kind.deskItems, table: itemTable)]
             + RetainedTable.messageIDs.map { (kind: RetentionSchedule.Kind.inboxIDs, table: $0) }
-        return try await Purge.run(tables, schedule: schedule, in: store.queue, keys: contentKeys, now: now).purged
+        var purged = try await Purge.run(tables, schedule: schedule, in: store.queue, keys: contentKeys, now: now)
+            .purged
+        let views = try await accessLog.prune(before: schedule.rule(.viewLogs).period.cutoff(at: now))
+        if views > 0 { purged[.viewLogs, default: 0] += views }
+        return purged
     }
 }

@@ -372,3 +372,29 @@ struct DeskCorrectionTests {
         #expect(children.allSatisfy { $0["postcode"] == nil })
     }
 }
+
+@Suite("Desk: the access log's own period")
+struct AccessLogPruneTests {
+    @Test("lines older than the period go, newer and unreadable lines stay, and the log goes on being written")
+    func prune() async throws {
+        let scratch = try ScratchDirectory("access-log-prune")
+        let path = scratch.file("access.log")
+        let log = try AccessLog(path: path)
+        let now = Date(timeIntervalSince1970: 1_795_000_000)
+        await log.record("view", staff: "sw-1", item: "old", at: now.addingTimeInterval(-90 * 86400))
+        await log.record("view", staff: "sw-2", item: "new", at: now.addingTimeInterval(-86400))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("not json\n".utf8))
+        try handle.close()
+        #expect(try await log.prune(before: now.addingTimeInterval(-30 * 86400)) == 1)
+        await log.record("inbox", staff: "sw-3", at: now)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines.contains { $0.contains("\"new\"") } && !lines.contains { $0.contains("\"old\"") })
+        #expect(lines.last?.contains("sw-3") == true)
+        #expect(try await log.prune(before: now.addingTimeInterval(-30 * 86400)) == 0)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+}
