@@ -12,6 +12,9 @@ What it shows:
   outcome and opens the enquiry, and the list shows the DAN as triaged;
 - refusals, each logged in the desk's access log: a wrong password, a missing and a forged CSRF token, a session
   cookie replayed after sign-out, another school's item opened by URL, and the lockout after repeated failures;
+- corrections reach the desk (with --corrections, after run-desks.sh sent each through mashctl): an opinion
+  marked incorrect is shown on the decided package; while the child's data is restricted the inbox does not show
+  whom the package is about and the package itself is not shown (the refusal logged); lifted, it is again;
 - no page has a serious or critical accessibility violation; screenshots of each page are kept.
 """
 
@@ -346,6 +349,34 @@ def lockout(d):
     d.page("locked")
 
 
+def corrections(d, stage):
+    """The decision maker's decided Red package after a correction: `noted`, `restricted` or `lifted`."""
+    party = "decision-maker"
+    d.sign_in(party)
+    rows = [r for r in d.rows() if "Red" in r[2] and "decided" in r[2]]
+    check("the decided Red package is in the inbox", len(rows) == 1, [r[2] for r in d.rows()])
+    if not rows:
+        return
+    _, href, row = rows[0]
+    item = href.rsplit("/", 1)[1]
+    if stage == "restricted":
+        check("the inbox does not say whom a restricted package is about", "Restricted: not shown" in row, row)
+        d.page("decision-maker-inbox-restricted")
+        d.driver.get(href)
+        check("the restricted package is not shown, and the page says why",
+              "Restricted" in d.text() and "Responses" not in d.text(), d.text()[:300])
+        check("the refused view is in the access log", d.logged(party, "restricted", item=item))
+        d.page("decision-maker-restricted")
+        return
+    check("the inbox says whom the package is about again", "Restricted" not in row, row)
+    d.driver.get(href)
+    check("the package is shown", "Responses" in d.text(), d.text()[:300])
+    check("the opinion marked incorrect is shown on the package, with the DPO's note",
+          "An opinion in this item was found incorrect: The referral's view of the father was wrong" in d.text(),
+          d.text()[:600])
+    d.page(f"decision-maker-{stage}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--desks", required=True, help="scripts/run.sh desks output")
@@ -355,11 +386,16 @@ def main():
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     parser.add_argument("--acknowledge", metavar="PARTY", help="only acknowledge PARTY's first Encompass notice")
+    parser.add_argument("--corrections", choices=["noted", "restricted", "lifted"],
+                        help="only check the decided Red package after a correction")
     args = parser.parse_args()
     d = Desks(args)
     try:
         if args.acknowledge:
             acknowledge(d, args.acknowledge)
+            return finish()
+        if args.corrections:
+            corrections(d, args.corrections)
             return finish()
         decision_maker(d)
         spa(d)
