@@ -11,7 +11,7 @@ extension Adapter {
         let correction = try Correction(message)
         let keys = Set(correction.person?.referenceKeys ?? [])
         var changed = 0
-        var shred: [String] = []
+        var erased: [String] = []
         for row in try store.requests(ofCases: correction.cases, db) {
             let id: String = row["id"]
             let scope = "request:\(id)"
@@ -37,7 +37,7 @@ extension Adapter {
                     source: "stored request \(id)")
                 if correction.action == .erase, keys.isEmpty || request.subject.isNamed(by: keys) {
                     // The request was about her: the whole copy goes, its key first.
-                    shred.append(scope)
+                    erased.append(id)
                     changed += 1
                     continue
                 }
@@ -56,22 +56,13 @@ extension Adapter {
             }
             changed += 1
         }
-        if !shred.isEmpty {
-            try contentKeys.shred(shred)
-            let ids = shred.map { String($0.dropFirst("request:".count)) }
-            let marks = ids.map { _ in "?" }.joined(separator: ",")
-            for table in ["opinion_mark", "outcome"] {
-                try db.execute(
-                    sql: "DELETE FROM \(table) WHERE request_id IN (\(marks))", arguments: StatementArguments(ids))
-            }
-            try db.execute(sql: "DELETE FROM request WHERE id IN (\(marks))", arguments: StatementArguments(ids))
-        }
+        try Purge.erase(erased, of: Self.copies(from: .closure), in: db, keys: contentKeys)
         try suppress(correction, db)
         logger.notice(
             "correction applied",
             metadata: [
                 "correction": "\(correction.correctionID)", "action": "\(correction.action.rawValue)",
-                "copies": "\(changed)", "erased": "\(shred.count)",
+                "copies": "\(changed)", "erased": "\(erased.count)",
             ])
         metrics.increment("mash_corrections_applied_total", [("action", correction.action.rawValue)])
         return [

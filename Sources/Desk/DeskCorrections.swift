@@ -70,13 +70,7 @@ extension Desk {
                     ])
             }
         }
-        if !erased.isEmpty {
-            try contentKeys.shred(erased.map { "item:\($0)" })
-            let marks = erased.map { _ in "?" }.joined(separator: ",")
-            try db.execute(
-                sql: "DELETE FROM item_note WHERE item_id IN (\(marks))", arguments: StatementArguments(erased))
-            try db.execute(sql: "DELETE FROM item WHERE id IN (\(marks))", arguments: StatementArguments(erased))
-        }
+        try Purge.erase(erased, of: itemTable, in: db, keys: contentKeys)
         logger.notice(
             "correction applied",
             metadata: [

@@ -77,7 +77,7 @@ public struct Purge: Sendable {
         _ table: RetainedTable, in db: Database, keys: ContentKeys, before cutoff: Date,
         each: (_ id: String, _ subjectRef: String) throws -> Void
     ) throws -> Int {
-        guard let scope = table.scope else {
+        guard table.scope != nil else {
             try db.execute(
                 sql: "DELETE FROM \(table.table) WHERE (\(table.start)) < ?", arguments: [cutoff.timeIntervalSince1970])
             return db.changesCount
@@ -88,17 +88,23 @@ public struct Purge: Sendable {
                 SELECT \(table.id) AS id, \(table.subjectRef ?? "''") AS subject_ref FROM \(table.table)
                 WHERE (\(table.start)) < ?
                 """, arguments: [cutoff.timeIntervalSince1970])
-        try keys.shred(rows.map { scope + ($0["id"] as String) })
-        for row in rows {
-            let id: String = row["id"]
+        try erase(rows.map { $0["id"] }, of: table, in: db, keys: keys)
+        for row in rows { try each(row["id"], row["subject_ref"]) }
+        return rows.count
+    }
+
+    /// Deletes the records `ids` of `table` (a table with content keys of its own) and the rows that belong to
+    /// them, their keys shredded first: a purge, or an erasure the hub asked for.
+    public static func erase(_ ids: [String], of table: RetainedTable, in db: Database, keys: ContentKeys) throws {
+        guard let scope = table.scope, !ids.isEmpty else { return }
+        try keys.shred(ids.map { scope + $0 })
+        for id in ids {
             for dependant in table.dependants {
                 let parts = dependant.split(separator: ".")
                 try db.execute(sql: "DELETE FROM \(parts[0]) WHERE \(parts[1]) = ?", arguments: [id])
             }
             try db.execute(sql: "DELETE FROM \(table.table) WHERE \(table.id) = ?", arguments: [id])
-            try each(id, row["subject_ref"])
         }
-        return rows.count
     }
 
     /// Shreds the keys in `keys` older than an hour whose record is in none of `tables` (a crash between a key's
