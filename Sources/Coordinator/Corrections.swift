@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MASHConfig
 import MASHCore
 import MASHProtocol
 import MASHReadModel
@@ -37,11 +38,40 @@ extension Coordinator {
                 id: message.messageID, action: correction.action, requestedBy: request.requestedBy,
                 reason: request.reason, references: request.references, person: correction.person,
                 corrected: correction.corrected, note: correction.note, caseID: correction.enquiryID), db, now: now)
+        let erased =
+            correction.action == .erase
+            ? try eraseOwnCopies(of: request.references, caseID: correction.enquiryID, db, now: now) : 0
         try recordAction(
             .subjectCorrection, message, by: request.requestedBy,
             summary: "\(correction.action.rawValue) one person (\(request.references.count) references), "
-                + "\(messages.count) recipient\(messages.count == 1 ? "" : "s") told: \(request.reason)", db, now: now)
+                + "\(messages.count) recipient\(messages.count == 1 ? "" : "s") told"
+                + (erased > 0 ? ", \(erased) closed enquir\(erased == 1 ? "y" : "ies") erased at the hub" : "")
+                + ": \(request.reason)", db, now: now)
         return messages
+    }
+
+    /// The hub's own copy of each closed enquiry about the person (its subject), erased as a purge would: its
+    /// key shredded, its rows deleted, a ledger entry each. An open enquiry is kept (its answers and decision
+    /// are still to come) and goes at the end of its retention period. Returns how many went.
+    func eraseOwnCopies(of references: [String], caseID: String?, _ db: Database, now: Date) throws -> Int {
+        let wanted = Set(references)
+        let closed = [EnquiryStatus.decided, .withdrawn, .refused].map(\.rawValue)
+        let about = try Row.fetchAll(
+            db, sql: "SELECT id, subjects, subject_ref FROM enquiry WHERE status IN (?, ?, ?)",
+            arguments: StatementArguments(closed)
+        ).filter { row in
+            !wanted.isDisjoint(with: (row["subjects"] as String).split(separator: ",").map(String.init))
+                && (caseID.map { $0 == row["id"] } ?? true)
+        }
+        guard !about.isEmpty, let table = RetentionSchedule.Kind.enquiries.coordinatorTables(from: .closure).first
+        else { return 0 }
+        try Purge.erase(about.map { $0["id"] }, of: table, in: db, keys: contentKeys)
+        for row in about {
+            try RecordOfSharing.recordErasure(
+                db, at: now, sender: settings.identity, recordID: row["id"], subjectRef: row["subject_ref"])
+        }
+        logger.notice("the hub's own copy erased", metadata: ["enquiries": "\(about.count)"])
+        return about.count
     }
 
     /// Opens a correction and sends its copies, in the caller's transaction: one per recipient and queue the

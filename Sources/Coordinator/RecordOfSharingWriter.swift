@@ -59,6 +59,16 @@ extension RecordOfSharing {
             messageID: messageID, enquiryID: receipt.correctionID, subjectRef: "")
     }
 
+    /// Records that the hub erased its own copy of a record at a data subject's request (the copies sent are
+    /// told separately, each its own entry).
+    static func recordErasure(_ db: Database, at: Date, sender: String, recordID: String, subjectRef: String) throws {
+        try append(
+            db, at: at, sender: sender, recipient: "erasure",
+            purpose: "erased: enquiry, at the data subject's request",
+            lawfulBasis: "UK GDPR Art. 17: the right to erasure", dataCategories: "",
+            messageID: "erasure-" + UUID().uuidString.lowercased(), enquiryID: recordID, subjectRef: subjectRef)
+    }
+
     /// Purges the entries older than the record of sharing's own period, from the front: a cut records the last
     /// entry that goes and its hash (from which the chain then verifies), the entries up to it are deleted, and
     /// the purge is itself an entry. Returns how many went.

@@ -124,6 +124,23 @@ extension CoordinatorBrokerTests {
                     #expect(try !keys.hasKey("request:\(request)"), "\(agency) still holds the request's key")
                 }
                 #expect(try Self.count("item", in: deskStore) == 0)
+                // The hub's own copy of the decided enquiry went too, its key first, with a ledger entry.
+                #expect(said.contains("1 closed enquiry erased at the hub"), "\(said)")
+                let hubCopy = try harness.query { db in
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM enquiry WHERE id = ?", arguments: [enquiry.id])
+                }
+                #expect(hubCopy == 0)
+                let hubKeys = try ContentKeys(
+                    path: ContentKeys.path(besideStore: harness.storePath),
+                    wrapping: try DataKeyring.loadOrCreate(at: harness.hub.keys.path + "/coordinator/data-at-rest.key"))
+                #expect(try !hubKeys.hasKey("enquiry:\(enquiry.id)"))
+                let erasures = try harness.query { db in
+                    try String.fetchAll(
+                        db,
+                        sql: "SELECT recipient FROM record_of_sharing WHERE enquiry_id = ? AND purpose LIKE 'erased:%'",
+                        arguments: [enquiry.id])
+                }
+                #expect(erasures == ["erasure"])
 
                 // Not confirmed: sent again, with the same copy id, and shown as waiting.
                 let told = try await harness.take(2, from: "spa.notices", as: "spa")
