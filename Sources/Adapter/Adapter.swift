@@ -309,20 +309,20 @@ public final class Adapter: Sendable {
                     article10: categories.contains(.criminalOffence) ? basis.article10 : nil),
                 respondedAt: Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down)))
         }
-        if let held = try await suppression(of: request.subject) {
+        let held = try await suppressions(of: [request.subject] + request.household)
+        if let subject = held[0] {
+            let erased = subject.action == .erase
             logger.notice(
-                "research held back: the hub asked for this person's data to be \(held.action == "erase" ? "erased" : "restricted")",
-                metadata: ["request": "\(request.requestID)", "correction": "\(held.correction)"])
+                "research held back: the hub asked for this person's data to be \(erased ? "erased" : "restricted")",
+                metadata: ["request": "\(request.requestID)", "correction": "\(subject.correction)"])
             return response(
                 .declined,
                 reason: "not researched: the hub asked \(configuration.name) to "
-                    + "\(held.action == "erase" ? "erase" : "restrict processing of") this person's data "
-                    + "(correction \(held.correction))")
+                    + "\(erased ? "erase" : "restrict processing of") this person's data "
+                    + "(correction \(subject.correction))")
         }
         var request = request
-        for member in request.household where try await suppression(of: member) != nil {
-            request.household.removeAll { $0 == member }
-        }
+        request.household = request.household.enumerated().filter { held[$0.offset + 1] == nil }.map(\.element)
         guard request.consent == "given" || request.consent == "overridden" else {
             logger.notice("research refused: no consent", metadata: ["request": "\(request.requestID)"])
             return response(

@@ -20,7 +20,7 @@ extension Adapter {
             case .restrict, .lift:
                 try db.execute(
                     sql: "UPDATE request SET restricted_by = ? WHERE id = ?",
-                    arguments: [correction.action == .restrict ? correction.correctionID : nil, id])
+                    arguments: [correction.restrictedBy, id])
             case .markOpinionIncorrect:
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO opinion_mark (request_id, correction_id, at, note) VALUES (?, ?, ?, ?)",
@@ -76,8 +76,7 @@ extension Adapter {
     /// lifted restriction releases them.
     private func suppress(_ correction: Correction, _ db: Database) throws {
         guard let person = correction.person else { return }
-        let refs = person.referenceKeys.map { keys.dataKeyring.pseudonym(of: $0) }
-        for ref in refs {
+        for ref in references(of: person) {
             switch correction.action {
             case .erase, .restrict:
                 try db.execute(
@@ -96,19 +95,43 @@ extension Adapter {
         }
     }
 
-    /// Why research about `person` is held back (an erasure or restriction the hub sent), or nil.
-    func suppression(of person: Person) async throws -> (action: String, correction: String)? {
-        let refs = person.referenceKeys.map { keys.dataKeyring.pseudonym(of: $0) }
-        guard !refs.isEmpty else { return nil }
-        return try await store.queue.read { db in
-            try Row.fetchOne(
+    /// An erasure or a restriction the hub sent that holds back research about a person.
+    struct Suppression {
+        var action: CorrectionAction
+        var correction: String
+    }
+
+    /// The person's references as this adapter's suppressions hold them (keyed with its own data key).
+    private func references(of person: Person) -> [String] {
+        person.referenceKeys.map { keys.dataKeyring.pseudonym(of: $0) }
+    }
+
+    /// The suppression of each of `people` that has one, by position, read at once (an erasure before a
+    /// restriction).
+    func suppressions(of people: [Person]) async throws -> [Int: Suppression] {
+        let references = people.map(references(of:))
+        let all = references.flatMap { $0 }
+        guard !all.isEmpty else { return [:] }
+        let held = try await store.queue.read { db in
+            try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT action, correction_id FROM suppression WHERE ref IN (\(refs.map { _ in "?" }.joined(separator: ",")))
-                    ORDER BY action = 'erase' DESC LIMIT 1
-                    """, arguments: StatementArguments(refs)
-            ).map { (action: $0["action"], correction: $0["correction_id"]) }
+                    SELECT ref, action, correction_id FROM suppression
+                    WHERE ref IN (\(all.map { _ in "?" }.joined(separator: ","))) ORDER BY action = 'erase'
+                    """, arguments: StatementArguments(all)
+            ).reduce(into: [String: (action: String, correction: String)]()) {
+                $0[$1["ref"]] = (action: $1["action"], correction: $1["correction_id"])
+            }
         }
+        var found: [Int: Suppression] = [:]
+        for (index, refs) in references.enumerated() {
+            let matches = refs.compactMap { held[$0] }
+            guard let match = matches.first(where: { $0.action == CorrectionAction.erase.rawValue }) ?? matches.first,
+                let action = CorrectionAction(rawValue: match.action)
+            else { continue }
+            found[index] = Suppression(action: action, correction: match.correction)
+        }
+        return found
     }
 }
 

@@ -102,7 +102,8 @@ extension Coordinator {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    document.copyID, request.id, copy.party, copy.exchange, copy.routingKey,
+                    document.copyID, request.id, copy.destination.party, copy.destination.exchange,
+                    copy.destination.routingKey,
                     Data(
                         try sealForStore(
                             document.json, table: "correction_copy", id: document.copyID,
@@ -250,10 +251,6 @@ extension Coordinator {
         var destination: Destination
         var cases: [String] = []
         var messages: [String] = []
-
-        var party: String { destination.party }
-        var exchange: String { destination.exchange }
-        var routingKey: String { destination.routingKey }
     }
 
     /// Everyone the hub disclosed the person's data to, by queue, from the record of sharing: each disclosure

@@ -24,7 +24,7 @@ extension Desk {
             case .restrict, .lift:
                 try db.execute(
                     sql: "UPDATE item SET restricted_by = ? WHERE id = ?",
-                    arguments: [correction.action == .restrict ? correction.correctionID : nil, id])
+                    arguments: [correction.restrictedBy, id])
             case .markOpinionIncorrect, .rectify, .erase:
                 let body = try contentKeys.open(Array(row["body"] as Data), scope: scope, context: context)
                 guard var document = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {

@@ -100,7 +100,7 @@ public struct AdapterConfiguration: Sendable {
         var top = root
         file = top.file
         agency = try top.string("agency")
-        guard agency.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else {
+        guard PartyName.isValid(agency) else {
             throw top.error("agency", "'\(agency)' must be lower-case letters, digits and '-'")
         }
         name = try top.optionalString("name") ?? agency

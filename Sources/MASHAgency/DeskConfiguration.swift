@@ -74,7 +74,7 @@ public struct DeskConfiguration: Sendable {
         var top = root
         file = top.file
         party = try top.string("party")
-        guard Self.isName(party) else {
+        guard PartyName.isValid(party) else {
             throw top.error("party", "'\(party)' must be lower-case letters, digits and '-'")
         }
         name = try top.optionalString("name") ?? party
@@ -150,10 +150,6 @@ public struct DeskConfiguration: Sendable {
         } catch let error as SealingError {
             throw ConfigurationError(file: file, line: nil, key: "keys", problem: error.message)
         }
-    }
-
-    public static func isName(_ text: String) -> Bool {
-        !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
     }
 
     public static func isStaffID(_ text: String) -> Bool {

@@ -20,6 +20,9 @@ extension Correction {
             at: Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down)))
     }
 
+    /// What a copy's `restricted_by` becomes: this correction for a restriction, nothing for its lifting.
+    public var restrictedBy: String? { action == .restrict ? correctionID : nil }
+
     /// The headers of the receipt's message.
     public var receiptHeaders: [String: String] { ["x-mash-correction": correctionID, "x-mash-copy": copyID] }
 }

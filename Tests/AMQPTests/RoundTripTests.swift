@@ -68,10 +68,8 @@ struct RoundTripTests {
         for round in 0..<20 {
             // The last round's consumer gone first: a message the broker hands to a consumer being cancelled
             // comes back marked redelivered by design, which is not the lost ack this test looks for.
-            try await within(.seconds(10), "round \(round - 1)'s consumer to be cancelled") {
-                while try await connection.inspect(queue: scratch.name).consumerCount != 0 {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
+            try await eventually("round \(round - 1)'s consumer to be cancelled", within: .seconds(10)) {
+                try await connection.inspect(queue: scratch.name).consumerCount == 0
             }
             try await connection.publish(testMessage("round \(round)"), exchange: "", routingKey: scratch.name)
             // Each round consumes one message, acks it and drops the stream at once, so the ack and the
