@@ -122,8 +122,7 @@ public final class Adapter: Sendable {
             handler: take)
         let doorbells = [doorbell, outcomeDoorbell]
         pump.afterCommit = { for doorbell in doorbells { doorbell.ring() } }
-        let opener = keys.opener
-        return services + [base.pump(pump) { opener }]
+        return services + [base.pump(pump) { [keys] in keys.currentOpener() }]
     }
 
     /// The line `mash-adapter` and `mash-hub` print once it is ready.

@@ -77,12 +77,11 @@ public final class Desk: Sendable {
         let pump = MessagePump(
             queue: configuration.queue, identity: configuration.party, deadLetters: .reject, prefetch: 16,
             handler: take)
-        let opener = keys.opener
         let web = try DeskWeb(desk: self) { [self] port in
             boundPort.withLock { $0 = port }
             readiness.partReady()
         }
-        var services = base.services + [base.pump(pump) { opener }, web.service]
+        var services = base.services + [base.pump(pump) { [keys] in keys.currentOpener() }, web.service]
         if let schedule = configuration.retention {
             let retention = Purge(schedule: schedule) { [self] now in try await purge(at: now) }
             services.append(retention.service(logger: logger, metrics: metrics, now: now))

@@ -12,8 +12,13 @@ struct Keys: ParsableCommand {
             The kid is the key's RFC 7638 thumbprint. New messages use an agency's newest key; older keys keep \
             opening messages sealed to them, so rotation is: generate, distribute the new .jwk, then retire \
             the old .pem once nothing is sealed to it.
+
+            A compromised or withdrawn key is revoked (mashctl keys revoke): it is named in \
+            <dir>/revocations.json, which the coordinator, adapters and desks read again when it changes, \
+            without a restart. From then on a message signed with it is dead-lettered keyRevoked and nothing \
+            new is sealed to it.
             """,
-        subcommands: [Generate.self, Show.self]
+        subcommands: [Generate.self, Show.self, Revoke.self]
     )
 
     struct Generate: ParsableCommand {
@@ -35,6 +40,67 @@ struct Keys: ParsableCommand {
             print("kid:         \(pair.kid)")
             print("private key: \(pem)  (mode 0600; never share it)")
             print("public key:  \(pem.dropLast(4)).jwk  (give this to the hub)")
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop trusting a party's key at once: its signatures are refused (keyRevoked).",
+            discussion: """
+                Adds the key to <keys>/revocations.json (replaced whole, in one rename). The coordinator, \
+                adapters and desks using that key directory read the list again within a batch, with no \
+                restart. Give the party a new key first (mashctl keys generate) if it is to keep exchanging \
+                messages: the hub seals to its newest key that is not revoked. Revoking is not undone here; \
+                a key revoked in error is replaced by a new one.
+
+                Example:
+                  mashctl keys revoke --agency police --kid Xy3... --reason "laptop stolen, ticket INC-4411" \
+                    --keys /etc/mash/keys
+                """
+        )
+
+        @Option(help: "The party whose key it is.")
+        var agency: String
+
+        @Option(help: "The key's kid (mashctl keys show prints it).")
+        var kid: String
+
+        @Option(help: "Why it is revoked (recorded in the list; no personal data).")
+        var reason: String
+
+        @Option(help: "The key directory the services read.")
+        var keys: String = ".build/keys"
+
+        func run() throws {
+            print(try revoke(now: Date()))
+        }
+
+        func revoke(now: Date) throws -> String {
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--reason: say why the key is revoked")
+            }
+            let held = try KeyDirectory.files(agency: agency, ending: ".jwk", in: keys).compactMap { path in
+                FileManager.default.contents(atPath: path).flatMap {
+                    try? AgencyPublicKey.parse(jwk: Array($0), source: path)
+                }
+            }
+            guard held.contains(where: { $0.kid == kid }) else {
+                let folder = (keys as NSString).appendingPathComponent(agency)
+                throw CommandFailure(
+                    "\(folder): no key with kid '\(kid)' (its keys: \(held.map(\.kid).joined(separator: ", ")))")
+            }
+            var list = try KeyRevocations.load(directory: keys)
+            if let earlier = list.revocation(of: kid) {
+                return
+                    "\(agency) key \(kid) was already revoked at \(ISO8601DateFormatter().string(from: earlier.revokedAt))"
+            }
+            list.add(.init(kid: kid, agency: agency, reason: reason, revokedAt: now))
+            try list.save(directory: keys)
+            let left = held.filter { list.revocation(of: $0.kid) == nil }.count
+            return """
+                revoked: \(agency) key \(kid) (\(KeyRevocations.file(in: keys)))
+                \(left == 0 ? "warning: \(agency) has no key left that is not revoked; nothing can be sealed to it until it has a new one" : "\(agency) keeps \(left) key\(left == 1 ? "" : "s") not revoked")
+                """
         }
     }
 

@@ -11,7 +11,8 @@ import UnixSignals
 /// so a key added or removed before a message arrives applies to that message. `run()` also looks every
 /// 2 seconds and on SIGHUP.
 ///
-/// Layout: `<directory>/<agency>/*.jwk` (what `KeyDirectory` writes); the newest file name is the current key.
+/// Layout: `<directory>/<agency>/*.jwk` (what `KeyDirectory` writes); the newest file name not revoked in
+/// `<directory>/revocations.json` is the current key.
 public final class PublicKeyring: Sendable {
     public let directory: String
     let logger: Logger
@@ -62,7 +63,8 @@ public final class PublicKeyring: Sendable {
     /// The key new messages to `agency` are sealed with. A party not seen before is looked up on disk once.
     public func newestKey(of agency: String) throws -> AgencyPublicKey {
         if let key = state.withLock({ $0.newest[agency] }) { return key }
-        let key = try KeyDirectory.newestPublicKey(agency: agency, in: directory)
+        let key = try KeyDirectory.newestPublicKey(
+            agency: agency, in: directory, revocations: state.withLock { $0.trusted.revocations })
         state.withLock { $0.newest[agency] = key }
         return key
     }
@@ -88,12 +90,25 @@ public final class PublicKeyring: Sendable {
                 watch?.add(path)
             }
         }
-        let removed = Set(known.keys).subtracting(folders)
-        guard !changed.isEmpty || !removed.isEmpty else { return false }
-        let trusted = try TrustStore(directory: directory)
+        // The revocation list is stamped like a folder: a key revoked changes what is trusted and what is newest.
+        let listStamp = Self.revocationsStamp
+        let revocationFile = KeyRevocations.file(in: directory)
+        let listModified =
+            (try? FileManager.default.attributesOfItem(atPath: revocationFile))?[.modificationDate] as? Date
+            ?? .distantPast
+        let listChanged = known[listStamp] != listModified
+        let removed = Set(known.keys).subtracting(folders + [listStamp])
+        guard !changed.isEmpty || !removed.isEmpty || listChanged else { return false }
+        let revocations = try KeyRevocations.load(directory: directory)
+        let trusted = try TrustStore(directory: directory, revocations: revocations)
         var newest: [String: AgencyPublicKey] = [:]
-        for name in changed.keys {
-            if let key = try? KeyDirectory.newestPublicKey(agency: name, in: directory) { newest[name] = key }
+        let reread =
+            listChanged
+            ? Set(changed.keys).union(known.keys).subtracting(removed).subtracting([listStamp]) : Set(changed.keys)
+        for name in reread {
+            if let key = try? KeyDirectory.newestPublicKey(agency: name, in: directory, revocations: revocations) {
+                newest[name] = key
+            }
         }
         state.withLock { state in
             state.trusted = trusted
@@ -103,14 +118,20 @@ public final class PublicKeyring: Sendable {
             }
             for (name, stamp) in changed {
                 state.stamps[name] = stamp
+            }
+            for name in reread {
                 state.newest[name] = newest[name]
             }
+            state.stamps[listStamp] = listModified
         }
         if !known.isEmpty {
             logger.notice("public keys reloaded", metadata: ["changed": "\(changed.keys.sorted())"])
         }
         return true
     }
+
+    /// The stamp of the revocation list among the folders' (a name no agency folder can have).
+    static let revocationsStamp = "/" + KeyRevocations.fileName
 
     /// Refreshes every `interval`, and at once on SIGHUP, until cancelled.
     public func run(every interval: Duration = .seconds(2)) async {

@@ -147,20 +147,33 @@ public enum KeyDirectory {
         }
     }
 
-    /// The newest public key of `agency` in `directory` (what new messages to it are sealed with).
-    public static func newestPublicKey(agency: String, in directory: String) throws -> AgencyPublicKey {
-        guard let path = try files(agency: agency, ending: ".jwk", in: directory).first else {
-            let folder = (directory as NSString).appendingPathComponent(agency)
-            throw SealingError(.unknownKey, "no public key (.jwk) for '\(agency)' in \(folder)")
+    /// The newest public key of `agency` in `directory` that is not revoked (what new messages to it are sealed
+    /// with).
+    public static func newestPublicKey(
+        agency: String, in directory: String, revocations: KeyRevocations? = nil
+    ) throws -> AgencyPublicKey {
+        let revoked = try revocations ?? KeyRevocations.load(directory: directory)
+        let folder = (directory as NSString).appendingPathComponent(agency)
+        var skipped = 0
+        for path in try files(agency: agency, ending: ".jwk", in: directory) {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw SealingError(.unknownKey, "\(path): cannot read the public key")
+            }
+            let key = try AgencyPublicKey.parse(jwk: Array(data), source: path)
+            guard key.agency == agency else {
+                throw SealingError(.invalidKey, "\(path) belongs to '\(key.agency)', not '\(agency)'")
+            }
+            if revoked.revocation(of: key.kid) != nil {
+                skipped += 1
+                continue
+            }
+            return key
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SealingError(.unknownKey, "\(path): cannot read the public key")
-        }
-        let key = try AgencyPublicKey.parse(jwk: Array(data), source: path)
-        guard key.agency == agency else {
-            throw SealingError(.invalidKey, "\(path) belongs to '\(key.agency)', not '\(agency)'")
-        }
-        return key
+        throw SealingError(
+            .unknownKey,
+            skipped == 0
+                ? "no public key (.jwk) for '\(agency)' in \(folder)"
+                : "every public key of '\(agency)' in \(folder) is revoked (\(skipped)); add a new one")
     }
 
     /// Reads a PEM private key, refusing a file that group or others can read.
@@ -203,12 +216,17 @@ public enum KeyDirectory {
 /// agency subdirectories (the layout `KeyDirectory` writes, or a flat folder of partners' JWKs).
 public struct TrustStore: Sendable {
     public private(set) var keys: [String: AgencyPublicKey] = [:]
+    /// Keys whose signatures are refused (`keyRevoked`) even though their files are still in the folder.
+    public var revocations = KeyRevocations()
 
-    public init(_ keys: [AgencyPublicKey] = []) {
+    public init(_ keys: [AgencyPublicKey] = [], revocations: KeyRevocations = KeyRevocations()) {
         for key in keys { self.keys[key.kid] = key }
+        self.revocations = revocations
     }
 
-    public init(directory: String) throws {
+    /// Every `.jwk` under `directory`, less the keys its own revocation list (if any) names.
+    public init(directory: String, revocations: KeyRevocations? = nil) throws {
+        self.revocations = try revocations ?? KeyRevocations.load(directory: directory)
         let enumerator = FileManager.default.enumerator(atPath: directory)
         while let relative = enumerator?.nextObject() as? String {
             guard relative.hasSuffix(".jwk") else { continue }

@@ -166,6 +166,12 @@ public struct Opener: Sendable {
                 .algorithmNotAllowed, "JWS alg '\(alg)' is not accepted; use \(JOSEProfile.signatureAlgorithm)")
         }
         let kid = header["kid"] as? String ?? ""
+        if let revoked = trusted.revocations.revocation(of: kid) {
+            throw SealingError(
+                .keyRevoked,
+                "the message is signed with key '\(kid)' of \(revoked.agency), revoked at "
+                    + "\(ISO8601DateFormatter().string(from: revoked.revokedAt))")
+        }
         guard let signer = trusted[kid] else {
             throw SealingError(.unknownKey, "the message is signed with key '\(kid)', which is not trusted")
         }

@@ -13,6 +13,8 @@ public struct SealingError: Error, Sendable, Equatable, CustomStringConvertible 
         case unknownKey
         /// The content key does not unwrap or the authentication tag does not verify.
         case decryptionFailed
+        /// The message is signed with a key on the revocation list (`mashctl keys revoke`).
+        case keyRevoked
         /// The signature does not verify against the signer's key.
         case signatureInvalid
         /// The signing key belongs to a different agency than the message claims to come from.

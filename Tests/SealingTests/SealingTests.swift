@@ -110,6 +110,26 @@ struct SealingTests {
         expectSealingError(.unknownKey) { _ = try opener.open(try f.seal()) }
     }
 
+    @Test("a signature by a revoked key is refused as keyRevoked; the newest key not revoked is sealed to")
+    func revokedSigner() throws {
+        let f = try KeyFixture()
+        defer { f.scratch.remove() }
+        let sealed = try f.seal()
+        var list = KeyRevocations()
+        list.add(.init(kid: f.police.kid, agency: "police", reason: "stolen", revokedAt: Date()))
+        try list.save(directory: f.scratch.path)
+        #expect(try KeyRevocations.load(directory: f.scratch.path).entries.map(\.kid) == [f.police.kid])
+        let trusted = try TrustStore(directory: f.scratch.path)
+        #expect(trusted[f.police.kid] != nil, "the key file is still there; the list is what refuses it")
+        let opener = Opener(recipient: "coordinator", keyPairs: [f.coordinator], trusted: trusted)
+        expectSealingError(.keyRevoked) { _ = try opener.open(sealed) }
+        expectSealingError(.unknownKey) { _ = try KeyDirectory.newestPublicKey(agency: "police", in: f.scratch.path) }
+        let newer = try KeyDirectory.generate(agency: "police", in: f.scratch.path, now: Date().addingTimeInterval(-60))
+        #expect(try KeyDirectory.newestPublicKey(agency: "police", in: f.scratch.path).kid == newer.kid)
+        try "not json".write(toFile: KeyRevocations.file(in: f.scratch.path), atomically: true, encoding: .utf8)
+        expectSealingError(.invalidKey) { _ = try TrustStore(directory: f.scratch.path) }
+    }
+
     @Test("a message claiming to come from health but signed with a police key is refused as wrongSender")
     func wrongSender() throws {
         let f = try KeyFixture()
