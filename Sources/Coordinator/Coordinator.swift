@@ -34,6 +34,8 @@ public struct CoordinatorSettings: Sendable {
     public var schools: [String: SchoolConfiguration] = [:]
     /// `Config/retention.yaml`; nil purges nothing (and says so at start).
     public var retention: RetentionSchedule?
+    /// Who may receive data (`Config/signatories.yaml`); nil only in tests that are not about it.
+    public var signatories: Signatories?
     /// The key store of each record's data key, apart from the store; by default `<store>.keys.sqlite` beside it.
     public var keyStorePath: String?
 
@@ -91,6 +93,18 @@ public final class Coordinator: Sendable {
 
     public init(settings: CoordinatorSettings, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) throws
     {
+        if let signatories = settings.signatories {
+            // The hub's own desks receive every enquiry's package and alert; a hub that cannot disclose to them
+            // cannot work at all, so that is a configuration error at start, not a dead letter later.
+            let own = [settings.decisionMaker, settings.practiceManager] + settings.routing.intakeSenders.sorted()
+            let today = settings.calendar.localDate(of: now())
+            for party in own {
+                if let refusal = signatories.refusal(of: party, on: today) {
+                    throw ConfigurationError(
+                        file: "signatories.yaml", line: nil, key: "parties.\(party)", problem: refusal)
+                }
+            }
+        }
         self.settings = settings
         self.logger = logger
         self.now = now
@@ -218,6 +232,11 @@ public final class Coordinator: Sendable {
         return OutboxMessage(
             messageID: id, exchange: exchange, routingKey: routingKey, type: type.rawValue, headers: allHeaders,
             body: Array(body.utf8))
+    }
+
+    /// Why nothing may be disclosed to `party` now (it has not signed the agreement, or has left it), or nil.
+    func notSignatory(_ party: String) -> String? {
+        settings.signatories?.refusal(of: party, on: settings.calendar.localDate(of: now()))
     }
 
     func notice(_ notice: Notice, to agency: String, exchange: String) throws -> OutboxMessage {

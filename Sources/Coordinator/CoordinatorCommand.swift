@@ -70,6 +70,13 @@ public struct CoordinatorOptions: ParsableArguments {
             """)
     var retention: String = "Config/retention.yaml"
 
+    @Option(
+        help: """
+            Who has signed the information sharing agreement: nothing is disclosed to a party not in it, not yet \
+            signed or withdrawn.
+            """)
+    var signatories: String = "Config/signatories.yaml"
+
     @Option(help: "Key store of each record's data key (default: <store>.keys.sqlite beside the store).")
     var keyStore: String?
 
@@ -98,6 +105,7 @@ public struct CoordinatorOptions: ParsableArguments {
         settings.schools = try SchoolConfiguration.loadDirectory(schools, bankHolidays: settings.calendar.holidays)
         settings.retention = try RetentionSchedule.load(file: retention)
         settings.keyStorePath = keyStore
+        settings.signatories = try Signatories.load(file: signatories)
         return try Coordinator(settings: settings, logger: logger)
     }
 }

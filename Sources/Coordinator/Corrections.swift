@@ -136,8 +136,9 @@ extension Coordinator {
         return try disclose(
             document.json, .correction, to: destination.party, exchange: destination.exchange,
             routingKey: destination.routingKey,
-            headers: ["x-mash-correction": document.correctionID, "x-mash-copy": document.copyID], sharing, db, now: now
-        )
+            headers: ["x-mash-correction": document.correctionID, "x-mash-copy": document.copyID], sharing, db,
+            now: now,
+            toFormerRecipient: true)
     }
 
     /// A recipient's receipt: its copy is confirmed, and the correction closed once every copy is.

@@ -76,6 +76,12 @@ extension Coordinator {
             arguments: [id, RequestStatus.answered.rawValue])
         for row in answered {
             let request: String = row["id"]
+            // An agency that has left the agreement since it answered is not told the decision; the decision
+            // itself stands.
+            if let refusal = notSignatory(row["agency"]) {
+                logger.warning("outcome not sent", metadata: ["enquiry": "\(id)", "reason": "\(refusal)"])
+                continue
+            }
             messages.append(
                 try send(
                     outcome.forAgency(request: request), to: row["agency"], exchange: HubQueues.enquiriesExchange,

@@ -81,6 +81,21 @@ extension Coordinator {
             refusal: nil, at: now)
         var messages: [OutboxMessage] = []
         for agency in agencies {
+            // Nothing goes to a party that has not signed the agreement or has left it: its request is not sent,
+            // and the SPA is told which agency was not asked and why.
+            if let refusal = notSignatory(agency.id) {
+                logger.warning(
+                    "request not sent",
+                    metadata: ["enquiry": "\(enquiry.id)", "agency": "\(agency.id)", "reason": "notSignatory"])
+                metrics.increment("mash_requests_not_sent_total", [("agency", agency.id), ("reason", "notSignatory")])
+                messages.append(
+                    try notice(
+                        Notice(
+                            type: .requestNotSent, enquiryID: enquiry.id, agency: agency.id,
+                            reason: "notSignatory: " + refusal, at: now),
+                        to: sender, exchange: HubQueues.noticesExchange))
+                continue
+            }
             let requestID = UUID().uuidString.lowercased()
             let request = ResearchRequest(
                 requestID: requestID, enquiryID: enquiry.id, agency: agency.id, rag: enquiry.rag,

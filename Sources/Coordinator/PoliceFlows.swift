@@ -96,11 +96,16 @@ extension Coordinator {
     }
 
     /// Seals `payload` to `party` and appends the disclosure to the record of sharing, in the caller's
-    /// transaction.
+    /// transaction. A party that is not a signatory gets nothing: the message that caused it is refused
+    /// `notSignatory`, unless `toFormerRecipient` (a correction of what it already holds reaches it even after it
+    /// has left the agreement).
     func disclose(
         _ payload: [UInt8], _ type: DocumentType, to party: String, exchange: String, routingKey: String,
-        headers: [String: String], _ sharing: Sharing, _ db: Database, now: Date
+        headers: [String: String], _ sharing: Sharing, _ db: Database, now: Date, toFormerRecipient: Bool = false
     ) throws -> OutboxMessage {
+        if !toFormerRecipient, let refusal = notSignatory(party) {
+            throw Refusal(reason: "notSignatory", detail: refusal)
+        }
         let message = try sealed(
             payload, type: type, to: party, exchange: exchange, routingKey: routingKey, headers: headers)
         try RecordOfSharing.append(

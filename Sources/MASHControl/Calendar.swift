@@ -6,7 +6,7 @@ struct CalendarCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calendar",
         abstract: "The MASH working calendar and SLA deadlines.",
-        subcommands: [Deadline.self]
+        subcommands: [Deadline.self, Import.self]
     )
 
     struct Deadline: ParsableCommand {
@@ -93,6 +93,72 @@ struct CalendarCommand: ParsableCommand {
                 if let date = local.date(from: text) { return date }
             }
             return nil
+        }
+    }
+}
+
+extension CalendarCommand {
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace the bank-holiday file with GOV.UK's newer one, after checking it.",
+            discussion: """
+                GOV.UK publishes England and Wales bank holidays about two years ahead at \
+                https://www.gov.uk/bank-holidays.json. When `mashctl status` warns that the file ends within 90 \
+                days, download the new one and import it: it must have an "england-and-wales" list of valid \
+                dates that reaches at least as far as the file in use. Days the old file had and the new one \
+                lacks are listed (GOV.UK does move a holiday now and then). The file is replaced in one rename; \
+                restart mash-coordinator (and mash-hub) to use it.
+
+                Example:
+                  curl -fsSo /tmp/bank-holidays.json https://www.gov.uk/bank-holidays.json
+                  mashctl calendar import /tmp/bank-holidays.json --holidays /etc/mash/calendar/bank-holidays.json
+                """)
+
+        @Argument(help: "GOV.UK's bank holidays file (JSON).")
+        var file: String
+
+        @Option(help: "The file the coordinator reads, replaced by the import.")
+        var holidays: String = "Config/calendar/bank-holidays.json"
+
+        func run() throws {
+            print(try importFile())
+        }
+
+        func importFile() throws -> String {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CommandFailure("\(file): cannot read the file")
+            }
+            let incoming = try BankHolidays.englandAndWales(fromGOVUK: data, source: file)
+            guard let last = incoming.max(), let first = incoming.min() else {
+                throw CommandFailure("\(file): england-and-wales lists no bank holidays")
+            }
+            var lines = ["\(file): \(incoming.count) England and Wales bank holidays, \(first) to \(last)"]
+            if let current = FileManager.default.contents(atPath: holidays) {
+                let held = try BankHolidays.englandAndWales(fromGOVUK: current, source: holidays)
+                if let heldLast = held.max() {
+                    guard last >= heldLast else {
+                        throw CommandFailure(
+                            "\(file) ends on \(last), before the file in use (\(holidays), to \(heldLast)): not imported"
+                        )
+                    }
+                    lines.append("replaces \(holidays), which ends on \(heldLast)")
+                }
+                let dropped = held.filter { $0 >= first && $0 <= last && !incoming.contains($0) }.sorted()
+                if !dropped.isEmpty {
+                    lines.append(
+                        "no longer a bank holiday in the new file: "
+                            + dropped.map(\.description).joined(separator: ", "))
+                }
+            }
+            let temporary = holidays + ".new"
+            guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+                throw CommandFailure("\(temporary): cannot write")
+            }
+            guard rename(temporary, holidays) == 0 else {
+                throw CommandFailure("\(holidays): cannot replace (\(String(cString: strerror(errno))))")
+            }
+            lines.append("imported: restart mash-coordinator (or mash-hub) to use it")
+            return lines.joined(separator: "\n")
         }
     }
 }

@@ -20,13 +20,15 @@ struct ConfigCommand: ParsableCommand {
                 checked as mash-desk checks it: its keys, its TLS files, the types it shows and the actions it \
                 allows, its staff. A routing file (it has 'agencies') is checked as mash-coordinator checks it. A \
                 retention schedule (it has 'records') is checked as every service checks it: every kind of record \
-                with a period, an event it may be counted from, and a reason. Errors name the file, line and key.
+                with a period, an event it may be counted from, and a reason. The signatories (it has 'parties') are \
+                checked as mash-coordinator checks them: each party's signing day, and a withdrawal after it. \
+                Errors name the file, line and key.
 
                 Examples:
                   mashctl config validate Config/agencies/police.yaml
                   mashctl config validate Config/routing.yaml Config/agencies/*.yaml
                   mashctl config validate /etc/mash/desks/school-990001.yaml
-                  mashctl config validate Config/retention.yaml
+                  mashctl config validate Config/retention.yaml Config/signatories.yaml
                 """)
 
         @Argument(help: "Configuration files.")
@@ -54,11 +56,16 @@ struct ConfigCommand: ParsableCommand {
                             "\(file): ok (retention of \(schedule.rules.count) kinds of record, "
                                 + (schedule.approval.map { "approved by \($0)" } ?? "PLACEHOLDER periods, not approved")
                                 + ")")
+                    } else if top.has("parties") {
+                        let signatories = try Signatories.load(file: file)
+                        let leaving = signatories.parties.values.filter { $0.withdraws != nil }.count
+                        print(
+                            "\(file): ok (\(signatories.parties.count) signatories, \(leaving) with a withdrawal date)")
                     } else {
                         throw ConfigurationError(
                             file: file, line: nil, key: "",
                             problem:
-                                "not an agency configuration ('agency:'), a desk ('party:'), routing ('agencies:') or a retention schedule ('records:')"
+                                "not an agency configuration ('agency:'), a desk ('party:'), routing ('agencies:'), a retention schedule ('records:') or the signatories ('parties:')"
                         )
                     }
                 } catch {

@@ -2,6 +2,7 @@ import AMQP
 import ArgumentParser
 import Foundation
 import MASHConfig
+import MASHCore
 import MASHProtocol
 import MASHReadModel
 
@@ -35,6 +36,12 @@ struct HubOptions: ParsableArguments {
 
     @Option(name: .customLong("schools"), help: "Folder of <urn>.yaml school files: each school's notice queue.")
     var schoolsDirectory: String = "Config/schools"
+
+    @Option(help: "GOV.UK's bank holidays file the coordinator uses: status warns 90 days before it ends.")
+    var holidays: String = "Config/calendar/bank-holidays.json"
+
+    @Option(help: "Who has signed the agreement: status warns 90 days before a party's withdrawal.")
+    var signatories: String = "Config/signatories.yaml"
 
     func brokerURL() throws -> AMQPURL {
         guard let url = broker ?? ProcessInfo.processInfo.environment["MASH_OPERATOR_URL"] else {
@@ -99,13 +106,27 @@ struct Status: AsyncParsableCommand {
     @Option(help: "Seconds between refreshes with --watch.")
     var interval: Double = 5
 
+    @Option(
+        help: """
+            Judge deadlines, the calendar's end and withdrawals as at this time (ISO 8601, e.g. \
+            2028-10-01T09:00:00Z) instead of now: a drill of what status will say then. Queue figures are always now.
+            """)
+    var at: String?
+
     func run() async throws {
         let limits =
             FileManager.default.fileExists(atPath: thresholds)
             ? try StatusThresholds.load(file: thresholds) : StatusThresholds()
         let url = try hub.brokerURL()
+        let fixed = try at.map { text in
+            guard let date = Instant.parse(text) else {
+                throw ValidationError(
+                    "--at '\(text)' is not an ISO 8601 time with Z or an offset (2028-10-01T09:00:00Z)")
+            }
+            return date
+        }
         repeat {
-            var report = await StatusGatherer(options: hub, broker: url).gather(now: Date())
+            var report = await StatusGatherer(options: hub, broker: url).gather(now: fixed ?? Date())
             report.evaluate(limits)
             let text: String
             if json {
@@ -199,6 +220,7 @@ struct StatusGatherer {
             }
             report.queues.append(row)
         }
+        report.findings += governance(now: now)
         if let store {
             do {
                 report.adapters = try store.adapters().map {
@@ -214,6 +236,42 @@ struct StatusGatherer {
             }
         }
         return report
+    }
+
+    /// The calendar's end and the signatories' withdrawals, from the files the coordinator reads.
+    func governance(now: Date) -> [StatusReport.Finding] {
+        let today = WorkingCalendar.mash(holidays: []).localDate(of: now)
+        var found: [StatusReport.Finding] = []
+        do {
+            guard let data = FileManager.default.contents(atPath: options.holidays) else {
+                throw CommandFailure("\(options.holidays): cannot read the bank holidays file")
+            }
+            let holidays = try BankHolidays.englandAndWales(fromGOVUK: data, source: options.holidays)
+            if let finding = GovernanceChecks.calendar(
+                lastHoliday: holidays.max(), today: today, file: options.holidays)
+            {
+                found.append(finding)
+            }
+        } catch {
+            found.append(.init(level: .critical, subject: "calendar", message: "\(error)"))
+        }
+        if FileManager.default.fileExists(atPath: options.signatories) {
+            do {
+                let routed =
+                    FileManager.default.fileExists(atPath: options.routing)
+                    ? Array(try RoutingConfiguration.load(file: options.routing).agencies.keys) : []
+                found += GovernanceChecks.signatories(
+                    try Signatories.load(file: options.signatories), today: today, routed: routed)
+            } catch {
+                found.append(.init(level: .critical, subject: "signatories", message: "\(error)"))
+            }
+        } else {
+            found.append(
+                .init(
+                    level: .warning, subject: "signatories",
+                    message: "\(options.signatories) is missing: the coordinator will not start without it"))
+        }
+        return found
     }
 
     private func passiveDeclares(_ queues: [String]) async throws -> [String: StatusReport.Queue] {

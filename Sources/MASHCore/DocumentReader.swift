@@ -334,13 +334,13 @@ extension LocalDate {
     }
 
     /// The date `days` after 1970-01-01.
-    init(daysSinceEpoch days: Int) {
+    public init(daysSinceEpoch days: Int) {
         let (year, month, day) = Self.civil(daysSinceEpoch: days)
         self.init(year: year, month: month, day: day)
     }
 
     /// Days from 1970-01-01 to this date.
-    var daysSinceEpoch: Int { Self.daysSinceEpoch(year: year, month: month, day: day) }
+    public var daysSinceEpoch: Int { Self.daysSinceEpoch(year: year, month: month, day: day) }
 }
 
 extension String {

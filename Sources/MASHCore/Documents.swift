@@ -6,6 +6,7 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case enquiry = "mash.enquiry/1"
     case consentWithdrawal = "mash.consent-withdrawal/1"
     case enquiryRefusal = "mash.enquiry-refusal/1"
+    case requestNotSent = "mash.request-not-sent/1"
     case researchRequest = "mash.research-request/1"
     case researchResponse = "mash.research-response/1"
     case requestCancellation = "mash.request-cancellation/1"

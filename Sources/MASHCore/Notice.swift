@@ -39,7 +39,9 @@ public struct Notice: Sendable, Equatable {
         self.at = at
     }
 
-    public static let types: [DocumentType] = [.enquiryRefusal, .requestCancellation, .requestChase, .slaAlert]
+    public static let types: [DocumentType] = [
+        .enquiryRefusal, .requestNotSent, .requestCancellation, .requestChase, .slaAlert,
+    ]
 
     public init(json data: [UInt8], source: String) throws {
         var reader = try DocumentReader(json: data, source: source)

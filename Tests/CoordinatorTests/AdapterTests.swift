@@ -70,6 +70,7 @@ extension CoordinatorBrokerTests {
                     ["keys", "generate", "--agency", "early-help", "--out", harness.hub.keys.path])
                 try harness.broker.control("add-agency", "early-help")
                 try await harness.vhost.grant("early-help")
+                try harness.signatory("early-help")
                 let extract = harness.scratch.file("early-help.csv")
                 try """
                 first,last,born,postcode,worker,plan

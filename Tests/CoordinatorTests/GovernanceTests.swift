@@ -63,5 +63,63 @@ extension CoordinatorBrokerTests {
                 #expect(again.output.contains("no key with kid 'not-a-kid'"))
             }
         }
+
+        @Test("a party not in signatories.yaml receives nothing: its request is not sent, and the SPA is told why")
+        func notSignatory() async throws {
+            try await Harness.with("not-signatory") { harness in
+                try harness.signatory("housing", nil)
+                let agencies = try await harness.agencies(["police", "health", "housing"])
+                try await harness.startInProcess()
+                let enquiry = TestHub.enquiry(rag: .red, agencies: ["police", "health", "housing"])
+                try await harness.send(enquiry.json, type: .enquiry)
+                let told = try await harness.take(1, from: "spa.notices", as: "spa")
+                let notice = try Notice(json: told[0].payload, source: "spa.notices")
+                #expect(notice.type == .requestNotSent && notice.agency == "housing")
+                #expect(notice.enquiryID == enquiry.id && notice.requestID == nil)
+                #expect(notice.reason?.hasPrefix("notSignatory: 'housing' has not signed") == true)
+                let package = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                let delivered = try DecisionPackage(json: package[0].payload, source: "package")
+                #expect(Set(delivered.responses.map(\.agency)) == ["police", "health"])
+                #expect(agencies["housing"]?.received.value.requests.isEmpty == true)
+                #expect(try await harness.admin.inspect(queue: "agency.housing.enquiries").messageCount == 0)
+                let ledger = try harness.query {
+                    try Int.fetchOne($0, sql: "SELECT count(*) FROM record_of_sharing WHERE recipient = 'housing'")
+                }
+                #expect(ledger == 0)
+                let requests = try harness.query {
+                    try String.fetchAll($0, sql: "SELECT agency FROM request ORDER BY agency")
+                }
+                #expect(requests == ["health", "police"])
+            }
+        }
+
+        @Test("status, with a test clock 80 days before the calendar's end, warns of it and of a party leaving")
+        func paperworkWarnings() async throws {
+            try await Harness.with("paperwork") { harness in
+                let holidays = Repository.path("Config/calendar/bank-holidays.json")
+                let data = try #require(FileManager.default.contents(atPath: holidays))
+                let last = try #require(try BankHolidays.englandAndWales(fromGOVUK: data, source: holidays).max())
+                let day = LocalDate(daysSinceEpoch: last.daysSinceEpoch - 80)
+                let leaves = LocalDate(daysSinceEpoch: day.daysSinceEpoch + 30)
+                try harness.signatory("health", "{signed: 2024-04-01, withdraws: \(leaves)}")
+                try harness.signatory("housing", nil)
+                try await harness.startInProcess()
+                let options =
+                    try harness.operatorOptions() + [
+                        "--holidays", holidays, "--signatories", harness.signatoriesFile.value,
+                        "--schools", Repository.path("Config/schools"),
+                    ]
+                let drill = try await harness.mashctl(["status", "--at", "\(day)T10:00:00Z"] + options)
+                let output = drill.output.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(
+                    of: #"\s+"#, with: " ", options: .regularExpression)
+                #expect(output.contains("the bank-holiday file ends on \(last) (in 80 days)"), "\(drill.output)")
+                #expect(output.contains("leaves the information sharing agreement on \(leaves) (in 30 days)"))
+                #expect(output.contains("'housing' has not signed"))
+                let today = try await harness.mashctl(["status"] + options)
+                #expect(!today.output.contains("bank-holiday file ends"), "\(today.output)")
+                let bad = try await harness.mashctl(["status", "--at", "tomorrow"] + options)
+                #expect(bad.status == 64 && bad.output.contains("--at 'tomorrow'"))
+            }
+        }
     }
 }

@@ -58,6 +58,8 @@ final class Harness: Sendable {
     let schoolsDirectory: Locked<String> = Locked(Repository.path("Config/schools"))
     /// The retention schedule the coordinator starts with (a test may write a short one).
     let retentionFile: Locked<String> = Locked(Repository.path("Config/retention.yaml"))
+    /// Who has signed the agreement (the shipped file unless a test writes its own).
+    let signatoriesFile: Locked<String> = Locked(Repository.path("Config/signatories.yaml"))
     /// Added to the coordinator's clock, so a test can move an in-process coordinator past a deadline.
     let clockOffset = Locked<TimeInterval>(0)
 
@@ -79,6 +81,19 @@ final class Harness: Sendable {
         }
     }
 
+    /// Writes this test's signatories: the current ones with `party` (re)listed as `entry`
+    /// (`{signed: 2024-04-01}`), or without it when `entry` is nil. Applies to the next start.
+    func signatory(_ party: String, _ entry: String? = "{signed: 2024-04-01}") throws {
+        let current = try String(contentsOfFile: signatoriesFile.value, encoding: .utf8)
+        var lines = current.split(separator: "\n", omittingEmptySubsequences: false).filter {
+            !$0.hasPrefix("  \(party):")
+        }
+        if let entry { lines.insert("  \(party): \(entry)", at: lines.lastIndex { !$0.isEmpty }.map { $0 + 1 } ?? 0) }
+        let file = scratch.file("signatories.yaml")
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        signatoriesFile.withLock { $0 = file }
+    }
+
     func settings() throws -> CoordinatorSettings {
         var settings = CoordinatorSettings(
             broker: try broker.url(asUser: "coordinator"), keysDirectory: hub.keys.path, storePath: storePath,
@@ -89,6 +104,7 @@ final class Harness: Sendable {
         settings.schools = try SchoolConfiguration.loadDirectory(
             schoolsDirectory.value, bankHolidays: settings.calendar.holidays)
         settings.retention = try RetentionSchedule.load(file: retentionFile.value)
+        settings.signatories = try Signatories.load(file: signatoriesFile.value)
         return settings
     }
 
@@ -130,6 +146,7 @@ final class Harness: Sendable {
                 "--holidays", Repository.path("Config/calendar/bank-holidays.json"),
                 "--definitions", vhost.definitionsFile, "--operations-port", "0",
                 "--schools", schoolsDirectory.value, "--retention", retentionFile.value,
+                "--signatories", signatoriesFile.value,
             ], log: scratch.file("coordinator.log"))
         processes.withLock { $0.append(process) }
         try await process.waitFor("mash-coordinator ready", occurrences: readyCount, within: .seconds(60))

@@ -149,6 +149,7 @@ extension CoordinatorBrokerTests {
                 of: "green: [police, health, education]", with: "green: [police, health, education, early-help]")
             try await Harness.with("dlq-replay", routing: routing) { harness in
                 _ = try await harness.agencies(["police", "health", "education"])
+                try harness.signatory("early-help")
                 try await harness.startInProcess()
                 try await harness.admin.purge(queue: "agency.early-help.enquiries")
                 let enquiry = TestHub.enquiry(rag: .green)
