@@ -34,6 +34,10 @@ public struct CoordinatorSettings: Sendable {
     public var schools: [String: SchoolConfiguration] = [:]
     /// `Config/retention.yaml`; nil purges nothing (and says so at start).
     public var retention: RetentionSchedule?
+    /// How often the record of sharing's head is signed and sent away (when it has moved).
+    public var checkpointInterval: TimeInterval = 900
+    /// Where each signed checkpoint is also appended, one per line, for an operator to ship elsewhere.
+    public var checkpointFile: String?
     /// Who may receive data (`Config/signatories.yaml`); nil only in tests that are not about it.
     public var signatories: Signatories?
     /// The key store of each record's data key, apart from the store; by default `<store>.keys.sqlite` beside it.

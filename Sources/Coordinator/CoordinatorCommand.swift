@@ -77,6 +77,20 @@ public struct CoordinatorOptions: ParsableArguments {
             """)
     var signatories: String = "Config/signatories.yaml"
 
+    @Option(
+        help: """
+            Seconds between signed checkpoints of the record of sharing's head (sent to the audit.checkpoints \
+            queue and the checkpoint file), when it has grown.
+            """)
+    var checkpointEvery: Int = 900
+
+    @Option(
+        help: """
+            File each signed checkpoint is appended to, one per line, for an operator to ship elsewhere \
+            (default: <store>.checkpoints beside the store).
+            """)
+    var checkpointFile: String?
+
     @Option(help: "Key store of each record's data key (default: <store>.keys.sqlite beside the store).")
     var keyStore: String?
 
@@ -106,6 +120,11 @@ public struct CoordinatorOptions: ParsableArguments {
         settings.retention = try RetentionSchedule.load(file: retention)
         settings.keyStorePath = keyStore
         settings.signatories = try Signatories.load(file: signatories)
+        guard checkpointEvery > 0 else {
+            throw ValidationError("--checkpoint-every must be a number of seconds over 0")
+        }
+        settings.checkpointInterval = TimeInterval(checkpointEvery)
+        settings.checkpointFile = checkpointFile ?? store + ".checkpoints"
         return try Coordinator(settings: settings, logger: logger)
     }
 }

@@ -265,6 +265,17 @@ public final class CoordinatorStore: Sendable {
                     BEGIN SELECT RAISE(ABORT, 'the record of sharing is append-only'); END;
                     """)
         }
+        migrator.registerMigration("v11: the record of sharing's signed checkpoints") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE audit_checkpoint (
+                        entries INTEGER PRIMARY KEY,   -- the chain's last sequence number when it was signed
+                        hash TEXT NOT NULL,
+                        at REAL NOT NULL,
+                        jws TEXT NOT NULL              -- the signed mash.audit-checkpoint/1, as sent
+                    );
+                    """)
+        }
         return migrator
     }
 

@@ -15,6 +15,7 @@ extension Coordinator {
                 relay.submit(messages)
             }
             relay.submit(try await chaseCorrections())
+            relay.submit(try await checkpointIfDue())
             try? await Task.sleep(for: settings.timerInterval)
         }
     }

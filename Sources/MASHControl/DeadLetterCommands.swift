@@ -211,8 +211,9 @@ struct DeadLetters: AsyncParsableCommand {
     }
 }
 
-/// The oldest messages of a DLQ, held unacknowledged: acked once replayed, otherwise returned to the queue
-/// when the connection closes. DLQs have no delivery limit, so holding and returning them is harmless.
+/// The oldest messages of a queue, held unacknowledged: acked once replayed, otherwise returned to the queue
+/// when the connection closes. DLQs and `audit.checkpoints` have no delivery limit, so holding and returning
+/// them is harmless.
 struct DeadLetterQueue {
     var queue: String
     var depth: Int
@@ -221,11 +222,15 @@ struct DeadLetterQueue {
     var collector: Task<Void, Never>
 
     static func take(_ selection: DeadLetters.Selection, broker: AMQPURL) async throws -> DeadLetterQueue {
-        let connection = try await AMQPConnection.connect(AMQPConfiguration(url: broker, connectionName: "mashctl dlq"))
+        try await take(queue: selection.deadLetterQueue, limit: selection.limit, broker: broker)
+    }
+
+    static func take(queue: String, limit: Int, broker: AMQPURL) async throws -> DeadLetterQueue {
+        let connection = try await AMQPConnection.connect(
+            AMQPConfiguration(url: broker, connectionName: "mashctl \(queue)"))
         do {
-            let queue = selection.deadLetterQueue
             let depth = try await connection.inspect(queue: queue).messageCount
-            let wanted = min(depth, selection.limit)
+            let wanted = min(depth, limit)
             let taken = Mutex<[Delivery]>([])
             let deliveries = try await connection.consume(queue: queue, prefetch: UInt16(clamping: max(wanted, 1)))
             // Iterates until the connection closes: stopping earlier would cancel the consumer while its
@@ -244,7 +249,7 @@ struct DeadLetterQueue {
                 queue: queue, depth: depth, deliveries: selected, connection: connection, collector: collector)
         } catch let error as AMQPError where error.code == .notFound {
             await connection.close()
-            throw CommandFailure("no queue \(selection.deadLetterQueue) on the broker")
+            throw CommandFailure("no queue \(queue) on the broker")
         } catch {
             await connection.close()
             throw error

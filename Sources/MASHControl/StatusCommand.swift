@@ -159,7 +159,10 @@ struct StatusGatherer {
             report.findings.append(.init(level: .critical, subject: "topology", message: "\(error)"))
             return report
         }
-        let inputs = topology.queues.map(\.name).filter { !$0.hasSuffix(".dlq") }.sorted()
+        // The checkpoints queue is an archive, read without taking: never consumed, so not judged as an input.
+        let inputs = topology.queues.map(\.name).filter {
+            !$0.hasSuffix(".dlq") && $0 != HubQueues.auditCheckpoints
+        }.sorted()
         // Ready and consumer counts come from passive declares, which are exact at this moment; the management
         // API's own counts lag by its statistics interval (5 s by default). It adds type, unacked and rates.
         var figures: [String: StatusReport.Queue]

@@ -14,6 +14,9 @@ public enum HubQueues {
     public static let correctionReceiptRoutingKey = "correction-receipt"
     public static let enquiriesExchange = "mash.enquiries"
     public static let responsesExchange = "mash.responses"
+    /// Where the record of sharing's signed checkpoints go (routing key `checkpoint`), to `audit.checkpoints`.
+    public static let auditExchange = "mash.audit"
+    public static let auditCheckpoints = "audit.checkpoints"
     public static let noticesExchange = "mash.notices"
     public static let alertsExchange = "mash.alerts"
     public static let decisionsExchange = "mash.decisions"

@@ -69,6 +69,20 @@ struct DefinitionsTests {
         }
     }
 
+    @Test("the operator reads every dead-letter queue and the audit checkpoints, and no input queue")
+    func operatorReads() throws {
+        let permissions = try #require(document["permissions"] as? [[String: String]])
+        let p = try #require(permissions.first { $0["user"] == "operator" })
+        let regex = try Regex(try #require(p["read"]))
+        for queue in topology.queues.map(\.name) {
+            let readable = queue.hasSuffix(".dlq") || queue == "audit.checkpoints"
+            #expect((queue.wholeMatch(of: regex) != nil) == readable, "operator reading \(queue)")
+        }
+        #expect(
+            topology.bindings.contains(
+                Topology.Binding(exchange: "mash.audit", queue: "audit.checkpoints", routingKey: "checkpoint")))
+    }
+
     @Test("no user in the definitions carries a password hash: passwords are generated per installation")
     func noSecrets() throws {
         let users = try #require(document["users"] as? [[String: Any]])

@@ -121,5 +121,102 @@ extension CoordinatorBrokerTests {
                 #expect(bad.status == 64 && bad.output.contains("--at 'tomorrow'"))
             }
         }
+
+        @Test("audit verify --checkpoints fails after the last 3 entries are cut or entry 5 is rewritten and re-hashed")
+        func checkpoints() async throws {
+            try await Harness.with("checkpoints") { harness in
+                _ = try await harness.agencies(["police"])
+                try await harness.startInProcess()
+                for _ in 0..<2 {
+                    try await harness.send(TestHub.enquiry(rag: .red, agencies: ["police"]).json, type: .enquiry)
+                }
+                _ = try await harness.take(2, from: "decision-maker.packages", as: "decision-maker")
+                try await harness.eventually("a checkpoint of the whole chain, in the file") {
+                    let (head, signed) = try harness.query { db in
+                        (
+                            try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record_of_sharing") ?? 0,
+                            try Int64.fetchOne(db, sql: "SELECT max(entries) FROM audit_checkpoint") ?? -1
+                        )
+                    }
+                    let lines = (try? String(contentsOfFile: harness.checkpointFile, encoding: .utf8))?.split(
+                        separator: "\n")
+                    let stored = try harness.query {
+                        try Int.fetchOne($0, sql: "SELECT count(*) FROM audit_checkpoint")
+                    }
+                    return head >= 6 && signed == head && lines?.count == stored
+                }
+                await harness.stopInProcess()
+
+                func copy(_ name: String) throws -> String {
+                    let path = harness.scratch.file(name)
+                    try DatabaseQueue(path: harness.storePath).inDatabase {
+                        try $0.execute(sql: "VACUUM INTO ?", arguments: [path])
+                    }
+                    return path
+                }
+                let keys = ["--keys", harness.hub.keys.path]
+                func verify(_ store: String, checkpoints: String? = nil) async throws -> (status: Int32, output: String)
+                {
+                    try await harness.mashctl(
+                        ["audit", "verify", "--store", store] + keys
+                            + (checkpoints.map { ["--checkpoints", $0] } ?? []) + ["--broker"]
+                            + [try harness.operatorOptions()[1]])
+                }
+                let untouched = try copy("untouched.sqlite")
+                let fromFile = try await verify(untouched, checkpoints: harness.checkpointFile)
+                #expect(fromFile.status == 0, "\(fromFile.output)")
+                #expect(fromFile.output.contains("record of sharing agrees with"))
+                let fromQueue = try await verify(untouched, checkpoints: "audit.checkpoints")
+                #expect(fromQueue.status == 0, "\(fromQueue.output)")
+                #expect(try await harness.admin.inspect(queue: "audit.checkpoints").messageCount > 0)
+
+                // (a) The last 3 entries deleted, as someone with the file would: the chain alone still verifies.
+                let cut = try copy("cut.sqlite")
+                try await DatabaseQueue(path: cut).write { db in
+                    try db.execute(sql: "DROP TRIGGER record_of_sharing_no_delete")
+                    try db.execute(
+                        sql: "DELETE FROM record_of_sharing WHERE seq > (SELECT max(seq) - 3 FROM record_of_sharing)")
+                }
+                #expect(try await verify(cut).status == 0)
+                let cutCheck = try await verify(cut, checkpoints: harness.checkpointFile)
+                #expect(cutCheck.status == 1)
+                #expect(cutCheck.output.contains("entries were cut from the end"), "\(cutCheck.output)")
+
+                // (b) Entry 5 rewritten and every hash after it recomputed.
+                let rewritten = try copy("rewritten.sqlite")
+                try await DatabaseQueue(path: rewritten).write { db in
+                    try db.execute(sql: "DROP TRIGGER record_of_sharing_no_update")
+                    var previous = try String.fetchOne(db, sql: "SELECT hash FROM record_of_sharing WHERE seq = 4")!
+                    for row in try Row.fetchAll(db, sql: "SELECT * FROM record_of_sharing WHERE seq >= 5 ORDER BY seq")
+                    {
+                        var entry = Disclosure(row: row)
+                        if entry.seq == 5 { entry.recipient = "someone-else" }
+                        entry.previousHash = previous
+                        entry.hash = entry.computedHash
+                        previous = entry.hash
+                        try db.execute(
+                            sql:
+                                "UPDATE record_of_sharing SET recipient = ?, previous_hash = ?, hash = ? WHERE seq = ?",
+                            arguments: [entry.recipient, entry.previousHash, entry.hash, entry.seq])
+                    }
+                }
+                #expect(try await verify(rewritten).status == 0)
+                let rewriteCheck = try await verify(rewritten, checkpoints: harness.checkpointFile)
+                #expect(rewriteCheck.status == 1)
+                #expect(rewriteCheck.output.contains("rewritten at or before entry"), "\(rewriteCheck.output)")
+
+                // A checkpoint file signed by anyone but the coordinator is refused.
+                let forged = harness.scratch.file("forged.checkpoints")
+                let head = try harness.query {
+                    try Row.fetchOne($0, sql: "SELECT seq, hash FROM record_of_sharing ORDER BY seq DESC LIMIT 1")!
+                }
+                try AuditCheckpoint(entries: head["seq"], hash: head["hash"], at: Date())
+                    .signed(by: try harness.hub.keyPair("police")).write(
+                        toFile: forged, atomically: true, encoding: .utf8)
+                let forgedCheck = try await verify(untouched, checkpoints: forged)
+                #expect(forgedCheck.status == 1)
+                #expect(forgedCheck.output.contains("is not genuine"), "\(forgedCheck.output)")
+            }
+        }
     }
 }

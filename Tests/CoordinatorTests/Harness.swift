@@ -40,6 +40,8 @@ final class Harness: Sendable {
     }
 
     var storePath: String { scratch.file("coordinator.sqlite") }
+    /// Where the coordinator appends its signed checkpoints (its default: beside the store).
+    var checkpointFile: String { storePath + ".checkpoints" }
 
     /// The shipped routing with every agency mandatory, so a package waits for all seven answers.
     static func allMandatoryRouting() throws -> String {
@@ -105,6 +107,8 @@ final class Harness: Sendable {
             schoolsDirectory.value, bankHolidays: settings.calendar.holidays)
         settings.retention = try RetentionSchedule.load(file: retentionFile.value)
         settings.signatories = try Signatories.load(file: signatoriesFile.value)
+        settings.checkpointInterval = 0.2
+        settings.checkpointFile = checkpointFile
         return settings
     }
 
@@ -146,7 +150,7 @@ final class Harness: Sendable {
                 "--holidays", Repository.path("Config/calendar/bank-holidays.json"),
                 "--definitions", vhost.definitionsFile, "--operations-port", "0",
                 "--schools", schoolsDirectory.value, "--retention", retentionFile.value,
-                "--signatories", signatoriesFile.value,
+                "--signatories", signatoriesFile.value, "--checkpoint-every", "1",
             ], log: scratch.file("coordinator.log"))
         processes.withLock { $0.append(process) }
         try await process.waitFor("mash-coordinator ready", occurrences: readyCount, within: .seconds(60))
