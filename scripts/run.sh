@@ -38,7 +38,7 @@ agencies=(police health education housing yos probation turning-point)
 # mash-adapter process beside the hub, as in production (the bring-up test does so to pause one).
 read -r -a hub_agencies <<<"${MASH_RUN_AGENCIES:-${agencies[*]}}"
 # Every party with a key: the hub, its own desks, the partners that send and receive, the sample schools.
-parties=(coordinator decision-maker practice-manager spa csc orchestra la-officer operator school-990001 school-990002
+parties=(coordinator decision-maker practice-manager spa csc orchestra la-officer operator dpo school-990001 school-990002
     "${agencies[@]}")
 # The desks the hub runs (Config/desks/<party>.yaml), each on its own HTTPS port from MASH_DESK_PORT (8441) on.
 desks=(decision-maker practice-manager spa school-990001 school-990002)

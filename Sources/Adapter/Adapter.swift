@@ -189,6 +189,18 @@ public final class Adapter: Sendable {
             try keep(message, db)
         case .correction:
             return try apply(message, db)
+        case .breachNotice:
+            let notice = try Refusal.reading {
+                try BreachNotice(json: message.payload, source: "message \(message.messageID)")
+            }
+            // The agency's DPO acts on it; the log names the breach and the messages by id only.
+            logger.error(
+                "the hub reports a personal data breach that may involve this agency's data",
+                metadata: [
+                    "breach": "\(notice.breachID)", "reportBy": "\(Instant.format(notice.reportBy))",
+                    "messages": "\(notice.messages.joined(separator: ","))", "people": "\(notice.people)",
+                ])
+            metrics.increment("mash_breach_notices_total")
         default:
             throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not taken by an adapter")
         }

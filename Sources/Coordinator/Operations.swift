@@ -30,6 +30,10 @@ extension Coordinator {
             metrics.record("mash_corrections_overdue", Double(corrections.filter { $0.overdue(at: now) }.count))
             metrics.record(
                 "mash_correction_copies_unconfirmed", Double(corrections.reduce(0) { $0 + $1.waiting.count }))
+            let breaches = try store.readModel.breaches(openOnly: true)
+            metrics.record("mash_breaches_open", Double(breaches.count))
+            metrics.record(
+                "mash_breaches_overdue", Double(breaches.filter { $0.reportBy <= now }.count))
             metrics.record("mash_store_readable", 1)
         } catch {
             metrics.record("mash_store_readable", 0)

@@ -69,6 +69,10 @@ extension Coordinator {
             try allow(flows.operatorSenders, "operator requests")
             let correction = try readDocument { try SubjectCorrection(json: message.payload, source: source) }
             return try record(correction, message, db)
+        case .breachReport:
+            try allow(flows.operatorSenders, "operator requests")
+            let report = try readDocument { try BreachReport(json: message.payload, source: source) }
+            return try record(report, message, db)
         case .correctionReceipt:
             let receipt = try readDocument { try CorrectionReceipt(json: message.payload, source: source) }
             try record(receipt, from: message.sender, messageID: message.messageID, db)

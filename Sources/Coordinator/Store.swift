@@ -276,6 +276,28 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v12: personal data breaches") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE breach (
+                        id TEXT PRIMARY KEY,
+                        summary TEXT NOT NULL,         -- the operator's words for partners: no personal data
+                        discovered_at REAL NOT NULL,
+                        report_by REAL NOT NULL,       -- discovered_at + 72 hours (wall clock)
+                        opened_by TEXT NOT NULL,
+                        opened_at REAL NOT NULL,
+                        parties TEXT NOT NULL,         -- the affected parties told, comma-separated
+                        people INTEGER NOT NULL,       -- distinct people in the disclosures in scope
+                        disclosures INTEGER NOT NULL,
+                        alerted INTEGER NOT NULL DEFAULT 0,  -- 1: 24 h left alerted, 2: 4 h left, 3: overdue
+                        notes TEXT NOT NULL DEFAULT '',
+                        closed_at REAL,
+                        closed_by TEXT,
+                        ico_reference TEXT,
+                        not_reportable TEXT            -- why, when closed without a report
+                    );
+                    """)
+        }
         return migrator
     }
 

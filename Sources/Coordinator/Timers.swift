@@ -16,6 +16,7 @@ extension Coordinator {
             }
             relay.submit(try await chaseCorrections())
             relay.submit(try await checkpointIfDue())
+            relay.submit(try await breachClocks())
             try? await Task.sleep(for: settings.timerInterval)
         }
     }

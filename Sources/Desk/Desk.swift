@@ -99,7 +99,10 @@ public final class Desk: Sendable {
             throw Refusal(reason: "unexpectedSender", detail: "signed by \(message.sender), not \(configuration.hub)")
         }
         if message.type == DocumentType.correction.rawValue { return try apply(message, db) }
-        guard let type = DocumentType(rawValue: message.type), configuration.shows.contains(type) else {
+        // Every desk shows a breach notice about what it received, whatever else it shows.
+        guard let type = DocumentType(rawValue: message.type),
+            configuration.shows.contains(type) || type == .breachNotice
+        else {
             throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not shown on this desk")
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any] else {

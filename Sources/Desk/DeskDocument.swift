@@ -23,7 +23,7 @@ struct ItemSummary: Sendable, Equatable, Codable {
 enum DeskDocument {
     static let titles: [DocumentType: String] = [
         .decisionPackage: "Decision package", .outcome: "Outcome of an enquiry", .enquiryRefusal: "Enquiry refused",
-        .requestNotSent: "Agency not asked",
+        .requestNotSent: "Agency not asked", .breachNotice: "Personal data breach notice",
         .slaAlert: "Deadline alert", .danReferral: "Domestic abuse referral (high risk)",
         .encompassNotice: "Operation Encompass notice", .missingEducationAlert: "Child missing education",
         .significantContact: "Significant contact", .domesticAbuseNotification: "Domestic abuse notification",

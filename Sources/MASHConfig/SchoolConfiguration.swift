@@ -100,6 +100,8 @@ public struct NotificationRouting: Sendable {
     public var laOfficer = "la-officer"
     /// Receives each roll's returns (deletions, new pupils, flags).
     public var education = "education"
+    /// The data protection officer's party, alerted (on `mash.alerts`) as a breach's 72-hour clock runs down.
+    public var dpo: String?
 
     public init() {}
 
@@ -118,6 +120,7 @@ public struct NotificationRouting: Sendable {
         socialCare = try mapping.optionalString("socialCare") ?? socialCare
         laOfficer = try mapping.optionalString("laOfficer") ?? laOfficer
         education = try mapping.optionalString("education") ?? education
+        dpo = try mapping.optionalString("dpo")
         try mapping.finish()
     }
 }

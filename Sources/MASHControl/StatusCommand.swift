@@ -234,6 +234,7 @@ struct StatusGatherer {
                 report.enquiries = try store.openEnquiries(now: now)
                 report.outboxBacklog = try store.outboxBacklog()
                 report.corrections = try store.outstandingCorrections()
+                report.breaches = try store.breaches(openOnly: true)
             } catch {
                 report.notes.append("The coordinator store could not be read: \(error).")
             }

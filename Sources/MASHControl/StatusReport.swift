@@ -117,6 +117,8 @@ struct StatusReport: Codable, Sendable {
     var outboxBacklog: Int?
     /// Corrections some recipient has not confirmed (UK GDPR Art. 19), the soonest due first.
     var corrections: [HubReadModel.OutstandingCorrection]?
+    /// Open personal data breaches and their 72-hour clocks.
+    var breaches: [HubReadModel.Breach]?
     var findings: [Finding] = []
     var level: HealthLevel = .healthy
 
@@ -184,6 +186,17 @@ struct StatusReport: Codable, Sendable {
                     message: "\(correction.action): \(correction.confirmed) of \(correction.recipients) recipients "
                         + "confirmed; waiting for \(parties.joined(separator: ", ")); "
                         + (overdue ? "PAST" : "due") + " \(Format.clock(correction.respondBy))"))
+        }
+        for breach in breaches ?? [] {
+            let left = breach.reportBy.timeIntervalSince(generatedAt)
+            found.append(
+                Finding(
+                    level: left <= 24 * 3600 ? .critical : .warning, subject: "breach \(breach.id.prefix(8))",
+                    message: "open, \(breach.parties.count) parties told, \(breach.people) people; "
+                        + (left > 0
+                            ? "report to the ICO by \(Format.clock(breach.reportBy)) (\(Format.age(left)) left)"
+                            : "the 72 hours ended \(Format.clock(breach.reportBy))")
+                        + "; close it with mashctl breach close"))
         }
         if let backlog = outboxBacklog, backlog > 0 {
             let level = thresholds.outboxBacklog.level(of: backlog)

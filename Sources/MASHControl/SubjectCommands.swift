@@ -81,6 +81,13 @@ struct Subject: AsyncParsableCommand {
         /// Sends an operator request and waits, reading the store, until the coordinator has recorded it.
         @discardableResult
         func send(_ payload: [UInt8], type: DocumentType, what: String) async throws -> OperatorAction {
+            try await Self.send(payload, type: type, what: what, keys: keys, hub: hub)
+        }
+
+        /// Sends an operator request signed with `<keys>/operator` and waits until the coordinator records it.
+        static func send(_ payload: [UInt8], type: DocumentType, what: String, keys: String, hub: HubOptions)
+            async throws -> OperatorAction
+        {
             let store = try hub.storeOption.open()
             let connection = try await AMQPConnection.connect(
                 AMQPConfiguration(url: try hub.brokerURL(), connectionName: "mashctl subject"))

@@ -33,6 +33,8 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case subjectAccess = "mash.subject-access/1"
     case subjectRestriction = "mash.subject-restriction/1"
     case subjectCorrection = "mash.subject-correction/1"
+    case breachReport = "mash.breach-report/1"
+    case breachNotice = "mash.breach-notice/1"
     case correction = "mash.correction/1"
     case correctionReceipt = "mash.correction-receipt/1"
     case openCaseRegister = "mash.open-case-register/1"

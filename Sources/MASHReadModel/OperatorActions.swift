@@ -9,6 +9,7 @@ public struct OperatorAction: Sendable, Equatable, Codable {
         case subjectAccess = "subject-access"
         case subjectRestriction = "subject-restriction"
         case subjectCorrection = "subject-correction"
+        case breach = "breach"
     }
 
     /// The request's message id.

@@ -16,6 +16,15 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension Refusal {
+    /// Reads a document, a `DocumentError` becoming `invalidDocument`.
+    public static func reading<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DocumentError {
+            throw Refusal(invalid: error)
+        }
+    }
+
     /// A document that breaks a rule: `invalidDocument`, naming the field but not its value (a field's
     /// problem may quote the value; a JSON fault names only a position and a member's name, so it is given).
     public init(invalid error: DocumentError) {

@@ -7,7 +7,10 @@ import Sealing
 public struct TestHub: Sendable {
     public static let agencies = ["police", "health", "education", "housing", "yos", "probation", "turning-point"]
     public static let parties =
-        ["coordinator", "decision-maker", "practice-manager", "spa", "csc", "orchestra", "la-officer", "operator"]
+        [
+            "coordinator", "decision-maker", "practice-manager", "spa", "csc", "orchestra", "la-officer", "operator",
+            "dpo",
+        ]
         + agencies + schools
     /// The sample schools of Config/schools, as key-holding parties.
     public static let schools = ["school-990001", "school-990002"]
@@ -68,7 +71,7 @@ public struct TestHub: Sendable {
             "coordinator.intake", "coordinator.responses", "spa.notices", "practice-manager.alerts",
             "decision-maker.packages", "coordinator.notifications", "probation.safeguarding", "csc.contacts",
             "la-officer.encompass", "education.rolls", "orchestra.notices", "school.990001.encompass",
-            "school.990002.encompass",
+            "school.990002.encompass", "dpo.alerts",
         ]
         + agencies.map { "agency.\($0).enquiries" }
 
@@ -112,6 +115,7 @@ public final class TestAgency: Sendable {
         public var requests: [ResearchRequest] = []
         public var notices: [Notice] = []
         public var corrections: [Correction] = []
+        public var breachNotices: [BreachNotice] = []
         public var messageIDs: Set<String> = []
         public var duplicates = 0
     }
@@ -175,6 +179,9 @@ public final class TestAgency: Sendable {
                     try hub.sealed(receipt.json, type: .correctionReceipt, from: id, to: "coordinator"),
                     exchange: "mash.responses", routingKey: id)
             }
+        } else if opened.type == DocumentType.breachNotice.rawValue {
+            let notice = try BreachNotice(json: opened.payload, source: "test agency \(id)")
+            received.withLock { $0.breachNotices.append(notice) }
         } else {
             let notice = try Notice(json: opened.payload, source: "test agency \(id)")
             received.withLock { $0.notices.append(notice) }

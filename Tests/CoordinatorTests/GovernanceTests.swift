@@ -218,5 +218,72 @@ extension CoordinatorBrokerTests {
                 #expect(forgedCheck.output.contains("is not genuine"), "\(forgedCheck.output)")
             }
         }
+
+        @Test(
+            "a breach tells every affected party and no other; its 72 h clock survives kill -9, warns on time, and closing records the ICO reference"
+        )
+        func breach() async throws {
+            try await Harness.with("breach") { harness in
+                let agencies = try await harness.agencies(["police", "health", "housing"])
+                let first = try await harness.startProcess()
+                let exposed = TestHub.enquiry(rag: .red, agencies: ["police", "health"])
+                try await harness.send(exposed.json, type: .enquiry)
+                try await harness.send(TestHub.enquiry(rag: .red, agencies: ["housing"]).json, type: .enquiry)
+                _ = try await harness.take(2, from: "decision-maker.packages", as: "decision-maker")
+
+                // Discovered 48 h less 6 s ago: 24 h are left 6 s from now.
+                let discovered = Date(
+                    timeIntervalSince1970: (Date().timeIntervalSince1970 - 48 * 3600 + 6).rounded(.down))
+                let options = try harness.operatorOptions() + ["--keys", harness.hub.keys.path, "--as", "dpo.khan"]
+                let opened = try await harness.mashctl(
+                    [
+                        "breach", "open", "--summary", "Package e-mailed to the wrong team", "--discovered-at",
+                        Instant.format(discovered), "--enquiries", exposed.id,
+                    ] + options)
+                #expect(opened.status == 0, "\(opened.output)")
+                let id = try #require(
+                    opened.output.split(separator: " ").dropFirst().first.map(String.init), "\(opened.output)")
+                #expect(first.stop(SIGKILL) == 128 + SIGKILL)
+                // What the kill interrupted (the notices' publishing, say) carries on after the restart.
+                _ = try await harness.startProcess(readyCount: 2)
+
+                let notified = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                let notice = try BreachNotice(json: notified[0].payload, source: "decision maker")
+                #expect(notice.breachID == id && notice.cases == [exposed.id] && notice.people >= 1)
+                #expect(notice.reportBy == discovered.addingTimeInterval(72 * 3600))
+                try await harness.eventually("police and health told") {
+                    agencies["police"]!.received.value.breachNotices.count == 1
+                        && agencies["health"]!.received.value.breachNotices.count == 1
+                }
+                let police = agencies["police"]!.received.value.breachNotices[0]
+                #expect(police.cases == [exposed.id] && police.messages.count == 2, "the request and the answer")
+                #expect(agencies["housing"]!.received.value.breachNotices.isEmpty)
+
+                // After the kill and a restart: the 24-hours-left alert comes once, at its time, to the PM and the DPO.
+                let alerts = try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager")
+                let alert = try Notice(json: alerts[0].payload, source: "alert")
+                #expect(alert.clock == "breach" && alert.event == .warning && alert.enquiryID == id)
+                #expect(alert.at >= discovered.addingTimeInterval(48 * 3600), "not before 24 h are left")
+                #expect(alert.reason?.contains("24 hours or less left") == true)
+                let dpo = try await harness.take(1, from: "dpo.alerts", as: "dpo")
+                #expect(try Notice(json: dpo[0].payload, source: "dpo").enquiryID == id)
+                let status = try await harness.mashctl(["status"] + harness.operatorOptions())
+                #expect(status.output.contains("breach \(id.prefix(8))"), "\(status.output)")
+
+                let closed = try await harness.mashctl(
+                    ["breach", "close", "--id", id, "--ico-reference", "ICO-00123456"] + options)
+                #expect(closed.status == 0, "\(closed.output)")
+                let row = try harness.query {
+                    try Row.fetchOne(
+                        $0, sql: "SELECT ico_reference, closed_by, alerted FROM breach WHERE id = ?", arguments: [id])
+                }
+                #expect(row?["ico_reference"] == "ICO-00123456" && row?["closed_by"] == "dpo.khan")
+                #expect(row?["alerted"] == 1, "one stage alerted, once")
+                let listed = try await harness.mashctl(["breach", "list", "--store", harness.storePath])
+                #expect(listed.output.contains("ICO ICO-00123456"), "\(listed.output)")
+                let late = try await harness.mashctl(["breach", "close", "--id", id, "--ico-reference", "X"] + options)
+                #expect(late.status != 0 && late.output.contains("is already closed"), "\(late.output)")
+            }
+        }
     }
 }
