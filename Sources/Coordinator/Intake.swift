@@ -35,13 +35,7 @@ extension Coordinator {
 
     /// Document errors name the field but not its value: the value may be personal data, and the reason goes
     /// into AMQP headers and logs.
-    func readDocument<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as DocumentError {
-            throw Refusal(invalid: error)
-        }
-    }
+    func readDocument<T>(_ body: () throws -> T) throws -> T { try Refusal.reading(body) }
 
     /// Opens an enquiry: refuses it (to the sender, with the reason) without consent or a valid override;
     /// otherwise stores it with its deadlines, seals one minimised request per agency, and starts the clocks.

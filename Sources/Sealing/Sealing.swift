@@ -154,41 +154,8 @@ public struct Opener: Sendable {
     }
 
     private func verify(_ jws: String, now: Date) throws -> OpenedMessage {
-        let parts = JOSE.parts(jws)
-        guard parts.count == 3 else {
-            throw SealingError(.malformed, "the decrypted content is not a compact JWS (\(parts.count) parts)")
-        }
-        let header = try JOSE.decodeHeader(parts[0], what: "JWS header")
-        try JOSE.refuseCritical(header, what: "JWS header")
-        let alg = header["alg"] as? String ?? "(missing)"
-        guard alg == JOSEProfile.signatureAlgorithm else {
-            throw SealingError(
-                .algorithmNotAllowed, "JWS alg '\(alg)' is not accepted; use \(JOSEProfile.signatureAlgorithm)")
-        }
-        let kid = header["kid"] as? String ?? ""
-        if let revoked = trusted.revocations.revocation(of: kid) {
-            throw SealingError(
-                .keyRevoked,
-                "the message is signed with key '\(kid)' of \(revoked.agency), revoked at "
-                    + "\(ISO8601DateFormatter().string(from: revoked.revokedAt))")
-        }
-        guard let signer = trusted[kid] else {
-            throw SealingError(.unknownKey, "the message is signed with key '\(kid)', which is not trusted")
-        }
-        guard let payload = Base64URL.decode(parts[1]), let signature = Base64URL.decode(parts[2]) else {
-            throw SealingError(.malformed, "a JWS part is not base64url")
-        }
-        let signingInput = Array(parts[0]) + [UInt8(ascii: ".")] + Array(parts[1])
-        guard Crypto.es256Verify(key: signer.key, message: signingInput, signature: signature) else {
-            throw SealingError(
-                .signatureInvalid, "the signature does not verify against key '\(kid)' of \(signer.agency)")
-        }
-        let issuer = header["iss"] as? String ?? "(missing)"
-        guard issuer == signer.agency else {
-            throw SealingError(
-                .wrongSender,
-                "the message claims to come from '\(issuer)' but is signed with a key of '\(signer.agency)'")
-        }
+        let (header, payload, signer) = try JWSSignature.verify(jws, trusted: trusted)
+        let kid = signer.kid
         let audience = header["aud"] as? String ?? "(missing)"
         guard audience == recipient else {
             throw SealingError(.wrongRecipient, "the message is addressed to '\(audience)', not '\(recipient)'")
@@ -308,5 +275,51 @@ enum JOSE {
 
     static func bigEndian32(_ value: UInt32) -> [UInt8] {
         [UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff)]
+    }
+}
+
+/// The signature checks every compact JWS gets, sealed inside a message or standing alone: three parts, no
+/// `crit`, `ES256`, a `kid` neither revoked nor unknown, a signature that verifies, and an `iss` that is the
+/// signing key's party. Returns the header, the payload and the signing key.
+enum JWSSignature {
+    static func verify(_ jws: String, trusted: TrustStore) throws -> (
+        header: [String: Any], payload: [UInt8], signer: AgencyPublicKey
+    ) {
+        let parts = JOSE.parts(jws)
+        guard parts.count == 3 else {
+            throw SealingError(.malformed, "the content is not a compact JWS (\(parts.count) parts)")
+        }
+        let header = try JOSE.decodeHeader(parts[0], what: "JWS header")
+        try JOSE.refuseCritical(header, what: "JWS header")
+        let alg = header["alg"] as? String ?? "(missing)"
+        guard alg == JOSEProfile.signatureAlgorithm else {
+            throw SealingError(
+                .algorithmNotAllowed, "JWS alg '\(alg)' is not accepted; use \(JOSEProfile.signatureAlgorithm)")
+        }
+        let kid = header["kid"] as? String ?? ""
+        if let revoked = trusted.revocations.revocation(of: kid) {
+            throw SealingError(
+                .keyRevoked,
+                "the message is signed with key '\(kid)' of \(revoked.agency), revoked at "
+                    + "\(ISO8601DateFormatter().string(from: revoked.revokedAt))")
+        }
+        guard let signer = trusted[kid] else {
+            throw SealingError(.unknownKey, "the message is signed with key '\(kid)', which is not trusted")
+        }
+        guard let payload = Base64URL.decode(parts[1]), let signature = Base64URL.decode(parts[2]) else {
+            throw SealingError(.malformed, "a JWS part is not base64url")
+        }
+        let signingInput = Array(parts[0]) + [UInt8(ascii: ".")] + Array(parts[1])
+        guard Crypto.es256Verify(key: signer.key, message: signingInput, signature: signature) else {
+            throw SealingError(
+                .signatureInvalid, "the signature does not verify against key '\(kid)' of \(signer.agency)")
+        }
+        let issuer = header["iss"] as? String ?? "(missing)"
+        guard issuer == signer.agency else {
+            throw SealingError(
+                .wrongSender,
+                "the message claims to come from '\(issuer)' but is signed with a key of '\(signer.agency)'")
+        }
+        return (header, payload, signer)
     }
 }

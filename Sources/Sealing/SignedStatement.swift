@@ -22,35 +22,15 @@ public enum SignedStatement {
 
     /// Checks the signature against `trusted` (revoked keys refused) and that the signer is `issuer`.
     public static func verify(_ jws: String, trusted: TrustStore, issuer: String) throws -> Verified {
-        let parts = JOSE.parts(jws)
-        guard parts.count == 3 else { throw SealingError(.malformed, "not a compact JWS (\(parts.count) parts)") }
-        let header = try JOSE.decodeHeader(parts[0], what: "JWS header")
-        try JOSE.refuseCritical(header, what: "JWS header")
-        guard header["alg"] as? String == JOSEProfile.signatureAlgorithm else {
-            throw SealingError(.algorithmNotAllowed, "JWS alg must be \(JOSEProfile.signatureAlgorithm)")
-        }
-        let kid = header["kid"] as? String ?? ""
-        if trusted.revocations.revocation(of: kid) != nil {
-            throw SealingError(.keyRevoked, "signed with key '\(kid)', which is revoked")
-        }
-        guard let key = trusted[kid] else {
-            throw SealingError(.unknownKey, "signed with key '\(kid)', which is not trusted")
-        }
-        guard let payload = Base64URL.decode(parts[1]), let signature = Base64URL.decode(parts[2]) else {
-            throw SealingError(.malformed, "a JWS part is not base64url")
-        }
-        let input = Array(parts[0]) + [UInt8(ascii: ".")] + Array(parts[1])
-        guard Crypto.es256Verify(key: key.key, message: input, signature: signature) else {
-            throw SealingError(.signatureInvalid, "the signature does not verify against key '\(kid)'")
-        }
-        guard key.agency == issuer, header["iss"] as? String == issuer else {
-            throw SealingError(.wrongSender, "signed by '\(key.agency)', not '\(issuer)'")
+        let (header, payload, signer) = try JWSSignature.verify(jws, trusted: trusted)
+        guard signer.agency == issuer else {
+            throw SealingError(.wrongSender, "signed by '\(signer.agency)', not '\(issuer)'")
         }
         guard let iat = (header["iat"] as? NSNumber)?.doubleValue else {
             throw SealingError(.malformed, "the JWS header has no numeric 'iat'")
         }
         return Verified(
-            payload: payload, type: header["cty"] as? String ?? "", signer: key.agency, kid: kid,
+            payload: payload, type: header["cty"] as? String ?? "", signer: signer.agency, kid: signer.kid,
             issuedAt: Date(timeIntervalSince1970: iat))
     }
 }
