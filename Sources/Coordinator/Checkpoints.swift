@@ -12,12 +12,16 @@ extension Coordinator {
     /// the same transaction) and, once committed, appended to the checkpoint file.
     func checkpointIfDue() async throws -> [OutboxMessage] {
         let now = now()
+        // Two primary-key lookups on each timer tick: the latest checkpoint is the one covering the most entries.
         let due = try await store.pool.read { [settings] db -> Bool in
-            let lastAt = try Double.fetchOne(db, sql: "SELECT max(at) FROM audit_checkpoint")
-            if let lastAt, now.timeIntervalSince1970 - lastAt < settings.checkpointInterval { return false }
-            let head = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record_of_sharing") ?? 0
-            let signed = try Int64.fetchOne(db, sql: "SELECT max(entries) FROM audit_checkpoint") ?? 0
-            return head > signed
+            let last = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT entries, at FROM audit_checkpoint ORDER BY entries DESC LIMIT 1"))
+            if let last, now.timeIntervalSince1970 - (last["at"] as Double) < settings.checkpointInterval {
+                return false
+            }
+            let head =
+                try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM record_of_sharing")) ?? 0
+            return head > (last?["entries"] ?? 0)
         }
         guard due else { return [] }
         let (messages, jws) = try await outbox.write(now: self.now) { [self] db -> ([OutboxMessage], String?) in

@@ -98,13 +98,18 @@ extension Coordinator {
                 household: agency.receivesHousehold
                     ? enquiry.household.map { $0.keeping(agency.personFields.union([.role])) } : [],
                 reason: agency.receivesReason ? enquiry.reason : nil)
-            let message = try sealed(
-                request.json, type: .researchRequest, to: agency.id, exchange: HubQueues.enquiriesExchange,
+            let message = try disclose(
+                request.json, .researchRequest, to: agency.id, exchange: HubQueues.enquiriesExchange,
                 routingKey: agency.id,
                 headers: [
                     "x-mash-enquiry": enquiry.id, "x-mash-request": requestID, "x-mash-rag": enquiry.rag.rawValue,
                     "x-mash-due": Instant.format(deadlines.partnersDue),
-                ])
+                ],
+                Sharing(
+                    purpose: settings.routing.purpose, basis: enquiry.lawfulBasis, categories: [.personal],
+                    caseID: enquiry.id, subjectRef: subjectRef,
+                    subjects: try subjects(ofEnquiry: enquiry.id, household: agency.receivesHousehold, db)), db,
+                now: now)
             messages.append(message)
             try db.executeCached(
                 sql: """
@@ -120,11 +125,6 @@ extension Coordinator {
                 db, .warning, clock: "partners", at: deadlines.partnersWarning, enquiry: enquiry.id, request: requestID)
             try addTimer(
                 db, .breach, clock: "partners", at: deadlines.partnersDue, enquiry: enquiry.id, request: requestID)
-            try RecordOfSharing.append(
-                db, at: now, sender: settings.identity, recipient: agency.id, purpose: settings.routing.purpose,
-                lawfulBasis: enquiry.lawfulBasis, dataCategories: [.personal], messageID: message.messageID,
-                enquiryID: enquiry.id, subjectRef: subjectRef,
-                subjects: try subjects(ofEnquiry: enquiry.id, household: agency.receivesHousehold, db))
         }
         try addTimer(db, .warning, clock: "decision", at: deadlines.decisionWarning, enquiry: enquiry.id, request: nil)
         try addTimer(db, .breach, clock: "decision", at: deadlines.decisionDue, enquiry: enquiry.id, request: nil)

@@ -37,19 +37,9 @@ final class AccessLog: Sendable {
                     return at >= cutoff
                 }
                 guard kept.count < lines.count else { return 0 }
-                let fresh = path + ".new"
                 var text = Data()
                 for line in kept { text.append(contentsOf: line + [UInt8(ascii: "\n")]) }
-                guard
-                    FileManager.default.createFile(
-                        atPath: fresh, contents: text, attributes: [.posixPermissions: 0o600])
-                else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: fresh]) }
-                let written = try FileHandle(forWritingTo: URL(fileURLWithPath: fresh))
-                try written.synchronize()
-                try written.close()
-                guard rename(fresh, path) == 0 else {
-                    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-                }
+                try DurableFile.replace(path, with: text, mode: 0o600)
                 try file.close()
                 file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
                 try file.seekToEnd()

@@ -54,14 +54,6 @@ struct BreachCommand: AsyncParsableCommand {
         }
     }
 
-    static func instant(_ text: String, _ option: String) throws -> Date {
-        guard let date = Instant.parse(text) else {
-            throw ValidationError(
-                "\(option) '\(text)' is not an ISO 8601 time with Z or an offset (2026-11-29T08:30:00Z)")
-        }
-        return date
-    }
-
     struct Open: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Open a breach and tell every affected party now.",
@@ -96,11 +88,12 @@ struct BreachCommand: AsyncParsableCommand {
                 }
             }
             let scope = BreachReport.Scope(
-                parties: list(parties), enquiries: list(enquiries), from: try from.map { try instant($0, "--from") },
-                to: try to.map { try instant($0, "--to") })
+                parties: list(parties), enquiries: list(enquiries),
+                from: try from.map { try Instant.option($0, "--from") },
+                to: try to.map { try Instant.option($0, "--to") })
             guard !scope.isEmpty else { throw ValidationError("give the scope: --parties, --enquiries or --from/--to") }
             let id = UUID().uuidString.lowercased()
-            let discovered = try instant(discoveredAt, "--discovered-at")
+            let discovered = try Instant.option(discoveredAt, "--discovered-at")
             guard discovered <= Date().addingTimeInterval(300) else {
                 throw ValidationError("--discovered-at '\(discoveredAt)' is in the future")
             }

@@ -150,13 +150,7 @@ extension CalendarCommand {
                             + dropped.map(\.description).joined(separator: ", "))
                 }
             }
-            let temporary = holidays + ".new"
-            guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-                throw CommandFailure("\(temporary): cannot write")
-            }
-            guard rename(temporary, holidays) == 0 else {
-                throw CommandFailure("\(holidays): cannot replace (\(String(cString: strerror(errno))))")
-            }
+            try DurableFile.replace(holidays, with: data)
             lines.append("imported: restart mash-coordinator (or mash-hub) to use it")
             return lines.joined(separator: "\n")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MASHCore
 import Sealing
 
 struct Keys: ParsableCommand {
@@ -95,7 +96,7 @@ struct Keys: ParsableCommand {
                     "\(agency) key \(kid) was already revoked at \(ISO8601DateFormatter().string(from: earlier.revokedAt))"
             }
             list.add(.init(kid: kid, agency: agency, reason: reason, revokedAt: now))
-            try list.save(directory: keys)
+            try DurableFile.replace(KeyRevocations.file(in: keys), with: try list.encoded())
             let left = held.filter { list.revocation(of: $0.kid) == nil }.count
             return """
                 revoked: \(agency) key \(kid) (\(KeyRevocations.file(in: keys)))

@@ -229,3 +229,14 @@ extension Format {
         Instant.format(date).replacingOccurrences(of: "T", with: " ")
     }
 }
+
+extension Instant {
+    /// An option's instant, with Z or an offset; a usage error naming the option otherwise.
+    static func option(_ text: String, _ option: String) throws -> Date {
+        guard let date = parse(text) else {
+            throw ValidationError(
+                "\(option) '\(text)' is not an ISO 8601 time with Z or an offset (2026-11-29T08:30:00Z)")
+        }
+        return date
+    }
+}

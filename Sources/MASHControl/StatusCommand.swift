@@ -118,13 +118,7 @@ struct Status: AsyncParsableCommand {
             FileManager.default.fileExists(atPath: thresholds)
             ? try StatusThresholds.load(file: thresholds) : StatusThresholds()
         let url = try hub.brokerURL()
-        let fixed = try at.map { text in
-            guard let date = Instant.parse(text) else {
-                throw ValidationError(
-                    "--at '\(text)' is not an ISO 8601 time with Z or an offset (2028-10-01T09:00:00Z)")
-            }
-            return date
-        }
+        let fixed = try at.map { try Instant.option($0, "--at") }
         repeat {
             var report = await StatusGatherer(options: hub, broker: url).gather(now: fixed ?? Date())
             report.evaluate(limits)
@@ -247,10 +241,7 @@ struct StatusGatherer {
         let today = WorkingCalendar.mash(holidays: []).localDate(of: now)
         var found: [StatusReport.Finding] = []
         do {
-            guard let data = FileManager.default.contents(atPath: options.holidays) else {
-                throw CommandFailure("\(options.holidays): cannot read the bank holidays file")
-            }
-            let holidays = try BankHolidays.englandAndWales(fromGOVUK: data, source: options.holidays)
+            let holidays = try BankHolidays.englandAndWales(file: options.holidays)
             if let finding = GovernanceChecks.calendar(
                 lastHoliday: holidays.max(), today: today, file: options.holidays)
             {

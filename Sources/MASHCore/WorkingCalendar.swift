@@ -216,6 +216,14 @@ public enum BankHolidays {
         public var description: String
     }
 
+    /// The file at `path`, read and checked.
+    public static func englandAndWales(file path: String) throws -> Set<LocalDate> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Invalid(description: "\(path): cannot read the bank holidays file")
+        }
+        return try englandAndWales(fromGOVUK: data, source: path)
+    }
+
     public static func englandAndWales(fromGOVUK data: Data, source: String) throws -> Set<LocalDate> {
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw Invalid(description: "\(source): not a JSON object")

@@ -2,8 +2,8 @@ import Foundation
 
 /// The keys no longer trusted, whatever else the key folder holds: `<keys>/revocations.json`, a JSON array of
 /// `{"kid", "agency", "reason", "revokedAt"}` that `mashctl keys revoke` appends to. A message signed with a
-/// revoked key is refused `keyRevoked`, and nothing new is sealed to one. The file is replaced whole (written
-/// beside it, synced, renamed), so a reader sees the old list or the new one, never half of one.
+/// revoked key is refused `keyRevoked`, and nothing new is sealed to one. Its writer replaces the file whole
+/// (`DurableFile`), so a reader sees the old list or the new one, never half of one.
 public struct KeyRevocations: Sendable, Equatable {
     public struct Entry: Codable, Sendable, Equatable {
         public var kid: String
@@ -55,25 +55,12 @@ public struct KeyRevocations: Sendable, Equatable {
         byKid[entry.kid] = entry
     }
 
-    /// Writes the list to `directory`, replacing the file in one rename.
-    public func save(directory: String) throws {
-        let path = Self.file(in: directory)
+    /// The list as the file holds it (`mashctl keys revoke` replaces the file whole with it).
+    public func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        let data = try encoder.encode(entries)
-        let temporary = path + ".new"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o644])
-        else { throw SealingError(.invalidKey, "\(temporary): cannot write the key revocation list") }
-        let descriptor = open(temporary, O_RDONLY)
-        if descriptor >= 0 {
-            fsync(descriptor)
-            close(descriptor)
-        }
-        guard rename(temporary, path) == 0 else {
-            throw SealingError(
-                .invalidKey, "\(path): cannot replace the key revocation list (\(String(cString: strerror(errno))))")
-        }
+        return try encoder.encode(entries)
     }
 
     private static var decoder: JSONDecoder {

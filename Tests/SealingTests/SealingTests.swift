@@ -117,7 +117,7 @@ struct SealingTests {
         let sealed = try f.seal()
         var list = KeyRevocations()
         list.add(.init(kid: f.police.kid, agency: "police", reason: "stolen", revokedAt: Date()))
-        try list.save(directory: f.scratch.path)
+        try list.encoded().write(to: URL(fileURLWithPath: KeyRevocations.file(in: f.scratch.path)))
         #expect(try KeyRevocations.load(directory: f.scratch.path).entries.map(\.kid) == [f.police.kid])
         let trusted = try TrustStore(directory: f.scratch.path)
         #expect(trusted[f.police.kid] != nil, "the key file is still there; the list is what refuses it")
