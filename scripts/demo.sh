@@ -65,9 +65,10 @@ for days in 0 1 2 3 4 5; do
     fi
 done
 
-step "The Red enquiry's decision package, opened with the decision maker's key"
+step "The Red enquiry's decision package, opened with the decision maker's key by the Practice Manager a.ahmed (the view is recorded first: mashctl audit views)"
 key=$(ls "$keys"/decision-maker/*.pem | tail -1)
 mashctl enquiry show "$red" --key "$key" --trust "$keys" --store "$store" --json \
+    --staff a.ahmed --keys "$keys" --reason "make demo" \
     | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["package"], indent=2, ensure_ascii=False))'
 
 printf '\nmake demo: done. Red enquiry %s, Amber enquiry %s; documents in %s\n' "$red" "$amber" "$documents"

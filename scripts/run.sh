@@ -40,6 +40,8 @@ read -r -a hub_agencies <<<"${MASH_RUN_AGENCIES:-${agencies[*]}}"
 # Every party with a key: the hub, its own desks, the partners that send and receive, the sample schools.
 parties=(coordinator decision-maker practice-manager spa csc orchestra la-officer operator dpo school-990001 school-990002
     "${agencies[@]}")
+# The hub's staff (Config/staff.yaml): each signs operator requests with a key of their own.
+read -r -a staff <<<"$(sed -n 's/^  \([a-z0-9-]*\.[a-z0-9.-]*\):.*/\1/p' Config/staff.yaml | tr '\n' ' ')"
 # The desks the hub runs (Config/desks/<party>.yaml), each on its own HTTPS port from MASH_DESK_PORT (8441) on.
 desks=(decision-maker practice-manager spa school-990001 school-990002)
 desk_port_base=${MASH_DESK_PORT:-8441}
@@ -158,7 +160,7 @@ up() {
     tls_port=$(broker_setting MASH_AMQPS_PORT)
 
     local p made=()
-    for p in "${parties[@]}"; do
+    for p in "${parties[@]}" "${staff[@]}"; do
         if ! ls "$keys/$p/"*.pem >/dev/null 2>&1; then
             "$bin/mashctl" keys generate --agency "$p" --out "$keys" >/dev/null
             made+=("$p")

@@ -40,6 +40,8 @@ public struct CoordinatorSettings: Sendable {
     public var checkpointFile: String?
     /// Who may receive data (`Config/signatories.yaml`); nil only in tests that are not about it.
     public var signatories: Signatories?
+    /// The staff who may sign operator requests, with their roles (`Config/staff.yaml`); empty takes none.
+    public var staff = StaffRegister([])
     /// The key store of each record's data key, apart from the store; by default `<store>.keys.sqlite` beside it.
     public var keyStorePath: String?
 

@@ -79,6 +79,12 @@ public struct CoordinatorOptions: ParsableArguments {
 
     @Option(
         help: """
+            The staff who may ask for changes or see content, each with their roles; each request must be signed             by the member's own key (<keys>/<staff-id>/).
+            """)
+    var staff: String = "Config/staff.yaml"
+
+    @Option(
+        help: """
             Seconds between signed checkpoints of the record of sharing's head (sent to the audit.checkpoints \
             queue and the checkpoint file), when it has grown.
             """)
@@ -120,6 +126,7 @@ public struct CoordinatorOptions: ParsableArguments {
         settings.retention = try RetentionSchedule.load(file: retention)
         settings.keyStorePath = keyStore
         settings.signatories = try Signatories.load(file: signatories)
+        settings.staff = try StaffRegister.load(file: staff)
         guard checkpointEvery > 0 else {
             throw ValidationError("--checkpoint-every must be a number of seconds over 0")
         }

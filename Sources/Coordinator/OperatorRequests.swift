@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MASHConfig
 import MASHCore
 import MASHReadModel
 import MASHRuntime
@@ -8,6 +9,41 @@ import MASHService
 /// What operators change, asked as messages so the store and its ledger keep one writer: each request is
 /// carried out and recorded (`operator_action`, which `mashctl` reads back) in the same transaction.
 extension Coordinator {
+    /// An operator request is carried out only for a member of `Config/staff.yaml`, signed with their own key
+    /// (the sealed message's signer is `message.sender`), naming themselves, and holding a role with
+    /// `permission`. A party's key (even the operator broker user's) is not a person and is refused.
+    func authorise(_ message: InboundMessage, _ permission: StaffPermission, requestedBy: String) throws {
+        guard let member = settings.staff[message.sender] else {
+            throw Refusal(
+                reason: "notStaff",
+                detail: "'\(message.sender)' is not in staff.yaml: a request to \(permission.rawValue) must be signed "
+                    + "by a staff member's own key")
+        }
+        guard requestedBy == member.id else {
+            throw Refusal(
+                reason: "notSigner",
+                detail: "the request names '\(requestedBy)' but is signed by '\(member.id)'; staff act as themselves")
+        }
+        guard member.may(permission) else {
+            let roles = member.roles.sorted().map { $0.rawValue }.joined(separator: ", ")
+            throw Refusal(
+                reason: "roleNotAllowed",
+                detail: "'\(member.id)' (\(roles.isEmpty ? "no role" : roles)) may not \(permission.rawValue); "
+                    + "that needs \(permission.roles.map { $0.rawValue }.joined(separator: " or "))")
+        }
+    }
+
+    /// Records that a staff member is about to see content, before `mashctl` shows it.
+    func record(_ view: ContentView, _ message: InboundMessage, _ db: Database) throws {
+        let now = now()
+        try refuseIfExpired(view.expiresAt, now: now, "the view request", "mashctl showed nothing")
+        try recordAction(
+            .contentView, message, by: view.requestedBy,
+            summary: "\(view.subject.rawValue) \(view.reference): \(view.reason)", db, now: now)
+        logger.notice(
+            "content view recorded", metadata: ["operator": "\(view.requestedBy)", "what": "\(view.subject.rawValue)"])
+    }
+
     /// Records a dead-letter replay in the record of sharing before `mashctl` sends anything.
     func record(_ replay: DeadLetterReplay, _ message: InboundMessage, _ db: Database) throws {
         let now = now()

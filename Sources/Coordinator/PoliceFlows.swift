@@ -1,6 +1,7 @@
 import AMQP
 import Foundation
 import GRDB
+import MASHConfig
 import MASHCore
 import MASHProtocol
 import MASHReadModel
@@ -22,6 +23,9 @@ extension Coordinator {
             guard senders.contains(message.sender) else {
                 throw Refusal(reason: "senderNotAllowed", detail: "'\(message.sender)' may not send \(what)")
             }
+        }
+        func allow(_ permission: StaffPermission, requestedBy: String) throws {
+            try authorise(message, permission, requestedBy: requestedBy)
         }
         switch DocumentType(rawValue: message.type) {
         case .domesticAbuseNotification:
@@ -52,35 +56,40 @@ extension Coordinator {
             let decision = try readDocument { try Decision(json: message.payload, source: source, now: now()) }
             return try record(decision, messageID: message.messageID, db)
         case .deadLetterReplay:
-            try allow(flows.operatorSenders, "operator requests")
             let replay = try readDocument { try DeadLetterReplay(json: message.payload, source: source) }
+            try allow(.replayDeadLetters, requestedBy: replay.replayedBy)
             try record(replay, message, db)
             return []
         case .subjectAccess:
-            try allow(flows.operatorSenders, "operator requests")
             let access = try readDocument { try SubjectAccess(json: message.payload, source: source) }
+            try allow(.subjectAccess, requestedBy: access.request.requestedBy)
             try record(access, message, db)
             return []
         case .subjectRestriction:
-            try allow(flows.operatorSenders, "operator requests")
             let restriction = try readDocument { try SubjectRestriction(json: message.payload, source: source) }
+            try allow(.subjectRights, requestedBy: restriction.request.requestedBy)
             return try record(restriction, message, db)
         case .subjectCorrection:
-            try allow(flows.operatorSenders, "operator requests")
             let correction = try readDocument { try SubjectCorrection(json: message.payload, source: source) }
+            try allow(.subjectRights, requestedBy: correction.request.requestedBy)
             return try record(correction, message, db)
         case .breachReport:
-            try allow(flows.operatorSenders, "operator requests")
             let report = try readDocument { try BreachReport(json: message.payload, source: source) }
+            try allow(report.action == .open ? .reportBreach : .manageBreaches, requestedBy: report.requestedBy)
             return try record(report, message, db)
         case .correctionReceipt:
             let receipt = try readDocument { try CorrectionReceipt(json: message.payload, source: source) }
             try record(receipt, from: message.sender, messageID: message.messageID, db)
             return []
         case .openCaseRegister:
-            try allow(flows.operatorSenders, "operator requests")
             let register = try readDocument { try OpenCaseRegisterImport(json: message.payload, source: source) }
+            try allow(.importOpenCases, requestedBy: register.importedBy)
             try record(register, message, db)
+            return []
+        case .contentView:
+            let view = try readDocument { try ContentView(json: message.payload, source: source) }
+            try allow(view.subject == .enquiry ? .viewEnquiries : .viewDeadLetters, requestedBy: view.requestedBy)
+            try record(view, message, db)
             return []
         default:
             throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not taken on \(message.queue)")

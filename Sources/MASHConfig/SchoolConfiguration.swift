@@ -89,8 +89,6 @@ public struct NotificationRouting: Sendable {
     public var danSenders: Set<String> = ["police"]
     public var openCaseSenders: Set<String> = ["csc"]
     public var rollSenders: Set<String> = ["orchestra"]
-    /// May send operator requests (`mashctl dlq replay`, `mashctl cases import`).
-    public var operatorSenders: Set<String> = ["operator"]
     public var triage = TriageSchedule(time: TimeOfDay(10, 0))
     /// Gets a copy of every DAN.
     public var probation = "probation"
@@ -109,7 +107,10 @@ public struct NotificationRouting: Sendable {
         danSenders = Set(try mapping.optionalStrings("danSenders") ?? Array(danSenders))
         openCaseSenders = Set(try mapping.optionalStrings("openCaseSenders") ?? Array(openCaseSenders))
         rollSenders = Set(try mapping.optionalStrings("rollSenders") ?? Array(rollSenders))
-        operatorSenders = Set(try mapping.optionalStrings("operatorSenders") ?? Array(operatorSenders))
+        if mapping.has("operatorSenders") {
+            throw mapping.error(
+                "operatorSenders", "is gone: staff act as themselves, with the roles of Config/staff.yaml")
+        }
         if let text = try mapping.optionalString("triageAt") {
             guard let time = SchoolConfiguration.time(text) else {
                 throw mapping.error("triageAt", "'\(text)' is not HH:MM")

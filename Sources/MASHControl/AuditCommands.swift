@@ -8,7 +8,7 @@ import Sealing
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check and export the record of sharing (the hash-chained ledger of every disclosure).",
-        subcommands: [Verify.self, Export.self])
+        subcommands: [Verify.self, Export.self, Views.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -115,6 +115,70 @@ struct Audit: AsyncParsableCommand {
         }
     }
 
+}
+
+extension Audit {
+    struct Views: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List every time a member of staff was shown personal data: who, when, what and why.",
+            discussion: """
+                Each line is one view the coordinator recorded before anything was shown: an enquiry's decision \
+                package opened (`enquiry show --key`), a dead letter shown (`dlq show`), a search of the \
+                disclosures about a person (`subject disclosures`). Who is the staff member whose own key signed \
+                the request (Config/staff.yaml), not a name anyone typed. No personal data is listed: a person is \
+                named only by how many keyed references the search used.
+
+                Examples:
+                  mashctl audit views --from 2026-11-01 --to 2026-12-01
+                  mashctl audit views --staff j.smith --json
+                """)
+
+        @OptionGroup var options: StoreOption
+
+        @Option(help: "First day (YYYY-MM-DD, UTC) or time (ISO 8601) to include.")
+        var from: String?
+
+        @Option(help: "Day or time to stop before (exclusive).")
+        var to: String?
+
+        @Option(help: "Only this staff member's views.")
+        var staff: String?
+
+        @Flag(help: "Print JSON: one object per view.")
+        var json = false
+
+        struct View: Encodable {
+            var at: Date
+            var staff: String
+            var what: String
+            var detail: String
+            var messageID: String
+        }
+
+        func run() throws {
+            let views = try options.open().operatorActions(
+                kinds: OperatorAction.views, from: try Export.instant(from, "--from"),
+                to: try Export.instant(to, "--to"), staff: staff
+            ).map { action in
+                View(
+                    at: action.at, staff: action.operatorName,
+                    what: action.kind == .subjectAccess
+                        ? "subject-access" : action.summary.prefix { $0 != " " }.description,
+                    detail: action.summary, messageID: action.messageID)
+            }
+            if json { return try JSONOutput.write(views) }
+            var lines = [Format.row([("WHEN", -20), ("STAFF", -16), ("WHAT", -14), ("DETAIL", -6)])]
+            for view in views {
+                lines.append(
+                    Format.row([
+                        (Instant.format(view.at), -20), (view.staff, -16), (view.what, -14),
+                        (view.detail, -view.detail.count),
+                    ]))
+            }
+            StandardStreams.write(Array((lines.joined(separator: "\n") + "\n").utf8))
+            StandardStreams.note("\(views.count) view\(views.count == 1 ? "" : "s")")
+        }
+    }
 }
 
 extension Audit.Verify {

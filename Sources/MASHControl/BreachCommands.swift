@@ -20,13 +20,12 @@ struct BreachCommand: AsyncParsableCommand {
             """,
         subcommands: [Open.self, Update.self, Close.self, List.self])
 
-    /// Who acts, with which keys, where the broker and the store are.
+    /// Who acts (a staff member, signing with their own key), where the broker and the store are.
     struct Acting: ParsableArguments {
-        @Option(name: .customLong("as"), help: "Who is acting (a staff id), for the record.")
-        var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
-        @Option(help: "Key directory: <dir>/operator/*.pem signs the request, <dir>/coordinator/*.jwk seals it.")
-        var keys: String = ".build/keys"
+        @OptionGroup var staff: StaffOptions
         @OptionGroup var hub: HubOptions
+
+        func validate() throws { _ = try staff.id() }
 
         /// Refuses at once, from the store, to update or close a breach that is not open (the coordinator would
         /// refuse it too, but only to its dead-letter queue).
@@ -38,19 +37,20 @@ struct BreachCommand: AsyncParsableCommand {
         }
 
         func send(_ report: BreachReport) async throws -> OperatorAction {
-            try await Subject.RequestOptions.send(
-                report.json, type: .breachReport, what: "breach \(report.action.rawValue)", keys: keys, hub: hub)
+            try await staff.request(
+                report.json, type: .breachReport, what: "breach \(report.action.rawValue)", hub: hub,
+                wait: 2 * StaffOptions.recordWindow)
         }
 
         func report(
             _ action: BreachReport.Action, id: String, summary: String? = nil, discoveredAt: Date? = nil,
             scope: BreachReport.Scope? = nil, note: String? = nil, icoReference: String? = nil
-        ) -> BreachReport {
+        ) throws -> BreachReport {
             let now = Date()
             return BreachReport(
-                action: action, breachID: id, requestedBy: operatorName, summary: summary, discoveredAt: discoveredAt,
+                action: action, breachID: id, requestedBy: try staff.id(), summary: summary, discoveredAt: discoveredAt,
                 scope: scope, note: note, icoReference: icoReference, at: now,
-                expiresAt: now.addingTimeInterval(Subject.RequestOptions.recordWindow))
+                expiresAt: now.addingTimeInterval(StaffOptions.recordWindow))
         }
     }
 
@@ -63,9 +63,9 @@ struct BreachCommand: AsyncParsableCommand {
 
                 Examples:
                   mashctl breach open --summary "Laptop with a desk export lost on a train" \\
-                      --discovered-at 2026-11-29T08:30:00Z --parties csc --from 2026-11-01T00:00:00Z --as dpo.khan
+                      --discovered-at 2026-11-29T08:30:00Z --parties csc --from 2026-11-01T00:00:00Z --staff d.khan
                   mashctl breach open --summary "Package e-mailed to the wrong team" \\
-                      --discovered-at 2026-11-29T14:05:00Z --enquiries 3f2a…,7b91… --as pm.ahmed
+                      --discovered-at 2026-11-29T14:05:00Z --enquiries 3f2a…,7b91… --staff a.ahmed
                 """)
         @Option(help: "What happened, for the partners: no personal data.")
         var summary: String
@@ -98,7 +98,7 @@ struct BreachCommand: AsyncParsableCommand {
                 throw ValidationError("--discovered-at '\(discoveredAt)' is in the future")
             }
             let action = try await acting.send(
-                acting.report(.open, id: id, summary: summary, discoveredAt: discovered, scope: scope))
+                try acting.report(.open, id: id, summary: summary, discoveredAt: discovered, scope: scope))
             print("breach \(id) opened: \(action.summary)")
             print("report to the ICO by \(Format.clock(discovered.addingTimeInterval(BreachReport.reportWithin)))")
         }
@@ -116,7 +116,7 @@ struct BreachCommand: AsyncParsableCommand {
 
         func run() async throws {
             try acting.requireOpen(id)
-            _ = try await acting.send(acting.report(.update, id: id, note: note))
+            _ = try await acting.send(try acting.report(.update, id: id, note: note))
             print("breach \(id) updated")
         }
     }
@@ -154,7 +154,7 @@ struct BreachCommand: AsyncParsableCommand {
         func run() async throws {
             try acting.requireOpen(id)
             _ = try await acting.send(
-                acting.report(.close, id: id, note: notReportable ? reason : nil, icoReference: icoReference))
+                try acting.report(.close, id: id, note: notReportable ? reason : nil, icoReference: icoReference))
             print("breach \(id) closed")
         }
     }

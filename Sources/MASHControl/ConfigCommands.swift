@@ -21,7 +21,8 @@ struct ConfigCommand: ParsableCommand {
                 allows, its staff. A routing file (it has 'agencies') is checked as mash-coordinator checks it. A \
                 retention schedule (it has 'records') is checked as every service checks it: every kind of record \
                 with a period, an event it may be counted from, and a reason. The signatories (it has 'parties') are \
-                checked as mash-coordinator checks them: each party's signing day, and a withdrawal after it. \
+                checked as mash-coordinator checks them: each party's signing day, and a withdrawal after it. The staff \
+                (it has 'staff') are checked as mash-coordinator checks them: each id, name and role. \
                 Errors name the file, line and key.
 
                 Examples:
@@ -61,11 +62,17 @@ struct ConfigCommand: ParsableCommand {
                         let leaving = signatories.parties.values.filter { $0.withdraws != nil }.count
                         print(
                             "\(file): ok (\(signatories.parties.count) signatories, \(leaving) with a withdrawal date)")
+                    } else if top.has("staff") {
+                        let staff = try StaffRegister.load(file: file)
+                        let roles = StaffRole.allCases.map { role in
+                            "\(staff.members.values.filter { $0.roles.contains(role) }.count) \(role.rawValue)"
+                        }
+                        print("\(file): ok (\(staff.members.count) staff: \(roles.joined(separator: ", ")))")
                     } else {
                         throw ConfigurationError(
                             file: file, line: nil, key: "",
                             problem:
-                                "not an agency configuration ('agency:'), a desk ('party:'), routing ('agencies:'), a retention schedule ('records:') or the signatories ('parties:')"
+                                "not an agency configuration ('agency:'), a desk ('party:'), routing ('agencies:'), a retention schedule ('records:'), the signatories ('parties:') or the staff ('staff:')"
                         )
                     }
                 } catch {

@@ -77,7 +77,13 @@ struct DeadLetters: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show one dead-lettered message's properties, headers and reason (never its sealed body).",
-            discussion: "Example:\n  mashctl dlq show --queue coordinator.intake --message 3f2a…")
+            discussion: """
+                The view is recorded by the coordinator first (who, when, which message, --reason); if it cannot \
+                be recorded, nothing is shown. `mashctl audit views` lists such views.
+
+                Example:
+                  mashctl dlq show --queue coordinator.intake --message 3f2a… --reason INC-1234 --staff j.smith
+                """)
 
         @OptionGroup var selection: Selection
         @OptionGroup var hub: HubOptions
@@ -85,7 +91,21 @@ struct DeadLetters: AsyncParsableCommand {
         @Option(help: "The message id (from `dlq list`).")
         var message: String
 
+        @Option(help: "Why you look at it (an incident or ticket reference); recorded with who and when. Required.")
+        var reason: String
+
+        @OptionGroup var staff: StaffOptions
+
+        func validate() throws {
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--reason must say why you look at the dead letter")
+            }
+            _ = try staff.id()
+        }
+
         func run() async throws {
+            try await staff.recordView(
+                of: .deadLetter, "\(selection.deadLetterQueue) \(message)", reason: reason, hub: hub)
             let held = try await DeadLetterQueue.take(selection, broker: try hub.brokerURL())
             defer { Task { await held.release() } }
             guard let delivery = held.deliveries.first(where: { $0.properties.messageID == message }) else {
@@ -108,7 +128,7 @@ struct DeadLetters: AsyncParsableCommand {
                 message id) before anything is sent; `mashctl audit verify` checks it with the rest.
 
                 Example:
-                  mashctl dlq replay --queue coordinator.intake --reason "SPA key added (INC-1234)" --as j.smith
+                  mashctl dlq replay --queue coordinator.intake --reason "SPA key added (INC-1234)" --staff j.smith
                 """)
 
         @OptionGroup var selection: Selection
@@ -117,8 +137,7 @@ struct DeadLetters: AsyncParsableCommand {
         @Option(help: "Why the messages can now be processed; recorded in the record of sharing. Required.")
         var reason: String
 
-        @Option(name: .customLong("as"), help: "Who is replaying (a staff id), for the record of sharing.")
-        var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+        @OptionGroup var staff: StaffOptions
 
         @Option(help: "Ask for --yes when more than this many messages are selected.")
         var confirmOver: Int = 10
@@ -126,16 +145,11 @@ struct DeadLetters: AsyncParsableCommand {
         @Flag(help: "Replay even when more than --confirm-over messages are selected.")
         var yes = false
 
-        @Option(help: "Key directory holding <dir>/operator/*.pem (it signs the request) and <dir>/coordinator/*.jwk.")
-        var keys: String = ".build/keys"
-
-        /// How long the coordinator has to record the replay; a request it reads later is refused (`expired`).
-        static let recordWindow: TimeInterval = 30
-
         func validate() throws {
             guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw ValidationError("--reason must say why the messages can now be processed")
             }
+            _ = try staff.id()
         }
 
         func run() async throws {
@@ -164,7 +178,7 @@ struct DeadLetters: AsyncParsableCommand {
                 for key in ["x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason"] {
                     properties.headers[key] = nil
                 }
-                properties.headers["x-mash-replayed-by"] = .string(operatorName)
+                properties.headers["x-mash-replayed-by"] = .string(try staff.id())
                 do {
                     try await held.connection.publish(
                         OutboundMessage(body: delivery.body, properties: properties), exchange: "",
@@ -184,29 +198,20 @@ struct DeadLetters: AsyncParsableCommand {
             await held.release()
         }
 
-        /// Asks the coordinator to record the replay in the record of sharing and waits, reading the store, until
-        /// it has: nothing is sent before the entries are committed. The request expires after `recordWindow`,
-        /// and the wait is twice as long, so a request the coordinator records is always seen here.
+        /// Asks the coordinator to record the replay in the record of sharing and waits until it has: nothing is
+        /// sent before the entries are committed.
         private func record(_ held: DeadLetterQueue, at now: Date) async throws {
-            let store = try hub.storeOption.open()
             let replay = DeadLetterReplay(
-                replayedBy: operatorName, queue: selection.originalQueue, reason: reason, at: now,
-                expiresAt: now.addingTimeInterval(Self.recordWindow),
+                replayedBy: try staff.id(), queue: selection.originalQueue, reason: reason, at: now,
+                expiresAt: now.addingTimeInterval(StaffOptions.recordWindow),
                 messages: held.deliveries.map {
                     DeadLetterReplay.Message(
                         messageID: $0.properties.messageID ?? "",
                         enquiryID: $0.properties.headers["x-mash-enquiry"]?.string)
                 })
-            let id = try await SenderOptions.publish(
-                replay.json, type: .deadLetterReplay, as: "operator", keys: keys, on: held.connection,
-                routingKey: HubQueues.operatorRoutingKey)
-            guard
-                try await store.awaitOperatorAction(messageID: id, timeout: .seconds(2 * Self.recordWindow)) != nil
-            else {
-                throw CommandFailure(
-                    "the coordinator did not record the replay within \(Int(2 * Self.recordWindow)) s (is it running? "
-                        + "see `mashctl status`); request \(id) expires unrecorded")
-            }
+            _ = try await staff.request(
+                replay.json, type: .deadLetterReplay, what: "replay", on: held.connection, broker: try hub.brokerURL(),
+                store: try hub.storeOption.open(), wait: 2 * StaffOptions.recordWindow)
         }
     }
 }

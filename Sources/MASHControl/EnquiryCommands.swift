@@ -13,13 +13,13 @@ struct EnquiryCommand: ParsableCommand {
         subcommands: [OpenEnquiry.self, WithdrawConsent.self, ShowEnquiry.self])
 }
 
-/// Who sends (the SPA unless --as says otherwise), where its key and the coordinator's public key are, and how to
+/// Which party sends (the SPA unless --party says otherwise), where its key and the coordinator's public key are, and how to
 /// reach the broker.
 struct SenderOptions: ParsableArguments {
-    @Option(help: "Key directory holding <dir>/<as>/*.pem and <dir>/coordinator/*.jwk.")
+    @Option(help: "Key directory holding <dir>/<party>/*.pem and <dir>/coordinator/*.jwk.")
     var keys: String = ".build/keys"
 
-    @Option(name: .customLong("as"), help: "The sending party (its broker user and key folder). Default: spa.")
+    @Option(help: "The sending party (its broker user and key folder). Default: spa.")
     var party: String?
 
     @Option(help: "Broker URL for the sender's user. Default: $MASH_<SENDER>_URL ($MASH_SPA_URL for the SPA).")

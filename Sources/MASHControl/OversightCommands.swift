@@ -85,11 +85,15 @@ struct ShowEnquiry: AsyncParsableCommand {
         abstract: "One enquiry: its clocks, the agency × status matrix and its timeline; its package with the key.",
         discussion: """
             Without --key this shows ids, states and times only. With the decision maker's private key it also \
-            opens the decision package the coordinator sent (sealed to the decision maker) and prints it.
+            opens the decision package the coordinator sent (sealed to the decision maker) and prints it: that is \
+            a view of personal data, so the coordinator records it first (who — your own signed --staff key, with \
+            the practice-manager, dpo or auditor role — when, which enquiry, --reason). If it cannot be recorded, \
+            nothing is opened. `mashctl audit views` lists such views.
 
             Examples:
               mashctl enquiry show 7f0c…
-              mashctl enquiry show 7f0c… --key .build/keys/decision-maker/2026….pem --trust .build/keys
+              mashctl enquiry show 7f0c… --key .build/keys/decision-maker/2026….pem --trust .build/keys \
+                  --reason "Complaint C-2026-31" --staff a.ahmed
             """)
 
     @Argument(help: "The enquiry id.")
@@ -104,7 +108,20 @@ struct ShowEnquiry: AsyncParsableCommand {
     @Flag(help: "Print JSON (the package, when opened, as its JSON document).")
     var json = false
 
-    @OptionGroup var storeOption: StoreOption
+    @Option(
+        help: "With --key: why you open the package (a case or complaint reference); recorded. Required with --key.")
+    var reason: String?
+
+    @OptionGroup var staff: StaffOptions
+    @OptionGroup var hub: HubOptions
+
+    func validate() throws {
+        guard key != nil else { return }
+        guard let reason, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ValidationError("--key opens personal data: say why with --reason (it is recorded)")
+        }
+        _ = try staff.id()
+    }
 
     struct Shown: Encodable {
         var enquiry: HubReadModel.EnquiryOverview
@@ -112,11 +129,11 @@ struct ShowEnquiry: AsyncParsableCommand {
         var package: AnyJSON?
     }
 
-    func run() throws {
+    func run() async throws {
         let now = Date()
-        let store = try storeOption.open()
+        let store = try hub.storeOption.open()
         guard let enquiry = try store.enquiry(id: enquiryID, now: now) else {
-            throw CommandFailure("no enquiry \(enquiryID) in \(storeOption.store)")
+            throw CommandFailure("no enquiry \(enquiryID) in \(hub.storeOption.store)")
         }
         let timeline = try store.timeline(enquiryID: enquiryID)
         var package: [UInt8]?
@@ -124,6 +141,7 @@ struct ShowEnquiry: AsyncParsableCommand {
             guard let sealed = try store.decisionPackage(enquiryID: enquiryID) else {
                 throw CommandFailure("enquiry \(enquiryID) has no decision package yet")
             }
+            try await staff.recordView(of: .enquiry, enquiryID, reason: reason ?? "", hub: hub)
             let recipient = URL(fileURLWithPath: key).deletingLastPathComponent().lastPathComponent
             let pair = try AgencyKeyPair(agency: recipient, privateKey: try KeyDirectory.loadPrivateKey(key), file: key)
             let opener = Opener(

@@ -12,7 +12,7 @@ struct Send: AsyncParsableCommand {
             "Check a document, seal it as its sender and send it to the hub (DANs, open cases, rolls, receipts, decisions).",
         discussion: """
             The file is a JSON document whose `schema` names its type (docs/protocol.md): \
-            mash.domestic-abuse-notification/1 (sent as police unless --as says otherwise), mash.open-case/1 \
+            mash.domestic-abuse-notification/1 (sent as police unless --party says otherwise), mash.open-case/1 \
             (csc), mash.school-roll/1 (orchestra), mash.encompass-acknowledgement/1 (give --as: the school or \
             la-officer), mash.decision/1 (decision-maker), mash.enquiry/1 and mash.consent-withdrawal/1 (spa). \
             It is read as strictly as the hub \
@@ -25,8 +25,8 @@ struct Send: AsyncParsableCommand {
             --broker or $MASH_<SENDER>_URL (MASH_POLICE_URL, MASH_ORCHESTRA_URL, MASH_SCHOOL_990001_URL, ...).
 
             Examples:
-              mashctl send dan.json --as police
-              mashctl send roll.csv --urn 990001 --qualifier full --as orchestra
+              mashctl send dan.json --party police
+              mashctl send roll.csv --urn 990001 --qualifier full --party orchestra
               mashctl send roll.xml --urn 990002 --check
               mashctl send decision.json                  # as decision-maker
             """)
@@ -60,7 +60,7 @@ struct Send: AsyncParsableCommand {
         }
         let party = sender.party ?? Self.defaultSenders[type]
         guard let party else {
-            throw CommandFailure("\(file): say who sends a \(type.rawValue) with --as (the school or la-officer)")
+            throw CommandFailure("\(file): say who sends a \(type.rawValue) with --party (the school or la-officer)")
         }
         if check {
             StandardStreams.note("\(file): a valid \(type.rawValue) (\(summary))")

@@ -36,32 +36,26 @@ struct Subject: AsyncParsableCommand {
         }
     }
 
-    /// Who asks the coordinator, why, with which keys, and where the broker and the store are.
+    /// Who asks the coordinator (a staff member, signing with their own key), why, and where the broker and the
+    /// store are. The person's references are made with `<keys>/coordinator/data-at-rest.key`.
     struct RequestOptions: ParsableArguments {
         @Option(help: "Why: the data subject's request reference. Recorded with the action. Required.")
         var reason: String
-        @Option(name: .customLong("as"), help: "Who is acting (a staff id), for the record.")
-        var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
-        @Option(
-            help: """
-                Key directory: <dir>/operator/*.pem signs the request, <dir>/coordinator/*.jwk seals it, and \
-                <dir>/coordinator/data-at-rest.key makes the person's references.
-                """)
-        var keys: String = ".build/keys"
+        @OptionGroup var staff: StaffOptions
         @OptionGroup var hub: HubOptions
 
-        /// How long the coordinator has to record a request; one it reads later is refused (`expired`).
-        static let recordWindow: TimeInterval = 30
+        static var recordWindow: TimeInterval { StaffOptions.recordWindow }
 
         func validate() throws {
             guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw ValidationError("--reason must give the data subject's request reference")
             }
+            _ = try staff.id()
         }
 
         /// The person's keyed references, made with the coordinator's data key.
         func references(_ person: PersonOptions) throws -> [String] {
-            let dataKey = (keys as NSString).appendingPathComponent("coordinator/data-at-rest.key")
+            let dataKey = (staff.keys as NSString).appendingPathComponent("coordinator/data-at-rest.key")
             guard FileManager.default.fileExists(atPath: dataKey) else {
                 throw CommandFailure("\(dataKey): no data key, so the person's references cannot be made (--keys)")
             }
@@ -70,46 +64,18 @@ struct Subject: AsyncParsableCommand {
                 nhsNumber: person.nhs, keyring: try DataKeyring.loadOrCreate(at: dataKey))
         }
 
-        /// The request's common part, expiring after `recordWindow`.
-        func request(about references: [String]) -> SubjectRequest {
+        /// The request's common part, in the staff member's name, expiring after `recordWindow`.
+        func request(about references: [String]) throws -> SubjectRequest {
             let now = Date()
             return SubjectRequest(
-                requestedBy: operatorName, reason: reason, references: references, at: now,
+                requestedBy: try staff.id(), reason: reason, references: references, at: now,
                 expiresAt: now.addingTimeInterval(Self.recordWindow))
         }
 
-        /// Sends an operator request and waits, reading the store, until the coordinator has recorded it.
+        /// Sends a request signed with the staff member's key and waits until the coordinator has recorded it.
         @discardableResult
         func send(_ payload: [UInt8], type: DocumentType, what: String) async throws -> OperatorAction {
-            try await Self.send(payload, type: type, what: what, keys: keys, hub: hub)
-        }
-
-        /// Sends an operator request signed with `<keys>/operator` and waits until the coordinator records it.
-        static func send(_ payload: [UInt8], type: DocumentType, what: String, keys: String, hub: HubOptions)
-            async throws -> OperatorAction
-        {
-            let store = try hub.storeOption.open()
-            let connection = try await AMQPConnection.connect(
-                AMQPConfiguration(url: try hub.brokerURL(), connectionName: "mashctl subject"))
-            let id: String
-            do {
-                id = try await SenderOptions.publish(
-                    payload, type: type, as: "operator", keys: keys, on: connection,
-                    routingKey: HubQueues.operatorRoutingKey)
-                await connection.close()
-            } catch {
-                await connection.close()
-                throw error
-            }
-            guard
-                let action = try await store.awaitOperatorAction(
-                    messageID: id, timeout: .seconds(2 * Self.recordWindow))
-            else {
-                throw CommandFailure(
-                    "the coordinator did not record the \(what) within \(Int(2 * Self.recordWindow)) s (is it "
-                        + "running? see `mashctl status`, and `mashctl dlq list` for a refusal)")
-            }
-            return action
+            try await staff.request(payload, type: type, what: what, hub: hub, wait: 2 * Self.recordWindow)
         }
     }
 
@@ -128,9 +94,9 @@ struct Subject: AsyncParsableCommand {
 
                 Examples:
                   mashctl subject disclosures --forename Amy --surname Carter --dob 2019-03-01 \\
-                      --reason "SAR-2026-114" --as dpo.khan
+                      --reason "SAR-2026-114" --staff d.khan
                   mashctl subject disclosures --forename Amy --surname Carter --dob 2019-03-01 --nhs 9434765919 \\
-                      --from 2026-01-01 --reason "SAR-2026-114" --as dpo.khan --csv > disclosures.csv
+                      --from 2026-01-01 --reason "SAR-2026-114" --staff d.khan --csv > disclosures.csv
                 """)
 
         @OptionGroup var person: PersonOptions
@@ -152,7 +118,7 @@ struct Subject: AsyncParsableCommand {
             let references = try request.references(person)
             let from = try Audit.Export.instant(from, "--from")
             let to = try Audit.Export.instant(to, "--to")
-            let access = SubjectAccess(request.request(about: references))
+            let access = SubjectAccess(try request.request(about: references))
             try await request.send(access.json, type: .subjectAccess, what: "search (nothing is shown)")
             let entries = try RecordOfSharing.disclosures(
                 try request.hub.storeOption.open(), about: references, from: from, to: to
@@ -215,7 +181,7 @@ struct Subject: AsyncParsableCommand {
 
                 Example:
                   mashctl subject restrict --forename Amy --surname Carter --dob 2019-03-01 \\
-                      --reason "Art. 18 request R-2026-7" --as dpo.khan
+                      --reason "Art. 18 request R-2026-7" --staff d.khan
                 """)
         @OptionGroup var person: PersonOptions
         @OptionGroup var request: RequestOptions
@@ -229,7 +195,7 @@ struct Subject: AsyncParsableCommand {
             discussion: """
                 Example:
                   mashctl subject lift --forename Amy --surname Carter --dob 2019-03-01 \\
-                      --reason "R-2026-7 resolved" --as dpo.khan
+                      --reason "R-2026-7 resolved" --staff d.khan
                 """)
         @OptionGroup var person: PersonOptions
         @OptionGroup var request: RequestOptions
@@ -248,7 +214,7 @@ struct Subject: AsyncParsableCommand {
         corrected: Person? = nil, note: String? = nil
     ) async throws {
         let correction = SubjectCorrection(
-            action, request.request(about: try request.references(person)), person: person.person,
+            action, try request.request(about: try request.references(person)), person: person.person,
             corrected: corrected, note: note, enquiryID: options.enquiry)
         // Read back as the coordinator will, so a bad field is named here and not in a dead letter.
         _ = try SubjectCorrection(json: correction.json, source: "the request")
@@ -270,7 +236,7 @@ struct Subject: AsyncParsableCommand {
 
                 Example:
                   mashctl subject rectify --forename Amy --surname Carter --dob 2019-03-01 \\
-                      --set dateOfBirth=2019-03-10 --reason "R-2026-9 birth certificate seen" --as dpo.khan
+                      --set dateOfBirth=2019-03-10 --reason "R-2026-9 birth certificate seen" --staff d.khan
                 """)
         @OptionGroup var person: PersonOptions
         @Option(name: .customLong("set"), help: "An accurate field, FIELD=VALUE (repeat for several).")
@@ -312,7 +278,7 @@ struct Subject: AsyncParsableCommand {
 
                 Example:
                   mashctl subject erase --forename Amy --surname Carter --dob 2019-03-01 \\
-                      --reason "Art. 17 request R-2026-12" --as dpo.khan
+                      --reason "Art. 17 request R-2026-12" --staff d.khan
                 """)
         @OptionGroup var person: PersonOptions
         @OptionGroup var options: CorrectionOptions
@@ -332,7 +298,7 @@ struct Subject: AsyncParsableCommand {
                 Example:
                   mashctl subject mark-opinion-incorrect --forename Amy --surname Carter --dob 2019-03-01 \\
                       --enquiry 3f6c... --note "The referral's view that the mother was intoxicated was wrong: \\
-                      see case note 14 May" --reason "R-2026-13" --as dpo.khan
+                      see case note 14 May" --reason "R-2026-13" --staff d.khan
                 """)
         @OptionGroup var person: PersonOptions
         @Option(help: "Which opinion is incorrect, and why. Required.")
@@ -381,7 +347,7 @@ struct Subject: AsyncParsableCommand {
         async throws
     {
         let restriction = SubjectRestriction(
-            action, request.request(about: try request.references(person)), person: person.person)
+            action, try request.request(about: try request.references(person)), person: person.person)
         let recorded = try await request.send(restriction.json, type: .subjectRestriction, what: action.rawValue)
         StandardStreams.note(
             (action == .restrict ? "restricted: enquiries about this person are refused until lifted" : "lifted")

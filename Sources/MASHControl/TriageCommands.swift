@@ -90,47 +90,35 @@ struct Cases: ParsableCommand {
                 \(OpenCaseRegisterImport.csvColumns.joined(separator: ", ")). Status is open or closed; DOB is \
                 YYYY-MM-DD. The file is checked here first: a bad row refuses the whole file, naming its line, and \
                 nothing is sent. The cases then go to the coordinator sealed, as a mash.open-case-register/1 signed \
-                with the operator's key; the coordinator applies them in one transaction (children kept as keyed \
+                with your own staff key (--staff; the operator role); the coordinator applies them in one transaction (children kept as keyed \
                 pseudonyms, the allocation sealed with its data key) and records who imported them. This command \
                 waits until it has.
 
                 Example:
-                  mashctl cases import open-cases.csv --as j.smith
+                  mashctl cases import open-cases.csv --staff j.smith
                 """)
 
         @Argument(help: "The CSV file.")
         var file: String
 
-        @Option(help: "Key directory holding <dir>/operator/*.pem and <dir>/coordinator/*.jwk.")
-        var keys: String = ".build/keys"
-
-        @OptionGroup var storeOption: StoreOption
-
-        @Option(help: "Broker URL as the operator user. Default: $MASH_OPERATOR_URL.")
-        var broker: String?
-
-        @Option(name: .customLong("as"), help: "Who is importing (a staff id), recorded by the coordinator.")
-        var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+        @OptionGroup var staff: StaffOptions
+        @OptionGroup var hub: HubOptions
 
         @Option(help: "Seconds to wait for the coordinator to apply the file.")
         var timeout: Int = 60
+
+        func validate() throws { _ = try staff.id() }
 
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ValidationError("cannot read \(file)")
             }
             let cases = try OpenCaseRegisterImport.cases(csv: Array(data), source: file)
-            let store = try storeOption.open()
             let register = OpenCaseRegisterImport(
-                importedBy: operatorName, source: (file as NSString).lastPathComponent, cases: cases)
-            let id = try await SenderOptions.send(
-                register.json, type: .openCaseRegister, as: "operator", keys: keys, broker: broker,
-                routingKey: HubQueues.operatorRoutingKey)
-            guard let action = try await store.awaitOperatorAction(messageID: id, timeout: .seconds(timeout)) else {
-                throw CommandFailure(
-                    "\(file): sent as message \(id), but the coordinator has not applied it within \(timeout) s (is "
-                        + "it running? see `mashctl status`); it will be applied when the coordinator reads it")
-            }
+                importedBy: try staff.id(), source: (file as NSString).lastPathComponent, cases: cases)
+            let action = try await staff.request(
+                register.json, type: .openCaseRegister, what: "import of \(file)", hub: hub, wait: TimeInterval(timeout)
+            )
             print("\(file): \(action.summary)")
         }
     }

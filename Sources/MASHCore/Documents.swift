@@ -38,6 +38,7 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case correction = "mash.correction/1"
     case correctionReceipt = "mash.correction-receipt/1"
     case openCaseRegister = "mash.open-case-register/1"
+    case contentView = "mash.content-view/1"
 }
 
 extension DocumentReader {

@@ -225,3 +225,59 @@ public struct SubjectRestriction: Sendable, Equatable {
         return DocumentWriter.encode(object)
     }
 }
+
+/// `mash.content-view/1`, staff member → coordinator: someone is about to see content (an enquiry's decision
+/// package, a dead letter). The coordinator records who, when, what and why before `mashctl` shows anything; if
+/// it refuses or cannot record, nothing is shown.
+public struct ContentView: Sendable, Equatable {
+    public enum Subject: String, Sendable, CaseIterable {
+        case enquiry
+        case deadLetter = "dead-letter"
+    }
+
+    public var requestedBy: String
+    public var subject: Subject
+    /// An enquiry id, or `<queue>#<position>` and the message id of a dead letter: never personal data.
+    public var reference: String
+    public var reason: String
+    public var at: Date
+    public var expiresAt: Date
+
+    public init(
+        requestedBy: String, subject: Subject, reference: String, reason: String, at: Date, expiresAt: Date
+    ) {
+        self.requestedBy = requestedBy
+        self.subject = subject
+        self.reference = reference
+        self.reason = reason
+        self.at = at
+        self.expiresAt = expiresAt
+    }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.contentView)
+        requestedBy = try reader.identifier("requestedBy")
+        let subjectText = try reader.string("subject")
+        guard let subject = Subject(rawValue: subjectText) else {
+            throw reader.error("subject", "'\(subjectText)' is not enquiry or dead-letter")
+        }
+        self.subject = subject
+        reference = try reader.string("reference")
+        guard !reference.isEmpty, reference.count <= 200 else {
+            throw reader.error("reference", "must name what is viewed (1 to 200 characters)")
+        }
+        reason = try reader.string("reason")
+        guard !reason.trimmingSpaces.isEmpty else { throw reader.error("reason", "must say why") }
+        at = try reader.instant("at")
+        expiresAt = try reader.instant("expiresAt")
+        try reader.finish()
+    }
+
+    public var json: [UInt8] {
+        DocumentWriter.encode([
+            "schema": DocumentType.contentView.rawValue, "requestedBy": requestedBy, "subject": subject.rawValue,
+            "reference": reference, "reason": reason, "at": Instant.format(at), "expiresAt": Instant.format(expiresAt),
+        ])
+    }
+}

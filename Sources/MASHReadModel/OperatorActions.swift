@@ -10,6 +10,7 @@ public struct OperatorAction: Sendable, Equatable, Codable {
         case subjectRestriction = "subject-restriction"
         case subjectCorrection = "subject-correction"
         case breach = "breach"
+        case contentView = "content-view"
     }
 
     /// The request's message id.
@@ -24,6 +25,22 @@ public struct OperatorAction: Sendable, Equatable, Codable {
     public var summary: String
 }
 
+extension OperatorAction {
+    /// The kinds that show someone personal data: what `mashctl audit views` lists.
+    public static let views: Set<Kind> = [.contentView, .subjectAccess]
+
+    init(_ row: Row) throws {
+        let kind: String = row["kind"]
+        guard let parsed = Kind(rawValue: kind) else {
+            let id: String = row["message_id"]
+            throw CorruptStore(detail: "operator_action \(id) has the unknown kind '\(kind)'")
+        }
+        self.init(
+            messageID: row["message_id"], kind: parsed, sender: row["sender"], operatorName: row["operator"],
+            at: Date(timeIntervalSince1970: row["at"]), summary: row["summary"])
+    }
+}
+
 extension HubReadModel {
     /// The request sent as `messageID`, once the coordinator has carried it out.
     public func operatorAction(messageID: String) throws -> OperatorAction? {
@@ -32,13 +49,35 @@ extension HubReadModel {
                 let row = try Row.fetchOne(
                     db, sql: "SELECT * FROM operator_action WHERE message_id = ?", arguments: [messageID])
             else { return nil }
-            let kind: String = row["kind"]
-            guard let parsed = OperatorAction.Kind(rawValue: kind) else {
-                throw CorruptStore(detail: "operator_action \(messageID) has the unknown kind '\(kind)'")
+            return try OperatorAction(row)
+        }
+    }
+
+    /// The requests of `kinds` carried out from `from` (inclusive) to `to` (exclusive), by `staff` when given,
+    /// oldest first.
+    public func operatorActions(
+        kinds: Set<OperatorAction.Kind>, from: Date? = nil, to: Date? = nil, staff: String? = nil
+    ) throws -> [OperatorAction] {
+        try reader.read { db in
+            var conditions = ["kind IN (\(kinds.map { _ in "?" }.joined(separator: ",")))"]
+            var arguments = StatementArguments(kinds.map(\.rawValue).sorted())
+            if let from {
+                conditions.append("at >= ?")
+                arguments += [from.timeIntervalSince1970]
             }
-            return OperatorAction(
-                messageID: row["message_id"], kind: parsed, sender: row["sender"], operatorName: row["operator"],
-                at: Date(timeIntervalSince1970: row["at"]), summary: row["summary"])
+            if let to {
+                conditions.append("at < ?")
+                arguments += [to.timeIntervalSince1970]
+            }
+            if let staff {
+                conditions.append("operator = ?")
+                arguments += [staff]
+            }
+            return try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM operator_action WHERE \(conditions.joined(separator: " AND ")) ORDER BY at, rowid",
+                arguments: arguments
+            ).map(OperatorAction.init)
         }
     }
 

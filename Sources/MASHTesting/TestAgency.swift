@@ -14,12 +14,15 @@ public struct TestHub: Sendable {
         + agencies + schools
     /// The sample schools of Config/schools, as key-holding parties.
     public static let schools = ["school-990001", "school-990002"]
+    /// The staff of Config/staff.yaml (an operator, a Practice Manager, a DPO, an auditor), each with a key of
+    /// their own, and one who is not listed there.
+    public static let staff = ["j.smith", "a.ahmed", "d.khan", "r.okafor", "x.unlisted"]
 
     public let keys: ScratchDirectory
 
     public init(_ purpose: String) throws {
         keys = try ScratchDirectory("keys-\(purpose)")
-        for party in Self.parties { try KeyDirectory.generate(agency: party, in: keys.path) }
+        for party in Self.parties + Self.staff { try KeyDirectory.generate(agency: party, in: keys.path) }
     }
 
     /// Keys already parsed, by file: a party seals many messages and PEM decoding costs more than the

@@ -205,9 +205,11 @@ public enum KeyDirectory {
     }
 
     static func validate(agency: String) throws {
-        let allowed = agency.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
-        guard !agency.isEmpty, allowed else {
-            throw SealingError(.invalidKey, "agency id '\(agency)' must be lower-case letters, digits and '-'")
+        let allowed = agency.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == ".") }
+        guard !agency.isEmpty, allowed, !agency.hasPrefix("."), !agency.contains("..") else {
+            throw SealingError(
+                .invalidKey,
+                "id '\(agency)' must be lower-case letters, digits and '-' (a party), or with a '.' (a staff member)")
         }
     }
 }

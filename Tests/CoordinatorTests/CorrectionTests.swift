@@ -43,7 +43,7 @@ extension CoordinatorBrokerTests {
         func subject(_ harness: Harness, _ arguments: [String]) async throws -> String {
             let result = try await harness.mashctl(
                 ["subject"] + arguments + [
-                    "--reason", "R-2026-12", "--as", "dpo.khan", "--keys", harness.hub.keys.path,
+                    "--reason", "R-2026-12", "--staff", "d.khan", "--keys", harness.hub.keys.path,
                 ]
                     + (try harness.operatorOptions()))
             #expect(result.status == 0, "\(result.output)")
@@ -291,7 +291,8 @@ extension CoordinatorBrokerTests {
                 #expect(try Self.count("suppression", in: adapterStore) == 0)
                 let bad = try await harness.mashctl(
                     ["subject", "rectify"] + Self.amyOptions + [
-                        "--set", "nhsNumber=1234567890", "--reason", "R-1", "--keys", harness.hub.keys.path,
+                        "--set", "nhsNumber=1234567890", "--reason", "R-1", "--keys", harness.hub.keys.path, "--staff",
+                        "d.khan",
                     ] + (try harness.operatorOptions()))
                 #expect(bad.status != 0, "\(bad.output)")
                 #expect(bad.output.contains("--set: field 'nhsNumber': is not an NHS number"), "\(bad.output)")

@@ -234,7 +234,7 @@ extension CoordinatorBrokerTests {
                 // Discovered 48 h less 6 s ago: 24 h are left 6 s from now.
                 let discovered = Date(
                     timeIntervalSince1970: (Date().timeIntervalSince1970 - 48 * 3600 + 6).rounded(.down))
-                let options = try harness.operatorOptions() + ["--keys", harness.hub.keys.path, "--as", "dpo.khan"]
+                let options = try harness.operatorOptions() + ["--keys", harness.hub.keys.path, "--staff", "d.khan"]
                 let opened = try await harness.mashctl(
                     [
                         "breach", "open", "--summary", "Package e-mailed to the wrong team", "--discovered-at",
@@ -277,12 +277,95 @@ extension CoordinatorBrokerTests {
                     try Row.fetchOne(
                         $0, sql: "SELECT ico_reference, closed_by, alerted FROM breach WHERE id = ?", arguments: [id])
                 }
-                #expect(row?["ico_reference"] == "ICO-00123456" && row?["closed_by"] == "dpo.khan")
+                #expect(row?["ico_reference"] == "ICO-00123456" && row?["closed_by"] == "d.khan")
                 #expect(row?["alerted"] == 1, "one stage alerted, once")
                 let listed = try await harness.mashctl(["breach", "list", "--store", harness.storePath])
                 #expect(listed.output.contains("ICO ICO-00123456"), "\(listed.output)")
                 let late = try await harness.mashctl(["breach", "close", "--id", id, "--ico-reference", "X"] + options)
                 #expect(late.status != 0 && late.output.contains("is already closed"), "\(late.output)")
+            }
+        }
+
+        @Test(
+            """
+            staff act as themselves: a request signed by a staff key without the role, by someone not in staff.yaml, \
+            naming someone else, or not signed at all is refused; one with the role works and audit views lists it
+            """)
+        func staffIdentity() async throws {
+            try await Harness.with("staff") { harness in
+                try await harness.startInProcess()
+                let search =
+                    [
+                        "subject", "disclosures", "--forename", "Amy", "--surname", "Carter", "--dob", "2019-03-01",
+                        "--reason", "SAR-2026-200", "--keys", harness.hub.keys.path,
+                    ] + (try harness.operatorOptions())
+                func actions() throws -> Int {
+                    try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM operator_action") } ?? -1
+                }
+
+                // An operator may replay dead letters but not search what was shared about a person.
+                let operatorSearch = try await harness.mashctl(search + ["--staff", "j.smith"])
+                #expect(operatorSearch.status != 0)
+                #expect(
+                    operatorSearch.output.contains("roleNotAllowed")
+                        && operatorSearch.output.contains(
+                            "'j.smith' (operator) may not search disclosures about a person")
+                        && operatorSearch.output.contains("needs dpo or auditor"),
+                    "\(operatorSearch.output)")
+                // A key the hub trusts, of someone not on the staff list.
+                let stranger = try await harness.mashctl(search + ["--staff", "x.unlisted"])
+                #expect(stranger.status != 0 && stranger.output.contains("notStaff"), "\(stranger.output)")
+                let nameless = try await harness.mashctl(search)
+                #expect(nameless.status == 64 && nameless.output.contains("--staff"), "\(nameless.output)")
+                #expect(try actions() == 0)
+
+                // The auditor may: the search is recorded, then shown.
+                let auditorSearch = try await harness.mashctl(search + ["--staff", "r.okafor"])
+                #expect(auditorSearch.status == 0, "\(auditorSearch.output)")
+                #expect(try actions() == 1)
+
+                // Signed by one member, in another's name.
+                let now = Date()
+                let forged = SubjectAccess(
+                    SubjectRequest(
+                        requestedBy: "d.khan", reason: "SAR-2026-201", references: [String(repeating: "a", count: 32)],
+                        at: now, expiresAt: now.addingTimeInterval(30)))
+                try await harness.send(
+                    forged.json, type: .subjectAccess, from: "r.okafor", routingKey: "operator", user: "operator")
+                // Not signed at all: the document as plain JSON on the operator's routing key.
+                let operatorURL = try harness.broker.url(asUser: "operator")
+                let plain = try await AMQPConnection.connect(
+                    AMQPConfiguration(url: operatorURL, connectionName: "test unsigned"))
+                try await plain.publish(
+                    OutboundMessage(
+                        body: forged.json,
+                        properties: MessageProperties(
+                            messageID: UUID().uuidString.lowercased(), type: DocumentType.subjectAccess.rawValue,
+                            contentType: "application/json", headers: ["x-mash-sender": .string("d.khan")])),
+                    exchange: "mash.intake", routingKey: "operator")
+                await plain.close()
+                let deadLetters = try await harness.admin.consume(queue: "coordinator.notifications.dlq", prefetch: 10)
+                var reasons: [String] = []
+                for _ in 0..<4 {
+                    let letter = try await deadLetters.next(within: .seconds(30), "a refused staff request")
+                    reasons.append(letter.properties.headers["x-mash-reason"]?.string ?? "?")
+                    try letter.ack()
+                }
+                #expect(reasons.filter { $0 == "roleNotAllowed" }.count == 1, "\(reasons)")
+                #expect(reasons.filter { $0 == "notStaff" }.count == 1, "\(reasons)")
+                #expect(reasons.filter { $0 == "notSigner" }.count == 1, "\(reasons)")
+                #expect(reasons.filter { $0 == "malformed" }.count == 1, "the unsigned one, not a JWE: \(reasons)")
+                #expect(try actions() == 1)
+
+                let views = try await harness.mashctl(["audit", "views", "--store", harness.storePath])
+                #expect(views.status == 0, "\(views.output)")
+                let lines = views.output.split(separator: "\n").filter { $0.contains("subject-access") }
+                #expect(lines.count == 1 && lines[0].contains("r.okafor"), "\(views.output)")
+                #expect(lines.first?.contains("SAR-2026-200") == true, "\(views.output)")
+                #expect(!views.output.contains("Carter") && !views.output.contains("2019-03-01"))
+                let none = try await harness.mashctl(
+                    ["audit", "views", "--store", harness.storePath, "--staff", "j.smith", "--json"])
+                #expect(none.output.hasPrefix("[") && !none.output.contains("r.okafor"), "\(none.output)")
             }
         }
     }

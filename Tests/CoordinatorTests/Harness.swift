@@ -107,6 +107,7 @@ final class Harness: Sendable {
             schoolsDirectory.value, bankHolidays: settings.calendar.holidays)
         settings.retention = try RetentionSchedule.load(file: retentionFile.value)
         settings.signatories = try Signatories.load(file: signatoriesFile.value)
+        settings.staff = try StaffRegister.load(file: Repository.path("Config/staff.yaml"))
         settings.checkpointInterval = 0.2
         settings.checkpointFile = checkpointFile
         return settings
@@ -150,7 +151,8 @@ final class Harness: Sendable {
                 "--holidays", Repository.path("Config/calendar/bank-holidays.json"),
                 "--definitions", vhost.definitionsFile, "--operations-port", "0",
                 "--schools", schoolsDirectory.value, "--retention", retentionFile.value,
-                "--signatories", signatoriesFile.value, "--checkpoint-every", "1",
+                "--signatories", signatoriesFile.value, "--staff", Repository.path("Config/staff.yaml"),
+                "--checkpoint-every", "1",
             ], log: scratch.file("coordinator.log"))
         processes.withLock { $0.append(process) }
         try await process.waitFor("mash-coordinator ready", occurrences: readyCount, within: .seconds(60))
@@ -169,12 +171,14 @@ final class Harness: Sendable {
         try await send(payload, type: type, from: "spa", routingKey: "enquiry")
     }
 
-    /// A police, CSC, Orchestra or school document, sealed by `sender` and published as that broker user to
-    /// `mash.intake` with `routingKey`. Returns the message id.
+    /// A police, CSC, Orchestra or school document, sealed by `sender` and published as that broker user (or
+    /// `user`: a staff member publishes as `operator`) to `mash.intake` with `routingKey`. Returns the message id.
     @discardableResult
-    func send(_ payload: [UInt8], type: DocumentType, from sender: String, routingKey: String) async throws -> String {
+    func send(
+        _ payload: [UInt8], type: DocumentType, from sender: String, routingKey: String, user: String? = nil
+    ) async throws -> String {
         let connection = try await AMQPConnection.connect(
-            AMQPConfiguration(url: try broker.url(asUser: sender), connectionName: "test \(sender)"))
+            AMQPConfiguration(url: try broker.url(asUser: user ?? sender), connectionName: "test \(sender)"))
         defer { Task { await connection.close() } }
         // Issued by the test's clock, as the coordinator's is (a test may move both forward).
         let message = try hub.sealed(

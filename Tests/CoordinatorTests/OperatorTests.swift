@@ -103,12 +103,22 @@ extension CoordinatorBrokerTests {
                 let key = try #require(
                     try FileManager.default.contentsOfDirectory(atPath: harness.hub.keys.path + "/decision-maker")
                         .first { $0.hasSuffix(".pem") })
-                let opened = try await harness.mashctl([
-                    "enquiry", "show", enquiry.id, "--store", harness.storePath, "--key",
-                    harness.hub.keys.path + "/decision-maker/" + key, "--trust", harness.hub.keys.path,
-                ])
+                let opening = [
+                    "enquiry", "show", enquiry.id, "--key", harness.hub.keys.path + "/decision-maker/" + key,
+                    "--trust", harness.hub.keys.path, "--keys", harness.hub.keys.path,
+                ]
+                let unreasoned = try await harness.mashctl(
+                    opening + ["--staff", "a.ahmed"] + harness.operatorOptions())
+                #expect(unreasoned.status == 64 && unreasoned.output.contains("--reason"), "\(unreasoned.output)")
+                let opened = try await harness.mashctl(
+                    opening + ["--staff", "a.ahmed", "--reason", "C-2026-31"] + harness.operatorOptions())
                 #expect(opened.status == 0, "\(opened.output)")
                 #expect(opened.output.contains("DECISION PACKAGE") && opened.output.contains("Testperson"))
+                let views = try await harness.mashctl(["audit", "views", "--store", harness.storePath])
+                #expect(
+                    views.output.split(separator: "\n").contains {
+                        $0.contains("a.ahmed") && $0.contains("enquiry \(enquiry.id): C-2026-31")
+                    }, "the view is listed: \(views.output)")
 
                 try captureScreen(status, harness: harness)
             }
@@ -155,8 +165,8 @@ extension CoordinatorBrokerTests {
                 let enquiry = TestHub.enquiry(rag: .green)
                 try await harness.send(enquiry.json, type: .enquiry)
                 let options = try harness.operatorOptions()
-                // A replay is recorded by the coordinator at the operator's request, signed with its key.
-                let replayOptions = options + ["--keys", harness.hub.keys.path]
+                // A replay is recorded by the coordinator at the operator's request, signed with their own key.
+                let replayOptions = options + ["--keys", harness.hub.keys.path, "--staff", "j.smith"]
                 for _ in 0..<100
                 where try await harness.admin.inspect(queue: "coordinator.intake.dlq").messageCount == 0 {
                     try await Task.sleep(for: .milliseconds(100))
@@ -169,12 +179,12 @@ extension CoordinatorBrokerTests {
                 #expect(listed.output.contains("cannotSeal"))
                 let shown = try await harness.mashctl(
                     [
-                        "dlq", "show", "--queue", "coordinator.intake.dlq", "--message",
+                        "dlq", "show", "--queue", "coordinator.intake.dlq", "--reason", "INC-1234", "--message",
                         try #require(
                             listed.output.split(separator: "\n").dropFirst(2).first?.split(separator: " ")[1]
                         ).description,
                     ]
-                        + options)
+                        + replayOptions)
                 #expect(shown.output.contains("\"reason\" : \"cannotSeal\""), "\(shown.output)")
                 #expect(shown.output.contains("early-help"), "the detail names the addressee without a key")
 
@@ -190,8 +200,7 @@ extension CoordinatorBrokerTests {
                     ["keys", "generate", "--agency", "early-help", "--out", harness.hub.keys.path])
                 let replayed = try await harness.mashctl(
                     [
-                        "dlq", "replay", "--queue", "coordinator.intake", "--reason", "Early Help key added", "--as",
-                        "ops-1",
+                        "dlq", "replay", "--queue", "coordinator.intake", "--reason", "Early Help key added",
                     ]
                         + replayOptions)
                 #expect(replayed.status == 0, "\(replayed.output)")
@@ -203,7 +212,7 @@ extension CoordinatorBrokerTests {
                     } == 4
                 }
                 let again = try await harness.mashctl(
-                    ["dlq", "replay", "--queue", "coordinator.intake", "--reason", "again", "--as", "ops-1"]
+                    ["dlq", "replay", "--queue", "coordinator.intake", "--reason", "again"]
                         + replayOptions)
                 #expect(again.output.contains("0 of 0 messages"), "\(again.output)")
                 try await Task.sleep(for: .seconds(1))
@@ -224,7 +233,7 @@ extension CoordinatorBrokerTests {
                     )
                 }
                 #expect(audit.count == 1)
-                #expect(audit.first?["sender"] == "operator:ops-1")
+                #expect(audit.first?["sender"] == "operator:j.smith")
                 #expect(audit.first?["recipient"] == "coordinator.intake")
                 #expect(audit.first?["purpose"] == "dead-letter replay: Early Help key added")
                 let verified = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
@@ -249,7 +258,7 @@ extension CoordinatorBrokerTests {
                     "Forename,Surname,DOB,SocialWorker,Team,Status\nAmy,Test,2015-02-03,J Smith,North,open\nBen,Test,03/2016,,,open\n"
                     .write(toFile: bad, atomically: true, encoding: .utf8)
                 let refused = try await harness.mashctl(
-                    ["cases", "import", bad, "--keys", harness.hub.keys.path, "--broker", broker, "--as", "ops-2"]
+                    ["cases", "import", bad, "--keys", harness.hub.keys.path, "--broker", broker, "--staff", "j.smith"]
                         + store)
                 #expect(refused.status != 0)
                 #expect(refused.output.contains("line 3 DOB"), "\(refused.output)")
@@ -265,7 +274,10 @@ extension CoordinatorBrokerTests {
 
                 """.write(toFile: good, atomically: true, encoding: .utf8)
                 let imported = try await harness.mashctl(
-                    ["cases", "import", good, "--keys", harness.hub.keys.path, "--broker", broker, "--as", "ops-2"]
+                    [
+                        "cases", "import", good, "--keys", harness.hub.keys.path, "--broker", broker, "--staff",
+                        "j.smith",
+                    ]
                         + store)
                 #expect(imported.status == 0, "\(imported.output)")
                 #expect(imported.output.contains("cases.csv: 2 open, 1 closed"), "\(imported.output)")
@@ -274,27 +286,28 @@ extension CoordinatorBrokerTests {
                     try Row.fetchOne(db, sql: "SELECT kind, sender, operator, summary FROM operator_action")
                 }
                 #expect(action?["kind"] == "open-case-import")
-                #expect(action?["sender"] == "operator")
-                #expect(action?["operator"] == "ops-2")
+                #expect(action?["sender"] == "j.smith")
+                #expect(action?["operator"] == "j.smith")
 
-                // The SPA may not send operator requests, whatever it signs.
+                // The SPA may not send operator requests, whatever it signs: it is not a member of staff.
                 let cases = try OpenCaseRegisterImport.cases(
                     csv: Array(try String(contentsOfFile: good, encoding: .utf8).utf8), source: "cases.csv")
                 try await harness.send(
-                    OpenCaseRegisterImport(importedBy: "spa-1", source: "cases.csv", cases: cases).json,
+                    OpenCaseRegisterImport(importedBy: "j.smith", source: "cases.csv", cases: cases).json,
                     type: .openCaseRegister, from: "spa", routingKey: "operator")
                 let deadLetters = try await harness.admin.consume(queue: "coordinator.notifications.dlq", prefetch: 1)
                 let notAllowed = try await deadLetters.next(within: .seconds(30), "the SPA's operator request")
-                #expect(notAllowed.properties.headers["x-mash-reason"] == .string("senderNotAllowed"))
+                #expect(notAllowed.properties.headers["x-mash-reason"] == .string("notStaff"))
                 try notAllowed.ack()
 
                 // A replay request read after it expired records nothing.
                 let replay = DeadLetterReplay(
-                    replayedBy: "ops-2", queue: "coordinator.intake", reason: "late",
+                    replayedBy: "j.smith", queue: "coordinator.intake", reason: "late",
                     at: Date(timeIntervalSinceNow: -120),
                     expiresAt: Date(timeIntervalSinceNow: -90),
                     messages: [DeadLetterReplay.Message(messageID: UUID().uuidString.lowercased(), enquiryID: nil)])
-                try await harness.send(replay.json, type: .deadLetterReplay, from: "operator", routingKey: "operator")
+                try await harness.send(
+                    replay.json, type: .deadLetterReplay, from: "j.smith", routingKey: "operator", user: "operator")
                 let expired = try await deadLetters.next(within: .seconds(30), "the expired replay request")
                 #expect(expired.properties.headers["x-mash-reason"] == .string("expired"))
                 try expired.ack()

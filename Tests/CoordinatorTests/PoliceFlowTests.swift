@@ -87,7 +87,7 @@ extension CoordinatorBrokerTests {
                 func disclosures(_ person: [String]) async throws -> [[String: Any]] {
                     let result = try await harness.mashctl(
                         ["subject", "disclosures"] + person + [
-                            "--reason", "SAR-2026-114", "--as", "dpo.khan", "--keys", harness.hub.keys.path, "--json",
+                            "--reason", "SAR-2026-114", "--staff", "d.khan", "--keys", harness.hub.keys.path, "--json",
                         ] + (try harness.operatorOptions()))
                     #expect(result.status == 0, "\(result.output)")
                     return try #require(
@@ -124,7 +124,7 @@ extension CoordinatorBrokerTests {
                         db, sql: "SELECT operator, summary FROM operator_action WHERE kind = 'subject-access'")
                 }
                 #expect(searches.count == 4)
-                #expect(searches.allSatisfy { $0["operator"] == "dpo.khan" })
+                #expect(searches.allSatisfy { $0["operator"] == "d.khan" })
                 #expect(searches.allSatisfy { ($0["summary"] as String).hasSuffix(": SAR-2026-114") })
 
                 // A restriction on her: a new enquiry about her is refused before anything is sent, and the SPA is
@@ -132,7 +132,7 @@ extension CoordinatorBrokerTests {
                 func restriction(_ action: String) async throws {
                     let result = try await harness.mashctl(
                         ["subject", action, "--forename", "Amy", "--surname", "Carter", "--dob", "2019-03-01"] + [
-                            "--reason", "R-2026-7", "--as", "dpo.khan", "--keys", harness.hub.keys.path,
+                            "--reason", "R-2026-7", "--staff", "d.khan", "--keys", harness.hub.keys.path,
                         ] + (try harness.operatorOptions()))
                     #expect(result.status == 0, "\(result.output)")
                 }

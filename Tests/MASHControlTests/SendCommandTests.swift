@@ -71,7 +71,7 @@ struct SendCommandTests {
             UPN,Surname,Forename,DOB,EntryDate
             A123456789012,Testperson,Ellie,2016-03-14,2020-09-03
             """
-        let command = try send(["roll.csv", "--urn", "990001", "--qualifier", "full", "--as", "orchestra"])
+        let command = try send(["roll.csv", "--urn", "990001", "--qualifier", "full", "--party", "orchestra"])
         let document = try command.rollDocument(Array(csv.utf8), urn: "990001")
         let (type, summary) = try Send.check(document, source: "roll.csv")
         #expect(type == .schoolRoll && summary == "school 990001, full, 1 pupils")
