@@ -102,7 +102,7 @@ red=$(sqlite3 "$MASH_RUN_STATE/coordinator/coordinator.sqlite" \
 subject() {
     ( eval "$(scripts/run.sh env)"
       .build/debug/mashctl subject "$1" --forename Ellie --surname Testperson --dob 2016-03-14 "${@:2}" \
-          --reason "R-TEST-1" --as dpo.test --keys "$MASH_RUN_STATE/keys" \
+          --reason "R-TEST-1" --staff d.khan --keys "$MASH_RUN_STATE/keys" \
           --store "$MASH_RUN_STATE/coordinator/coordinator.sqlite" ) >>"$out/corrections.log" 2>&1
 }
 desk_waiting() {
