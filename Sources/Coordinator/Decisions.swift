@@ -53,13 +53,14 @@ extension Coordinator {
             db, at: now, sender: settings.decisionMaker, recipient: settings.identity,
             purpose: settings.routing.purpose, lawfulBasis: enquiry.lawfulBasis, dataCategories: [.personal],
             messageID: messageID, enquiryID: id, subjectRef: subjectRef,
-            subjects: try subjects(ofEnquiry: id, household: false, db))
+            subjects: try subjects(ofEnquiry: id, household: false, db), grounds: enquiry.grounds)
         let outcome = EnquiryOutcome(
             enquiryID: id, reference: enquiry.reference, outcome: decision.outcome, rationale: decision.rationale,
             decidedBy: decision.decidedBy, decidedAt: decision.decidedAt, decisionDue: decisionDue, late: late)
         let sharing = Sharing(
             purpose: settings.routing.purpose, basis: enquiry.lawfulBasis, categories: [.personal], caseID: id,
-            subjectRef: subjectRef, subjects: try subjects(ofEnquiry: id, household: false, db))
+            subjectRef: subjectRef, subjects: try subjects(ofEnquiry: id, household: false, db),
+            grounds: enquiry.grounds)
         func send(_ outcome: EnquiryOutcome, to party: String, exchange: String, headers: [String: String])
             throws -> OutboxMessage
         {

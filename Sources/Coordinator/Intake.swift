@@ -108,7 +108,8 @@ extension Coordinator {
                 Sharing(
                     purpose: settings.routing.purpose, basis: enquiry.lawfulBasis, categories: [.personal],
                     caseID: enquiry.id, subjectRef: subjectRef,
-                    subjects: try subjects(ofEnquiry: enquiry.id, household: agency.receivesHousehold, db)), db,
+                    subjects: try subjects(ofEnquiry: enquiry.id, household: agency.receivesHousehold, db),
+                    grounds: enquiry.grounds), db,
                 now: now)
             messages.append(message)
             try db.executeCached(

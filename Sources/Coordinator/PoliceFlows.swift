@@ -106,6 +106,8 @@ extension Coordinator {
         var subjectRef: String
         /// Everyone the disclosure is about, as the ledger names them (`SubjectReference.list`).
         var subjects = ""
+        /// Consent or override, justification, exemption (`Enquiry.grounds`), for the ledger.
+        var grounds = ""
     }
 
     /// Seals `payload` to `party` and appends the disclosure to the record of sharing, in the caller's
@@ -124,7 +126,8 @@ extension Coordinator {
         try RecordOfSharing.append(
             db, at: now, sender: settings.identity, recipient: party, purpose: sharing.purpose,
             lawfulBasis: sharing.basis, dataCategories: sharing.categories, messageID: message.messageID,
-            enquiryID: sharing.caseID, subjectRef: sharing.subjectRef, subjects: sharing.subjects)
+            enquiryID: sharing.caseID, subjectRef: sharing.subjectRef, subjects: sharing.subjects,
+            grounds: sharing.grounds)
         return message
     }
 

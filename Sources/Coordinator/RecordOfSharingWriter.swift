@@ -12,12 +12,12 @@ extension RecordOfSharing {
     static func append(
         _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: LawfulBasis,
         dataCategories: Set<DataCategory>, messageID: String, enquiryID: String, subjectRef: String,
-        subjects: String = ""
+        subjects: String = "", grounds: String = ""
     ) throws {
         try append(
             db, at: at, sender: sender, recipient: recipient, purpose: purpose, lawfulBasis: lawfulBasis.description,
             dataCategories: dataCategories.sorted().map(\.rawValue).joined(separator: ","), messageID: messageID,
-            enquiryID: enquiryID, subjectRef: subjectRef, subjects: subjects)
+            enquiryID: enquiryID, subjectRef: subjectRef, subjects: subjects, grounds: grounds)
     }
 
     /// Records that an operator re-sent dead-lettered messages, unchanged, to the queue they died in: one entry
@@ -101,7 +101,8 @@ extension RecordOfSharing {
 
     private static func append(
         _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: String,
-        dataCategories: String, messageID: String, enquiryID: String, subjectRef: String, subjects: String = ""
+        dataCategories: String, messageID: String, enquiryID: String, subjectRef: String, subjects: String = "",
+        grounds: String = ""
     ) throws {
         // After a cut that took every entry, the chain goes on from the cut.
         let last =
@@ -115,6 +116,7 @@ extension RecordOfSharing {
             lawfulBasis: lawfulBasis, dataCategories: dataCategories, messageID: messageID,
             enquiryID: enquiryID, subjectRef: subjectRef, previousHash: last?["hash"] ?? genesis, hash: "")
         entry.subjects = subjects
+        entry.grounds = grounds
         entry.hash = entry.computedHash
         try db.executeCached(
             sql: """
@@ -124,7 +126,7 @@ extension RecordOfSharing {
             arguments: [
                 entry.seq, entry.at, entry.sender, entry.recipient, entry.purpose, entry.lawfulBasis,
                 entry.dataCategories, entry.messageID, entry.enquiryID, entry.subjectRef, entry.previousHash,
-                entry.hash, entry.subjects,
+                entry.hash, entry.subjects, entry.grounds,
             ])
     }
 }

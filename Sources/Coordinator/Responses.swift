@@ -180,7 +180,7 @@ extension Coordinator {
             db, at: now, sender: settings.identity, recipient: settings.decisionMaker,
             purpose: settings.routing.purpose, lawfulBasis: basis, dataCategories: categories,
             messageID: message.messageID, enquiryID: enquiryID, subjectRef: subjectRef,
-            subjects: try subjects(ofEnquiry: enquiryID, household: true, db))
+            subjects: try subjects(ofEnquiry: enquiryID, household: true, db), grounds: enquiry.grounds)
         logger.info(
             "decision package delivered", metadata: ["enquiry": "\(enquiryID)", "responses": "\(responses.count)"])
         return message

@@ -298,6 +298,11 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v13: the grounds of each disclosure") { db in
+            // Consent or override (who agreed, the rationale and its reference), the justification and any
+            // exemption: covered by the entry's hash when not empty.
+            try db.execute(sql: "ALTER TABLE record_of_sharing ADD COLUMN grounds TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 

@@ -87,7 +87,8 @@ struct Audit: AsyncParsableCommand {
             abstract: "Write disclosures as CSV for the information governance lead.",
             discussion: """
                 Columns: seq, time, from, to, purpose, lawful_basis, data_categories, message_id, enquiry_id, \
-                subject_ref, hash. No personal data: subject_ref is a keyed pseudonym. Example:
+                subject_ref, hash, grounds (consent or override with who agreed and its reference, the \
+                justification, any exemption). No personal data: subject_ref is a keyed pseudonym. Example:
                   mashctl audit export --from 2026-11-01 --to 2026-12-01 > november.csv
                 """)
 

@@ -25,16 +25,20 @@ public struct ConsentOverride: Sendable, Equatable {
     public var rationale: OverrideRationale
     public var details: String
     public var agreedAt: Date
+    /// Where the rationale is written down (a case note or strategy discussion reference), for the record of
+    /// sharing; `details` stays out of it, as it may name people.
+    public var reference: String?
 
     public init(
         practiceManager: String, agencies: [AgencyAgreement], rationale: OverrideRationale, details: String,
-        agreedAt: Date
+        agreedAt: Date, reference: String? = nil
     ) {
         self.practiceManager = practiceManager
         self.agencies = agencies
         self.rationale = rationale
         self.details = details
         self.agreedAt = agreedAt
+        self.reference = reference
     }
 }
 

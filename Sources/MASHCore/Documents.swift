@@ -227,10 +227,16 @@ public struct Enquiry: Sendable, Equatable {
     public var agencies: [String]
     public var consent: Consent
     public var lawfulBasis: LawfulBasis
+    /// Why the lawful basis applies to this enquiry (e.g. "s47 threshold: risk of significant harm"); recorded
+    /// in the record of sharing. No personal data.
+    public var justification: String?
+    /// An exemption relied on (e.g. "DPA 2018 Sch 2 para 2"); recorded in the record of sharing.
+    public var exemption: String?
 
     public init(
         id: String, reference: String, rag: RAG, receivedAt: Date, referrer: String, reason: String, subject: Person,
-        household: [Person] = [], agencies: [String] = [], consent: Consent, lawfulBasis: LawfulBasis
+        household: [Person] = [], agencies: [String] = [], consent: Consent, lawfulBasis: LawfulBasis,
+        justification: String? = nil, exemption: String? = nil
     ) {
         self.id = id
         self.reference = reference
@@ -243,6 +249,32 @@ public struct Enquiry: Sendable, Equatable {
         self.agencies = agencies
         self.consent = consent
         self.lawfulBasis = lawfulBasis
+        self.justification = justification
+        self.exemption = exemption
+    }
+
+    /// What the enquiry's disclosures rest on besides their lawful basis, as the record of sharing keeps it:
+    /// the consent position (for an override: the rationale, its reference, when and by whom it was agreed),
+    /// the justification and any exemption. Never the consent giver's name or the override's free-text details.
+    public var grounds: String {
+        var parts: [String]
+        switch consent {
+        case .given(_, let at):
+            parts = ["consent given (recorded \(Instant.format(at)))"]
+        case .notGiven:
+            parts = ["consent not given"]
+        case .overridden(let override):
+            let agencies = override.agencies.map { "\($0.agency) (\($0.agreedBy))" }.joined(separator: ", ")
+            parts = [
+                "consent overridden for \(override.rationale.rawValue)"
+                    + (override.reference.map { " (reference \($0))" } ?? "")
+                    + ", agreed \(Instant.format(override.agreedAt)) by the Practice Manager \(override.practiceManager)"
+                    + (agencies.isEmpty ? "" : " and \(agencies)")
+            ]
+        }
+        if let justification { parts.append("justification: \(justification)") }
+        if let exemption { parts.append("exemption: \(exemption)") }
+        return parts.joined(separator: "; ")
     }
 
     /// Reads an enquiry; a `receivedAt` later than `now` (beyond clock skew) is refused.
@@ -268,7 +300,18 @@ public struct Enquiry: Sendable, Equatable {
         agencies = try reader.strings("agencies")
         consent = try Self.consent(&reader)
         lawfulBasis = try reader.lawfulBasis("lawfulBasis")
+        justification = try Self.ground(&reader, "justification")
+        exemption = try Self.ground(&reader, "exemption")
         try reader.finish()
+    }
+
+    /// An optional short text for the record of sharing: not empty, at most 300 characters.
+    static func ground(_ reader: inout DocumentReader, _ key: String) throws -> String? {
+        guard let text = try reader.optionalString(key) else { return nil }
+        guard !text.trimmingSpaces.isEmpty, text.count <= 300 else {
+            throw reader.error(key, "must be 1 to 300 characters when given")
+        }
+        return text
     }
 
     static func consent(_ parent: inout DocumentReader) throws -> Consent {
@@ -287,7 +330,8 @@ public struct Enquiry: Sendable, Equatable {
                         AgencyAgreement(agency: try $0.string("agency"), agreedBy: try $0.string("agreedBy"))
                     },
                     rationale: try override.enum("rationale", OverrideRationale.self),
-                    details: try override.string("details"), agreedAt: try override.instant("agreedAt")))
+                    details: try override.string("details"), agreedAt: try override.instant("agreedAt"),
+                    reference: try ground(&override, "reference")))
             try override.finish()
         case "not-given":
             consent = .notGiven(try reader.optionalString("note") ?? "consent not given")
@@ -306,6 +350,8 @@ public struct Enquiry: Sendable, Equatable {
         ]
         if !household.isEmpty { object["household"] = household.map(\.json) }
         if !agencies.isEmpty { object["agencies"] = agencies }
+        object["justification"] = justification
+        object["exemption"] = exemption
         return DocumentWriter.encode(object)
     }
 }
@@ -318,15 +364,14 @@ extension Consent {
         case .notGiven(let note):
             return ["status": "not-given", "note": note]
         case .overridden(let override):
-            return [
-                "status": "overridden",
-                "override": [
-                    "practiceManager": override.practiceManager,
-                    "agencies": override.agencies.map { ["agency": $0.agency, "agreedBy": $0.agreedBy] },
-                    "rationale": override.rationale.rawValue, "details": override.details,
-                    "agreedAt": Instant.format(override.agreedAt),
-                ],
+            var object: [String: Any] = [
+                "practiceManager": override.practiceManager,
+                "agencies": override.agencies.map { ["agency": $0.agency, "agreedBy": $0.agreedBy] },
+                "rationale": override.rationale.rawValue, "details": override.details,
+                "agreedAt": Instant.format(override.agreedAt),
             ]
+            object["reference"] = override.reference
+            return ["status": "overridden", "override": object]
         }
     }
 }

@@ -21,10 +21,13 @@ public struct Disclosure: Sendable, Equatable {
     /// The keyed references of every person the disclosure is about (`SubjectReference`), comma-separated:
     /// what subject access searches. Empty on entries written before they were kept.
     public var subjects: String = ""
+    /// What the disclosure rests on beyond its lawful basis (`Enquiry.grounds`): consent or the override (who
+    /// agreed, the rationale and its reference), the justification, any exemption. Empty where none was given.
+    public var grounds: String = ""
 
     public static let columns = [
         "seq", "at", "sender", "recipient", "purpose", "lawful_basis", "data_categories", "message_id", "enquiry_id",
-        "subject_ref", "previous_hash", "hash", "subjects",
+        "subject_ref", "previous_hash", "hash", "subjects", "grounds",
     ]
 
     public init(
@@ -60,16 +63,19 @@ public struct Disclosure: Sendable, Equatable {
         previousHash = row["previous_hash"]
         hash = row["hash"]
         subjects = row["subjects"] ?? ""
+        grounds = row["grounds"] ?? ""
     }
 
     /// SHA-256 over every field but the hash itself, each length-prefixed so no two rows share an encoding.
-    /// `subjects` is covered when it is not empty, so entries written before it existed verify as they did.
+    /// `subjects` is covered when it is not empty, and `grounds` (after `subjects`, even an empty one) when it
+    /// is not, so entries written before either existed verify as they did and neither can pass for the other.
     public var computedHash: String {
         var fields = [
             String(seq), at, sender, recipient, purpose, lawfulBasis, dataCategories, messageID, enquiryID, subjectRef,
             previousHash,
         ]
-        if !subjects.isEmpty { fields.append(subjects) }
+        if !subjects.isEmpty || !grounds.isEmpty { fields.append(subjects) }
+        if !grounds.isEmpty { fields.append(grounds) }
         let encoded = fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|")
         return Digest.hex(Digest.sha256(Array(encoded.utf8)))
     }
@@ -77,7 +83,7 @@ public struct Disclosure: Sendable, Equatable {
     var csvFields: [String] {
         [
             String(seq), at, sender, recipient, purpose, lawfulBasis, dataCategories, messageID, enquiryID, subjectRef,
-            hash,
+            hash, grounds,
         ]
     }
 }
@@ -175,7 +181,7 @@ public enum RecordOfSharing {
     public static func csv(_ entries: [Disclosure]) -> String {
         let header = [
             "seq", "time", "from", "to", "purpose", "lawful_basis", "data_categories", "message_id", "enquiry_id",
-            "subject_ref", "hash",
+            "subject_ref", "hash", "grounds",
         ]
         func field(_ text: String) -> String {
             text.contains(where: { ",\"\n\r".contains($0) })

@@ -197,7 +197,11 @@ extension CoordinatorBrokerTests {
             }
         }
 
-        @Test("a valid override is accepted: requests go out under it")
+        @Test(
+            """
+            a valid override is accepted: requests go out under it, and the record of sharing keeps who agreed, the \
+            rationale's reference, the justification and the exemption, under the hash
+            """)
         func validOverride() async throws {
             try await Harness.with("override-ok") { harness in
                 let agencies = try await harness.agencies(["police"])
@@ -205,11 +209,43 @@ extension CoordinatorBrokerTests {
                 let override = ConsentOverride(
                     practiceManager: "pm-3", agencies: [AgencyAgreement(agency: "police", agreedBy: "DS 4411")],
                     rationale: .preventionOrDetectionOfCrime, details: "Alleged offence against the child.",
-                    agreedAt: Date())
-                try await harness.send(
-                    TestHub.enquiry(agencies: ["police"], consent: .overridden(override)).json, type: .enquiry)
+                    agreedAt: Date(), reference: "SD-2026-88")
+                var enquiry = TestHub.enquiry(agencies: ["police"], consent: .overridden(override))
+                enquiry.justification = "s47 threshold met: strategy discussion"
+                enquiry.exemption = "DPA 2018 Sch 2 para 2"
+                try await harness.send(enquiry.json, type: .enquiry)
                 _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
                 #expect(agencies["police"]?.received.value.requests.first?.consent == "overridden")
+
+                let grounds = try harness.query { db in
+                    try Row.fetchAll(
+                        db, sql: "SELECT seq, recipient, grounds FROM record_of_sharing WHERE enquiry_id = ?",
+                        arguments: [enquiry.id])
+                }
+                let toPolice = try #require(grounds.first { $0["recipient"] == "police" })
+                let text: String = toPolice["grounds"]
+                #expect(
+                    text.hasPrefix(
+                        "consent overridden for prevention-or-detection-of-crime (reference SD-2026-88), agreed "),
+                    "\(text)")
+                #expect(text.contains("by the Practice Manager pm-3 and police (DS 4411)"), "\(text)")
+                #expect(
+                    text.hasSuffix(
+                        "; justification: s47 threshold met: strategy discussion; exemption: DPA 2018 Sch 2 para 2"),
+                    "\(text)")
+                #expect(!text.contains("Alleged offence"), "the override's free text stays out of the ledger")
+                #expect(grounds.contains { $0["recipient"] == "decision-maker" && $0["grounds"] == text })
+                let csv = try await harness.mashctl(["audit", "export", "--store", harness.storePath])
+                #expect(csv.output.contains("exemption: DPA 2018 Sch 2 para 2"), "\(csv.output)")
+
+                // The grounds are under the entry's hash: rewriting them is found.
+                let seq: Int64 = toPolice["seq"]
+                try await DatabaseQueue(path: harness.storePath).write { db in
+                    try db.execute(sql: "DROP TRIGGER record_of_sharing_no_update")
+                    try db.execute(
+                        sql: "UPDATE record_of_sharing SET grounds = 'consent given' WHERE seq = ?", arguments: [seq])
+                }
+                #expect(try RecordOfSharing.verify(try HubReadModel(readingAt: harness.storePath)).firstBad?.seq == seq)
             }
         }
 

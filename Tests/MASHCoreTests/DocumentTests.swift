@@ -31,6 +31,41 @@ struct DocumentTests {
         #expect(try Enquiry(json: read.json, source: "again") == read)
     }
 
+    @Test("the justification, an exemption and an override's reference read, write back and make the grounds")
+    func grounds() throws {
+        #expect(try enquiry(Self.valid).grounds == "consent given (recorded 2026-11-23T09:00:00Z)")
+        let withGrounds = Self.valid.replacingOccurrences(
+            of: #""lawfulBasis": {"article6": "public-task"}"#,
+            with:
+                #""lawfulBasis": {"article6": "public-task"}, "justification": "s47 threshold", "exemption": "DPA 2018 Sch 2 para 2""#
+        )
+        let read = try enquiry(withGrounds)
+        #expect(read.justification == "s47 threshold" && read.exemption == "DPA 2018 Sch 2 para 2")
+        #expect(try Enquiry(json: read.json, source: "again") == read)
+        #expect(
+            read.grounds
+                == "consent given (recorded 2026-11-23T09:00:00Z); justification: s47 threshold; exemption: DPA 2018 Sch 2 para 2"
+        )
+        #expect(!read.grounds.contains("mother"), "who gave consent is personal data and stays out")
+        let long = refusal(
+            withGrounds.replacingOccurrences(
+                of: #""s47 threshold""#, with: "\"" + String(repeating: "x", count: 301) + "\""))
+        #expect(long?.field == "justification" && long?.problem.contains("1 to 300") == true)
+
+        var overridden = read
+        overridden.consent = .overridden(
+            ConsentOverride(
+                practiceManager: "pm-3", agencies: [AgencyAgreement(agency: "police", agreedBy: "DS 4411")],
+                rationale: .riskOfSignificantHarm, details: "names a person", agreedAt: Date(timeIntervalSince1970: 0),
+                reference: "SD-1"))
+        #expect(try Enquiry(json: overridden.json, source: "again") == overridden)
+        #expect(
+            overridden.grounds.hasPrefix(
+                "consent overridden for risk-of-significant-harm (reference SD-1), agreed 1970-01-01T00:00:00Z by the "
+                    + "Practice Manager pm-3 and police (DS 4411); justification"))
+        #expect(!overridden.grounds.contains("names a person"))
+    }
+
     @Test(
         "each fault names its field",
         arguments: [
