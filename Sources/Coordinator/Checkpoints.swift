@@ -30,7 +30,7 @@ extension Coordinator {
                     db, sql: "SELECT seq, hash FROM record_of_sharing ORDER BY seq DESC LIMIT 1")
             else { return ([], nil) }
             let checkpoint = AuditCheckpoint(entries: head["seq"], hash: head["hash"], at: now)
-            let jws = try checkpoint.signed(by: keyPairs[0])
+            let jws = try checkpoint.signed(by: sealer.sender)
             try db.execute(
                 sql: "INSERT OR IGNORE INTO audit_checkpoint (entries, hash, at, jws) VALUES (?, ?, ?, ?)",
                 arguments: [checkpoint.entries, checkpoint.hash, now.timeIntervalSince1970, jws])

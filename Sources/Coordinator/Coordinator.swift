@@ -115,7 +115,7 @@ public final class Coordinator: Sendable {
         self.logger = logger
         self.now = now
         keyPairs = try KeyDirectory.keyPairs(agency: settings.identity, in: settings.keysDirectory)
-        sealer = Sealer(sender: keyPairs[0])
+        sealer = Sealer(sender: try keyPairs.signingPair())
         // The data key first: making it changes the coordinator's key folder, which the keyring would otherwise
         // read again at its first look.
         keyring = try DataKeyring.loadOrCreate(

@@ -69,7 +69,7 @@ struct SenderOptions: ParsableArguments {
         _ payload: [UInt8], type: DocumentType, as sender: String, keys: String, on connection: AMQPConnection,
         routingKey: String
     ) async throws -> String {
-        let pair = try KeyDirectory.keyPairs(agency: sender, in: keys)[0]
+        let pair = try KeyDirectory.keyPairs(agency: sender, in: keys).signingPair()
         let coordinator = try KeyDirectory.newestPublicKey(agency: "coordinator", in: keys)
         let id = UUID().uuidString.lowercased()
         let sealed = try Sealer(sender: pair).seal(payload, type: type.rawValue, messageID: id, to: coordinator)

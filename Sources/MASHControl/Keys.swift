@@ -10,9 +10,11 @@ struct Keys: ParsableCommand {
             Keys live in a key directory, one folder per agency:
               <dir>/<agency>/<created>-<kid>.pem   private key (PKCS #8 PEM, mode 0600: keep it secret)
               <dir>/<agency>/<created>-<kid>.jwk   public key (JWK) to give to the hub or partners
-            The kid is the key's RFC 7638 thumbprint. New messages use an agency's newest key; older keys keep \
-            opening messages sealed to them, so rotation is: generate, distribute the new .jwk, then retire \
-            the old .pem once nothing is sealed to it.
+            The kid is the key's RFC 7638 thumbprint. A party has a signing key (JWK use "sig") that signs what \
+            it sends and an encryption key (use "enc") that others seal to; a key made before keys were split \
+            has no use and does both. New messages use a party's newest key of each kind; older keys keep \
+            opening and verifying what was sealed with them, so rotation (and the move from one key to two) is: \
+            generate, distribute the new .jwk files, then retire the old .pem once nothing is sealed to it.
 
             A compromised or withdrawn key is revoked (mashctl keys revoke): it is named in \
             <dir>/revocations.json, which the coordinator, adapters and desks read again when it changes, \
@@ -24,23 +26,45 @@ struct Keys: ParsableCommand {
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Generate a new key pair for an agency.",
-            discussion: "Example:\n  mashctl keys generate --agency police --out Config/keys"
+            abstract: "Generate a party's signing and encryption key pairs (a staff member's signing key).",
+            discussion: """
+                A party (police, school-990001, ...) gets two key pairs: one that signs what it sends (use sig), \
+                one that others seal to (use enc). They become its newest keys; a key it already has keeps \
+                opening and verifying what was sealed with it until it is retired. A staff member (an id with a \
+                '.', Config/staff.yaml) only signs, so gets a signing key.
+
+                Examples:
+                  mashctl keys generate --agency police --out Config/keys
+                  mashctl keys generate --agency j.smith --out ~/.mash/keys
+                """
         )
 
-        @Option(help: "The agency id: lower-case letters, digits and '-' (police, health, turning-point, ...).")
+        @Option(
+            help: """
+                The party id: lower-case letters, digits and '-' (police, health, turning-point, ...); or a staff \
+                id with a '.' (j.smith).
+                """)
         var agency: String
 
-        @Option(help: "The key directory; the agency's folder is made inside it (mode 0700).")
+        @Option(help: "The key directory; the party's folder is made inside it (mode 0700).")
         var out: String
 
         func run() throws {
-            let pair = try KeyDirectory.generate(agency: agency, in: out)
-            let pem = pair.file ?? ""
-            print("agency:      \(pair.agency)")
-            print("kid:         \(pair.kid)")
-            print("private key: \(pem)  (mode 0600; never share it)")
-            print("public key:  \(pem.dropLast(4)).jwk  (give this to the hub)")
+            let pairs: [AgencyKeyPair]
+            if agency.contains(".") {
+                pairs = [try KeyDirectory.generate(agency: agency, in: out, use: .sig)]
+            } else {
+                let split = try KeyDirectory.generateSplit(agency: agency, in: out)
+                pairs = [split.signing, split.encryption]
+            }
+            print("agency:      \(agency)")
+            for pair in pairs {
+                let pem = pair.file ?? ""
+                print("")
+                print("\(pair.use == .sig ? "signing" : "encryption") key \(pair.kid)")
+                print("  private key: \(pem)  (mode 0600; never share it)")
+                print("  public key:  \(pem.dropLast(4)).jwk  (give this to the hub)")
+            }
         }
     }
 
@@ -97,11 +121,22 @@ struct Keys: ParsableCommand {
             }
             list.add(.init(kid: kid, agency: agency, reason: reason, revokedAt: now))
             try DurableFile.replace(KeyRevocations.file(in: keys), with: try list.encoded())
-            let left = held.filter { list.revocation(of: $0.kid) == nil }.count
-            return """
-                revoked: \(agency) key \(kid) (\(KeyRevocations.file(in: keys)))
-                \(left == 0 ? "warning: \(agency) has no key left that is not revoked; nothing can be sealed to it until it has a new one" : "\(agency) keeps \(left) key\(left == 1 ? "" : "s") not revoked")
-                """
+            let left = held.filter { list.revocation(of: $0.kid) == nil }
+            var lines = ["revoked: \(agency) key \(kid) (\(KeyRevocations.file(in: keys)))"]
+            if !left.contains(where: { $0.serves(.sig) }) {
+                lines.append(
+                    "warning: \(agency) has no signing key left that is not revoked; everything it sends is refused "
+                        + "until it has a new one")
+            }
+            if !left.contains(where: { $0.serves(.enc) }) {
+                lines.append(
+                    "warning: \(agency) has no encryption key left that is not revoked; nothing can be sealed to it "
+                        + "until it has a new one")
+            }
+            if lines.count == 1 {
+                lines.append("\(agency) keeps \(left.count) key\(left.count == 1 ? "" : "s") not revoked")
+            }
+            return lines.joined(separator: "\n")
         }
     }
 
@@ -132,10 +167,12 @@ struct Keys: ParsableCommand {
         } else {
             let agency = URL(fileURLWithPath: file).deletingLastPathComponent().lastPathComponent
             publicKey = try AgencyKeyPair(
-                agency: agency, privateKey: try KeyDirectory.loadPrivateKey(file), file: file
+                agency: agency, privateKey: try KeyDirectory.loadPrivateKey(file), file: file,
+                use: try KeyDirectory.use(of: file)
             ).publicKey
         }
         let jwk = String(decoding: publicKey.jwkJSON(), as: UTF8.self)
-        return "agency: \(publicKey.agency)\nkid:    \(publicKey.kid)\npublic JWK:\n\(jwk)"
+        let use = publicKey.use.map { $0 == .sig ? "signing" : "encryption" } ?? "signing and encryption"
+        return "agency: \(publicKey.agency)\nkid:    \(publicKey.kid)\nuse:    \(use)\npublic JWK:\n\(jwk)"
     }
 }

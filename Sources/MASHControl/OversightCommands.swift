@@ -143,7 +143,9 @@ struct ShowEnquiry: AsyncParsableCommand {
             }
             try await staff.recordView(of: .enquiry, enquiryID, reason: reason ?? "", hub: hub)
             let recipient = URL(fileURLWithPath: key).deletingLastPathComponent().lastPathComponent
-            let pair = try AgencyKeyPair(agency: recipient, privateKey: try KeyDirectory.loadPrivateKey(key), file: key)
+            let pair = try AgencyKeyPair(
+                agency: recipient, privateKey: try KeyDirectory.loadPrivateKey(key), file: key,
+                use: try KeyDirectory.use(of: key))
             let opener = Opener(
                 recipient: recipient, keyPairs: [pair], trusted: try TrustStore(directory: trust),
                 window: .greatestFiniteMagnitude)

@@ -49,7 +49,9 @@ struct Seal: ParsableCommand {
 
     func seal(_ payload: [UInt8]) throws -> String {
         let agency = sender ?? URL(fileURLWithPath: key).deletingLastPathComponent().lastPathComponent
-        let pair = try AgencyKeyPair(agency: agency, privateKey: try KeyDirectory.loadPrivateKey(key), file: key)
+        let pair = try AgencyKeyPair(
+            agency: agency, privateKey: try KeyDirectory.loadPrivateKey(key), file: key,
+            use: try KeyDirectory.use(of: key))
         guard let data = FileManager.default.contents(atPath: to) else {
             throw CommandFailure("\(to): cannot read the addressee's public key")
         }
@@ -89,7 +91,9 @@ struct Open: ParsableCommand {
 
     func open(_ input: [UInt8]) throws -> (payload: [UInt8], summary: String) {
         let agency = recipient ?? URL(fileURLWithPath: key).deletingLastPathComponent().lastPathComponent
-        let pair = try AgencyKeyPair(agency: agency, privateKey: try KeyDirectory.loadPrivateKey(key), file: key)
+        let pair = try AgencyKeyPair(
+            agency: agency, privateKey: try KeyDirectory.loadPrivateKey(key), file: key,
+            use: try KeyDirectory.use(of: key))
         let opener = Opener(
             recipient: agency, keyPairs: [pair], trusted: try TrustStore(directory: trust),
             window: TimeInterval(window))

@@ -17,7 +17,7 @@ public struct PartyKeys: Sendable {
     public init(party: String, hub: String, keysDirectory: String) throws {
         self.party = party
         let pairs = try KeyDirectory.keyPairs(agency: party, in: keysDirectory)
-        sealer = Sealer(sender: pairs[0])
+        sealer = Sealer(sender: try pairs.signingPair())
         hubKey = try KeyDirectory.newestPublicKey(agency: hub, in: keysDirectory)
         // Only the hub's keys are trusted: a message signed by anyone else is refused.
         let hubFolder = (keysDirectory as NSString).appendingPathComponent(hub)

@@ -22,7 +22,10 @@ public struct TestHub: Sendable {
 
     public init(_ purpose: String) throws {
         keys = try ScratchDirectory("keys-\(purpose)")
-        for party in Self.parties + Self.staff { try KeyDirectory.generate(agency: party, in: keys.path) }
+        // As `mashctl keys generate` makes them: a signing and an encryption key per party, a signing key per
+        // member of staff. (Tests of the move from one key to two make the older single keys themselves.)
+        for party in Self.parties { try KeyDirectory.generateSplit(agency: party, in: keys.path) }
+        for member in Self.staff { try KeyDirectory.generate(agency: member, in: keys.path, use: .sig) }
     }
 
     /// Keys already parsed, by file: a party seals many messages and PEM decoding costs more than the
@@ -34,7 +37,7 @@ public struct TestHub: Sendable {
     public func keyPair(_ party: String) throws -> AgencyKeyPair {
         let newest = try KeyDirectory.files(agency: party, ending: ".pem", in: keys.path).first ?? ""
         if let cached = parsed.withLock({ $0[newest] }) { return cached }
-        let pair = try KeyDirectory.keyPairs(agency: party, in: keys.path)[0]
+        let pair = try KeyDirectory.keyPairs(agency: party, in: keys.path).signingPair()
         parsed.withLock { $0[newest] = pair }
         return pair
     }

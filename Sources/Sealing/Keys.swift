@@ -4,24 +4,36 @@ import Foundation
     import Glibc
 #endif
 
+/// What a key is for (RFC 7517 `use`): a party signs what it sends with its signing key, and others seal to
+/// its encryption key. A key without `use` (every key made before keys were split) does both.
+public enum KeyUse: String, Sendable, CaseIterable {
+    case sig, enc
+}
+
 /// An agency's public key as a JWK (RFC 7517): `kty` EC, `crv` P-256, `x`, `y`, the RFC 7638 thumbprint as
-/// `kid`, and one member of ours, `agency`, naming whose key it is (so a signature can be checked against the
-/// agency a message claims to come from).
+/// `kid`, `use` when the key does one job only, and one member of ours, `agency`, naming whose key it is (so a
+/// signature can be checked against the agency a message claims to come from).
 public struct AgencyPublicKey: Sendable {
     public let agency: String
     public let kid: String
     public let key: P256Key
+    /// Nil: the key both signs and receives (a key made before keys were split).
+    public let use: KeyUse?
     let x: [UInt8]
     let y: [UInt8]
 
-    init(agency: String, key: P256Key) throws {
+    init(agency: String, key: P256Key, use: KeyUse? = nil) throws {
         let (x, y) = try key.publicCoordinates()
         self.agency = agency
         self.key = key
+        self.use = use
         self.x = x
         self.y = y
         self.kid = AgencyPublicKey.thumbprint(x: x, y: y)
     }
+
+    /// Whether the key may be used for `use`.
+    public func serves(_ use: KeyUse) -> Bool { self.use == nil || self.use == use }
 
     /// RFC 7638: SHA-256 over the required members in lexicographic order, no white space, base64url.
     static func thumbprint(x: [UInt8], y: [UInt8]) -> String {
@@ -31,7 +43,12 @@ public struct AgencyPublicKey: Sendable {
 
     /// The JWK as JSON, for the trust directories of partners.
     public var jwk: [String: String] {
-        ["kty": "EC", "crv": "P-256", "x": Base64URL.encode(x), "y": Base64URL.encode(y), "kid": kid, "agency": agency]
+        var jwk = [
+            "kty": "EC", "crv": "P-256", "x": Base64URL.encode(x), "y": Base64URL.encode(y), "kid": kid,
+            "agency": agency,
+        ]
+        jwk["use"] = use?.rawValue
+        return jwk
     }
 
     public func jwkJSON() -> [UInt8] {
@@ -55,7 +72,15 @@ public struct AgencyPublicKey: Sendable {
         }
         guard let x = Base64URL.decode(Substring(try member("x"))), let y = Base64URL.decode(Substring(try member("y")))
         else { throw SealingError(.invalidKey, "\(source): 'x' and 'y' must be base64url") }
-        let key = try AgencyPublicKey(agency: try member("agency"), key: try P256Key.publicKey(x: x, y: y))
+        var use: KeyUse?
+        if let text = object["use"] {
+            guard let parsed = (text as? String).flatMap(KeyUse.init(rawValue:)) else {
+                throw SealingError(.invalidKey, "\(source): 'use' must be \"sig\" or \"enc\"")
+            }
+            use = parsed
+        }
+        let key = try AgencyPublicKey(
+            agency: try member("agency"), key: try P256Key.publicKey(x: x, y: y), use: use)
         if let kid = object["kid"] as? String, kid != key.kid {
             throw SealingError(.invalidKey, "\(source): 'kid' \(kid) is not the key's RFC 7638 thumbprint \(key.kid)")
         }
@@ -72,6 +97,7 @@ public struct AgencyKeyPair: Sendable {
     public let file: String?
 
     public var kid: String { publicKey.kid }
+    public var use: KeyUse? { publicKey.use }
 
     private init(agency: String, privateKey: P256Key, publicKey: AgencyPublicKey, file: String?) {
         self.agency = agency
@@ -85,14 +111,26 @@ public struct AgencyKeyPair: Sendable {
         AgencyKeyPair(agency: agency, privateKey: privateKey, publicKey: publicKey, file: file)
     }
 
-    public init(agency: String, privateKey: P256Key, file: String? = nil) throws {
+    public init(agency: String, privateKey: P256Key, file: String? = nil, use: KeyUse? = nil) throws {
         guard privateKey.hasPrivateKey else {
             throw SealingError(.invalidKey, "\(file ?? "key"): a key pair needs the private key")
         }
         self.agency = agency
         self.privateKey = privateKey
-        self.publicKey = try AgencyPublicKey(agency: agency, key: privateKey)
+        self.publicKey = try AgencyPublicKey(agency: agency, key: privateKey, use: use)
         self.file = file
+    }
+}
+
+extension [AgencyKeyPair] {
+    /// The newest pair that may sign (pairs are listed newest first): what a party's messages are signed with.
+    public func signingPair() throws -> AgencyKeyPair {
+        guard let pair = first(where: { $0.publicKey.serves(.sig) }) else {
+            throw SealingError(
+                .invalidKey,
+                "\(first?.agency ?? "the party") has no signing key (use: sig); make one with mashctl keys generate")
+        }
+        return pair
     }
 }
 
@@ -104,14 +142,17 @@ public struct AgencyKeyPair: Sendable {
 /// `<created>` is a UTC timestamp (yyyyMMdd'T'HHmmss'Z'), so names sort oldest to newest: new messages are
 /// sealed with the newest key and older keys stay usable for opening during a rotation.
 public enum KeyDirectory {
-    /// Generates a key pair for `agency` and writes both files. Returns the pair.
+    /// Generates a key pair for `agency` and writes both files. Returns the pair. Without `use` the key both
+    /// signs and receives, as every key did before keys were split.
     @discardableResult
-    public static func generate(agency: String, in directory: String, now: Date = Date()) throws -> AgencyKeyPair {
+    public static func generate(agency: String, in directory: String, now: Date = Date(), use: KeyUse? = nil)
+        throws -> AgencyKeyPair
+    {
         try validate(agency: agency)
         let folder = (directory as NSString).appendingPathComponent(agency)
         try FileManager.default.createDirectory(
             atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let pair = try AgencyKeyPair(agency: agency, privateKey: try P256Key.generate())
+        let pair = try AgencyKeyPair(agency: agency, privateKey: try P256Key.generate(), use: use)
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -133,8 +174,28 @@ public enum KeyDirectory {
             )
         }
         return try pems.map { path in
-            try AgencyKeyPair(agency: agency, privateKey: try loadPrivateKey(path), file: path)
+            try AgencyKeyPair(agency: agency, privateKey: try loadPrivateKey(path), file: path, use: try use(of: path))
         }
+    }
+
+    /// Generates a signing key and an encryption key for `agency` (what `mashctl keys generate` makes): they
+    /// become the party's newest of each kind, and an older key without `use` still opens and verifies what
+    /// was sealed with it. Returns the signing pair, then the encryption pair.
+    @discardableResult
+    public static func generateSplit(agency: String, in directory: String, now: Date = Date()) throws -> (
+        signing: AgencyKeyPair, encryption: AgencyKeyPair
+    ) {
+        (
+            try generate(agency: agency, in: directory, now: now, use: .sig),
+            try generate(agency: agency, in: directory, now: now, use: .enc)
+        )
+    }
+
+    /// The `use` of the key in `pem`, from the public key written beside it; nil (both) when there is none.
+    public static func use(of pem: String) throws -> KeyUse? {
+        let jwk = String(pem.dropLast(4)) + ".jwk"
+        guard let data = FileManager.default.contents(atPath: jwk) else { return nil }
+        return try AgencyPublicKey.parse(jwk: Array(data), source: jwk).use
     }
 
     /// The paths of `agency`'s files whose names end with `suffix` (`.pem`, `.jwk`), newest first.
@@ -163,6 +224,7 @@ public enum KeyDirectory {
             guard key.agency == agency else {
                 throw SealingError(.invalidKey, "\(path) belongs to '\(key.agency)', not '\(agency)'")
             }
+            guard key.serves(.enc) else { continue }
             if revoked.revocation(of: key.kid) != nil {
                 skipped += 1
                 continue

@@ -33,6 +33,14 @@ public struct Sealer: Sendable {
     public func seal(
         _ payload: [UInt8], type: String, messageID: String, to recipient: AgencyPublicKey, issuedAt: Date = Date()
     ) throws -> String {
+        guard sender.publicKey.serves(.sig), recipient.serves(.enc) else {
+            throw SealingError(
+                .wrongKeyUse,
+                recipient.serves(.enc)
+                    ? "key '\(sender.kid)' of \(sender.agency) is an encryption key (use: enc); sign with its signing key"
+                    : "key '\(recipient.kid)' of \(recipient.agency) is a signing key (use: sig); seal to its encryption key"
+            )
+        }
         let jwsHeader: [String: Any] = [
             "alg": JOSEProfile.signatureAlgorithm, "kid": sender.kid, "typ": JOSEProfile.jwsType, "cty": type,
             "iss": sender.agency, "aud": recipient.agency, "jti": messageID, "iat": Int(issuedAt.timeIntervalSince1970),
@@ -127,6 +135,10 @@ public struct Opener: Sendable {
         guard let keyPair = keyPairs.first(where: { $0.kid == kid }) else {
             throw SealingError(
                 .unknownKey, "the message is encrypted to key '\(kid)', which \(recipient) does not hold")
+        }
+        guard keyPair.publicKey.serves(.enc) else {
+            throw SealingError(
+                .wrongKeyUse, "the message is encrypted to key '\(kid)' of \(recipient), a signing key (use: sig)")
         }
         guard let epk = header["epk"] as? [String: Any], epk["kty"] as? String == "EC",
             epk["crv"] as? String == "P-256",
@@ -305,6 +317,11 @@ enum JWSSignature {
         }
         guard let signer = trusted[kid] else {
             throw SealingError(.unknownKey, "the message is signed with key '\(kid)', which is not trusted")
+        }
+        guard signer.serves(.sig) else {
+            throw SealingError(
+                .wrongKeyUse,
+                "the message is signed with key '\(kid)' of \(signer.agency), an encryption key (use: enc)")
         }
         guard let payload = Base64URL.decode(parts[1]), let signature = Base64URL.decode(parts[2]) else {
             throw SealingError(.malformed, "a JWS part is not base64url")

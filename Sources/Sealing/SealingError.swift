@@ -17,6 +17,9 @@ public struct SealingError: Error, Sendable, Equatable, CustomStringConvertible 
         case keyRevoked
         /// The signature does not verify against the signer's key.
         case signatureInvalid
+        /// A key used for what its `use` does not allow: a message encrypted to a signing key (`use: sig`), or
+        /// signed with an encryption key (`use: enc`).
+        case wrongKeyUse
         /// The signing key belongs to a different agency than the message claims to come from.
         case wrongSender
         /// The message was not addressed to us.

@@ -33,7 +33,7 @@ extension CoordinatorBrokerTests {
                         "--keys", harness.hub.keys.path,
                     ])
                 #expect(revoked.status == 0, "\(revoked.output)")
-                #expect(revoked.output.contains("warning: police has no key left that is not revoked"))
+                #expect(revoked.output.contains("warning: police has no signing key left that is not revoked"))
                 let dead = try await harness.admin.consume(queue: HubQueues.responses + ".dlq")
                 try await police.respond(to: request)
                 let refused = try await dead.next(within: .seconds(30), "the response signed with the revoked key")

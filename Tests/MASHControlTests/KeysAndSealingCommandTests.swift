@@ -15,11 +15,15 @@ struct KeysAndSealingCommandTests {
             try MashCtl.parseAsRoot(["keys", "generate", "--agency", "probation", "--out", scratch.path])
                 as? Keys.Generate)
         try generate.run()
-        let pair = try #require(try KeyDirectory.keyPairs(agency: "probation", in: scratch.path).first)
+        let pairs = try KeyDirectory.keyPairs(agency: "probation", in: scratch.path)
+        #expect(Set(pairs.map(\.use)) == [.sig, .enc], "a signing key and an encryption key")
+        let pair = try #require(pairs.first)
         let pem = try #require(pair.file)
         let shown = try Keys.describe(file: pem)
         #expect(shown.contains("agency: probation"))
         #expect(shown.contains(pair.kid))
+        #expect(shown.contains(pair.use == .sig ? "use:    signing" : "use:    encryption"), "\(shown)")
+        #expect(shown.contains("\"use\" : \"\(pair.use?.rawValue ?? "")\""), "\(shown)")
         #expect(!shown.contains("PRIVATE"))
         #expect(!shown.contains("\"d\""))
         let fromJWK = try Keys.describe(file: String(pem.dropLast(4)) + ".jwk")
@@ -103,8 +107,12 @@ struct KeysAndSealingCommandTests {
         defer { scratch.remove() }
         try Shell.run(mashctl, ["keys", "generate", "--agency", "education", "--out", scratch.path])
         try Shell.run(mashctl, ["keys", "generate", "--agency", "coordinator", "--out", scratch.path])
-        let education = try #require(try KeyDirectory.keyPairs(agency: "education", in: scratch.path).first?.file)
-        let coordinator = try #require(try KeyDirectory.keyPairs(agency: "coordinator", in: scratch.path).first?.file)
+        // Each party now has two keys: education signs with its signing key; the coordinator is sealed to, and
+        // opens with, its encryption key.
+        let education = try #require(
+            try KeyDirectory.keyPairs(agency: "education", in: scratch.path).signingPair().file)
+        let coordinator = try #require(
+            try KeyDirectory.keyPairs(agency: "coordinator", in: scratch.path).first { $0.use == .enc }?.file)
         let output = try Shell.run(
             "/bin/sh",
             [

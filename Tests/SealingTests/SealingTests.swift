@@ -130,6 +130,73 @@ struct SealingTests {
         expectSealingError(.invalidKey) { _ = try TrustStore(directory: f.scratch.path) }
     }
 
+    @Test(
+        """
+        split keys: a party signs with its signing key and is sealed to with its encryption key; the wrong use is \
+        refused wrongKeyUse both ways; a party moving from one key to two still opens what was sealed to the old one
+        """)
+    func splitKeys() throws {
+        let scratch = try ScratchDirectory("keys-split")
+        defer { scratch.remove() }
+        // Before the split: one key each, doing both jobs.
+        let oldPolice = try KeyDirectory.generate(
+            agency: "police", in: scratch.path, now: Date(timeIntervalSinceNow: -3600))
+        let oldCoordinator = try KeyDirectory.generate(
+            agency: "coordinator", in: scratch.path, now: Date(timeIntervalSinceNow: -3600))
+        #expect(oldPolice.use == nil && oldPolice.publicKey.jwk["use"] == nil)
+        let beforeSplit = try Sealer(sender: oldPolice).seal(
+            Array("{}".utf8), type: "t", messageID: "m-old", to: oldCoordinator.publicKey)
+
+        let police = try KeyDirectory.generateSplit(agency: "police", in: scratch.path)
+        let coordinator = try KeyDirectory.generateSplit(agency: "coordinator", in: scratch.path)
+        #expect(police.signing.publicKey.jwk["use"] == "sig" && police.encryption.publicKey.jwk["use"] == "enc")
+        let pairs = try KeyDirectory.keyPairs(agency: "coordinator", in: scratch.path)
+        #expect(pairs.count == 3)
+        #expect(try KeyDirectory.keyPairs(agency: "police", in: scratch.path).signingPair().kid == police.signing.kid)
+        #expect(
+            try KeyDirectory.newestPublicKey(agency: "coordinator", in: scratch.path).kid == coordinator.encryption.kid,
+            "new messages are sealed to the encryption key, not the older key nor the signing key")
+
+        let trusted = try TrustStore(directory: scratch.path)
+        let opener = Opener(recipient: "coordinator", keyPairs: pairs, trusted: trusted)
+        let sealed = try Sealer(sender: police.signing).seal(
+            Array(#"{"a":1}"#.utf8), type: "t", messageID: "m-new", to: coordinator.encryption.publicKey)
+        let opened = try opener.open(sealed)
+        #expect(opened.signingKeyID == police.signing.kid && opened.encryptionKeyID == coordinator.encryption.kid)
+        #expect(try opener.open(beforeSplit).messageID == "m-old", "the old single key still opens and verifies")
+
+        // Our sealer will make neither mistake.
+        expectSealingError(.wrongKeyUse) {
+            _ = try Sealer(sender: police.encryption).seal(
+                Array("{}".utf8), type: "t", messageID: "m", to: coordinator.encryption.publicKey)
+        }
+        expectSealingError(.wrongKeyUse) {
+            _ = try Sealer(sender: police.signing).seal(
+                Array("{}".utf8), type: "t", messageID: "m", to: coordinator.signing.publicKey)
+        }
+        // Another client's mistakes, made by hand, are refused on opening.
+        let encryptionSigner = Sealer(sender: police.encryption)
+        let header: [String: Any] = [
+            "alg": "ES256", "kid": police.encryption.kid, "typ": "mash+jws", "cty": "t", "iss": "police",
+            "aud": "coordinator", "jti": "m-x", "iat": Int(Date().timeIntervalSince1970),
+        ]
+        let signedWithEncryptionKey = try encryptionSigner.encrypt(
+            try encryptionSigner.sign(header: header, payload: Array("{}".utf8)), to: coordinator.encryption.publicKey)
+        expectSealingError(.wrongKeyUse) { _ = try opener.open(signedWithEncryptionKey) }
+        let signer = Sealer(sender: police.signing)
+        var signedHeader = header
+        signedHeader["kid"] = police.signing.kid
+        let toSigningKey = try signer.encrypt(
+            try signer.sign(header: signedHeader, payload: Array("{}".utf8)), to: coordinator.signing.publicKey)
+        expectSealingError(.wrongKeyUse) { _ = try opener.open(toSigningKey) }
+
+        // A JWK whose use is something else is not a key we read.
+        var jwk = coordinator.signing.publicKey.jwk
+        jwk["use"] = "both"
+        let data = try JSONSerialization.data(withJSONObject: jwk)
+        expectSealingError(.invalidKey) { _ = try AgencyPublicKey.parse(jwk: Array(data), source: "x.jwk") }
+    }
+
     @Test("a message claiming to come from health but signed with a police key is refused as wrongSender")
     func wrongSender() throws {
         let f = try KeyFixture()
