@@ -66,8 +66,7 @@ for days in 0 1 2 3 4 5; do
 done
 
 step "The Red enquiry's decision package, opened with the decision maker's key by the Practice Manager a.ahmed (the view is recorded first: mashctl audit views)"
-key=$(ls "$keys"/decision-maker/*.pem | tail -1)
-mashctl enquiry show "$red" --key "$key" --trust "$keys" --store "$store" --json \
+mashctl enquiry show "$red" --key "$keys/decision-maker" --trust "$keys" --store "$store" --json \
     --staff a.ahmed --keys "$keys" --reason "make demo" \
     | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["package"], indent=2, ensure_ascii=False))'
 

@@ -92,14 +92,18 @@ struct ShowEnquiry: AsyncParsableCommand {
 
             Examples:
               mashctl enquiry show 7f0c…
-              mashctl enquiry show 7f0c… --key .build/keys/decision-maker/2026….pem --trust .build/keys \
+              mashctl enquiry show 7f0c… --key .build/keys/decision-maker --trust .build/keys \
                   --reason "Complaint C-2026-31" --staff a.ahmed
             """)
 
     @Argument(help: "The enquiry id.")
     var enquiryID: String
 
-    @Option(help: "The decision maker's private key (.pem), to open the package.")
+    @Option(
+        help: """
+            The decision maker's key folder (<keys>/decision-maker: whichever of its keys the package was sealed \
+            to), or one private key (.pem) of it, to open the package.
+            """)
     var key: String?
 
     @Option(help: "Trusted senders' public keys (.jwk, searched recursively), to verify the package.")
@@ -142,12 +146,22 @@ struct ShowEnquiry: AsyncParsableCommand {
                 throw CommandFailure("enquiry \(enquiryID) has no decision package yet")
             }
             try await staff.recordView(of: .enquiry, enquiryID, reason: reason ?? "", hub: hub)
-            let recipient = URL(fileURLWithPath: key).deletingLastPathComponent().lastPathComponent
-            let pair = try AgencyKeyPair(
-                agency: recipient, privateKey: try KeyDirectory.loadPrivateKey(key), file: key,
-                use: try KeyDirectory.use(of: key))
+            // The decision maker's key folder (every key it holds, whichever the package was sealed to), or one
+            // of its private key files.
+            var isFolder: ObjCBool = false
+            let folder = FileManager.default.fileExists(atPath: key, isDirectory: &isFolder) && isFolder.boolValue
+            let url = URL(fileURLWithPath: key)
+            let recipient = (folder ? url : url.deletingLastPathComponent()).lastPathComponent
+            let pairs =
+                folder
+                ? try KeyDirectory.keyPairs(agency: recipient, in: url.deletingLastPathComponent().path)
+                : [
+                    try AgencyKeyPair(
+                        agency: recipient, privateKey: try KeyDirectory.loadPrivateKey(key), file: key,
+                        use: try KeyDirectory.use(of: key))
+                ]
             let opener = Opener(
-                recipient: recipient, keyPairs: [pair], trusted: try TrustStore(directory: trust),
+                recipient: recipient, keyPairs: pairs, trusted: try TrustStore(directory: trust),
                 window: .greatestFiniteMagnitude)
             package = try opener.open(String(decoding: sealed, as: UTF8.self)).payload
         }

@@ -100,11 +100,9 @@ extension CoordinatorBrokerTests {
                 #expect(shown.output.contains("Not answered: ") == false)
                 #expect(shown.output.contains("opened"))
                 #expect(!shown.output.contains("Testperson"), "no content without the key")
-                let key = try #require(
-                    try FileManager.default.contentsOfDirectory(atPath: harness.hub.keys.path + "/decision-maker")
-                        .first { $0.hasSuffix(".pem") })
                 let opening = [
-                    "enquiry", "show", enquiry.id, "--key", harness.hub.keys.path + "/decision-maker/" + key,
+                    // The decision maker's key folder: whichever of its keys (signing, encryption) it was sealed to.
+                    "enquiry", "show", enquiry.id, "--key", harness.hub.keys.path + "/decision-maker",
                     "--trust", harness.hub.keys.path, "--keys", harness.hub.keys.path,
                 ]
                 let unreasoned = try await harness.mashctl(
