@@ -24,9 +24,6 @@ extension Coordinator {
                 throw Refusal(reason: "senderNotAllowed", detail: "'\(message.sender)' may not send \(what)")
             }
         }
-        func allow(_ permission: StaffPermission, requestedBy: String) throws {
-            try authorise(message, permission, requestedBy: requestedBy)
-        }
         switch DocumentType(rawValue: message.type) {
         case .domesticAbuseNotification:
             try allow(flows.danSenders, "domestic abuse notifications")
@@ -57,25 +54,26 @@ extension Coordinator {
             return try record(decision, messageID: message.messageID, db)
         case .deadLetterReplay:
             let replay = try readDocument { try DeadLetterReplay(json: message.payload, source: source) }
-            try allow(.replayDeadLetters, requestedBy: replay.replayedBy)
+            try authorise(message, .replayDeadLetters, requestedBy: replay.replayedBy)
             try record(replay, message, db)
             return []
         case .subjectAccess:
             let access = try readDocument { try SubjectAccess(json: message.payload, source: source) }
-            try allow(.subjectAccess, requestedBy: access.request.requestedBy)
+            try authorise(message, .subjectAccess, requestedBy: access.request.requestedBy)
             try record(access, message, db)
             return []
         case .subjectRestriction:
             let restriction = try readDocument { try SubjectRestriction(json: message.payload, source: source) }
-            try allow(.subjectRights, requestedBy: restriction.request.requestedBy)
+            try authorise(message, .subjectRights, requestedBy: restriction.request.requestedBy)
             return try record(restriction, message, db)
         case .subjectCorrection:
             let correction = try readDocument { try SubjectCorrection(json: message.payload, source: source) }
-            try allow(.subjectRights, requestedBy: correction.request.requestedBy)
+            try authorise(message, .subjectRights, requestedBy: correction.request.requestedBy)
             return try record(correction, message, db)
         case .breachReport:
             let report = try readDocument { try BreachReport(json: message.payload, source: source) }
-            try allow(report.action == .open ? .reportBreach : .manageBreaches, requestedBy: report.requestedBy)
+            try authorise(
+                message, report.action == .open ? .reportBreach : .manageBreaches, requestedBy: report.requestedBy)
             return try record(report, message, db)
         case .correctionReceipt:
             let receipt = try readDocument { try CorrectionReceipt(json: message.payload, source: source) }
@@ -83,12 +81,13 @@ extension Coordinator {
             return []
         case .openCaseRegister:
             let register = try readDocument { try OpenCaseRegisterImport(json: message.payload, source: source) }
-            try allow(.importOpenCases, requestedBy: register.importedBy)
+            try authorise(message, .importOpenCases, requestedBy: register.importedBy)
             try record(register, message, db)
             return []
         case .contentView:
             let view = try readDocument { try ContentView(json: message.payload, source: source) }
-            try allow(view.subject == .enquiry ? .viewEnquiries : .viewDeadLetters, requestedBy: view.requestedBy)
+            try authorise(
+                message, view.subject == .enquiry ? .viewEnquiries : .viewDeadLetters, requestedBy: view.requestedBy)
             try record(view, message, db)
             return []
         default:

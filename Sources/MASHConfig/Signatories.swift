@@ -34,14 +34,15 @@ public struct Signatories: Sendable, Equatable {
     }
 
     public static func load(file: String) throws -> Signatories {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ConfigurationError(file: file, line: nil, key: "", problem: "cannot read the file")
-        }
-        return try Signatories(yaml: String(decoding: data, as: UTF8.self), file: file)
+        try Signatories(top: try ConfigMapping.load(file: file))
     }
 
     public init(yaml: String, file: String) throws {
-        var top = try ConfigMapping.document(yaml: yaml, file: file)
+        try self.init(top: try ConfigMapping.document(yaml: yaml, file: file))
+    }
+
+    init(top: ConfigMapping) throws {
+        var top = top
         var map = try top.mapping("parties")
         var parties: [Party] = []
         for id in map.keys {

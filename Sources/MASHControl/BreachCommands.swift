@@ -38,8 +38,7 @@ struct BreachCommand: AsyncParsableCommand {
 
         func send(_ report: BreachReport) async throws -> OperatorAction {
             try await staff.request(
-                report.json, type: .breachReport, what: "breach \(report.action.rawValue)", hub: hub,
-                wait: 2 * StaffOptions.recordWindow)
+                report.json, type: .breachReport, what: "breach \(report.action.rawValue)", hub: hub)
         }
 
         func report(

@@ -211,7 +211,7 @@ struct DeadLetters: AsyncParsableCommand {
                 })
             _ = try await staff.request(
                 replay.json, type: .deadLetterReplay, what: "replay", on: held.connection, broker: try hub.brokerURL(),
-                store: try hub.storeOption.open(), wait: 2 * StaffOptions.recordWindow)
+                store: try hub.storeOption.open())
         }
     }
 }

@@ -38,7 +38,7 @@ struct StaffOptions: ParsableArguments {
     /// at once; nothing has been done.
     func request(
         _ payload: [UInt8], type: DocumentType, what: String, on connection: AMQPConnection, broker: AMQPURL,
-        store: HubReadModel, wait: TimeInterval
+        store: HubReadModel, wait: TimeInterval = 2 * recordWindow
     ) async throws -> OperatorAction {
         let id = try await SenderOptions.publish(
             payload, type: type, as: try self.id(), keys: keys, on: connection,
@@ -64,9 +64,9 @@ struct StaffOptions: ParsableArguments {
     }
 
     /// Opens a connection as the operator broker user for `request`, and closes it after.
-    func request(_ payload: [UInt8], type: DocumentType, what: String, hub: HubOptions, wait: TimeInterval)
-        async throws -> OperatorAction
-    {
+    func request(
+        _ payload: [UInt8], type: DocumentType, what: String, hub: HubOptions, wait: TimeInterval = 2 * recordWindow
+    ) async throws -> OperatorAction {
         let store = try hub.storeOption.open()
         let broker = try hub.brokerURL()
         let connection = try await AMQPConnection.connect(
@@ -100,8 +100,7 @@ struct StaffOptions: ParsableArguments {
         let view = ContentView(
             requestedBy: try id(), subject: subject, reference: reference, reason: reason, at: now,
             expiresAt: now.addingTimeInterval(Self.recordWindow))
-        _ = try await request(
-            view.json, type: .contentView, what: "view (nothing is shown)", hub: hub, wait: 2 * Self.recordWindow)
+        _ = try await request(view.json, type: .contentView, what: "view (nothing is shown)", hub: hub)
     }
 
     /// How long the coordinator has to record a request; one it reads later is refused (`expired`). `mashctl`

@@ -44,8 +44,6 @@ struct Subject: AsyncParsableCommand {
         @OptionGroup var staff: StaffOptions
         @OptionGroup var hub: HubOptions
 
-        static var recordWindow: TimeInterval { StaffOptions.recordWindow }
-
         func validate() throws {
             guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw ValidationError("--reason must give the data subject's request reference")
@@ -64,18 +62,18 @@ struct Subject: AsyncParsableCommand {
                 nhsNumber: person.nhs, keyring: try DataKeyring.loadOrCreate(at: dataKey))
         }
 
-        /// The request's common part, in the staff member's name, expiring after `recordWindow`.
+        /// The request's common part, in the staff member's name, expiring after `StaffOptions.recordWindow`.
         func request(about references: [String]) throws -> SubjectRequest {
             let now = Date()
             return SubjectRequest(
                 requestedBy: try staff.id(), reason: reason, references: references, at: now,
-                expiresAt: now.addingTimeInterval(Self.recordWindow))
+                expiresAt: now.addingTimeInterval(StaffOptions.recordWindow))
         }
 
         /// Sends a request signed with the staff member's key and waits until the coordinator has recorded it.
         @discardableResult
         func send(_ payload: [UInt8], type: DocumentType, what: String) async throws -> OperatorAction {
-            try await staff.request(payload, type: type, what: what, hub: hub, wait: 2 * Self.recordWindow)
+            try await staff.request(payload, type: type, what: what, hub: hub)
         }
     }
 

@@ -80,17 +80,6 @@ extension HubReadModel {
             ).map(OperatorAction.init)
         }
     }
-
-    /// Waits (polling, read-only) until the coordinator has carried out the request sent as `messageID`, or
-    /// `timeout` passes.
-    public func awaitOperatorAction(messageID: String, timeout: Duration) async throws -> OperatorAction? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let action = try operatorAction(messageID: messageID) { return action }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return try operatorAction(messageID: messageID)
-    }
 }
 
 /// The store holds something the code does not know, or lacks a row another names: the store is newer than the
