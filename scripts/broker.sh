@@ -21,11 +21,13 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${MASH_BROKER_DIR:-$root/.build/broker}
-# One port picks the node: TLS is the one below it, management and Erlang distribution the two above.
+# One port picks the node: TLS is the one below it, management and Erlang distribution the two above, and
+# RabbitMQ's Prometheus exporter the third above.
 amqp_port=${MASH_BROKER_PORT:-25672}
 amqps_port=${MASH_BROKER_TLS_PORT:-$((amqp_port - 1))}
 mgmt_port=${MASH_BROKER_MGMT_PORT:-$((amqp_port + 1))}
 dist_port=${MASH_BROKER_DIST_PORT:-$((amqp_port + 2))}
+prometheus_port=${MASH_BROKER_PROMETHEUS_PORT:-$((amqp_port + 3))}
 node=${MASH_BROKER_NODE:-mash-$amqp_port@localhost}
 vhost=mash
 definitions=$root/deploy/rabbitmq/definitions.json
@@ -93,7 +95,7 @@ write_config() {
     mkdir -p "$dir/home" "$dir/data" "$dir/log" "$dir/credentials"
     chmod 700 "$dir/credentials"
     : >"$RABBITMQ_CONF_ENV_FILE"
-    echo '[rabbitmq_management].' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+    echo '[rabbitmq_management,rabbitmq_prometheus].' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
     echo '[].' >"$RABBITMQ_ADVANCED_CONFIG_FILE"
     cat >"$RABBITMQ_CONFIG_FILE" <<CONF
 listeners.tcp.default = 127.0.0.1:$amqp_port
@@ -105,6 +107,8 @@ ssl_options.verify = verify_peer
 ssl_options.fail_if_no_peer_cert = false
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $mgmt_port
+prometheus.tcp.ip = 127.0.0.1
+prometheus.tcp.port = $prometheus_port
 loopback_users = none
 log.file.level = info
 log.console = false
@@ -238,6 +242,7 @@ print_env() {
     echo "MASH_BROKER_CLIENT_KEY=$dir/tls/clients/mash-admin.key"
     echo "MASH_BROKER_CREDENTIALS=$dir/credentials"
     echo "MASH_BROKER_MANAGEMENT_URL=http://127.0.0.1:$mgmt_port"
+    echo "MASH_BROKER_PROMETHEUS_URL=http://127.0.0.1:$prometheus_port"
     echo "MASH_AMQPS_PORT=$amqps_port"
     echo "MASH_BROKER_CTL=$root/scripts/broker.sh"
     # So that MASH_BROKER_CTL, run from a test, drives this node and not the development one.

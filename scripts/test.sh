@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian's headless Chromium and its driver for the desks' browser test.
-scripts/deps.sh chromium chromium-driver
+# Debian's headless Chromium and its driver for the desks' browser test; Prometheus and Alertmanager (promtool,
+# amtool) for deploy/prometheus, checked by their own tools and run against live services.
+scripts/deps.sh chromium chromium-driver prometheus prometheus-alertmanager
 
 # Interop tests run independent libraries (joserfc for JOSE, holidays for the calendar) from a virtual
 # environment of our own; the browser test drives Chromium with Selenium and checks pages with axe-core.
@@ -40,6 +41,9 @@ swift test --skip-build --filter BrokerRecoveryTests
 # The deploy files for a real hub, checked for real: the systemd units, and a three-node cluster booted from
 # the RabbitMQ config.
 Tests/Deploy/verify-deploy.sh
+# deploy/prometheus: promtool check and test rules (each alert fires from synthetic series, quiet when healthy),
+# amtool on the routes.
+Tests/Deploy/check-prometheus.sh
 # The newcomer's path: make run from nothing (TLS), make demo, Ctrl-C during a second demo, make run again
 # (every enquiry completes), SIGTERM. Same build flags as above, so make run's build is the one just made.
 MASH_SWIFT_BUILD_FLAGS="--build-tests -Xswiftc -warnings-as-errors" Tests/BringUp/run-and-demo.sh

@@ -118,7 +118,8 @@ public final class Adapter: Sendable {
         // The agency's broker user may publish only responses, so a refused message goes to the queue's DLQ by
         // rejection (RabbitMQ records `rejected` in x-death); the reason is logged.
         var pump = MessagePump(
-            queue: configuration.queue, identity: configuration.agency, deadLetters: .reject, prefetch: 16,
+            queue: configuration.queue, identity: configuration.agency,
+            deadLetters: .reject { [self] in try sealed($0.json, type: .refusalReport, headers: [:]) }, prefetch: 16,
             handler: take)
         let doorbells = [doorbell, outcomeDoorbell]
         pump.afterCommit = { for doorbell in doorbells { doorbell.ring() } }
@@ -423,7 +424,7 @@ public final class Adapter: Sendable {
                 lastResponseAt: summary.lastAnsweredAt.map {
                     Date(timeIntervalSince1970: $0.timeIntervalSince1970.rounded(.down))
                 },
-                version: Self.version)
+                version: Self.version, interval: configuration.heartbeatEvery)
             // Heartbeats are not kept in the outbox: a lost one is replaced by the next.
             let message = try sealed(heartbeat.json, type: .adapterHeartbeat, headers: [:])
             let publication = message.publication(appID: "mash-adapter", at: now())
@@ -450,7 +451,8 @@ public final class Adapter: Sendable {
                 metrics.record("mash_adapter_outcomes", Double(counts[status] ?? 0), [("status", status)])
             }
         }
-        metrics.recordClient(connected: connected, outbox: outbox)
+        metrics.recordClient(
+            connection: base.withLock { $0?.connection?.status }, url: broker, outbox: outbox)
         return metrics.exposition()
     }
 

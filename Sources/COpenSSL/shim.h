@@ -14,6 +14,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 static inline long mash_bio_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
 

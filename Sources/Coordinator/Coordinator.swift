@@ -32,6 +32,8 @@ public struct CoordinatorSettings: Sendable {
     public var operationsPort: Int?
     /// The schools of `Config/schools`, by URN: Encompass notices and roll feeds.
     public var schools: [String: SchoolConfiguration] = [:]
+    /// The adapters and desks the hub expects heartbeats from (`ExpectedParty.load`).
+    public var expectedParties: [ExpectedParty] = []
     /// `Config/retention.yaml`; nil purges nothing (and says so at start).
     public var retention: RetentionSchedule?
     /// How often the record of sharing's head is signed and sent away (when it has moved).
@@ -146,13 +148,14 @@ public final class Coordinator: Sendable {
         var responses = MessagePump(
             queue: HubQueues.responses, identity: settings.identity, deadLetters: deadLetters, handler: handleResponse)
         responses.deduplicates = { DocumentType(rawValue: $0.type) != .adapterHeartbeat }
+        var notifications = MessagePump(
+            queue: HubQueues.notifications, identity: settings.identity, deadLetters: deadLetters,
+            handler: handleNotification)
+        notifications.deduplicates = responses.deduplicates
         return [
             MessagePump(
                 queue: HubQueues.intake, identity: settings.identity, deadLetters: deadLetters, handler: handleIntake),
-            responses,
-            MessagePump(
-                queue: HubQueues.notifications, identity: settings.identity, deadLetters: deadLetters,
-                handler: handleNotification),
+            responses, notifications,
         ]
     }
 

@@ -66,6 +66,12 @@ public struct CoordinatorOptions: ParsableArguments {
 
     @Option(
         help: """
+            Folder of the desks' <party>.yaml files: each desk (with every agency in the routing file) is expected             to send heartbeats, and one never heard from is reported (mash_party_never_heard).
+            """)
+    var desks: String = "Config/desks"
+
+    @Option(
+        help: """
             Retention schedule: how long each kind of record is kept; what is due is purged daily and its key shredded.
             """)
     var retention: String = "Config/retention.yaml"
@@ -123,6 +129,7 @@ public struct CoordinatorOptions: ParsableArguments {
             routing: routing, calendar: try CoordinatorSettings.calendar(holidaysFile: holidays))
         settings.operationsPort = operationsPort.port
         settings.schools = try SchoolConfiguration.loadDirectory(schools, bankHolidays: settings.calendar.holidays)
+        settings.expectedParties = try ExpectedParty.load(routing: routing, desksDirectory: desks)
         settings.retention = try RetentionSchedule.load(file: retention)
         settings.keyStorePath = keyStore
         settings.signatories = try Signatories.load(file: signatories)

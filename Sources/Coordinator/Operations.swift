@@ -1,4 +1,5 @@
 import Foundation
+import MASHCore
 import MASHService
 
 extension Coordinator {
@@ -13,6 +14,10 @@ extension Coordinator {
                 metrics.record("mash_enquiries_breached", Double(summary.breached), rag)
                 metrics.record("mash_enquiries_awaiting_decision", Double(summary.awaitingDecision), rag)
                 metrics.record("mash_decisions_overdue", Double(summary.decisionOverdue), rag)
+                // Seconds to the soonest running deadline (negative once breached); 0 with nothing open.
+                metrics.record(
+                    "mash_enquiries_next_deadline_seconds",
+                    summary.nextDeadline.map { $0.timeIntervalSince(now) } ?? 0, rag)
             }
             metrics.record("mash_outbox_backlog", Double(try store.readModel.outboxBacklog()))
             let overdue = try store.readModel.overdueTimers(now: now)
@@ -23,6 +28,7 @@ extension Coordinator {
                 if let heard = adapter.lastHeartbeatAt {
                     metrics.record("mash_adapter_heartbeat_age_seconds", now.timeIntervalSince(heard), agency)
                 }
+                metrics.record("mash_adapter_heartbeat_interval_seconds", adapter.interval ?? 30, agency)
                 metrics.record("mash_adapter_pending", Double(adapter.pending), agency)
             }
             let corrections = try store.readModel.outstandingCorrections()
@@ -34,15 +40,42 @@ extension Coordinator {
             metrics.record("mash_breaches_open", Double(breaches.count))
             metrics.record(
                 "mash_breaches_overdue", Double(breaches.filter { $0.reportBy <= now }.count))
+            try recordWatchdogs(now: now)
             metrics.record("mash_store_readable", 1)
         } catch {
             metrics.record("mash_store_readable", 0)
             logger.error("metrics: the store could not be read", metadata: ["error": "\(error)"])
         }
-        let status = connection?.status
-        metrics.record("mash_broker_connected", status?.isConnected == true ? 1 : 0)
-        metrics.record("mash_broker_recoveries", Double(status?.recoveries ?? 0))
+        if let last = settings.calendar.holidays.max() {
+            metrics.record(
+                "mash_calendar_last_holiday_timestamp_seconds",
+                settings.calendar.instant(last, TimeOfDay(0, 0)).timeIntervalSince1970)
+        }
+        metrics.recordBroker(connection?.status, url: settings.broker)
         return metrics.exposition()
+    }
+
+    /// What fails to arrive (`HubReadModel` watchdogs), as gauges the alert rules in `deploy/prometheus` read.
+    private func recordWatchdogs(now: Date) throws {
+        let model = store.readModel
+        for party in try model.heard(settings.expectedParties) {
+            metrics.record(
+                "mash_party_never_heard", party.lastHeartbeatAt == nil ? 1 : 0,
+                [("party", party.party), ("kind", party.kind.rawValue)])
+        }
+        for feed in try model.rollFeeds(Array(settings.schools.values)) {
+            let urn = [("urn", feed.urn)]
+            metrics.record("mash_roll_feed_every_seconds", Double(feed.everyDays) * 86_400, urn)
+            metrics.record("mash_roll_feed_overdue", feed.overdue(at: now) ? 1 : 0, urn)
+            metrics.record("mash_roll_feed_never_received", feed.lastAcceptedAt == nil ? 1 : 0, urn)
+            if let last = feed.lastAcceptedAt {
+                metrics.record("mash_roll_feed_age_seconds", now.timeIntervalSince(last), urn)
+            }
+        }
+        metrics.record(
+            "mash_dans_untriaged_overdue",
+            Double(try model.untriagedDANs(calendar: settings.calendar, now: now).reduce(0) { $0 + $1.untriaged }))
+        metrics.record("mash_encompass_notices_overdue", Double(try model.unacknowledgedEncompassNotices(now: now)))
     }
 
     /// `/health`: failing while the broker connection is down, the store cannot be read, or timers are more

@@ -24,6 +24,7 @@ extension Coordinator {
                 throw Refusal(reason: "senderNotAllowed", detail: "'\(message.sender)' may not send \(what)")
             }
         }
+        if try recordPartyReport(message, db) { return [] }
         switch DocumentType(rawValue: message.type) {
         case .domesticAbuseNotification:
             try allow(flows.danSenders, "domestic abuse notifications")

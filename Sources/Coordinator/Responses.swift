@@ -12,10 +12,7 @@ extension Coordinator {
     /// A research response: checked against the request it answers (the sender must be the agency the request
     /// went to), stored once, and the package delivered when every mandatory agency has answered.
     @Sendable func handleResponse(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
-        if DocumentType(rawValue: message.type) == .adapterHeartbeat {
-            try recordHeartbeat(message.opened, db)
-            return []
-        }
+        if try recordPartyReport(message, db) { return [] }
         if DocumentType(rawValue: message.type) == .correctionReceipt {
             let receipt = try readDocument {
                 try CorrectionReceipt(json: message.payload, source: "message \(message.messageID)")
@@ -60,6 +57,7 @@ extension Coordinator {
                     metadata: ["request": "\(response.requestID)", "status": "\(status.rawValue)"])
             case .recordAnswer:
                 try record(response, messageID: opened.messageID, enquiryID: enquiryID, subjectRef: subjectRef, db)
+                metrics.increment("mash_answers_total", [("agency", agency), ("outcome", response.outcome.rawValue)])
             case .deliverPackage:
                 messages.append(try deliverPackage(enquiryID, subjectRef: subjectRef, db))
             case .recordDecision, .refuseDecision:
@@ -71,6 +69,50 @@ extension Coordinator {
             }
         }
         return messages
+    }
+
+    /// A heartbeat or a refusal report, from an adapter (on `mash.responses`) or a desk (on `mash.intake`):
+    /// recorded, and true; false for any other message.
+    func recordPartyReport(_ message: InboundMessage, _ db: Database) throws -> Bool {
+        let type = DocumentType(rawValue: message.type)
+        guard type == .adapterHeartbeat || type == .refusalReport else { return false }
+        // A member of staff's key is trusted for operator requests; only parties (no '.' in their ids) report.
+        guard !message.sender.contains(".") else {
+            throw Refusal(reason: "senderNotAllowed", detail: "'\(message.sender)' is not a party")
+        }
+        switch type {
+        case .adapterHeartbeat:
+            try recordHeartbeat(message.opened, db)
+        case .refusalReport:
+            let report = try readDocument {
+                try RefusalReport(json: message.payload, source: "message \(message.messageID)")
+            }
+            guard report.party == message.sender else {
+                throw Refusal(
+                    reason: "wrongAgency", detail: "a refusal report for \(report.party) signed by \(message.sender)")
+            }
+            try db.executeCached(
+                sql: """
+                    INSERT INTO refusal (party, queue, message_id, type, reason, detail, refused_at, received_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET reason = excluded.reason, detail = excluded.detail,
+                        refused_at = excluded.refused_at, received_at = excluded.received_at
+                    """,
+                arguments: [
+                    report.party, report.queue, report.messageID, report.type, report.reason, report.detail,
+                    report.refusedAt.timeIntervalSince1970, now().timeIntervalSince1970,
+                ])
+            metrics.increment("mash_refusal_reports_total", [("party", report.party), ("reason", report.reason)])
+            logger.notice(
+                "a party refused a message",
+                metadata: [
+                    "party": "\(report.party)", "queue": "\(report.queue)", "message": "\(report.messageID)",
+                    "reason": "\(report.reason)",
+                ])
+        default:
+            return false
+        }
+        return true
     }
 
     /// A heartbeat needs no inbox entry: recording it twice changes nothing, and an older one never replaces
@@ -86,13 +128,16 @@ extension Coordinator {
         do {
             try db.executeCached(
                 sql: """
-                    INSERT INTO adapter (agency, last_heartbeat_at, pending, version) VALUES (?, ?, ?, ?)
+                    INSERT INTO adapter (agency, last_heartbeat_at, pending, version, heartbeat_interval)
+                    VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (agency) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at,
-                        pending = excluded.pending, version = excluded.version
+                        pending = excluded.pending, version = excluded.version,
+                        heartbeat_interval = excluded.heartbeat_interval
                     WHERE adapter.last_heartbeat_at IS NULL OR adapter.last_heartbeat_at < excluded.last_heartbeat_at
                     """,
                 arguments: [
                     heartbeat.agency, heartbeat.sentAt.timeIntervalSince1970, heartbeat.pending, heartbeat.version,
+                    heartbeat.interval,
                 ])
         }
     }

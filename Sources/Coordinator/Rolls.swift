@@ -109,6 +109,7 @@ extension Coordinator {
                 rollID, file.urn, now.timeIntervalSince1970, file.format.rawValue, roll.qualifier.rawValue,
                 roll.pupils.count, diff.joiners.count, diff.leavers.count, missing, diff.flags.count,
             ])
+        metrics.increment("mash_roll_feeds_total", [("urn", file.urn), ("status", "accepted")])
         logger.info(
             "roll accepted",
             metadata: [
@@ -158,6 +159,10 @@ extension Coordinator {
                 rollID, file.urn, now.timeIntervalSince1970, file.format.rawValue, file.qualifier?.rawValue, field,
             ])
         logger.warning("roll rejected", metadata: ["roll": "\(rollID)", "urn": "\(file.urn)", "at": "\(field)"])
+        // A label only for a configured school: the URN of a refused file is the sender's text.
+        metrics.increment(
+            "mash_roll_feeds_total",
+            [("urn", settings.schools[file.urn] == nil ? "unknown" : file.urn), ("status", "rejected")])
         let rejection: [String: Any] = [
             "schema": DocumentType.rollRejection.rawValue, "rollID": rollID, "urn": file.urn, "at": field,
             "problem": problem,

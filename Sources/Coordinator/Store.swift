@@ -303,6 +303,23 @@ public final class CoordinatorStore: Sendable {
             // exemption: covered by the entry's hash when not empty.
             try db.execute(sql: "ALTER TABLE record_of_sharing ADD COLUMN grounds TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("v14: watchdogs and refusal reports") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE adapter ADD COLUMN heartbeat_interval REAL;  -- seconds, as the party last said
+                    CREATE TABLE refusal (
+                        party TEXT NOT NULL,           -- the adapter or desk that refused
+                        queue TEXT NOT NULL,           -- the queue it refused the message on
+                        message_id TEXT NOT NULL,      -- the refused message's id
+                        type TEXT,                     -- the refused message's AMQP type
+                        reason TEXT NOT NULL,          -- a reason code (docs/protocol.md)
+                        detail TEXT NOT NULL,          -- fields and ids, never a value
+                        refused_at REAL NOT NULL,
+                        received_at REAL NOT NULL,
+                        PRIMARY KEY (queue, message_id, party)
+                    );
+                    """)
+        }
         return migrator
     }
 

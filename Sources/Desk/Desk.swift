@@ -57,6 +57,8 @@ public final class Desk: Sendable {
     }
 
     /// The line `mash-desk` and `mash-hub` print once the desk consumes and listens.
+    public static let version = "1.0"
+
     public var readyLine: String { "mash-desk \(configuration.party) ready at \(url ?? "?")" }
 
     /// The desk's parts as services, in start order: the operations endpoint (if configured), the broker
@@ -73,15 +75,23 @@ public final class Desk: Sendable {
         ) { readiness.partReady() }
         self.base.withLock { $0 = base }
         // The party's broker user may publish only to the hub's intake, so a refused item is rejected to the
-        // queue's DLQ (x-death says `rejected`); the reason is logged.
+        // queue's DLQ (x-death says `rejected`) and the reason goes to the hub in a refusal report.
         let pump = MessagePump(
-            queue: configuration.queue, identity: configuration.party, deadLetters: .reject, prefetch: 16,
-            handler: take)
+            queue: configuration.queue, identity: configuration.party,
+            deadLetters: .reject { [self] in
+                try sealed($0.json, type: .refusalReport, routingKey: HubQueues.partyReportRoutingKey, headers: [:])
+            }, prefetch: 16, handler: take)
         let web = try DeskWeb(desk: self) { [self] port in
             boundPort.withLock { $0 = port }
             readiness.partReady()
         }
-        var services = base.services + [base.pump(pump) { [keys] in keys.currentOpener() }, web.service]
+        var services =
+            base.services + [
+                base.pump(pump) { [keys] in keys.currentOpener() }, web.service,
+                LoopService("heartbeat") { [self] _ in
+                    try await runHeartbeat(on: try await base.session.connection.value())
+                },
+            ]
         if let schedule = configuration.retention {
             let retention = Purge(schedule: schedule) { [self] now in try await purge(at: now) }
             services.append(retention.service(logger: logger, metrics: metrics, now: now))
@@ -255,8 +265,27 @@ public final class Desk: Sendable {
 
     // MARK: operations
 
+    /// Tells the hub the desk is running, with `mash.adapter-heartbeat/1` (its party as `agency`, the items not
+    /// yet opened as `pending`). Not kept in the outbox: a lost one is replaced by the next.
+    private func runHeartbeat(on connection: AMQPConnection) async throws {
+        while !Task.isCancelled {
+            let heartbeat = AdapterHeartbeat(
+                agency: configuration.party,
+                sentAt: Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down)),
+                pending: (try? await store.unopenedCount()) ?? 0, lastResponseAt: nil, version: Self.version,
+                interval: configuration.heartbeatEvery)
+            let message = try sealed(
+                heartbeat.json, type: .adapterHeartbeat, routingKey: HubQueues.partyReportRoutingKey, headers: [:])
+            let publication = message.publication(appID: "mash-desk", at: now())
+            try await connection.publish(
+                publication.message, exchange: publication.exchange, routingKey: publication.routingKey)
+            try? await Task.sleep(for: .seconds(configuration.heartbeatEvery))
+        }
+    }
+
     func scrape() -> [UInt8] {
-        metrics.recordClient(connected: connected, outbox: outbox)
+        metrics.recordClient(
+            connection: base.withLock { $0?.connection?.status }, url: broker, outbox: outbox)
         return metrics.exposition()
     }
 

@@ -146,6 +146,14 @@ final class DeskStore: Sendable {
         }
     }
 
+    /// Items nobody has opened yet (for the heartbeat: counts only).
+    func unopenedCount() async throws -> Int {
+        try await queue.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM item WHERE status = ?", arguments: [ItemStatus.new.rawValue]) ?? 0
+        }
+    }
+
     func item(_ id: String) async throws -> StoredItem? {
         try await queue.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM item WHERE id = ?", arguments: [id]).map(Self.item)

@@ -61,6 +61,8 @@ public struct DeskConfiguration: Sendable {
     public var staff: [StaffAccount]
     /// The local port serving `/metrics` and `/health` (0 picks a free one); nil serves neither.
     public var operationsPort: Int?
+    /// How often the desk tells the hub it is running (`heartbeat: 30s`): the hub lists a desk never heard from.
+    public var heartbeatEvery: TimeInterval
 
     public static func load(file path: String) throws -> DeskConfiguration {
         try DeskConfiguration(top: try ConfigMapping.load(file: path))
@@ -143,6 +145,7 @@ public struct DeskConfiguration: Sendable {
             }
         }
         operationsPort = try top.optionalInt("operationsPort")
+        heartbeatEvery = try top.optionalString("heartbeat").map { try top.duration($0, key: "heartbeat") } ?? 30
         try top.finish()
         do {
             _ = try KeyDirectory.keyPairs(agency: party, in: keysDirectory)

@@ -12,6 +12,9 @@ public struct SchoolConfiguration: Sendable {
     public var noticeQueue: String
     public var calendar: SchoolCalendar
     public var rollPolicy: RollPolicy
+    /// Days within which the next roll feed is due (`rollFeedEveryDays`, 7 by default; 0 expects none): a feed
+    /// older than this is overdue (`mashctl status`, `mash_roll_feed_overdue`).
+    public var rollFeedEveryDays: Int
 
     /// Every `<urn>.yaml` in `directory`, by URN; a missing directory is no schools.
     public static func loadDirectory(_ directory: String, bankHolidays: Set<LocalDate>) throws
@@ -65,6 +68,10 @@ public struct SchoolConfiguration: Sendable {
             firstYearGroup: try top.optionalString("firstYearGroup")?.uppercased(),
             exemptFirstYearStarters: try top.optionalBool("exemptFirstYearStarters") ?? true,
             returnWithinDays: try top.optionalInt("returnWithinDays") ?? 5)
+        rollFeedEveryDays = try top.optionalInt("rollFeedEveryDays") ?? 7
+        guard (0...366).contains(rollFeedEveryDays) else {
+            throw top.error("rollFeedEveryDays", "must be a number of days from 0 (no feed expected) to 366")
+        }
         try top.finish()
     }
 

@@ -51,7 +51,7 @@ struct DeadLetters: AsyncParsableCommand {
         func run() async throws {
             let held = try await DeadLetterQueue.take(selection, broker: try hub.brokerURL())
             defer { Task { await held.release() } }
-            let letters = held.deliveries.map(DeadLetter.init)
+            let letters = DeadLetter.explained(held.deliveries, queue: selection.originalQueue, hub: hub)
             if json {
                 return try JSONOutput.write(DeadLetterList(queue: held.queue, depth: held.depth, messages: letters))
             }
@@ -60,14 +60,23 @@ struct DeadLetters: AsyncParsableCommand {
                     + (held.depth > letters.count ? ", the oldest \(letters.count) shown" : ""),
                 Format.row([("#", 3), ("MESSAGE ID", -36), ("TYPE", -14), ("AGE", 6), ("REASON", -16)]),
             ]
-            for (index, letter) in letters.enumerated() {
+            for letter in letters {
                 lines.append(
                     Format.row([
-                        (String(index + 1), 3), (letter.messageID ?? "-", -36),
+                        (String(letter.position), 3), (letter.messageID ?? "-", -36),
                         (letter.type.map { $0.replacingOccurrences(of: "mash.", with: "") } ?? "-", -14),
                         (letter.deadLetteredAt.map { Format.age(Date().timeIntervalSince($0)) } ?? "?", 6),
                         (letter.reason, -16),
                     ]))
+            }
+            let repeated = Dictionary(grouping: letters.compactMap(\.messageID), by: { $0 }).filter { $1.count > 1 }
+            if !repeated.isEmpty {
+                lines.append(
+                    "Some message ids appear more than once: select those with --position # (dlq show, dlq replay).")
+            }
+            if letters.contains(where: { $0.reason == "rejected" }) {
+                lines.append(
+                    "rejected: the consumer gave no reason (no refusal report reached the hub); see that party's log.")
             }
             StandardStreams.write(Array((lines.joined(separator: "\n") + "\n").utf8))
             await held.release()
@@ -81,15 +90,22 @@ struct DeadLetters: AsyncParsableCommand {
                 The view is recorded by the coordinator first (who, when, which message, --reason); if it cannot \
                 be recorded, nothing is shown. `mashctl audit views` lists such views.
 
-                Example:
+                Select the message by its id or, when several dead letters share an id, by its position (the # \
+                of `dlq list`, oldest first).
+
+                Examples:
                   mashctl dlq show --queue coordinator.intake --message 3f2a… --reason INC-1234 --staff j.smith
+                  mashctl dlq show --queue agency.police.enquiries --position 2 --reason INC-1234 --staff j.smith
                 """)
 
         @OptionGroup var selection: Selection
         @OptionGroup var hub: HubOptions
 
         @Option(help: "The message id (from `dlq list`).")
-        var message: String
+        var message: String?
+
+        @Option(help: "The position in `dlq list` (1 is the oldest), for ids that repeat.")
+        var position: Int?
 
         @Option(help: "Why you look at it (an incident or ticket reference); recorded with who and when. Required.")
         var reason: String
@@ -101,19 +117,24 @@ struct DeadLetters: AsyncParsableCommand {
                 throw ValidationError("--reason must say why you look at the dead letter")
             }
             _ = try staff.id()
+            try DeadLetters.validate(message: message, position: position, limit: selection.limit)
         }
 
         func run() async throws {
+            let which = position.map { "#\($0)" } ?? message ?? ""
             try await staff.recordView(
-                of: .deadLetter, "\(selection.deadLetterQueue) \(message)", reason: reason, hub: hub)
+                of: .deadLetter, "\(selection.deadLetterQueue) \(which)", reason: reason, hub: hub)
             let held = try await DeadLetterQueue.take(selection, broker: try hub.brokerURL())
             defer { Task { await held.release() } }
-            guard let delivery = held.deliveries.first(where: { $0.properties.messageID == message }) else {
+            let index: Int
+            do {
+                index = try held.select(message: message, position: position)
+            } catch {
                 await held.release()
-                throw CommandFailure(
-                    "no message \(message) among the oldest \(held.deliveries.count) of \(held.queue) (raise --limit)")
+                throw error
             }
-            try JSONOutput.write(DeadLetter(delivery))
+            try JSONOutput.write(
+                DeadLetter.explained(held.deliveries, queue: selection.originalQueue, hub: hub)[index])
             await held.release()
         }
     }
@@ -127,8 +148,12 @@ struct DeadLetters: AsyncParsableCommand {
                 replayed message gets an entry in the record of sharing (who, which queue, the reason, the \
                 message id) before anything is sent; `mashctl audit verify` checks it with the rest.
 
-                Example:
+                With --position, only the message at that place in `dlq list` is replayed (for one message, or ids \
+                that repeat).
+
+                Examples:
                   mashctl dlq replay --queue coordinator.intake --reason "SPA key added (INC-1234)" --staff j.smith
+                  mashctl dlq replay --queue agency.police.enquiries --position 3 --reason INC-1240 --staff j.smith
                 """)
 
         @OptionGroup var selection: Selection
@@ -145,15 +170,28 @@ struct DeadLetters: AsyncParsableCommand {
         @Flag(help: "Replay even when more than --confirm-over messages are selected.")
         var yes = false
 
+        @Option(help: "Replay only the message at this position in `dlq list` (1 is the oldest).")
+        var position: Int?
+
         func validate() throws {
             guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw ValidationError("--reason must say why the messages can now be processed")
             }
             _ = try staff.id()
+            if let position { try DeadLetters.validate(message: nil, position: position, limit: selection.limit) }
         }
 
         func run() async throws {
-            let held = try await DeadLetterQueue.take(selection, broker: try hub.brokerURL())
+            var held = try await DeadLetterQueue.take(selection, broker: try hub.brokerURL())
+            if position != nil {
+                do {
+                    let index = try held.select(message: nil, position: position)
+                    held.deliveries = [held.deliveries[index]]
+                } catch {
+                    await held.release()
+                    throw error
+                }
+            }
             let count = held.deliveries.count
             StandardStreams.note(
                 "\(count) of \(held.depth) message\(held.depth == 1 ? "" : "s") in \(held.queue) selected for replay "
@@ -216,6 +254,18 @@ struct DeadLetters: AsyncParsableCommand {
     }
 }
 
+extension DeadLetters {
+    /// Exactly one of --message and --position, the position within the --limit read.
+    static func validate(message: String?, position: Int?, limit: Int) throws {
+        guard (message == nil) != (position == nil) else {
+            throw ValidationError("give --message ID or --position N (the # of `dlq list`), not both or neither")
+        }
+        if let position, !(1...limit).contains(position) {
+            throw ValidationError("--position must be from 1 to --limit (\(limit)); raise --limit for later ones")
+        }
+    }
+}
+
 /// The oldest messages of a queue, held unacknowledged: acked once replayed, otherwise returned to the queue
 /// when the connection closes. DLQs and `audit.checkpoints` have no delivery limit, so holding and returning
 /// them is harmless.
@@ -265,25 +315,55 @@ struct DeadLetterQueue {
         await connection.close()
         collector.cancel()
     }
+
+    /// The index of the dead letter at `position` (1-based, oldest first) or with id `message`, which must be
+    /// the only one with that id.
+    func select(message: String?, position: Int?) throws -> Int {
+        if let position {
+            guard position <= deliveries.count else {
+                throw CommandFailure(
+                    "\(queue) holds \(deliveries.count) message\(deliveries.count == 1 ? "" : "s"); no #\(position)")
+            }
+            return position - 1
+        }
+        let matches = deliveries.indices.filter { deliveries[$0].properties.messageID == message }
+        guard let first = matches.first else {
+            throw CommandFailure(
+                "no message \(message ?? "") among the oldest \(deliveries.count) of \(queue) (raise --limit)")
+        }
+        guard matches.count == 1 else {
+            throw CommandFailure(
+                "\(matches.count) dead letters in \(queue) have id \(message ?? ""), at positions "
+                    + matches.map { String($0 + 1) }.joined(separator: ", ") + ": select one with --position")
+        }
+        return first
+    }
 }
 
 /// What an operator may see of a dead-lettered message: ids, type, sender, times and reasons. The body is
 /// sealed and never shown.
 struct DeadLetter: Encodable {
+    /// Its place in the queue as read, 1 being the oldest (`--position`).
+    var position: Int
     var messageID: String?
     var type: String?
     var sender: String?
     var enquiryID: String?
     var publishedAt: Date?
     var deadLetteredAt: Date?
-    /// The coordinator's reason code, or RabbitMQ's (`rejected` by an adapter, `delivery_limit`, `expired`).
+    /// The coordinator's reason code, the refusing party's (from its refusal report), or RabbitMQ's
+    /// (`rejected` with no report, `delivery_limit`, `expired`).
     var reason: String
+    /// Where the reason comes from: `coordinator` (its x-mash-reason header), `refusal report` (an adapter's or
+    /// desk's `mash.refusal-report/1`), or `broker` (x-death).
+    var reasonFrom: String
     var detail: String?
     var rejectedBy: String?
     var deadLetterCount: Int?
     var bodyBytes: Int
 
-    init(_ delivery: Delivery) {
+    init(_ delivery: Delivery, position: Int) {
+        self.position = position
         let headers = delivery.properties.headers
         let death = headers["x-death"]?.array?.first?.table
         messageID = delivery.properties.messageID
@@ -293,10 +373,29 @@ struct DeadLetter: Encodable {
         publishedAt = delivery.properties.timestamp.map { Date(timeIntervalSince1970: TimeInterval($0)) }
         deadLetteredAt = death?["time"]?.int.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? publishedAt
         reason = headers["x-mash-reason"]?.string ?? death?["reason"]?.string ?? "unknown"
+        reasonFrom = headers["x-mash-reason"] != nil ? "coordinator" : "broker"
         detail = headers["x-mash-detail"]?.string
         rejectedBy = headers["x-mash-rejected-by"]?.string ?? death?["queue"]?.string.map { "consumer of \($0)" }
         deadLetterCount = death?["count"]?.int.map(Int.init)
         bodyBytes = delivery.body.count
+    }
+
+    /// The deliveries as dead letters, a rejection explained by the refusing party's report when the
+    /// coordinator's store (read-only) has one for that queue and message.
+    static func explained(_ deliveries: [Delivery], queue: String, hub: HubOptions) -> [DeadLetter] {
+        var letters = deliveries.enumerated().map { DeadLetter($1, position: $0 + 1) }
+        let rejected = letters.filter { $0.reason == "rejected" }.compactMap(\.messageID)
+        guard !rejected.isEmpty, let store = try? hub.storeOption.open(),
+            let reports = try? store.refusals(queue: queue, messageIDs: rejected)
+        else { return letters }
+        for index in letters.indices where letters[index].reason == "rejected" {
+            guard let id = letters[index].messageID, let report = reports[id] else { continue }
+            letters[index].reason = report.reason
+            letters[index].detail = report.detail
+            letters[index].rejectedBy = report.party
+            letters[index].reasonFrom = "refusal report"
+        }
+        return letters
     }
 }
 

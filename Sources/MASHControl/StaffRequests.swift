@@ -86,7 +86,9 @@ struct StaffOptions: ParsableArguments {
     static func refusal(of messageID: String, broker: AMQPURL) async throws -> DeadLetter? {
         let held = try await DeadLetterQueue.take(
             queue: HubQueues.notifications + ".dlq", limit: 1000, broker: broker)
-        let found = held.deliveries.first { $0.properties.messageID == messageID }.map(DeadLetter.init)
+        let found = held.deliveries.firstIndex { $0.properties.messageID == messageID }.map {
+            DeadLetter(held.deliveries[$0], position: $0 + 1)
+        }
         await held.release()
         return found
     }

@@ -37,6 +37,9 @@ struct HubOptions: ParsableArguments {
     @Option(name: .customLong("schools"), help: "Folder of <urn>.yaml school files: each school's notice queue.")
     var schoolsDirectory: String = "Config/schools"
 
+    @Option(help: "Folder of the desks' <party>.yaml files: each desk is expected to send heartbeats.")
+    var desks: String = "Config/desks"
+
     @Option(help: "GOV.UK's bank holidays file the coordinator uses: status warns 90 days before it ends.")
     var holidays: String = "Config/calendar/bank-holidays.json"
 
@@ -170,7 +173,9 @@ struct StatusGatherer {
         var failure: String?
         if let management = options.managementURL {
             do {
-                for (name, extra) in try ManagementAPI(base: management, broker: broker).queues() {
+                let (queues, sampledAt) = try ManagementAPI(base: management, broker: broker).queues()
+                report.managementSampledAt = sampledAt
+                for (name, extra) in queues {
                     guard var row = figures[name] else { continue }
                     row.type = extra.type
                     row.unacked = extra.unacked
@@ -229,11 +234,35 @@ struct StatusGatherer {
                 report.outboxBacklog = try store.outboxBacklog()
                 report.corrections = try store.outstandingCorrections()
                 report.breaches = try store.breaches(openOnly: true)
+                try watchdogs(store, into: &report, now: now)
             } catch {
                 report.notes.append("The coordinator store could not be read: \(error).")
             }
         }
         return report
+    }
+
+    /// What fails to arrive: expected parties never heard from, roll feeds past their cadence, triage lists
+    /// left untriaged, Encompass notices past due, and what adapters and desks refused in the last day.
+    func watchdogs(_ store: HubReadModel, into report: inout StatusReport, now: Date) throws {
+        let routing =
+            FileManager.default.fileExists(atPath: options.routing)
+            ? try RoutingConfiguration.load(file: options.routing) : nil
+        let expected = try routing.map { try ExpectedParty.load(routing: $0, desksDirectory: options.desks) } ?? []
+        let heard = try store.heard(expected)
+        for party in heard where party.lastHeartbeatAt == nil {
+            report.adapters?.append(
+                StatusReport.Adapter(agency: party.party, lastHeartbeatAt: nil, lastResponseAt: nil, pending: 0))
+        }
+        report.neverHeard = heard.filter { $0.lastHeartbeatAt == nil }.map { "\($0.kind.rawValue) \($0.party)" }
+        let holidays = (try? BankHolidays.englandAndWales(file: options.holidays)) ?? []
+        let schools = try SchoolConfiguration.loadDirectory(options.schoolsDirectory, bankHolidays: holidays)
+        report.rollFeeds = try store.rollFeeds(Array(schools.values))
+        report.untriagedDANs = try store.untriagedDANs(calendar: .mash(holidays: holidays), now: now)
+        report.encompassOverdue = try store.unacknowledgedEncompassNotices(now: now)
+        report.refusals = try store.refusalCounts(since: now.addingTimeInterval(-86_400)).map {
+            StatusReport.Refusals(party: $0.party, reason: $0.reason, count: $0.count)
+        }
     }
 
     /// The calendar's end and the signatories' withdrawals, from the files the coordinator reads.
@@ -293,15 +322,22 @@ struct ManagementAPI {
     var base: String
     var broker: AMQPURL
 
-    func queues() throws -> [String: StatusReport.Queue] {
+    /// The queues' figures, and when the management API last sampled them (its samples are bucketed by its
+    /// statistics interval, 5 s by default; the newest bucket's start is given, so the age is an upper bound).
+    func queues() throws -> ([String: StatusReport.Queue], sampledAt: Date?) {
         let vhost = broker.vhost.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? broker.vhost
-        let body = try get("/api/queues/\(vhost)")
+        let body = try get("/api/queues/\(vhost)?lengths_age=10&lengths_incr=5")
         guard let list = try JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]] else {
             throw CommandFailure("the management API's queue list is not a JSON array")
         }
         var figures: [String: StatusReport.Queue] = [:]
+        var newest: Double?
         for item in list {
             guard let name = item["name"] as? String else { continue }
+            let samples = (item["messages_details"] as? [String: Any])?["samples"] as? [[String: Any]] ?? []
+            for sample in samples {
+                if let stamp = (sample["timestamp"] as? NSNumber)?.doubleValue { newest = max(newest ?? stamp, stamp) }
+            }
             let stats = item["message_stats"] as? [String: Any]
             func rate(_ key: String) -> Double {
                 ((stats?[key] as? [String: Any])?["rate"] as? NSNumber)?.doubleValue ?? 0
@@ -313,8 +349,11 @@ struct ManagementAPI {
                 consumers: (item["consumers"] as? NSNumber)?.intValue ?? 0, publishRate: rate("publish_details"),
                 deliverRate: rate("deliver_get_details"), ackRate: rate("ack_details"))
         }
-        return figures
+        return (figures, newest.map { Date(timeIntervalSince1970: $0 / 1000 - Self.statisticsInterval) })
     }
+
+    /// RabbitMQ's `collect_statistics_interval` default, in seconds.
+    static let statisticsInterval: TimeInterval = 5
 
     func get(_ path: String) throws -> [UInt8] {
         guard var components = URLComponents(string: base.hasSuffix("/") ? String(base.dropLast()) : base) else {

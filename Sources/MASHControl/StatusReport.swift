@@ -119,6 +119,25 @@ struct StatusReport: Codable, Sendable {
     var corrections: [HubReadModel.OutstandingCorrection]?
     /// Open personal data breaches and their 72-hour clocks.
     var breaches: [HubReadModel.Breach]?
+    /// When the management API last sampled the figures it gave (TYPE, UNACK and the rates); null without it.
+    var managementSampledAt: Date?
+    /// Expected parties ("agency police", "desk spa") that have never sent a heartbeat.
+    var neverHeard: [String]?
+    /// Each school's roll feed against its cadence.
+    var rollFeeds: [HubReadModel.RollFeed]?
+    /// Triage days still holding DANs without an outcome on a later working day.
+    var untriagedDANs: [HubReadModel.UntriagedDay]?
+    /// Encompass notices past the school day's start with no receipt.
+    var encompassOverdue: Int?
+
+    struct Refusals: Codable, Sendable, Equatable {
+        var party: String
+        var reason: String
+        var count: Int
+    }
+
+    /// What adapters and desks refused in the last 24 hours, by party and reason (their refusal reports).
+    var refusals: [Refusals]?
     var findings: [Finding] = []
     var level: HealthLevel = .healthy
 
@@ -198,6 +217,46 @@ struct StatusReport: Codable, Sendable {
                             : "the 72 hours ended \(Format.clock(breach.reportBy))")
                         + "; close it with mashctl breach close"))
         }
+        for party in neverHeard ?? [] {
+            found.append(
+                Finding(
+                    level: .warning, subject: party,
+                    message: "never heard from: no heartbeat has reached the hub (is it running, with its key?)"))
+        }
+        for feed in rollFeeds ?? [] where feed.overdue(at: generatedAt) {
+            found.append(
+                Finding(
+                    level: .warning, subject: "school \(feed.urn) roll feed",
+                    message:
+                        "overdue: the last accepted feed was \(Format.age(generatedAt.timeIntervalSince(feed.lastAcceptedAt ?? generatedAt))) ago, "
+                        + "expected every \(feed.everyDays) day\(feed.everyDays == 1 ? "" : "s")"))
+        }
+        let waiting = (rollFeeds ?? []).filter { $0.lastAcceptedAt == nil }.map(\.urn)
+        if !waiting.isEmpty {
+            notes.append(
+                "No roll feed accepted yet from school\(waiting.count == 1 ? "" : "s") \(waiting.joined(separator: ", "))."
+            )
+        }
+        for day in untriagedDANs ?? [] {
+            found.append(
+                Finding(
+                    level: .critical, subject: "DAN triage \(day.date)",
+                    message:
+                        "\(day.untriaged) DAN\(day.untriaged == 1 ? "" : "s") still untriaged on a later working day"))
+        }
+        if let overdue = encompassOverdue, overdue > 0 {
+            found.append(
+                Finding(
+                    level: .critical, subject: "Encompass",
+                    message: "\(overdue) notice\(overdue == 1 ? "" : "s") past the school day's start with no receipt"))
+        }
+        for refusal in refusals ?? [] {
+            found.append(
+                Finding(
+                    level: .warning, subject: refusal.party,
+                    message: "refused \(refusal.count) message\(refusal.count == 1 ? "" : "s") in the last 24 h: "
+                        + "\(refusal.reason) (mashctl dlq list shows which)"))
+        }
         if let backlog = outboxBacklog, backlog > 0 {
             let level = thresholds.outboxBacklog.level(of: backlog)
             if level > .healthy {
@@ -235,17 +294,26 @@ struct StatusReport: Codable, Sendable {
         if !unknownColumns.isEmpty {
             lines.append("Unknown (\(source)): \(unknownColumns.joined(separator: ", ")).")
         }
+        if unknownColumns.isEmpty {
+            // The management API's figures lag by its statistics interval; passive declares are exact.
+            let age =
+                managementSampledAt.map { "sampled at most \(Format.age(Date().timeIntervalSince($0))) ago" }
+                ?? "not sampled yet"
+            lines += Format.wrap(
+                "TYPE, UNACK and the rates: management API, \(age); READY and CONS: exact now (AMQP).", 80)
+        }
         lines.append("")
         if let adapters {
             lines.append(
                 Format.row([
-                    ("ADAPTER", -13), ("HEARTBEAT", -12), ("PENDING", 7), ("LAST ANSWER", -12), ("VERSION", -10),
+                    ("ADAPTER/DESK", -16), ("HEARTBEAT", -12), ("PENDING", 7), ("LAST ANSWER", -12),
+                    ("VERSION", -10),
                 ]))
-            if adapters.isEmpty { lines.append("(no adapter has sent a heartbeat yet)") }
+            if adapters.isEmpty { lines.append("(no adapter or desk has sent a heartbeat yet)") }
             for adapter in adapters {
                 lines.append(
                     Format.row([
-                        (adapter.agency, -13),
+                        (adapter.agency, -16),
                         (
                             adapter.lastHeartbeatAt.map { Format.age(generatedAt.timeIntervalSince($0)) + " ago" }
                                 ?? "never", -12

@@ -39,6 +39,7 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case correctionReceipt = "mash.correction-receipt/1"
     case openCaseRegister = "mash.open-case-register/1"
     case contentView = "mash.content-view/1"
+    case refusalReport = "mash.refusal-report/1"
 }
 
 extension DocumentReader {
@@ -645,13 +646,19 @@ public struct AdapterHeartbeat: Sendable, Equatable {
     /// When the adapter last answered a request, if it has.
     public var lastResponseAt: Date?
     public var version: String
+    /// Seconds until the next heartbeat: the hub judges silence against it (silent after three).
+    public var interval: TimeInterval?
 
-    public init(agency: String, sentAt: Date, pending: Int, lastResponseAt: Date?, version: String) {
+    public init(
+        agency: String, sentAt: Date, pending: Int, lastResponseAt: Date?, version: String,
+        interval: TimeInterval? = nil
+    ) {
         self.agency = agency
         self.sentAt = sentAt
         self.pending = pending
         self.lastResponseAt = lastResponseAt
         self.version = version
+        self.interval = interval
     }
 
     public init(json data: [UInt8], source: String) throws {
@@ -662,6 +669,10 @@ public struct AdapterHeartbeat: Sendable, Equatable {
         pending = try reader.optionalInt("pending") ?? 0
         lastResponseAt = try reader.optionalInstant("lastResponseAt")
         version = try reader.string("version")
+        interval = try reader.optionalDouble("interval")
+        if let interval, !(1...86_400).contains(interval) {
+            throw reader.error("interval", "must be between 1 and 86400 seconds")
+        }
         try reader.finish()
     }
 
@@ -671,6 +682,7 @@ public struct AdapterHeartbeat: Sendable, Equatable {
             "pending": pending, "version": version,
         ]
         object["lastResponseAt"] = lastResponseAt.map(Instant.format)
+        object["interval"] = interval
         return DocumentWriter.encode(object)
     }
 }

@@ -39,7 +39,8 @@ public struct HubCommand: AsyncParsableCommand {
         name: .customLong("adapter"),
         help: """
             An agency's configuration file (Config/agencies/<id>.yaml); repeat for each adapter. With the \
-            coordinator's --operations-port P, the adapters serve theirs on P+1, P+2, … in the order given.
+            coordinator's --operations-port P, the adapters serve theirs on P+1, P+2, … in the order given, and \
+            the desks theirs after the adapters'.
             """)
     var adapters: [String] = []
 
@@ -126,8 +127,11 @@ public struct HubCommand: AsyncParsableCommand {
                         after: { try await coordinatorReady.value() })
                 ))
         }
-        for file in desks {
-            let configuration = try DeskConfiguration.load(file: file)
+        for (index, file) in desks.enumerated() {
+            var configuration = try DeskConfiguration.load(file: file)
+            if let port = coordinator.operationsPort.port {
+                configuration.operationsPort = port == 0 ? 0 : port + adapters.count + index + 1
+            }
             let desk = try Desk(
                 configuration: configuration, broker: try configuration.brokerURL(override: nil),
                 logger: Logger(label: "mash.desk.\(configuration.party)"))

@@ -12,6 +12,9 @@ public enum HubQueues {
     /// The intake routing key of a desk's `mash.correction-receipt/1`, bound to `coordinator.notifications`
     /// (an adapter sends its receipts on `mash.responses`, as its answers).
     public static let correctionReceiptRoutingKey = "correction-receipt"
+    /// The intake routing key of a desk's heartbeat and refusal reports, bound to `coordinator.notifications`
+    /// (an adapter sends both on `mash.responses`).
+    public static let partyReportRoutingKey = "party-report"
     public static let enquiriesExchange = "mash.enquiries"
     public static let responsesExchange = "mash.responses"
     /// Where the record of sharing's signed checkpoints go (routing key `checkpoint`), to `audit.checkpoints`.

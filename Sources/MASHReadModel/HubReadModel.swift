@@ -29,6 +29,8 @@ public final class HubReadModel: Sendable {
         public var pending: Int
         public var version: String?
         public var lastResponseAt: Date?
+        /// The heartbeat interval it last gave.
+        public var interval: TimeInterval?
     }
 
     public func adapters() throws -> [AdapterState] {
@@ -38,7 +40,8 @@ public final class HubReadModel: Sendable {
                     agency: row["agency"],
                     lastHeartbeatAt: (row["last_heartbeat_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
                     pending: row["pending"], version: row["version"],
-                    lastResponseAt: (row["last_response_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+                    lastResponseAt: (row["last_response_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    interval: row["heartbeat_interval"])
             }
         }
     }

@@ -15,6 +15,9 @@ extension HubReadModel {
         public var breached = 0
         public var awaitingDecision = 0
         public var decisionOverdue = 0
+        /// The soonest deadline still running among the open ones (a partner's answer or the decision; in the
+        /// past when one is breached); nil when none is open.
+        public var nextDeadline: Date?
 
         public init(
             rag: String, open: Int = 0, atRisk: Int = 0, breached: Int = 0, awaitingDecision: Int = 0,
@@ -38,7 +41,8 @@ extension HubReadModel {
                     db,
                     sql: """
                         SELECT rag, COUNT(*) AS open, SUM(breached) AS breached,
-                               SUM(CASE WHEN breached = 0 AND at_risk = 1 THEN 1 ELSE 0 END) AS at_risk
+                               SUM(CASE WHEN breached = 0 AND at_risk = 1 THEN 1 ELSE 0 END) AS at_risk,
+                               MIN(next_due) AS next_due
                         FROM (\(Self.openEnquiryClocks)) GROUP BY rag
                         """, arguments: arguments),
                 try Row.fetchAll(
@@ -54,6 +58,7 @@ extension HubReadModel {
         for row in rows {
             let rag: String = row["rag"]
             byRAG[rag] = OpenEnquiries(rag: rag, open: row["open"], atRisk: row["at_risk"], breached: row["breached"])
+            byRAG[rag]?.nextDeadline = (row["next_due"] as Double?).map(Date.init(timeIntervalSince1970:))
         }
         for row in deciding {
             let rag: String = row["rag"]
@@ -77,7 +82,9 @@ extension HubReadModel {
           (e.decision_due <= :now OR EXISTS (SELECT 1 FROM request r WHERE r.enquiry_id = e.id
              AND r.status = :sent AND r.due <= :now)) AS breached,
           (e.decision_warning <= :now OR EXISTS (SELECT 1 FROM request r WHERE r.enquiry_id = e.id
-             AND r.status = :sent AND r.warning <= :now)) AS at_risk
+             AND r.status = :sent AND r.warning <= :now)) AS at_risk,
+          MIN(e.decision_due, COALESCE((SELECT MIN(r.due) FROM request r WHERE r.enquiry_id = e.id
+             AND r.status = :sent), e.decision_due)) AS next_due
         FROM enquiry e WHERE e.status = :awaiting
         """
 

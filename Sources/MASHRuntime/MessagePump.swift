@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import GRDB
 import Logging
+import MASHCore
 import MASHService
 import Sealing
 
@@ -40,9 +41,10 @@ public struct MessagePump: Sendable {
         /// Publish a copy to `exchange` (routing key: the queue) with `x-mash-reason`, `x-mash-detail` and
         /// `x-mash-rejected-by` headers, then ack the original.
         case publish(exchange: String)
-        /// Reject without requeue: the queue's own dead-letter exchange takes it (the reason is logged only).
-        /// For parties whose broker user may not publish to the dead-letter exchange.
-        case reject
+        /// Reject without requeue: the queue's own dead-letter exchange takes it, and RabbitMQ's x-death says
+        /// only `rejected`. For parties whose broker user may not publish to the dead-letter exchange: `report`
+        /// makes the `mash.refusal-report/1` that tells the hub why, committed to the outbox before the reject.
+        case reject(report: @Sendable (RefusalReport) throws -> OutboxMessage)
     }
 
     public var queue: String
@@ -252,8 +254,22 @@ public struct MessagePump: Sendable {
             let outcomes = await context.connection.publish(batch: publications)
             if let failure = outcomes.lazy.compactMap({ $0 }).first { throw failure }
             for (delivery, _) in refused { try delivery.ack() }
-        case .reject:
+        case .reject(let report):
+            // The reports are committed before the rejects: a crash between the two redelivers the message, which
+            // is refused and reported again (the hub keeps one report per party, queue and message).
+            let now = context.now()
+            let identity = self.identity
+            let reports = try refused.map { delivery, refusal in
+                try report(
+                    RefusalReport(
+                        party: identity, messageID: delivery.properties.messageID ?? "-", queue: delivery.queue,
+                        type: delivery.properties.type, reason: refusal.reason, detail: refusal.detail,
+                        refusedAt: now))
+            }
+            let outbox = context.relay.outbox
+            try await outbox.write(now: context.now) { db in try outbox.enqueue(db, reports, now: now) }
             for (delivery, _) in refused { try delivery.reject(requeue: false) }
+            context.relay.submit(reports)
         }
         for (delivery, refusal) in refused {
             context.metrics.increment(

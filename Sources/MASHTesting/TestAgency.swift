@@ -144,6 +144,13 @@ public final class TestAgency: Sendable {
         connection = try await AMQPConnection.connect(
             AMQPConfiguration(url: try broker.url(asUser: id), connectionName: "test agency \(id)"))
         let deliveries = try await connection.consume(queue: "agency.\(id).enquiries")
+        // One heartbeat, as a real adapter sends at start, so the hub does not list it as never heard from.
+        let heartbeat = AdapterHeartbeat(
+            agency: id, sentAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)), pending: 0,
+            lastResponseAt: nil, version: "test", interval: 30)
+        try await connection.publish(
+            try hub.sealed(heartbeat.json, type: .adapterHeartbeat, from: id, to: "coordinator"),
+            exchange: "mash.responses", routingKey: id)
         let opener = try hub.opener(id)
         task.withLock {
             $0 = Task { [self] in

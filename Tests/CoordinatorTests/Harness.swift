@@ -58,6 +58,8 @@ final class Harness: Sendable {
 
     /// The schools the coordinator knows (Config/schools unless a test writes its own).
     let schoolsDirectory: Locked<String> = Locked(Repository.path("Config/schools"))
+    /// The desks the coordinator expects heartbeats from (`--desks`): none unless a test names a folder.
+    let desksDirectory: Locked<String> = Locked("")
     /// The retention schedule the coordinator starts with (a test may write a short one).
     let retentionFile: Locked<String> = Locked(Repository.path("Config/retention.yaml"))
     /// Who has signed the agreement (the shipped file unless a test writes its own).
@@ -105,6 +107,8 @@ final class Harness: Sendable {
         settings.timerInterval = .milliseconds(100)
         settings.schools = try SchoolConfiguration.loadDirectory(
             schoolsDirectory.value, bankHolidays: settings.calendar.holidays)
+        settings.expectedParties = try ExpectedParty.load(
+            routing: settings.routing, desksDirectory: desksDirectory.value)
         settings.retention = try RetentionSchedule.load(file: retentionFile.value)
         settings.signatories = try Signatories.load(file: signatoriesFile.value)
         settings.staff = try StaffRegister.load(file: Repository.path("Config/staff.yaml"))
@@ -150,8 +154,9 @@ final class Harness: Sendable {
                 "--keys", hub.keys.path, "--store", storePath, "--routing", routingFile,
                 "--holidays", Repository.path("Config/calendar/bank-holidays.json"),
                 "--definitions", vhost.definitionsFile, "--operations-port", "0",
-                "--schools", schoolsDirectory.value, "--retention", retentionFile.value,
-                "--signatories", signatoriesFile.value, "--staff", Repository.path("Config/staff.yaml"),
+                "--schools", schoolsDirectory.value, "--desks", desksDirectory.value,
+                "--retention", retentionFile.value, "--signatories", signatoriesFile.value, "--staff",
+                Repository.path("Config/staff.yaml"),
                 "--checkpoint-every", "1",
             ], log: scratch.file("coordinator.log"))
         processes.withLock { $0.append(process) }
@@ -175,7 +180,8 @@ final class Harness: Sendable {
     /// `user`: a staff member publishes as `operator`) to `mash.intake` with `routingKey`. Returns the message id.
     @discardableResult
     func send(
-        _ payload: [UInt8], type: DocumentType, from sender: String, routingKey: String, user: String? = nil
+        _ payload: [UInt8], type: DocumentType, from sender: String, routingKey: String, user: String? = nil,
+        exchange: String = "mash.intake"
     ) async throws -> String {
         let connection = try await AMQPConnection.connect(
             AMQPConfiguration(url: try broker.url(asUser: user ?? sender), connectionName: "test \(sender)"))
@@ -184,8 +190,17 @@ final class Harness: Sendable {
         let message = try hub.sealed(
             payload, type: type, from: sender, to: "coordinator", issuedAt: Date().addingTimeInterval(clockOffset.value)
         )
-        try await connection.publish(message, exchange: "mash.intake", routingKey: routingKey)
+        try await connection.publish(message, exchange: exchange, routingKey: routingKey)
         return message.properties.messageID ?? ""
+    }
+
+    /// A heartbeat from an agency's adapter (on `mash.responses`, as its broker user), as the adapter sends.
+    func heartbeat(from agency: String, interval: TimeInterval = 30) async throws {
+        let heartbeat = AdapterHeartbeat(
+            agency: agency, sentAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)),
+            pending: 0, lastResponseAt: nil, version: "test", interval: interval)
+        try await send(
+            heartbeat.json, type: .adapterHeartbeat, from: agency, routingKey: agency, exchange: "mash.responses")
     }
 
     /// The next `count` sealed messages on `queue`, opened as `party`.
@@ -237,6 +252,7 @@ final class Harness: Sendable {
         return [
             "--broker", "amqp://operator:\(url.password)@\(url.host):\(url.port)/\(url.vhost)", "--management",
             management, "--store", storePath, "--routing", routingFile, "--definitions", vhost.definitionsFile,
+            "--schools", schoolsDirectory.value, "--desks", desksDirectory.value,
         ]
     }
 

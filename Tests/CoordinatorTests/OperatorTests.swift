@@ -25,7 +25,31 @@ extension CoordinatorBrokerTests {
                     toFile: thresholds, atomically: true, encoding: .utf8)
                 let status = ["status", "--thresholds", thresholds] + (try harness.operatorOptions())
 
-                let healthy = try await harness.mashctl(status)
+                // Turning Point's adapter was never started: the one warning is that it was never heard from.
+                var unheard = try await harness.mashctl(status)
+                for _ in 0..<30 where !unheard.output.contains("police ") {
+                    try await Task.sleep(for: .milliseconds(200))
+                    unheard = try await harness.mashctl(status)
+                }
+                #expect(unheard.status == 1, "\(unheard.output)")
+                #expect(
+                    unheard.output.contains("WARNING agency turning-point: never heard from"), "\(unheard.output)")
+                #expect(unheard.output.split(separator: "\n").filter { $0.hasPrefix("WARNING") }.count == 1)
+                #expect(unheard.output.contains(#/\nturning-point +never +0 +never/#), "listed as never heard")
+                // Which columns come from the lagging management API, and how old its figures are.
+                #expect(
+                    flat(unheard.output).contains(
+                        #/TYPE, UNACK and the rates: management API, (sampled at most \d+s ago|not sampled yet); READY/#
+                    ),
+                    "\(unheard.output)")
+
+                // A heartbeat (with no consumer on its queue) and it is heard: healthy.
+                try await harness.heartbeat(from: "turning-point")
+                var healthy = try await harness.mashctl(status)
+                for _ in 0..<30 where healthy.status != 0 {
+                    try await Task.sleep(for: .milliseconds(200))
+                    healthy = try await harness.mashctl(status)
+                }
                 #expect(healthy.status == 0, "\(healthy.output)")
                 #expect(healthy.output.contains("Status: healthy (exit 0)."))
 
@@ -46,6 +70,15 @@ extension CoordinatorBrokerTests {
                     critical.output.contains(
                         "CRITICAL agency.turning-point.enquiries: 2 waiting with no consumer, oldest"),
                     "\(critical.output)")
+                // A new vhost's queues get their first management sample within its 5 s statistics interval.
+                let sampled = #/management API, sampled at most (\d+)s ago; READY and CONS: exact now/#
+                var later = critical
+                for _ in 0..<50 where !flat(later.output).contains(sampled) {
+                    try await Task.sleep(for: .milliseconds(200))
+                    later = try await harness.mashctl(status)
+                }
+                let age = try #require(flat(later.output).firstMatch(of: sampled), "\(later.output)")
+                #expect(Int(age.1)! <= 11, "at most two statistics intervals old")
                 let row = try #require(critical.output.split(separator: "\n").first { $0.hasPrefix("turning-point ") })
                 let cells = row.split(separator: " ", omittingEmptySubsequences: true)
                 // The request, and its cancellation once the package went without Turning Point.
@@ -345,11 +378,15 @@ extension CoordinatorBrokerTests {
                     value(
                         after, "mash_messages_received_total", ["queue": "coordinator.intake", "outcome": "processed"])
                         == 3)
+                // Nine answers, and the start-up heartbeat of each of the three agencies.
                 #expect(
                     value(
                         after, "mash_messages_received_total",
                         ["queue": "coordinator.responses", "outcome": "processed"])
-                        == 9)
+                        == 12)
+                for agency in ["police", "health", "education"] {
+                    #expect(value(after, "mash_answers_total", ["agency": agency]) == 3, "answers from \(agency)")
+                }
                 #expect(value(after, "mash_messages_published_total", ["type": "mash.research-request/1"]) == 9)
                 #expect(value(after, "mash_open_enquiries", ["rag": "green"]) == 0)
                 // The three packages wait for their decisions, none past its deadline yet.
@@ -376,14 +413,14 @@ extension CoordinatorBrokerTests {
             }
         }
 
+        /// The text on one line: status wraps its notes at 80 columns.
+        func flat(_ text: String) -> String {
+            text.replacingOccurrences(of: #"\s+"#, with: " ", options: .regularExpression)
+        }
+
         /// The value of the sample of `name` whose labels include `labels`; nil when there is none.
         func value(_ exposition: String, _ name: String, _ labels: [String: String]) -> Double? {
-            for line in exposition.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ")
-            {
-                let matches = labels.allSatisfy { line.contains("\($0.key)=\"\($0.value)\"") }
-                if matches, let number = line.split(separator: " ").last.flatMap({ Double($0) }) { return number }
-            }
-            return nil
+            Exposition(text: exposition).value(name, labels)
         }
 
         func scrape(_ url: String) throws -> String {

@@ -34,5 +34,6 @@ await_text() { await_true "$2" grep -qF -- "$3" "$1" 2>/dev/null; }
 # A pass that runs its own hub (make run) must not reach the test node's settings, which make test exports.
 forget_test_node() {
     unset MASH_AMQP_URL MASH_AMQPS_URL MASH_AMQPS_PORT MASH_OPERATOR_URL MASH_SPA_URL MASH_BROKER_MANAGEMENT_URL \
-        MASH_BROKER_TLS_PORT MASH_BROKER_MGMT_PORT MASH_BROKER_DIST_PORT MASH_BROKER_NODE
+        MASH_BROKER_TLS_PORT MASH_BROKER_MGMT_PORT MASH_BROKER_DIST_PORT MASH_BROKER_NODE MASH_BROKER_PROMETHEUS_URL \
+        MASH_BROKER_PROMETHEUS_PORT
 }
