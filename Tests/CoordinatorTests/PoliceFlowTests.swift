@@ -478,6 +478,26 @@ extension CoordinatorBrokerTests {
                     dans.append(notification)
                 }
                 _ = try await harness.take(3, from: "practice-manager.alerts", as: "practice-manager")
+                // The watchdog: on the triage day itself nothing is late; from the next working day the three
+                // untriaged DANs are a critical finding, until each has an outcome (checked at the end).
+                let triageDate = try harness.query {
+                    try String.fetchOne($0, sql: "SELECT triage_date FROM dan LIMIT 1")
+                }
+                let triageDay = try #require(triageDate.flatMap(LocalDate.init))
+                let calendar = try CoordinatorSettings.calendar(
+                    holidaysFile: Repository.path("Config/calendar/bank-holidays.json"))
+                let nextWorkingDay = calendar.nextWorkingDay(after: triageDay)
+                func status(on day: LocalDate) async throws -> String {
+                    let output = try await harness.mashctl(
+                        ["status", "--at", "\(day)T12:00:00Z"] + harness.operatorOptions()
+                    ).output
+                    return output.replacingOccurrences(of: #"\s+"#, with: " ", options: .regularExpression)
+                }
+                #expect(try await !status(on: triageDay).contains("DAN triage"))
+                let late = try await status(on: nextWorkingDay)
+                #expect(
+                    late.contains("CRITICAL DAN triage \(triageDay): 3 DANs still untriaged on a later working day"),
+                    "\(late)")
                 func outcome(
                     _ dan: DomesticAbuseNotification, _ decision: TriageDecision,
                     enquiry: TriageOutcome.EnquiryRequest? = nil
@@ -552,6 +572,7 @@ extension CoordinatorBrokerTests {
                         == Set([
                             "\(dans[0].id)=open-enquiry", "\(dans[1].id)=early-help", "\(dans[2].id)=no-further-action",
                         ]))
+                #expect(try await !status(on: nextWorkingDay).contains("DAN triage"), "all three triaged")
                 let listed = try await harness.mashctl([
                     "triage", "list", "--date",
                     try #require(
