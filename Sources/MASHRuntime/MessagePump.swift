@@ -259,12 +259,21 @@ public struct MessagePump: Sendable {
             // is refused and reported again (the hub keeps one report per party, queue and message).
             let now = context.now()
             let identity = self.identity
-            let reports = try refused.map { delivery, refusal in
-                try report(
-                    RefusalReport(
-                        party: identity, messageID: delivery.properties.messageID ?? "-", queue: delivery.queue,
-                        type: delivery.properties.type, reason: refusal.reason, detail: refusal.detail,
-                        refusedAt: now))
+            // A report that cannot be sealed (no key for the hub) must not stop the rejects: the reason is
+            // then in this party's log only, as before reports.
+            let reports = refused.compactMap { delivery, refusal -> OutboxMessage? in
+                do {
+                    return try report(
+                        RefusalReport(
+                            party: identity, messageID: delivery.properties.messageID ?? "-", queue: delivery.queue,
+                            type: delivery.properties.type, reason: refusal.reason, detail: refusal.detail,
+                            refusedAt: now))
+                } catch {
+                    context.logger.error(
+                        "the refusal report could not be sealed; the hub will see only 'rejected'",
+                        metadata: ["message": "\(delivery.properties.messageID ?? "-")", "error": "\(error)"])
+                    return nil
+                }
             }
             let outbox = context.relay.outbox
             try await outbox.write(now: context.now) { db in try outbox.enqueue(db, reports, now: now) }
