@@ -96,12 +96,8 @@ public final class Adapter: Sendable {
             ready()
         }
         self.base.withLock { $0 = base }
-        let session = base.session
         var services =
-            base.services + [
-                LoopService("heartbeat") { [self] _ in try await runHeartbeat(on: try await session.connection.value())
-                }
-            ]
+            base.services + [base.heartbeat(every: configuration.heartbeatEvery) { [self] in try await heartbeat() }]
         for worker in 1...max(1, configuration.parallel) {
             services.append(
                 LoopService("research \(worker)", relay: base.relay) { [self] relay in try await research(relay!) })
@@ -410,30 +406,21 @@ public final class Adapter: Sendable {
             headers: headers, now: now())
     }
 
-    private func runHeartbeat(on connection: AMQPConnection) async throws {
-        while !Task.isCancelled {
-            let summary = try await store.summary(now: now(), margin: configuration.answerWithin)
-            if summary.atRisk > 0 {
-                logger.warning(
-                    "requests past the agency's own answer target", metadata: ["count": "\(summary.atRisk)"])
-            }
-            let heartbeat = AdapterHeartbeat(
-                agency: configuration.agency,
-                sentAt: Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down)),
-                pending: summary.pending,
-                lastResponseAt: summary.lastAnsweredAt.map {
-                    Date(timeIntervalSince1970: $0.timeIntervalSince1970.rounded(.down))
-                },
-                version: Self.version, interval: configuration.heartbeatEvery)
-            // Heartbeats are not kept in the outbox: a lost one is replaced by the next.
-            let message = try sealed(heartbeat.json, type: .adapterHeartbeat, headers: [:])
-            let publication = message.publication(appID: "mash-adapter", at: now())
-            try await connection.publish(
-                publication.message, exchange: publication.exchange, routingKey: publication.routingKey)
-            metrics.increment(
-                "mash_messages_published_total", [("exchange", message.exchange), ("type", message.type)])
-            try? await Task.sleep(for: .seconds(configuration.heartbeatEvery))
+    /// The next heartbeat, sealed: what the adapter holds unanswered and when it last answered.
+    private func heartbeat() async throws -> OutboxMessage {
+        let summary = try await store.summary(now: now(), margin: configuration.answerWithin)
+        if summary.atRisk > 0 {
+            logger.warning("requests past the agency's own answer target", metadata: ["count": "\(summary.atRisk)"])
         }
+        let heartbeat = AdapterHeartbeat(
+            agency: configuration.agency,
+            sentAt: Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down)),
+            pending: summary.pending,
+            lastResponseAt: summary.lastAnsweredAt.map {
+                Date(timeIntervalSince1970: $0.timeIntervalSince1970.rounded(.down))
+            },
+            version: Self.version, interval: configuration.heartbeatEvery)
+        return try sealed(heartbeat.json, type: .adapterHeartbeat, headers: [:])
     }
 
     /// Requests by status (pending, answered, cancelled).

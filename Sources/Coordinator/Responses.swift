@@ -76,8 +76,8 @@ extension Coordinator {
     func recordPartyReport(_ message: InboundMessage, _ db: Database) throws -> Bool {
         let type = DocumentType(rawValue: message.type)
         guard type == .adapterHeartbeat || type == .refusalReport else { return false }
-        // A member of staff's key is trusted for operator requests; only parties (no '.' in their ids) report.
-        guard !message.sender.contains(".") else {
+        // A member of staff's key is trusted for operator requests; only parties report.
+        guard PartyName.isValid(message.sender) else {
             throw Refusal(reason: "senderNotAllowed", detail: "'\(message.sender)' is not a party")
         }
         switch type {

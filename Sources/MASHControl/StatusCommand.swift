@@ -56,11 +56,17 @@ struct HubOptions: ParsableArguments {
 
     var managementURL: String? { management ?? ProcessInfo.processInfo.environment["MASH_BROKER_MANAGEMENT_URL"] }
 
+    /// The routing file when there is one (a hub may be watched from a host without it).
+    func routingConfiguration() throws -> RoutingConfiguration? {
+        FileManager.default.fileExists(atPath: routing) ? try RoutingConfiguration.load(file: routing) : nil
+    }
+
+    /// The agencies the routing file names (none without it).
+    func routedAgencies() throws -> [String] { try routingConfiguration().map { Array($0.agencies.keys) } ?? [] }
+
     /// The hub's queues from the definitions and routing files: every input queue and its DLQ.
     func topology(vhost: String) throws -> Topology {
-        let agencies =
-            FileManager.default.fileExists(atPath: routing)
-            ? Array(try RoutingConfiguration.load(file: routing).agencies.keys) : []
+        let agencies = try routedAgencies()
         let schools = try SchoolConfiguration.loadDirectory(schoolsDirectory, bankHolidays: [])
         return try HubQueues.topology(
             definitionsFile: definitions, vhost: vhost, agencies: agencies,
@@ -245,10 +251,10 @@ struct StatusGatherer {
     /// What fails to arrive: expected parties never heard from, roll feeds past their cadence, triage lists
     /// left untriaged, Encompass notices past due, and what adapters and desks refused in the last day.
     func watchdogs(_ store: HubReadModel, into report: inout StatusReport, now: Date) throws {
-        let routing =
-            FileManager.default.fileExists(atPath: options.routing)
-            ? try RoutingConfiguration.load(file: options.routing) : nil
-        let expected = try routing.map { try ExpectedParty.load(routing: $0, desksDirectory: options.desks) } ?? []
+        let expected =
+            try options.routingConfiguration().map {
+                try ExpectedParty.load(routing: $0, desksDirectory: options.desks)
+            } ?? []
         let heard = try store.heard(expected)
         for party in heard where party.lastHeartbeatAt == nil {
             report.adapters?.append(
@@ -281,11 +287,8 @@ struct StatusGatherer {
         }
         if FileManager.default.fileExists(atPath: options.signatories) {
             do {
-                let routed =
-                    FileManager.default.fileExists(atPath: options.routing)
-                    ? Array(try RoutingConfiguration.load(file: options.routing).agencies.keys) : []
                 found += GovernanceChecks.signatories(
-                    try Signatories.load(file: options.signatories), today: today, routed: routed)
+                    try Signatories.load(file: options.signatories), today: today, routed: try options.routedAgencies())
             } catch {
                 found.append(.init(level: .critical, subject: "signatories", message: "\(error)"))
             }

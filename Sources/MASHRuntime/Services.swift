@@ -262,6 +262,7 @@ public struct ServiceBase: Sendable {
     let logger: Logger
     let metrics: ServiceMetrics
     let now: @Sendable () -> Date
+    let appID: String
 
     /// `ready` is called once each of the `pumps` pumps consumes and the endpoint is bound.
     public init(
@@ -276,6 +277,7 @@ public struct ServiceBase: Sendable {
         self.logger = logger
         self.metrics = metrics
         self.now = now
+        self.appID = appID
         operations = operationsPort.map {
             OperationsService(port: $0, readiness: readiness, logger: logger, metrics: scrape, health: health)
         }
@@ -293,6 +295,25 @@ public struct ServiceBase: Sendable {
     public var connection: AMQPConnection? { session.connection.current }
 
     public var operationsURL: String? { operations?.endpoint.current?.url }
+
+    /// Tells the hub this party is running: every `interval`, publishes the sealed heartbeat `make` returns.
+    /// Heartbeats are not kept in the outbox: a lost one is replaced by the next.
+    public func heartbeat(
+        every interval: TimeInterval, _ make: @escaping @Sendable () async throws -> OutboxMessage
+    ) -> LoopService {
+        LoopService("heartbeat") { [session, metrics, now, appID] _ in
+            let connection = try await session.connection.value()
+            while !Task.isCancelled {
+                let message = try await make()
+                let publication = message.publication(appID: appID, at: now())
+                try await connection.publish(
+                    publication.message, exchange: publication.exchange, routingKey: publication.routingKey)
+                metrics.increment(
+                    "mash_messages_published_total", [("exchange", message.exchange), ("type", message.type)])
+                try? await Task.sleep(for: .seconds(interval))
+            }
+        }
+    }
 
     /// A pump on this session and relay, opening with `opener` (called once per batch, and again after
     /// `refreshKeys` found new keys).

@@ -228,6 +228,21 @@ final class Harness: Sendable {
         try await MASHTesting.eventually(what, within: limit) { try condition() }
     }
 
+    /// Runs `mashctl` again until its result satisfies `condition` (what it shows lags what was sent), failing
+    /// after `limit`; returns the run that did.
+    func mashctl(
+        _ arguments: [String], until what: String, within limit: Duration = .seconds(30),
+        _ condition: @escaping @Sendable ((status: Int32, output: String)) -> Bool
+    ) async throws -> (status: Int32, output: String) {
+        let last = Locked<(status: Int32, output: String)>((0, ""))
+        try await MASHTesting.eventually(what, within: limit) { [self] in
+            let run = try await mashctl(arguments)
+            last.withLock { $0 = run }
+            return condition(run)
+        }
+        return last.value
+    }
+
     /// Runs `mashctl` to completion: its exit status and its combined output.
     /// Runs `mashctl` on a thread of its own: some commands wait for the in-process coordinator to act, which
     /// needs the cooperative pool this test runs on.

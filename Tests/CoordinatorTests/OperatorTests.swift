@@ -26,10 +26,8 @@ extension CoordinatorBrokerTests {
                 let status = ["status", "--thresholds", thresholds] + (try harness.operatorOptions())
 
                 // Turning Point's adapter was never started: the one warning is that it was never heard from.
-                var unheard = try await harness.mashctl(status)
-                for _ in 0..<30 where !unheard.output.contains("police ") {
-                    try await Task.sleep(for: .milliseconds(200))
-                    unheard = try await harness.mashctl(status)
+                let unheard = try await harness.mashctl(status, until: "the test agencies' heartbeats") {
+                    $0.output.contains("police ")
                 }
                 #expect(unheard.status == 1, "\(unheard.output)")
                 #expect(
@@ -45,11 +43,7 @@ extension CoordinatorBrokerTests {
 
                 // A heartbeat (with no consumer on its queue) and it is heard: healthy.
                 try await harness.heartbeat(from: "turning-point")
-                var healthy = try await harness.mashctl(status)
-                for _ in 0..<30 where healthy.status != 0 {
-                    try await Task.sleep(for: .milliseconds(200))
-                    healthy = try await harness.mashctl(status)
-                }
+                let healthy = try await harness.mashctl(status, until: "turning-point heard") { $0.status == 0 }
                 #expect(healthy.status == 0, "\(healthy.output)")
                 #expect(healthy.output.contains("Status: healthy (exit 0)."))
 
@@ -71,14 +65,11 @@ extension CoordinatorBrokerTests {
                         "CRITICAL agency.turning-point.enquiries: 2 waiting with no consumer, oldest"),
                     "\(critical.output)")
                 // A new vhost's queues get their first management sample within its 5 s statistics interval.
-                let sampled = #/management API, sampled at most (\d+)s ago; READY and CONS: exact now/#
-                var later = critical
-                for _ in 0..<50 where !flat(later.output).contains(sampled) {
-                    try await Task.sleep(for: .milliseconds(200))
-                    later = try await harness.mashctl(status)
+                let later = try await harness.mashctl(status, until: "a management sample") {
+                    Self.managementAge(in: $0.output) != nil
                 }
-                let age = try #require(flat(later.output).firstMatch(of: sampled), "\(later.output)")
-                #expect(Int(age.1)! <= 11, "at most two statistics intervals old")
+                let age = try #require(Self.managementAge(in: later.output), "\(later.output)")
+                #expect(age <= 11, "at most two statistics intervals old")
                 let row = try #require(critical.output.split(separator: "\n").first { $0.hasPrefix("turning-point ") })
                 let cells = row.split(separator: " ", omittingEmptySubsequences: true)
                 // The request, and its cancellation once the package went without Turning Point.
@@ -411,6 +402,13 @@ extension CoordinatorBrokerTests {
                 #expect(adapterMetrics.contains("mash_adapter_requests{status=\"pending\"}"))
                 #expect(try scrape(adapterBase + "/health").contains("\"status\":\"ok\""))
             }
+        }
+
+        /// How old status says the management API's figures are at most, in seconds; nil before its first sample.
+        static func managementAge(in output: String) -> Int? {
+            let line = output.replacingOccurrences(of: #"\s+"#, with: " ", options: .regularExpression)
+            return line.firstMatch(of: #/management API, sampled at most (\d+)s ago; READY and CONS: exact now/#)
+                .flatMap { Int($0.output.1) }
         }
 
         /// The text on one line: status wraps its notes at 80 columns.

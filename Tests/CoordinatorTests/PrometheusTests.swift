@@ -240,13 +240,10 @@ struct Prometheus {
         return Set(answer?["data"] as? [String] ?? [])
     }
 
-    func until(_ what: String, within limit: Duration, _ condition: (Prometheus) throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if (try? condition(self)) == true { return }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        Issue.record("timed out after \(limit) waiting for \(what)")
-        throw CancellationError()
+    /// Waits until `condition` holds of this Prometheus (an answer it cannot give yet counts as not yet).
+    func until(
+        _ what: String, within limit: Duration, _ condition: @escaping @Sendable (Prometheus) throws -> Bool
+    ) async throws {
+        try await eventually(what, within: limit) { (try? condition(self)) == true }
     }
 }

@@ -83,11 +83,9 @@ extension CoordinatorBrokerTests {
                 }
                 let queue = ["--queue", "agency.police.enquiries"]
                 let options = try harness.operatorOptions()
-                var listed = try await harness.mashctl(["dlq", "list", "--json"] + queue + options)
-                for _ in 0..<50 where !listed.output.contains("\"position\":2") {
-                    try await Task.sleep(for: .milliseconds(100))
-                    listed = try await harness.mashctl(["dlq", "list", "--json"] + queue + options)
-                }
+                let listed = try await harness.mashctl(
+                    ["dlq", "list", "--json"] + queue + options, until: "both dead letters listed"
+                ) { $0.output.contains(#/"position"\s*:\s*2/#) }
                 let report = try #require(
                     try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [String: Any])
                 let letters = try #require(report["messages"] as? [[String: Any]])
@@ -121,11 +119,9 @@ extension CoordinatorBrokerTests {
                         + ["--keys", harness.hub.keys.path] + options)
                 #expect(replay.status == 0, "\(replay.output)")
                 #expect(replay.output.contains("replayed 1 message to agency.police.enquiries"), "\(replay.output)")
-                for _ in 0..<100
-                where try await harness.admin.inspect(queue: "agency.police.enquiries.dlq").messageCount < 2 {
-                    try await Task.sleep(for: .milliseconds(100))
+                try await eventually("the replayed message refused again") {
+                    try await harness.admin.inspect(queue: "agency.police.enquiries.dlq").messageCount == 2
                 }
-                #expect(try await harness.admin.inspect(queue: "agency.police.enquiries.dlq").messageCount == 2)
 
                 let status = try await harness.mashctl(["status"] + options)
                 #expect(
@@ -176,11 +172,9 @@ extension CoordinatorBrokerTests.WatchdogTests {
                 } == "unexpectedType"
             }
             let options = try harness.operatorOptions()
-            var listed = try await harness.mashctl(["dlq", "list", "--queue", "decision-maker.packages"] + options)
-            for _ in 0..<50 where !listed.output.contains("unexpectedType") {
-                try await Task.sleep(for: .milliseconds(100))
-                listed = try await harness.mashctl(["dlq", "list", "--queue", "decision-maker.packages"] + options)
-            }
+            let listed = try await harness.mashctl(
+                ["dlq", "list", "--queue", "decision-maker.packages"] + options, until: "the desk's reason listed"
+            ) { $0.output.contains("unexpectedType") }
             #expect(listed.output.contains("unexpectedType"), "\(listed.output)")
 
             let status = try await harness.mashctl(["status"] + options)
