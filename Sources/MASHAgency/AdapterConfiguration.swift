@@ -26,6 +26,9 @@ public struct AdapterConfiguration: Sendable {
         public var table: String?
         /// Which column holds each identity field.
         public var columns: [Person.Field: String]
+        /// The column naming each record in the agency's own system (`key:`), which `mashctl match` prints;
+        /// nil: records are named by their row number in the extract.
+        public var key: String?
         /// The column giving the date a finding was recorded.
         public var recordedOn: String?
         public var discloses: [Disclosure]
@@ -88,15 +91,17 @@ public struct AdapterConfiguration: Sendable {
     /// The local port serving `/metrics` and `/health` (0 picks a free one); nil serves neither.
     public var operationsPort: Int?
 
-    public static func load(file path: String) throws -> AdapterConfiguration {
-        try AdapterConfiguration(top: try ConfigMapping.load(file: path))
+    /// `checkingKeys: false` reads a configuration whose keys are not issued yet (`mashctl match`, before going
+    /// live); the service itself always checks them.
+    public static func load(file path: String, checkingKeys: Bool = true) throws -> AdapterConfiguration {
+        try AdapterConfiguration(top: try ConfigMapping.load(file: path), checkingKeys: checkingKeys)
     }
 
     public init(yaml: String, file: String) throws {
         try self.init(top: try ConfigMapping.document(yaml: yaml, file: file))
     }
 
-    init(top root: ConfigMapping) throws {
+    init(top root: ConfigMapping, checkingKeys: Bool = true) throws {
         var top = root
         file = top.file
         agency = try top.string("agency")
@@ -186,7 +191,7 @@ public struct AdapterConfiguration: Sendable {
             throw top.error("operationsPort", "must be a port number from 0 to 65535")
         }
         try top.finish()
-        try checkKeys(root)
+        if checkingKeys { try checkKeys(root) }
     }
 
     private static func list(_ categories: Set<DataCategory>) -> String {
@@ -242,6 +247,7 @@ public struct AdapterConfiguration: Sendable {
         else {
             throw research.error("columns", "needs at least a surname or an identifier (nhsNumber, upn, pncID) column")
         }
+        let key = try research.optionalString("key")
         let recordedOn = try research.optionalString("recordedOn")
         var discloses: [Disclosure] = []
         for var item in try research.mappings("discloses") {
@@ -269,9 +275,9 @@ public struct AdapterConfiguration: Sendable {
             try thresholds.finish()
         }
         let extract = Extract(
-            format: format, file: file, table: table, columns: columns, recordedOn: recordedOn, discloses: discloses,
-            disclosePotentialMatches: potentials, matcher: matcher)
-        let needed = Array(columns.values) + discloses.map(\.column) + (recordedOn.map { [$0] } ?? [])
+            format: format, file: file, table: table, columns: columns, key: key, recordedOn: recordedOn,
+            discloses: discloses, disclosePotentialMatches: potentials, matcher: matcher)
+        let needed = Array(columns.values) + discloses.map(\.column) + [recordedOn, key].compactMap { $0 }
         let present: [String]
         do {
             present = try ExtractRecords.columns(of: extract)

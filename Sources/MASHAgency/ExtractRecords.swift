@@ -45,6 +45,11 @@ public struct ExtractRecords: Sendable {
         return ExtractRecords(rows: rows, index: IdentityIndex(people))
     }
 
+    /// How the agency names record `index`: its `key` column, or its row number in the extract (from 1).
+    public func key(ofRecord index: Int, column: String?) -> String {
+        column.flatMap { rows[index][$0] }.flatMap { $0.isEmpty ? nil : $0 } ?? String(index + 1)
+    }
+
     public static func person(from row: [String: String], columns: [Person.Field: String]) -> Person {
         func value(_ field: Person.Field) -> String? {
             columns[field].flatMap { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }

@@ -118,7 +118,7 @@ public struct Person: Sendable, Equatable {
         try reader.finish()
     }
 
-    init(reading reader: inout DocumentReader) throws {
+    public init(reading reader: inout DocumentReader) throws {
         role = try reader.optionalString("role")
         forename = try reader.optionalString("forename")
         surname = try reader.optionalString("surname")
