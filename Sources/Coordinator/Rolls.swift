@@ -13,15 +13,22 @@ extension Coordinator {
     static let rollPurpose =
         "School roll returns: children missing education and pupil registration (Education Act 1996 s436A)"
 
-    /// Ingests one roll file as if it had arrived from `sender` (the bench, and imports by hand): the same
-    /// transaction as a message's, with the returns left in the outbox for the relay. Returns the messages
-    /// it caused.
+    /// Ingests a feed of roll files as if they had arrived from `sender` in one batch (the bench, and imports by
+    /// hand): one transaction, so one fsync for the feed, as the pump commits a batch of roll messages; the
+    /// returns are left in the outbox for the relay. `next` gives the files one at a time (nil: the end), so a
+    /// feed is never held whole. Returns the number of messages the feed caused.
     @discardableResult
-    public func ingestRoll(_ file: SchoolRollFile, rollID: String, from sender: String) async throws -> Int {
+    public func ingestRolls(
+        from sender: String, _ next: @escaping @Sendable () throws -> (file: SchoolRollFile, rollID: String)?
+    ) async throws -> Int {
         try await outbox.write(now: now) { [self] db in
-            let messages = try ingest(file, rollID: rollID, from: sender, db)
-            try outbox.enqueue(db, messages, now: now())
-            return messages.count
+            var count = 0
+            while let (file, rollID) = try next() {
+                let messages = try ingest(file, rollID: rollID, from: sender, db)
+                try outbox.enqueue(db, messages, now: now())
+                count += messages.count
+            }
+            return count
         }
     }
 
@@ -121,23 +128,33 @@ extension Coordinator {
     }
 
     /// The roll index (how a DAN finds a child's school) changes only where the roll did: most pupils are on
-    /// last week's roll too, and each row costs two keyed pseudonyms.
+    /// last week's roll too, and each row costs two keyed pseudonyms. Pupils are counted by their fields as
+    /// given; one whose name changed only in case or spacing is taken out and put back under the same refs.
     private func updateIndex(urn: String, from old: [RollPupil], to new: [RollPupil], _ db: Database) throws {
-        func key(_ pupil: RollPupil) -> String {
-            pupil.identityKey + "\u{1F}" + (pupil.hasCheckedUPN ? pupil.upn : "")
+        struct Entry: Hashable {
+            var forename: String
+            var surname: String
+            var born: LocalDate
+            var upn: String
         }
-        var counts: [String: (pupil: RollPupil, change: Int)] = [:]
-        for pupil in old where !pupil.hasLeft { counts[key(pupil), default: (pupil, 0)].change -= 1 }
-        for pupil in new where !pupil.hasLeft { counts[key(pupil), default: (pupil, 0)].change += 1 }
+        func entry(_ pupil: RollPupil) -> Entry {
+            Entry(
+                forename: pupil.forename, surname: pupil.surname, born: pupil.dateOfBirth,
+                upn: pupil.hasCheckedUPN ? pupil.upn : "")
+        }
+        var counts: [Entry: Int] = [:]
+        counts.reserveCapacity(new.count)
+        for pupil in old where !pupil.hasLeft { counts[entry(pupil), default: 0] -= 1 }
+        for pupil in new where !pupil.hasLeft { counts[entry(pupil), default: 0] += 1 }
         let insert = try db.cachedStatement(sql: "INSERT INTO roll_index (urn, child_ref, upn_ref) VALUES (?, ?, ?)")
         let delete = try db.cachedStatement(
             sql: """
                 DELETE FROM roll_index WHERE rowid IN
                     (SELECT rowid FROM roll_index WHERE urn = ? AND child_ref = ? AND upn_ref IS ? LIMIT 1)
                 """)
-        for (pupil, change) in counts.values where change != 0 {
-            let childRef = childRef(forename: pupil.forename, surname: pupil.surname, born: pupil.dateOfBirth)
-            let upnRef = pupil.hasCheckedUPN ? upnRef(pupil.upn) : nil
+        for (key, change) in counts where change != 0 {
+            let childRef = childRef(forename: key.forename, surname: key.surname, born: key.born)
+            let upnRef = key.upn.isEmpty ? nil : upnRef(key.upn)
             for _ in 0..<abs(change) {
                 try (change > 0 ? insert : delete).execute(arguments: [urn, childRef, upnRef])
             }

@@ -243,7 +243,7 @@ public struct SchoolRollFile: Sendable, Equatable {
     public func roll(source: String) throws -> SchoolRoll {
         switch format {
         case .csv:
-            return try SchoolRoll(csv: Array(content.utf8), urn: urn, qualifier: qualifier ?? .full, source: source)
+            return try SchoolRoll(csv: content, urn: urn, qualifier: qualifier ?? .full, source: source)
         case .ctf:
             let roll = try SchoolRoll(ctf: Array(content.utf8), source: source)
             guard roll.urn == urn else {

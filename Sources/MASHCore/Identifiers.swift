@@ -15,28 +15,40 @@ public enum Identifier {
     }
 
     /// The letters DfE uses for UPN check characters and temporary-UPN serials: A–Z without I, O and S.
-    static let upnLetters = Array("ABCDEFGHJKLMNPQRTUVWXYZ")
+    static let upnLetters = Array("ABCDEFGHJKLMNPQRTUVWXYZ".utf8)
 
     /// Unique Pupil Number: a check letter then twelve characters (LA code, establishment, year, serial). In a
     /// temporary UPN the last character is a letter. The check letter is the sum of characters 2–13 weighted
     /// 2 to 13, modulo 23, as a letter of `upnLetters`.
     public static func upn(_ text: String) -> (upn: String, temporary: Bool)? {
-        let upn = text.uppercased().filter { $0 != " " }
-        let characters = Array(upn)
-        guard characters.count == 13, characters[1..<12].allSatisfy(\.isASCIIDigit) else { return nil }
-        let last = characters[12]
-        let lastValue: Int
-        if last.isASCIIDigit {
-            lastValue = Int(last.asciiValue! - 48)
-        } else if let index = upnLetters.firstIndex(of: last) {
-            lastValue = index
-        } else {
-            return nil
+        let upn =
+            text.utf8.allSatisfy({ $0 != 0x20 && !(0x61...0x7A).contains($0) && $0 < 0x80 })
+            ? text : text.uppercased().filter { $0 != " " }
+        let inPlace: Bool?? = upn.utf8.withContiguousStorageIfAvailable { upnCheck($0) }
+        return (inPlace ?? upnCheck(Array(upn.utf8))).map { (upn, $0) }
+    }
+
+    /// The check of a UPN already upper case without spaces: nil when it fails, else whether it is temporary.
+    static func upnCheck(_ bytes: some RandomAccessCollection<UInt8>) -> Bool? {
+        guard bytes.count == 13 else { return nil }
+        var sum = 0
+        var temporary = false
+        var position = 0
+        for byte in bytes {
+            defer { position += 1 }
+            guard position > 0 else { continue }
+            let digit = Int(byte) &- 48
+            if digit >= 0 && digit <= 9 {
+                sum += digit * (position + 1)
+            } else if position == 12, let index = upnLetters.firstIndex(of: byte) {
+                sum += index * 13
+                temporary = true
+            } else {
+                return nil
+            }
         }
-        var sum = lastValue * 13
-        for position in 1..<12 { sum += Int(characters[position].asciiValue! - 48) * (position + 1) }
-        guard characters[0] == upnLetters[sum % 23] else { return nil }
-        return (upn, !last.isASCIIDigit)
+        guard bytes.first == upnLetters[sum % 23] else { return nil }
+        return temporary
     }
 
     /// Police National Computer id, `YY/NNNNNNNC` or `YYYY/NNNNNNNC`: the check character is the two-digit

@@ -65,12 +65,18 @@ public struct RollDiff: Sendable, Equatable {
     ) -> RollDiff {
         var diff = RollDiff()
         diff.baseline = previous == nil
-        var earlier: [String: RollPupil] = [:]
-        for pupil in previous ?? [] where earlier[pupil.diffKey] == nil { earlier[pupil.diffKey] = pupil }
-        var seen: [String: RollPupil] = [:]
+        let previous = previous ?? []
+        // Positions, not copies: a pupil is large, and most are looked up once.
+        var earlier: [String: Int] = [:]
+        earlier.reserveCapacity(previous.count)
+        for (index, pupil) in previous.enumerated() where earlier[pupil.diffKey] == nil {
+            earlier[pupil.diffKey] = index
+        }
+        var seen: [String: Int] = [:]
+        seen.reserveCapacity(roll.pupils.count)
         var firstDays: [LocalDate: LocalDate?] = [:]
 
-        for pupil in roll.pupils {
+        for (index, pupil) in roll.pupils.enumerated() {
             switch pupil.upnStatus {
             case .valid: break
             case .temporary: diff.flags.append(Flag(kind: .temporaryUPN, pupil: pupil, detail: "a temporary UPN"))
@@ -78,14 +84,18 @@ public struct RollDiff: Sendable, Equatable {
             case .missing: diff.flags.append(Flag(kind: .missingUPN, pupil: pupil, detail: "no UPN"))
             }
             let key = pupil.diffKey
-            if let twin = seen[key], !pupil.upn.isEmpty, !Self.samePerson(twin, pupil) {
-                diff.flags.append(
-                    Flag(
-                        kind: .identityConflict, pupil: pupil,
-                        detail: "the UPN is also on \(twin.locator) for another child"))
+            if let first = seen[key] {
+                let twin = roll.pupils[first]
+                if !pupil.upn.isEmpty, !Self.samePerson(twin, pupil) {
+                    diff.flags.append(
+                        Flag(
+                            kind: .identityConflict, pupil: pupil,
+                            detail: "the UPN is also on \(twin.locator) for another child"))
+                }
+            } else {
+                seen[key] = index
             }
-            seen[key] = seen[key] ?? pupil
-            let before = earlier[key]
+            let before = earlier[key].map { previous[$0] }
             if let before, !pupil.upn.isEmpty, !Self.samePerson(before, pupil) {
                 diff.flags.append(
                     Flag(
@@ -118,7 +128,7 @@ public struct RollDiff: Sendable, Equatable {
         case .full:
             diff.roll = roll.pupils
             if !diff.baseline {
-                for pupil in previous ?? [] where seen[pupil.diffKey] == nil && !pupil.hasLeft {
+                for pupil in previous where seen[pupil.diffKey] == nil && !pupil.hasLeft {
                     diff.leavers.append(
                         Leaver(
                             pupil: pupil, ground: "missing from a full roll with no ground given",
@@ -126,7 +136,7 @@ public struct RollDiff: Sendable, Equatable {
                 }
             }
         case .partial:
-            var kept = previous ?? []
+            var kept = previous
             var position: [String: Int] = [:]
             for (index, pupil) in kept.enumerated() where position[pupil.diffKey] == nil {
                 position[pupil.diffKey] = index
@@ -149,6 +159,7 @@ public struct RollDiff: Sendable, Equatable {
     static func samePerson(_ a: RollPupil, _ b: RollPupil) -> Bool {
         func clean(_ text: String) -> String { text.lowercased().filter { $0.isLetter } }
         if a.dateOfBirth != b.dateOfBirth { return false }
+        if a.surname == b.surname || a.forename == b.forename { return true }
         return clean(a.surname) == clean(b.surname) || clean(a.forename) == clean(b.forename)
     }
 }

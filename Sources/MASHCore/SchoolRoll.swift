@@ -52,15 +52,38 @@ public struct RollPupil: Sendable, Equatable {
         yearGroup: String? = nil, entryDate: LocalDate? = nil, leavingDate: LocalDate? = nil,
         leavingReason: String? = nil, destination: String? = nil, postcode: String? = nil, locator: String = ""
     ) {
+        let (cleaned, status) = Self.checkedUPN(upn)
+        self.init(
+            upn: cleaned, status: status, surname: surname, forename: forename, dateOfBirth: dateOfBirth,
+            gender: gender, yearGroup: yearGroup, entryDate: entryDate, leavingDate: leavingDate,
+            leavingReason: leavingReason, destination: destination, postcode: postcode, locator: locator)
+    }
+
+    /// The UPN upper case without spaces, and its status.
+    static func checkedUPN(_ upn: String) -> (String, UPNStatus) {
         let cleaned = upn.uppercased().filter { $0 != " " }
-        if cleaned.isEmpty {
-            upnStatus = .missing
-        } else if let checked = Identifier.upn(cleaned) {
-            upnStatus = checked.temporary ? .temporary : .valid
-        } else {
-            upnStatus = .invalid
+        if cleaned.isEmpty { return (cleaned, .missing) }
+        guard let checked = Identifier.upn(cleaned) else { return (cleaned, .invalid) }
+        return (cleaned, checked.temporary ? .temporary : .valid)
+    }
+
+    /// The same from a file's bytes: those already clean (ASCII, upper case, no spaces) are checked in place.
+    static func checkedUPN(_ bytes: UnsafeBufferPointer<UInt8>) -> (String, UPNStatus) {
+        guard bytes.allSatisfy({ $0 > 0x20 && $0 < 0x61 }) else {
+            return checkedUPN(String(decoding: bytes, as: UTF8.self))
         }
-        self.upn = cleaned
+        let status: UPNStatus = Identifier.upnCheck(bytes).map { $0 ? .temporary : .valid } ?? .invalid
+        return (String(decoding: bytes, as: UTF8.self), status)
+    }
+
+    /// A pupil whose UPN is already cleaned and checked (by `RollCSVReader`, from the file's bytes).
+    init(
+        upn: String, status: UPNStatus, surname: String, forename: String, dateOfBirth: LocalDate, gender: String?,
+        yearGroup: String?, entryDate: LocalDate?, leavingDate: LocalDate?, leavingReason: String?,
+        destination: String?, postcode: String?, locator: String
+    ) {
+        self.upn = upn
+        upnStatus = status
         self.surname = surname
         self.forename = forename
         self.dateOfBirth = dateOfBirth
@@ -133,27 +156,14 @@ extension SchoolRoll {
 
     /// A roll exported as CSV; the URN and qualifier come with the file (the message that carries it).
     public init(csv bytes: [UInt8], urn: String, qualifier: Qualifier, source: String) throws {
-        let table = try CSVTable(parsing: bytes, source: source)
-        var index: [String: Int] = [:]
-        for (position, column) in table.columns.enumerated() {
-            guard let known = Self.csvColumns.first(where: { CSVTable.sameColumn($0, column) }) else {
-                throw DocumentError(
-                    source: source, field: "line 1",
-                    problem: "unknown column '\(column)' (known: \(Self.csvColumns.joined(separator: ", ")))")
-            }
-            index[known] = position
-        }
-        for required in Self.csvColumns.prefix(5) where index[required] == nil {
-            throw DocumentError(
-                source: source, field: "line 1", problem: "the required column '\(required)' is missing")
-        }
-        var pupils: [RollPupil] = []
-        pupils.reserveCapacity(table.rows.count)
-        for row in table.rows {
-            var fields = RollFields(locator: "line \(row.line)", source: source)
-            for (name, position) in index { fields.values[name] = row.values[position] }
-            pupils.append(try fields.pupil())
-        }
+        let pupils = try bytes.withUnsafeBufferPointer { try RollCSVReader.read($0, source: source) }
+        self.init(urn: urn, qualifier: qualifier, pupils: pupils)
+    }
+
+    /// The same, read in place from the text a roll message carries.
+    public init(csv text: String, urn: String, qualifier: Qualifier, source: String) throws {
+        var text = text
+        let pupils = try text.withUTF8 { try RollCSVReader.read($0, source: source) }
         self.init(urn: urn, qualifier: qualifier, pupils: pupils)
     }
 
@@ -221,16 +231,21 @@ struct RollFields {
 
     func date(_ name: String) throws -> LocalDate? {
         guard let value = text(name) else { return nil }
+        if let date = Self.date(value) { return date }
+        throw DocumentError(
+            source: source, field: "\(locator) \(name)", problem: "'\(value)' is not a date (YYYY-MM-DD or DD/MM/YYYY)")
+    }
+
+    /// `YYYY-MM-DD`, or `23/11/2026` as spreadsheets write it.
+    static func date(_ value: String) -> LocalDate? {
         if let date = LocalDate(value) { return date }
-        // 23/11/2026, as spreadsheets write it.
         let parts = value.split(separator: "/")
         if parts.count == 3, let day = Int(parts[0]), let month = Int(parts[1]), let year = Int(parts[2]),
             parts[2].count == 4, let date = LocalDate("\(year)-\(month)-\(day)")
         {
             return date
         }
-        throw DocumentError(
-            source: source, field: "\(locator) \(name)", problem: "'\(value)' is not a date (YYYY-MM-DD or DD/MM/YYYY)")
+        return nil
     }
 
     func pupil() throws -> RollPupil {
@@ -375,17 +390,37 @@ extension RollPupil {
 
     public static func decode(_ bytes: [UInt8]) -> [RollPupil] {
         guard !bytes.isEmpty else { return [] }
-        return bytes.split(separator: 0x1E, omittingEmptySubsequences: false).compactMap { record in
-            let fields = record.split(separator: 0x1F, omittingEmptySubsequences: false).map {
-                String(decoding: $0, as: UTF8.self)
+        return bytes.withUnsafeBufferPointer { buffer in
+            var pupils: [RollPupil] = []
+            var fields: [Range<Int>] = []
+            fields.reserveCapacity(12)
+            func field(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+                UnsafeBufferPointer(rebasing: buffer[fields[index]])
             }
-            guard fields.count == 12, let born = LocalDate(fields[3]) else { return nil }
-            func optional(_ index: Int) -> String? { fields[index].isEmpty ? nil : fields[index] }
-            return RollPupil(
-                upn: fields[0], surname: fields[1], forename: fields[2], dateOfBirth: born, gender: optional(4),
-                yearGroup: optional(5), entryDate: optional(6).flatMap(LocalDate.init),
-                leavingDate: optional(7).flatMap(LocalDate.init), leavingReason: optional(8),
-                destination: optional(9), postcode: optional(10), locator: fields[11])
+            func optional(_ index: Int) -> String? {
+                fields[index].isEmpty ? nil : String(decoding: field(index), as: UTF8.self)
+            }
+            func date(_ index: Int) -> LocalDate? { fields[index].isEmpty ? nil : RollValue.date(field(index)) }
+            func record() {
+                defer { fields.removeAll(keepingCapacity: true) }
+                guard fields.count == 12, let born = date(3) else { return }
+                let (upn, status) = checkedUPN(field(0))
+                pupils.append(
+                    RollPupil(
+                        upn: upn, status: status, surname: optional(1) ?? "", forename: optional(2) ?? "",
+                        dateOfBirth: born, gender: optional(4), yearGroup: optional(5), entryDate: date(6),
+                        leavingDate: date(7), leavingReason: optional(8), destination: optional(9),
+                        postcode: optional(10), locator: optional(11) ?? ""))
+            }
+            var start = 0
+            for (index, byte) in buffer.enumerated() where byte == 0x1F || byte == 0x1E {
+                fields.append(start..<index)
+                start = index + 1
+                if byte == 0x1E { record() }
+            }
+            fields.append(start..<buffer.count)
+            record()
+            return pupils
         }
     }
 }

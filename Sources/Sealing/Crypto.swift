@@ -249,7 +249,7 @@ enum Crypto {
     static func sha256(_ data: [UInt8]) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        _ = EVP_Digest(data, data.count, &digest, &length, EVP_sha256(), nil)
+        _ = EVP_Digest(data, data.count, &digest, &length, Algorithms.shared.sha256, nil)
         return digest
     }
 
@@ -418,5 +418,51 @@ enum Crypto {
         let verified = EVP_DigestVerify(ctx, derPointer, Int(derLength), message, message.count) == 1
         ERR_clear_error()
         return verified
+    }
+}
+
+/// HMAC-SHA-256 under one key, with the key's inner and outer blocks hashed once: each MAC copies the two
+/// prepared digest states and hashes only the message (RFC 2104), rather than four blocks and two lookups.
+/// The prepared states are only read after init, so one instance serves every thread.
+final class HMACKey: @unchecked Sendable {
+    private let inner: OpaquePointer
+    private let outer: OpaquePointer
+
+    init?(_ key: [UInt8]) {
+        guard key.count <= 64, let md = Algorithms.shared.sha256 else { return nil }
+        let block = key + [UInt8](repeating: 0, count: 64 - key.count)
+        func prepared(_ pad: UInt8) -> OpaquePointer? {
+            guard let ctx = EVP_MD_CTX_new() else { return nil }
+            let padded = block.map { $0 ^ pad }
+            guard EVP_DigestInit_ex(ctx, md, nil) == 1, EVP_DigestUpdate(ctx, padded, padded.count) == 1 else {
+                EVP_MD_CTX_free(ctx)
+                return nil
+            }
+            return ctx
+        }
+        guard let inner = prepared(0x36) else { return nil }
+        guard let outer = prepared(0x5C) else {
+            EVP_MD_CTX_free(inner)
+            return nil
+        }
+        self.inner = inner
+        self.outer = outer
+    }
+
+    deinit {
+        EVP_MD_CTX_free(inner)
+        EVP_MD_CTX_free(outer)
+    }
+
+    func mac(_ message: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard let ctx = EVP_MD_CTX_new() else { return nil }
+        defer { EVP_MD_CTX_free(ctx) }
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        guard EVP_MD_CTX_copy_ex(ctx, inner) == 1, EVP_DigestUpdate(ctx, message.baseAddress, message.count) == 1,
+            EVP_DigestFinal_ex(ctx, &digest, &length) == 1, EVP_MD_CTX_copy_ex(ctx, outer) == 1,
+            EVP_DigestUpdate(ctx, digest, 32) == 1, EVP_DigestFinal_ex(ctx, &digest, &length) == 1
+        else { return nil }
+        return digest
     }
 }

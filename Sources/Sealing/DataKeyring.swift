@@ -8,6 +8,8 @@ public struct DataKeyring: Sendable {
     public struct DataKey: Sendable {
         public let id: String
         let bytes: [UInt8]
+        /// For pseudonyms; nil only if OpenSSL could not prepare it (then they are computed the long way).
+        let hmac: HMACKey?
 
         public init(id: String, bytes: [UInt8]) throws {
             guard bytes.count == 32 else { throw SealingError(.invalidKey, "data key '\(id)' must be 32 bytes") }
@@ -16,6 +18,7 @@ public struct DataKeyring: Sendable {
             }
             self.id = id
             self.bytes = bytes
+            hmac = HMACKey(bytes)
         }
 
         public static func generate(id: String) throws -> DataKey {
@@ -75,7 +78,10 @@ extension DataKeyring {
     /// A keyed, one-way reference for `text` (HMAC-SHA-256 under the current data key, 128 bits in hex): the
     /// same person gives the same reference, and nobody without the key can work back to them.
     public func pseudonym(of text: String) -> String {
-        Digest.hex(Array(Digest.hmacSHA256(key: current.bytes, message: Array(text.utf8)).prefix(16)))
+        var text = text
+        let mac = text.withUTF8 { current.hmac?.mac(UnsafeRawBufferPointer($0)) }
+        return Digest.hex(
+            Array((mac ?? Digest.hmacSHA256(key: current.bytes, message: Array(text.utf8))).prefix(16)))
     }
 
     /// The data key kept in `path` (32 random bytes, mode 0600), created on first use.

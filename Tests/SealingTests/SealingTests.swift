@@ -384,6 +384,42 @@ struct KeyFileTests {
 
 @Suite("Data at rest: AES-256-GCM keyring")
 struct DataKeyringTests {
+    @Test("HMAC-SHA-256 gives RFC 4231's vectors, the prepared key the same as the long way, and pseudonyms use it")
+    func hmac() throws {
+        func hex(_ text: String) -> [UInt8] {
+            var bytes: [UInt8] = []
+            var index = text.startIndex
+            while index < text.endIndex {
+                let next = text.index(index, offsetBy: 2)
+                bytes.append(UInt8(text[index..<next], radix: 16)!)
+                index = next
+            }
+            return bytes
+        }
+        // RFC 4231 test cases 1 and 2.
+        let cases: [(key: [UInt8], data: [UInt8], mac: String)] = [
+            (
+                [UInt8](repeating: 0x0B, count: 20), Array("Hi There".utf8),
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+            ),
+            (
+                Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            ),
+        ]
+        for (key, data, mac) in cases {
+            #expect(Digest.hmacSHA256(key: key, message: data) == hex(mac))
+            #expect(data.withUnsafeBytes { try! #require(HMACKey(key)).mac($0) } == hex(mac))
+        }
+        let key = try DataKeyring.DataKey.generate(id: "2026-11")
+        let keyring = DataKeyring(current: key)
+        for text in ["", "roll:990001", String(repeating: "ü", count: 100)] {
+            #expect(
+                keyring.pseudonym(of: text)
+                    == Digest.hex(Array(Digest.hmacSHA256(key: key.bytes, message: Array(text.utf8)).prefix(16))))
+        }
+    }
+
     @Test("values round-trip, bound to their context, and still open after the key rotates")
     func roundTripAndRotation() throws {
         let first = try DataKeyring.DataKey.generate(id: "2026-11")
