@@ -1,11 +1,14 @@
 # MASH Gateway. `make test` and `make run` work from a fresh clone: they install what is missing.
-.PHONY: test bench run demo env deps broker-up broker-down broker-env format lint clean
+.PHONY: test bench bench-instructions run demo env deps broker-up broker-down broker-env format lint clean
 
 test:
 	scripts/test.sh
 
 bench:
 	scripts/bench.sh
+
+bench-instructions:
+	scripts/bench-instructions.sh
 
 # The whole hub on this machine, TLS on; Ctrl-C stops it gracefully. `make demo` drives it from another terminal.
 run:

@@ -42,7 +42,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "JSONText",
+            swiftSettings: strict
+        ),
+        .target(
             name: "MASHCore",
+            dependencies: ["JSONText"],
             swiftSettings: strict
         ),
         .target(
@@ -80,7 +85,7 @@ let package = Package(
         ),
         .target(
             name: "Sealing",
-            dependencies: ["COpenSSL"],
+            dependencies: ["COpenSSL", "JSONText"],
             swiftSettings: strict
         ),
         .target(
@@ -204,7 +209,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MASHCoreTests",
-            dependencies: ["MASHCore", "MASHTesting"],
+            dependencies: ["JSONText", "MASHCore", "MASHTesting"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -3,13 +3,15 @@
 # rabbitmq-c loop (Benchmarks/amqp-raw-bench) and the same work through our AMQP module
 # (Benchmarks/amqp-bench) alternately, and prints the medians and the ratio of ours to the raw broker rate;
 # then sealing next to `openssl speed`, and the coordinator and the adapter end to end next to the raw broker
-# moving the same number of messages.
+# moving the same number of messages; matching quality; roll feeds next to a Python baseline. Every pair runs
+# RUNS times, ours and the baseline alternately, and a closing table gives each goal's median and spread
+# (scripts/bench-table.py). `make bench-instructions` counts instructions instead (scripts/bench-instructions.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 COUNT=${MASH_BENCH_COUNT:-20000}
 WINDOW=${MASH_BENCH_WINDOW:-256}
-RUNS=${MASH_BENCH_RUNS:-3}
+RUNS=${MASH_BENCH_RUNS:-5}
 
 scripts/deps.sh
 export MASH_BROKER_DIR=$PWD/.build/broker-bench
@@ -26,15 +28,17 @@ swift build -c release --product amqp-bench >/dev/null
 swift build -c release --product amqp-raw-bench >/dev/null
 bin=$(swift build -c release --show-bin-path)
 
+table=$(mktemp)
+trap 'scripts/broker.sh down >/dev/null || true; rm -f "$table"' EXIT
 results=$(mktemp)
 for run in $(seq 1 "$RUNS"); do
     echo "raw $("$bin/amqp-raw-bench" 127.0.0.1 "$MASH_BROKER_PORT" mash-admin "$password" mash "bench.raw.$run" "$COUNT" "$WINDOW")" >>"$results"
     echo "ours $("$bin/amqp-bench" "$MASH_AMQP_URL" "bench.ours.$run" "$COUNT" "$WINDOW")" >>"$results"
 done
 
-python3 - "$results" "$COUNT" "$WINDOW" "$RUNS" <<'PY'
-import json, statistics, sys
-path, count, window, runs = sys.argv[1], *sys.argv[2:]
+python3 - "$results" "$COUNT" "$WINDOW" "$RUNS" "$table" <<'PY'
+import json, statistics, subprocess, sys
+path, count, window, runs, table = sys.argv[1], *sys.argv[2:]
 rows = {"raw": [], "ours": []}
 for line in open(path):
     who, data = line.split(" ", 1)
@@ -47,32 +51,52 @@ for who, label in (("raw", "raw rabbitmq-c loop"), ("ours", "MASH AMQP module"))
     print(f"{label:28}{median(who, 'publish_per_s'):>20,.0f}{median(who, 'consume_per_s'):>18,.0f}")
 print(f"{'ratio (ours / raw)':28}{median('ours', 'publish_per_s') / median('raw', 'publish_per_s'):>20.2f}"
       f"{median('ours', 'consume_per_s') / median('raw', 'consume_per_s'):>18.2f}")
+for key, measure in (("publish_per_s", "AMQP publish+confirm vs raw rabbitmq-c"),
+                     ("consume_per_s", "AMQP consume+ack vs raw rabbitmq-c")):
+    subprocess.run(["python3", "scripts/bench-table.py", "add", table, measure, "0.9", "higher"]
+                   + [str(r[key]) for r in rows["ours"]] + ["--"] + [str(r[key]) for r in rows["raw"]], check=True)
 PY
 rm -f "$results"
 
 # Sealing: our seal+open rate next to the rate OpenSSL's own primitives allow for the same work, from
-# `openssl speed` in the same run. One seal+open is an ES256 signature, an ES256 verification, two P-256
-# ECDH derivations and one ephemeral key generation (counted at the cost of a signature: both are one
-# fixed-base scalar multiplication).
+# `openssl speed`, alternately in each of RUNS rounds. One seal+open is an ES256 signature, an ES256
+# verification, two P-256 ECDH derivations and one ephemeral key generation (counted at the cost of a
+# signature: both are one fixed-base scalar multiplication).
 swift build -c release --product sealing-bench >/dev/null
-speed=$(openssl speed -seconds 2 -mr ecdsap256 ecdhp256 2>/dev/null | grep -E '^\+F[45]:')
-sealing=""
-for run in $(seq 1 "$RUNS"); do sealing="$sealing $("$bin/sealing-bench" 2000)"; done
+sealing_runs=$(mktemp)
+for run in $(seq 1 "$RUNS"); do
+    echo "speed $(openssl speed -seconds 1 -mr ecdsap256 ecdhp256 2>/dev/null | grep -E '^\+F[45]:' | tr '\n' ' ')" >>"$sealing_runs"
+    echo "ours $("$bin/sealing-bench" 2000)" >>"$sealing_runs"
+done
 seal_open_rate=$(mktemp)
-python3 - "$speed" "$sealing" "$seal_open_rate" <<'PY'
-import json, re, statistics, sys
-speed, runs = sys.argv[1], sys.argv[2]
-sign, verify = [float(v) for v in re.search(r"\+F4:\d+:256:([\d.]+):([\d.]+)", speed).groups()]
-ecdh = float(re.search(r"\+F5:\d+:256:([\d.]+)", speed).group(1))
-bound = 1 / (2 / sign + 1 / verify + 2 / ecdh)
-ours = statistics.median(json.loads(r)["seal_open_per_s"] for r in re.findall(r"\{[^}]*\}", runs))
+python3 - "$sealing_runs" "$seal_open_rate" "$table" <<'PY'
+import json, re, statistics, subprocess, sys
+path, rate_file, table = sys.argv[1:]
+bounds, ours, speeds = [], [], []
+for line in open(path):
+    who, data = line.split(" ", 1)
+    if who == "speed":
+        sign, verify = [float(v) for v in re.search(r"\+F4:\d+:256:([\d.]+):([\d.]+)", data).groups()]
+        ecdh = float(re.search(r"\+F5:\d+:256:([\d.]+)", data).group(1))
+        speeds.append((sign, verify, ecdh))
+        bounds.append(1 / (2 / sign + 1 / verify + 2 / ecdh))
+    else:
+        ours.append(json.loads(data)["seal_open_per_s"])
+sign, verify, ecdh = (statistics.median(s[i] for s in speeds) for i in range(3))
 print()
-print("Sealing: seal + open of a 1 KiB payload (JWS ES256 inside JWE ECDH-ES+A256KW / A256GCM), P-256")
+print(f"Sealing: seal + open of a 1 KiB payload (JWS ES256 inside JWE ECDH-ES+A256KW / A256GCM), P-256, "
+      f"median of {len(ours)} rounds")
 print(f"  openssl speed: ES256 sign {sign:,.0f}/s, verify {verify:,.0f}/s, ECDH {ecdh:,.0f}/s"
-      f" -> at most {bound:,.0f} seal+open/s")
-print(f"  MASH Sealing module: {ours:,.0f} seal+open/s (median)   ratio {ours / bound:.2f}")
-print(ours, file=open(sys.argv[3], "w"))
+      f" -> at most {statistics.median(bounds):,.0f} seal+open/s   (rounds: "
+      + ", ".join(f"{b:,.0f}" for b in bounds) + ")")
+print(f"  MASH Sealing module: {statistics.median(ours):,.0f} seal+open/s   (rounds: "
+      + ", ".join(f"{o:,.0f}" for o in ours) + ")"
+      f"   ratio {statistics.median(o / b for o, b in zip(ours, bounds)):.2f}")
+print(statistics.median(ours), file=open(rate_file, "w"))
+subprocess.run(["python3", "scripts/bench-table.py", "add", table, "seal+open vs the openssl speed bound", "0.8",
+                "higher"] + [str(o) for o in ours] + ["--"] + [str(b) for b in bounds], check=True)
 PY
+rm -f "$sealing_runs"
 
 # The coordinator end to end: Red enquiries to seven test agencies answering at once, open to package, next to
 # the raw rabbitmq-c loop moving the same number of messages (16 per enquiry: intake, 7 requests, 7
@@ -121,28 +145,53 @@ swift build -c release --product matching-bench >/dev/null
 labelled=.build/bench-labelled
 python3 scripts/synthetic-extracts.py --labelled "$LABELLED" --out "$labelled"
 echo
-"$bin/matching-bench" "$labelled" | head -1
+matching=$("$bin/matching-bench" "$labelled")
+echo "$matching" | head -1
+recall=$(echo "$matching" | sed -n 's/^MATCHING precision=\([0-9.]*\) recall=\([0-9.]*\)$/\2/p')
+python3 scripts/bench-table.py add "$table" "matching recall, match band, our generator" 0.95 higher "$recall"
 
 # Orchestra roll feeds: a generated weekly feed (250,000 pupils across 600 schools, fixed seed), week 1 as the
-# baseline and week 2 diffed against it, through the coordinator's own ingest; next to a plain Python
-# csv+dict diff of the same files in the same run.
+# baseline and week 2 diffed against it, through the coordinator's own ingest, each week one feed (one
+# transaction); next to a plain Python csv+dict diff of the same files, alternately, RUNS rounds.
 PUPILS=${MASH_BENCH_PUPILS:-250000}
 SCHOOLS=${MASH_BENCH_SCHOOLS:-600}
 rolls=.build/bench-rolls
 python3 scripts/synthetic-rolls.py --pupils "$PUPILS" --schools "$SCHOOLS" --out "$rolls"
 swift build -c release --product roll-bench >/dev/null
-ours=$("$bin/roll-bench" "$rolls/week1" "$rolls/week2" Config/calendar/bank-holidays.json)
-python=$(python3 scripts/roll-diff-baseline.py "$rolls/week1" "$rolls/week2")
-python3 - "$ours" "$python" <<'PY'
-import json, sys
-ours, py = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+roll_runs=$(mktemp)
+for run in $(seq 1 "$RUNS"); do
+    echo "ours $("$bin/roll-bench" "$rolls/week1" "$rolls/week2" Config/calendar/bank-holidays.json)" >>"$roll_runs"
+    echo "python $(python3 scripts/roll-diff-baseline.py "$rolls/week1" "$rolls/week2")" >>"$roll_runs"
+done
+python3 - "$roll_runs" "$table" <<'PY'
+import json, statistics, subprocess, sys
+path, table = sys.argv[1:]
+runs = {"ours": [], "python": []}
+for line in open(path):
+    who, data = line.split(" ", 1)
+    runs[who].append(json.loads(data))
+ours, py = runs["ours"], runs["python"]
+def median(rows, key): return statistics.median(r[key] for r in rows)
+def each(rows, key, form): return ", ".join(form % r[key] for r in rows)
+first = ours[0]
 print()
-print(f"Roll feeds: {ours['records']:,} pupils in {ours['schools']} schools, week 2 diffed against week 1")
+print(f"Roll feeds: {first['records']:,} pupils in {first['schools']} schools, week 2 diffed against week 1, "
+      f"median of {len(ours)} rounds")
 print(f"  MASH ingest end to end (parse, clean, diff, seal and store roll and index, returns and CME alerts "
-      f"into the outbox, ledger, fsync): {ours['records_per_s']:,.0f} records/s, peak RSS {ours['peak_rss_mb']:,.0f} MB; "
-      f"{ours['leavers']:,} leavers, {ours['joiners']:,} joiners, {ours['flags']:,} flags")
-print(f"  MASH parse and diff only (the baseline's work): {ours['parse_and_diff_records_per_s']:,.0f} records/s")
-print(f"  Python csv+dict diff: {py['records_per_s']:,.0f} records/s, peak RSS {py['peak_rss_mb']:,.0f} MB")
-print(f"  ratio end to end {ours['records_per_s'] / py['records_per_s']:.2f}, "
-      f"parse and diff {ours['parse_and_diff_records_per_s'] / py['records_per_s']:.2f} (goal 5)")
+      f"into the outbox, ledger, one fsync for the feed): {median(ours, 'records_per_s'):,.0f} records/s, "
+      f"peak RSS {median(ours, 'peak_rss_mb'):,.0f} MB; {first['leavers']:,} leavers, {first['joiners']:,} joiners, "
+      f"{first['flags']:,} flags   (rounds: {each(ours, 'records_per_s', '%.0f')})")
+print(f"  MASH parse and diff only (the baseline's work): {median(ours, 'parse_and_diff_records_per_s'):,.0f} "
+      f"records/s   (rounds: {each(ours, 'parse_and_diff_records_per_s', '%.0f')})")
+print(f"  Python csv+dict diff: {median(py, 'records_per_s'):,.0f} records/s, peak RSS "
+      f"{median(py, 'peak_rss_mb'):,.0f} MB   (rounds: {each(py, 'records_per_s', '%.0f')})")
+def add(measure, goal, better, key, base_key):
+    subprocess.run(["python3", "scripts/bench-table.py", "add", table, measure, str(goal), better]
+                   + [str(r[key]) for r in ours] + ["--"] + [str(r[base_key]) for r in py], check=True)
+add("roll feed parse+diff vs Python csv+dict", 2, "higher", "parse_and_diff_records_per_s", "records_per_s")
+add("roll feed end to end vs the same Python", 1, "higher", "records_per_s", "records_per_s")
+add("roll feed peak memory vs Python (lower is better)", 2, "lower", "peak_rss_mb", "peak_rss_mb")
 PY
+rm -f "$roll_runs"
+
+python3 scripts/bench-table.py print "$table"

@@ -1,4 +1,5 @@
 import Foundation
+import JSONText
 
 /// The JOSE profile every MASH message uses (docs/protocol.md, "Sealed messages"):
 /// a compact JWS (ES256) signed by the sender, nested as the plaintext of a compact JWE
@@ -254,9 +255,11 @@ enum JOSE {
     }
 
     static func decodeHeader(_ part: ArraySlice<UInt8>, what: String) throws -> [String: Any] {
-        guard let bytes = Base64URL.decode(part),
-            let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
-        else { throw SealingError(.malformed, "the \(what) is not base64url-encoded JSON") }
+        // JSONText, not Foundation's parser (which cost more than the AES): strict RFC 8259, so a header
+        // naming a member twice is refused rather than read one way here and another by the sender.
+        guard let bytes = Base64URL.decode(part), let object = try? JSONText.parse(bytes) as? [String: Any] else {
+            throw SealingError(.malformed, "the \(what) is not base64url-encoded JSON")
+        }
         return object
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import JSONText
 @testable import MASHCore
 
 @Suite("JSON as the protocol speaks it")

@@ -382,6 +382,28 @@ struct KeyFileTests {
     }
 }
 
+@Suite("Sealed headers are read strictly")
+struct StrictHeaderTests {
+    @Test("a JWE header naming a member twice is refused as malformed, whichever value would win")
+    func duplicateMember() throws {
+        let fixture = try KeyFixture()
+        defer { fixture.scratch.remove() }
+        let parts = try fixture.seal().split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let header = try #require(Base64URL.decode(Substring(parts[0])))
+        // The same header with `alg` said a second time, as a forger would to have two readers disagree.
+        let doubled = Array(#"{"alg":"dir","#.utf8) + header.dropFirst()
+        let forged = ([Base64URL.encode(doubled)] + parts.dropFirst()).joined(separator: ".")
+        #expect(throws: SealingError.self) { try fixture.opener.open(forged) }
+        do {
+            _ = try fixture.opener.open(forged)
+        } catch let error as SealingError {
+            #expect(error.code == .malformed)
+        }
+        // The untouched message still opens.
+        #expect(try fixture.opener.open(try fixture.seal()).type == "research-response")
+    }
+}
+
 @Suite("Data at rest: AES-256-GCM keyring")
 struct DataKeyringTests {
     @Test("HMAC-SHA-256 gives RFC 4231's vectors, the prepared key the same as the long way, and pseudonyms use it")
