@@ -185,12 +185,19 @@ print(f"  MASH parse and diff only (the baseline's work): {median(ours, 'parse_a
       f"records/s   (rounds: {each(ours, 'parse_and_diff_records_per_s', '%.0f')})")
 print(f"  Python csv+dict diff: {median(py, 'records_per_s'):,.0f} records/s, peak RSS "
       f"{median(py, 'peak_rss_mb'):,.0f} MB   (rounds: {each(py, 'records_per_s', '%.0f')})")
+for r in ours: r["feed_rss_mb"] = r["peak_rss_mb"] - r["setup_rss_mb"]
+for r in py: r["feed_rss_mb"] = r["peak_rss_mb"] - r["start_rss_mb"]
+print(f"  memory for the feed itself (peak less the set-up's; Python: less the interpreter's start): MASH "
+      f"{median(ours, 'feed_rss_mb'):,.1f} MB of {median(ours, 'peak_rss_mb'):,.0f} "
+      f"(set-up {median(ours, 'setup_rss_mb'):,.0f}: runtime, {first['schools']} school files, keys, store), "
+      f"Python {median(py, 'feed_rss_mb'):,.1f} MB of {median(py, 'peak_rss_mb'):,.0f}")
 def add(measure, goal, better, key, base_key):
     subprocess.run(["python3", "scripts/bench-table.py", "add", table, measure, str(goal), better]
                    + [str(r[key]) for r in ours] + ["--"] + [str(r[base_key]) for r in py], check=True)
 add("roll feed parse+diff vs Python csv+dict", 2, "higher", "parse_and_diff_records_per_s", "records_per_s")
 add("roll feed end to end vs the same Python", 1, "higher", "records_per_s", "records_per_s")
 add("roll feed peak memory vs Python (lower is better)", 2, "lower", "peak_rss_mb", "peak_rss_mb")
+add("roll feed's own memory vs Python's (lower is better)", 2, "lower", "feed_rss_mb", "feed_rss_mb")
 PY
 rm -f "$roll_runs"
 

@@ -2,9 +2,9 @@ import Foundation
 import MASHCore
 
 /// Matching quality on a labelled set (scripts/synthetic-extracts.py --labelled N): each query is searched in
-/// the records; the top candidate in the match band is the prediction. Precision is the share of predictions
-/// that name the right record; recall the share of queries whose person is in the records that are predicted
-/// correctly. Also reports the potential-match band and the search rate.
+/// the records and counted by `MatchTally` (as `mashctl match --labelled` counts): precision of the match band
+/// is the share of its predictions that name the right record, recall the share of queries whose person is in
+/// the records that it names rightly. Also reports the potential-match band and the search rate.
 let arguments = CommandLine.arguments
 guard arguments.count == 2 else {
     print("usage: matching-bench <folder with records.csv and queries.csv>")
@@ -35,35 +35,22 @@ let indexStart = clock.now
 let index = IdentityIndex(records.rows.map { (Int($0.values[0])!, person($0, records.columns)) })
 let indexTime = clock.now - indexStart
 
-var predicted = 0
-var correct = 0
-var present = 0
-var potentialRight = 0
-var potential = 0
-var manyMatches = 0
+var tally = MatchTally()
 let searchStart = clock.now
 for row in queries.rows {
-    let truth = Int(row.values[0])
-    if truth != nil { present += 1 }
     let found = index.search(person(row, queries.columns))
-    if let top = found.first, top.assessment.band == .match {
-        predicted += 1
-        if top.id == truth { correct += 1 }
-    } else if let top = found.first {
-        potential += 1
-        if top.id == truth { potentialRight += 1 }
-        if top.assessment.manyMatch { manyMatches += 1 }
-    }
+    tally.add(best: found.first.map { ($0.id, $0.assessment) }, truth: Int(row.values[0]))
 }
 let searchTime = clock.now - searchStart
 let seconds = Double(searchTime.components.seconds) + Double(searchTime.components.attoseconds) / 1e18
-let precision = Double(correct) / Double(max(predicted, 1))
-let recall = Double(correct) / Double(max(present, 1))
+let precision = tally.match.precision
+let recall = tally.recall(.match)
 print(
     String(
         format:
             "matching: %d records, %d queries (%d of people in the records); match band precision %.4f recall %.4f; "
             + "potential-match band %d (%d right, %d many-matches); %.0f searches/s; index built in %@",
-        records.rows.count, queries.rows.count, present, precision, recall, potential, potentialRight, manyMatches,
-        Double(queries.rows.count) / seconds, "\(indexTime)"))
+        records.rows.count, queries.rows.count, tally.present, precision, recall, tally.potentialMatch.predicted,
+        tally.potentialMatch.right, tally.potentialMatch.manyMatches, Double(queries.rows.count) / seconds,
+        "\(indexTime)"))
 print(String(format: "MATCHING precision=%.4f recall=%.4f", precision, recall))
