@@ -21,12 +21,14 @@ public enum Identifier {
     /// temporary UPN the last character is a letter. The check letter is the sum of characters 2–13 weighted
     /// 2 to 13, modulo 23, as a letter of `upnLetters`.
     public static func upn(_ text: String) -> (upn: String, temporary: Bool)? {
-        let upn =
-            text.utf8.allSatisfy({ $0 != 0x20 && !(0x61...0x7A).contains($0) && $0 < 0x80 })
-            ? text : text.uppercased().filter { $0 != " " }
+        let upn = isCleanUPNText(text.utf8) ? text : text.uppercased().filter { $0 != " " }
         let inPlace: Bool?? = upn.utf8.withContiguousStorageIfAvailable { upnCheck($0) }
         return (inPlace ?? upnCheck(Array(upn.utf8))).map { (upn, $0) }
     }
+
+    /// Printable ASCII without spaces or lower-case letters: a UPN that upper-casing and removing spaces would
+    /// leave as it is, so it is checked as given.
+    static func isCleanUPNText(_ bytes: some Sequence<UInt8>) -> Bool { bytes.allSatisfy { $0 > 0x20 && $0 < 0x61 } }
 
     /// The check of a UPN already upper case without spaces: nil when it fails, else whether it is temporary.
     static func upnCheck(_ bytes: some RandomAccessCollection<UInt8>) -> Bool? {

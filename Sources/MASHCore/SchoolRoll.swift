@@ -69,7 +69,7 @@ public struct RollPupil: Sendable, Equatable {
 
     /// The same from a file's bytes: those already clean (ASCII, upper case, no spaces) are checked in place.
     static func checkedUPN(_ bytes: UnsafeBufferPointer<UInt8>) -> (String, UPNStatus) {
-        guard bytes.allSatisfy({ $0 > 0x20 && $0 < 0x61 }) else {
+        guard Identifier.isCleanUPNText(bytes) else {
             return checkedUPN(String(decoding: bytes, as: UTF8.self))
         }
         let status: UPNStatus = Identifier.upnCheck(bytes).map { $0 ? .temporary : .valid } ?? .invalid
