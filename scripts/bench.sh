@@ -46,15 +46,22 @@ for line in open(path):
 def median(who, key): return statistics.median(r[key] for r in rows[who])
 print(f"AMQP: {count} persistent 1 KiB messages to a quorum queue, confirm window and prefetch {window}, "
       f"median of {runs} runs each")
-print(f"{'':28}{'publish+confirm /s':>20}{'consume+ack /s':>18}")
-for who, label in (("raw", "raw rabbitmq-c loop"), ("ours", "MASH AMQP module")):
-    print(f"{label:28}{median(who, 'publish_per_s'):>20,.0f}{median(who, 'consume_per_s'):>18,.0f}")
+print("ours consumes in batches as the message pump does (each delivery acked, acks coalesced), then one at a")
+print("time through consume(queue:) as tools and tests do; the raw loop acks each delivery as it comes.")
+print(f"{'':28}{'publish+confirm /s':>20}{'consume+ack /s':>18}{'one at a time /s':>18}")
+print(f"{'raw rabbitmq-c loop':28}{median('raw', 'publish_per_s'):>20,.0f}{median('raw', 'consume_per_s'):>18,.0f}")
+print(f"{'MASH AMQP module':28}{median('ours', 'publish_per_s'):>20,.0f}{median('ours', 'consume_per_s'):>18,.0f}"
+      f"{median('ours', 'consume_one_by_one_per_s'):>18,.0f}")
 print(f"{'ratio (ours / raw)':28}{median('ours', 'publish_per_s') / median('raw', 'publish_per_s'):>20.2f}"
-      f"{median('ours', 'consume_per_s') / median('raw', 'consume_per_s'):>18.2f}")
+      f"{median('ours', 'consume_per_s') / median('raw', 'consume_per_s'):>18.2f}"
+      f"{median('ours', 'consume_one_by_one_per_s') / median('raw', 'consume_per_s'):>18.2f}")
 for key, measure in (("publish_per_s", "AMQP publish+confirm vs raw rabbitmq-c"),
-                     ("consume_per_s", "AMQP consume+ack vs raw rabbitmq-c")):
+                     ("consume_per_s", "AMQP consume+ack (pump's batches) vs raw")):
     subprocess.run(["python3", "scripts/bench-table.py", "add", table, measure, "0.9", "higher"]
                    + [str(r[key]) for r in rows["ours"]] + ["--"] + [str(r[key]) for r in rows["raw"]], check=True)
+subprocess.run(["python3", "scripts/bench-table.py", "add", table, "AMQP consume+ack one at a time vs raw", "0.9",
+                "higher"] + [str(r["consume_one_by_one_per_s"]) for r in rows["ours"]] + ["--"]
+               + [str(r["consume_per_s"]) for r in rows["raw"]], check=True)
 PY
 rm -f "$results"
 

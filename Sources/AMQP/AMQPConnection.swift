@@ -154,8 +154,7 @@ public final class AMQPConnection: Sendable {
         let id = nextConsumerID.add(1, ordering: .relaxed).oldValue
         let mailbox = self.mailbox
         let batches = DeliveryBatches(onCancel: { _ = mailbox.post(.cancel(consumerID: id)) })
-        let request = ConsumerRequest(id: id, queue: queue, prefetch: prefetch, sink: .batches(batches))
-        try await call { .consume(request, $0) }
+        try await call { .consume(ConsumerRequest(id: id, queue: queue, prefetch: prefetch, sink: batches), $0) }
         return batches
     }
 
@@ -163,14 +162,8 @@ public final class AMQPConnection: Sendable {
     /// The sequence survives reconnects (deliveries from before one can no longer be settled: they are
     /// redelivered); it ends with `consumerCancelled` if the broker cancels the consumer, and ends normally
     /// when the connection is closed. Stopping the iteration cancels the consumer.
-    public func consume(queue: String, prefetch: UInt16 = 32) async throws -> AsyncThrowingStream<Delivery, any Error> {
-        let id = nextConsumerID.add(1, ordering: .relaxed).oldValue
-        let (stream, continuation) = AsyncThrowingStream<Delivery, any Error>.makeStream()
-        let mailbox = self.mailbox
-        continuation.onTermination = { _ in _ = mailbox.post(.cancel(consumerID: id)) }
-        let request = ConsumerRequest(id: id, queue: queue, prefetch: prefetch, sink: .stream(continuation))
-        try await call { .consume(request, $0) }
-        return stream
+    public func consume(queue: String, prefetch: UInt16 = 32) async throws -> Deliveries {
+        Deliveries(try await consumeBatches(queue: queue, prefetch: prefetch))
     }
 
     /// The number of ready messages and consumers of a queue (a passive declare); `notFound` if it does not exist.

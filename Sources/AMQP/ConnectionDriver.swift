@@ -217,7 +217,7 @@ final class ConnectionDriver {
         pending.removeAll()
         pendingHead = 0
         for publish in window.takeUnconfirmed() { publish.complete(closed) }
-        for consumer in consumers.values { consumer.request.sink.finish() }
+        for consumer in consumers.values { consumer.request.sink.finish(throwing: nil) }
         consumers.removeAll()
         status.withLock { $0.isConnected = false }
         for continuation in closing { continuation.resume() }
@@ -314,7 +314,7 @@ final class ConnectionDriver {
             } catch is ChannelClosed {
                 // Already closed by the broker: nothing left to release.
             }
-            consumer.request.sink.finish()
+            consumer.request.sink.finish(throwing: nil)
         case .settle(let id, let incarnation, let tag, let settlement):
             // A delivery from a cancelled consumer or an earlier channel cannot be settled: the broker has
             // already put it back (or will, when the channel closes) and delivers it again.
@@ -448,7 +448,7 @@ final class ConnectionDriver {
 
     private func handOverArrived() {
         guard !arrived.isEmpty else { return }
-        for (id, deliveries) in arrived { consumers[id]?.request.sink.deliver(deliveries) }
+        for (id, deliveries) in arrived { consumers[id]?.request.sink.append(deliveries) }
         arrived.removeAll(keepingCapacity: true)
     }
 

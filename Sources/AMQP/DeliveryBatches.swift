@@ -138,3 +138,59 @@ public final class DeliveryBatches: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(batches: self) }
 }
+
+/// A consumer's deliveries one at a time (from `AMQPConnection.consume`): its `DeliveryBatches` taken apart
+/// on the consuming side, so a busy queue still costs one wake-up of the consuming task per read of the
+/// socket, not one per message. As with an `AsyncThrowingStream`, one task at a time iterates it (iterators
+/// made one after another share what is buffered), and the consumer is cancelled when the sequence and its
+/// iterators are all gone: leaving a `for` loop over a sequence held nowhere else stops it.
+public struct Deliveries: AsyncSequence, Sendable {
+    public typealias Element = Delivery
+
+    final class Consumer: Sendable {
+        let batches: DeliveryBatches
+        /// The batch being handed out and the position of the next delivery in it.
+        private let taken = Mutex<(batch: [Delivery], next: Int)>(([], 0))
+
+        init(_ batches: DeliveryBatches) { self.batches = batches }
+        deinit { batches.cancel() }
+
+        func takeBuffered() -> Delivery? {
+            taken.withLock { taken in
+                guard taken.next < taken.batch.count else { return nil }
+                defer { taken.next += 1 }
+                return taken.batch[taken.next]
+            }
+        }
+
+        func keep(_ batch: [Delivery]) {
+            taken.withLock { $0 = (batch, 0) }
+        }
+    }
+
+    private let consumer: Consumer
+
+    init(_ batches: DeliveryBatches) {
+        consumer = Consumer(batches)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let consumer: Consumer
+
+        public mutating func next() async throws -> Delivery? {
+            try await next(isolation: nil)
+        }
+
+        /// Runs on the caller's actor, so a delivery already taken from the connection costs no hop between
+        /// executors; only waiting for the next batch leaves it.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> Delivery? {
+            while true {
+                if let delivery = consumer.takeBuffered() { return delivery }
+                guard let batch = try await consumer.batches.next() else { return nil }
+                consumer.keep(batch)
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(consumer: consumer) }
+}

@@ -32,28 +32,7 @@ struct ConsumerRequest: Sendable {
     var id: Int
     var queue: String
     var prefetch: UInt16
-    var sink: DeliverySink
-}
-
-/// Where a consumer's deliveries go: one at a time into an `AsyncThrowingStream`, or as one batch per read
-/// of the socket into `DeliveryBatches`.
-enum DeliverySink: Sendable {
-    case stream(AsyncThrowingStream<Delivery, any Error>.Continuation)
-    case batches(DeliveryBatches)
-
-    func deliver(_ deliveries: [Delivery]) {
-        switch self {
-        case .stream(let continuation): for delivery in deliveries { continuation.yield(delivery) }
-        case .batches(let batches): batches.append(deliveries)
-        }
-    }
-
-    func finish(throwing error: (any Error)? = nil) {
-        switch self {
-        case .stream(let continuation): continuation.finish(throwing: error)
-        case .batches(let batches): batches.finish(throwing: error)
-        }
-    }
+    var sink: DeliveryBatches
 }
 
 /// The queue of commands plus a pipe the connection's thread polls beside its socket, so a command wakes it

@@ -39,7 +39,7 @@ public func within<T: Sendable>(
     }
 }
 
-extension AsyncThrowingStream where Element == Delivery {
+extension Deliveries {
     /// The next delivery, or `TimedOut` after `limit`.
     public func next(within limit: Duration, _ what: String = "a delivery") async throws -> Delivery {
         let stream = self

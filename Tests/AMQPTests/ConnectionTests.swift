@@ -98,6 +98,38 @@ struct ConnectionTests {
     }
 }
 
+@Suite("Leaving a delivery loop")
+struct ConsumerEndTests {
+    @Test("breaking out of a one-at-a-time loop cancels the consumer; what was buffered and not acked goes back")
+    func leavingTheLoop() async throws {
+        let broker = try TestBroker.fromEnvironment()
+        let connection = try await broker.connect("leaving the loop")
+        defer { Task { await connection.close() } }
+        let scratch = try await ScratchQueue.declare(on: connection, "leaving")
+        let total = 30
+        for i in 0..<total {
+            try await connection.publish(
+                OutboundMessage(body: Array("n\(i)".utf8), properties: MessageProperties(messageID: "m\(i)")),
+                exchange: "", routingKey: scratch.name)
+        }
+        try await eventually("the queue holds every message") {
+            try await connection.inspect(queue: scratch.name).messageCount == total
+        }
+        var acked = 0
+        for try await delivery in try await connection.consume(queue: scratch.name, prefetch: 20) {
+            try delivery.ack()
+            acked += 1
+            if acked == 5 { break }
+        }
+        // Up to 20 were delivered to the consumer; five acked, the rest return when it is cancelled.
+        try await eventually("the consumer gone and the unacked back in the queue") {
+            let state = try await connection.inspect(queue: scratch.name)
+            return state.consumerCount == 0 && state.messageCount == total - 5
+        }
+        try? await connection.delete(queue: scratch.deadLetters)
+    }
+}
+
 @Suite("Broker-initiated cancellation")
 struct ConsumerCancelTests {
     @Test("deleting a queue under a consumer ends its delivery stream with consumerCancelled")
