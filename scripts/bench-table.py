@@ -30,14 +30,14 @@ def show(path):
     print()
     print("Summary: each figure is the median of its runs (ours and the baseline interleaved, each run's ratio")
     print("taken to the baseline of the same round); the spread is the lowest and highest of those runs.")
-    print(f"{'measure':58}{'median':>9}  {'spread':<15}{'goal':>8}  ")
+    print(f"{'measure':64}{'median':>9}  {'spread':<15}{'goal':>8}  ")
     for row in rows:
         values = [o / b for o, b in zip(row["ours"], row["base"])] if row["base"] else row["ours"]
         median = statistics.median(values)
         spread = f"{min(values):.2f}–{max(values):.2f}" if len(values) > 1 else "one run"
         sign = "≥" if row["better"] == "higher" else "≤"
         met = median >= row["goal"] if row["better"] == "higher" else median <= row["goal"]
-        print(f"{row['measure']:58}{median:>9.2f}  {spread:<15}{sign} {row['goal']:<6.2f}"
+        print(f"{row['measure']:64}{median:>9.2f}  {spread:<15}{sign} {row['goal']:<6.2f}"
               f"{'met' if met else 'NOT MET'}")
 
 

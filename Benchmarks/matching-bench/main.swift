@@ -4,10 +4,15 @@ import MASHCore
 /// Matching quality on a labelled set (scripts/synthetic-extracts.py --labelled N): each query is searched in
 /// the records and counted by `MatchTally` (as `mashctl match --labelled` counts): precision of the match band
 /// is the share of its predictions that name the right record, recall the share of queries whose person is in
-/// the records that it names rightly. Also reports the potential-match band and the search rate.
+/// the records that it names rightly. Also reports the potential-match band and the search rate. With a second
+/// argument, writes each query's best candidate there (truth,record,score,never,match_at: never is 1 when the
+/// candidate cannot be a match whatever the threshold, as a many-match or a twin) for
+/// scripts/ecm-linker.py to compare at equal precision.
 let arguments = CommandLine.arguments
-guard arguments.count == 2 else {
-    print("usage: matching-bench <folder with records.csv and queries.csv>")
+/// `--comparisons FILE` instead writes every blocked pair's field-by-field comparison, with the truth, for
+/// scripts/tune-matching.py.
+guard arguments.count == 2 || arguments.count == 3 || arguments.count == 4 && arguments[2] == "--comparisons" else {
+    print("usage: matching-bench <folder with records.csv and queries.csv> [per-query.csv | --comparisons FILE]")
     exit(2)
 }
 func table(_ name: String) throws -> CSVTable {
@@ -35,13 +40,39 @@ let indexStart = clock.now
 let index = IdentityIndex(records.rows.map { (Int($0.values[0])!, person($0, records.columns)) })
 let indexTime = clock.now - indexStart
 
+if arguments.count == 4 {
+    func level<T: RawRepresentable<Int>>(_ value: T?) -> String { value.map { "\($0.rawValue)" } ?? "" }
+    var lines = "query,truth,forename,surname,swapped,dob,postcode,sex\n"
+    for (number, row) in queries.rows.enumerated() {
+        let truth = Int(row.values[0])
+        for (id, c) in index.compared(person(row, queries.columns)) {
+            lines += "\(number),\(id == truth ? 1 : 0),\(level(c.forename)),\(level(c.surname)),"
+            lines += "\(c.namesSwapped ? 1 : 0),\(level(c.dateOfBirth)),\(level(c.postcode)),"
+            lines += "\(c.sexAgrees.map { $0 ? "1" : "0" } ?? "")\n"
+        }
+    }
+    try lines.write(toFile: arguments[3], atomically: true, encoding: .utf8)
+    exit(0)
+}
+
 var tally = MatchTally()
+let matcher = IdentityMatcher()
+var perQuery = "truth,record,score,never,match_at\n"
 let searchStart = clock.now
 for row in queries.rows {
-    let found = index.search(person(row, queries.columns))
+    let found = index.search(person(row, queries.columns), matcher: matcher)
     tally.add(best: found.first.map { ($0.id, $0.assessment) }, truth: Int(row.values[0]))
+    if arguments.count == 3 {
+        let best = found.first
+        perQuery += "\(row.values[0]),\(best.map { "\($0.id)" } ?? ""),\(best?.assessment.score ?? 0),"
+        let never = best.map {
+            $0.assessment.manyMatch || $0.assessment.band != .match && $0.assessment.score >= matcher.matchAt
+        }
+        perQuery += "\(never == true ? 1 : 0),\(matcher.matchAt)\n"
+    }
 }
 let searchTime = clock.now - searchStart
+if arguments.count == 3 { try perQuery.write(toFile: arguments[2], atomically: true, encoding: .utf8) }
 let seconds = Double(searchTime.components.seconds) + Double(searchTime.components.attoseconds) / 1e18
 let precision = tally.match.precision
 let recall = tally.recall(.match)

@@ -32,21 +32,23 @@ public struct MatchAssessment: Sendable, Equatable {
 }
 
 /// A person reduced to what matching compares: names folded to lower-case ASCII without titles or
-/// punctuation, nickname groups, checked identifiers.
+/// punctuation, with their NYSIIS codes and known variants, checked identifiers, a compact postcode.
 public struct MatchKey: Sendable {
     var forenames: [String]
     var forename: String?
     var forenameGroup: String?
+    var forenameCode = ""
+    var forenameVariants: Set<String> = []
     var surname: String?
     var surnameTokens: [String]
-    var aliases: [String]
+    var surnameCode = ""
+    var surnameVariants: Set<String> = []
     var dateOfBirth: LocalDate?
     var gender: Character?
     var nhsNumber: String?
     var upn: String?
     var pncID: String?
     var postcode: String?
-    var outwardCode: String?
 
     public init(_ person: Person) {
         forenames = Names.tokens(person.forename)
@@ -54,124 +56,151 @@ public struct MatchKey: Sendable {
         forenameGroup = forenames.first.map(Names.nicknameGroup)
         surnameTokens = Names.tokens(person.surname)
         surname = surnameTokens.isEmpty ? nil : surnameTokens.joined()
-        aliases = person.otherNames.map { Names.tokens($0).joined() }.filter { !$0.isEmpty }
+        let aliases = person.otherNames.flatMap { alias -> [String] in
+            let tokens = Names.tokens(alias)
+            return tokens.isEmpty ? [] : [tokens.joined()] + tokens
+        }
+        if let forename {
+            forenameCode = NYSIIS.code(forename)
+            forenameVariants = Set(aliases)
+            if let group = forenameGroup, group != forename { forenameVariants.insert(group) }
+            if forenames.count > 1, let first = forenames.first, first.count > 1 {
+                forenameVariants.insert(first)
+                forenameVariants.insert(Names.nicknameGroup(first))
+            }
+            if Names.nicknameGroup(forename) != forename { forenameVariants.insert(Names.nicknameGroup(forename)) }
+        }
+        if let surname {
+            surnameCode = NYSIIS.code(surname)
+            surnameVariants = Set(aliases)
+            if surnameTokens.count > 1 { surnameVariants.formUnion(surnameTokens.filter { $0.count > 1 }) }
+        }
         dateOfBirth = person.dateOfBirth
         gender = person.gender.flatMap { $0.lowercased().first }
         nhsNumber = person.nhsNumber.flatMap(Identifier.nhsNumber)
         upn = person.upn.flatMap(Identifier.upn).map(\.upn)
         pncID = person.pncID.flatMap(Identifier.pncID)
         postcode = person.postcode.map(Names.postcode).flatMap { $0.isEmpty ? nil : $0 }
-        outwardCode = person.postcode.flatMap(Names.outwardCode)
     }
 }
 
-/// Scores how likely two descriptions are the same person. Each field adds evidence for or against, in the
-/// manner of Fellegi–Sunter weights: agreement on a rare, reliable field adds more than agreement on a common
-/// one, and a missing field adds nothing. The total maps to a score in 0…1; the thresholds make the bands.
+/// The evidence each level of agreement of each field gives that two descriptions are of the same person, in
+/// log-odds, fitted by `scripts/tune-matching.py` (a logistic regression telling a person's own record from
+/// the others sharing its blocks) on the tuning half of a labelled set from `scripts/linkage-set.py`; the
+/// other half and the public FEBRL 4 set report how well they do (`make bench`). A missing field gives none.
+/// Independent Fellegi–Sunter weights (ln m/u) were tried first and overrate agreement that runs in families:
+/// twins share a surname, an address and a birthday.
+public struct MatchWeights: Sendable, Equatable {
+    /// By `NameAgreement.rawValue`.
+    public var forename: [Double]
+    public var surname: [Double]
+    /// By `DateAgreement.rawValue`.
+    public var dateOfBirth: [Double]
+    /// By `PostcodeAgreement.rawValue`.
+    public var postcode: [Double]
+    public var sexAgrees: Double
+    public var sexDiffers: Double
+    /// Added when the names agree only the wrong way round.
+    public var namesSwapped: Double
+    /// An identifier (NHS number, UPN, PNC id) both hold and agree on, and each one they disagree on.
+    public var identifierAgrees: Double
+    public var identifierDisagrees: Double
+    /// The total weight that scores 0.5, and how many units of weight move the score by one logit.
+    public var centre: Double
+    public var scale: Double
+
+    public static let tuned = MatchWeights(
+        forename: [1.9, 0.3, 1.8, -0.0, -0.1, -6.2],
+        surname: [1.2, 0.7, 0.9, -0.2, -0.6, -4.3],
+        dateOfBirth: [4.2, 1.4, 1.3, 0.1, -5.6],
+        postcode: [1.8, 0.5, 0.2, 0.3, -2.1],
+        sexAgrees: -0.0, sexDiffers: -1.4, namesSwapped: -0.3,
+        identifierAgrees: 16, identifierDisagrees: -12, centre: 0.43, scale: 0.39)
+}
+
+/// Scores how likely two descriptions are the same person: the weights of each field's level of agreement
+/// (`MatchWeights`), summed and mapped to a score in 0…1; the thresholds make the bands.
 public struct IdentityMatcher: Sendable {
     /// Score at or above which a single candidate is a match.
     public var matchAt: Double
     /// Score at or above which a candidate is a potential match.
     public var potentialAt: Double
+    public var weights: MatchWeights
 
-    public init(matchAt: Double = 0.85, potentialAt: Double = 0.3) {
+    public init(matchAt: Double = 0.85, potentialAt: Double = 0.3, weights: MatchWeights = .tuned) {
         self.matchAt = matchAt
         self.potentialAt = potentialAt
+        self.weights = weights
     }
 
     public func band(for score: Double) -> MatchBand {
         score >= matchAt ? .match : score >= potentialAt ? .potentialMatch : .noMatch
     }
 
+    /// The band of the score, except that a forename that does not agree at all is never a match without an
+    /// agreeing identifier, whatever the thresholds: at one address with one birthday, that is a twin.
     public func assess(_ query: MatchKey, _ candidate: MatchKey) -> MatchAssessment {
-        let score = score(query, candidate)
-        return MatchAssessment(band: band(for: score), score: score)
+        let comparison = compare(query, candidate)
+        let score = score(comparison)
+        var band = band(for: score)
+        if band == .match && comparison.forename == .different && comparison.identifiersAgreeing == 0 {
+            band = .potentialMatch
+        }
+        return MatchAssessment(band: band, score: score)
     }
 
-    public func score(_ a: MatchKey, _ b: MatchKey) -> Double {
-        let weight = evidence(a, b)
-        let score = 1 / (1 + exp(-(weight - 8.5) / 1.5))
+    public func score(_ a: MatchKey, _ b: MatchKey) -> Double { score(compare(a, b)) }
+
+    func score(_ comparison: Comparison) -> Double {
+        let score = 1 / (1 + exp(-(evidence(comparison) - weights.centre) / weights.scale))
         return (score * 1000).rounded() / 1000
     }
 
-    func evidence(_ a: MatchKey, _ b: MatchKey) -> Double {
-        var weight = 0.0
-        var identifierAgrees = false
+    /// The total weight of a comparison.
+    public func evidence(_ c: Comparison) -> Double {
+        var total = 0.0
+        if c.identifiersAgreeing > 0 { total += weights.identifierAgrees }
+        total += Double(c.identifiersDisagreeing) * weights.identifierDisagrees
+        if let f = c.forename { total += weights.forename[f.rawValue] }
+        if let s = c.surname { total += weights.surname[s.rawValue] }
+        if c.namesSwapped { total += weights.namesSwapped }
+        if let d = c.dateOfBirth { total += weights.dateOfBirth[d.rawValue] }
+        if let p = c.postcode { total += weights.postcode[p.rawValue] }
+        if let sex = c.sexAgrees { total += sex ? weights.sexAgrees : weights.sexDiffers }
+        return total
+    }
+
+    /// Each field of `a` against `b`; the names the wrong way round too, keeping whichever way agrees better.
+    public func compare(_ a: MatchKey, _ b: MatchKey) -> Comparison {
+        var c = Comparison()
         for (x, y) in [(a.nhsNumber, b.nhsNumber), (a.upn, b.upn), (a.pncID, b.pncID)] {
             guard let x, let y else { continue }
-            if x == y {
-                identifierAgrees = true
-            } else {
-                weight -= 8
+            if x == y { c.identifiersAgreeing += 1 } else { c.identifiersDisagreeing += 1 }
+        }
+        if let x = a.forename, let y = b.forename {
+            c.forename = Agreement.name(x, a.forenameCode, a.forenameVariants, y, b.forenameCode, b.forenameVariants)
+        }
+        if let x = a.surname, let y = b.surname {
+            c.surname = Agreement.name(x, a.surnameCode, a.surnameVariants, y, b.surnameCode, b.surnameVariants)
+        }
+        if let af = a.forename, let asur = a.surname, let bf = b.forename, let bsur = b.surname, af != asur,
+            c.forename != .exact || c.surname != .exact
+        {
+            let forename = Agreement.name(
+                af, a.forenameCode, a.forenameVariants, bsur, b.surnameCode, b.surnameVariants)
+            let surname = Agreement.name(asur, a.surnameCode, a.surnameVariants, bf, b.forenameCode, b.forenameVariants)
+            let straight = weights.forename[c.forename!.rawValue] + weights.surname[c.surname!.rawValue]
+            let swapped = weights.forename[forename.rawValue] + weights.surname[surname.rawValue] + weights.namesSwapped
+            if swapped > straight {
+                c.forename = forename
+                c.surname = surname
+                c.namesSwapped = true
             }
         }
-        if identifierAgrees { weight += 12 }
-
-        let straight = forenameEvidence(a, b) + surnameEvidence(a.surname, a.surnameTokens, b)
-        let swapped = Self.transposed(a, b)
-        weight += max(straight, swapped)
-        weight += dateOfBirthEvidence(a.dateOfBirth, b.dateOfBirth)
-        if let x = a.postcode, let y = b.postcode {
-            weight += x == y ? 2 : a.outwardCode == b.outwardCode ? 0.5 : 0
-        }
-        if let x = a.gender, let y = b.gender, x != y, "mf".contains(x), "mf".contains(y) { weight -= 1.5 }
-        return weight
-    }
-
-    private func forenameEvidence(_ a: MatchKey, _ b: MatchKey) -> Double {
-        guard let x = a.forename, let y = b.forename else { return 0 }
-        var best = Self.forenameAgreement(x, a.forenameGroup, y, b.forenameGroup)
-        for alias in b.aliases where best < 4 { best = max(best, Self.forenameAgreement(x, nil, alias, nil) - 0.5) }
-        for alias in a.aliases where best < 4 { best = max(best, Self.forenameAgreement(alias, nil, y, nil) - 0.5) }
-        // "Mary Jane" against "Mary": a first forename that agrees exactly.
-        if best < 3.5, let first = a.forenames.first, first == b.forenames.first, first.count > 1 { best = 3.5 }
-        return best
-    }
-
-    static func forenameAgreement(_ x: String, _ xGroup: String?, _ y: String, _ yGroup: String?) -> Double {
-        if x == y { return 4 }
-        if let xGroup, xGroup == yGroup { return 3.5 }
-        let similarity = JaroWinkler.similarity(x, y)
-        if similarity >= 0.92 { return 2.5 }
-        if similarity >= 0.85 { return 0.5 }
-        return -3
-    }
-
-    private func surnameEvidence(_ x: String?, _ xTokens: [String], _ b: MatchKey) -> Double {
-        guard let x, let y = b.surname else { return 0 }
-        if x == y { return 5 }
-        // Double-barrelled against one of its parts, or a previous surname kept as an alias.
-        if xTokens.count > 1 && xTokens.contains(y) || b.surnameTokens.count > 1 && b.surnameTokens.contains(x) {
-            return 3.5
-        }
-        if b.aliases.contains(x) { return 3.5 }
-        let similarity = JaroWinkler.similarity(x, y)
-        if similarity >= 0.92 { return 3 }
-        if similarity >= 0.85 { return 1 }
-        return -3
-    }
-
-    /// Forename and surname recorded the wrong way round.
-    private static func transposed(_ a: MatchKey, _ b: MatchKey) -> Double {
-        guard let af = a.forename, let asur = a.surname, let bf = b.forename, let bsur = b.surname, af != asur else {
-            return -.infinity
-        }
-        guard af == bsur, asur == bf else { return -.infinity }
-        return 8
-    }
-
-    private func dateOfBirthEvidence(_ x: LocalDate?, _ y: LocalDate?) -> Double {
-        guard let x, let y else { return 0 }
-        if x == y { return 5 }
-        if x.year == y.year && x.month == y.day && x.day == y.month { return 3.5 }
-        let sameDayMonth = x.month == y.month && x.day == y.day
-        if sameDayMonth && abs(x.year - y.year) == 1 { return 1.5 }
-        if x.year == y.year && (x.month == y.month || x.day == y.day) && Self.oneDigitApart(x, y) { return 1.5 }
-        return -5
-    }
-
-    private static func oneDigitApart(_ x: LocalDate, _ y: LocalDate) -> Bool {
-        zip(x.description, y.description).filter { $0 != $1 }.count == 1
+        if let x = a.dateOfBirth, let y = b.dateOfBirth { c.dateOfBirth = Agreement.date(x, y) }
+        if let x = a.postcode, let y = b.postcode { c.postcode = Agreement.postcode(x, y) }
+        if let x = a.gender, let y = b.gender, "mf".contains(x), "mf".contains(y) { c.sexAgrees = x == y }
+        return c
     }
 }
 
@@ -213,6 +242,28 @@ public struct IdentityIndex<RecordID: Hashable & Sendable>: Sendable {
             if let year = key.dateOfBirth?.year { result.append("y:\(year):" + surname.prefix(2)) }
         }
         if let group = key.forenameGroup, let year = key.dateOfBirth?.year { result.append("f:\(year):" + group) }
+        // Spelled differently but sounding alike, either way round.
+        if !key.forenameCode.isEmpty && !key.surnameCode.isEmpty {
+            let (first, second) = (min(key.forenameCode, key.surnameCode), max(key.forenameCode, key.surnameCode))
+            result.append("N:" + first + " " + second)
+        }
+        if !key.surnameCode.isEmpty, let year = key.dateOfBirth?.year { result.append("S:\(year):" + key.surnameCode) }
+        return result
+    }
+
+    /// Every record sharing a block with `person`, each compared with it field by field: what the weights are
+    /// estimated from (`matching-bench --comparisons`).
+    public func compared(_ person: Person, matcher: IdentityMatcher = IdentityMatcher()) -> [(
+        id: RecordID, comparison: Comparison
+    )] {
+        let query = MatchKey(person)
+        var seen: Set<Int> = []
+        var result: [(id: RecordID, comparison: Comparison)] = []
+        for block in Self.blocks(of: query) {
+            for index in blocks[block] ?? [] where seen.insert(index).inserted {
+                result.append((ids[index], matcher.compare(query, keys[index])))
+            }
+        }
         return result
     }
 
@@ -265,12 +316,6 @@ enum Names {
     }
 
     static func postcode(_ text: String) -> String { text.uppercased().filter { $0.isLetter || $0.isNumber } }
-
-    /// The part before the space ("ME4" of "ME4 4AA"): the inward code is always three characters.
-    static func outwardCode(_ text: String) -> String? {
-        let compact = postcode(text)
-        return compact.count > 3 ? String(compact.dropLast(3)) : nil
-    }
 
     static func nicknameGroup(_ name: String) -> String { nicknames[name] ?? name }
 

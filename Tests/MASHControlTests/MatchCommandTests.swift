@@ -71,10 +71,11 @@ struct MatchCommandTests {
         {"id": "q3", "forename": "Zara", "surname": "Carter", "dateOfBirth": "2015-01-02", "postcode": "ME7 1AA"}
         {"id": "q4", "forename": "Amira", "surname": "KHAN", "dateOfBirth": "2012-05-06"}
         {"id": "q5", "forename": "Oliver", "surname": "Brown", "dateOfBirth": "2010-10-10", "postcode": "ME5 9ZZ"}
-        {"id": "q6", "forename": "Noah", "surname": "Smyth", "dateOfBirth": "2014-07-09", "postcode": "ME8 4DD"}
+        {"id": "q6", "forename": "Nathan", "surname": "Smith", "dateOfBirth": "2014-07-19", "postcode": "ME8 4DD"}
         """.write(toFile: scratch.file("people.jsonl"), atomically: true, encoding: .utf8)
         // q2 is labelled as someone else (the matcher's pick is wrong, as with an unknown twin), q3 is Jack's
-        // sister, not in the extract, and q6 is Noah recorded too differently to be found.
+        // sister, not in the extract, and q6 is Noah recorded too differently to be found (another forename, a
+        // wrong date and another district: "Noah Smyth" born a day later is now found, as it should be).
         try """
         query,record
         q1,H-001

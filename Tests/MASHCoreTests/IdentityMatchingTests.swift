@@ -1,5 +1,6 @@
-import MASHCore
 import Testing
+
+@testable import MASHCore
 
 @Suite("Identity matching: identifiers, names, dates, bands")
 struct IdentityMatchingTests {
@@ -106,5 +107,101 @@ struct IdentityMatchingTests {
         #expect(many.count == 2)
         #expect(many.allSatisfy { $0.assessment.manyMatch && $0.assessment.band == .potentialMatch })
         #expect(IdentityIndex(records).search(Person(forename: "Nobody", surname: "Known")).isEmpty)
+    }
+}
+
+@Suite("Identity matching: levels of agreement, sound-alike names, near-miss dates and addresses")
+struct FieldAgreementTests {
+    @Test("NYSIIS: names that sound alike share a code; names that do not, do not")
+    func nysiis() {
+        #expect(NYSIIS.code("phillips") == NYSIIS.code("philips"))
+        #expect(NYSIIS.code("clarke") == NYSIIS.code("clark"))
+        #expect(NYSIIS.code("stephen") == NYSIIS.code("stefen"))
+        #expect(NYSIIS.code("knowles") == NYSIIS.code("nowles"))
+        #expect(NYSIIS.code("macdonald") == NYSIIS.code("mcdonald"))
+        #expect(NYSIIS.code("knight") == "nagt")
+        #expect(NYSIIS.code("mitchell") == "matcal")
+        #expect(NYSIIS.code("smith") != NYSIIS.code("jones"))
+        #expect(NYSIIS.code("") == "")
+    }
+
+    @Test("one edit: a letter changed, dropped, added, or two neighbours swapped; never two")
+    func oneEdit() {
+        for (a, b) in [("carey", "csrey"), ("brown", "brownn"), ("taylor", "tayor"), ("daivd", "david"), ("x", "x")] {
+            #expect(Agreement.withinOneEdit(a, b), "\(a) \(b)")
+        }
+        for (a, b) in [("carey", "csrye"), ("brown", "bnorw"), ("ab", "abcd"), ("david", "dvida")] {
+            #expect(!Agreement.withinOneEdit(a, b), "\(a) \(b)")
+        }
+    }
+
+    @Test("dates: swapped day and month, one digit, two neighbouring digits swapped, a nearby year")
+    func dates() {
+        let born = LocalDate(year: 2016, month: 3, day: 14)
+        #expect(Agreement.date(born, born) == .exact)
+        #expect(Agreement.date(born, LocalDate(year: 2016, month: 3, day: 24)) == .oneDigit)
+        #expect(Agreement.date(born, LocalDate(year: 2016, month: 3, day: 28)) == .different)
+        #expect(Agreement.date(born, LocalDate(year: 2061, month: 3, day: 14)) == .oneDigit)
+        #expect(
+            Agreement.date(LocalDate(year: 2016, month: 3, day: 4), LocalDate(year: 2016, month: 4, day: 3))
+                == .dayAndMonthSwapped)
+        #expect(
+            Agreement.date(LocalDate(year: 2019, month: 3, day: 14), LocalDate(year: 2020, month: 3, day: 14))
+                == .nearbyYear)
+        #expect(Agreement.date(born, LocalDate(year: 2001, month: 3, day: 14)) == .different)
+    }
+
+    @Test("postcodes: one character, the same sector, the same district; other shapes only exact or one off")
+    func postcodes() {
+        #expect(Agreement.postcode("ME44AA", "ME44AA") == .exact)
+        #expect(Agreement.postcode("ME44AA", "ME44AB") == .oneCharacter)
+        #expect(Agreement.postcode("ME44AA", "ME44QT") == .sameSector)
+        #expect(Agreement.postcode("ME44AA", "ME49QT") == .sameDistrict)
+        #expect(Agreement.postcode("ME44AA", "ME79QT") == .different)
+        #expect(Agreement.postcode("3212", "3213") == .oneCharacter)
+        #expect(Agreement.postcode("3212", "3155") == .different)
+    }
+
+    static let noah = Person(
+        forename: "Noah", surname: "Smith", dateOfBirth: LocalDate(year: 2014, month: 7, day: 8), gender: "male",
+        postcode: "ME2 3CC")
+
+    func band(_ query: Person, _ record: Person) -> MatchBand {
+        IdentityMatcher().assess(MatchKey(query), MatchKey(record)).band
+    }
+
+    @Test(
+        "without identifiers, a sound-alike or mistyped name, a near-miss date and a moved address still match",
+        arguments: [
+            Person(forename: "Noah", surname: "Smyth", dateOfBirth: LocalDate(year: 2014, month: 7, day: 9)),
+            Person(forename: "Noha", surname: "Smith", dateOfBirth: LocalDate(year: 2014, month: 7, day: 8)),
+            Person(
+                forename: "Noah", surname: "Smith", dateOfBirth: LocalDate(year: 2014, month: 7, day: 8),
+                postcode: "ME2 3XY"),
+            Person(forename: "SMITH", surname: "NOAH", dateOfBirth: LocalDate(year: 2014, month: 8, day: 7)),
+        ])
+    func nearMisses(_ query: Person) {
+        #expect(band(query, Self.noah) == .match)
+    }
+
+    @Test("relatives at one address are not a match: a twin, a brother, a father of the same name")
+    func relatives() {
+        let twin = Person(
+            forename: "Oscar", surname: "Smith", dateOfBirth: LocalDate(year: 2014, month: 7, day: 8), gender: "male",
+            postcode: "ME2 3CC")
+        let brother = Person(
+            forename: "Jacob", surname: "Smith", dateOfBirth: LocalDate(year: 2012, month: 2, day: 1), gender: "male",
+            postcode: "ME2 3CC")
+        let father = Person(
+            forename: "Noah", surname: "Smith", dateOfBirth: LocalDate(year: 1984, month: 11, day: 30),
+            gender: "male", postcode: "ME2 3CC")
+        for relative in [twin, brother, father] {
+            #expect(band(relative, Self.noah) != .match, "\(relative.forename ?? "")")
+        }
+        // Even with a match threshold an agency has set low, a twin scores high but is never a match.
+        let lenient = IdentityMatcher(matchAt: 0.35, potentialAt: 0.1)
+        let assessment = lenient.assess(MatchKey(twin), MatchKey(Self.noah))
+        #expect(assessment.score >= 0.35)
+        #expect(assessment.band == .potentialMatch)
     }
 }
