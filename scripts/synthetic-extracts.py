@@ -89,8 +89,11 @@ def address(rng, code):
 
 
 def birth_date(rng, min_age, max_age):
-    year = TODAY[0] - rng.randint(min_age, max_age)
-    return (year, rng.randint(1, 12), rng.randint(1, 28))
+    """A birthday in the past (a newborn's too): a date after TODAY is drawn again."""
+    while True:
+        born = (TODAY[0] - rng.randint(min_age, max_age), rng.randint(1, 12), rng.randint(1, 28))
+        if born <= TODAY:
+            return born
 
 
 def families(rng, count):
@@ -149,7 +152,7 @@ def noisy(rng, person, level=1.0):
         surname = typo(rng, surname)
     if "-" in surname and r(0.3):
         surname = rng.choice([surname.replace("-", " "), surname.split("-")[0]])
-    if r(0.05) and day <= 12:
+    if r(0.05) and day <= 12 and (year, day, month) <= TODAY:
         month, day = day, month
     if r(0.12):
         code = postcode(rng)
