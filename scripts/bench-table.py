@@ -34,10 +34,10 @@ def show(path):
     for row in rows:
         values = [o / b for o, b in zip(row["ours"], row["base"])] if row["base"] else row["ours"]
         median = statistics.median(values)
-        spread = f"{min(values):.2f}–{max(values):.2f}" if len(values) > 1 else "one run"
+        spread = f"{min(values):.3f}–{max(values):.3f}" if len(values) > 1 else "one run"
         sign = "≥" if row["better"] == "higher" else "≤"
         met = median >= row["goal"] if row["better"] == "higher" else median <= row["goal"]
-        print(f"{row['measure']:64}{median:>9.2f}  {spread:<15}{sign} {row['goal']:<6.2f}"
+        print(f"{row['measure']:64}{median:>9.3f}  {spread:<15}{sign} {row['goal']:<6.2f}"
               f"{'met' if met else 'NOT MET'}")
 
 
