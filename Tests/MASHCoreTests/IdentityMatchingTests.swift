@@ -2,6 +2,11 @@ import Testing
 
 @testable import MASHCore
 
+/// The band the default matcher gives `query` against `record`.
+func band(_ query: Person, _ record: Person) -> MatchBand {
+    IdentityMatcher().assess(MatchKey(query), MatchKey(record)).band
+}
+
 @Suite("Identity matching: identifiers, names, dates, bands")
 struct IdentityMatchingTests {
     @Test("NHS numbers: modulus 11 check digit, spaces allowed, never-issued numbers refused")
@@ -40,10 +45,6 @@ struct IdentityMatchingTests {
     static let ellie = Person(
         forename: "Eleanor", surname: "Okafor-Smith", dateOfBirth: LocalDate(year: 2016, month: 3, day: 4),
         gender: "female", nhsNumber: "9434765919", postcode: "ME4 4AA")
-
-    func band(_ query: Person, _ record: Person) -> MatchBand {
-        IdentityMatcher().assess(MatchKey(query), MatchKey(record)).band
-    }
 
     @Test(
         "tolerated noise still matches",
@@ -165,10 +166,6 @@ struct FieldAgreementTests {
     static let noah = Person(
         forename: "Noah", surname: "Smith", dateOfBirth: LocalDate(year: 2014, month: 7, day: 8), gender: "male",
         postcode: "ME2 3CC")
-
-    func band(_ query: Person, _ record: Person) -> MatchBand {
-        IdentityMatcher().assess(MatchKey(query), MatchKey(record)).band
-    }
 
     @Test(
         "without identifiers, a sound-alike or mistyped name, a near-miss date and a moved address still match",
