@@ -109,14 +109,10 @@ def valid(y, m, d):
     return 1 <= m <= 12 and 1 <= d <= days[m - 1]
 
 
-SURNAMES = []
-
-
 def population(rng, households):
     """Households at addresses in a few dozen districts: parents and children, with twins, juniors and
     same-named cousins nearby. Returns people as dicts with a household number."""
     boys, girls, surnames = ons_names()
-    SURNAMES[:] = list(surnames)
     boy, girl = ranked(boys, rng), ranked(girls, rng)
     surname_list, shares = list(surnames), list(surnames.values())
     family_name = lambda: rng.choices(surname_list, shares)[0]
@@ -217,7 +213,7 @@ def near_date(rng, dob):
     return dob
 
 
-def recorded(rng, p, people_by_household, areas, careful):
+def recorded(rng, p, people_by_household, areas, surname_list, careful):
     """One agency's or one enquirer's version of a person. `careful` < 1 lowers every error rate."""
     def chance(rate):
         return rng.random() < rate * careful
@@ -239,7 +235,7 @@ def recorded(rng, p, people_by_household, areas, careful):
         if others and rng.random() < 0.5:
             surname = rng.choice([others[0], f"{surname}-{others[0]}", f"{others[0]}-{surname}"])
         else:
-            surname = f"{surname}-{rng.choice(SURNAMES)}" if rng.random() < 0.3 else typo(rng, surname)
+            surname = f"{surname}-{rng.choice(surname_list)}" if rng.random() < 0.3 else typo(rng, surname)
     if dob and chance(0.03) and dob[2] <= 12 and dob[1] != dob[2]:
         dob = (dob[0], dob[2], dob[1])
     if dob and chance(0.04):
@@ -277,6 +273,7 @@ HEADER = ["id", "forename", "surname", "dob", "gender", "nhs_number", "upn", "po
 
 def halves(rng, households, out):
     people, areas = population(rng, households)
+    surnames = list(ons_names()[2])
     by_household = {}
     for p in people:
         by_household.setdefault(p["household"], []).append(p)
@@ -287,8 +284,9 @@ def halves(rng, households, out):
         in_extract = [p for p in mine if rng.random() < 0.8]
         extract_ids = {p["id"] for p in in_extract}
         write_csv(os.path.join(folder, "records.csv"), HEADER,
-                  [[p["id"]] + recorded(rng, p, by_household, areas, 0.4) for p in in_extract])
-        queries = [[p["id"] if p["id"] in extract_ids else ""] + recorded(rng, p, by_household, areas, 1.0)
+                  [[p["id"]] + recorded(rng, p, by_household, areas, surnames, 0.4) for p in in_extract])
+        queries = [[p["id"] if p["id"] in extract_ids else ""]
+                   + recorded(rng, p, by_household, areas, surnames, 1.0)
                    for p in mine if p["role"] == "child"]
         rng.shuffle(queries)
         write_csv(os.path.join(folder, "queries.csv"), ["truth_id"] + HEADER[1:], queries)

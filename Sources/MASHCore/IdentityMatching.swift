@@ -62,13 +62,10 @@ public struct MatchKey: Sendable {
         }
         if let forename {
             forenameCode = NYSIIS.code(forename)
+            // The first forename's formal name ("ellie" → "eleanor"), and the first of several on its own.
             forenameVariants = Set(aliases)
             if let group = forenameGroup, group != forename { forenameVariants.insert(group) }
-            if forenames.count > 1, let first = forenames.first, first.count > 1 {
-                forenameVariants.insert(first)
-                forenameVariants.insert(Names.nicknameGroup(first))
-            }
-            if Names.nicknameGroup(forename) != forename { forenameVariants.insert(Names.nicknameGroup(forename)) }
+            if forenames.count > 1, let first = forenames.first, first.count > 1 { forenameVariants.insert(first) }
         }
         if let surname {
             surnameCode = NYSIIS.code(surname)
@@ -257,12 +254,15 @@ public struct IdentityIndex<RecordID: Hashable & Sendable>: Sendable {
         id: RecordID, comparison: Comparison
     )] {
         let query = MatchKey(person)
+        return sharingABlock(with: query).map { (ids[$0], matcher.compare(query, keys[$0])) }
+    }
+
+    /// The positions of the records sharing at least one block with `query`, each once.
+    private func sharingABlock(with query: MatchKey) -> [Int] {
         var seen: Set<Int> = []
-        var result: [(id: RecordID, comparison: Comparison)] = []
+        var result: [Int] = []
         for block in Self.blocks(of: query) {
-            for index in blocks[block] ?? [] where seen.insert(index).inserted {
-                result.append((ids[index], matcher.compare(query, keys[index])))
-            }
+            for index in blocks[block] ?? [] where seen.insert(index).inserted { result.append(index) }
         }
         return result
     }
@@ -271,13 +271,10 @@ public struct IdentityIndex<RecordID: Hashable & Sendable>: Sendable {
     /// the match band, every one of them is flagged a many-match and reported as a potential match.
     public func search(_ person: Person, matcher: IdentityMatcher = IdentityMatcher()) -> [Candidate] {
         let query = MatchKey(person)
-        var seen: Set<Int> = []
         var candidates: [Candidate] = []
-        for block in Self.blocks(of: query) {
-            for index in blocks[block] ?? [] where seen.insert(index).inserted {
-                let assessment = matcher.assess(query, keys[index])
-                if assessment.band != .noMatch { candidates.append(Candidate(id: ids[index], assessment: assessment)) }
-            }
+        for index in sharingABlock(with: query) {
+            let assessment = matcher.assess(query, keys[index])
+            if assessment.band != .noMatch { candidates.append(Candidate(id: ids[index], assessment: assessment)) }
         }
         candidates.sort { $0.assessment.score > $1.assessment.score }
         if candidates.filter({ $0.assessment.band == .match }).count > 1 {
