@@ -58,9 +58,9 @@ struct RollCSVReader {
         func endRecord(at end: Int) throws {
             endField(at: end)
             defer { spans.removeAll(keepingCapacity: true) }
-            if spans.count == 1, withValue(spans[0], bytes, { $0.isEmpty }) { return }
+            if spans.count == 1, Self.withValue(spans[0], bytes, { $0.isEmpty }) { return }
             guard let columns = header else {
-                header = spans.map { withValue($0, bytes) { String(decoding: $0, as: UTF8.self).trimmingSpaces } }
+                header = spans.map { Self.withValue($0, bytes) { String(decoding: $0, as: UTF8.self).trimmingSpaces } }
                 headerFault = mapColumns(header!)
                 return
             }
@@ -172,7 +172,7 @@ struct RollCSVReader {
 
     /// Calls `body` with the field's value: its bytes in the file, or for a quoted field or one holding a stray
     /// `\r`, a copy unescaped.
-    private func withValue<R>(
+    private static func withValue<R>(
         _ span: Span, _ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) throws -> R
     ) rethrows -> R {
         guard !span.plain else { return try body(UnsafeBufferPointer(rebasing: bytes[span.start..<span.end])) }
@@ -202,13 +202,39 @@ struct RollCSVReader {
         return try out.withUnsafeBufferPointer(body)
     }
 
-    private func pupil(_ spans: [Span], _ bytes: UnsafeBufferPointer<UInt8>, line: Int) throws -> RollPupil {
-        let locator = Self.locator(line: line)
-        /// The column's value cleaned (`RollValue.cleaned`) given to `body`; nil when blank or not in the file.
-        func cleaned<R>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
+    /// A row's values by column, for `RollPupil(values:locator:source:)`.
+    private struct Row: RollValues {
+        let spans: [Span]
+        let positions: [Int]
+        let bytes: UnsafeBufferPointer<UInt8>
+
+        func withValue<R>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
             let position = positions[column]
             guard position >= 0 else { return nil }
-            return try withValue(spans[position], bytes) { try RollValue.cleaned($0, body) }
+            return try RollCSVReader.withValue(spans[position], bytes, body)
+        }
+    }
+
+    private func pupil(_ spans: [Span], _ bytes: UnsafeBufferPointer<UInt8>, line: Int) throws -> RollPupil {
+        try RollPupil(
+            values: Row(spans: spans, positions: positions, bytes: bytes), locator: Self.locator(line: line),
+            source: source)
+    }
+}
+
+/// A pupil's raw values by column (`SchoolRoll.csvColumns` order), however the file holds them.
+protocol RollValues {
+    /// Calls `body` with the column's value as the file gives it; nil when the file has none.
+    func withValue<R>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R?
+}
+
+extension RollPupil {
+    /// A pupil from its raw values: each cleaned as `RollFields` cleans it, checked in the order
+    /// `RollFields.pupil()` checks, so the first fault reported is the same.
+    init(values: some RollValues, locator: String, source: String) throws {
+        /// The column's value cleaned (`RollValue.cleaned`) given to `body`; nil when blank or not in the file.
+        func cleaned<R>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
+            try values.withValue(column) { try RollValue.cleaned($0, body) } ?? nil
         }
         func text(_ column: Int) -> String? { cleaned(column) { String(decoding: $0, as: UTF8.self) } }
         func upper(_ column: Int) -> String? { cleaned(column, RollValue.uppercased) }
@@ -226,14 +252,13 @@ struct RollCSVReader {
             guard let value = text(column) else { throw fault(column, "is required and blank") }
             return value
         }
-        // The order RollFields.pupil() checks in, so the first fault reported is the same.
         guard let born = try date(3) else { throw fault(3, "is required and blank") }
         guard let entry = try date(4) else { throw fault(4, "is required and blank") }
         let surname = try required(1)
         let forename = try required(2)
         let leaving = try date(7)
         let (upn, status) = cleaned(0, RollPupil.checkedUPN) ?? ("", .missing)
-        return RollPupil(
+        self.init(
             upn: upn, status: status, surname: surname, forename: forename, dateOfBirth: born, gender: upper(5),
             yearGroup: upper(6), entryDate: entry, leavingDate: leaving, leavingReason: text(8), destination: text(9),
             postcode: upper(10), locator: locator)

@@ -171,8 +171,25 @@ extension SchoolRoll {
     /// `SourceSchool/URN`) and `CTfile/CTFpupilData/Pupil`. A pupil's entry, leaving date and reason come from
     /// its `SchoolHistory/School` entry for the source school (or the last entry).
     public init(ctf bytes: [UInt8], source: String) throws {
+        if let roll = bytes.withUnsafeBufferPointer({ RollCTFReader.read($0, source: source) }) {
+            self = roll
+            return
+        }
+        try self.init(xmlParsing: bytes, source: source)
+    }
+
+    /// The same read by Foundation's `XMLParser`: every file `RollCTFReader` leaves to it, and the reference
+    /// that reader is tested against.
+    init(xmlParsing bytes: [UInt8], source: String) throws {
+        if let (line, column) = RollCTFReader.notUTF8(bytes) {
+            throw DocumentError(
+                source: source, field: "line \(line)",
+                problem:
+                    "is not UTF-8 (column \(column)); a CTF file must be UTF-8 unless its XML declaration names its encoding"
+            )
+        }
         let reader = CTFReader(source: source)
-        let parser = XMLParser(data: Data(bytes))
+        let parser = XMLParser(data: Data(RollCTFReader.spacingEmptyInstructions(bytes)))
         parser.delegate = reader
         parser.shouldResolveExternalEntities = false
         let parsed = parser.parse()
