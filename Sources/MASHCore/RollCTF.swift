@@ -317,8 +317,9 @@ struct RollCTFReader {
     }
 
     /// Where a file that should be UTF-8 is not: the line and column of its first byte that cannot be, or nil.
-    /// A file whose XML declaration names another encoding, or with a UTF-16 byte order mark, is `XMLParser`'s
-    /// to transcode. Foundation's `XMLParser` on Linux crashes the process on a name holding bytes that are
+    /// A file whose XML declaration names a single-byte encoding (ISO 8859, Windows 125x), or with a UTF-16 byte
+    /// order mark, is `XMLParser`'s to transcode; one naming UTF-16 without the mark, or an encoding libxml2 does
+    /// not know, is read as UTF-8 by libxml2 and so checked. Foundation's `XMLParser` on Linux crashes the process on a name holding bytes that are
     /// not UTF-8 (libxml2 reports the fault and goes on; the name cannot be made a `String`).
     static func notUTF8(_ bytes: [UInt8]) -> (line: Int, column: Int)? {
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) { return nil }
@@ -328,8 +329,9 @@ struct RollCTFReader {
         {
             let rest = head[encoding.upperBound..<close.lowerBound].drop { $0 == " " || $0 == "=" }
             if let quote = rest.first, quote == "\"" || quote == "'" {
-                let declared = rest.dropFirst().prefix { $0 != quote }
-                if declared.lowercased() != "utf-8" { return nil }
+                let declared = rest.dropFirst().prefix { $0 != quote }.lowercased()
+                let singleByte = ["iso-8859-", "iso8859-", "latin", "windows-125", "cp125"]
+                if singleByte.contains(where: declared.hasPrefix) { return nil }
             }
         }
         var line = 1
@@ -345,7 +347,9 @@ struct RollCTFReader {
                 index += 1
                 continue
             }
-            let length = byte >= 0xF0 && byte <= 0xF4 ? 4 : byte >= 0xE0 && byte <= 0xEF ? 3 : byte >= 0xC2 && byte <= 0xDF ? 2 : 0
+            let length =
+                byte >= 0xF0 && byte <= 0xF4
+                ? 4 : byte >= 0xE0 && byte <= 0xEF ? 3 : byte >= 0xC2 && byte <= 0xDF ? 2 : 0
             let sequence = bytes[index..<min(bytes.count, index + max(length, 1))]
             guard length > 0, sequence.count == length, String(validating: sequence, as: UTF8.self) != nil else {
                 return (line, index - lineStart + 1)

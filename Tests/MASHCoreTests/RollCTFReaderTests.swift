@@ -176,6 +176,10 @@ struct RollCTFReaderTests {
             let error = $0 as? DocumentError
             return error?.field == "line 11" && error?.problem.hasPrefix("is not UTF-8 (column 10)") == true
         }
+        let utf16 = "<?xml version=\"1.0\" encoding=\"UTF-16\"?>" + SchoolRollTests.ctf.dropFirst(38)
+        var mislabelled = Array(utf16.utf8)
+        mislabelled.insert(0xFF, at: try #require(mislabelled.firstRange(of: Array("<Gender>".utf8))).lowerBound + 3)
+        #expect(throws: DocumentError.self) { try SchoolRoll(ctf: mislabelled, source: "r.xml") }
         let latin1 = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>" + SchoolRollTests.ctf.dropFirst(38)
         var declared = Array(
             latin1.replacingOccurrences(of: "Khan</Surname><Forename>", with: "Kh_n</Surname><Forename>").utf8)
