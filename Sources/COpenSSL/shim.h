@@ -29,5 +29,6 @@ static const int mash_ctrl_gcm_get_tag = EVP_CTRL_GCM_GET_TAG;
 static const int mash_ctrl_gcm_set_tag = EVP_CTRL_GCM_SET_TAG;
 static const int mash_ctrl_gcm_set_ivlen = EVP_CTRL_GCM_SET_IVLEN;
 static const int mash_selection_public_key = EVP_PKEY_PUBLIC_KEY;
+static const int mash_md_ctx_flag_finalise = EVP_MD_CTX_FLAG_FINALISE;
 
 #endif

@@ -57,32 +57,45 @@ enum Base64URL {
         guard input.count % 4 != 1 else { return nil }
         let length = input.count * 3 / 4
         var valid = true
-        var leftover: UInt32 = 0
         let out = values.withUnsafeBufferPointer { values in
             [UInt8](unsafeUninitializedCapacity: length) { out, initialized in
-                var accumulator: UInt32 = 0
-                var bits: UInt32 = 0
+                // Four characters (24 bits) at a time; a character outside the alphabet maps to 0xFF, whose top
+                // bit no valid value has.
+                func value(_ index: Int) -> UInt32 { UInt32(values[Int(input[index])]) }
+                var i = 0
                 var o = 0
-                for c in input {
-                    let v = values[Int(c)]
-                    if v == 0xFF {
+                while i + 4 <= input.count {
+                    let a = value(i), b = value(i + 1), c = value(i + 2), d = value(i + 3)
+                    guard (a | b | c | d) & 0x80 == 0 else {
                         valid = false
                         break
                     }
-                    accumulator = accumulator << 6 | UInt32(v)
-                    bits += 6
-                    if bits >= 8 {
-                        bits -= 8
-                        out[o] = UInt8(truncatingIfNeeded: accumulator >> bits)
+                    let n = a << 18 | b << 12 | c << 6 | d
+                    out[o] = UInt8(truncatingIfNeeded: n >> 16)
+                    out[o + 1] = UInt8(truncatingIfNeeded: n >> 8)
+                    out[o + 2] = UInt8(truncatingIfNeeded: n)
+                    i += 4
+                    o += 3
+                }
+                let rest = input.count - i
+                if valid && rest >= 2 {
+                    let a = value(i), b = value(i + 1), c = rest == 3 ? value(i + 2) : 0
+                    // Leftover bits must be zero, or two encodings would decode to the same bytes.
+                    if (a | b | c) & 0x80 != 0 || (rest == 2 ? b & 0x0F : c & 0x03) != 0 {
+                        valid = false
+                    } else {
+                        out[o] = UInt8(truncatingIfNeeded: a << 2 | b >> 4)
                         o += 1
+                        if rest == 3 {
+                            out[o] = UInt8(truncatingIfNeeded: b << 4 | c >> 2)
+                            o += 1
+                        }
                     }
                 }
-                leftover = accumulator & ((1 << bits) - 1)
                 initialized = o
             }
         }
-        // Leftover bits must be zero, or two encodings would decode to the same bytes.
-        guard valid, leftover == 0, out.count == length else { return nil }
+        guard valid, out.count == length else { return nil }
         return out
     }
 }

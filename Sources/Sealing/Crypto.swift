@@ -200,7 +200,6 @@ public final class P256Key: @unchecked Sendable {
 final class Algorithms: @unchecked Sendable {
     static let shared = Algorithms()
     let sha256: OpaquePointer?
-    let sskdf: OpaquePointer?
     let aes256GCM: OpaquePointer?
     let aes256Wrap: OpaquePointer?
 
@@ -214,7 +213,6 @@ final class Algorithms: @unchecked Sendable {
             (try? key.publicCoordinates()).flatMap { try? P256Key.publicKeyByName([0x04] + $0.x + $0.y) }
         }
         sha256 = EVP_MD_fetch(nil, "SHA256", nil)
-        sskdf = EVP_KDF_fetch(nil, "SSKDF", nil)
         aes256GCM = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
         aes256Wrap = EVP_CIPHER_fetch(nil, "AES-256-WRAP", nil)
     }
@@ -270,30 +268,18 @@ enum Crypto {
         return Array(secret.prefix(length))
     }
 
-    /// The Concat KDF of NIST SP 800-56A with SHA-256, as JWA (RFC 7518 §4.6.2) specifies, through OpenSSL's
-    /// single-step KDF ("SSKDF", which is that KDF).
+    /// The Concat KDF of NIST SP 800-56A with SHA-256, as JWA (RFC 7518 §4.6.2) specifies: SHA-256 of a 32-bit
+    /// big-endian round counter from 1, Z and OtherInfo, as many rounds as `length` needs. Hashed here with the
+    /// fetched digest: OpenSSL's SSKDF looked the digest up by name on every call, and for A256KW it is one round.
     static func concatKDF(secret: [UInt8], otherInfo: [UInt8], length: Int) throws -> [UInt8] {
-        guard let kdf = Algorithms.shared.sskdf else { throw failure("SSKDF") }
-        guard let ctx = EVP_KDF_CTX_new(kdf) else { throw failure("SSKDF context") }
-        defer { EVP_KDF_CTX_free(ctx) }
-        var output = [UInt8](repeating: 0, count: length)
-        var secret = secret
-        var info = otherInfo
-        // OSSL_PARAM holds pointers to its key names and values: static strings, and buffers pinned for the call.
-        let ok = secret.withUnsafeMutableBytes { secretBytes in
-            info.withUnsafeMutableBytes { infoBytes in
-                let params = [
-                    OSSL_PARAM_construct_utf8_string(
-                        cString("digest"), UnsafeMutablePointer(mutating: cString("SHA256")), 0),
-                    OSSL_PARAM_construct_octet_string(cString("key"), secretBytes.baseAddress, secretBytes.count),
-                    OSSL_PARAM_construct_octet_string(cString("info"), infoBytes.baseAddress, infoBytes.count),
-                    OSSL_PARAM_construct_end(),
-                ]
-                return EVP_KDF_derive(ctx, &output, length, params) == 1
-            }
+        var output: [UInt8] = []
+        output.reserveCapacity(length + 32)
+        var round: UInt32 = 1
+        while output.count < length {
+            output += sha256(JOSE.bigEndian32(round) + secret + otherInfo)
+            round += 1
         }
-        guard ok else { throw failure("Concat KDF") }
-        return output
+        return Array(output.prefix(length))
     }
 
     /// AES-256 key wrap (RFC 3394), as A256KW.
@@ -379,10 +365,10 @@ enum Crypto {
     static func es256Sign(key: P256Key, message: [UInt8]) throws -> [UInt8] {
         guard let ctx = key.digestContext(signing: true) else { throw failure("ES256 signing context") }
         defer { EVP_MD_CTX_free(ctx) }
-        var length = 0
-        guard EVP_DigestSign(ctx, nil, &length, message, message.count) == 1
-        else { throw failure("ES256 signing") }
-        var der = [UInt8](repeating: 0, count: length)
+        // The context is used once: finalising it in place spares OpenSSL a copy of its key context.
+        EVP_MD_CTX_set_flags(ctx, mash_md_ctx_flag_finalise)
+        var der = [UInt8](repeating: 0, count: 80)
+        var length = der.count
         guard EVP_DigestSign(ctx, &der, &length, message, message.count) == 1 else { throw failure("ES256 signing") }
         let signature: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
@@ -400,24 +386,30 @@ enum Crypto {
         return raw
     }
 
-    static func es256Verify(key: P256Key, message: [UInt8], signature raw: [UInt8]) -> Bool {
-        guard raw.count == 64, let signature = ECDSA_SIG_new() else { return false }
-        defer { ECDSA_SIG_free(signature) }
-        guard let r = BN_bin2bn(raw, 32, nil), let s = BN_bin2bn(Array(raw[32...]), 32, nil) else { return false }
-        guard ECDSA_SIG_set0(signature, r, s) == 1 else {
-            BN_free(r)
-            BN_free(s)
-            return false
-        }
-        var derPointer: UnsafeMutablePointer<UInt8>?
-        let derLength = i2d_ECDSA_SIG(signature, &derPointer)
-        guard derLength > 0, let derPointer else { return false }
-        defer { mash_openssl_free(derPointer) }
+    static func es256Verify(key: P256Key, message: some ContiguousBytes, signature raw: [UInt8]) -> Bool {
+        guard raw.count == 64 else { return false }
+        let der = derSignature(raw)
         guard let ctx = key.digestContext(signing: false) else { return false }
         defer { EVP_MD_CTX_free(ctx) }
-        let verified = EVP_DigestVerify(ctx, derPointer, Int(derLength), message, message.count) == 1
+        EVP_MD_CTX_set_flags(ctx, mash_md_ctx_flag_finalise)
+        let verified = message.withUnsafeBytes { bytes in
+            EVP_DigestVerify(ctx, der, der.count, bytes.baseAddress, bytes.count) == 1
+        }
         ERR_clear_error()
         return verified
+    }
+
+    /// R‖S as the DER `SEQUENCE { INTEGER r, INTEGER s }` OpenSSL verifies: each integer without leading zero
+    /// bytes (one kept for zero), and a zero byte before one whose top bit is set.
+    static func derSignature(_ raw: [UInt8]) -> [UInt8] {
+        func integer(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+            var value = bytes.drop { $0 == 0 }
+            if value.isEmpty { value = [0] }
+            let body = (value.first! & 0x80 != 0 ? [0] : []) + Array(value)
+            return [0x02, UInt8(body.count)] + body
+        }
+        let body = integer(raw[0..<32]) + integer(raw[32..<64])
+        return [0x30, UInt8(body.count)] + body
     }
 }
 

@@ -42,16 +42,40 @@ public struct Sealer: Sendable {
                     : "key '\(recipient.kid)' of \(recipient.agency) is a signing key (use: sig); seal to its encryption key"
             )
         }
-        let jwsHeader: [String: Any] = [
+        let header = encodedJWSHeader(type: type, messageID: messageID, to: recipient, issuedAt: issuedAt)
+        return try encrypt(try sign(encodedHeader: header, payload: payload), to: recipient)
+    }
+
+    /// The members of `jwsHeader(...)`, written in the byte order of their names as `JOSE.encodeHeader` writes
+    /// the dictionary, without building one.
+    func encodedJWSHeader(type: String, messageID: String, to recipient: AgencyPublicKey, issuedAt: Date) -> String {
+        var header = JOSE.HeaderWriter()
+        header.member("alg", JOSEProfile.signatureAlgorithm)
+        header.member("aud", recipient.agency)
+        header.member("cty", type)
+        header.member("iat", Int(issuedAt.timeIntervalSince1970))
+        header.member("iss", sender.agency)
+        header.member("jti", messageID)
+        header.member("kid", sender.kid)
+        header.member("typ", JOSEProfile.jwsType)
+        return header.encoded()
+    }
+
+    /// The JWS header `seal` writes, as a dictionary (tests check the two agree).
+    func jwsHeader(type: String, messageID: String, to recipient: AgencyPublicKey, issuedAt: Date) -> [String: Any] {
+        [
             "alg": JOSEProfile.signatureAlgorithm, "kid": sender.kid, "typ": JOSEProfile.jwsType, "cty": type,
             "iss": sender.agency, "aud": recipient.agency, "jti": messageID, "iat": Int(issuedAt.timeIntervalSince1970),
         ]
-        return try encrypt(try sign(header: jwsHeader, payload: payload), to: recipient)
     }
 
     /// A compact JWS over `payload` with exactly `header` (tests use it to forge headers).
     func sign(header: [String: Any], payload: [UInt8]) throws -> String {
-        let signingInput = try JOSE.encodeHeader(header) + "." + Base64URL.encode(payload)
+        try sign(encodedHeader: try JOSE.encodeHeader(header), payload: payload)
+    }
+
+    private func sign(encodedHeader: String, payload: [UInt8]) throws -> String {
+        let signingInput = encodedHeader + "." + Base64URL.encode(payload)
         let signature = try Crypto.es256Sign(key: sender.privateKey, message: Array(signingInput.utf8))
         return signingInput + "." + Base64URL.encode(signature)
     }
@@ -60,13 +84,26 @@ public struct Sealer: Sendable {
     func encrypt(_ jws: String, to recipient: AgencyPublicKey, headerOverrides: [String: Any] = [:]) throws -> String {
         let ephemeral = try P256Key.generate()
         let (ex, ey) = try ephemeral.publicCoordinates()
-        var jweHeader: [String: Any] = [
-            "alg": JOSEProfile.keyManagementAlgorithm, "enc": JOSEProfile.contentEncryption, "kid": recipient.kid,
-            "typ": JOSEProfile.jweType, "cty": JOSEProfile.jwsType,
-            "epk": ["kty": "EC", "crv": "P-256", "x": Base64URL.encode(ex), "y": Base64URL.encode(ey)],
-        ]
-        jweHeader.merge(headerOverrides) { _, new in new }
-        let protected = try JOSE.encodeHeader(jweHeader)
+        let protected: String
+        if headerOverrides.isEmpty {
+            var header = JOSE.HeaderWriter()
+            header.member("alg", JOSEProfile.keyManagementAlgorithm)
+            header.member("cty", JOSEProfile.jwsType)
+            header.member("enc", JOSEProfile.contentEncryption)
+            header.beginObject("epk")
+            header.member("crv", "P-256")
+            header.member("kty", "EC")
+            header.member("x", Base64URL.encode(ex))
+            header.member("y", Base64URL.encode(ey))
+            header.endObject()
+            header.member("kid", recipient.kid)
+            header.member("typ", JOSEProfile.jweType)
+            protected = header.encoded()
+        } else {
+            var jweHeader = Self.jweHeader(to: recipient, x: ex, y: ey)
+            jweHeader.merge(headerOverrides) { _, new in new }
+            protected = try JOSE.encodeHeader(jweHeader)
+        }
         let kek = try JOSE.keyEncryptionKey(
             secret: try Crypto.ecdh(privateKey: ephemeral, peer: recipient.key), apu: [], apv: [])
         let cek = try Crypto.randomBytes(32)
@@ -79,6 +116,17 @@ public struct Sealer: Sendable {
             Base64URL.encode(tag),
         ]
         .joined(separator: ".")
+    }
+}
+
+extension Sealer {
+    /// The JWE header `encrypt` writes, as a dictionary (tests check the two agree; overrides are merged in).
+    static func jweHeader(to recipient: AgencyPublicKey, x: [UInt8], y: [UInt8]) -> [String: Any] {
+        [
+            "alg": JOSEProfile.keyManagementAlgorithm, "enc": JOSEProfile.contentEncryption, "kid": recipient.kid,
+            "typ": JOSEProfile.jweType, "cty": JOSEProfile.jwsType,
+            "epk": ["kty": "EC", "crv": "P-256", "x": Base64URL.encode(x), "y": Base64URL.encode(y)],
+        ]
     }
 }
 
@@ -161,12 +209,12 @@ public struct Opener: Sendable {
         let cek = try Crypto.aesKeyUnwrap(kek: kek, wrapped: wrapped)
         let plaintext = try Crypto.aesGCMOpen(
             key: cek, iv: iv, ciphertext: ciphertext, tag: tag, aad: Array(parts[0]))
-        var opened = try verify(String(decoding: plaintext, as: UTF8.self), now: now)
+        var opened = try verify(plaintext, now: now)
         opened.encryptionKeyID = kid
         return opened
     }
 
-    private func verify(_ jws: String, now: Date) throws -> OpenedMessage {
+    private func verify(_ jws: [UInt8], now: Date) throws -> OpenedMessage {
         let (header, payload, signer) = try JWSSignature.verify(jws, trusted: trusted)
         let kid = signer.kid
         let audience = header["aud"] as? String ?? "(missing)"
@@ -210,16 +258,7 @@ enum JOSE {
     static func writeJSON(_ value: Any, to out: inout [UInt8]) throws {
         switch value {
         case let string as String:
-            out.append(UInt8(ascii: "\""))
-            for byte in string.utf8 {
-                switch byte {
-                case UInt8(ascii: "\""): out += Array(#"\""#.utf8)
-                case UInt8(ascii: "\\"): out += Array(#"\\"#.utf8)
-                case 0..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
-                default: out.append(byte)
-                }
-            }
-            out.append(UInt8(ascii: "\""))
+            writeJSON(string: string, to: &out)
         case let bool as Bool:
             out += Array((bool ? "true" : "false").utf8)
         case let int as Int:
@@ -245,9 +284,68 @@ enum JOSE {
         }
     }
 
+    static func writeJSON(string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [92, 34]
+            case UInt8(ascii: "\\"): out += [92, 92]
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// A header written member by member, names given in byte order: the bytes `encodeHeader` writes for the
+    /// same members, without a dictionary, a sort or a cast per member.
+    struct HeaderWriter {
+        private var json: [UInt8] = [UInt8(ascii: "{")]
+        private var first = true
+
+        init() { json.reserveCapacity(320) }
+
+        private mutating func name(_ name: StaticString) {
+            if !first { json.append(UInt8(ascii: ",")) }
+            first = false
+            json.append(UInt8(ascii: "\""))
+            json.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            json.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+
+        mutating func member(_ name: StaticString, _ value: String) {
+            self.name(name)
+            JOSE.writeJSON(string: value, to: &json)
+        }
+
+        mutating func member(_ name: StaticString, _ value: Int) {
+            self.name(name)
+            json.append(contentsOf: String(value).utf8)
+        }
+
+        mutating func beginObject(_ name: StaticString) {
+            self.name(name)
+            json.append(UInt8(ascii: "{"))
+            first = true
+        }
+
+        mutating func endObject() {
+            json.append(UInt8(ascii: "}"))
+            first = false
+        }
+
+        func encoded() -> String { Base64URL.encode(json + [UInt8(ascii: "}")]) }
+    }
+
     /// The '.'-separated parts of a compact serialization, as bytes.
     static func parts(_ compact: String) -> [ArraySlice<UInt8>] {
-        Array(compact.utf8).split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        parts(Array(compact.utf8))
+    }
+
+    static func parts(_ compact: [UInt8]) -> [ArraySlice<UInt8>] {
+        compact.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
     }
 
     static func decodeHeader(_ part: Substring, what: String) throws -> [String: Any] {
@@ -300,6 +398,12 @@ enum JWSSignature {
     static func verify(_ jws: String, trusted: TrustStore) throws -> (
         header: [String: Any], payload: [UInt8], signer: AgencyPublicKey
     ) {
+        try verify(Array(jws.utf8), trusted: trusted)
+    }
+
+    static func verify(_ jws: [UInt8], trusted: TrustStore) throws -> (
+        header: [String: Any], payload: [UInt8], signer: AgencyPublicKey
+    ) {
         let parts = JOSE.parts(jws)
         guard parts.count == 3 else {
             throw SealingError(.malformed, "the content is not a compact JWS (\(parts.count) parts)")
@@ -329,7 +433,7 @@ enum JWSSignature {
         guard let payload = Base64URL.decode(parts[1]), let signature = Base64URL.decode(parts[2]) else {
             throw SealingError(.malformed, "a JWS part is not base64url")
         }
-        let signingInput = Array(parts[0]) + [UInt8(ascii: ".")] + Array(parts[1])
+        let signingInput = jws[parts[0].startIndex..<parts[1].endIndex]
         guard Crypto.es256Verify(key: signer.key, message: signingInput, signature: signature) else {
             throw SealingError(
                 .signatureInvalid, "the signature does not verify against key '\(kid)' of \(signer.agency)")
