@@ -74,13 +74,29 @@ public final class P256Key: @unchecked Sendable {
     public static func generate() throws -> P256Key {
         // From the template key's context: its curve is copied, not built again by name from the provider's
         // tables (which cost a fifth of a seal's ephemeral key).
-        guard let template = Algorithms.shared.p256Template else { throw Crypto.failure("the P-256 template key") }
-        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, template.pkey, nil) else { throw Crypto.failure("EC context") }
-        defer { EVP_PKEY_CTX_free(ctx) }
-        var pkey: OpaquePointer?
-        guard EVP_PKEY_keygen_init(ctx) == 1, EVP_PKEY_generate(ctx, &pkey) == 1, let pkey else {
-            throw Crypto.failure("P-256 key generation")
+        // A context ready for key generation is kept and used again (one per thread at a time): setting one up
+        // costs a provider lookup each time.
+        let algorithms = Algorithms.shared
+        guard let template = algorithms.p256Template else { throw Crypto.failure("the P-256 template key") }
+        var ctx = algorithms.keygenContexts.withLock { $0.popLast()?.ctx }
+        if ctx == nil {
+            ctx = EVP_PKEY_CTX_new_from_pkey(nil, template.pkey, nil)
+            if let made = ctx, EVP_PKEY_keygen_init(made) != 1 {
+                EVP_PKEY_CTX_free(made)
+                ctx = nil
+            }
         }
+        guard let ctx else { throw Crypto.failure("EC context") }
+        var pkey: OpaquePointer?
+        let generated = EVP_PKEY_generate(ctx, &pkey) == 1
+        if generated {
+            algorithms.keygenContexts.withLock { spare in
+                if spare.count < 8 { spare.append(Algorithms.Context(ctx: ctx)) } else { EVP_PKEY_CTX_free(ctx) }
+            }
+        } else {
+            EVP_PKEY_CTX_free(ctx)
+        }
+        guard generated, let pkey else { throw Crypto.failure("P-256 key generation") }
         return P256Key(pkey)
     }
 
@@ -206,6 +222,12 @@ final class Algorithms: @unchecked Sendable {
     /// A P-256 key whose curve new keys copy, and a public-only one that imported points copy.
     let p256Template: P256Key?
     let p256PublicTemplate: P256Key?
+    /// Key generation contexts not in use (`P256Key.generate`); a context is used by one thread at a time.
+    let keygenContexts = Mutex<[Context]>([])
+
+    struct Context: @unchecked Sendable {
+        let ctx: OpaquePointer
+    }
 
     private init() {
         p256Template = try? P256Key.generateByName()
