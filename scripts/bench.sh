@@ -240,4 +240,30 @@ add("roll feed's own memory vs Python's (lower is better)", 2, "lower", "feed_rs
 PY
 rm -f "$roll_runs"
 
+# CTF rolls: week 2's files written as Common Transfer Files (scripts/ctf-from-csv.py), read into rolls by the
+# hub's byte-level reader, next to Python's ElementTree (C expat) reading the same files into a dict per pupil.
+python3 scripts/ctf-from-csv.py "$rolls/week2" "$rolls/ctf-week2"
+ctf_runs=$(mktemp)
+for run in $(seq 1 "$RUNS"); do
+    echo "ours $("$bin/roll-bench" --ctf "$rolls/ctf-week2")" >>"$ctf_runs"
+    echo "python $(python3 scripts/roll-ctf-baseline.py "$rolls/ctf-week2")" >>"$ctf_runs"
+done
+python3 - "$ctf_runs" "$table" <<'PY'
+import json, statistics, subprocess, sys
+path, table = sys.argv[1:]
+runs = {"ours": [], "python": []}
+for line in open(path):
+    who, data = line.split(" ", 1)
+    runs[who].append(json.loads(data)["records_per_s"])
+print()
+print(f"CTF rolls: the same week-2 pupils as Common Transfer Files, median of {len(runs['ours'])} rounds")
+print(f"  MASH byte-level CTF reader: {statistics.median(runs['ours']):,.0f} records/s   (rounds: "
+      + ", ".join(f"{r:,.0f}" for r in runs["ours"]) + ")")
+print(f"  Python ElementTree: {statistics.median(runs['python']):,.0f} records/s   (rounds: "
+      + ", ".join(f"{r:,.0f}" for r in runs["python"]) + ")")
+subprocess.run(["python3", "scripts/bench-table.py", "add", table, "roll CTF parse vs Python ElementTree", "1",
+                "higher"] + [str(r) for r in runs["ours"]] + ["--"] + [str(r) for r in runs["python"]], check=True)
+PY
+rm -f "$ctf_runs"
+
 python3 scripts/bench-table.py print "$table"

@@ -10,7 +10,7 @@ import MASHTesting
 import Sealing
 import Synchronization
 
-// `roll-bench WEEK1 WEEK2 HOLIDAYS [--part all|parse|ingest|none]`
+// `roll-bench WEEK1 WEEK2 HOLIDAYS [--part all|parse|ingest|none]` or `roll-bench --ctf FOLDER`
 //
 // parse: the work of the Python baseline in MASHCore alone (read both weeks' files, parse, diff each school).
 // ingest: every school's week-1 roll, then every week-2 roll, each week as one feed through the coordinator's own
@@ -23,6 +23,21 @@ import Synchronization
 // run it: Dispatch's main-queue loop, which an async top level starts, stops valgrind 3.19.
 
 let arguments = CommandLine.arguments
+// `roll-bench --ctf FOLDER`: read every CTF file in FOLDER into a roll (`SchoolRoll(ctf:)`, the byte-level
+// reader), timed; prints JSON: records, seconds, records per second.
+if arguments.count == 3 && arguments[1] == "--ctf" {
+    let folder = arguments[2]
+    let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".xml") }.sorted()
+    let start = ContinuousClock.now
+    var records = 0
+    for name in files {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)))
+        records += try SchoolRoll(ctf: bytes, source: name).pupils.count
+    }
+    let seconds = (ContinuousClock.now - start).inSeconds
+    print(#"{"records": \#(records), "seconds": \#(seconds), "records_per_s": \#(Double(records) / seconds)}"#)
+    exit(0)
+}
 guard arguments.count == 4 || (arguments.count == 6 && arguments[4] == "--part") else {
     FileHandle.standardError.write(Data("usage: roll-bench WEEK1 WEEK2 HOLIDAYS [--part all|parse|ingest|none]\n".utf8))
     exit(2)
