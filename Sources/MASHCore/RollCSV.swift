@@ -208,6 +208,7 @@ struct RollCSVReader {
         let positions: [Int]
         let bytes: UnsafeBufferPointer<UInt8>
 
+        @inline(__always)
         func withValue<R>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
             let position = positions[column]
             guard position >= 0 else { return nil }
@@ -231,6 +232,7 @@ protocol RollValues {
 extension RollPupil {
     /// A pupil from its raw values: each cleaned as `RollFields` cleans it, checked in the order
     /// `RollFields.pupil()` checks, so the first fault reported is the same.
+    @inline(__always)
     init(values: some RollValues, locator: String, source: String) throws {
         /// The column's value cleaned (`RollValue.cleaned`) given to `body`; nil when blank or not in the file.
         func cleaned<R>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
