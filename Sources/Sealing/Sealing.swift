@@ -46,8 +46,8 @@ public struct Sealer: Sendable {
         return try encrypt(try sign(encodedHeader: header, payload: payload), to: recipient)
     }
 
-    /// The members of `jwsHeader(...)`, written in the byte order of their names as `JOSE.encodeHeader` writes
-    /// the dictionary, without building one.
+    /// The JWS header: its members written in the byte order of their names, the bytes `JOSE.encodeHeader`
+    /// writes for the same dictionary, without building one.
     func encodedJWSHeader(type: String, messageID: String, to recipient: AgencyPublicKey, issuedAt: Date) -> String {
         var header = JOSE.HeaderWriter()
         header.member("alg", JOSEProfile.signatureAlgorithm)
@@ -59,14 +59,6 @@ public struct Sealer: Sendable {
         header.member("kid", sender.kid)
         header.member("typ", JOSEProfile.jwsType)
         return header.encoded()
-    }
-
-    /// The JWS header `seal` writes, as a dictionary (tests check the two agree).
-    func jwsHeader(type: String, messageID: String, to recipient: AgencyPublicKey, issuedAt: Date) -> [String: Any] {
-        [
-            "alg": JOSEProfile.signatureAlgorithm, "kid": sender.kid, "typ": JOSEProfile.jwsType, "cty": type,
-            "iss": sender.agency, "aud": recipient.agency, "jti": messageID, "iat": Int(issuedAt.timeIntervalSince1970),
-        ]
     }
 
     /// A compact JWS over `payload` with exactly `header` (tests use it to forge headers).
@@ -84,25 +76,23 @@ public struct Sealer: Sendable {
     func encrypt(_ jws: String, to recipient: AgencyPublicKey, headerOverrides: [String: Any] = [:]) throws -> String {
         let ephemeral = try P256Key.generate()
         let (ex, ey) = try ephemeral.publicCoordinates()
-        let protected: String
-        if headerOverrides.isEmpty {
-            var header = JOSE.HeaderWriter()
-            header.member("alg", JOSEProfile.keyManagementAlgorithm)
-            header.member("cty", JOSEProfile.jwsType)
-            header.member("enc", JOSEProfile.contentEncryption)
-            header.beginObject("epk")
-            header.member("crv", "P-256")
-            header.member("kty", "EC")
-            header.member("x", Base64URL.encode(ex))
-            header.member("y", Base64URL.encode(ey))
-            header.endObject()
-            header.member("kid", recipient.kid)
-            header.member("typ", JOSEProfile.jweType)
-            protected = header.encoded()
-        } else {
-            var jweHeader = Self.jweHeader(to: recipient, x: ex, y: ey)
-            jweHeader.merge(headerOverrides) { _, new in new }
-            protected = try JOSE.encodeHeader(jweHeader)
+        var header = JOSE.HeaderWriter()
+        header.member("alg", JOSEProfile.keyManagementAlgorithm)
+        header.member("cty", JOSEProfile.jwsType)
+        header.member("enc", JOSEProfile.contentEncryption)
+        header.beginObject("epk")
+        header.member("crv", "P-256")
+        header.member("kty", "EC")
+        header.member("x", Base64URL.encode(ex))
+        header.member("y", Base64URL.encode(ey))
+        header.endObject()
+        header.member("kid", recipient.kid)
+        header.member("typ", JOSEProfile.jweType)
+        var protected = header.encoded()
+        if !headerOverrides.isEmpty {
+            let merged = try JOSE.decodeHeader(Substring(protected), what: "JWE header")
+                .merging(headerOverrides) { _, new in new }
+            protected = try JOSE.encodeHeader(merged)
         }
         let kek = try JOSE.keyEncryptionKey(
             secret: try Crypto.ecdh(privateKey: ephemeral, peer: recipient.key), apu: [], apv: [])
@@ -116,17 +106,6 @@ public struct Sealer: Sendable {
             Base64URL.encode(tag),
         ]
         .joined(separator: ".")
-    }
-}
-
-extension Sealer {
-    /// The JWE header `encrypt` writes, as a dictionary (tests check the two agree; overrides are merged in).
-    static func jweHeader(to recipient: AgencyPublicKey, x: [UInt8], y: [UInt8]) -> [String: Any] {
-        [
-            "alg": JOSEProfile.keyManagementAlgorithm, "enc": JOSEProfile.contentEncryption, "kid": recipient.kid,
-            "typ": JOSEProfile.jweType, "cty": JOSEProfile.jwsType,
-            "epk": ["kty": "EC", "crv": "P-256", "x": Base64URL.encode(x), "y": Base64URL.encode(y)],
-        ]
     }
 }
 

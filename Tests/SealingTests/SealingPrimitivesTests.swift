@@ -67,14 +67,20 @@ struct SealingPrimitivesTests {
         let yText = try #require(epk["y"] as? String)
         let x = try #require(Base64URL.decode(Substring(xText)))
         let y = try #require(Base64URL.decode(Substring(yText)))
-        #expect(
-            String(decoding: parts[0], as: UTF8.self)
-                == (try JOSE.encodeHeader(Sealer.jweHeader(to: recipient.publicKey, x: x, y: y))))
+        let expectedJWE: [String: Any] = [
+            "alg": JOSEProfile.keyManagementAlgorithm, "enc": JOSEProfile.contentEncryption,
+            "kid": recipient.publicKey.kid, "typ": JOSEProfile.jweType, "cty": JOSEProfile.jwsType,
+            "epk": ["kty": "EC", "crv": "P-256", "x": Base64URL.encode(x), "y": Base64URL.encode(y)],
+        ]
+        #expect(String(decoding: parts[0], as: UTF8.self) == (try JOSE.encodeHeader(expectedJWE)))
         let opened = try Opener(
             recipient: "coordinator", keyPairs: [recipient], trusted: TrustStore([keys.publicKey]), window: .infinity
         ).open(sealed)
         #expect(opened.type == "t\n" && opened.messageID == "m\"1" && opened.sender == keys.agency)
-        let jwsHeader = sealer.jwsHeader(type: "t\n", messageID: "m\"1", to: recipient.publicKey, issuedAt: at)
+        let jwsHeader: [String: Any] = [
+            "alg": JOSEProfile.signatureAlgorithm, "kid": keys.kid, "typ": JOSEProfile.jwsType, "cty": "t\n",
+            "iss": keys.agency, "aud": recipient.agency, "jti": "m\"1", "iat": Int(at.timeIntervalSince1970),
+        ]
         #expect(
             sealer.encodedJWSHeader(type: "t\n", messageID: "m\"1", to: recipient.publicKey, issuedAt: at)
                 == (try JOSE.encodeHeader(jwsHeader)))
