@@ -88,9 +88,7 @@ public final class Desk: Sendable {
         var services =
             base.services + [
                 base.pump(pump) { [keys] in keys.currentOpener() }, web.service,
-                LoopService("heartbeat") { [self] _ in
-                    try await runHeartbeat(on: try await base.session.connection.value())
-                },
+                base.heartbeat(every: configuration.heartbeatEvery) { [self] in try await heartbeat() },
             ]
         if let schedule = configuration.retention {
             let retention = Purge(schedule: schedule) { [self] now in try await purge(at: now) }
@@ -265,22 +263,15 @@ public final class Desk: Sendable {
 
     // MARK: operations
 
-    /// Tells the hub the desk is running, with `mash.adapter-heartbeat/1` (its party as `agency`, the items not
-    /// yet opened as `pending`). Not kept in the outbox: a lost one is replaced by the next.
-    private func runHeartbeat(on connection: AMQPConnection) async throws {
-        while !Task.isCancelled {
-            let heartbeat = AdapterHeartbeat(
-                agency: configuration.party,
-                sentAt: Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down)),
-                pending: (try? await store.unopenedCount()) ?? 0, lastResponseAt: nil, version: Self.version,
-                interval: configuration.heartbeatEvery)
-            let message = try sealed(
-                heartbeat.json, type: .adapterHeartbeat, routingKey: HubQueues.partyReportRoutingKey, headers: [:])
-            let publication = message.publication(appID: "mash-desk", at: now())
-            try await connection.publish(
-                publication.message, exchange: publication.exchange, routingKey: publication.routingKey)
-            try? await Task.sleep(for: .seconds(configuration.heartbeatEvery))
-        }
+    /// The desk's `mash.adapter-heartbeat/1`: its party as `agency`, the items not yet opened as `pending`.
+    private func heartbeat() async throws -> OutboxMessage {
+        let heartbeat = AdapterHeartbeat(
+            agency: configuration.party,
+            sentAt: Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down)),
+            pending: (try? await store.unopenedCount()) ?? 0, lastResponseAt: nil, version: Self.version,
+            interval: configuration.heartbeatEvery)
+        return try sealed(
+            heartbeat.json, type: .adapterHeartbeat, routingKey: HubQueues.partyReportRoutingKey, headers: [:])
     }
 
     func scrape() -> [UInt8] {

@@ -297,19 +297,25 @@ public struct ServiceBase: Sendable {
     public var operationsURL: String? { operations?.endpoint.current?.url }
 
     /// Tells the hub this party is running: every `interval`, publishes the sealed heartbeat `make` returns.
-    /// Heartbeats are not kept in the outbox: a lost one is replaced by the next.
+    /// Heartbeats are not kept in the outbox: a lost one is replaced by the next. So a refused publish is
+    /// logged, not thrown: the broker closing the publish channel over another message (a permission refused,
+    /// say) fails every publish in flight on it, and that must not stop the service.
     public func heartbeat(
         every interval: TimeInterval, _ make: @escaping @Sendable () async throws -> OutboxMessage
     ) -> LoopService {
-        LoopService("heartbeat") { [session, metrics, now, appID] _ in
+        LoopService("heartbeat") { [session, metrics, now, appID, logger] _ in
             let connection = try await session.connection.value()
             while !Task.isCancelled {
                 let message = try await make()
                 let publication = message.publication(appID: appID, at: now())
-                try await connection.publish(
-                    publication.message, exchange: publication.exchange, routingKey: publication.routingKey)
-                metrics.increment(
-                    "mash_messages_published_total", [("exchange", message.exchange), ("type", message.type)])
+                do {
+                    try await connection.publish(
+                        publication.message, exchange: publication.exchange, routingKey: publication.routingKey)
+                    metrics.increment(
+                        "mash_messages_published_total", [("exchange", message.exchange), ("type", message.type)])
+                } catch let error as AMQPError {
+                    logger.warning("heartbeat not published; the next one replaces it", metadata: ["error": "\(error)"])
+                }
                 try? await Task.sleep(for: .seconds(interval))
             }
         }
