@@ -87,7 +87,7 @@ struct Keys: ParsableCommand {
         @Option(help: "The party whose key it is.")
         var agency: String
 
-        @Option(help: "The key's kid (mashctl keys show prints it).")
+        @Option(help: "The key's kid (mashctl keys show prints it); one that starts with - is given as --kid=ID.")
         var kid: String
 
         @Option(help: "Why it is revoked (recorded in the list; no personal data).")

@@ -29,7 +29,7 @@ extension CoordinatorBrokerTests {
 
                 let revoked = try await harness.mashctl(
                     [
-                        "keys", "revoke", "--agency", "police", "--kid", old, "--reason", "laptop stolen",
+                        "keys", "revoke", "--agency", "police", "--kid=\(old)", "--reason", "laptop stolen",
                         "--keys", harness.hub.keys.path,
                     ])
                 #expect(revoked.status == 0, "\(revoked.output)")
