@@ -30,7 +30,9 @@ dist_port=${MASH_BROKER_DIST_PORT:-$((amqp_port + 2))}
 prometheus_port=${MASH_BROKER_PROMETHEUS_PORT:-$((amqp_port + 3))}
 node=${MASH_BROKER_NODE:-mash-$amqp_port@localhost}
 vhost=mash
-definitions=$root/deploy/rabbitmq/definitions.json
+# The hub's topology; MASH_BROKER_DEFINITIONS gives another (a placing authority's broker in the tests,
+# deploy/rabbitmq/authority/definitions.json).
+definitions=${MASH_BROKER_DEFINITIONS:-$root/deploy/rabbitmq/definitions.json}
 rmq_bin=/usr/lib/rabbitmq/bin
 
 # Every broker user in the definitions gets a generated password; `mash-admin` is the test/operator account.
@@ -95,7 +97,8 @@ write_config() {
     mkdir -p "$dir/home" "$dir/data" "$dir/log" "$dir/credentials"
     chmod 700 "$dir/credentials"
     : >"$RABBITMQ_CONF_ENV_FILE"
-    echo '[rabbitmq_management,rabbitmq_prometheus].' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+    # The shovel moves what goes to other local authorities to their own brokers (deploy/rabbitmq/authorities.sh).
+    echo '[rabbitmq_management,rabbitmq_prometheus,rabbitmq_shovel,rabbitmq_shovel_management].' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
     echo '[].' >"$RABBITMQ_ADVANCED_CONFIG_FILE"
     cat >"$RABBITMQ_CONFIG_FILE" <<CONF
 listeners.tcp.default = 127.0.0.1:$amqp_port

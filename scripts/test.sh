@@ -23,12 +23,23 @@ export MASH_PYTHON=$venv/bin/python
 export MASH_BROKER_DIR=$PWD/.build/broker-test
 export MASH_BROKER_PORT=${MASH_TEST_BROKER_PORT:-27672}
 
+# A second node on its own ports, as a placing authority's own broker (missing from home and care): the hub
+# reaches it through shovels (deploy/rabbitmq/authorities.sh). Its variables are the hub node's with the
+# prefix MASH_AUTHORITY_.
+authority() {
+    MASH_BROKER_DIR=$PWD/.build/broker-authority MASH_BROKER_PORT=${MASH_TEST_AUTHORITY_PORT:-27702} \
+        MASH_BROKER_DEFINITIONS=$PWD/deploy/rabbitmq/authority/definitions.json scripts/broker.sh "$@"
+}
+
 # A failed test must not leave a coordinator it started running against the next run's node.
-trap 'pkill -9 -f "$PWD/.build/debug/mash-" 2>/dev/null || true; scripts/broker.sh down || true' EXIT
+trap 'pkill -9 -f "$PWD/.build/debug/mash-" 2>/dev/null || true; scripts/broker.sh down || true; authority down || true' EXIT
 scripts/broker.sh reset >/dev/null
 scripts/broker.sh up
+authority reset >/dev/null
+authority up
 set -a
 eval "$(scripts/broker.sh env)"
+eval "$(authority env | sed 's/^MASH_/MASH_AUTHORITY_/')"
 set +a
 
 swift format lint --strict --recursive Package.swift Sources Tests Benchmarks

@@ -214,7 +214,8 @@ public final class Coordinator: Sendable {
     func topology() throws -> Topology {
         try HubQueues.topology(
             definitionsFile: settings.definitionsFile, vhost: settings.broker.vhost,
-            agencies: Array(settings.routing.agencies.keys), schoolQueues: settings.schools.values.map(\.noticeQueue))
+            agencies: Array(settings.routing.agencies.keys), schoolQueues: settings.schools.values.map(\.noticeQueue),
+            authorities: settings.routing.missing.authorities)
     }
 
     // MARK: sealing helpers

@@ -85,6 +85,17 @@ extension Coordinator {
             try authorise(message, .importOpenCases, requestedBy: register.importedBy)
             try record(register, message, db)
             return []
+        case .missingReport:
+            try allow(settings.routing.missing.senders, "missing reports")
+            let report = try readDocument { try MissingReport(json: message.payload, source: source, now: now()) }
+            return try receive(report, asReceived: message.payload, db)
+        case .foundReport:
+            try allow(settings.routing.missing.senders, "found reports")
+            let report = try readDocument { try FoundReport(json: message.payload, source: source, now: now()) }
+            return try receive(report, asReceived: message.payload, db)
+        case .returnInterview:
+            let interview = try readDocument { try ReturnInterview(json: message.payload, source: source, now: now()) }
+            return try record(interview, asReceived: message.payload, from: message.sender, db)
         case .contentView:
             let view = try readDocument { try ContentView(json: message.payload, source: source) }
             try authorise(

@@ -320,6 +320,40 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v15: missing from home and care") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE missing_episode (
+                        id TEXT PRIMARY KEY,           -- the police's episode id
+                        state TEXT NOT NULL,           -- MissingEpisode.State
+                        reported INTEGER NOT NULL,     -- the missing report has come (a found report may come first)
+                        child_ref TEXT,                -- pseudonym of name and date of birth, for the panel's count
+                        subjects TEXT NOT NULL DEFAULT '',  -- SubjectReferences of the child
+                        risk TEXT,                     -- PoliceRisk
+                        missing_from TEXT,             -- MissingFrom
+                        exploitation TEXT NOT NULL DEFAULT '',  -- ExploitationFlags (police and interviews), comma-separated
+                        placing_authority TEXT,        -- la-<code>, when another authority placed the child
+                        open_case INTEGER NOT NULL DEFAULT 0,
+                        reported_at REAL,
+                        received_at REAL NOT NULL,
+                        found_at REAL,
+                        interview_due REAL,            -- found_at + missing.interviewWithin
+                        offered_at REAL,
+                        held_at REAL,
+                        interview_response TEXT,       -- ReturnInterview.Response
+                        interview_by TEXT,             -- the party that recorded it
+                        independent INTEGER,
+                        concluded_at REAL,
+                        alerted_at REAL,               -- the clock's one alert
+                        chases INTEGER NOT NULL DEFAULT 0,  -- requests sent again to the placing authority
+                        missing_report BLOB,           -- each document as received, sealed under the episode's key
+                        found_report BLOB,
+                        interview BLOB
+                    );
+                    CREATE INDEX missing_episode_child ON missing_episode (child_ref);
+                    CREATE INDEX missing_episode_state ON missing_episode (state);
+                    """)
+        }
         return migrator
     }
 

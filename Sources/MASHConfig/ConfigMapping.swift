@@ -173,11 +173,11 @@ public struct ConfigMapping {
         return mapping
     }
 
-    /// `90s`, `15m`, `4h`: a duration.
+    /// `90s`, `15m`, `4h`, `90d`: a duration.
     public func duration(_ text: String, key: String) throws -> TimeInterval {
-        let units: [Character: TimeInterval] = ["s": 1, "m": 60, "h": 3600]
+        let units: [Character: TimeInterval] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         guard let unit = text.last.flatMap({ units[$0] }), let value = Double(text.dropLast()), value > 0 else {
-            throw error(key, "'\(text)' is not a duration (for example 90s, 15m, 4h)")
+            throw error(key, "'\(text)' is not a duration (for example 90s, 15m, 4h, 90d)")
         }
         return value * unit
     }

@@ -26,6 +26,8 @@ public struct RoutingConfiguration: Sendable {
     public var chaseCorrectionsEvery: TimeInterval = 86400
     /// The police and school flows (DANs, Operation Encompass, roll feeds).
     public var notifications = NotificationRouting()
+    /// Missing from home and care (missing and found reports, return interviews, placing authorities).
+    public var missing = MissingRouting()
 
     public static func load(file path: String) throws -> RoutingConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -91,6 +93,7 @@ public struct RoutingConfiguration: Sendable {
             chaseEvery = 3600
         }
         if var section = try top.optionalMapping("notifications") { notifications = try NotificationRouting(&section) }
+        if var section = try top.optionalMapping("missing") { missing = try MissingRouting(&section) }
         try top.finish()
     }
 

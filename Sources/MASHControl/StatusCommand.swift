@@ -66,11 +66,11 @@ struct HubOptions: ParsableArguments {
 
     /// The hub's queues from the definitions and routing files: every input queue and its DLQ.
     func topology(vhost: String) throws -> Topology {
-        let agencies = try routedAgencies()
+        let routing = try routingConfiguration()
         let schools = try SchoolConfiguration.loadDirectory(schoolsDirectory, bankHolidays: [])
         return try HubQueues.topology(
-            definitionsFile: definitions, vhost: vhost, agencies: agencies,
-            schoolQueues: schools.values.map(\.noticeQueue))
+            definitionsFile: definitions, vhost: vhost, agencies: routing.map { Array($0.agencies.keys) } ?? [],
+            schoolQueues: schools.values.map(\.noticeQueue), authorities: routing?.missing.authorities ?? [])
     }
 }
 

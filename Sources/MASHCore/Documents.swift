@@ -40,6 +40,11 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case openCaseRegister = "mash.open-case-register/1"
     case contentView = "mash.content-view/1"
     case refusalReport = "mash.refusal-report/1"
+    case missingReport = "mash.missing-report/1"
+    case foundReport = "mash.found-report/1"
+    case returnInterview = "mash.return-interview/1"
+    case missingNotice = "mash.missing-notice/1"
+    case returnInterviewRequest = "mash.return-interview-request/1"
 }
 
 extension DocumentReader {

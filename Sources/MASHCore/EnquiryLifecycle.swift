@@ -31,10 +31,15 @@ public enum TimerOwner: Sendable, Equatable {
     case enquiry(String)
     /// A school's acknowledgement of an Encompass notice.
     case encompassNotice(notice: String, dan: String)
+    /// A missing episode's return interview (clock `return-interview`), or the chase of its placing authority
+    /// (clock `authority-interview`).
+    case missingEpisode(String, chase: Bool)
 
     public init(clock: String, enquiryColumn: String, requestColumn: String?) {
         switch (clock, requestColumn) {
         case ("encompass", let notice?): self = .encompassNotice(notice: notice, dan: enquiryColumn)
+        case ("return-interview", _): self = .missingEpisode(enquiryColumn, chase: false)
+        case ("authority-interview", _): self = .missingEpisode(enquiryColumn, chase: true)
         case (_, let request?): self = .request(enquiry: enquiryColumn, request: request)
         case (_, nil): self = .enquiry(enquiryColumn)
         }
@@ -143,7 +148,7 @@ public struct EnquiryLifecycle: Sendable, Equatable {
         switch owner {
         case .request(_, let id): requests.first { $0.id == id }?.status == .sent
         case .enquiry: status == .awaiting || status == .complete
-        case .encompassNotice: false
+        case .encompassNotice, .missingEpisode: false
         }
     }
 

@@ -33,4 +33,11 @@ public enum HubQueues {
     public static let laOfficerNotices = "la-officer.encompass"
     public static let educationRolls = "education.rolls"
     public static let orchestraNotices = "orchestra.notices"
+    /// The Missing and Exploitation Co-ordinator's queue: the daily review of missing and found reports.
+    public static let missingEpisodes = "missing-coordinator.episodes"
+    /// What goes to other local authorities (routing key `la-<code>`), into `authority.<la>.outbound`, which a
+    /// shovel moves to the authority's own broker.
+    public static let authoritiesExchange = "mash.authorities"
+    /// The intake routing key of missing and found reports and return interviews.
+    public static let missingRoutingKey = "missing"
 }

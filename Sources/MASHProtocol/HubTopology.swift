@@ -5,7 +5,8 @@ extension HubQueues {
     /// definitions do not list, and one for each school's Encompass notices (bound to `mash.notices` by its own
     /// name). `mashctl` reports the same queues the coordinator declares.
     public static func topology(
-        definitionsFile: String, vhost: String, agencies: [String], schoolQueues: [String] = []
+        definitionsFile: String, vhost: String, agencies: [String], schoolQueues: [String] = [],
+        authorities: [String] = []
     ) throws -> Topology {
         var topology = try Topology(rabbitMQDefinitionsFile: definitionsFile, vhost: vhost)
         let declared = Set(topology.queues.map(\.name))
@@ -25,6 +26,9 @@ extension HubQueues {
             add(HubQueues.agency(agency), boundTo: HubQueues.enquiriesExchange, routingKey: agency)
         }
         for queue in schoolQueues.sorted() { add(queue, boundTo: HubQueues.noticesExchange, routingKey: queue) }
+        for authority in authorities.sorted() {
+            add("authority.\(authority).outbound", boundTo: HubQueues.authoritiesExchange, routingKey: authority)
+        }
         return topology
     }
 }

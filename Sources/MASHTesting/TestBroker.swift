@@ -26,18 +26,21 @@ public struct TestBroker: Sendable {
     /// http:// URL of the node's management API.
     public var managementURL: String
 
-    public static func fromEnvironment() throws -> TestBroker {
+    /// The hub's test node; with `prefix` `MASH_AUTHORITY_`, the second node `make test` starts as a placing
+    /// authority's own broker (deploy/rabbitmq/authority/definitions.json), reached through shovels.
+    public static func fromEnvironment(prefix: String = "MASH_") throws -> TestBroker {
         let env = ProcessInfo.processInfo.environment
-        func required(_ name: String) throws -> String {
+        func required(_ suffix: String) throws -> String {
+            let name = prefix + suffix
             guard let value = env[name], !value.isEmpty else { throw Missing(variable: name) }
             return value
         }
         return TestBroker(
-            url: try required("MASH_AMQP_URL"), tlsURL: try required("MASH_AMQPS_URL"),
-            caFile: try required("MASH_BROKER_CA"), clientCertificateFile: try required("MASH_BROKER_CLIENT_CERT"),
-            clientKeyFile: try required("MASH_BROKER_CLIENT_KEY"),
-            credentialsDirectory: try required("MASH_BROKER_CREDENTIALS"),
-            controlScript: try required("MASH_BROKER_CTL"), managementURL: try required("MASH_BROKER_MANAGEMENT_URL"))
+            url: try required("AMQP_URL"), tlsURL: try required("AMQPS_URL"),
+            caFile: try required("BROKER_CA"), clientCertificateFile: try required("BROKER_CLIENT_CERT"),
+            clientKeyFile: try required("BROKER_CLIENT_KEY"),
+            credentialsDirectory: try required("BROKER_CREDENTIALS"),
+            controlScript: try required("BROKER_CTL"), managementURL: try required("BROKER_MANAGEMENT_URL"))
     }
 
     /// The same node with its URLs pointing at `vhost` (a name that needs no escaping).
