@@ -40,6 +40,7 @@ extension Coordinator {
             metrics.record("mash_breaches_open", Double(breaches.count))
             metrics.record(
                 "mash_breaches_overdue", Double(breaches.filter { $0.reportBy <= now }.count))
+            try recordMissing(now: now)
             try recordWatchdogs(now: now)
             metrics.record("mash_store_readable", 1)
         } catch {
@@ -53,6 +54,23 @@ extension Coordinator {
         }
         metrics.recordBroker(connection?.status, url: settings.broker)
         return metrics.exposition()
+    }
+
+    /// Missing episodes: open ones, interviews overdue (by placing authority, `medway` for the hub's own), and the
+    /// share held within the clock over the last 30 days.
+    private func recordMissing(now: Date) throws {
+        let episodes = try store.readModel.missingEpisodes(concludedSince: now)
+        let open = episodes.filter { $0.state != MissingEpisode.State.concluded.rawValue }
+        metrics.record("mash_missing_episodes_open", Double(open.count))
+        var overdue: [String: Int] = ["medway": 0]
+        for authority in settings.routing.missing.authorities { overdue[authority] = 0 }
+        for episode in open where episode.overdue(at: now) { overdue[episode.authority ?? "medway", default: 0] += 1 }
+        for (authority, count) in overdue {
+            metrics.record("mash_return_interviews_overdue", Double(count), [("authority", authority)])
+        }
+        if let share = try store.readModel.returnInterviewsHeldInTime(window: 30 * 86400, now: now) {
+            metrics.record("mash_return_interviews_in_time_ratio", share)
+        }
     }
 
     /// What fails to arrive (`HubReadModel` watchdogs), as gauges the alert rules in `deploy/prometheus` read.

@@ -24,6 +24,8 @@ public struct RetentionSchedule: Sendable, Equatable {
         case viewLogs
         /// The record of sharing's pseudonymous entries (who, when, categories, basis, purpose).
         case recordOfSharing
+        /// A missing episode: the police's missing and found reports and the return interview, one data key.
+        case missingEpisodes
 
         public static func < (a: Kind, b: Kind) -> Bool {
             allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -36,14 +38,15 @@ public struct RetentionSchedule: Sendable, Equatable {
             case .dans, .encompassNotices, .rolls, .operatorActions, .inboxIDs, .viewLogs, .recordOfSharing:
                 [.receipt]
             case .openCases: [.lastUpdate]
-            case .deskItems, .adapterCopies: [.closure, .receipt]
+            case .deskItems, .adapterCopies, .missingEpisodes: [.closure, .receipt]
             }
         }
 
         /// Who purges this kind.
         public var holder: String {
             switch self {
-            case .enquiries, .dans, .encompassNotices, .rolls, .openCases, .operatorActions, .recordOfSharing:
+            case .enquiries, .dans, .encompassNotices, .rolls, .openCases, .operatorActions, .recordOfSharing,
+                .missingEpisodes:
                 "coordinator"
             case .deskItems: "desks"
             case .adapterCopies: "adapters"

@@ -38,6 +38,14 @@ extension RetentionSchedule.Kind {
                     table: "correction", id: "id", start: "closed_at", scope: "correction:",
                     dependants: ["correction_copy.correction_id"]),
             ]
+        case .missingEpisodes:
+            // An episode's period starts when its return interview concluded it (closure) or when the hub first
+            // heard of it (receipt).
+            return [
+                .init(
+                    table: "missing_episode", id: "id", start: event == .receipt ? "received_at" : "concluded_at",
+                    scope: "missing:", subjectRef: "child_ref", dependants: ["timer.enquiry_id"])
+            ]
         case .inboxIDs: return RetainedTable.messageIDs
         case .deskItems, .adapterCopies, .viewLogs, .recordOfSharing: return []
         }

@@ -212,7 +212,7 @@ extension CoordinatorBrokerTests {
         )
         func notOpenAndOrder() async throws {
             try await Harness.with("missing-order", routing: try routing(within: "3s")) { harness in
-                try await harness.startInProcess()
+                let coordinator = try await harness.startInProcess(operationsPort: 0)
                 let ben = child("Ben", born: "2012-05-05")
                 let episode = TestNames.messageID()
                 // The found report first: kept, the clock runs, the review hears of it.
@@ -240,6 +240,25 @@ extension CoordinatorBrokerTests {
                 #expect(try object(next[0])["episodeID"] as? String == other.episodeID)
                 let contacts = try await harness.admin.inspect(queue: "csc.contacts")
                 #expect(contacts.messageCount == 0)
+
+                // Operators see it: mashctl missing list (exit 1 while an interview is overdue) and the metrics.
+                let listed = try await harness.mashctl(["missing", "list", "--store", harness.storePath, "--json"])
+                #expect(listed.status == 1, "\(listed.output)")
+                let listing = try #require(
+                    try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [String: Any])
+                #expect(listing["overdue"] as? Int == 1)
+                let lines = try #require(listing["episodes"] as? [[String: Any]])
+                #expect(Set(lines.compactMap { $0["episodeID"] as? String }) == [episode, other.episodeID])
+                #expect(!listed.output.contains("Ben") && !listed.output.contains("Carter"))
+                let table = try await harness.mashctl(["missing", "list", "--store", harness.storePath])
+                #expect(table.output.contains("Return interviews overdue: medway 1"), "\(table.output)")
+                let metrics = Exposition(
+                    text: try Shell.run(
+                        "curl", ["-s", "--max-time", "5", try #require(coordinator.operationsURL) + "/metrics"]))
+                #expect(metrics.value("mash_missing_episodes_open", [:]) == 2)
+                #expect(metrics.value("mash_return_interviews_overdue", ["authority": "medway"]) == 1)
+                #expect(metrics.value("mash_return_interviews_overdue", ["authority": "la-kent"]) == 0)
+                #expect(metrics.value("mash_return_interviews_in_time_ratio", [:]) == 0)
 
                 let dead = try await harness.admin.consume(queue: "coordinator.notifications.dlq")
                 try await harness.send(
