@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The documents `make demo` sends: a Red and an Amber enquiry from the SPA, this week's rolls for the two
-sample schools from Orchestra (990001 as CSV, 990002 as a CTF file), and a High and a Standard Domestic Abuse
-Notification from the police with children at those schools. No real people: the Testperson family is the
+sample schools from Orchestra (990001 as CSV, 990002 as a CTF file), a High and a Standard Domestic Abuse
+Notification from the police with children at those schools, and two missing children: one placed in Medway by
+Kent County Council (missing, then found), one of Medway's own (missing, high risk). No real people: the Testperson family is the
 demonstration family every synthetic extract holds (scripts/synthetic-extracts.py), the others are invented.
 
     scripts/demo-documents.py --out DIR [--now 2026-11-23T10:00:00Z]
@@ -54,6 +55,37 @@ def dan(level, reference, occurred, adults, children, circumstances, uplift=None
         "riskAssessment": assessment,
         "adults": adults,
         "children": children,
+    }
+
+
+def missing(episode, reference, child, missing_from, place, reported, risk, flags=(), authority=None):
+    document = {
+        "schema": "mash.missing-report/1",
+        "episodeID": episode,
+        "policeReference": reference,
+        "child": child,
+        "missingFrom": missing_from,
+        "place": place,
+        "reportedAt": instant(reported),
+        "lastSeenAt": instant(reported - dt.timedelta(hours=2)),
+        "risk": risk,
+        "circumstances": "Did not come back after school; phone switched off.",
+    }
+    if flags:
+        document["exploitation"] = list(flags)
+    if authority:
+        document["placingAuthority"] = authority
+    return document
+
+
+def found(episode, found_at, where):
+    return {
+        "schema": "mash.found-report/1",
+        "episodeID": episode,
+        "foundAt": instant(found_at),
+        "foundWhere": where,
+        "safeAndWell": {"done": True, "by": "PC 4411 Harris", "at": instant(found_at + dt.timedelta(minutes=40))},
+        "disclosures": "Said he had been staying with older boys in Gillingham.",
     }
 
 
@@ -116,6 +148,7 @@ def main():
     mother = person("Jo", "Testperson", "1990-07-02", role="mother")
     father = person("Lee", "Testperson", "1988-01-15", role="father")
 
+    placed_episode = str(uuid.uuid4())
     documents = {
         "red-enquiry.json": enquiry(
             "red", "FWI-204811",
@@ -143,6 +176,16 @@ def main():
             [dict(person("Maya", "Okafor", "2019-01-20"), present=True),
              dict(person("Noah", "Okafor", (now - dt.timedelta(days=150)).strftime("%Y-%m-%d")), present=True)],
             "Verbal argument overheard by a neighbour; no injuries; both children present."),
+        # Tyler, placed in Medway by Kent County Council, missing from his children's home overnight and found
+        # this morning; Niamh, a Medway child, missing from home since this afternoon, graded high risk.
+        "missing-placed.json": missing(
+            placed_episode, "KC/MISS/26/0412", person("Tyler", "Brooks", "2010-08-19", gender="male"), "care",
+            "Riverside children's home, Rochester", now - dt.timedelta(hours=14), "medium",
+            flags=("cce", "county-lines"), authority="la-kent"),
+        "found-placed.json": found(placed_episode, now - dt.timedelta(hours=1), "a flat in Gillingham"),
+        "missing-high.json": missing(
+            str(uuid.uuid4()), "KC/MISS/26/0415", person("Niamh", "O'Connor", "2011-12-24", gender="female"),
+            "home", "2 Canal Road, Strood", now - dt.timedelta(hours=2), "high", flags=("cse",)),
         "roll-990001.csv": roll_csv(PRIMARY),
         "roll-990002.xml": roll_ctf("990002", "Sample Secondary Academy", SECONDARY),
     }

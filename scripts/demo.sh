@@ -41,6 +41,11 @@ step "The police send a High DAN (Medium, uplifted) and a Standard DAN with chil
 mashctl send "$documents/dan-high.json" --keys "$keys"
 mashctl send "$documents/dan-standard.json" --keys "$keys"
 
+step "The police report two children missing: Tyler, placed in Medway by Kent (la-kent), found this morning; Niamh, a Medway child, high risk"
+mashctl send "$documents/missing-placed.json" --keys "$keys"
+mashctl send "$documents/found-placed.json" --keys "$keys"
+mashctl send "$documents/missing-high.json" --keys "$keys"
+
 step "Waiting for the agencies' answers and the Red enquiry's decision package"
 wait=${MASH_DEMO_WAIT:-120}
 status=""
@@ -55,6 +60,9 @@ mashctl enquiry show "$red" --store "$store"
 
 step "mashctl status (the decision maker, the schools and the other recipients are not running here, so their queues wait: that is what the warnings say)"
 mashctl status --store "$store" || true
+
+step "Missing episodes (no names): Tyler's return interview is due within 72 hours of being found; Kent's copy and its request wait in authority.la-kent.outbound for the shovel to Kent's broker (deploy/rabbitmq/authorities.sh)"
+mashctl missing list --store "$store" || true
 
 step "The next triage list with the Standard DAN on it (flags and counts, no names)"
 for days in 0 1 2 3 4 5; do
@@ -77,3 +85,4 @@ scripts/run.sh desks | while read -r party url staff password; do
     printf '  %-18s %s   staff id %s   (password in %s)\n' "$party" "$url" "$staff" "$password"
 done
 printf 'Open the decision maker'"'"'s desk, record a decision on the Red package, and see the outcome reach the SPA'"'"'s desk.\n'
+printf 'Open the Missing and Exploitation Co-ordinator'"'"'s desk: the daily review, Tyler'"'"'s found report (record his return interview there) and the panel list.\n'

@@ -153,11 +153,15 @@ public final class Desk: Sendable {
                     item.summary, scope: "item:\(item.id)", context: Array("item:\(item.id)".utf8) + [1])))
     }
 
-    func open(_ id: String) async throws -> OpenItem? {
+    /// The item and its document; a member of staff opening it marks it seen (a list built from documents,
+    /// such as the missing children's review, does not).
+    func open(_ id: String) async throws -> OpenItem? { try await open(id: id, markingSeen: true) }
+
+    func open(id: String, markingSeen: Bool) async throws -> OpenItem? {
         guard let item = try await store.item(id) else { return nil }
         let body = try contentKeys.open(item.body, scope: "item:\(item.id)", context: Array("item:\(item.id)".utf8))
         let document = (try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:]
-        if item.status == .new { try await store.markSeen(id) }
+        if markingSeen, item.status == .new { try await store.markSeen(id) }
         return OpenItem(stored: item, summary: try summary(of: item), document: document)
     }
 
@@ -177,6 +181,8 @@ public final class Desk: Sendable {
         var triage: TriageDecision?
         /// For a triage outcome that opens an enquiry.
         var enquiry: TriageOutcome.EnquiryRequest?
+        /// A return interview's offer or the interview (its episode filled in from the item).
+        var interview: ReturnInterview?
     }
 
     /// Records a decision, a triage outcome or an acknowledgement by `staffID` on an item, and sends what it
@@ -191,6 +197,8 @@ public final class Desk: Sendable {
         let at = Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down))
         var messages: [OutboxMessage] = []
         var result: String?
+        /// An offer not yet held is sent, and the item stays open for the interview itself.
+        var concludes = true
         switch (action, DocumentType(rawValue: item.type)) {
         case (.decide, .decisionPackage):
             guard let enquiryID = summary.enquiryID, let outcome = form.outcome, let rationale = form.rationale,
@@ -233,13 +241,32 @@ public final class Desk: Sendable {
                 try sealed(outcome.json, type: .triageOutcome, routingKey: "triage", headers: ["x-mash-dan": danID]))
         case (.triage, _):
             return .notAllowed("only a DAN on the triage list is triaged")
+        case (.interview, .missingNotice):
+            guard summary.report == "found", let episodeID = summary.episodeID else {
+                return .notAllowed("a return interview is recorded on the child's found report")
+            }
+            guard var interview = form.interview else { return .notAllowed("the interview form was empty") }
+            interview.episodeID = episodeID
+            interview.offeredBy = interview.offeredBy.isEmpty ? staffID : interview.offeredBy
+            result = interview.heldAt != nil ? "held" : interview.response.rawValue
+            concludes = interview.concludes
+            messages.append(
+                try sealed(
+                    interview.json, type: .returnInterview, routingKey: "missing",
+                    headers: ["x-mash-episode": episodeID]))
+        case (.interview, _):
+            return .notAllowed("only a found child's return interview is recorded")
         }
         let store = self.store
         let outbox = self.outbox
         let now = self.now
-        let (caused, chosen) = (messages, result)
+        let (caused, chosen, closing) = (messages, result, concludes)
         let done = try await outbox.write(now: now) { db in
-            guard try store.markDone(db, id, action: action, result: chosen, by: staffID, at: at) else { return false }
+            if closing {
+                guard try store.markDone(db, id, action: action, result: chosen, by: staffID, at: at) else {
+                    return false
+                }
+            }
             try outbox.enqueue(db, caused, now: now())
             return true
         }

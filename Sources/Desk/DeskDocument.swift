@@ -16,6 +16,9 @@ struct ItemSummary: Sendable, Equatable, Codable {
     /// A DAN on the triage list: its id and the date of the meeting it goes to (YYYY-MM-DD).
     var danID: String?
     var triageDate: String?
+    /// A missing notice: its episode, and which document it carries (`missing`, `found`, `interview`).
+    var episodeID: String?
+    var report: String?
 }
 
 /// A document laid out for a person: labelled fields, groups and lists in a sensible order, UK dates and
@@ -29,6 +32,11 @@ enum DeskDocument {
         .significantContact: "Significant contact", .domesticAbuseNotification: "Domestic abuse notification",
         .rollReport: "School roll report", .rollRejection: "School roll file rejected",
         .danTriage: "Domestic abuse notification for triage", .earlyHelpNotice: "Early Help (from the DAN triage)",
+        .missingNotice: "Missing child",
+    ]
+
+    static let missingTitles = [
+        "missing": "Reported missing", "found": "Found: return interview due", "interview": "Return interview",
     ]
 
     /// The summary of a document of `type` (its JSON object already parsed).
@@ -36,7 +44,7 @@ enum DeskDocument {
         let enquiry = object["enquiry"] as? [String: Any]
         let notification = object["notification"] as? [String: Any]
         let subject = enquiry?["subject"] as? [String: Any]
-        let reference =
+        var reference =
             [
                 object["reference"], enquiry?["reference"], object["policeReference"], notification?["policeReference"],
                 object["enquiryID"], object["danID"], object["id"],
@@ -63,13 +71,30 @@ enum DeskDocument {
         if type == .outcome, let outcome = (object["outcome"] as? String).flatMap(DecisionOutcome.init) {
             title = "Outcome: \(outcomeName(outcome))"
         }
+        var dueAt = due
+        if type == .missingNotice {
+            let report = object["report"] as? String ?? ""
+            let document = object["document"] as? [String: Any] ?? [:]
+            title = missingTitles[report] ?? title
+            if object["purpose"] as? String == "high-risk" { title = "High-risk missing child" }
+            if let child = document["child"] as? [String: Any], let forename = child["forename"] as? String,
+                let surname = child["surname"] as? String
+            {
+                about = "\(forename) \(surname)"
+            }
+            reference = (document["policeReference"] as? String) ?? (object["episodeID"] as? String) ?? reference
+            dueAt = report == "found" ? (object["interviewDue"] as? String).flatMap(Instant.parse) : nil
+        }
         return ItemSummary(
             title: title, reference: reference, about: about,
-            rag: ((object["rag"] ?? enquiry?["rag"]) as? String), dueAt: due,
+            rag: ((object["rag"] ?? enquiry?["rag"]) as? String), dueAt: dueAt,
             enquiryID: (object["enquiryID"] ?? enquiry?["id"]) as? String,
             noticeID: type == .encompassNotice ? object["id"] as? String : nil,
             danID: type == .danTriage ? object["danID"] as? String : nil,
-            triageDate: type == .danTriage ? object["triageDate"] as? String : nil)
+            triageDate: type == .danTriage ? object["triageDate"] as? String : nil,
+            episodeID: type == .missingNotice || (type == .slaAlert && object["clock"] as? String == "return-interview")
+                ? (object["episodeID"] ?? object["enquiryID"]) as? String : nil,
+            report: type == .missingNotice ? object["report"] as? String : nil)
     }
 
     static func triageName(_ decision: TriageDecision) -> String {
@@ -83,6 +108,7 @@ enum DeskDocument {
 
     static let clockNames = [
         "partners": "agencies' answers", "decision": "decision", "encompass": "Encompass acknowledgement",
+        "return-interview": "return interview within 72 hours", "placing-authority": "placing authority",
     ]
 
     static func outcomeName(_ outcome: DecisionOutcome) -> String {
@@ -202,6 +228,13 @@ enum UKTime {
     }
 
     static func dateTime(_ date: Date) -> String { formatter("EEE d MMM yyyy, HH:mm").string(from: date) }
+
+    /// The value of an HTML `datetime-local` input (UK time, to the minute), and back.
+    static func inputValue(_ date: Date) -> String { formatter("yyyy-MM-dd'T'HH:mm").string(from: date) }
+
+    static func fromInput(_ text: String) -> Date? {
+        formatter("yyyy-MM-dd'T'HH:mm").date(from: text) ?? formatter("yyyy-MM-dd'T'HH:mm:ss").date(from: text)
+    }
 
     static func date(_ date: LocalDate) -> String {
         var components = DateComponents()

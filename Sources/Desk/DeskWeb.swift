@@ -38,6 +38,8 @@ struct DeskWeb {
         router.post("/sign-out") { request, _ in try await pages.signOut(request) }
         router.get("/inbox") { request, _ in try await pages.inbox(request) }
         router.get("/triage") { request, _ in try await pages.triage(request) }
+        router.get("/missing") { request, _ in try await pages.missing(request) }
+        router.get("/panel") { request, _ in try await pages.panel(request) }
         router.get("/items/{id}") { request, context in
             try await pages.item(request, id: context.parameters.get("id") ?? "")
         }
@@ -120,12 +122,32 @@ struct Pages: Sendable {
         var givenBy: String?
         var ground: String?
         var details: String?
+        // A return interview.
+        var response: String?
+        var offeredAt: String?
+        var offeredBy: String?
+        var independent: String?
+        var heldAt: String?
+        var record: String?
+        /// The checkboxes (`theme`, `flag`), each name given once per box ticked.
+        var multiple: [String: [String]] = [:]
+
+        enum CodingKeys: String, CodingKey {
+            case csrf, staff, password, outcome, rationale, decision, child, rag, consent, givenBy, ground, details
+            case response, offeredAt, offeredBy, independent, heldAt, record
+        }
     }
 
     /// The posted form; a body that is not a form counts as an empty one (it then fails its CSRF check).
     func form(_ request: Request) async throws -> Form {
-        let body = try await request.body.collect(upTo: 64 * 1024)
-        return (try? URLEncodedFormDecoder().decode(Form.self, from: String(buffer: body))) ?? Form()
+        let text = String(buffer: try await request.body.collect(upTo: 64 * 1024))
+        var form = (try? URLEncodedFormDecoder().decode(Form.self, from: text)) ?? Form()
+        var components = URLComponents()
+        components.percentEncodedQuery = text.replacingOccurrences(of: "+", with: "%20")
+        for item in components.queryItems ?? [] where item.name == "theme" || item.name == "flag" {
+            form.multiple[item.name, default: []].append(item.value ?? "")
+        }
+        return form
     }
 
     /// Constant-time comparison of a submitted token with the expected one.
@@ -145,6 +167,7 @@ struct Pages: Sendable {
             context["staff"] = [
                 "name": staff.account.name, "id": staff.account.id, "csrf": staff.session.csrf,
                 "triage": configuration.actions.contains(.triage),
+                "missing": configuration.shows.contains(.missingNotice),
             ]
         } else {
             context["staff"] = false
@@ -285,6 +308,7 @@ struct Pages: Sendable {
                 case .decide: "Decided"
                 case .triage: "Triaged"
                 case .acknowledge, nil: "Acknowledged"
+                case .interview: "Interview recorded"
                 }
             let chosen = item.result.flatMap { code in
                 DecisionOutcome(rawValue: code).map(DeskDocument.outcomeName)
@@ -325,6 +349,12 @@ struct Pages: Sendable {
         let open = opened.stored.status != .done
         values["title"] = opened.summary.title
         values["about"] = opened.summary.about ?? false
+        if type == .missingNotice, opened.summary.about == nil, let episode = opened.summary.episodeID {
+            // A found report names no one: the child is the one its episode's missing report names.
+            values["about"] =
+                try await desk.summaries().first { $0.1.episodeID == episode && $0.1.report == "missing" }?.1.about
+                ?? "Not yet known (the police's missing report has not arrived)"
+        }
         values["lowerTitle"] = opened.summary.title.prefix(1).lowercased() + opened.summary.title.dropFirst()
         values["received"] = UKTime.dateTime(opened.stored.receivedAt)
         values["meeting"] = opened.summary.triageDate.flatMap(LocalDate.init).map(UKTime.date) ?? false
@@ -345,8 +375,12 @@ struct Pages: Sendable {
         values["triage"] =
             open && type == .danTriage && configuration.actions.contains(.triage)
             ? Self.triageForm(opened.document) : false
+        values["interview"] =
+            open && type == .missingNotice && opened.summary.report == "found" && configuration.actions.contains(.interview)
+            ? Self.interviewForm(staffID: staff.account.id, now: now()) : false
         values["acknowledge"] =
-            open && type != .decisionPackage && type != .danTriage && configuration.actions.contains(.acknowledge)
+            open && type != .decisionPackage && type != .danTriage && type != .missingNotice
+            && configuration.actions.contains(.acknowledge)
             ? (type == .encompassNotice
                 ? "Acknowledge this notice (tells the hub it has been received)" : "Mark as dealt with")
             : false
@@ -366,7 +400,10 @@ struct Pages: Sendable {
             return message("Not found", "There is no such action.", staff: staff, status: .notFound)
         }
         let form: Desk.ActionForm
-        switch Self.actionForm(fields, by: staff.account.id, at: now()) {
+        switch action == .interview
+            ? Self.interviewAction(fields, by: staff.account.id, now: now())
+            : Self.actionForm(fields, by: staff.account.id, at: now())
+        {
         case .success(let read): form = read
         case .failure(let problem):
             await log.record("refused", staff: staff.account.id, item: id, detail: problem.reason, at: now())
@@ -382,6 +419,10 @@ struct Pages: Sendable {
                 case .decide: "Decision recorded and sent to the hub. The referrer will receive the outcome."
                 case .triage: "Triage outcome recorded and sent to the hub."
                 case .acknowledge: "Acknowledged. The hub has been told."
+                case .interview:
+                    form.interview?.concludes == false
+                        ? "The offer was recorded and sent to the hub. Record the interview here once it is held."
+                        : "The return interview was recorded and sent to the hub; its clock has stopped."
                 }
             return try await item(request, id: id, notice: notice)
         case .already(let by, let at):

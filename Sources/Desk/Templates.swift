@@ -7,7 +7,8 @@ enum Templates {
         var library = MustacheLibrary()
         for (name, text) in [
             ("header", header), ("footer", footer), ("sign-in", signIn), ("inbox", inbox), ("item", item),
-            ("fields", fields), ("message", message), ("triage", triage),
+            ("fields", fields), ("message", message), ("triage", triage), ("missing", missing), ("panel", panel),
+            ("episodes", episodes),
         ] {
             try library.register(text, named: name)
         }
@@ -31,6 +32,7 @@ enum Templates {
         <nav aria-label="Desk">
         <a href="/inbox">Inbox</a>
         {{#triage}}<a href="/triage">DAN triage</a>{{/triage}}
+        {{#missing}}<a href="/missing">Missing: daily review</a><a href="/panel">Panel list</a>{{/missing}}
         <span>Signed in as {{name}} ({{id}})</span>
         <form method="post" action="/sign-out"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>
         </nav>
@@ -142,6 +144,40 @@ enum Templates {
         </form>
         </section>
         {{/triage}}
+        {{#interview}}
+        <section aria-labelledby="interview-heading">
+        <h2 id="interview-heading">Record the return interview</h2>
+        <p>Record the offer when it is made, and the interview once it is held. The hub stops the 72-hour clock when the interview is held, declined or the child cannot be reached.</p>
+        <form method="post" action="/items/{{id}}/interview">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <fieldset>
+        <legend>What happened</legend>
+        <p class="choice"><input type="radio" id="response-offered" name="response" value="offered" required><label for="response-offered">Offered and accepted, not yet held</label></p>
+        <p class="choice"><input type="radio" id="response-held" name="response" value="held"><label for="response-held">The interview was held</label></p>
+        <p class="choice"><input type="radio" id="response-declined" name="response" value="declined"><label for="response-declined">The child declined</label></p>
+        <p class="choice"><input type="radio" id="response-not-reachable" name="response" value="not-reachable"><label for="response-not-reachable">The child could not be reached</label></p>
+        </fieldset>
+        <p><label for="offeredAt">Offered at (UK time)</label><input id="offeredAt" name="offeredAt" type="datetime-local" required value="{{now}}"></p>
+        <p><label for="offeredBy">Offered by</label><input id="offeredBy" name="offeredBy" value="{{staffID}}"></p>
+        <fieldset>
+        <legend>Is the interviewer independent of the child's care?</legend>
+        <p class="choice"><input type="radio" id="independent-yes" name="independent" value="yes" required><label for="independent-yes">Yes</label></p>
+        <p class="choice"><input type="radio" id="independent-no" name="independent" value="no"><label for="independent-no">No</label></p>
+        </fieldset>
+        <p><label for="heldAt">If held: when (UK time)</label><input id="heldAt" name="heldAt" type="datetime-local" value="{{now}}"></p>
+        <fieldset>
+        <legend>If held: what it touched on</legend>
+        {{#themes}}<p class="choice"><input type="checkbox" id="theme-{{value}}" name="theme" value="{{value}}"><label for="theme-{{value}}">{{text}}</label></p>{{/themes}}
+        </fieldset>
+        <fieldset>
+        <legend>Exploitation the child is at risk of (for the panel)</legend>
+        {{#flags}}<p class="choice"><input type="checkbox" id="flag-{{value}}" name="flag" value="{{value}}"><label for="flag-{{value}}">{{text}}</label></p>{{/flags}}
+        </fieldset>
+        <p><label for="record">What was said and agreed (required once held)</label><textarea id="record" name="record" rows="5"></textarea></p>
+        <p><button type="submit">Record and send to the hub</button></p>
+        </form>
+        </section>
+        {{/interview}}
         {{#acknowledge}}
         <form method="post" action="/items/{{id}}/acknowledge">
         <input type="hidden" name="csrf" value="{{csrf}}">
@@ -185,6 +221,55 @@ enum Templates {
         {{#earlier}}<li><a href="/items/{{id}}">{{reference}}</a>: {{about}} (meeting of {{meeting}})</li>{{/earlier}}
         </ul>
         {{/hasEarlier}}
+        {{> footer}}
+        """
+
+    static let missing = """
+        {{> header}}
+        <h1>Missing children: daily review</h1>
+        <p>Every missing and found report from the police, and the return interviews due: each child is offered one within 72 hours of coming back. Times are UK time.</p>
+        {{#overdue}}<div class="problem" role="alert"><p>{{overdue}} return interview(s) overdue.</p></div>{{/overdue}}
+        <h2 id="due-heading">Return interviews due, soonest first</h2>
+        {{#hasDue}}{{#due}}{{> episodes}}{{/due}}{{/hasDue}}{{^hasDue}}<p>None due.</p>{{/hasDue}}
+        <h2>Still missing</h2>
+        {{#hasStillMissing}}{{#stillMissing}}{{> episodes}}{{/stillMissing}}{{/hasStillMissing}}{{^hasStillMissing}}<p>No child is missing.</p>{{/hasStillMissing}}
+        <h2>New in the last 24 hours</h2>
+        {{#hasFresh}}{{#fresh}}{{> episodes}}{{/fresh}}{{/hasFresh}}{{^hasFresh}}<p>Nothing new.</p>{{/hasFresh}}
+        <h2>Concluded</h2>
+        {{#hasConcluded}}{{#concluded}}{{> episodes}}{{/concluded}}{{/hasConcluded}}{{^hasConcluded}}<p>None yet.</p>{{/hasConcluded}}
+        {{> footer}}
+        """
+
+    /// One episode on the review or the panel list.
+    static let episodes = """
+        <section class="entry episode">
+        <h3><a href="/items/{{item}}">{{child}}</a></h3>
+        <dl>
+        <dt>Status</dt><dd>{{status}}{{#left}} — <span class="left{{#overdue}} overdue{{/overdue}}">{{left}}</span>{{/left}}</dd>
+        {{#due}}<dt>Interview due by</dt><dd>{{due}}</dd>{{/due}}
+        <dt>Police risk</dt><dd>{{risk}}</dd>
+        <dt>Missing from</dt><dd>{{from}}{{#placed}} (placed by {{authority}}){{/placed}}</dd>
+        <dt>Reported missing</dt><dd>{{reported}}</dd>
+        {{#found}}<dt>Found</dt><dd>{{found}}</dd>{{/found}}
+        {{#flags}}<dt>Exploitation flags</dt><dd>{{flags}}</dd>{{/flags}}
+        </dl>
+        </section>
+        """
+
+    static let panel = """
+        {{> header}}
+        <h1>Missing and Exploitation Panel</h1>
+        <p>Children with {{rule}}.</p>
+        {{#hasChildren}}
+        {{#children}}
+        <section aria-label="{{child}}">
+        <h2>{{child}}</h2>
+        <p>{{count}}. Exploitation: {{flags}}.</p>
+        {{#episodes}}{{> episodes}}{{/episodes}}
+        </section>
+        {{/children}}
+        {{/hasChildren}}
+        {{^hasChildren}}<p>No child meets the panel's criteria.</p>{{/hasChildren}}
         {{> footer}}
         """
 

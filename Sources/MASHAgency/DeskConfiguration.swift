@@ -13,6 +13,9 @@ public enum DeskAction: String, Sendable, CaseIterable {
     case acknowledge
     /// Record the triage outcome of a DAN on the triage list (`mash.triage-outcome/1` to the hub).
     case triage
+    /// Record the offer of a return interview, or the interview itself, on a found child
+    /// (`mash.return-interview/1` to the hub).
+    case interview
 }
 
 /// A member of staff who may sign in to a desk.
@@ -63,6 +66,9 @@ public struct DeskConfiguration: Sendable {
     public var operationsPort: Int?
     /// How often the desk tells the hub it is running (`heartbeat: 30s`): the hub lists a desk never heard from.
     public var heartbeatEvery: TimeInterval
+    /// Who the Missing and Exploitation Panel's list holds (`panel: {episodes: 3, within: 90d}`), on a desk that
+    /// shows missing notices.
+    public var panel = PanelRule()
 
     public static func load(file path: String) throws -> DeskConfiguration {
         try DeskConfiguration(top: try ConfigMapping.load(file: path))
@@ -109,6 +115,17 @@ public struct DeskConfiguration: Sendable {
         }
         if actions.contains(.triage), !shows.contains(.danTriage) {
             throw top.error("actions", "triage needs mash.dan-triage/1 in shows")
+        }
+        if actions.contains(.interview), !shows.contains(.missingNotice) {
+            throw top.error("actions", "interview needs mash.missing-notice/1 in shows")
+        }
+        if var section = try top.optionalMapping("panel") {
+            let episodes = try section.optionalInt("episodes") ?? 3
+            guard episodes >= 1 else { throw section.error("episodes", "must be 1 or more") }
+            let within =
+                try section.optionalString("within").map { try section.duration($0, key: "within") } ?? 90 * 86400
+            try section.finish()
+            panel = PanelRule(episodes: episodes, within: within)
         }
 
         var web = try top.mapping("web")

@@ -14,7 +14,8 @@ struct Send: AsyncParsableCommand {
             The file is a JSON document whose `schema` names its type (docs/protocol.md): \
             mash.domestic-abuse-notification/1 (sent as police unless --party says otherwise), mash.open-case/1 \
             (csc), mash.school-roll/1 (orchestra), mash.encompass-acknowledgement/1 (give --as: the school or \
-            la-officer), mash.decision/1 (decision-maker), mash.enquiry/1 and mash.consent-withdrawal/1 (spa). \
+            la-officer), mash.decision/1 (decision-maker), mash.enquiry/1 and mash.consent-withdrawal/1 (spa), \
+            mash.missing-report/1 and mash.found-report/1 (police), mash.return-interview/1 (missing-coordinator). \
             It is read as strictly as the hub \
             reads it, a roll's content included; an error names the field or the line and nothing is sent. With \
             --urn, the file is a school's roll itself (CSV or CTF XML) and is wrapped in a mash.school-roll/1 \
@@ -73,12 +74,13 @@ struct Send: AsyncParsableCommand {
     static let routingKeys: [DocumentType: String] = [
         .enquiry: "enquiry", .consentWithdrawal: "enquiry", .domesticAbuseNotification: "dan",
         .openCase: "open-case", .schoolRoll: "roll", .encompassAcknowledgement: "encompass-acknowledgement",
-        .decision: "decision",
+        .decision: "decision", .missingReport: "missing", .foundReport: "missing", .returnInterview: "missing",
     ]
 
     static let defaultSenders: [DocumentType: String] = [
         .enquiry: "spa", .consentWithdrawal: "spa", .domesticAbuseNotification: "police", .openCase: "csc",
-        .schoolRoll: "orchestra", .decision: "decision-maker",
+        .schoolRoll: "orchestra", .decision: "decision-maker", .missingReport: "police", .foundReport: "police",
+        .returnInterview: "missing-coordinator",
     ]
 
     /// Reads the document as the hub will, returning its type and a line about it without personal data.
@@ -111,6 +113,14 @@ struct Send: AsyncParsableCommand {
         case .decision:
             let decision = try Decision(json: document, source: source)
             return (type, "enquiry \(decision.enquiryID), \(decision.outcome.rawValue)")
+        case .missingReport:
+            let report = try MissingReport(json: document, source: source)
+            return (type, "episode \(report.episodeID), \(report.risk.rawValue)")
+        case .foundReport:
+            return (type, "episode \(try FoundReport(json: document, source: source).episodeID)")
+        case .returnInterview:
+            let interview = try ReturnInterview(json: document, source: source)
+            return (type, "episode \(interview.episodeID), \(interview.heldAt == nil ? interview.response.rawValue : "held")")
         default:
             return (type, type.rawValue)
         }

@@ -10,6 +10,10 @@ What it shows:
 - the Practice Manager opens the DAN triage list, finds the demo's Standard DAN, and records that a MASH enquiry
   is opened about one of its children on an override agreed at the meeting: the coordinator records the
   outcome and opens the enquiry, and the list shows the DAN as triaged;
+- the Missing and Exploitation Co-ordinator sees the day's review (the placed child found, his interview due with
+  the time left; the Medway child still missing), records the offer and then the interview on his found report
+  (a form without the interview's record refused), the coordinator concludes the episode, and the panel list
+  holds both children with their exploitation flags;
 - refusals, each logged in the desk's access log: a wrong password, a missing and a forged CSRF token, a session
   cookie replayed after sign-out, another school's item opened by URL, and the lockout after repeated failures;
 - corrections reach the desk (with --corrections, after run-desks.sh sent each through mashctl): an opinion
@@ -316,6 +320,84 @@ def practice_manager(d):
     d.sign_out()
 
 
+def missing_coordinator(d):
+    """The Missing and Exploitation Co-ordinator: the daily review, the return interview recorded on the placed
+    child's found report (an offer, a refused form, then the interview), and the panel list."""
+    party = "missing-coordinator"
+    d.sign_in(party)
+    d.driver.find_element(By.LINK_TEXT, "Missing: daily review").click()
+    eventually("the review shows the demo's two missing children",
+               lambda: (d.driver.refresh(), "Tyler Brooks" in d.text() and "Niamh O'Connor" in d.text())[1])
+    text = d.text()
+    due, rest = text.split("Still missing", 1) if "Still missing" in text else (text, "")
+    check("Tyler, found this morning, is under the interviews due, with the time left in words",
+          "Tyler Brooks" in due and " left" in due and "placed by la-kent" in due, due[:600])
+    check("Niamh, still missing, is under still missing", "Niamh O'Connor" in rest.split("New in the last")[0],
+          rest[:400])
+    check("viewing the review is in the access log", d.logged(party, "missing-review"))
+    d.page("missing-coordinator-review")
+
+    tyler = [a.get_attribute("href") for a in d.driver.find_elements(By.CSS_SELECTOR, ".episode h3 a")
+             if a.text.startswith("Tyler Brooks")]
+    if not check("the review links to Tyler's found report", bool(tyler)):
+        return
+    href = tyler[0]
+    d.driver.get(href)
+    check("the found report names the child and offers the interview form",
+          "Tyler Brooks" in d.text() and "Record the return interview" in d.text(), d.text()[:400])
+    d.page("missing-coordinator-found")
+
+    def interview(response, record=None, theme=None, flag=None):
+        d.driver.get(href)
+        d.driver.find_element(By.ID, f"response-{response}").click()
+        d.driver.find_element(By.ID, "independent-yes").click()
+        if theme:
+            d.driver.find_element(By.ID, f"theme-{theme}").click()
+        if flag:
+            d.driver.find_element(By.ID, f"flag-{flag}").click()
+        if record:
+            d.driver.find_element(By.ID, "record").send_keys(record)
+        d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/interview'] button"))
+
+    interview("offered")
+    check("the offer is recorded and the form stays for the interview",
+          "The offer was recorded" in d.text() and "Record the return interview" in d.text(), d.text()[:400])
+    interview("held")
+    check("an interview held without its record is refused, saying so",
+          "Nothing was recorded" in d.text() and "write what was said and agreed" in d.text(), d.text()[:300])
+    d.page("missing-coordinator-refused")
+    interview("held", record="Tyler talked about older boys paying him to carry parcels; agreed a safety plan "
+              "with his carer and a referral to the exploitation team.", theme="peer-relationships", flag="cce")
+    check("the interview is recorded and the clock stops",
+          "return interview was recorded" in d.text() and "Interview held: interview recorded by" in d.text(),
+          d.text()[:400])
+    check("recording the interview is in the access log", d.logged(party, "interview", item=href.rsplit("/", 1)[1]))
+    d.page("missing-coordinator-interviewed")
+
+    coordinator = sqlite3.connect(os.path.join(d.args.state, "coordinator", "coordinator.sqlite"))
+
+    def concluded():
+        return coordinator.execute(
+            "SELECT state, interview_by, held_at IS NOT NULL, placing_authority FROM missing_episode "
+            "WHERE state = 'concluded' AND placing_authority = 'la-kent'").fetchone()
+    episode = eventually("the coordinator records the interview and concludes the episode", concluded)
+    check("the episode is concluded by the co-ordinator's held interview",
+          episode == ("concluded", party, 1, "la-kent"), episode)
+    coordinator.close()
+
+    d.driver.find_element(By.LINK_TEXT, "Missing: daily review").click()
+    concluded_section = d.text().split("Concluded", 1)[-1]
+    check("the review shows Tyler's interview held", "Tyler Brooks" in concluded_section
+          and "Interview held" in concluded_section, concluded_section[:300])
+    d.driver.find_element(By.LINK_TEXT, "Panel list").click()
+    check("the panel list holds both children, with their exploitation flags",
+          "Tyler Brooks" in d.text() and "Niamh O'Connor" in d.text() and "County lines" in d.text()
+          and "Child sexual exploitation" in d.text(), d.text()[:600])
+    check("viewing the panel list is in the access log", d.logged(party, "panel-list"))
+    d.page("missing-coordinator-panel")
+    d.sign_out()
+
+
 def acknowledge(d, party, pages=None):
     """Acknowledges the first Encompass notice on `party`'s desk and returns its item id; with `pages`, each
     page on the way is kept and checked as `<pages>-inbox`, `-notice` and `-acknowledged`."""
@@ -401,6 +483,7 @@ def main():
         spa(d)
         schools(d)
         practice_manager(d)
+        missing_coordinator(d)
         lockout(d)
     finally:
         d.close()
