@@ -63,15 +63,34 @@ extension Coordinator {
             !wanted.isDisjoint(with: (row["subjects"] as String).split(separator: ",").map(String.init))
                 && (caseID.map { $0 == row["id"] } ?? true)
         }
-        guard !about.isEmpty, let table = RetentionSchedule.Kind.enquiries.coordinatorTables(from: .closure).first
-        else { return 0 }
-        try Purge.erase(about.map { $0["id"] }, of: table, in: db, keys: contentKeys)
-        for row in about {
-            try RecordOfSharing.recordErasure(
-                db, at: now, sender: settings.identity, recordID: row["id"], subjectRef: row["subject_ref"])
+        var erased = 0
+        if !about.isEmpty, let table = RetentionSchedule.Kind.enquiries.coordinatorTables(from: .closure).first {
+            try Purge.erase(about.map { $0["id"] }, of: table, in: db, keys: contentKeys)
+            for row in about {
+                try RecordOfSharing.recordErasure(
+                    db, at: now, sender: settings.identity, recordID: row["id"], subjectRef: row["subject_ref"])
+            }
+            erased += about.count
         }
-        logger.notice("the hub's own copy erased", metadata: ["enquiries": "\(about.count)"])
-        return about.count
+        // Missing episodes whose return interview concluded them, as closed enquiries are.
+        let episodes = try Row.fetchAll(
+            db, sql: "SELECT id, subjects, child_ref FROM missing_episode WHERE state = ?",
+            arguments: [MissingEpisode.State.concluded.rawValue]
+        ).filter { row in
+            !wanted.isDisjoint(with: (row["subjects"] as String).split(separator: ",").map(String.init))
+                && (caseID.map { $0 == row["id"] } ?? true)
+        }
+        if !episodes.isEmpty, let table = RetentionSchedule.Kind.missingEpisodes.coordinatorTables(from: .closure).first
+        {
+            try Purge.erase(episodes.map { $0["id"] }, of: table, in: db, keys: contentKeys)
+            for row in episodes {
+                try RecordOfSharing.recordErasure(
+                    db, at: now, sender: settings.identity, recordID: row["id"], subjectRef: row["child_ref"] ?? "")
+            }
+            erased += episodes.count
+        }
+        if erased > 0 { logger.notice("the hub's own copy erased", metadata: ["records": "\(erased)"]) }
+        return erased
     }
 
     /// Opens a correction and sends its copies, in the caller's transaction: one per recipient and queue the
@@ -301,6 +320,9 @@ extension Coordinator {
         if party == flows.socialCare { return to(HubQueues.noticesExchange, HubQueues.socialCareContacts) }
         if party == flows.laOfficer { return to(HubQueues.noticesExchange, HubQueues.laOfficerNotices) }
         if party == flows.education { return to(HubQueues.noticesExchange, HubQueues.educationRolls) }
+        let missing = settings.routing.missing
+        if party == missing.coordinator { return to(HubQueues.noticesExchange, HubQueues.missingEpisodes) }
+        if missing.authorities.contains(party) { return to(HubQueues.authoritiesExchange, party) }
         if let school = settings.schools.values.first(where: { $0.recipient == party }) {
             return to(HubQueues.noticesExchange, school.noticeQueue)
         }

@@ -10,7 +10,9 @@ extension Pages {
     static func interviewForm(staffID: String, now: Date) -> [String: Any] {
         [
             "now": UKTime.inputValue(now), "staffID": staffID,
-            "themes": ReturnInterview.Theme.allCases.map { ["value": $0.rawValue, "text": DeskDocument.words($0.rawValue)] },
+            "themes": ReturnInterview.Theme.allCases.map {
+                ["value": $0.rawValue, "text": DeskDocument.words($0.rawValue)]
+            },
             "flags": ExploitationFlag.allCases.map { ["value": $0.rawValue, "text": Self.flagName($0)] },
         ]
     }
@@ -40,7 +42,8 @@ extension Pages {
             return .failure(FormProblem(reason: "say whether the interviewer is independent of the child's care"))
         }
         var interview = ReturnInterview(
-            episodeID: "", offeredAt: offeredAt, offeredBy: trimmed(fields.offeredBy).isEmpty ? staffID : trimmed(fields.offeredBy),
+            episodeID: "", offeredAt: offeredAt,
+            offeredBy: trimmed(fields.offeredBy).isEmpty ? staffID : trimmed(fields.offeredBy),
             independent: independent, response: .accepted)
         interview.exploitation = (fields.multiple["flag"] ?? []).compactMap(ExploitationFlag.init)
         switch fields.response {
@@ -48,7 +51,8 @@ extension Pages {
             guard let heldAt = UKTime.fromInput(trimmed(fields.heldAt)), heldAt >= offeredAt,
                 heldAt <= now.addingTimeInterval(300)
             else {
-                return .failure(FormProblem(reason: "give when the interview was held (after the offer, not in the future)"))
+                return .failure(
+                    FormProblem(reason: "give when the interview was held (after the offer, not in the future)"))
             }
             guard !trimmed(fields.record).isEmpty else {
                 return .failure(FormProblem(reason: "write what was said and agreed"))
@@ -137,8 +141,10 @@ extension Pages {
     }
 
     static func interviewResult(_ code: String) -> String {
-        ["held": "Interview held", "declined": "Declined", "not-reachable": "Could not be reached",
-            "accepted": "Offered"][code] ?? code
+        [
+            "held": "Interview held", "declined": "Declined", "not-reachable": "Could not be reached",
+            "accepted": "Offered",
+        ][code] ?? code
     }
 
     func row(_ episode: Episode, now: Date) -> [String: Any] {
@@ -150,7 +156,8 @@ extension Pages {
             "authority": episode.authority ?? "Medway", "placed": episode.authority != nil,
             "reported": episode.reportedAt.map(UKTime.dateTime) ?? "—",
             "found": episode.foundAt.map(UKTime.dateTime) ?? false,
-            "item": episode.foundItem ?? episode.missingItem ?? "", "flags": episode.flags.sorted().joined(separator: ", "),
+            "item": episode.foundItem ?? episode.missingItem ?? "",
+            "flags": episode.flags.sorted().joined(separator: ", "),
         ]
         row["due"] = episode.interviewDue.map(UKTime.dateTime) ?? false
         row["left"] = episode.interviewDue.map { UKTime.remaining(until: $0, now: now) } ?? false
@@ -187,8 +194,13 @@ extension Pages {
                 "title": "Missing children: daily review", "fresh": rows(fresh), "hasFresh": !fresh.isEmpty,
                 "stillMissing": rows(stillMissing), "hasStillMissing": !stillMissing.isEmpty, "due": rows(due),
                 "hasDue": !due.isEmpty, "concluded": rows(concluded), "hasConcluded": !concluded.isEmpty,
-                "overdue": due.filter { ($0.interviewDue ?? .distantFuture) < now }.count,
+                "overdue": overdueText(due.filter { ($0.interviewDue ?? .distantFuture) < now }.count),
             ], staff: staff)
+    }
+
+    /// A count in words for the banner, or false (no banner) when nothing is overdue.
+    private func overdueText(_ count: Int) -> Any {
+        count == 0 ? false : count == 1 ? "1 return interview is overdue." : "\(count) return interviews are overdue."
     }
 
     /// `/panel`: children with `panel.episodes` or more episodes within `panel.within`, or any exploitation

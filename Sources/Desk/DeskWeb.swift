@@ -311,8 +311,10 @@ struct Pages: Sendable {
                 case .interview: "Interview recorded"
                 }
             let chosen = item.result.flatMap { code in
-                DecisionOutcome(rawValue: code).map(DeskDocument.outcomeName)
-                    ?? TriageDecision(rawValue: code).map(DeskDocument.triageName)
+                item.action == DeskAction.interview.rawValue
+                    ? Self.interviewResult(code)
+                    : DecisionOutcome(rawValue: code).map(DeskDocument.outcomeName)
+                        ?? TriageDecision(rawValue: code).map(DeskDocument.triageName)
             }
             statusText =
                 (chosen.map { "\($0): \(verb.lowercased())" } ?? verb) + " by \(item.actedBy ?? "?")"
@@ -376,11 +378,12 @@ struct Pages: Sendable {
             open && type == .danTriage && configuration.actions.contains(.triage)
             ? Self.triageForm(opened.document) : false
         values["interview"] =
-            open && type == .missingNotice && opened.summary.report == "found" && configuration.actions.contains(.interview)
+            open && type == .missingNotice && opened.summary.report == "found"
+                && configuration.actions.contains(.interview)
             ? Self.interviewForm(staffID: staff.account.id, now: now()) : false
         values["acknowledge"] =
             open && type != .decisionPackage && type != .danTriage && type != .missingNotice
-            && configuration.actions.contains(.acknowledge)
+                && configuration.actions.contains(.acknowledge)
             ? (type == .encompassNotice
                 ? "Acknowledge this notice (tells the hub it has been received)" : "Mark as dealt with")
             : false

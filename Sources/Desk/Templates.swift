@@ -228,7 +228,7 @@ enum Templates {
         {{> header}}
         <h1>Missing children: daily review</h1>
         <p>Every missing and found report from the police, and the return interviews due: each child is offered one within 72 hours of coming back. Times are UK time.</p>
-        {{#overdue}}<div class="problem" role="alert"><p>{{overdue}} return interview(s) overdue.</p></div>{{/overdue}}
+        {{#overdue}}<div class="problem" role="alert"><p>{{overdue}}</p></div>{{/overdue}}
         <h2 id="due-heading">Return interviews due, soonest first</h2>
         {{#hasDue}}{{#due}}{{> episodes}}{{/due}}{{/hasDue}}{{^hasDue}}<p>None due.</p>{{/hasDue}}
         <h2>Still missing</h2>

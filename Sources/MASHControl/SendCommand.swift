@@ -120,7 +120,10 @@ struct Send: AsyncParsableCommand {
             return (type, "episode \(try FoundReport(json: document, source: source).episodeID)")
         case .returnInterview:
             let interview = try ReturnInterview(json: document, source: source)
-            return (type, "episode \(interview.episodeID), \(interview.heldAt == nil ? interview.response.rawValue : "held")")
+            return (
+                type,
+                "episode \(interview.episodeID), \(interview.heldAt == nil ? interview.response.rawValue : "held")"
+            )
         default:
             return (type, type.rawValue)
         }
