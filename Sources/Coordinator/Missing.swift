@@ -54,7 +54,8 @@ extension Coordinator {
         let existing = try episode(report.episodeID, db)
         let openCase = try register.openCase(of: report.child, db)
         let routing = settings.routing.missing
-        let (authority, authorityProblem) = reachable(report.placingAuthority)
+        // The police's word, else the register's: a looked-after child placed here by another authority.
+        let (authority, authorityProblem) = reachable(report.placingAuthority ?? openCase?.placingAuthority)
         let (episode, effects) = MissingEpisode.missing(
             report, existing: existing, openCase: openCase != nil, placingAuthority: authority,
             interviewWithin: routing.interviewWithin)

@@ -36,7 +36,9 @@ public struct OpenCaseRegister: Sendable {
             try db.executeCached(sql: "DELETE FROM open_case WHERE child_ref = ?", arguments: [ref])
             return
         }
-        let allocation = DocumentWriter.encode(["socialWorker": update.socialWorker ?? "", "team": update.team ?? ""])
+        var members = ["socialWorker": update.socialWorker ?? "", "team": update.team ?? ""]
+        members["placingAuthority"] = update.placingAuthority
+        let allocation = DocumentWriter.encode(members)
         try db.executeCached(
             sql: """
                 INSERT INTO open_case (child_ref, allocation, updated_at) VALUES (?, ?, ?)
@@ -55,6 +57,8 @@ public struct OpenCaseRegister: Sendable {
         else { return nil }
         let plain = try keyring.open(Array(sealed), context: Array("open_case:\(ref)".utf8))
         let object = try JSONSerialization.jsonObject(with: Data(plain)) as? [String: String] ?? [:]
-        return OpenCase(socialWorker: object["socialWorker"] ?? "", team: object["team"] ?? "")
+        return OpenCase(
+            socialWorker: object["socialWorker"] ?? "", team: object["team"] ?? "",
+            placingAuthority: object["placingAuthority"])
     }
 }

@@ -266,6 +266,11 @@ struct StatusGatherer {
         report.rollFeeds = try store.rollFeeds(Array(schools.values))
         report.untriagedDANs = try store.untriagedDANs(calendar: .mash(holidays: holidays), now: now)
         report.encompassOverdue = try store.unacknowledgedEncompassNotices(now: now)
+        var overdue: [String: Int] = [:]
+        for episode in try store.missingEpisodes(concludedSince: now) where episode.overdue(at: now) {
+            overdue[episode.authority ?? "medway", default: 0] += 1
+        }
+        report.returnInterviewsOverdue = overdue
         report.refusals = try store.refusalCounts(since: now.addingTimeInterval(-86_400)).map {
             StatusReport.Refusals(party: $0.party, reason: $0.reason, count: $0.count)
         }

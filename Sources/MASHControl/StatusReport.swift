@@ -129,6 +129,9 @@ struct StatusReport: Codable, Sendable {
     var untriagedDANs: [HubReadModel.UntriagedDay]?
     /// Encompass notices past the school day's start with no receipt.
     var encompassOverdue: Int?
+    /// Return interviews past their clock (72 hours from the child's return), by placing authority (`medway`
+    /// for the hub's own children).
+    var returnInterviewsOverdue: [String: Int]?
 
     struct Refusals: Codable, Sendable, Equatable {
         var party: String
@@ -249,6 +252,14 @@ struct StatusReport: Codable, Sendable {
                 Finding(
                     level: .critical, subject: "Encompass",
                     message: "\(overdue) notice\(overdue == 1 ? "" : "s") past the school day's start with no receipt"))
+        }
+        for (authority, overdue) in (returnInterviewsOverdue ?? [:]).sorted(by: { $0.key < $1.key }) where overdue > 0 {
+            found.append(
+                Finding(
+                    level: .critical, subject: "Missing \(authority)",
+                    message:
+                        "\(overdue) return interview\(overdue == 1 ? "" : "s") not held within 72 hours of the child's return (mashctl missing list)"
+                ))
         }
         for refusal in refusals ?? [] {
             found.append(

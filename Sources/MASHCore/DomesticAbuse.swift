@@ -186,10 +186,13 @@ public enum DANFlag: String, Sendable, CaseIterable, Comparable {
 public struct OpenCase: Sendable, Equatable {
     public var socialWorker: String
     public var team: String
+    /// A looked-after child placed here by another authority (`la-<code>`).
+    public var placingAuthority: String?
 
-    public init(socialWorker: String, team: String) {
+    public init(socialWorker: String, team: String, placingAuthority: String? = nil) {
         self.socialWorker = socialWorker
         self.team = team
+        self.placingAuthority = placingAuthority
     }
 }
 

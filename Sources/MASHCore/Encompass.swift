@@ -155,12 +155,16 @@ public struct OpenCaseUpdate: Sendable, Equatable {
     public var open: Bool
     public var socialWorker: String?
     public var team: String?
+    /// The authority that placed a looked-after child in Medway (`la-<code>`): missing reports about the child
+    /// reach it even when the police do not name it.
+    public var placingAuthority: String?
 
-    public init(child: Person, open: Bool, socialWorker: String?, team: String?) {
+    public init(child: Person, open: Bool, socialWorker: String?, team: String?, placingAuthority: String? = nil) {
         self.child = child
         self.open = open
         self.socialWorker = socialWorker
         self.team = team
+        self.placingAuthority = placingAuthority
     }
 
     public init(json data: [UInt8], source: String) throws {
@@ -185,12 +189,18 @@ public struct OpenCaseUpdate: Sendable, Equatable {
         socialWorker = try reader.optionalString("socialWorker")
         team = try reader.optionalString("team")
         if open && socialWorker == nil { throw reader.error("socialWorker", "is required for an open case") }
+        placingAuthority = try reader.optionalString("placingAuthority")
+        if let placingAuthority, !AuthorityName.isValid(placingAuthority) {
+            throw reader.error(
+                "placingAuthority", "must be 'la-' and the authority's code in lower case (la-kent, la-886)")
+        }
     }
 
     var members: [String: Any] {
         var object: [String: Any] = ["child": child.json, "status": open ? "open" : "closed"]
         object["socialWorker"] = socialWorker
         object["team"] = team
+        object["placingAuthority"] = placingAuthority
         return object
     }
 

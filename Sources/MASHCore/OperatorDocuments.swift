@@ -97,6 +97,8 @@ public struct OpenCaseRegisterImport: Sendable, Equatable {
 
     /// The CSV columns of `mashctl cases import`, matched without regard to case or spaces.
     public static let csvColumns = ["Forename", "Surname", "DOB", "SocialWorker", "Team", "Status"]
+    /// Optional columns: the authority that placed a looked-after child (`la-<code>`).
+    public static let optionalCSVColumns = ["PlacingAuthority"]
 
     /// Every row of a CSV export; a bad row refuses the whole file, naming its line (the header is line 1).
     public static func cases(csv bytes: [UInt8], source: String) throws -> [OpenCaseUpdate] {
@@ -108,8 +110,13 @@ public struct OpenCaseRegisterImport: Sendable, Equatable {
             }
             index[column] = position
         }
+        for column in optionalCSVColumns {
+            if let position = table.columns.firstIndex(where: { CSVTable.sameColumn($0, column) }) {
+                index[column] = position
+            }
+        }
         return try table.rows.map { row in
-            func value(_ column: String) -> String { row.values[index[column]!].trimmingSpaces }
+            func value(_ column: String) -> String { index[column].map { row.values[$0].trimmingSpaces } ?? "" }
             let status = value("Status").lowercased()
             guard status == "open" || status == "closed" else {
                 throw DocumentError(source: source, field: "line \(row.line) Status", problem: "must be open or closed")
@@ -125,10 +132,17 @@ public struct OpenCaseRegisterImport: Sendable, Equatable {
                 throw DocumentError(
                     source: source, field: "line \(row.line) SocialWorker", problem: "is required for an open case")
             }
+            let authority = value("PlacingAuthority").lowercased()
+            if !authority.isEmpty, !AuthorityName.isValid(authority) {
+                throw DocumentError(
+                    source: source, field: "line \(row.line) PlacingAuthority",
+                    problem: "must be 'la-' and the authority's code (la-kent), or empty")
+            }
             return OpenCaseUpdate(
                 child: Person(forename: value("Forename"), surname: value("Surname"), dateOfBirth: born),
                 open: status == "open", socialWorker: value("SocialWorker"),
-                team: value("Team").isEmpty ? nil : value("Team"))
+                team: value("Team").isEmpty ? nil : value("Team"), placingAuthority: authority.isEmpty ? nil : authority
+            )
         }
     }
 }

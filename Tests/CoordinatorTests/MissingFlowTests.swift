@@ -259,6 +259,9 @@ extension CoordinatorBrokerTests {
                 #expect(metrics.value("mash_return_interviews_overdue", ["authority": "medway"]) == 1)
                 #expect(metrics.value("mash_return_interviews_overdue", ["authority": "la-kent"]) == 0)
                 #expect(metrics.value("mash_return_interviews_in_time_ratio", [:]) == 0)
+                let status = try await harness.mashctl(["status", "--json"] + (try harness.operatorOptions()))
+                #expect(status.output.contains("return interview not held within 72 hours"), "\(status.output)")
+                #expect(status.status != 0)
 
                 let dead = try await harness.admin.consume(queue: "coordinator.notifications.dlq")
                 try await harness.send(
@@ -361,6 +364,45 @@ extension CoordinatorBrokerTests {
                     throw error
                 }
                 await authority.close()
+            }
+        }
+
+        @Test(
+            "a child the open-case register says another authority placed: its copy goes there though the police did not name it; a subject access search names the authority among the recipients"
+        )
+        func placedByRegister() async throws {
+            try await Harness.with("missing-register") { harness in
+                try await harness.startInProcess()
+                let dan = child("Dan", born: "2009-09-09")
+                let open = OpenCaseUpdate(
+                    child: dan, open: true, socialWorker: "Kent duty worker", team: "Kent CiC",
+                    placingAuthority: "la-kent")
+                try await harness.send(open.json, type: .openCase, from: "csc", routingKey: "open-case")
+                try await harness.eventually("the open case registered") {
+                    try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM open_case") } == 1
+                }
+                let report = missingReport(dan)
+                #expect(report.placingAuthority == nil)
+                try await harness.police(report)
+                // No shovel here: the copy waits on the hub, sealed to Kent.
+                let copy = try await harness.take(1, from: "authority.la-kent.outbound", as: "la-kent")
+                #expect(try object(copy[0])["purpose"] as? String == "placing-authority")
+                _ = try await harness.take(1, from: "csc.contacts", as: "csc")
+                #expect(
+                    try harness.query {
+                        try String.fetchOne($0, sql: "SELECT placing_authority FROM missing_episode")
+                    } == "la-kent")
+                let result = try await harness.mashctl(
+                    [
+                        "subject", "disclosures", "--forename", "Dan", "--surname", "Carter", "--dob", "2009-09-09",
+                        "--reason", "SAR-2026-200", "--staff", "d.khan", "--keys", harness.hub.keys.path, "--json",
+                    ] + (try harness.operatorOptions()))
+                #expect(result.status == 0, "\(result.output)")
+                let lines = try #require(
+                    try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]])
+                let recipients = Set(
+                    lines.filter { $0["caseID"] as? String == report.episodeID }.compactMap { $0["to"] as? String })
+                #expect(recipients == ["missing-coordinator", "csc", "la-kent"])
             }
         }
 
