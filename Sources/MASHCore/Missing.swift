@@ -105,15 +105,22 @@ public struct MissingReport: Sendable, Equatable {
     }
 
     static func flags(_ reader: inout DocumentReader, _ key: String) throws -> [ExploitationFlag] {
-        var flags: [ExploitationFlag] = []
+        try codes(&reader, key, ExploitationFlag.self)
+    }
+
+    /// An array of codes of `E`, each once, in the order given; an unknown one names its index.
+    static func codes<E: RawRepresentable & CaseIterable & Equatable>(
+        _ reader: inout DocumentReader, _ key: String, _ type: E.Type
+    ) throws -> [E] where E.RawValue == String {
+        var codes: [E] = []
         for (index, text) in try reader.strings(key).enumerated() {
-            guard let flag = ExploitationFlag(rawValue: text) else {
-                let allowed = ExploitationFlag.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            guard let code = E(rawValue: text) else {
+                let allowed = E.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
                 throw reader.error("\(key)[\(index)]", "'\(text)' is not one of \(allowed)")
             }
-            if !flags.contains(flag) { flags.append(flag) }
+            if !codes.contains(code) { codes.append(code) }
         }
-        return flags
+        return codes
     }
 
     public var json: [UInt8] {
@@ -256,15 +263,7 @@ public struct ReturnInterview: Sendable, Equatable {
             }
             guard heldAt >= offeredAt else { throw reader.error("heldAt", "is before offeredAt") }
         }
-        var themes: [Theme] = []
-        for (index, text) in try reader.strings("themes").enumerated() {
-            guard let theme = Theme(rawValue: text) else {
-                let allowed = Theme.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-                throw reader.error("themes[\(index)]", "'\(text)' is not one of \(allowed)")
-            }
-            if !themes.contains(theme) { themes.append(theme) }
-        }
-        self.themes = themes
+        themes = try MissingReport.codes(&reader, "themes", Theme.self)
         exploitation = try MissingReport.flags(&reader, "exploitation")
         record = try reader.optionalString("record")
         if heldAt != nil, record?.isEmpty != false {

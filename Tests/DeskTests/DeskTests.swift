@@ -106,7 +106,7 @@ struct DeskFixture {
             Set(files) == [
                 "decision-maker.yaml", "practice-manager.yaml", "spa.yaml", "school-990001.yaml",
                 "school-990002.yaml", "la-officer.yaml", "csc.yaml", "probation.yaml", "education.yaml",
-                "orchestra.yaml",
+                "orchestra.yaml", "missing-coordinator.yaml",
             ])
         for file in files {
             let text = try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
@@ -396,5 +396,73 @@ struct AccessLogPruneTests {
         #expect(try await log.prune(before: now.addingTimeInterval(-30 * 86400)) == 0)
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
+    }
+}
+
+@Suite struct MissingDeskTests {
+    static var found: [String: Any] {
+        [
+            "schema": "mash.missing-notice/1", "episodeID": "EP-9", "purpose": "review", "report": "found",
+            "interviewDue": "2026-12-09T13:00:00Z",
+            "document": [
+                "schema": "mash.found-report/1", "episodeID": "EP-9", "foundAt": "2026-12-06T13:00:00Z",
+                "foundWhere": "Gillingham", "safeAndWell": ["done": false],
+            ],
+        ]
+    }
+
+    @Test func summarisesMissingNotices() {
+        let found = DeskDocument.summary(type: .missingNotice, Self.found)
+        #expect(found.title == "Found: return interview due" && found.report == "found")
+        #expect(found.episodeID == "EP-9" && found.dueAt == Instant.parse("2026-12-09T13:00:00Z"))
+        var missing = Self.found
+        missing["report"] = "missing"
+        missing["purpose"] = "high-risk"
+        missing["document"] = [
+            "policeReference": "KC/MISS/1", "child": ["forename": "Tyler", "surname": "Brooks"],
+        ]
+        let summary = DeskDocument.summary(type: .missingNotice, missing)
+        #expect(summary.title == "High-risk missing child" && summary.about == "Tyler Brooks")
+        #expect(summary.reference == "KC/MISS/1" && summary.dueAt == nil)
+        let alert = DeskDocument.summary(
+            type: .slaAlert,
+            ["schema": "mash.sla-alert/1", "enquiryID": "EP-9", "clock": "return-interview", "event": "breach"])
+        #expect(alert.episodeID == "EP-9" && alert.title == "Deadline missed (return interview within 72 hours)")
+    }
+
+    @Test func readsAPostedInterviewForm() throws {
+        let now = UKTime.fromInput("2026-12-07T10:30")!
+        func read(_ form: Pages.Form) -> Result<Desk.ActionForm, Pages.FormProblem> {
+            Pages.interviewAction(form, by: "m.osei", now: now)
+        }
+        var form = Pages.Form(csrf: "c")
+        form.response = "offered"
+        form.offeredAt = "2026-12-07T09:00"
+        #expect(throws: Pages.FormProblem.self) { try read(form).get() }  // independent not said
+        form.independent = "yes"
+        let offer = try #require(try read(form).get().interview)
+        #expect(offer.response == .accepted && offer.heldAt == nil && !offer.concludes && offer.offeredBy == "m.osei")
+        #expect(UKTime.inputValue(offer.offeredAt) == "2026-12-07T09:00")
+
+        form.response = "held"
+        form.heldAt = "2026-12-07T10:00"
+        #expect(throws: Pages.FormProblem.self) { try read(form).get() }  // no record
+        form.record = " Agreed a safety plan. "
+        form.multiple = ["theme": ["peer-relationships", "nonsense"], "flag": ["cce"]]
+        let held = try #require(try read(form).get().interview)
+        #expect(held.concludes && held.record == "Agreed a safety plan.")
+        #expect(held.themes == [.peers] && held.exploitation == [.criminal])
+        form.heldAt = "2026-12-07T08:00"
+        #expect(throws: Pages.FormProblem.self) { try read(form).get() }  // held before the offer
+        form.offeredAt = "2026-12-08T09:00"
+        #expect(throws: Pages.FormProblem.self) { try read(form).get() }  // offered in the future
+
+        form.offeredAt = "2026-12-07T09:00"
+        form.response = "declined"
+        let declined = try #require(try read(form).get().interview)
+        #expect(
+            declined.response == .declined && declined.heldAt == nil && declined.themes.isEmpty && declined.concludes)
+        form.response = "maybe"
+        #expect(throws: Pages.FormProblem.self) { try read(form).get() }
     }
 }
