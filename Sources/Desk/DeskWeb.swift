@@ -382,7 +382,7 @@ struct Pages: Sendable {
                 && configuration.actions.contains(.interview)
             ? Self.interviewForm(staffID: staff.account.id, now: now()) : false
         values["acknowledge"] =
-            open && type != .decisionPackage && type != .danTriage && type != .missingNotice
+            open && type != .decisionPackage && type != .danTriage && values["interview"] as? Bool == false
                 && configuration.actions.contains(.acknowledge)
             ? (type == .encompassNotice
                 ? "Acknowledge this notice (tells the hub it has been received)" : "Mark as dealt with")

@@ -44,7 +44,7 @@ extension RetentionSchedule.Kind {
             return [
                 .init(
                     table: "missing_episode", id: "id", start: event == .receipt ? "received_at" : "concluded_at",
-                    scope: "missing:", subjectRef: "child_ref", dependants: ["timer.enquiry_id"])
+                    scope: "missing:", subjectRef: "coalesce(child_ref, '')", dependants: ["timer.enquiry_id"])
             ]
         case .inboxIDs: return RetainedTable.messageIDs
         case .deskItems, .adapterCopies, .viewLogs, .recordOfSharing: return []

@@ -317,6 +317,10 @@ def practice_manager(d):
     coordinator.close()
     d.driver.find_element(By.LINK_TEXT, "DAN triage").click()
     check("the list shows the DAN triaged", "Open a MASH enquiry: triaged" in d.text(), d.text()[:400])
+    d.driver.find_element(By.LINK_TEXT, "Inbox").click()
+    high = [r for r in d.rows() if r[0] == "High-risk missing child"]
+    check("the inbox holds the high-risk missing child, with her name", bool(high) and "Niamh O'Connor" in high[0][2],
+          d.text()[:600])
     d.sign_out()
 
 

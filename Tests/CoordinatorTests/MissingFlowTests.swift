@@ -3,6 +3,7 @@ import Coordinator
 import Foundation
 import GRDB
 import MASHCore
+import MASHRuntime
 import MASHTesting
 import Sealing
 import Testing
@@ -403,6 +404,60 @@ extension CoordinatorBrokerTests {
                 let recipients = Set(
                     lines.filter { $0["caseID"] as? String == report.episodeID }.compactMap { $0["to"] as? String })
                 #expect(recipients == ["missing-coordinator", "csc", "la-kent"])
+            }
+        }
+
+        @Test(
+            "a concluded episode's period ends: its row, timers and data key go, the ledger records the purge and verifies"
+        )
+        func retention() async throws {
+            try await Harness.with("missing-retention", routing: try routing(within: "60s")) { harness in
+                let file = harness.scratch.file("retention.yaml")
+                try CoordinatorBrokerTests.RetentionTests.schedule([.missingEpisodes: "3s"]).write(
+                    toFile: file, atomically: true, encoding: .utf8)
+                harness.retentionFile.withLock { $0 = file }
+                try await harness.startInProcess()
+                let report = missingReport(child("Fay", born: "2012-12-12"))
+                try await harness.police(report)
+                try await harness.police(foundReport(report.episodeID))
+                _ = try await harness.take(2, from: "missing-coordinator.episodes", as: "missing-coordinator")
+                let dataKey = try DataKeyring.loadOrCreate(at: harness.hub.keys.path + "/coordinator/data-at-rest.key")
+                let keys = try ContentKeys(path: ContentKeys.path(besideStore: harness.storePath), wrapping: dataKey)
+                let sealed = try #require(
+                    try harness.query {
+                        try Data.fetchOne(
+                            $0, sql: "SELECT missing_report FROM missing_episode WHERE id = ?",
+                            arguments: [report.episodeID])
+                    })
+                let scope = "missing:\(report.episodeID)"
+                let context = Array("missing_episode.missing_report:\(report.episodeID)".utf8)
+                #expect(
+                    try MissingReport(json: try keys.open(Array(sealed), scope: scope, context: context), source: "t")
+                        == report)
+                // An open episode's period has not begun: held, nothing due.
+                let open = try await harness.mashctl([
+                    "retention", "report", "--schedule", file, "--store", harness.storePath, "--json",
+                ])
+                let line = try #require(
+                    try CoordinatorBrokerTests.RetentionTests.line("missingEpisodes", of: open.output))
+                #expect(line["held"] as? Int == 1 && line["dueNow"] as? Int == 0 && line["nextDue"] == nil)
+
+                try await harness.send(
+                    interview(report.episodeID).json, type: .returnInterview, from: "missing-coordinator",
+                    routingKey: "missing")
+                try await harness.eventually("the concluded episode purged") {
+                    try harness.episodeState(report.episodeID) == nil
+                }
+                let after = try ContentKeys(path: ContentKeys.path(besideStore: harness.storePath), wrapping: dataKey)
+                #expect(try !after.hasKey(scope))
+                #expect(throws: ContentShredded.self) { try after.open(Array(sealed), scope: scope, context: context) }
+                let timers = try harness.query {
+                    try Int.fetchOne(
+                        $0, sql: "SELECT COUNT(*) FROM timer WHERE enquiry_id = ?", arguments: [report.episodeID])
+                }
+                #expect(timers == 0)
+                let verify = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                #expect(verify.status == 0, "\(verify.output)")
             }
         }
 
