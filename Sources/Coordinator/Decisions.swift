@@ -88,6 +88,7 @@ extension Coordinator {
                     outcome.forAgency(request: request), to: row["agency"], exchange: HubQueues.enquiriesExchange,
                     headers: ["x-mash-enquiry": id, "x-mash-request": request]))
         }
+        messages += try tellReferrer(ofEnquiry: id, decision, db, now: now)
         metrics.increment("mash_decisions_total", [("outcome", decision.outcome.rawValue), ("late", "\(late)")])
         logger.info(
             "decision recorded",

@@ -96,6 +96,14 @@ extension Coordinator {
         case .returnInterview:
             let interview = try readDocument { try ReturnInterview(json: message.payload, source: source, now: now()) }
             return try record(interview, asReceived: message.payload, from: message.sender, db)
+        case .contact:
+            try allow(settings.routing.frontDoor.portals, "contacts")
+            let contact = try readDocument { try Contact(json: message.payload, source: source, now: now()) }
+            return try receive(contact, from: message.sender, asReceived: message.payload, db)
+        case .screening:
+            try allow(settings.routing.frontDoor.screeners, "screenings")
+            let screening = try readDocument { try Screening(json: message.payload, source: source, now: now()) }
+            return try record(screening, from: message.sender, messageID: message.messageID, db)
         case .contentView:
             let view = try readDocument { try ContentView(json: message.payload, source: source) }
             try authorise(

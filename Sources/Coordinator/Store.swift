@@ -354,6 +354,31 @@ public final class CoordinatorStore: Sendable {
                     CREATE INDEX missing_episode_state ON missing_episode (state);
                     """)
         }
+        migrator.registerMigration("v16: the front door") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE contact (
+                        id TEXT PRIMARY KEY,           -- the portal's contact id
+                        reference TEXT NOT NULL,       -- what the referrer quotes
+                        portal TEXT NOT NULL,          -- the party it came through, and is answered through
+                        referrer TEXT NOT NULL,        -- the portal account's staff id
+                        received_at REAL NOT NULL,
+                        screen_due REAL NOT NULL,      -- the close of the next working day
+                        state TEXT NOT NULL,           -- ContactState
+                        subject_ref TEXT NOT NULL,
+                        subjects TEXT NOT NULL DEFAULT '',
+                        decision TEXT,                 -- ScreeningDecision
+                        screened_by TEXT,
+                        screened_at REAL,
+                        enquiry_id TEXT,               -- the MASH enquiry it was screened into
+                        outcome TEXT,                  -- the screening decision, or the enquiry's DecisionOutcome
+                        told_at REAL,                  -- when the referrer was sent the outcome
+                        feedback BLOB,                 -- the SPA's words for the referrer, sealed
+                        document BLOB NOT NULL         -- the contact as received, sealed under its own key
+                    );
+                    CREATE INDEX contact_enquiry ON contact (enquiry_id);
+                    """)
+        }
         return migrator
     }
 

@@ -67,6 +67,8 @@ extension Coordinator {
             return try escalateEncompass(notice: notice, danID: dan, db, now: now)
         case .missingEpisode(let episode, let chase):
             return try fireMissing(episode: episode, chase: chase, due: timerDue, db, now: now)
+        case .contact(let contact):
+            return try escalateScreening(contact: contact, due: timerDue, db, now: now)
         case .request(let enquiry, let request): (enquiryID, requestID) = (enquiry, request)
         case .enquiry(let enquiry): (enquiryID, requestID) = (enquiry, nil)
         }

@@ -32,7 +32,7 @@ enum DeskDocument {
         .significantContact: "Significant contact", .domesticAbuseNotification: "Domestic abuse notification",
         .rollReport: "School roll report", .rollRejection: "School roll file rejected",
         .danTriage: "Domestic abuse notification for triage", .earlyHelpNotice: "Early Help (from the DAN triage)",
-        .missingNotice: "Missing child",
+        .missingNotice: "Missing child", .contact: "Contact from a professional",
     ]
 
     static let missingTitles = [
@@ -43,7 +43,8 @@ enum DeskDocument {
     static func summary(type: DocumentType, _ object: [String: Any]) -> ItemSummary {
         let enquiry = object["enquiry"] as? [String: Any]
         let notification = object["notification"] as? [String: Any]
-        let subject = enquiry?["subject"] as? [String: Any]
+        let subject =
+            (enquiry?["subject"] as? [String: Any]) ?? (type == .contact ? object["child"] as? [String: Any] : nil)
         var reference =
             [
                 object["reference"], enquiry?["reference"], object["policeReference"], notification?["policeReference"],

@@ -28,6 +28,8 @@ public struct RoutingConfiguration: Sendable {
     public var notifications = NotificationRouting()
     /// Missing from home and care (missing and found reports, return interviews, placing authorities).
     public var missing = MissingRouting()
+    /// The front door (professionals' contacts and the SPA's screening).
+    public var frontDoor = FrontDoorRouting()
 
     public static func load(file path: String) throws -> RoutingConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -94,6 +96,7 @@ public struct RoutingConfiguration: Sendable {
         }
         if var section = try top.optionalMapping("notifications") { notifications = try NotificationRouting(&section) }
         if var section = try top.optionalMapping("missing") { missing = try MissingRouting(&section) }
+        if var section = try top.optionalMapping("frontDoor") { frontDoor = try FrontDoorRouting(&section) }
         try top.finish()
     }
 

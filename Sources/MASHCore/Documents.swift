@@ -45,6 +45,9 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case returnInterview = "mash.return-interview/1"
     case missingNotice = "mash.missing-notice/1"
     case returnInterviewRequest = "mash.return-interview-request/1"
+    case contact = "mash.contact/1"
+    case screening = "mash.screening/1"
+    case contactOutcome = "mash.contact-outcome/1"
 }
 
 extension DocumentReader {

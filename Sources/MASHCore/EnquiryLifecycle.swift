@@ -34,12 +34,15 @@ public enum TimerOwner: Sendable, Equatable {
     /// A missing episode's return interview (clock `return-interview`), or the chase of its placing authority
     /// (clock `authority-interview`).
     case missingEpisode(String, chase: Bool)
+    /// A professional's contact waiting for the SPA's screening (clock `screening`).
+    case contact(String)
 
     public init(clock: String, enquiryColumn: String, requestColumn: String?) {
         switch (clock, requestColumn) {
         case ("encompass", let notice?): self = .encompassNotice(notice: notice, dan: enquiryColumn)
         case ("return-interview", _): self = .missingEpisode(enquiryColumn, chase: false)
         case ("authority-interview", _): self = .missingEpisode(enquiryColumn, chase: true)
+        case ("screening", _): self = .contact(enquiryColumn)
         case (_, let request?): self = .request(enquiry: enquiryColumn, request: request)
         case (_, nil): self = .enquiry(enquiryColumn)
         }
@@ -148,7 +151,7 @@ public struct EnquiryLifecycle: Sendable, Equatable {
         switch owner {
         case .request(_, let id): requests.first { $0.id == id }?.status == .sent
         case .enquiry: status == .awaiting || status == .complete
-        case .encompassNotice, .missingEpisode: false
+        case .encompassNotice, .missingEpisode, .contact: false
         }
     }
 

@@ -38,6 +38,10 @@ public enum HubQueues {
     /// What goes to other local authorities (routing key `la-<code>`), into `authority.<la>.outbound`, which a
     /// shovel moves to the authority's own broker.
     public static let authoritiesExchange = "mash.authorities"
+    /// A portal's queue: the outcomes of its professionals' contacts.
+    public static let portalNotices = "portal.notices"
+    /// The intake routing key of contacts and screenings.
+    public static let contactRoutingKey = "contact"
     /// The intake routing key of missing and found reports and return interviews.
     public static let missingRoutingKey = "missing"
 }

@@ -9,7 +9,7 @@ public struct TestHub: Sendable {
     public static let parties =
         [
             "coordinator", "decision-maker", "practice-manager", "spa", "csc", "orchestra", "la-officer", "operator",
-            "dpo", "missing-coordinator", "la-kent",
+            "dpo", "missing-coordinator", "la-kent", "portal",
         ]
         + agencies + schools
     /// The sample schools of Config/schools, as key-holding parties.

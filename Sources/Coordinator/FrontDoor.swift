@@ -1,0 +1,200 @@
+import AMQP
+import Foundation
+import GRDB
+import MASHConfig
+import MASHCore
+import MASHProtocol
+import MASHReadModel
+import MASHRuntime
+import MASHService
+
+/// The front door (DESIGN.md flow 7): a professional's contact from the portal goes to the SPA to screen by the
+/// end of the next working day; the screening opens a MASH enquiry through the same consent gate and routing
+/// as the SPA's own, or closes the contact; the referrer is told the outcome in words for a professional.
+extension Coordinator {
+    static let contactBasis = LawfulBasis(article6: .publicTask, article9: .substantialPublicInterest)
+    static let contactPurpose = "A professional's contact to the SPA: screening (Children Act 1989 s17, s47)"
+    static let screeningClock = "screening"
+
+    private func contactSharing(_ contact: Contact, subjectRef: String) -> Sharing {
+        Sharing(
+            purpose: Self.contactPurpose, basis: Self.contactBasis, categories: [.personal, .specialCategory],
+            caseID: contact.id, subjectRef: subjectRef,
+            subjects: SubjectReference.list([contact.child] + contact.household, keyring: keyring))
+    }
+
+    /// A contact from a portal: kept (sealed), on the SPA's list, due screened by the close of the next working
+    /// day. A contact id seen before is ignored.
+    func receive(_ contact: Contact, from portal: String, asReceived: [UInt8], _ db: Database) throws
+        -> [OutboxMessage]
+    {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM contact WHERE id = ?"), arguments: [contact.id])
+            == true
+        {
+            logger.notice("contact already received; ignored", metadata: ["contact": "\(contact.id)"])
+            return []
+        }
+        let now = now()
+        let calendar = settings.calendar
+        let next = calendar.nextWorkingDay(after: calendar.localDate(of: now))
+        let due = calendar.session(on: next)?.closes ?? now.addingTimeInterval(86400)
+        let subjectRef = register.childRef(contact.child) ?? keyring.pseudonym(of: "contact:" + contact.id)
+        let sharing = contactSharing(contact, subjectRef: subjectRef)
+        try RecordOfSharing.append(
+            db, at: now, sender: portal, recipient: settings.identity, purpose: sharing.purpose,
+            lawfulBasis: sharing.basis, dataCategories: sharing.categories, messageID: contact.id,
+            enquiryID: contact.id, subjectRef: subjectRef, subjects: sharing.subjects)
+        try db.executeCached(
+            sql: """
+                INSERT INTO contact (id, reference, portal, referrer, received_at, screen_due, state, subject_ref,
+                    subjects, document)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                contact.id, contact.reference, portal, contact.referrer.staffID, now.timeIntervalSince1970,
+                due.timeIntervalSince1970, ContactState.received.rawValue, subjectRef, sharing.subjects,
+                Data(try sealForStore(asReceived, table: "contact", id: contact.id, scope: "contact:" + contact.id)),
+            ])
+        try addTimer(db, .breach, clock: Self.screeningClock, at: due, enquiry: contact.id, request: nil)
+        let screener = settings.routing.frontDoor.screeners.sorted().first ?? "spa"
+        metrics.increment("mash_contacts_total", [("portal", portal)])
+        return [
+            try disclose(
+                asReceived, .contact, to: screener, exchange: HubQueues.noticesExchange, routingKey: screener,
+                headers: ["x-mash-contact": contact.id, "x-mash-due": Instant.format(due)], sharing, db, now: now)
+        ]
+    }
+
+    /// The SPA's screening of a contact: recorded once; a MASH enquiry opened through the consent gate (a
+    /// screening the gate would refuse is refused whole, and the contact stays on the SPA's list); any other
+    /// decision tells the referrer at once.
+    func record(_ screening: Screening, from screener: String, messageID: String, _ db: Database) throws
+        -> [OutboxMessage]
+    {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT state, portal, subject_ref, document FROM contact WHERE id = ?"),
+                arguments: [screening.contactID])
+        else { throw Refusal(reason: "unknownContact", detail: "no contact \(screening.contactID)") }
+        guard row["state"] as String == ContactState.received.rawValue else {
+            throw Refusal(reason: "alreadyScreened", detail: "contact \(screening.contactID) was screened already")
+        }
+        let now = now()
+        let id = screening.contactID
+        let asReceived = try openFromStore(
+            Array(row["document"] as Data), table: "contact", id: id, scope: "contact:" + id)
+        let contact = try Contact(json: asReceived, source: "store contact \(id)", now: .distantFuture)
+        var messages: [OutboxMessage] = []
+        var opened: String?
+        if screening.decision == .mashEnquiry {
+            guard
+                let enquiry = screening.enquiry(
+                    id: UUID().uuidString.lowercased(), for: contact, receivedAt: now,
+                    lawfulBasis: LawfulBasis(
+                        article6: .publicTask, article9: .substantialPublicInterest, article10: .safeguardingChildren))
+            else { throw CorruptStore(detail: "a mash-enquiry screening without its enquiry") }
+            if case .failure(let refusal) = settings.routing.admit(enquiry) {
+                throw Refusal(reason: "consentRequired", detail: "contact \(id): \(refusal.reason)")
+            }
+            messages += try open(enquiry, from: screener, db)
+            opened = enquiry.id
+        }
+        try db.executeCached(
+            sql: """
+                UPDATE contact SET state = ?, decision = ?, screened_by = ?, screened_at = ?, enquiry_id = ?,
+                    feedback = ?
+                WHERE id = ?
+                """,
+            arguments: [
+                ContactState.screened.rawValue, screening.decision.rawValue, screening.screenedBy,
+                screening.screenedAt.timeIntervalSince1970, opened,
+                Data(
+                    try sealForStore(
+                        Array(screening.feedback.utf8), table: "contact.feedback", id: id, scope: "contact:" + id)),
+                id,
+            ])
+        try db.executeCached(
+            sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND clock = ? AND fired_at IS NULL",
+            arguments: [now.timeIntervalSince1970, id, Self.screeningClock])
+        metrics.increment("mash_screenings_total", [("decision", screening.decision.rawValue)])
+        if opened == nil {
+            messages.append(
+                try tellReferrer(
+                    contact, portal: row["portal"], subjectRef: row["subject_ref"],
+                    outcome: screening.decision.rawValue, words: screening.feedback, db, now: now))
+        }
+        return messages
+    }
+
+    /// The outcome for the professional who made the contact, in words for them: never a partner's findings.
+    private func tellReferrer(
+        _ contact: Contact, portal: String, subjectRef: String, outcome: String, words: String, _ db: Database,
+        now: Date
+    ) throws -> OutboxMessage {
+        let document: [String: Any] = [
+            "schema": DocumentType.contactOutcome.rawValue, "contactID": contact.id, "reference": contact.reference,
+            "referrer": contact.referrer.staffID, "outcome": outcome, "feedback": words, "at": Instant.format(now),
+        ]
+        try db.executeCached(
+            sql: "UPDATE contact SET state = ?, outcome = ?, told_at = ? WHERE id = ?",
+            arguments: [ContactState.told.rawValue, outcome, now.timeIntervalSince1970, contact.id])
+        return try disclose(
+            DocumentWriter.encode(document), .contactOutcome, to: portal, exchange: HubQueues.noticesExchange,
+            routingKey: HubQueues.portalNotices, headers: ["x-mash-contact": contact.id],
+            contactSharing(contact, subjectRef: subjectRef), db, now: now)
+    }
+
+    /// When a MASH enquiry opened from a contact is decided, the referrer is told what happens next.
+    func tellReferrer(ofEnquiry enquiryID: String, _ decision: Decision, _ db: Database, now: Date) throws
+        -> [OutboxMessage]
+    {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, portal, subject_ref, document FROM contact WHERE enquiry_id = ?"),
+                arguments: [enquiryID])
+        else { return [] }
+        let id: String = row["id"]
+        let contact = try Contact(
+            json: try openFromStore(Array(row["document"] as Data), table: "contact", id: id, scope: "contact:" + id),
+            source: "store contact \(id)", now: .distantFuture)
+        return [
+            try tellReferrer(
+                contact, portal: row["portal"], subjectRef: row["subject_ref"], outcome: decision.outcome.rawValue,
+                words: Self.referrerWords(decision.outcome), db, now: now)
+        ]
+    }
+
+    static func referrerWords(_ outcome: DecisionOutcome) -> String {
+        switch outcome {
+        case .noFurtherAction: "The MASH found no further action is needed from children's social care."
+        case .informationAndAdvice: "The MASH gave information and advice; no further action by children's social care."
+        case .earlyHelp: "The family is offered Early Help support."
+        case .singleAgency: "One agency will support the family; children's social care will take no further action."
+        case .childInNeedAssessment: "A social worker will assess the child's needs (a child in need assessment)."
+        case .strategyDiscussion: "Children's social care and the police are holding a strategy discussion."
+        }
+    }
+
+    /// The screening clock ran out with the contact still unscreened: the Practice Manager is told, once.
+    func escalateScreening(contact id: String, due: Date, _ db: Database, now: Date) throws -> [OutboxMessage] {
+        guard
+            try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM contact WHERE id = ?"), arguments: [id])
+                == ContactState.received.rawValue
+        else { return [] }
+        metrics.increment("mash_sla_breaches_total", [("clock", Self.screeningClock)])
+        let alert = Notice(
+            type: .slaAlert, enquiryID: id, event: .breach, clock: Self.screeningClock, dueBy: due,
+            reason: "Contact not screened by the end of the next working day", at: now)
+        return [try notice(alert, to: settings.practiceManager, exchange: HubQueues.alertsExchange)]
+    }
+}
+
+/// A contact's state in the store.
+enum ContactState: String {
+    /// On the SPA's list.
+    case received
+    /// Screened into a MASH enquiry; the referrer is told when it is decided.
+    case screened
+    /// The referrer has been sent the outcome.
+    case told
+}

@@ -1,0 +1,156 @@
+import AMQP
+import Coordinator
+import Foundation
+import GRDB
+import MASHCore
+import MASHTesting
+import Sealing
+import Testing
+
+private func object(_ opened: OpenedMessage) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(opened.payload)) as? [String: Any])
+}
+
+/// A teacher's contact about Ellie Testperson (the demonstration child every test agency holds).
+private func contact(consent: Contact.ParentalConsent = .given) -> Contact {
+    let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+    return Contact(
+        id: TestNames.messageID(), reference: "MC-\(Int.random(in: 100_000...999_999))", sentAt: now,
+        referrer: .init(
+            staffID: "t.okoro", name: "Tayo Okoro", organisation: "Sample Primary School (990001)",
+            role: "Designated Safeguarding Lead"),
+        child: Person(
+            forename: "Ellie", surname: "Testperson", dateOfBirth: LocalDate(year: 2016, month: 3, day: 14),
+            postcode: "ME4 4AA"),
+        household: [Person(role: "mother", forename: "Jo", surname: "Testperson")],
+        concern: "Bruising to Ellie's upper arm; she said her dad grabbed her.",
+        actionsTaken: "Recorded her words, told the head teacher.", parentsAware: consent == .given, consent: consent)
+}
+
+private func screening(
+    _ contact: Contact, _ decision: ScreeningDecision, enquiry: Screening.EnquiryRequest? = nil,
+    feedback: String = "Thank you: the MASH will look into this today."
+) -> Screening {
+    Screening(
+        contactID: contact.id, decision: decision, enquiry: enquiry,
+        rationale: "Disclosure of physical harm by a parent.", feedback: feedback, screenedBy: "rio.spa",
+        screenedAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
+}
+
+extension CoordinatorBrokerTests {
+    @Suite("The front door against the real broker: contacts, screening, feedback")
+    struct FrontDoorTests {
+        @Test(
+            "a teacher's contact reaches the SPA; screened into a Red enquiry with consent, answered and decided; the teacher's portal is told the outcome in words, without the agencies' findings"
+        )
+        func contactToOutcome() async throws {
+            try await Harness.with("front-door") { harness in
+                _ = try await harness.agencies(["police"])
+                try await harness.startInProcess()
+                let made = contact()
+                try await harness.send(made.json, type: .contact, from: "portal", routingKey: "contact")
+                let arrived = try await harness.take(1, from: "spa.notices", as: "spa")
+                #expect(arrived[0].type == "mash.contact/1")
+                #expect(try Contact(json: arrived[0].payload, source: "test") == made)
+
+                let dead = try await harness.admin.consume(queue: "coordinator.notifications.dlq")
+                // Only the SPA screens; and not without consent or an override.
+                try await harness.send(
+                    screening(made, .noFurtherAction).json, type: .screening, from: "practice-manager",
+                    routingKey: "contact")
+                let forged = try await dead.next(within: .seconds(30), "a screening from the Practice Manager")
+                #expect(forged.properties.headers["x-mash-reason"]?.string == "senderNotAllowed")
+                try forged.ack()
+                let noConsent = screening(
+                    made, .mashEnquiry,
+                    enquiry: .init(rag: .red, consent: .notGiven("not asked yet"), agencies: ["police"]))
+                try await harness.send(noConsent.json, type: .screening, from: "spa", routingKey: "contact")
+                let refused = try await dead.next(within: .seconds(30), "a screening without consent")
+                #expect(refused.properties.headers["x-mash-reason"]?.string == "consentRequired")
+                try refused.ack()
+                #expect(
+                    try harness.query { try String.fetchOne($0, sql: "SELECT state FROM contact") } == "received")
+
+                let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+                let red = screening(
+                    made, .mashEnquiry,
+                    enquiry: .init(rag: .red, consent: .given(by: "mother", at: now), agencies: ["police"]))
+                try await harness.send(red.json, type: .screening, from: "spa", routingKey: "contact")
+                let package = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                let opened = try object(package[0])
+                let enquiry = try #require(opened["enquiry"] as? [String: Any])
+                #expect(enquiry["reference"] as? String == made.reference)
+                #expect(enquiry["referrer"] as? String == "rio.spa")
+                let enquiryID = try #require(enquiry["id"] as? String)
+                try await harness.send(
+                    screening(made, .noFurtherAction).json, type: .screening, from: "spa", routingKey: "contact")
+                let twice = try await dead.next(within: .seconds(30), "a second screening")
+                #expect(twice.properties.headers["x-mash-reason"]?.string == "alreadyScreened")
+                try twice.ack()
+
+                let decision = Decision(
+                    enquiryID: enquiryID, outcome: .strategyDiscussion, rationale: "s47 threshold met.",
+                    decidedBy: "dm-jones", decidedAt: Date())
+                try await harness.send(decision.json, type: .decision, from: "decision-maker", routingKey: "decision")
+                let told = try await harness.take(1, from: "portal.notices", as: "portal")
+                let outcome = try object(told[0])
+                #expect(outcome["contactID"] as? String == made.id && outcome["referrer"] as? String == "t.okoro")
+                #expect(outcome["outcome"] as? String == "strategy-discussion")
+                #expect((outcome["feedback"] as? String)?.contains("strategy discussion") == true)
+                #expect(!String(decoding: told[0].payload, as: UTF8.self).contains("findings"))
+                #expect(!String(decoding: told[0].payload, as: UTF8.self).contains("s47 threshold met"))
+                #expect(
+                    try harness.query { try String.fetchOne($0, sql: "SELECT state FROM contact") } == "told")
+                // The record of sharing: the contact in, to the SPA, and the outcome to the portal.
+                let recipients = try harness.query {
+                    try String.fetchAll(
+                        $0, sql: "SELECT recipient FROM record_of_sharing WHERE enquiry_id = ? ORDER BY seq",
+                        arguments: [made.id])
+                }
+                #expect(recipients == ["coordinator", "spa", "portal"])
+            }
+        }
+
+        @Test(
+            "no further action tells the referrer at once with the SPA's advice; a contact not screened by the close of the next working day alerts the Practice Manager once"
+        )
+        func adviceAndClock() async throws {
+            try await Harness.with("front-door-clock") { harness in
+                try await harness.startInProcess()
+                let advised = contact()
+                try await harness.send(advised.json, type: .contact, from: "portal", routingKey: "contact")
+                _ = try await harness.take(1, from: "spa.notices", as: "spa")
+                try await harness.send(
+                    screening(advised, .noFurtherAction, feedback: "Keep recording; speak to the school nurse.").json,
+                    type: .screening, from: "spa", routingKey: "contact")
+                let told = try await harness.take(1, from: "portal.notices", as: "portal")
+                #expect(try object(told[0])["feedback"] as? String == "Keep recording; speak to the school nurse.")
+
+                let waiting = contact(consent: .notSought("telling the parents could put her at risk"))
+                try await harness.send(waiting.json, type: .contact, from: "portal", routingKey: "contact")
+                _ = try await harness.take(1, from: "spa.notices", as: "spa")
+                let due = try #require(
+                    try harness.query {
+                        try Double.fetchOne(
+                            $0, sql: "SELECT screen_due FROM contact WHERE id = ?", arguments: [waiting.id])
+                    })
+                harness.clockOffset.withLock { $0 = due - Date().timeIntervalSince1970 + 1 }
+                let alert = try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager")
+                let notice = try Notice(json: alert[0].payload, source: "test")
+                #expect(notice.enquiryID == waiting.id && notice.clock == "screening" && notice.event == .breach)
+                // Once: the next message there is another contact's alert, not this one's again.
+                let late = contact()
+                try await harness.send(late.json, type: .contact, from: "portal", routingKey: "contact")
+                _ = try await harness.take(1, from: "spa.notices", as: "spa")
+                let lateDue = try #require(
+                    try harness.query {
+                        try Double.fetchOne(
+                            $0, sql: "SELECT screen_due FROM contact WHERE id = ?", arguments: [late.id])
+                    })
+                harness.clockOffset.withLock { $0 = lateDue - Date().timeIntervalSince1970 + 1 }
+                let next = try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager")
+                #expect(try Notice(json: next[0].payload, source: "test").enquiryID == late.id)
+            }
+        }
+    }
+}
