@@ -116,7 +116,10 @@ public final class Desk: Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any] else {
             throw Refusal(reason: "invalidDocument", detail: "not a JSON object")
         }
-        let summary = DeskDocument.summary(type: type, object)
+        var summary = DeskDocument.summary(type: type, object)
+        if summary.dueAt == nil, let due = message.delivery.properties.headers["x-mash-due"]?.string {
+            summary.dueAt = Instant.parse(due)
+        }
         let context = Array("item:\(message.messageID)".utf8)
         let stored = try store.accept(
             db, id: message.messageID, type: type.rawValue, dueAt: summary.dueAt,
@@ -128,7 +131,29 @@ public final class Desk: Sendable {
             stored ? "item stored" : "item already stored; ignored",
             metadata: ["item": "\(message.messageID)", "type": "\(type.rawValue)"])
         metrics.increment("mash_desk_items_total", [("type", Inbox.outcome(of: type.rawValue))])
-        return []
+        return stored ? try receipt(for: type, summary, messageID: message.messageID) : []
+    }
+
+    /// On a portal, a referrer's feedback (a contact's outcome, a consultation's summary) is acknowledged to the
+    /// hub as soon as it is stored here, where the referrer sees it: that stops the hub's feedback clock.
+    private func receipt(for type: DocumentType, _ summary: ItemSummary, messageID: String) throws -> [OutboxMessage] {
+        guard configuration.actions.contains(.refer) else { return [] }
+        let kind: DeliveryReceipt.Kind
+        let about: String?
+        switch type {
+        case .contactOutcome: (kind, about) = (.contactOutcome, summary.contactID)
+        case .consultation: (kind, about) = (.consultation, summary.consultationID)
+        default: return []
+        }
+        guard let about else { throw Refusal(reason: "invalidDocument", detail: "\(type.rawValue) names no id") }
+        let receipt = DeliveryReceipt(
+            messageID: messageID, kind: kind, about: about,
+            receivedAt: Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down)))
+        return [
+            try sealed(
+                receipt.json, type: .deliveryReceipt, routingKey: HubQueues.contactRoutingKey,
+                headers: ["x-mash-receipt-for": messageID])
+        ]
     }
 
     // MARK: reading items (for the pages)
@@ -183,6 +208,8 @@ public final class Desk: Sendable {
         var enquiry: TriageOutcome.EnquiryRequest?
         /// A return interview's offer or the interview (its episode filled in from the item).
         var interview: ReturnInterview?
+        /// A contact's screening (its contact id filled in from the item).
+        var screening: Screening?
     }
 
     /// Records a decision, a triage outcome or an acknowledgement by `staffID` on an item, and sends what it
@@ -191,6 +218,11 @@ public final class Desk: Sendable {
         -> ActionResult
     {
         guard configuration.actions.contains(action) else { return .notAllowed("this desk does not \(action)") }
+        if let role = DeskRole.needed(for: action),
+            configuration.staff.first(where: { $0.id == staffID })?.roles.contains(role) != true
+        {
+            return .notAllowed("only staff with the \(role.rawValue) role may \(action.rawValue) (ask the desk's administrator)")
+        }
         guard let item = try await store.item(id) else { return .notAllowed("no such item") }
         if item.status == .done { return .already(by: item.actedBy, at: item.actedAt) }
         let summary = try summary(of: item)
@@ -256,6 +288,21 @@ public final class Desk: Sendable {
                     headers: ["x-mash-episode": episodeID]))
         case (.interview, _):
             return .notAllowed("only a found child's return interview is recorded")
+        case (.screen, .contact):
+            guard let contactID = summary.contactID else { return .notAllowed("the contact has no id") }
+            guard var screening = form.screening else { return .notAllowed("the screening form was empty") }
+            screening.contactID = contactID
+            screening.screenedBy = staffID
+            screening.screenedAt = at
+            result = screening.decision.rawValue
+            messages.append(
+                try sealed(
+                    screening.json, type: .screening, routingKey: HubQueues.contactRoutingKey,
+                    headers: ["x-mash-contact": contactID]))
+        case (.screen, _):
+            return .notAllowed("only a professional's contact is screened")
+        case (.consult, _), (.refer, _):
+            return .notAllowed("\(action.rawValue) is a form of its own, not an action on an item")
         }
         let store = self.store
         let outbox = self.outbox
@@ -278,6 +325,50 @@ public final class Desk: Sendable {
         metrics.increment("mash_desk_actions_total", [("action", action.rawValue)])
         logger.info("\(action.rawValue) recorded", metadata: ["item": "\(id)", "staff": "\(staffID)"])
         return .done
+    }
+
+    /// Sends a document a member of staff wrote on one of the desk's own forms (a contact, a consultation, a
+    /// correction asked for): kept in `sent` under its own key and put in the outbox in one transaction. A form
+    /// submitted twice (the same document id) sends nothing more; false then.
+    func send(
+        _ document: [UInt8], type: DocumentType, id: String, reference: String, by staffID: String,
+        headers: [String: String]
+    ) async throws -> Bool {
+        guard let action = Self.action(sending: type), configuration.actions.contains(action) else {
+            throw Refusal(reason: "notAllowed", detail: "this desk does not send \(type.rawValue)")
+        }
+        let message = try sealed(document, type: type, routingKey: HubQueues.contactRoutingKey, headers: headers)
+        let body = try contentKeys.seal(document, scope: "sent:\(id)", context: Array("sent:\(id)".utf8))
+        let (store, outbox, now) = (self.store, self.outbox, self.now)
+        let at = Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down))
+        let sent = try await outbox.write(now: now) { db in
+            guard
+                try store.recordSent(
+                    db, id: id, type: type.rawValue, reference: reference, staffID: staffID, at: at,
+                    messageID: message.messageID, body: body)
+            else { return false }
+            try outbox.enqueue(db, [message], now: now())
+            return true
+        }
+        guard sent else { return false }
+        base.withLock { $0?.relay.relay.current }?.submit([message])
+        metrics.increment("mash_desk_sent_total", [("type", Inbox.outcome(of: type.rawValue))])
+        logger.info("sent", metadata: ["type": "\(type.rawValue)", "id": "\(id)", "staff": "\(staffID)"])
+        return true
+    }
+
+    static func action(sending type: DocumentType) -> DeskAction? {
+        switch type {
+        case .contact, .consultationCorrection: .refer
+        case .consultation: .consult
+        default: nil
+        }
+    }
+
+    /// A sent document, opened.
+    func document(of record: SentRecord) throws -> [String: Any] {
+        let body = try contentKeys.open(record.body, scope: "sent:\(record.id)", context: Array("sent:\(record.id)".utf8))
+        return (try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:]
     }
 
     func sealed(_ payload: [UInt8], type: DocumentType, routingKey: String, headers: [String: String]) throws

@@ -85,6 +85,18 @@ public struct DeskCommand: AsyncParsableCommand {
         @Option(help: "Their name as the pages show it.")
         var name: String
 
+        @Option(
+            help: ArgumentHelp(
+                "A role they hold on this desk (repeat for more): spa screens contacts and records consultations.",
+                valueName: "role"))
+        var role: [String] = []
+
+        @Option(help: "On a portal: their organisation, as their contacts name it (\"Riverside Primary School\").")
+        var organisation: String?
+
+        @Option(help: "On a portal: their job title (\"Designated Safeguarding Lead\").")
+        var jobTitle: String?
+
         @Flag(help: "Read the password from standard input instead of prompting.")
         var passwordStdin = false
 
@@ -94,8 +106,13 @@ public struct DeskCommand: AsyncParsableCommand {
             guard DeskConfiguration.isStaffID(id) else {
                 throw ValidationError("--id '\(id)': use letters, digits, '.', '-' or '_' (at most 64)")
             }
-            guard !name.isEmpty, !name.contains("\""), !name.contains("\n") else {
-                throw ValidationError("--name must be a name without quotes or new lines")
+            for (option, text) in [("--name", name), ("--organisation", organisation ?? "x"), ("--job-title", jobTitle ?? "x")]
+            where text.isEmpty || text.contains("\"") || text.contains("\n") || text.contains("\\") {
+                throw ValidationError("\(option) must be words without quotes, backslashes or new lines")
+            }
+            for text in role where DeskRole(rawValue: text) == nil {
+                throw ValidationError(
+                    "--role '\(text)' is not a role: \(DeskRole.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
 
@@ -114,7 +131,11 @@ public struct DeskCommand: AsyncParsableCommand {
                 text += (text.hasSuffix("\n") ? "" : "\n") + "staff:"
             }
             if !text.hasSuffix("\n") { text += "\n" }
-            text += "  - { id: \(id), name: \"\(name)\", passwordHash: \"\(hash)\" }\n"
+            var entry = "id: \(id), name: \"\(name)\""
+            if !role.isEmpty { entry += ", roles: [\(role.joined(separator: ", "))]" }
+            if let organisation { entry += ", organisation: \"\(organisation)\"" }
+            if let jobTitle { entry += ", jobTitle: \"\(jobTitle)\"" }
+            text += "  - { \(entry), passwordHash: \"\(hash)\" }\n"
             // Checked before it is written: a file this makes must load.
             _ = try DeskConfiguration(yaml: text, file: config)
             try text.write(toFile: config, atomically: true, encoding: .utf8)

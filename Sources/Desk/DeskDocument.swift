@@ -19,6 +19,11 @@ struct ItemSummary: Sendable, Equatable, Codable {
     /// A missing notice: its episode, and which document it carries (`missing`, `found`, `interview`).
     var episodeID: String?
     var report: String?
+    /// The front door: the contact or consultation an item is about, and on a portal the professional whose it
+    /// is (nobody else on the portal sees it).
+    var contactID: String?
+    var consultationID: String?
+    var owner: String?
 }
 
 /// A document laid out for a person: labelled fields, groups and lists in a sensible order, UK dates and
@@ -33,6 +38,8 @@ enum DeskDocument {
         .rollReport: "School roll report", .rollRejection: "School roll file rejected",
         .danTriage: "Domestic abuse notification for triage", .earlyHelpNotice: "Early Help (from the DAN triage)",
         .missingNotice: "Missing child", .contact: "Contact from a professional",
+        .contactOutcome: "Outcome of your contact", .consultation: "No-name consultation",
+        .consultationCorrection: "Correction asked for a consultation",
     ]
 
     static let missingTitles = [
@@ -86,7 +93,7 @@ enum DeskDocument {
             reference = (document["policeReference"] as? String) ?? (object["episodeID"] as? String) ?? reference
             dueAt = report == "found" ? (object["interviewDue"] as? String).flatMap(Instant.parse) : nil
         }
-        return ItemSummary(
+        var summary = ItemSummary(
             title: title, reference: reference, about: about,
             rag: ((object["rag"] ?? enquiry?["rag"]) as? String), dueAt: dueAt,
             enquiryID: (object["enquiryID"] ?? enquiry?["id"]) as? String,
@@ -96,6 +103,31 @@ enum DeskDocument {
             episodeID: type == .missingNotice || (type == .slaAlert && object["clock"] as? String == "return-interview")
                 ? (object["episodeID"] ?? object["enquiryID"]) as? String : nil,
             report: type == .missingNotice ? object["report"] as? String : nil)
+        switch type {
+        case .contact: summary.contactID = object["id"] as? String
+        case .contactOutcome:
+            summary.contactID = object["contactID"] as? String
+            summary.owner = object["referrer"] as? String
+            if let outcome = object["outcome"] as? String { summary.title = "Outcome: \(contactOutcomeName(outcome))" }
+        case .consultation:
+            summary.consultationID = object["id"] as? String
+            summary.owner = (object["professional"] as? [String: Any])?["staffID"] as? String
+        case .consultationCorrection: summary.consultationID = object["consultationID"] as? String
+        default: break
+        }
+        return summary
+    }
+
+    /// A contact's outcome in words: a screening decision's or a MASH decision's.
+    static func contactOutcomeName(_ code: String) -> String {
+        if let decision = DecisionOutcome(rawValue: code) { return outcomeName(decision) }
+        switch ScreeningDecision(rawValue: code) {
+        case .noFurtherAction: return "No further action"
+        case .earlyHelp: return "Early Help"
+        case .assessment: return "Social work assessment"
+        case .mashEnquiry: return "MASH enquiry"
+        case nil: return words(code)
+        }
     }
 
     static func triageName(_ decision: TriageDecision) -> String {

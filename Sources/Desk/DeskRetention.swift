@@ -19,7 +19,10 @@ extension Desk {
     func purge(at now: Date) async throws -> [RetentionSchedule.Kind: Int] {
         guard let schedule = configuration.retention else { return [:] }
         let tables =
-            [(kind: RetentionSchedule.Kind.deskItems, table: itemTable)]
+            [
+                (kind: RetentionSchedule.Kind.deskItems, table: itemTable),
+                (kind: .deskItems, table: RetainedTable(table: "sent", id: "id", start: "sent_at", scope: "sent:")),
+            ]
             + RetainedTable.messageIDs.map { (kind: RetentionSchedule.Kind.inboxIDs, table: $0) }
         var purged = try await Purge.run(tables, schedule: schedule, in: store.queue, keys: contentKeys, now: now)
             .purged

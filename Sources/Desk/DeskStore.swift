@@ -32,6 +32,19 @@ struct StoredItem: Sendable {
     var restrictedBy: String?
 }
 
+/// A document a member of staff sent from one of the desk's forms.
+struct SentRecord: Sendable {
+    var id: String
+    var type: String
+    var reference: String
+    var staffID: String
+    var sentAt: Date
+    /// Sealed under the record's own key (scope `sent:<id>`).
+    var body: [UInt8]
+    /// When the broker confirmed the hub's intake has it (nil: still in the desk's outbox).
+    var deliveredAt: Date?
+}
+
 /// A signed-in member of staff, as the session table knows them.
 struct StaffSession: Sendable {
     var staffID: String
@@ -103,7 +116,70 @@ final class DeskStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v4: what staff sent") { db in
+            try db.execute(
+                sql: """
+                    -- What the desk's own staff sent the hub from a form (a portal's contacts, the SPA's
+                    -- consultations): the document sealed under its own key, and who sent it.
+                    CREATE TABLE sent (
+                        id TEXT PRIMARY KEY,          -- the document's own id
+                        type TEXT NOT NULL,           -- the document type
+                        reference TEXT NOT NULL,      -- what the sender quotes (MC-..., NNC-...)
+                        staff_id TEXT NOT NULL,       -- on a portal, the only one who sees it
+                        sent_at REAL NOT NULL,
+                        message_id TEXT NOT NULL,     -- the outbox message that carries it
+                        body BLOB NOT NULL
+                    );
+                    CREATE INDEX sent_by ON sent (staff_id, type, sent_at);
+                    """)
+        }
         return migrator
+    }
+
+    /// Keeps what a member of staff sent, in the transaction that puts it in the outbox; false if a document
+    /// with this id was sent before (a form submitted twice).
+    func recordSent(
+        _ db: Database, id: String, type: String, reference: String, staffID: String, at: Date, messageID: String,
+        body: [UInt8]
+    ) throws -> Bool {
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO sent (id, type, reference, staff_id, sent_at, message_id, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [id, type, reference, staffID, at.timeIntervalSince1970, messageID, Data(body)])
+        return db.changesCount == 1
+    }
+
+    /// What was sent, of one type, by one member of staff (nil: by anyone), the latest first, with when the
+    /// broker confirmed it reached the hub's intake.
+    func sent(type: String, by staffID: String?) async throws -> [SentRecord] {
+        try await queue.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT sent.*, outbox.published_at FROM sent LEFT JOIN outbox USING (message_id)
+                    WHERE type = ? AND (? IS NULL OR staff_id = ?) ORDER BY sent_at DESC
+                    """, arguments: [type, staffID, staffID]
+            ).map(Self.sent)
+        }
+    }
+
+    func sentRecord(_ id: String) async throws -> SentRecord? {
+        try await queue.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT sent.*, outbox.published_at FROM sent LEFT JOIN outbox USING (message_id) WHERE id = ?",
+                arguments: [id]
+            ).map(Self.sent)
+        }
+    }
+
+    private static func sent(_ row: Row) -> SentRecord {
+        SentRecord(
+            id: row["id"], type: row["type"], reference: row["reference"], staffID: row["staff_id"],
+            sentAt: Date(timeIntervalSince1970: row["sent_at"]), body: Array(row["body"] as Data),
+            deliveredAt: (row["published_at"] as Double?).map { Date(timeIntervalSince1970: $0) })
     }
 
     /// Stores an item, in the pump's transaction; false if it was stored before.

@@ -40,6 +40,19 @@ struct DeskWeb {
         router.get("/triage") { request, _ in try await pages.triage(request) }
         router.get("/missing") { request, _ in try await pages.missing(request) }
         router.get("/panel") { request, _ in try await pages.panel(request) }
+        router.get("/contacts") { request, _ in try await pages.contacts(request) }
+        router.get("/contacts/new") { request, _ in try await pages.newContact(request) }
+        router.post("/contacts") { request, _ in try await pages.sendContact(request) }
+        router.get("/contacts/{id}") { request, context in
+            try await pages.contact(request, id: context.parameters.get("id") ?? "")
+        }
+        router.get("/screening") { request, _ in try await pages.screeningList(request) }
+        router.get("/consultations") { request, _ in try await pages.consultations(request) }
+        router.get("/consultations/new") { request, _ in try await pages.newConsultation(request) }
+        router.post("/consultations") { request, _ in try await pages.recordConsultation(request) }
+        router.post("/items/{id}/correction") { request, context in
+            try await pages.askCorrection(request, item: context.parameters.get("id") ?? "")
+        }
         router.get("/items/{id}") { request, context in
             try await pages.item(request, id: context.parameters.get("id") ?? "")
         }
@@ -131,6 +144,8 @@ struct Pages: Sendable {
         var record: String?
         /// The checkboxes (`theme`, `flag`), each name given once per box ticked.
         var multiple: [String: [String]] = [:]
+        /// Every field by name (its first value): the front door's forms read these.
+        var values: [String: String] = [:]
 
         enum CodingKeys: String, CodingKey {
             case csrf, staff, password, outcome, rationale, decision, child, rag, consent, givenBy, ground, details
@@ -144,8 +159,11 @@ struct Pages: Sendable {
         var form = (try? URLEncodedFormDecoder().decode(Form.self, from: text)) ?? Form()
         var components = URLComponents()
         components.percentEncodedQuery = text.replacingOccurrences(of: "+", with: "%20")
-        for item in components.queryItems ?? [] where item.name == "theme" || item.name == "flag" {
-            form.multiple[item.name, default: []].append(item.value ?? "")
+        for item in components.queryItems ?? [] {
+            if item.name == "theme" || item.name == "flag" {
+                form.multiple[item.name, default: []].append(item.value ?? "")
+            }
+            if form.values[item.name] == nil { form.values[item.name] = item.value ?? "" }
         }
         return form
     }
@@ -168,6 +186,8 @@ struct Pages: Sendable {
                 "name": staff.account.name, "id": staff.account.id, "csrf": staff.session.csrf,
                 "triage": configuration.actions.contains(.triage),
                 "missing": configuration.shows.contains(.missingNotice),
+                "refer": configuration.actions.contains(.refer), "screen": configuration.actions.contains(.screen),
+                "consult": configuration.actions.contains(.consult),
             ]
         } else {
             context["staff"] = false
@@ -281,7 +301,8 @@ struct Pages: Sendable {
     func inbox(_ request: Request) async throws -> Response {
         guard let staff = try await staff(request) else { return .redirect(to: "/sign-in") }
         let now = now()
-        let items = try await desk.summaries()
+        // On a portal each professional sees only what is theirs.
+        let items = try await desk.summaries().filter { $0.1.owner.map { $0 == staff.account.id } ?? true }
         await log.record("inbox", staff: staff.account.id, detail: "\(items.count) items listed", at: now)
         let rows: [[String: Any]] = items.map { item, summary in
             var row = describe(item, summary, now: now)
@@ -309,10 +330,14 @@ struct Pages: Sendable {
                 case .triage: "Triaged"
                 case .acknowledge, nil: "Acknowledged"
                 case .interview: "Interview recorded"
+                case .screen: "Screened"
+                case .consult, .refer: "Sent"
                 }
             let chosen = item.result.flatMap { code in
                 item.action == DeskAction.interview.rawValue
                     ? Self.interviewResult(code)
+                    : item.action == DeskAction.screen.rawValue
+                    ? DeskDocument.contactOutcomeName(code)
                     : DecisionOutcome(rawValue: code).map(DeskDocument.outcomeName)
                         ?? TriageDecision(rawValue: code).map(DeskDocument.triageName)
             }
@@ -332,8 +357,13 @@ struct Pages: Sendable {
 
     func item(_ request: Request, id: String, notice: String? = nil) async throws -> Response {
         guard let staff = try await staff(request) else { return .redirect(to: "/sign-in") }
-        guard let opened = try await desk.open(id) else {
-            await log.record("not-found", staff: staff.account.id, item: id, at: now())
+        // On a portal, another professional's item is as not found (and the attempt is logged).
+        let found = try await desk.open(id: id, markingSeen: false)
+        guard let peek = found, peek.summary.owner.map({ $0 == staff.account.id }) ?? true,
+            let opened = try await desk.open(id)
+        else {
+            await log.record(
+                found == nil ? "not-found" : "not-theirs", staff: staff.account.id, item: id, at: now())
             return message(
                 "Not found", "There is no such item on this desk.", staff: staff, status: .notFound)
         }
@@ -381,8 +411,15 @@ struct Pages: Sendable {
             open && type == .missingNotice && opened.summary.report == "found"
                 && configuration.actions.contains(.interview)
             ? Self.interviewForm(staffID: staff.account.id, now: now()) : false
+        values["screen"] =
+            open && type == .contact && configuration.actions.contains(.screen)
+            ? Self.screeningForm().merging(["mayScreen": staff.account.may(.screen)]) { $1 } : false
+        values["consultation"] =
+            type == .consultation && configuration.actions.contains(.refer)
+            ? ["reference": opened.summary.reference] : false
         values["acknowledge"] =
             open && type != .decisionPackage && type != .danTriage && values["interview"] as? Bool == false
+                && values["screen"] as? Bool == false
                 && configuration.actions.contains(.acknowledge)
             ? (type == .encompassNotice
                 ? "Acknowledge this notice (tells the hub it has been received)" : "Mark as dealt with")
@@ -403,10 +440,13 @@ struct Pages: Sendable {
             return message("Not found", "There is no such action.", staff: staff, status: .notFound)
         }
         let form: Desk.ActionForm
-        switch action == .interview
-            ? Self.interviewAction(fields, by: staff.account.id, now: now())
-            : Self.actionForm(fields, by: staff.account.id, at: now())
-        {
+        let read =
+            switch action {
+            case .interview: Self.interviewAction(fields, by: staff.account.id, now: now())
+            case .screen: Self.screeningAction(fields, by: staff.account.id, now: now())
+            default: Self.actionForm(fields, by: staff.account.id, at: now())
+            }
+        switch read {
         case .success(let read): form = read
         case .failure(let problem):
             await log.record("refused", staff: staff.account.id, item: id, detail: problem.reason, at: now())
@@ -426,6 +466,11 @@ struct Pages: Sendable {
                     form.interview?.concludes == false
                         ? "The offer was recorded and sent to the hub. Record the interview here once it is held."
                         : "The return interview was recorded and sent to the hub; its clock has stopped."
+                case .screen:
+                    form.screening?.decision == .mashEnquiry
+                        ? "Screening recorded: the hub opens the MASH enquiry, and tells the referrer when it is decided."
+                        : "Screening recorded and sent to the hub; the referrer is told the outcome."
+                case .consult, .refer: "Sent to the hub."
                 }
             return try await item(request, id: id, notice: notice)
         case .already(let by, let at):

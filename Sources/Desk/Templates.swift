@@ -8,7 +8,8 @@ enum Templates {
         for (name, text) in [
             ("header", header), ("footer", footer), ("sign-in", signIn), ("inbox", inbox), ("item", item),
             ("fields", fields), ("message", message), ("triage", triage), ("missing", missing), ("panel", panel),
-            ("episodes", episodes),
+            ("episodes", episodes), ("contacts", contacts), ("contact-form", contactForm), ("contact", contact),
+            ("screening", screening), ("consultations", consultations), ("consultation-form", consultationForm),
         ] {
             try library.register(text, named: name)
         }
@@ -33,6 +34,9 @@ enum Templates {
         <a href="/inbox">Inbox</a>
         {{#triage}}<a href="/triage">DAN triage</a>{{/triage}}
         {{#missing}}<a href="/missing">Missing: daily review</a><a href="/panel">Panel list</a>{{/missing}}
+        {{#refer}}<a href="/contacts">My contacts</a><a href="/contacts/new">Make a contact</a>{{/refer}}
+        {{#screen}}<a href="/screening">Contacts to screen</a>{{/screen}}
+        {{#consult}}<a href="/consultations">No-name consultations</a>{{/consult}}
         <span>Signed in as {{name}} ({{id}})</span>
         <form method="post" action="/sign-out"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>
         </nav>
@@ -178,6 +182,47 @@ enum Templates {
         </form>
         </section>
         {{/interview}}
+        {{#screen}}
+        <section aria-labelledby="screen-heading">
+        <h2 id="screen-heading">Screen this contact</h2>
+        {{^mayScreen}}<p class="problem">Only staff with the SPA role may screen contacts. Ask the desk's administrator.</p>{{/mayScreen}}
+        <form method="post" action="/items/{{id}}/screen">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <fieldset>
+        <legend>Screening decision</legend>
+        {{#decisions}}<p class="choice"><input type="radio" id="decision-{{value}}" name="decision" value="{{value}}" required><label for="decision-{{value}}">{{text}}</label></p>{{/decisions}}
+        </fieldset>
+        <p><label for="rationale">Rationale (kept on the record; not sent to the referrer)</label><textarea id="rationale" name="rationale" rows="4" required></textarea></p>
+        <p><label for="feedback">What the referrer is told (the advice, or what happens next; never a partner's information)</label><textarea id="feedback" name="feedback" rows="3" required></textarea></p>
+        <fieldset>
+        <legend>Only for a MASH enquiry</legend>
+        <p><label for="rag">RAG rating</label><select id="rag" name="rag"><option value="">Choose a rating</option><option value="red">Red (partners within 4 working hours)</option><option value="amber">Amber (decision within 1 working day)</option><option value="green">Green (decision within 1 working day)</option></select></p>
+        <p><label for="agencies">Agencies to ask, separated by commas (leave empty for the RAG rating's usual agencies; required with an override)</label><input id="agencies" name="agencies"></p>
+        <fieldset>
+        <legend>Consent</legend>
+        <p class="choice"><input type="radio" id="consent-given" name="consent" value="given"><label for="consent-given">Consent given</label></p>
+        <p class="choice"><input type="radio" id="consent-override" name="consent" value="override"><label for="consent-override">Consent overridden, agreed with the agencies that own the information</label></p>
+        </fieldset>
+        <p><label for="givenBy">If consent was given: by whom (a role, such as mother; not a name)</label><input id="givenBy" name="givenBy"></p>
+        <p><label for="ground">If overridden: the ground</label><select id="ground" name="ground"><option value="">Choose a ground</option>{{#grounds}}<option value="{{value}}">{{text}}</option>{{/grounds}}</select></p>
+        <p><label for="details">Details of the override</label><textarea id="details" name="details" rows="3"></textarea></p>
+        <p><label for="agreedBy">Who agreed for the agencies (role and agency, such as "DS Patel, Police MASH")</label><input id="agreedBy" name="agreedBy"></p>
+        </fieldset>
+        <p><button type="submit">Record the screening</button></p>
+        </form>
+        </section>
+        {{/screen}}
+        {{#consultation}}
+        <section aria-labelledby="correction-heading">
+        <h2 id="correction-heading">Is this summary wrong?</h2>
+        <form method="post" action="/items/{{id}}/correction">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <p><label for="text">What is wrong and what it should say (do not name the child or family)</label><textarea id="text" name="text" rows="3" required></textarea></p>
+        <p><button type="submit">Ask for a correction</button></p>
+        </form>
+        <p><a href="/contacts/new?consultation={{reference}}">Make a contact from this consultation</a></p>
+        </section>
+        {{/consultation}}
         {{#acknowledge}}
         <form method="post" action="/items/{{id}}/acknowledge">
         <input type="hidden" name="csrf" value="{{csrf}}">

@@ -16,6 +16,49 @@ public enum DeskAction: String, Sendable, CaseIterable {
     /// Record the offer of a return interview, or the interview itself, on a found child
     /// (`mash.return-interview/1` to the hub).
     case interview
+    /// Screen a professional's contact (`mash.screening/1` to the hub); staff need the `spa` role.
+    case screen
+    /// Record a no-name consultation (`mash.consultation/1` to the hub); staff need the `spa` role.
+    case consult
+    /// Send contacts to the SPA from the referral form (`mash.contact/1`), and ask for a consultation's summary
+    /// to be corrected: the portal's staff are the professionals themselves.
+    case refer
+}
+
+/// What a member of staff is at a desk, beyond signing in: the actions that need it refuse anyone without it.
+public enum DeskRole: String, Sendable, CaseIterable {
+    /// A Referral and Information Officer, a social worker or the Practice Manager of the Single Point of Access:
+    /// screens contacts and records no-name consultations.
+    case spa
+
+    /// The actions only this role may take.
+    public var actions: Set<DeskAction> {
+        switch self {
+        case .spa: [.screen, .consult]
+        }
+    }
+
+    /// The role an action needs, if any.
+    public static func needed(for action: DeskAction) -> DeskRole? {
+        allCases.first { $0.actions.contains(action) }
+    }
+}
+
+/// The No-Name Consultation Service's hours (`consultations:` on the SPA's desk): its own daily hours on the
+/// working calendar's days, bank holidays excluded.
+public struct ConsultationHours: Sendable {
+    public var calendar: WorkingCalendar
+
+    public init(calendar: WorkingCalendar) { self.calendar = calendar }
+
+    /// 09:30–12:30, Monday to Friday, Europe/London.
+    public static func standard(holidays: Set<LocalDate>) -> ConsultationHours {
+        let hours = WorkingCalendar.Hours(opens: TimeOfDay(9, 30), closes: TimeOfDay(12, 30))
+        return ConsultationHours(
+            calendar: WorkingCalendar(
+                timeZone: TimeZone(identifier: "Europe/London")!, hours: [1: hours, 2: hours, 3: hours, 4: hours, 5: hours],
+                holidays: holidays))
+    }
 }
 
 /// A member of staff who may sign in to a desk.
@@ -24,11 +67,26 @@ public struct StaffAccount: Sendable, Equatable {
     public var name: String
     /// bcrypt (`$2b$…`), made by `mash-desk user add`.
     public var passwordHash: String
+    public var roles: Set<DeskRole>
+    /// On the portal: the professional's organisation (a school, a GP practice) and job title, which their
+    /// contacts carry.
+    public var organisation: String?
+    public var jobTitle: String?
 
-    public init(id: String, name: String, passwordHash: String) {
+    public init(
+        id: String, name: String, passwordHash: String, roles: Set<DeskRole> = [], organisation: String? = nil,
+        jobTitle: String? = nil
+    ) {
         self.id = id
         self.name = name
         self.passwordHash = passwordHash
+        self.roles = roles
+        self.organisation = organisation
+        self.jobTitle = jobTitle
+    }
+
+    public func may(_ action: DeskAction) -> Bool {
+        DeskRole.needed(for: action).map(roles.contains) ?? true
     }
 }
 
@@ -69,6 +127,8 @@ public struct DeskConfiguration: Sendable {
     /// Who the Missing and Exploitation Panel's list holds (`panel: {episodes: 3, within: 90d}`), on a desk that
     /// shows missing notices.
     public var panel = PanelRule()
+    /// The No-Name Consultation Service's hours, on a desk that records consultations.
+    public var consultationHours: ConsultationHours?
 
     public static func load(file path: String) throws -> DeskConfiguration {
         try DeskConfiguration(top: try ConfigMapping.load(file: path))
@@ -119,6 +179,36 @@ public struct DeskConfiguration: Sendable {
         if actions.contains(.interview), !shows.contains(.missingNotice) {
             throw top.error("actions", "interview needs mash.missing-notice/1 in shows")
         }
+        if actions.contains(.screen), !shows.contains(.contact) {
+            throw top.error("actions", "screen needs mash.contact/1 in shows")
+        }
+        if actions.contains(.refer), !shows.contains(.contactOutcome) {
+            throw top.error("actions", "refer needs mash.contact-outcome/1 in shows")
+        }
+        if var section = try top.optionalMapping("consultations") {
+            let holidaysFile = try section.path("holidays")
+            let holidays: Set<LocalDate>
+            do {
+                holidays = try BankHolidays.englandAndWales(file: holidaysFile)
+            } catch {
+                throw section.error("holidays", "cannot read \(holidaysFile): \(error)")
+            }
+            var hours = ConsultationHours.standard(holidays: holidays)
+            if let text = try section.optionalString("hours") {
+                guard let (opens, closes) = Self.hours(text) else {
+                    throw section.error("hours", "'\(text)' is not opening hours such as 09:30-12:30")
+                }
+                let day = WorkingCalendar.Hours(opens: opens, closes: closes)
+                hours = ConsultationHours(
+                    calendar: WorkingCalendar(
+                        timeZone: hours.calendar.timeZone, hours: [1: day, 2: day, 3: day, 4: day, 5: day],
+                        holidays: holidays))
+            }
+            try section.finish()
+            consultationHours = hours
+        } else if actions.contains(.consult) {
+            throw top.error("consultations", "is required with the consult action (the service's hours)")
+        }
         if var section = try top.optionalMapping("panel") {
             let episodes = try section.optionalInt("episodes") ?? 3
             guard episodes >= 1 else { throw section.error("episodes", "must be 1 or more") }
@@ -157,7 +247,24 @@ public struct DeskConfiguration: Sendable {
                 guard hash.hasPrefix("$2"), hash.count == 60 else {
                     throw entry.error("passwordHash", "is not a bcrypt hash: make one with mash-desk user add")
                 }
-                staff.append(StaffAccount(id: id, name: try entry.string("name"), passwordHash: hash))
+                let name = try entry.string("name")
+                var roles: Set<DeskRole> = []
+                for text in try entry.optionalStrings("roles") ?? [] {
+                    guard let role = DeskRole(rawValue: text) else {
+                        throw entry.error(
+                            "roles", "'\(text)' is not a role: \(DeskRole.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    roles.insert(role)
+                }
+                staff.append(
+                    StaffAccount(
+                        id: id, name: name, passwordHash: hash, roles: roles,
+                        organisation: try entry.optionalString("organisation"),
+                        jobTitle: try entry.optionalString("jobTitle")))
+                if actions.contains(.refer), staff.last?.organisation == nil || staff.last?.jobTitle == nil {
+                    throw entry.error(
+                        "organisation", "and jobTitle are required on a portal: a contact says who made it")
+                }
                 try entry.finish()
             }
         }
@@ -170,6 +277,15 @@ public struct DeskConfiguration: Sendable {
         } catch let error as SealingError {
             throw ConfigurationError(file: file, line: nil, key: "keys", problem: error.message)
         }
+    }
+
+    /// `HH:MM-HH:MM`.
+    static func hours(_ text: String) -> (TimeOfDay, TimeOfDay)? {
+        let parts = text.split(separator: "-").map { $0.split(separator: ":").compactMap { Int($0) } }
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && (0..<24).contains($0[0]) && (0..<60).contains($0[1]) })
+        else { return nil }
+        let (opens, closes) = (TimeOfDay(parts[0][0], parts[0][1]), TimeOfDay(parts[1][0], parts[1][1]))
+        return opens < closes ? (opens, closes) : nil
     }
 
     public static func isStaffID(_ text: String) -> Bool {

@@ -49,6 +49,8 @@ public struct Contact: Sendable, Equatable {
     public var actionsTaken: String
     public var parentsAware: Bool
     public var consent: ParentalConsent
+    /// The no-name consultation this contact follows, by its reference (`NNC-…`), if any.
+    public var consultation: String?
 
     public init(
         id: String, reference: String, sentAt: Date, referrer: Referrer, child: Person, household: [Person] = [],
@@ -91,8 +93,9 @@ public struct Contact: Sendable, Equatable {
             }
             return person
         }
-        concern = try Self.text(&reader, "concern")
-        actionsTaken = try Self.text(&reader, "actionsTaken")
+        concern = try reader.text("concern")
+        actionsTaken = try reader.text("actionsTaken")
+        consultation = try reader.optionalIdentifier("consultation")
         guard let aware = try reader.optionalBool("parentsAware") else {
             throw reader.error("parentsAware", "is required (true or false)")
         }
@@ -120,14 +123,6 @@ public struct Contact: Sendable, Equatable {
         try reader.finish()
     }
 
-    static func text(_ reader: inout DocumentReader, _ key: String) throws -> String {
-        let text = try reader.string(key)
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw reader.error(key, "must not be empty")
-        }
-        return text
-    }
-
     public var json: [UInt8] {
         var who: [String: Any] = [
             "staffID": referrer.staffID, "name": referrer.name, "organisation": referrer.organisation,
@@ -147,6 +142,7 @@ public struct Contact: Sendable, Equatable {
             "actionsTaken": actionsTaken, "parentsAware": parentsAware, "consent": agreed,
         ]
         if !household.isEmpty { object["household"] = household.map(\.json) }
+        object["consultation"] = consultation
         return DocumentWriter.encode(object)
     }
 }
@@ -219,8 +215,8 @@ public struct Screening: Sendable, Equatable {
         } else {
             enquiry = nil
         }
-        rationale = try Contact.text(&reader, "rationale")
-        feedback = try Contact.text(&reader, "feedback")
+        rationale = try reader.text("rationale")
+        feedback = try reader.text("feedback")
         screenedBy = try reader.identifier("screenedBy")
         screenedAt = try reader.pastInstant("screenedAt")
         try reader.finish()

@@ -48,6 +48,9 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case contact = "mash.contact/1"
     case screening = "mash.screening/1"
     case contactOutcome = "mash.contact-outcome/1"
+    case consultation = "mash.consultation/1"
+    case consultationCorrection = "mash.consultation-correction/1"
+    case deliveryReceipt = "mash.delivery-receipt/1"
 }
 
 extension DocumentReader {

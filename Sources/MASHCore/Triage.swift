@@ -77,10 +77,7 @@ public struct TriageOutcome: Sendable, Equatable {
         } else {
             enquiry = nil
         }
-        rationale = try reader.string("rationale")
-        guard !rationale.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw reader.error("rationale", "must not be empty")
-        }
+        rationale = try reader.text("rationale")
         triagedBy = try reader.identifier("triagedBy")
         triagedAt = try reader.pastInstant("triagedAt")
         try reader.finish()
