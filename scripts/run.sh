@@ -43,7 +43,7 @@ parties=(coordinator decision-maker practice-manager spa csc orchestra la-office
 # The hub's staff (Config/staff.yaml): each signs operator requests with a key of their own.
 read -r -a staff <<<"$(sed -n 's/^  \([a-z0-9-]*\.[a-z0-9.-]*\):.*/\1/p' Config/staff.yaml | tr '\n' ' ')"
 # The desks the hub runs (Config/desks/<party>.yaml), each on its own HTTPS port from MASH_DESK_PORT (8441) on.
-desks=(decision-maker practice-manager spa school-990001 school-990002 missing-coordinator)
+desks=(decision-maker practice-manager spa school-990001 school-990002 missing-coordinator portal)
 desk_port_base=${MASH_DESK_PORT:-8441}
 # Broker users that get a line in `env`: whoever mashctl may act as.
 clients=(operator spa decision-maker police csc orchestra la-officer school-990001 school-990002)
@@ -96,14 +96,38 @@ desk_config() {
     sed -e "s#\.\./\.\./\.build/broker/#$MASH_BROKER_DIR/#g" -e "s#\.\./\.\./\.build/#$state/#g" \
         -e "s#@localhost:25671/#@localhost:$(broker_setting MASH_AMQPS_PORT)/#" -e "s#^  port: [0-9]*#  port: $port#" \
         -e "s#^retention: \.\./retention\.yaml#retention: $root/Config/retention.yaml#" \
+        -e "s#^  holidays: \.\./calendar/#  holidays: $root/Config/calendar/#" \
         "$shipped" >"$out"
     local password=$state/desks/$party.password
     if [ ! -f "$password" ]; then
         (umask 077; openssl rand -base64 18 | tr -d '\n' >"$password")
         new_passwords+=("$(printf '  %-18s https://localhost:%s/  staff id %-22s password %s' "$party" "$port" "$party.dev" "$(cat "$password")")")
     fi
+    # The portal's account is a professional (their contacts say who made them); the SPA's may screen.
+    local details=()
+    case $party in
+        portal) details=(--organisation "Riverside Primary School" --job-title "Designated Safeguarding Lead") ;;
+        spa) details=(--role spa) ;;
+    esac
     "$bin/mash-desk" user add --config "$out" --id "$party.dev" --name "Development account ($party)" \
-        --password-stdin <"$password" >/dev/null
+        "${details[@]}" --password-stdin <"$password" >/dev/null
+    # A second account on the front door's desks: another professional on the portal (who must not see the
+    # first one's contacts), and on the SPA's desk a reader without the spa role (who may not screen).
+    case $party in
+        portal) second_account "$party" "$party.other" "Second professional (portal)" \
+            --organisation "Hillside GP Surgery" --job-title "GP safeguarding lead" ;;
+        spa) second_account "$party" "$party.reader" "Reader without the spa role (spa)" ;;
+    esac
+}
+
+second_account() {
+    local party=$1 id=$2 name=$3 out=$run/desks/$1.yaml password=$state/desks/$2.password
+    shift 3
+    if [ ! -f "$password" ]; then
+        (umask 077; openssl rand -base64 18 | tr -d '\n' >"$password")
+        new_passwords+=("$(printf '  %-18s https://localhost:%s/  staff id %-22s password %s' "$party" "$(desk_port "$party")" "$id" "$(cat "$password")")")
+    fi
+    "$bin/mash-desk" user add --config "$out" --id "$id" --name "$name" "$@" --password-stdin <"$password" >/dev/null
 }
 
 # The desks' URLs, for make demo: party, URL, staff id, password file.
@@ -112,6 +136,8 @@ print_desks() {
     for party in "${desks[@]}"; do
         echo "$party https://localhost:$(desk_port "$party")/ $party.dev $state/desks/$party.password"
     done
+    echo "portal:other https://localhost:$(desk_port portal)/ portal.other $state/desks/portal.other.password"
+    echo "spa:reader https://localhost:$(desk_port spa)/ spa.reader $state/desks/spa.reader.password"
 }
 
 hub_pid=""
@@ -226,7 +252,7 @@ up() {
 
 make run: MASH is ready: the coordinator and ${#hub_agencies[@]} adapters in one mash-hub (pid $hub_pid), $(echo "$connections" | grep -c true) broker connections, all TLS (amqps://localhost:$tls_port, CA $tls/ca.pem)
   metrics and health: http://127.0.0.1:$operations_port/metrics (coordinator), :$((operations_port + 1))-$((operations_port + ${#hub_agencies[@]})) (adapters)
-  desks (HTTPS, the development CA $tls/ca.pem): $(print_desks | awk '{ printf "%s %s  ", $1, $2 }')
+  desks (HTTPS, the development CA $tls/ca.pem): $(print_desks | awk '$1 !~ /:/ { printf "%s %s  ", $1, $2 }')
   in another terminal:  eval "\$(make -s env)"   then   mashctl status   (or: make demo)
   Ctrl-C here stops everything gracefully (twice: at once). The whole log: $run/logs/hub.log
 

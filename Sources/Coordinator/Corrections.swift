@@ -323,6 +323,9 @@ extension Coordinator {
         let missing = settings.routing.missing
         if party == missing.coordinator { return to(HubQueues.noticesExchange, HubQueues.missingEpisodes) }
         if missing.authorities.contains(party) { return to(HubQueues.authoritiesExchange, party) }
+        if settings.routing.frontDoor.portals.contains(party) {
+            return to(HubQueues.noticesExchange, HubQueues.portalNotices)
+        }
         if let school = settings.schools.values.first(where: { $0.recipient == party }) {
             return to(HubQueues.noticesExchange, school.noticeQueue)
         }

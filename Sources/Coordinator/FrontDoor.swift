@@ -15,6 +15,8 @@ extension Coordinator {
     static let contactBasis = LawfulBasis(article6: .publicTask, article9: .substantialPublicInterest)
     static let contactPurpose = "A professional's contact to the SPA: screening (Children Act 1989 s17, s47)"
     static let screeningClock = "screening"
+    static let feedbackClock = "feedback"
+    static let summaryClock = "consultation-summary"
 
     private func contactSharing(_ contact: Contact, subjectRef: String) -> Sharing {
         Sharing(
@@ -47,12 +49,13 @@ extension Coordinator {
         try db.executeCached(
             sql: """
                 INSERT INTO contact (id, reference, portal, referrer, received_at, screen_due, state, subject_ref,
-                    subjects, document)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    subjects, consultation, document)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 contact.id, contact.reference, portal, contact.referrer.staffID, now.timeIntervalSince1970,
                 due.timeIntervalSince1970, ContactState.received.rawValue, subjectRef, sharing.subjects,
+                contact.consultation,
                 Data(try sealForStore(asReceived, table: "contact", id: contact.id, scope: "contact:" + contact.id)),
             ])
         try addTimer(db, .breach, clock: Self.screeningClock, at: due, enquiry: contact.id, request: nil)
@@ -135,9 +138,13 @@ extension Coordinator {
             "schema": DocumentType.contactOutcome.rawValue, "contactID": contact.id, "reference": contact.reference,
             "referrer": contact.referrer.staffID, "outcome": outcome, "feedback": words, "at": Instant.format(now),
         ]
+        let due = settings.calendar.sameTimeNextWorkingDay(after: now)
         try db.executeCached(
-            sql: "UPDATE contact SET state = ?, outcome = ?, told_at = ? WHERE id = ?",
-            arguments: [ContactState.told.rawValue, outcome, now.timeIntervalSince1970, contact.id])
+            sql: "UPDATE contact SET state = ?, outcome = ?, told_at = ?, feedback_due = ? WHERE id = ?",
+            arguments: [
+                ContactState.told.rawValue, outcome, now.timeIntervalSince1970, due.timeIntervalSince1970, contact.id,
+            ])
+        try addTimer(db, .breach, clock: Self.feedbackClock, at: due, enquiry: contact.id, request: nil)
         return try disclose(
             DocumentWriter.encode(document), .contactOutcome, to: portal, exchange: HubQueues.noticesExchange,
             routingKey: HubQueues.portalNotices, headers: ["x-mash-contact": contact.id],
@@ -185,6 +192,136 @@ extension Coordinator {
         let alert = Notice(
             type: .slaAlert, enquiryID: id, event: .breach, clock: Self.screeningClock, dueBy: due,
             reason: "Contact not screened by the end of the next working day", at: now)
+        return [try notice(alert, to: settings.practiceManager, exchange: HubQueues.alertsExchange)]
+    }
+}
+
+extension Coordinator {
+    static let consultationPurpose = "The No-Name Consultation Service's advice to a professional (no child identified)"
+
+    /// A no-name consultation recorded by the SPA: kept, and its summary sent to the professional's portal at
+    /// once; the portal's receipt is due within one working day of the consultation. An id seen before is ignored.
+    func record(_ consultation: Consultation, from screener: String, asReceived: [UInt8], _ db: Database) throws
+        -> [OutboxMessage]
+    {
+        if try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM consultation WHERE id = ?"), arguments: [consultation.id]) == true
+        {
+            return []
+        }
+        let now = now()
+        let portal = settings.routing.frontDoor.portals.sorted().first ?? "portal"
+        let due = settings.calendar.sameTimeNextWorkingDay(after: consultation.heldAt)
+        try db.executeCached(
+            sql: """
+                INSERT INTO consultation (id, reference, screener, portal, professional, held_at, received_at,
+                    summary_due, document)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                consultation.id, consultation.reference, screener, portal, consultation.professional.staffID,
+                consultation.heldAt.timeIntervalSince1970, now.timeIntervalSince1970, due.timeIntervalSince1970,
+                Data(
+                    try sealForStore(
+                        asReceived, table: "consultation", id: consultation.id,
+                        scope: "consultation:" + consultation.id)),
+            ])
+        try addTimer(db, .breach, clock: Self.summaryClock, at: due, enquiry: consultation.id, request: nil)
+        metrics.increment("mash_consultations_total", [("recommendation", consultation.recommendation.rawValue)])
+        // A consultation names no one: the ledger entry's subject is the consultation itself.
+        let sharing = Sharing(
+            purpose: Self.consultationPurpose, basis: Self.contactBasis, categories: [.personal],
+            caseID: consultation.id, subjectRef: keyring.pseudonym(of: "consultation:" + consultation.id))
+        try RecordOfSharing.append(
+            db, at: now, sender: screener, recipient: settings.identity, purpose: sharing.purpose,
+            lawfulBasis: sharing.basis, dataCategories: sharing.categories, messageID: consultation.id,
+            enquiryID: consultation.id, subjectRef: sharing.subjectRef, subjects: "")
+        return [
+            try disclose(
+                consultation.json, .consultation, to: portal, exchange: HubQueues.noticesExchange,
+                routingKey: HubQueues.portalNotices,
+                headers: ["x-mash-consultation": consultation.id, "x-mash-due": Instant.format(due)], sharing, db,
+                now: now)
+        ]
+    }
+
+    /// A professional asks for a consultation's summary to be corrected: it goes to the SPA that recorded it.
+    /// Only the professional the summary went to may ask.
+    func record(_ correction: ConsultationCorrection, from portal: String, asReceived: [UInt8], _ db: Database)
+        throws -> [OutboxMessage]
+    {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT screener, portal, professional FROM consultation WHERE id = ?"),
+                arguments: [correction.consultationID])
+        else {
+            throw Refusal(reason: "unknownConsultation", detail: "no consultation \(correction.consultationID)")
+        }
+        guard row["portal"] == portal, row["professional"] == correction.requestedBy else {
+            throw Refusal(
+                reason: "notTheProfessional",
+                detail: "consultation \(correction.consultationID) was not given to \(correction.requestedBy)")
+        }
+        let now = now()
+        try db.executeCached(
+            sql: "UPDATE consultation SET corrections = corrections + 1 WHERE id = ?",
+            arguments: [correction.consultationID])
+        let screener: String = row["screener"]
+        let sharing = Sharing(
+            purpose: Self.consultationPurpose, basis: Self.contactBasis, categories: [.personal],
+            caseID: correction.consultationID,
+            subjectRef: keyring.pseudonym(of: "consultation:" + correction.consultationID))
+        return [
+            try disclose(
+                asReceived, .consultationCorrection, to: screener, exchange: HubQueues.noticesExchange,
+                routingKey: screener, headers: ["x-mash-consultation": correction.consultationID], sharing, db,
+                now: now)
+        ]
+    }
+
+    /// A portal holds a referrer's feedback: its clock stops. Only the portal it was sent to confirms it.
+    func record(_ receipt: DeliveryReceipt, from portal: String, _ db: Database) throws {
+        let (table, clock) =
+            receipt.kind == .contactOutcome ? ("contact", Self.feedbackClock) : ("consultation", Self.summaryClock)
+        try db.execute(
+            sql: "UPDATE \(table) SET delivered_at = coalesce(delivered_at, ?) WHERE id = ? AND portal = ?",
+            arguments: [receipt.receivedAt.timeIntervalSince1970, receipt.about, portal])
+        guard db.changesCount == 1 else {
+            throw Refusal(
+                reason: "unknownFeedback", detail: "\(portal) was sent no \(receipt.kind.rawValue) \(receipt.about)")
+        }
+        try db.executeCached(
+            sql: "UPDATE timer SET fired_at = ? WHERE enquiry_id = ? AND clock = ? AND fired_at IS NULL",
+            arguments: [now().timeIntervalSince1970, receipt.about, clock])
+        metrics.increment("mash_feedback_delivered_total", [("kind", receipt.kind.rawValue)])
+    }
+
+    /// The referrer's portal has not confirmed the outcome within one working day: the Practice Manager is told.
+    func escalateFeedback(contact id: String, due: Date, _ db: Database, now: Date) throws -> [OutboxMessage] {
+        guard
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT delivered_at IS NULL FROM contact WHERE id = ?"), arguments: [id])
+                == true
+        else { return [] }
+        metrics.increment("mash_sla_breaches_total", [("clock", Self.feedbackClock)])
+        let alert = Notice(
+            type: .slaAlert, enquiryID: id, event: .breach, clock: Self.feedbackClock, dueBy: due,
+            reason: "The referrer's portal has not confirmed the outcome within one working day", at: now)
+        return [try notice(alert, to: settings.practiceManager, exchange: HubQueues.alertsExchange)]
+    }
+
+    /// A consultation's summary has not reached the professional's portal within one working day.
+    func escalateSummary(consultation id: String, due: Date, _ db: Database, now: Date) throws -> [OutboxMessage] {
+        guard
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT delivered_at IS NULL FROM consultation WHERE id = ?"),
+                arguments: [id]) == true
+        else { return [] }
+        metrics.increment("mash_sla_breaches_total", [("clock", Self.summaryClock)])
+        let alert = Notice(
+            type: .slaAlert, enquiryID: id, event: .breach, clock: Self.summaryClock, dueBy: due,
+            reason: "A no-name consultation's summary has not reached the professional within one working day",
+            at: now)
         return [try notice(alert, to: settings.practiceManager, exchange: HubQueues.alertsExchange)]
     }
 }

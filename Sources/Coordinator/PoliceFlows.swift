@@ -104,6 +104,23 @@ extension Coordinator {
             try allow(settings.routing.frontDoor.screeners, "screenings")
             let screening = try readDocument { try Screening(json: message.payload, source: source, now: now()) }
             return try record(screening, from: message.sender, messageID: message.messageID, db)
+        case .consultation:
+            try allow(settings.routing.frontDoor.screeners, "no-name consultations")
+            let consultation = try readDocument {
+                try Consultation(json: message.payload, source: source, now: now())
+            }
+            return try record(consultation, from: message.sender, asReceived: message.payload, db)
+        case .consultationCorrection:
+            try allow(settings.routing.frontDoor.portals, "consultation corrections")
+            let correction = try readDocument {
+                try ConsultationCorrection(json: message.payload, source: source, now: now())
+            }
+            return try record(correction, from: message.sender, asReceived: message.payload, db)
+        case .deliveryReceipt:
+            try allow(settings.routing.frontDoor.portals, "delivery receipts")
+            let receipt = try readDocument { try DeliveryReceipt(json: message.payload, source: source, now: now()) }
+            try record(receipt, from: message.sender, db)
+            return []
         case .contentView:
             let view = try readDocument { try ContentView(json: message.payload, source: source) }
             try authorise(

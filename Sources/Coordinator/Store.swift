@@ -379,6 +379,31 @@ public final class CoordinatorStore: Sendable {
                     CREATE INDEX contact_enquiry ON contact (enquiry_id);
                     """)
         }
+        migrator.registerMigration("v17: feedback delivered, no-name consultations") { db in
+            try db.execute(
+                sql: """
+                    -- The referrer's portal confirmed it holds the outcome (mash.delivery-receipt/1); due within
+                    -- one working day of told_at.
+                    ALTER TABLE contact ADD COLUMN feedback_due REAL;
+                    ALTER TABLE contact ADD COLUMN delivered_at REAL;
+                    -- The no-name consultation the contact follows (its NNC- reference).
+                    ALTER TABLE contact ADD COLUMN consultation TEXT;
+                    CREATE TABLE consultation (
+                        id TEXT PRIMARY KEY,
+                        reference TEXT NOT NULL,
+                        screener TEXT NOT NULL,        -- the SPA party that recorded it
+                        portal TEXT NOT NULL,          -- the professional's portal
+                        professional TEXT NOT NULL,    -- their portal account's staff id
+                        held_at REAL NOT NULL,
+                        received_at REAL NOT NULL,
+                        summary_due REAL NOT NULL,     -- one working day after it was held
+                        delivered_at REAL,             -- the portal confirmed it holds the summary
+                        corrections INTEGER NOT NULL DEFAULT 0,
+                        document BLOB NOT NULL         -- sealed under its own key (no child is identified in it)
+                    );
+                    CREATE INDEX consultation_reference ON consultation (reference);
+                    """)
+        }
         return migrator
     }
 

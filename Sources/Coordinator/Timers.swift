@@ -69,6 +69,10 @@ extension Coordinator {
             return try fireMissing(episode: episode, chase: chase, due: timerDue, db, now: now)
         case .contact(let contact):
             return try escalateScreening(contact: contact, due: timerDue, db, now: now)
+        case .contactFeedback(let contact):
+            return try escalateFeedback(contact: contact, due: timerDue, db, now: now)
+        case .consultation(let consultation):
+            return try escalateSummary(consultation: consultation, due: timerDue, db, now: now)
         case .request(let enquiry, let request): (enquiryID, requestID) = (enquiry, request)
         case .enquiry(let enquiry): (enquiryID, requestID) = (enquiry, nil)
         }

@@ -221,7 +221,8 @@ public final class Desk: Sendable {
         if let role = DeskRole.needed(for: action),
             configuration.staff.first(where: { $0.id == staffID })?.roles.contains(role) != true
         {
-            return .notAllowed("only staff with the \(role.rawValue) role may \(action.rawValue) (ask the desk's administrator)")
+            return .notAllowed(
+                "only staff with the \(role.rawValue) role may \(action.rawValue) (ask the desk's administrator)")
         }
         guard let item = try await store.item(id) else { return .notAllowed("no such item") }
         if item.status == .done { return .already(by: item.actedBy, at: item.actedAt) }
@@ -367,7 +368,8 @@ public final class Desk: Sendable {
 
     /// A sent document, opened.
     func document(of record: SentRecord) throws -> [String: Any] {
-        let body = try contentKeys.open(record.body, scope: "sent:\(record.id)", context: Array("sent:\(record.id)".utf8))
+        let body = try contentKeys.open(
+            record.body, scope: "sent:\(record.id)", context: Array("sent:\(record.id)".utf8))
         return (try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:]
     }
 

@@ -106,7 +106,9 @@ public struct DeskCommand: AsyncParsableCommand {
             guard DeskConfiguration.isStaffID(id) else {
                 throw ValidationError("--id '\(id)': use letters, digits, '.', '-' or '_' (at most 64)")
             }
-            for (option, text) in [("--name", name), ("--organisation", organisation ?? "x"), ("--job-title", jobTitle ?? "x")]
+            for (option, text) in [
+                ("--name", name), ("--organisation", organisation ?? "x"), ("--job-title", jobTitle ?? "x"),
+            ]
             where text.isEmpty || text.contains("\"") || text.contains("\n") || text.contains("\\") {
                 throw ValidationError("\(option) must be words without quotes, backslashes or new lines")
             }

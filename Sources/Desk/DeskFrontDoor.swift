@@ -157,7 +157,8 @@ extension Pages {
             "professional.organisation": "the professional's organisation", "professional.role": "their role",
             "professional.staffID": "the professional's portal account", "text": "the correction",
         ]
-        let field = labels[error.field] ?? (error.field.hasPrefix("household") ? "a member of the household" : error.field)
+        let field =
+            labels[error.field] ?? (error.field.hasPrefix("household") ? "a member of the household" : error.field)
         return "\(field): \(error.problem)"
     }
 
@@ -186,7 +187,8 @@ extension Pages {
             let sent = try await desk.send(
                 contact.json, type: .contact, id: contact.id, reference: contact.reference, by: staff.account.id,
                 headers: ["x-mash-contact": contact.id])
-            await log.record(sent ? "contact-sent" : "already-sent", staff: staff.account.id, item: contact.id, at: now())
+            await log.record(
+                sent ? "contact-sent" : "already-sent", staff: staff.account.id, item: contact.id, at: now())
             return try await self.contact(
                 request, id: contact.id,
                 notice: sent
@@ -305,7 +307,9 @@ extension Pages {
             "decisions": ScreeningDecision.allCases.map {
                 ["value": $0.rawValue, "text": DeskDocument.contactOutcomeName($0.rawValue)]
             },
-            "grounds": OverrideRationale.allCases.map { ["value": $0.rawValue, "text": DeskDocument.words($0.rawValue)] },
+            "grounds": OverrideRationale.allCases.map {
+                ["value": $0.rawValue, "text": DeskDocument.words($0.rawValue)]
+            },
         ]
     }
 
@@ -392,7 +396,8 @@ extension Pages {
             let asked = corrections.filter { $0.1.consultationID == record.id }
             return [
                 "reference": record.reference, "held": UKTime.dateTime(record.sentAt),
-                "professional": "\(professional["role"] as? String ?? ""), \(professional["organisation"] as? String ?? "")",
+                "professional":
+                    "\(professional["role"] as? String ?? ""), \(professional["organisation"] as? String ?? "")",
                 "recommendation": Self.recommendationName(document["recommendation"] as? String ?? ""),
                 "socialWorker": document["socialWorker"] as? String ?? "",
                 "delivered": record.deliveredAt.map { "Sent to the hub \(UKTime.dateTime($0))" }
@@ -488,7 +493,8 @@ extension Pages {
         let fields = try await form(request)
         guard Self.same(fields.csrf, staff.session.csrf) else {
             await log.record("csrf-refused", staff: staff.account.id, detail: "consultation", at: now())
-            return message("Not recorded", "The form had expired. Nothing was recorded.", staff: staff, status: .forbidden)
+            return message(
+                "Not recorded", "The form had expired. Nothing was recorded.", staff: staff, status: .forbidden)
         }
         guard staff.account.may(.consult) else {
             await log.record("refused", staff: staff.account.id, detail: "consultation: no spa role", at: now())

@@ -337,9 +337,9 @@ struct Pages: Sendable {
                 item.action == DeskAction.interview.rawValue
                     ? Self.interviewResult(code)
                     : item.action == DeskAction.screen.rawValue
-                    ? DeskDocument.contactOutcomeName(code)
-                    : DecisionOutcome(rawValue: code).map(DeskDocument.outcomeName)
-                        ?? TriageDecision(rawValue: code).map(DeskDocument.triageName)
+                        ? DeskDocument.contactOutcomeName(code)
+                        : DecisionOutcome(rawValue: code).map(DeskDocument.outcomeName)
+                            ?? TriageDecision(rawValue: code).map(DeskDocument.triageName)
             }
             statusText =
                 (chosen.map { "\($0): \(verb.lowercased())" } ?? verb) + " by \(item.actedBy ?? "?")"

@@ -56,7 +56,8 @@ public struct ConsultationHours: Sendable {
         let hours = WorkingCalendar.Hours(opens: TimeOfDay(9, 30), closes: TimeOfDay(12, 30))
         return ConsultationHours(
             calendar: WorkingCalendar(
-                timeZone: TimeZone(identifier: "Europe/London")!, hours: [1: hours, 2: hours, 3: hours, 4: hours, 5: hours],
+                timeZone: TimeZone(identifier: "Europe/London")!,
+                hours: [1: hours, 2: hours, 3: hours, 4: hours, 5: hours],
                 holidays: holidays))
     }
 }
@@ -252,7 +253,8 @@ public struct DeskConfiguration: Sendable {
                 for text in try entry.optionalStrings("roles") ?? [] {
                     guard let role = DeskRole(rawValue: text) else {
                         throw entry.error(
-                            "roles", "'\(text)' is not a role: \(DeskRole.allCases.map(\.rawValue).joined(separator: ", "))")
+                            "roles",
+                            "'\(text)' is not a role: \(DeskRole.allCases.map(\.rawValue).joined(separator: ", "))")
                     }
                     roles.insert(role)
                 }
@@ -282,7 +284,8 @@ public struct DeskConfiguration: Sendable {
     /// `HH:MM-HH:MM`.
     static func hours(_ text: String) -> (TimeOfDay, TimeOfDay)? {
         let parts = text.split(separator: "-").map { $0.split(separator: ":").compactMap { Int($0) } }
-        guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && (0..<24).contains($0[0]) && (0..<60).contains($0[1]) })
+        guard parts.count == 2,
+            parts.allSatisfy({ $0.count == 2 && (0..<24).contains($0[0]) && (0..<60).contains($0[1]) })
         else { return nil }
         let (opens, closes) = (TimeOfDay(parts[0][0], parts[0][1]), TimeOfDay(parts[1][0], parts[1][1]))
         return opens < closes ? (opens, closes) : nil

@@ -36,6 +36,10 @@ public enum TimerOwner: Sendable, Equatable {
     case missingEpisode(String, chase: Bool)
     /// A professional's contact waiting for the SPA's screening (clock `screening`).
     case contact(String)
+    /// A contact's outcome waiting for the referrer's portal to confirm it (clock `feedback`).
+    case contactFeedback(String)
+    /// A no-name consultation's summary waiting for the professional's portal (clock `consultation-summary`).
+    case consultation(String)
 
     public init(clock: String, enquiryColumn: String, requestColumn: String?) {
         switch (clock, requestColumn) {
@@ -43,6 +47,8 @@ public enum TimerOwner: Sendable, Equatable {
         case ("return-interview", _): self = .missingEpisode(enquiryColumn, chase: false)
         case ("authority-interview", _): self = .missingEpisode(enquiryColumn, chase: true)
         case ("screening", _): self = .contact(enquiryColumn)
+        case ("feedback", _): self = .contactFeedback(enquiryColumn)
+        case ("consultation-summary", _): self = .consultation(enquiryColumn)
         case (_, let request?): self = .request(enquiry: enquiryColumn, request: request)
         case (_, nil): self = .enquiry(enquiryColumn)
         }
@@ -151,7 +157,7 @@ public struct EnquiryLifecycle: Sendable, Equatable {
         switch owner {
         case .request(_, let id): requests.first { $0.id == id }?.status == .sent
         case .enquiry: status == .awaiting || status == .complete
-        case .encompassNotice, .missingEpisode, .contact: false
+        case .encompassNotice, .missingEpisode, .contact, .contactFeedback, .consultation: false
         }
     }
 

@@ -125,6 +125,17 @@ extension CoordinatorBrokerTests {
                     type: .screening, from: "spa", routingKey: "contact")
                 let told = try await harness.take(1, from: "portal.notices", as: "portal")
                 #expect(try object(told[0])["feedback"] as? String == "Keep recording; speak to the school nurse.")
+                // The portal holds it: the feedback clock stops (else its alert would come first below).
+                let receipt = DeliveryReceipt(
+                    messageID: told[0].messageID, kind: .contactOutcome, about: advised.id, receivedAt: Date())
+                try await harness.send(receipt.json, type: .deliveryReceipt, from: "portal", routingKey: "contact")
+                try await harness.eventually("the receipt is recorded") {
+                    try harness.query {
+                        try Bool.fetchOne(
+                            $0, sql: "SELECT delivered_at IS NOT NULL FROM contact WHERE id = ?",
+                            arguments: [advised.id])
+                    } == true
+                }
 
                 let waiting = contact(consent: .notSought("telling the parents could put her at risk"))
                 try await harness.send(waiting.json, type: .contact, from: "portal", routingKey: "contact")
@@ -150,6 +161,113 @@ extension CoordinatorBrokerTests {
                 harness.clockOffset.withLock { $0 = lateDue - Date().timeIntervalSince1970 + 1 }
                 let next = try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager")
                 #expect(try Notice(json: next[0].payload, source: "test").enquiryID == late.id)
+            }
+        }
+
+        @Test(
+            "feedback the referrer's portal has not confirmed within one working day of the decision alerts the Practice Manager once; a receipt from another portal is refused"
+        )
+        func lateFeedback() async throws {
+            try await Harness.with("front-door-feedback") { harness in
+                try await harness.startInProcess()
+                let made = contact()
+                try await harness.send(made.json, type: .contact, from: "portal", routingKey: "contact")
+                _ = try await harness.take(1, from: "spa.notices", as: "spa")
+                try await harness.send(
+                    screening(made, .earlyHelp, feedback: "Early Help will contact the family.").json,
+                    type: .screening, from: "spa", routingKey: "contact")
+                let told = try await harness.take(1, from: "portal.notices", as: "portal")
+                let dead = try await harness.admin.consume(queue: "coordinator.notifications.dlq")
+                let wrong = DeliveryReceipt(
+                    messageID: told[0].messageID, kind: .contactOutcome, about: TestNames.messageID(),
+                    receivedAt: Date())
+                try await harness.send(wrong.json, type: .deliveryReceipt, from: "portal", routingKey: "contact")
+                let refused = try await dead.next(within: .seconds(30), "a receipt for no contact")
+                #expect(refused.properties.headers["x-mash-reason"]?.string == "unknownFeedback")
+                try refused.ack()
+                let due = try #require(
+                    try harness.query {
+                        try Double.fetchOne(
+                            $0, sql: "SELECT feedback_due FROM contact WHERE id = ?", arguments: [made.id])
+                    })
+                let toldAt = try #require(
+                    try harness.query {
+                        try Double.fetchOne($0, sql: "SELECT told_at FROM contact WHERE id = ?", arguments: [made.id])
+                    })
+                #expect(due - toldAt >= 86400 - 3600, "one working day: at least a day later")
+                harness.clockOffset.withLock { $0 = due - Date().timeIntervalSince1970 + 1 }
+                let alert = try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager")
+                let notice = try Notice(json: alert[0].payload, source: "test")
+                #expect(notice.enquiryID == made.id && notice.clock == "feedback" && notice.event == .breach)
+                #expect(
+                    try harness.query {
+                        try Int.fetchOne(
+                            $0, sql: "SELECT COUNT(*) FROM timer WHERE enquiry_id = ? AND fired_at IS NULL",
+                            arguments: [made.id])
+                    } == 0, "nothing more is due: it alerts once")
+            }
+        }
+
+        @Test(
+            "a no-name consultation's summary reaches the professional's portal; one naming an NHS number is refused; the professional (only) asks for a correction, which reaches the SPA; a summary not confirmed within a working day alerts"
+        )
+        func consultations() async throws {
+            try await Harness.with("front-door-consultation") { harness in
+                try await harness.startInProcess()
+                let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+                let consultation = Consultation(
+                    id: TestNames.messageID(), reference: "NNC-20261207-ABC123", heldAt: now,
+                    professional: .init(
+                        staffID: "t.okoro", organisation: "Sample Primary School", role: "Designated Safeguarding Lead"),
+                    concern: "A pupil in Year 4 has come to school hungry most days this half term.",
+                    advice: "Talk to the parents about free school meals and Early Help; record what you see.",
+                    recommendation: .earlyHelp, socialWorker: "sw.bello")
+                try await harness.send(consultation.json, type: .consultation, from: "spa", routingKey: "contact")
+                let summary = try await harness.take(1, from: "portal.notices", as: "portal")
+                #expect(try Consultation(json: summary[0].payload, source: "test") == consultation)
+
+                let dead = try await harness.admin.consume(queue: "coordinator.notifications.dlq")
+                var named = consultation
+                named.id = TestNames.messageID()
+                named.concern = "The child (NHS number 943 476 5919) comes to school hungry."
+                try await harness.send(named.json, type: .consultation, from: "spa", routingKey: "contact")
+                let refused = try await dead.next(within: .seconds(30), "a consultation naming an NHS number")
+                #expect(refused.properties.headers["x-mash-reason"]?.string == "invalidDocument")
+                #expect(refused.properties.headers["x-mash-detail"]?.string?.contains("field 'concern'") == true)
+                try refused.ack()
+
+                let asked = ConsultationCorrection(
+                    id: TestNames.messageID(), consultationID: consultation.id, reference: consultation.reference,
+                    requestedBy: "t.okoro", text: "It was most days this term, not this half term.", requestedAt: now)
+                var stranger = asked
+                stranger.id = TestNames.messageID()
+                stranger.requestedBy = "g.other"
+                try await harness.send(
+                    stranger.json, type: .consultationCorrection, from: "portal", routingKey: "contact")
+                let notTheirs = try await dead.next(within: .seconds(30), "another professional's correction")
+                #expect(notTheirs.properties.headers["x-mash-reason"]?.string == "notTheProfessional")
+                try notTheirs.ack()
+                try await harness.send(asked.json, type: .consultationCorrection, from: "portal", routingKey: "contact")
+                let correction = try await harness.take(1, from: "spa.notices", as: "spa")
+                #expect(try ConsultationCorrection(json: correction[0].payload, source: "test") == asked)
+
+                let due = try #require(
+                    try harness.query {
+                        try Double.fetchOne(
+                            $0, sql: "SELECT summary_due FROM consultation WHERE id = ?", arguments: [consultation.id])
+                    })
+                harness.clockOffset.withLock { $0 = due - Date().timeIntervalSince1970 + 1 }
+                let alert = try await harness.take(1, from: "practice-manager.alerts", as: "practice-manager")
+                let notice = try Notice(json: alert[0].payload, source: "test")
+                #expect(notice.enquiryID == consultation.id && notice.clock == "consultation-summary")
+                // The ledger: in from the SPA, out to the portal, the correction to the SPA; none names a child.
+                let entries = try harness.query {
+                    try Row.fetchAll(
+                        $0, sql: "SELECT recipient, subjects FROM record_of_sharing WHERE enquiry_id = ? ORDER BY seq",
+                        arguments: [consultation.id])
+                }
+                #expect(entries.map { $0["recipient"] as String } == ["coordinator", "portal", "spa"])
+                #expect(entries.allSatisfy { ($0["subjects"] as String?) ?? "" == "" })
             }
         }
     }

@@ -106,7 +106,7 @@ struct DeskFixture {
             Set(files) == [
                 "decision-maker.yaml", "practice-manager.yaml", "spa.yaml", "school-990001.yaml",
                 "school-990002.yaml", "la-officer.yaml", "csc.yaml", "probation.yaml", "education.yaml",
-                "orchestra.yaml", "missing-coordinator.yaml",
+                "orchestra.yaml", "missing-coordinator.yaml", "portal.yaml",
             ])
         for file in files {
             let text = try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
@@ -464,5 +464,137 @@ struct AccessLogPruneTests {
             declined.response == .declined && declined.heldAt == nil && declined.themes.isEmpty && declined.concludes)
         form.response = "maybe"
         #expect(throws: Pages.FormProblem.self) { try read(form).get() }
+    }
+}
+
+/// The front door's forms: the portal's referral form, the SPA's screening, the consultation record, and who may
+/// use them.
+@Suite struct DeskFrontDoorTests {
+    static let now = UKTime.fromInput("2026-12-07T10:30")!
+    static let teacher = StaffAccount(
+        id: "t.okoro", name: "Tayo Okoro", passwordHash: "", organisation: "Sample Primary School",
+        jobTitle: "Designated Safeguarding Lead")
+
+    static func form(_ values: [String: String]) -> Pages.Form {
+        var form = Pages.Form(csrf: "c")
+        form.values = values
+        return form
+    }
+
+    static let referral = [
+        "contactID": "3f0c1a52-7d61-4e0b-9a55-0c1d2e3f4a5b", "child_forename": "Ellie", "child_surname": "Testperson",
+        "child_dateOfBirth": "2016-03-14", "member1_role": "mother", "member1_forename": "Jo",
+        "member1_surname": "Testperson", "concern": "Bruising to her upper arm.", "actionsTaken": "Told the head.",
+        "parentsAware": "yes", "consent": "given",
+    ]
+
+    @Test(
+        "the referral form is a contact from the signed-in professional; what the hub would refuse, it refuses by name")
+    func referralForm() throws {
+        let contact = try Pages.contact(Self.form(Self.referral), account: Self.teacher, now: Self.now).get()
+        #expect(contact.referrer.staffID == "t.okoro" && contact.referrer.organisation == "Sample Primary School")
+        #expect(contact.reference == "MC-20261207-3F0C1A")
+        #expect(contact.household == [Person(role: "mother", forename: "Jo", surname: "Testperson")])
+        #expect(contact.consent == .given && contact.parentsAware)
+        var values = Self.referral
+        values["consent"] = "refused"
+        let problem = { (values: [String: String]) -> String? in
+            if case .failure(let problem) = Pages.contact(Self.form(values), account: Self.teacher, now: Self.now) {
+                return problem.reason
+            }
+            return nil
+        }
+        #expect(problem(values)?.hasPrefix("why consent was not given") == true)
+        values = Self.referral
+        values["child_surname"] = ""
+        #expect(problem(values)?.hasPrefix("the child's last name") == true)
+        values = Self.referral
+        values["child_dateOfBirth"] = "2027-01-01"
+        #expect(problem(values)?.hasPrefix("the child's date of birth") == true)
+    }
+
+    @Test(
+        "a MASH enquiry is screened only with consent or a complete override; the override names the agencies it covers"
+    )
+    func screeningForm() throws {
+        let read = { (values: [String: String]) in
+            Pages.screeningAction(Self.form(values), by: "rio.spa", now: Self.now)
+        }
+        var values = [
+            "decision": "mash-enquiry", "rationale": "Disclosure of harm.", "feedback": "The MASH is looking into it.",
+            "rag": "red",
+        ]
+        guard case .failure(let none) = read(values) else {
+            Issue.record("a MASH enquiry without consent or override was accepted")
+            return
+        }
+        #expect(none.reason.contains("consent or an override"))
+        values["consent"] = "override"
+        values["ground"] = "risk-of-significant-harm"
+        values["details"] = "Telling the father could put her at risk."
+        #expect(throws: Pages.FormProblem.self) { try read(values).get() }  // no agencies, nobody agreed
+        values["agencies"] = "police, health"
+        values["agreedBy"] = "DS Patel (Police MASH) and the named nurse"
+        let overridden = try #require(try read(values).get().screening)
+        #expect(overridden.enquiry?.agencies == ["police", "health"])
+        guard case .overridden(let override) = overridden.enquiry?.consent else {
+            Issue.record("not an override")
+            return
+        }
+        #expect(override.practiceManager == "rio.spa" && override.agencies.map(\.agency) == ["police", "health"])
+        values["consent"] = "given"
+        values["givenBy"] = "mother"
+        values["agencies"] = ""
+        let given = try #require(try read(values).get().screening)
+        #expect(given.enquiry?.rag == .red && given.enquiry?.agencies == [] && given.screenedBy == "rio.spa")
+        #expect(throws: Pages.FormProblem.self) { try read(["decision": "early-help", "rationale": "x"]).get() }
+        let advice = try #require(
+            try read(["decision": "no-further-action", "rationale": "Low level.", "feedback": "Keep a note."]).get()
+                .screening)
+        #expect(advice.enquiry == nil && advice.feedback == "Keep a note.")
+    }
+
+    @Test("screening and consultations need the spa role; a portal account needs its organisation and job title")
+    func roles() throws {
+        #expect(!StaffAccount(id: "r.reader", name: "R", passwordHash: "").may(.screen))
+        #expect(StaffAccount(id: "rio.spa", name: "R", passwordHash: "", roles: [.spa]).may(.consult))
+        #expect(StaffAccount(id: "t.okoro", name: "T", passwordHash: "").may(.refer))
+        let fixture = try DeskFixture()
+        try KeyDirectory.generate(agency: "portal", in: fixture.folder.file("keys"))
+        let portal = DeskFixture.valid.replacingOccurrences(of: "party: decision-maker", with: "party: portal")
+            .replacingOccurrences(of: "shows: [mash.decision-package/1]", with: "shows: [mash.contact-outcome/1]")
+            .replacingOccurrences(of: "actions: [decide]", with: "actions: [refer]")
+        let error = try #require(fixture.error(portal))
+        #expect(error.key == "staff[0].organisation")
+    }
+
+    @Test("a consultation's record refuses an NHS number in the concern, and names the field")
+    func consultationForm() throws {
+        var values = [
+            "consultationID": "9a8b7c6d-0000-4000-8000-000000000001", "heldAt": "2026-12-07T10:00",
+            "professional": "t.okoro", "organisation": "Sample Primary School", "role": "DSL",
+            "concern": "A pupil in Year 4 comes to school hungry.", "advice": "Talk to the family about Early Help.",
+            "recommendation": "early-help",
+        ]
+        let read = { (values: [String: String]) in
+            Pages.consultation(Self.form(values), by: "sw.bello", now: Self.now)
+        }
+        let consultation = try read(values).get()
+        #expect(consultation.reference == "NNC-20261207-9A8B7C" && consultation.socialWorker == "sw.bello")
+        values["concern"] = "A pupil (NHS number 943 476 5919) comes to school hungry."
+        guard case .failure(let problem) = read(values) else {
+            Issue.record("a consultation holding an NHS number was accepted")
+            return
+        }
+        #expect(problem.reason.hasPrefix("the concern: identifies the child or family (an NHS number)"))
+    }
+
+    @Test("the service's hours: open at 10:00 on a Monday, closed at 13:00 and on a bank holiday")
+    func serviceHours() {
+        let hours = ConsultationHours.standard(holidays: [LocalDate(year: 2026, month: 12, day: 25)])
+        #expect(Pages.serviceHours(hours, now: UKTime.fromInput("2026-12-07T10:00")!).hasPrefix("The service is open"))
+        #expect(Pages.serviceHours(hours, now: UKTime.fromInput("2026-12-07T13:00")!).contains("Tue 8 Dec 2026, 09:30"))
+        #expect(
+            Pages.serviceHours(hours, now: UKTime.fromInput("2026-12-25T10:00")!).contains("Mon 28 Dec 2026, 09:30"))
     }
 }

@@ -85,3 +85,70 @@ struct ContactTests {
         #expect(nfa.enquiry(id: "e-2", for: contact, receivedAt: now, lawfulBasis: .init(article6: .publicTask)) == nil)
     }
 }
+
+@Suite("No-name consultations")
+struct ConsultationTests {
+    static let held = Date(timeIntervalSince1970: 1_796_000_000)
+    static let consultation = Consultation(
+        id: "n-1", reference: "NNC-20261207-ABC123", heldAt: held,
+        professional: .init(staffID: "t.okoro", organisation: "Sample Primary", role: "Designated Safeguarding Lead"),
+        concern: "A pupil in Year 4 comes to school hungry most days; her mum says money is short.",
+        advice: "Talk to the family about Early Help and free school meals.", recommendation: .earlyHelp,
+        socialWorker: "sw.bello")
+
+    @Test("it round-trips; the recommendation and the professional are required")
+    func roundTrip() throws {
+        let now = Self.held.addingTimeInterval(60)
+        #expect(try Consultation(json: Self.consultation.json, source: "t", now: now) == Self.consultation)
+        var bad = try #require(
+            try JSONSerialization.jsonObject(with: Data(Self.consultation.json)) as? [String: Any])
+        bad["recommendation"] = "phone-a-friend"
+        #expect(problem(bad) { _ = try Consultation(json: $0, source: "t", now: now) } == "recommendation")
+        bad["recommendation"] = "early-help"
+        bad["professional"] = ["organisation": "Sample Primary", "role": "DSL"]
+        #expect(problem(bad) { _ = try Consultation(json: $0, source: "t", now: now) } == "professional.staffID")
+    }
+
+    @Test(
+        "identifying details are refused: an NHS number (spaced or not), a UPN, a full postcode, a name with a date of birth",
+        arguments: [
+            ("Her NHS number is 943 476 5919.", "an NHS number"),
+            ("NHS 9434765919 on the letter", "an NHS number"),
+            ("UPN A123456789012 on the roll", "a unique pupil number"),
+            ("They live at ME4 4AA now.", "a full postcode"),
+            ("The girl, Ellie Testperson, born 14/03/2016, says", "a name with a date of birth"),
+            ("A boy called Jayden, DOB 2015-02-02, in Year 5", "a name with a date of birth"),
+        ])
+    func refusesIdentifyingText(text: String, found: String) {
+        #expect(IdentifyingDetails.find(in: text).contains(found), "\(text)")
+        var named = Self.consultation
+        named.concern = text
+        #expect(
+            problem(try! JSONSerialization.jsonObject(with: Data(named.json)) as! [String: Any]) {
+                _ = try Consultation(json: $0, source: "t", now: Self.held.addingTimeInterval(60))
+            } == "concern")
+    }
+
+    @Test(
+        "anonymous descriptions pass: ages, year groups, an outward postcode, a date without a name, a phone number",
+        arguments: [
+            "A pupil in Year 4 comes to school hungry most days; her mum says money is short.",
+            "A 9-year-old in the ME4 area said on 12/03/2026 that her stepdad shouts at her.",
+            "The DSL can be reached on 01634 123456 after 3pm.",
+            "Since Easter the child has missed Mondays. Mum says he is unwell.",
+        ])
+    func passesAnonymousText(text: String) {
+        #expect(IdentifyingDetails.find(in: text).isEmpty, "\(text): \(IdentifyingDetails.find(in: text))")
+    }
+
+    @Test("a delivery receipt and a correction round-trip")
+    func receiptsAndCorrections() throws {
+        let now = Self.held.addingTimeInterval(60)
+        let receipt = DeliveryReceipt(messageID: "m-1", kind: .consultation, about: "n-1", receivedAt: Self.held)
+        #expect(try DeliveryReceipt(json: receipt.json, source: "t", now: now) == receipt)
+        let correction = ConsultationCorrection(
+            id: "k-1", consultationID: "n-1", reference: "NNC-20261207-ABC123", requestedBy: "t.okoro",
+            text: "It was this term, not this half term.", requestedAt: Self.held)
+        #expect(try ConsultationCorrection(json: correction.json, source: "t", now: now) == correction)
+    }
+}
