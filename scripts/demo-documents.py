@@ -186,6 +186,18 @@ def main():
         "missing-high.json": missing(
             str(uuid.uuid4()), "KC/MISS/26/0415", person("Niamh", "O'Connor", "2011-12-24", gender="female"),
             "home", "2 Canal Road, Strood", now - dt.timedelta(hours=2), "high", flags=("cse",)),
+        # The Red enquiry as the school's Designated Safeguarding Lead makes it: the portal's referral form.
+        "red-contact.json": {
+            "child_forename": "Ellie", "child_surname": "Testperson", "child_dateOfBirth": "2016-03-14",
+            "child_address": "1 Sample Street, Chatham", "child_postcode": "ME4 4AA",
+            "child_nhsNumber": "9434765919", "child_upn": "A123456789012",
+            "member1_role": "mother", "member1_forename": "Jo", "member1_surname": "Testperson",
+            "member2_role": "sibling", "member2_forename": "Jack", "member2_surname": "Testperson",
+            "concern": "Bruising to Ellie's upper arm this morning; she said her dad grabbed her, and that there "
+                       "is shouting at home most nights.",
+            "actionsTaken": "Recorded her words, told the head teacher, checked the school's own records.",
+            "parentsAware": "yes", "consent": "given", "phone": "01634 000000",
+        },
         "roll-990001.csv": roll_csv(PRIMARY),
         "roll-990002.xml": roll_ctf("990002", "Sample Secondary Academy", SECONDARY),
     }

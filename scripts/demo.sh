@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`, with `make run` going in another terminal: the hub's flows end to end, as its partners would
-# drive them. The SPA opens a Red and an Amber enquiry; Orchestra feeds this week's rolls of the two sample
+# drive them. A teacher makes a contact on the SPA portal and the SPA screens it into a Red enquiry on its desk
+# (scripts/demo-portal.py, over HTTPS); a case system opens an Amber one from a JSON file; Orchestra feeds this week's rolls of the two sample
 # schools (990001 as CSV, 990002 as a CTF file); the police send a High DAN (Medium, uplifted) and a Standard
 # one with children at those schools. Everything goes over TLS as each party's own broker user, sealed with
 # its own key (mashctl enquiry open, mashctl send). Then it waits for the Red enquiry's decision package and
@@ -27,10 +28,27 @@ eval "$(scripts/run.sh env)"
 mashctl() { "$root/.build/debug/mashctl" "$@"; }
 
 documents=$run/demo/$(date -u +%Y%m%dT%H%M%SZ)-$$
-read -r red amber < <(python3 scripts/demo-documents.py --out "$documents")
+read -r _ amber < <(python3 scripts/demo-documents.py --out "$documents")
 
-step "The SPA opens a Red and an Amber enquiry (sealed to the coordinator, over TLS as broker user spa)"
-mashctl enquiry open --file "$documents/red-enquiry.json" --keys "$keys"
+step "A teacher makes a contact on the SPA portal; the SPA screens it into a Red MASH enquiry with the mother's consent (both over HTTPS, as their desks' development accounts)"
+scripts/run.sh desks >"$documents/desks.txt"
+read -r _ contact reference < <(python3 scripts/demo-portal.py --desks "$documents/desks.txt" \
+    --ca "${MASH_BROKER_DIR:-$state/broker}/tls/ca.pem" --contact "$documents/red-contact.json" --rag red) \
+    || fail "the contact through the portal failed"
+red=""
+for _ in $(seq 1 120); do
+    red=$(mashctl contacts list --json --store "$store" 2>/dev/null | python3 -c '
+import json, sys
+for line in json.load(sys.stdin)["contacts"]:
+    if line["contactID"] == sys.argv[1] and line.get("enquiryID"):
+        print(line["enquiryID"])' "$contact" || true)
+    [ -n "$red" ] && break
+    sleep 0.5
+done
+[ -n "$red" ] || fail "the hub did not open an enquiry from contact $reference within 60 s (mashctl contacts list)"
+echo "sent enquiry $red (red) from contact $reference, screened on the SPA's desk"
+
+step "A case system opens an Amber enquiry from a JSON file (sealed to the coordinator, over TLS as broker user spa)"
 mashctl enquiry open --file "$documents/amber-enquiry.json" --keys "$keys"
 
 step "Orchestra feeds this week's rolls: 990001 (CSV) and 990002 (CTF)"
@@ -84,5 +102,6 @@ printf '\nThe desks (sign in with the staff id and the password make run printed
 scripts/run.sh desks | while read -r party url staff password; do
     printf '  %-18s %s   staff id %s   (password in %s)\n' "$party" "$url" "$staff" "$password"
 done
+printf 'Open the portal as portal.dev: My contacts shows %s and, once the decision maker decides, its outcome.\n' "$reference"
 printf 'Open the decision maker'"'"'s desk, record a decision on the Red package, and see the outcome reach the SPA'"'"'s desk.\n'
 printf 'Open the Missing and Exploitation Co-ordinator'"'"'s desk: the daily review, Tyler'"'"'s found report (record his return interview there) and the panel list.\n'

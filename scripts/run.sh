@@ -39,7 +39,7 @@ agencies=(police health education housing yos probation turning-point)
 read -r -a hub_agencies <<<"${MASH_RUN_AGENCIES:-${agencies[*]}}"
 # Every party with a key: the hub, its own desks, the partners that send and receive, the sample schools.
 parties=(coordinator decision-maker practice-manager spa csc orchestra la-officer operator dpo school-990001 school-990002
-    missing-coordinator la-kent "${agencies[@]}")
+    missing-coordinator la-kent portal "${agencies[@]}")
 # The hub's staff (Config/staff.yaml): each signs operator requests with a key of their own.
 read -r -a staff <<<"$(sed -n 's/^  \([a-z0-9-]*\.[a-z0-9.-]*\):.*/\1/p' Config/staff.yaml | tr '\n' ' ')"
 # The desks the hub runs (Config/desks/<party>.yaml), each on its own HTTPS port from MASH_DESK_PORT (8441) on.

@@ -41,6 +41,7 @@ extension Coordinator {
             metrics.record(
                 "mash_breaches_overdue", Double(breaches.filter { $0.reportBy <= now }.count))
             try recordMissing(now: now)
+            try recordFrontDoor(now: now)
             try recordWatchdogs(now: now)
             metrics.record("mash_store_readable", 1)
         } catch {
@@ -71,6 +72,19 @@ extension Coordinator {
         if let share = try store.readModel.returnInterviewsHeldInTime(window: 30 * 86400, now: now) {
             metrics.record("mash_return_interviews_in_time_ratio", share)
         }
+    }
+
+    /// The front door: contacts waiting to be screened, those past their time, outcomes and consultation
+    /// summaries the portal has not confirmed in time.
+    private func recordFrontDoor(now: Date) throws {
+        let contacts = try store.readModel.contacts(since: now)
+        metrics.record("mash_contacts_unscreened", Double(contacts.filter { $0.state == "received" }.count))
+        metrics.record(
+            "mash_contacts_unscreened_overdue", Double(contacts.filter { $0.unscreenedOverdue(at: now) }.count))
+        metrics.record("mash_contact_feedback_late", Double(contacts.filter { $0.feedbackLate(at: now) }.count))
+        let consultations = try store.readModel.consultations(since: now)
+        metrics.record(
+            "mash_consultation_summaries_late", Double(consultations.filter { $0.summaryLate(at: now) }.count))
     }
 
     /// What fails to arrive (`HubReadModel` watchdogs), as gauges the alert rules in `deploy/prometheus` read.

@@ -14,7 +14,7 @@ public struct MashCtl: AsyncParsableCommand {
         subcommands: [
             Status.self, Enquiries.self, EnquiryCommand.self, DeadLetters.self, Audit.self, ConfigCommand.self,
             CalendarCommand.self, Keys.self, Seal.self, Open.self, Triage.self, Cases.self, Send.self, Retention.self,
-            Subject.self, BreachCommand.self, Match.self, Missing.self,
+            Subject.self, BreachCommand.self, Match.self, Missing.self, Contacts.self, Consultations.self,
         ]
     )
 
