@@ -96,6 +96,15 @@ extension Coordinator {
                     lawfulBasis: LawfulBasis(
                         article6: .publicTask, article9: .substantialPublicInterest, article10: .safeguardingChildren))
             else { throw CorruptStore(detail: "a mash-enquiry screening without its enquiry") }
+            // The enquiry is read back as any other would be: a contact without what an enquiry needs (the
+            // child's date of birth, when the SPA did not add it) is refused whole, never stored unreadable.
+            do {
+                _ = try Enquiry(json: enquiry.json, source: "contact \(id)", now: now)
+            } catch let error as DocumentError {
+                throw Refusal(
+                    reason: "enquiryIncomplete",
+                    detail: "contact \(id): field '\(error.field)' is missing or invalid for a MASH enquiry")
+            }
             if case .failure(let refusal) = settings.routing.admit(enquiry) {
                 throw Refusal(reason: "consentRequired", detail: "contact \(id): \(refusal.reason)")
             }

@@ -292,6 +292,16 @@ public final class Desk: Sendable {
         case (.screen, .contact):
             guard let contactID = summary.contactID else { return .notAllowed("the contact has no id") }
             guard var screening = form.screening else { return .notAllowed("the screening form was empty") }
+            if screening.decision == .mashEnquiry, screening.enquiry?.dateOfBirth == nil {
+                let body = try contentKeys.open(
+                    item.body, scope: "item:\(item.id)", context: Array("item:\(item.id)".utf8))
+                let child = (try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["child"]
+                guard (child as? [String: Any])?["dateOfBirth"] != nil else {
+                    return .notAllowed(
+                        "a MASH enquiry needs the child's date of birth, which the contact does not give: "
+                            + "find it (the referrer, the school's or the GP's record) and enter it on the form")
+                }
+            }
             screening.contactID = contactID
             screening.screenedBy = staffID
             screening.screenedAt = at

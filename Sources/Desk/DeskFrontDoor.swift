@@ -369,7 +369,14 @@ extension Pages {
             } catch {
                 return .failure(FormProblem(reason: error.reason))
             }
-            screening.enquiry = .init(rag: rag, consent: consent, agencies: agencies)
+            var born: LocalDate?
+            if !value("dateOfBirth").isEmpty {
+                guard let date = LocalDate(value("dateOfBirth")), date <= UKTime.localDate(now) else {
+                    return .failure(FormProblem(reason: "the child's date of birth is not a date in the past"))
+                }
+                born = date
+            }
+            screening.enquiry = .init(rag: rag, consent: consent, agencies: agencies, dateOfBirth: born)
         }
         var form = Desk.ActionForm()
         form.screening = screening

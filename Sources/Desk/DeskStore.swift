@@ -159,7 +159,7 @@ final class DeskStore: Sendable {
                 db,
                 sql: """
                     SELECT sent.*, outbox.published_at FROM sent LEFT JOIN outbox USING (message_id)
-                    WHERE type = ? AND (? IS NULL OR staff_id = ?) ORDER BY sent_at DESC
+                    WHERE sent.type = ? AND (? IS NULL OR sent.staff_id = ?) ORDER BY sent.sent_at DESC
                     """, arguments: [type, staffID, staffID]
             ).map(Self.sent)
         }
@@ -169,7 +169,8 @@ final class DeskStore: Sendable {
         try await queue.read { db in
             try Row.fetchOne(
                 db,
-                sql: "SELECT sent.*, outbox.published_at FROM sent LEFT JOIN outbox USING (message_id) WHERE id = ?",
+                sql:
+                    "SELECT sent.*, outbox.published_at FROM sent LEFT JOIN outbox USING (message_id) WHERE sent.id = ?",
                 arguments: [id]
             ).map(Self.sent)
         }

@@ -197,6 +197,7 @@ enum Templates {
         <fieldset>
         <legend>Only for a MASH enquiry</legend>
         <p><label for="rag">RAG rating</label><select id="rag" name="rag"><option value="">Choose a rating</option><option value="red">Red (partners within 4 working hours)</option><option value="amber">Amber (decision within 1 working day)</option><option value="green">Green (decision within 1 working day)</option></select></p>
+        <p><label for="dateOfBirth">The child's date of birth, if the contact does not give it (an enquiry needs it)</label><input id="dateOfBirth" name="dateOfBirth" type="date"></p>
         <p><label for="agencies">Agencies to ask, separated by commas (leave empty for the RAG rating's usual agencies; required with an override)</label><input id="agencies" name="agencies"></p>
         <fieldset>
         <legend>Consent</legend>

@@ -165,11 +165,14 @@ public struct Screening: Sendable, Equatable {
         public var rag: RAG
         public var consent: Consent
         public var agencies: [String]
+        /// The child's date of birth as the SPA established it, when the contact had none (an enquiry needs it).
+        public var dateOfBirth: LocalDate?
 
-        public init(rag: RAG, consent: Consent, agencies: [String] = []) {
+        public init(rag: RAG, consent: Consent, agencies: [String] = [], dateOfBirth: LocalDate? = nil) {
             self.rag = rag
             self.consent = consent
             self.agencies = agencies
+            self.dateOfBirth = dateOfBirth
         }
     }
 
@@ -208,7 +211,7 @@ public struct Screening: Sendable, Equatable {
             }
             enquiry = EnquiryRequest(
                 rag: try request.enum("rag", RAG.self), consent: try Enquiry.consent(&request),
-                agencies: try request.strings("agencies"))
+                agencies: try request.strings("agencies"), dateOfBirth: try request.optionalBirthDate("dateOfBirth"))
             try request.finish()
         } else if decision == .mashEnquiry {
             throw reader.error("enquiry", "is required when the decision is 'mash-enquiry'")
@@ -231,6 +234,7 @@ public struct Screening: Sendable, Equatable {
         if let enquiry {
             var request: [String: Any] = ["rag": enquiry.rag.rawValue, "consent": enquiry.consent.json]
             if !enquiry.agencies.isEmpty { request["agencies"] = enquiry.agencies }
+            request["dateOfBirth"] = enquiry.dateOfBirth?.description
             object["enquiry"] = request
         }
         return DocumentWriter.encode(object)
@@ -242,6 +246,7 @@ public struct Screening: Sendable, Equatable {
         guard let request = enquiry else { return nil }
         var subject = contact.child
         subject.role = "child"
+        subject.dateOfBirth = subject.dateOfBirth ?? request.dateOfBirth
         return Enquiry(
             id: id, reference: contact.reference, rag: request.rag, receivedAt: receivedAt, referrer: screenedBy,
             reason:

@@ -19,6 +19,11 @@ What it shows:
 - corrections reach the desk (with --corrections, after run-desks.sh sent each through mashctl): an opinion
   marked incorrect is shown on the decided package; while the child's data is restricted the inbox does not show
   whom the package is about and the package itself is not shown (the refusal logged); lifted, it is again;
+- the front door: the demo's contact shows its outcome on the teacher's portal; a contact made in the browser is
+  refused without its consent reason and sent with it, is not found by another professional by URL, may not be
+  screened by the SPA's reader (no spa role) nor into an enquiry without consent, is screened into a Red enquiry,
+  answered, decided, and its outcome and timeline reach the teacher; a no-name consultation holding an NHS number
+  is refused, an anonymous one reaches the professional, who asks for a correction that reaches the SPA;
 - no page has a serious or critical accessibility violation; screenshots of each page are kept.
 """
 
@@ -38,7 +43,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.common.exceptions import TimeoutException, WebDriverException
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 failures = []
 
@@ -236,6 +241,186 @@ def spa(d):
         d.driver.get(rows[0][1])
         check("the outcome carries the rationale", "strategy discussion is needed today" in d.text(), d.text()[:300])
         d.page("spa-outcome")
+
+
+def front_door(d):
+    """The front door: the demo's contact shows its outcome on the teacher's portal; a teacher makes a contact in
+    the browser, another professional cannot open it, the SPA's reader may not screen it and a screening without
+    consent is refused; screened into a Red enquiry, answered and decided, its outcome reaches the teacher's
+    portal with its timeline; a no-name consultation holding an NHS number is refused, an anonymous one reaches
+    the professional, who asks for a correction."""
+    portal = "portal"
+    coordinator = sqlite3.connect(os.path.join(d.args.state, "coordinator", "coordinator.sqlite"))
+    d.sign_in(portal)
+    d.driver.get(d.url(portal, "/contacts"))
+    check("the demo's contact shows the decision maker's outcome on the teacher's portal",
+          eventually("the demo's outcome reaches the portal",
+                     lambda: (d.driver.refresh(), "Outcome: Strategy discussion (s47)" in d.text())[1]), d.text()[:300])
+    d.page("portal-contacts")
+
+    d.driver.get(d.url(portal, "/contacts/new"))
+    d.page("portal-contact-form")
+    fields = {"child_forename": "Ruby", "child_surname": "Testcase", "child_postcode": "ME5 9ZZ",
+              "concern": "Ruby (Year 3) came in with a burn on her hand and would not say how it happened.",
+              "actionsTaken": "Spoke to Ruby with the class teacher; first aid given; logged on CPOMS."}
+    for field, value in fields.items():
+        d.driver.find_element(By.ID, field).send_keys(value)
+    d.driver.find_element(By.ID, "parentsAware-yes").click()
+    d.driver.find_element(By.ID, "consent-refused").click()
+    d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action='/contacts'] button"))
+    check("a contact whose consent was refused without a reason is sent back, saying what to put right",
+          "why consent was not given" in d.text(), d.text()[:300])
+    check("what was typed is kept", d.driver.find_element(By.ID, "child_forename").get_attribute("value") == "Ruby")
+    d.page("portal-contact-refused")
+    d.driver.find_element(By.ID, "consent-given").click()
+    d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action='/contacts'] button"))
+    check("the contact is sent, with a reference to keep", "Your reference is MC-" in d.text(), d.text()[:300])
+    reference = d.driver.find_element(By.TAG_NAME, "h1").text.removeprefix("Contact ")
+    d.page("portal-contact-sent")
+    d.driver.get(d.url(portal, "/contacts"))
+    link = d.driver.find_element(By.LINK_TEXT, reference).get_attribute("href")
+    contact = link.rsplit("/", 1)[1]
+
+    d.sign_in("portal:other")
+    d.driver.get(link)
+    check("another professional opening the contact by its URL is refused", "no such contact among yours" in d.text(),
+          d.text()[:200])
+    check("the refusal is in the portal's access log", d.logged(portal, "not-found", item=contact))
+    d.driver.get(d.url(portal, "/contacts"))
+    check("their own list does not hold it", reference not in d.text(), d.text()[:300])
+    d.page("portal-other-professional")
+
+    def on_screening_list():
+        d.driver.get(d.url("spa", "/screening"))
+        found = [a.get_attribute("href") for a in d.driver.find_elements(By.LINK_TEXT, reference)]
+        return found[0] if found else None
+    d.sign_in("spa:reader")
+    item_url = eventually("the contact reaches the SPA's screening list", on_screening_list)
+    if not item_url:
+        return
+    item = item_url.rsplit("/", 1)[1]
+    d.driver.get(item_url)
+    check("the reader is told only the SPA role may screen", "Only staff with the SPA role" in d.text(), d.text()[:300])
+    csrf = d.driver.find_element(By.CSS_SELECTOR, "form[action$='/screen'] input[name=csrf]").get_attribute("value")
+    status, _, text = d.request("spa", f"/items/{item}/screen", cookie=d.session_cookie(), form={
+        "csrf": csrf, "decision": "no-further-action", "rationale": "x", "feedback": "y"})
+    check("a member of staff without the SPA role screening is refused", status == 400 and "spa role" in text, status)
+    check("that refusal is in the SPA desk's access log", d.logged("spa", "refused", item=item))
+
+    d.sign_in("spa")
+    d.driver.get(d.url("spa", "/screening"))
+    check("the screening list holds the contact with its time left", reference in d.text(), d.text()[:300])
+    d.page("spa-screening-list")
+    d.driver.get(item_url)
+    check("the contact is laid out for the SPA", "Ruby Testcase" in d.text() and "burn on her hand" in d.text(),
+          d.text()[:300])
+    d.page("spa-contact")
+
+    def screen(consent, born=None):
+        d.driver.get(item_url)
+        d.driver.find_element(By.ID, "decision-mash-enquiry").click()
+        Select(d.driver.find_element(By.ID, "rag")).select_by_value("red")
+        d.driver.find_element(By.ID, "rationale").send_keys("An unexplained burn on a 7-year-old's hand.")
+        d.driver.find_element(By.ID, "feedback").send_keys(
+            "Thank you. The MASH is finding out what the partner agencies know today.")
+        if consent:
+            d.driver.find_element(By.ID, "consent-given").click()
+            d.driver.find_element(By.ID, "givenBy").send_keys("mother")
+        if born:
+            # A date input takes the date as typed in the browser's locale (day, month, year for en-GB).
+            d.driver.execute_script("document.getElementById('dateOfBirth').value = arguments[0]", born)
+        d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/screen'] button"))
+    screen(consent=False)
+    check("an SPA screening into a MASH enquiry without consent or an override is refused",
+          "consent or an override" in d.text(), d.text()[:300])
+    d.page("spa-screening-refused")
+    screen(consent=True)
+    check("a MASH enquiry about a child without a date of birth is refused, saying how to put it right",
+          "needs the child's date of birth" in d.text(), d.text()[:300])
+    screen(consent=True, born="2019-05-02")
+    check("the screening is recorded", "Screening recorded" in d.text(), d.text()[:300])
+    d.page("spa-screened")
+
+    d.sign_in("decision-maker")
+    rows = eventually("the agencies answer and the contact's package reaches the decision maker",
+                      lambda: (d.driver.refresh(), [r for r in d.rows() if reference in r[2]])[1], seconds=180)
+    if not rows:
+        return
+    d.driver.get(rows[0][1])
+    d.driver.find_element(By.ID, "outcome-child-in-need-assessment").click()
+    d.driver.find_element(By.ID, "rationale").send_keys("Police and Health hold nothing; an assessment is needed.")
+    d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/decide'] button"))
+    check("the decision maker decides the contact's enquiry", "Decision recorded" in d.text(), d.text()[:300])
+
+    d.sign_in(portal)
+    d.driver.get(link)
+    check("the teacher's portal shows the outcome in words",
+          eventually("the outcome reaches the teacher's portal",
+                     lambda: (d.driver.refresh(), "A social worker will assess" in d.text())[1]), d.text()[:300])
+    check("the timeline says when the teacher was told",
+          "The SPA recorded the outcome and told you" in d.text() and "The outcome reached this portal" in d.text(),
+          d.text()[:600])
+    check("no partner's findings or the decision's rationale reach the referrer",
+          "Police and Health hold nothing" not in d.text(), d.text()[:600])
+    d.page("portal-outcome")
+    delivered = eventually("the portal's receipt reaches the hub", lambda: coordinator.execute(
+        "SELECT delivered_at IS NOT NULL FROM contact WHERE reference = ?", (reference,)).fetchone() == (1,))
+    check("the hub records that the referrer's portal holds the outcome", delivered)
+
+    d.sign_in("spa")
+    d.driver.get(d.url("spa", "/consultations/new"))
+    d.page("spa-consultation-form")
+
+    def consult(concern):
+        d.driver.get(d.url("spa", "/consultations/new"))
+        d.driver.find_element(By.ID, "professional").send_keys(d.desks[portal]["staff"])
+        d.driver.find_element(By.ID, "organisation").send_keys("Riverside Primary School")
+        d.driver.find_element(By.ID, "role").send_keys("Designated Safeguarding Lead")
+        d.driver.find_element(By.ID, "concern").send_keys(concern)
+        d.driver.find_element(By.ID, "advice").send_keys("Talk to the family about Early Help; keep recording.")
+        d.driver.find_element(By.ID, "recommendation-early-help").click()
+        d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action='/consultations'] button"))
+    consult("A Year 5 pupil (NHS number 943 476 5919) often arrives hungry.")
+    check("a consultation holding an NHS number is refused", "an NHS number" in d.text(), d.text()[:300])
+    d.page("spa-consultation-refused")
+    consult("A Year 5 pupil often arrives hungry and tired; mum says money is short.")
+    check("an anonymous consultation is recorded", "recorded; its summary goes" in d.text(), d.text()[:300])
+    d.page("spa-consultations")
+
+    d.sign_in(portal)
+    rows = eventually("the consultation's summary reaches the professional's portal",
+                      lambda: (d.driver.refresh(), [r for r in d.rows() if "No-name consultation" in r[0]])[1])
+    if not rows:
+        return
+    d.driver.get(rows[0][1])
+    check("the professional reads the advice", "Talk to the family about Early Help" in d.text(), d.text()[:300])
+    d.page("portal-consultation")
+    d.driver.find_element(By.ID, "text").send_keys("It is most days this term, not some days.")
+    d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/correction'] button"))
+    check("the professional asks for a correction", "Your correction was sent" in d.text(), d.text()[:300])
+    d.sign_in("spa")
+    check("the correction reaches the SPA's desk",
+          eventually("the correction reaches the SPA", lambda: (
+              d.driver.refresh(), [r for r in d.rows() if "Correction asked" in r[0]])[1]))
+    coordinator.close()
+
+
+def send_contact(d):
+    """Only makes one contact on the portal (for run-desks.sh's kill -9 while it cannot be published); prints its
+    reference."""
+    d.sign_in("portal")
+    d.driver.get(d.url("portal", "/contacts/new"))
+    for field, value in {"child_forename": "Kai", "child_surname": "Testcase",
+                         "concern": "Kai said an older boy took him in a car after school.",
+                         "actionsTaken": "Told his mother and the head."}.items():
+        d.driver.find_element(By.ID, field).send_keys(value)
+    d.driver.find_element(By.ID, "parentsAware-yes").click()
+    d.driver.find_element(By.ID, "consent-given").click()
+    d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action='/contacts'] button"))
+    sent = "Your reference is MC-" in d.text()
+    check("the contact is recorded on the portal", sent, d.text()[:300])
+    if sent:
+        print("reference " + d.driver.find_element(By.TAG_NAME, "h1").text.removeprefix("Contact "))
 
 
 def schools(d):
@@ -438,8 +623,14 @@ def lockout(d):
 def corrections(d, stage):
     """The decision maker's decided Red package after a correction: `noted`, `restricted` or `lifted`."""
     party = "decision-maker"
+    coordinator = sqlite3.connect(os.path.join(d.args.state, "coordinator", "coordinator.sqlite"))
+    # The demo's Red enquiry came from the teacher's contact: its package carries the contact's reference.
+    reference = coordinator.execute(
+        "SELECT contact.reference FROM contact JOIN enquiry ON enquiry.id = contact.enquiry_id "
+        "WHERE enquiry.rag = 'red' ORDER BY enquiry.opened_at LIMIT 1").fetchone()[0]
+    coordinator.close()
     d.sign_in(party)
-    rows = [r for r in d.rows() if "Red" in r[2] and "decided" in r[2]]
+    rows = [r for r in d.rows() if reference in r[2] and "decided" in r[2]]
     check("the decided Red package is in the inbox", len(rows) == 1, [r[2] for r in d.rows()])
     if not rows:
         return
@@ -474,6 +665,7 @@ def main():
     parser.add_argument("--acknowledge", metavar="PARTY", help="only acknowledge PARTY's first Encompass notice")
     parser.add_argument("--corrections", choices=["noted", "restricted", "lifted"],
                         help="only check the decided Red package after a correction")
+    parser.add_argument("--contact", action="store_true", help="only make one contact on the portal")
     args = parser.parse_args()
     d = Desks(args)
     try:
@@ -483,8 +675,12 @@ def main():
         if args.corrections:
             corrections(d, args.corrections)
             return finish()
+        if args.contact:
+            send_contact(d)
+            return finish()
         decision_maker(d)
         spa(d)
+        front_door(d)
         schools(d)
         practice_manager(d)
         missing_coordinator(d)

@@ -8,7 +8,9 @@
 #   3. a kill -9 of the hub after a school's acknowledgement is committed at its desk and before it is
 #      published (the school's broker user briefly may not publish); after make run again it reaches the
 #      coordinator once;
-#   4. SIGTERM: everything stops cleanly.
+#   4. the same for a teacher's contact on the portal: committed there, kill -9, make run again, the coordinator
+#      has it once;
+#   5. SIGTERM: everything stops cleanly.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -157,6 +159,34 @@ published() { [ "$(acknowledgements)" = "1 1" ]; }
 check "after kill -9 and make run, the acknowledgement is published from the desk's outbox" await_true 120 published
 recorded_once() { [ "$(recorded)" = 1 ]; }
 check "and the coordinator records it, once" await_true 60 recorded_once
+
+# kill -9 of the portal after a contact is committed there and before the hub has it: the portal's broker user
+# may not publish for a moment, so the contact waits in the portal's outbox; the hub (the portal runs in it) is
+# killed, make run started again, and the contact reaches the coordinator once.
+portal_store=$MASH_RUN_STATE/desks/portal/desk.sqlite
+contacts_sent() { sqlite3 "$portal_store" "SELECT COUNT(*) || ' ' || COUNT(published_at) FROM outbox WHERE type = 'mash.contact/1'"; }
+before=$(contacts_sent | cut -d' ' -f1)
+scripts/broker.sh ctl set_permissions -p mash portal '^$' '^$' '^portal\.notices$' >/dev/null
+reference=$("$python" Tests/Browser/desks.py --desks "$out/desks.txt" --state "$MASH_RUN_STATE" \
+    --ca "$MASH_BROKER_DIR/tls/ca.pem" --screenshots "$out" --contact 2>"$out/contact.log" | sed -n 's/^reference //p')
+check "a teacher's contact is recorded on the portal while it may not publish" test -n "$reference"
+check "the contact is committed in the portal's outbox and not published" \
+    test "$(contacts_sent)" = "$((before + 1)) $before"
+in_hub() { sqlite3 "$MASH_RUN_STATE/coordinator/coordinator.sqlite" "SELECT COUNT(*) FROM contact WHERE reference = '$reference'"; }
+check "the coordinator does not have it yet" test "$(in_hub)" = 0
+kill_hub
+scripts/broker.sh up >/dev/null
+scripts/broker.sh ctl set_permissions -p mash portal '^$' '^mash\.intake$' '^portal\.notices$' >/dev/null
+start_run 4
+contact_published() { [ "$(contacts_sent)" = "$((before + 1)) $((before + 1))" ]; }
+check "after kill -9 and make run, the contact is published from the portal's outbox" await_true 120 contact_published
+contact_once() { [ "$(in_hub)" = 1 ]; }
+check "and the coordinator has it, once" await_true 60 contact_once
+on_spa_desk() {
+    [ "$(sqlite3 "$MASH_RUN_STATE/desks/spa/desk.sqlite" "SELECT COUNT(*) FROM item WHERE type = 'mash.contact/1'")" \
+        = "$(sqlite3 "$MASH_RUN_STATE/coordinator/coordinator.sqlite" "SELECT COUNT(*) FROM contact")" ]
+}
+check "the SPA's desk holds every contact the hub has, once" await_true 60 on_spa_desk
 
 kill -TERM "$run_pid"
 code=0

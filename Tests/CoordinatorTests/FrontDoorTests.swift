@@ -165,6 +165,36 @@ extension CoordinatorBrokerTests {
         }
 
         @Test(
+            "a contact without the child's date of birth is screened into an enquiry only once the SPA gives it; refused whole before"
+        )
+        func dateOfBirth() async throws {
+            try await Harness.with("front-door-born") { harness in
+                _ = try await harness.agencies(["police"])
+                try await harness.startInProcess()
+                var made = contact()
+                made.child.dateOfBirth = nil
+                try await harness.send(made.json, type: .contact, from: "portal", routingKey: "contact")
+                _ = try await harness.take(1, from: "spa.notices", as: "spa")
+                let dead = try await harness.admin.consume(queue: "coordinator.notifications.dlq")
+                let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+                var red = screening(
+                    made, .mashEnquiry,
+                    enquiry: .init(rag: .red, consent: .given(by: "mother", at: now), agencies: ["police"]))
+                try await harness.send(red.json, type: .screening, from: "spa", routingKey: "contact")
+                let refused = try await dead.next(within: .seconds(30), "an enquiry without a date of birth")
+                #expect(refused.properties.headers["x-mash-reason"]?.string == "enquiryIncomplete")
+                try refused.ack()
+                #expect(try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM enquiry") } == 0)
+                red.enquiry?.dateOfBirth = LocalDate(year: 2016, month: 3, day: 14)
+                try await harness.send(red.json, type: .screening, from: "spa", routingKey: "contact")
+                let package = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                let subject = try #require(
+                    (try object(package[0])["enquiry"] as? [String: Any])?["subject"] as? [String: Any])
+                #expect(subject["dateOfBirth"] as? String == "2016-03-14")
+            }
+        }
+
+        @Test(
             "feedback the referrer's portal has not confirmed within one working day of the decision alerts the Practice Manager once; a receipt from another portal is refused"
         )
         func lateFeedback() async throws {
