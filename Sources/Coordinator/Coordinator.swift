@@ -215,7 +215,7 @@ public final class Coordinator: Sendable {
         try HubQueues.topology(
             definitionsFile: settings.definitionsFile, vhost: settings.broker.vhost,
             agencies: Array(settings.routing.agencies.keys), schoolQueues: settings.schools.values.map(\.noticeQueue),
-            authorities: settings.routing.missing.authorities)
+            authorities: settings.routing.missing.authorities, portals: Array(settings.routing.frontDoor.portals))
     }
 
     // MARK: sealing helpers

@@ -45,52 +45,50 @@ extension Coordinator {
             .subjectCorrection, message, by: request.requestedBy,
             summary: "\(correction.action.rawValue) one person (\(request.references.count) references), "
                 + "\(messages.count) recipient\(messages.count == 1 ? "" : "s") told"
-                + (erased > 0 ? ", \(erased) closed enquir\(erased == 1 ? "y" : "ies") erased at the hub" : "")
+                + (erased > 0 ? ", \(erased) closed record\(erased == 1 ? "" : "s") erased at the hub" : "")
                 + ": \(request.reason)", db, now: now)
         return messages
     }
 
-    /// The hub's own copy of each closed enquiry about the person (its subject), erased as a purge would: its
-    /// key shredded, its rows deleted, a ledger entry each. An open enquiry is kept (its answers and decision
-    /// are still to come) and goes at the end of its retention period. Returns how many went.
+    /// The hub's own copy of each closed enquiry, concluded missing episode and answered contact about the
+    /// person, erased as a purge would: its key shredded, its rows deleted, a ledger entry each. What is still
+    /// open (an enquiry's answers and decision, an episode's interview, a contact's outcome are still to come)
+    /// is kept and goes at the end of its retention period. Returns how many went.
     func eraseOwnCopies(of references: [String], caseID: String?, _ db: Database, now: Date) throws -> Int {
-        let wanted = Set(references)
         let closed = [EnquiryStatus.decided, .withdrawn, .refused].map(\.rawValue)
-        let about = try Row.fetchAll(
-            db, sql: "SELECT id, subjects, subject_ref FROM enquiry WHERE status IN (?, ?, ?)",
-            arguments: StatementArguments(closed)
-        ).filter { row in
-            !wanted.isDisjoint(with: (row["subjects"] as String).split(separator: ",").map(String.init))
-                && (caseID.map { $0 == row["id"] } ?? true)
-        }
-        var erased = 0
-        if !about.isEmpty, let table = RetentionSchedule.Kind.enquiries.coordinatorTables(from: .closure).first {
-            try Purge.erase(about.map { $0["id"] }, of: table, in: db, keys: contentKeys)
-            for row in about {
-                try RecordOfSharing.recordErasure(
-                    db, at: now, sender: settings.identity, recordID: row["id"], subjectRef: row["subject_ref"])
-            }
-            erased += about.count
-        }
-        // Missing episodes whose return interview concluded them, as closed enquiries are.
-        let episodes = try Row.fetchAll(
-            db, sql: "SELECT id, subjects, child_ref FROM missing_episode WHERE state = ?",
-            arguments: [MissingEpisode.State.concluded.rawValue]
-        ).filter { row in
-            !wanted.isDisjoint(with: (row["subjects"] as String).split(separator: ",").map(String.init))
-                && (caseID.map { $0 == row["id"] } ?? true)
-        }
-        if !episodes.isEmpty, let table = RetentionSchedule.Kind.missingEpisodes.coordinatorTables(from: .closure).first
-        {
-            try Purge.erase(episodes.map { $0["id"] }, of: table, in: db, keys: contentKeys)
-            for row in episodes {
-                try RecordOfSharing.recordErasure(
-                    db, at: now, sender: settings.identity, recordID: row["id"], subjectRef: row["child_ref"] ?? "")
-            }
-            erased += episodes.count
-        }
+        let erased =
+            try erase(
+                .enquiries, "SELECT id, subjects, subject_ref AS ref FROM enquiry WHERE status IN (?, ?, ?)",
+                StatementArguments(closed), about: references, caseID: caseID, db, now: now)
+            + erase(
+                .missingEpisodes,
+                "SELECT id, subjects, coalesce(child_ref, '') AS ref FROM missing_episode WHERE state = ?",
+                [MissingEpisode.State.concluded.rawValue], about: references, caseID: caseID, db, now: now)
+            + erase(
+                .contacts, "SELECT id, subjects, subject_ref AS ref FROM contact WHERE state = ?",
+                [ContactState.told.rawValue], about: references, caseID: caseID, db, now: now)
         if erased > 0 { logger.notice("the hub's own copy erased", metadata: ["records": "\(erased)"]) }
         return erased
+    }
+
+    /// Erases the rows `sql` selects (`id`, `subjects`, `ref`: the ledger's subject reference) that are about
+    /// one of `references` (and are `caseID`, when given) as `kind`'s purge would.
+    private func erase(
+        _ kind: RetentionSchedule.Kind, _ sql: String, _ arguments: StatementArguments, about references: [String],
+        caseID: String?, _ db: Database, now: Date
+    ) throws -> Int {
+        let wanted = Set(references)
+        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments).filter { row in
+            !wanted.isDisjoint(with: (row["subjects"] as String).split(separator: ",").map(String.init))
+                && (caseID.map { $0 == row["id"] } ?? true)
+        }
+        guard !rows.isEmpty, let table = kind.coordinatorTables(from: .closure).first else { return 0 }
+        try Purge.erase(rows.map { $0["id"] }, of: table, in: db, keys: contentKeys)
+        for row in rows {
+            try RecordOfSharing.recordErasure(
+                db, at: now, sender: settings.identity, recordID: row["id"], subjectRef: row["ref"])
+        }
+        return rows.count
     }
 
     /// Opens a correction and sends its copies, in the caller's transaction: one per recipient and queue the
@@ -324,7 +322,7 @@ extension Coordinator {
         if party == missing.coordinator { return to(HubQueues.noticesExchange, HubQueues.missingEpisodes) }
         if missing.authorities.contains(party) { return to(HubQueues.authoritiesExchange, party) }
         if settings.routing.frontDoor.portals.contains(party) {
-            return to(HubQueues.noticesExchange, HubQueues.portalNotices)
+            return to(HubQueues.noticesExchange, HubQueues.portalNotices(of: party))
         }
         if let school = settings.schools.values.first(where: { $0.recipient == party }) {
             return to(HubQueues.noticesExchange, school.noticeQueue)

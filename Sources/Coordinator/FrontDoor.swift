@@ -156,7 +156,7 @@ extension Coordinator {
         try addTimer(db, .breach, clock: Self.feedbackClock, at: due, enquiry: contact.id, request: nil)
         return try disclose(
             DocumentWriter.encode(document), .contactOutcome, to: portal, exchange: HubQueues.noticesExchange,
-            routingKey: HubQueues.portalNotices, headers: ["x-mash-contact": contact.id],
+            routingKey: HubQueues.portalNotices(of: portal), headers: ["x-mash-contact": contact.id],
             contactSharing(contact, subjectRef: subjectRef), db, now: now)
     }
 
@@ -219,7 +219,7 @@ extension Coordinator {
             return []
         }
         let now = now()
-        let portal = settings.routing.frontDoor.portals.sorted().first ?? "portal"
+        let portal = try portal(of: consultation.professional)
         let due = settings.calendar.sameTimeNextWorkingDay(after: consultation.heldAt)
         try db.executeCached(
             sql: """
@@ -248,10 +248,29 @@ extension Coordinator {
         return [
             try disclose(
                 consultation.json, .consultation, to: portal, exchange: HubQueues.noticesExchange,
-                routingKey: HubQueues.portalNotices,
+                routingKey: HubQueues.portalNotices(of: portal),
                 headers: ["x-mash-consultation": consultation.id, "x-mash-due": Instant.format(due)], sharing, db,
                 now: now)
         ]
+    }
+
+    /// The portal a consultation's professional is reached on: the one named, else the hub's own (`portal`) or
+    /// its only one, so a screener written before portals were named keeps working.
+    private func portal(of professional: Consultation.Professional) throws -> String {
+        let portals = settings.routing.frontDoor.portals
+        if let named = professional.portal {
+            guard portals.contains(named) else {
+                throw Refusal(reason: "unknownPortal", detail: "\(named) is not one of the hub's portals")
+            }
+            return named
+        }
+        if portals.contains(HubQueues.hubPortal) { return HubQueues.hubPortal }
+        guard portals.count == 1, let only = portals.first else {
+            throw Refusal(
+                reason: "portalRequired",
+                detail: "the hub has \(portals.count) portals: professional.portal must name the professional's")
+        }
+        return only
     }
 
     /// A professional asks for a consultation's summary to be corrected: it goes to the SPA that recorded it.

@@ -26,6 +26,10 @@ public struct RetentionSchedule: Sendable, Equatable {
         case recordOfSharing
         /// A missing episode: the police's missing and found reports and the return interview, one data key.
         case missingEpisodes
+        /// A professional's contact from the portal, its screening and the feedback the referrer was sent.
+        case contacts
+        /// A no-name consultation's record (no child or family identified in it).
+        case consultations
 
         public static func < (a: Kind, b: Kind) -> Bool {
             allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -38,7 +42,8 @@ public struct RetentionSchedule: Sendable, Equatable {
             case .dans, .encompassNotices, .rolls, .operatorActions, .inboxIDs, .viewLogs, .recordOfSharing:
                 [.receipt]
             case .openCases: [.lastUpdate]
-            case .deskItems, .adapterCopies, .missingEpisodes: [.closure, .receipt]
+            case .deskItems, .adapterCopies, .missingEpisodes, .contacts: [.closure, .receipt]
+            case .consultations: [.receipt]
             }
         }
 
@@ -46,7 +51,7 @@ public struct RetentionSchedule: Sendable, Equatable {
         public var holder: String {
             switch self {
             case .enquiries, .dans, .encompassNotices, .rolls, .openCases, .operatorActions, .recordOfSharing,
-                .missingEpisodes:
+                .missingEpisodes, .contacts, .consultations:
                 "coordinator"
             case .deskItems: "desks"
             case .adapterCopies: "adapters"

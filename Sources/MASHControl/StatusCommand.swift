@@ -70,7 +70,8 @@ struct HubOptions: ParsableArguments {
         let schools = try SchoolConfiguration.loadDirectory(schoolsDirectory, bankHolidays: [])
         return try HubQueues.topology(
             definitionsFile: definitions, vhost: vhost, agencies: routing.map { Array($0.agencies.keys) } ?? [],
-            schoolQueues: schools.values.map(\.noticeQueue), authorities: routing?.missing.authorities ?? [])
+            schoolQueues: schools.values.map(\.noticeQueue), authorities: routing?.missing.authorities ?? [],
+            portals: Array(routing?.frontDoor.portals ?? []))
     }
 }
 

@@ -21,11 +21,20 @@ public struct Consultation: Sendable, Equatable {
         public var staffID: String
         public var organisation: String
         public var role: String
+        /// The party of the professional's portal; needed only where the hub has more than one.
+        public var portal: String?
 
-        public init(staffID: String, organisation: String, role: String) {
+        public init(staffID: String, organisation: String, role: String, portal: String? = nil) {
             self.staffID = staffID
             self.organisation = organisation
             self.role = role
+            self.portal = portal
+        }
+
+        var json: [String: Any] {
+            var object: [String: Any] = ["staffID": staffID, "organisation": organisation, "role": role]
+            object["portal"] = portal
+            return object
         }
     }
 
@@ -64,7 +73,7 @@ public struct Consultation: Sendable, Equatable {
         var who = try reader.object("professional")
         professional = Professional(
             staffID: try who.identifier("staffID"), organisation: try who.string("organisation"),
-            role: try who.string("role"))
+            role: try who.string("role"), portal: try who.optionalIdentifier("portal"))
         try who.finish()
         concern = try reader.text("concern")
         advice = try reader.text("advice")
@@ -82,9 +91,7 @@ public struct Consultation: Sendable, Equatable {
         DocumentWriter.encode([
             "schema": DocumentType.consultation.rawValue, "id": id, "reference": reference,
             "heldAt": Instant.format(heldAt),
-            "professional": [
-                "staffID": professional.staffID, "organisation": professional.organisation, "role": professional.role,
-            ],
+            "professional": professional.json,
             "concern": concern, "advice": advice, "recommendation": recommendation.rawValue,
             "socialWorker": socialWorker,
         ])

@@ -38,8 +38,13 @@ public enum HubQueues {
     /// What goes to other local authorities (routing key `la-<code>`), into `authority.<la>.outbound`, which a
     /// shovel moves to the authority's own broker.
     public static let authoritiesExchange = "mash.authorities"
-    /// A portal's queue: the outcomes of its professionals' contacts.
-    public static let portalNotices = "portal.notices"
+    /// The hub's own portal's queue: the outcomes of its professionals' contacts and their consultations.
+    public static let portalNotices = portalNotices(of: hubPortal)
+    /// The party of the hub's own portal (`Config/desks/portal.yaml`).
+    public static let hubPortal = "portal"
+    /// A portal party's queue, and its routing key on `mash.notices`: each portal has its own, so one
+    /// organisation's portal never holds another's contacts.
+    public static func portalNotices(of portal: String) -> String { portal + ".notices" }
     /// The intake routing key of contacts and screenings.
     public static let contactRoutingKey = "contact"
     /// The intake routing key of missing and found reports and return interviews.

@@ -2,11 +2,11 @@ import AMQP
 
 extension HubQueues {
     /// The hub's topology: the definitions file's, plus a queue (with its DLQ) for each of `agencies` that the
-    /// definitions do not list, and one for each school's Encompass notices (bound to `mash.notices` by its own
-    /// name). `mashctl` reports the same queues the coordinator declares.
+    /// definitions do not list, and one for each school's Encompass notices and each front-door portal's
+    /// notices (bound to `mash.notices` by its own name). `mashctl` reports the same queues the coordinator declares.
     public static func topology(
         definitionsFile: String, vhost: String, agencies: [String], schoolQueues: [String] = [],
-        authorities: [String] = []
+        authorities: [String] = [], portals: [String] = []
     ) throws -> Topology {
         var topology = try Topology(rabbitMQDefinitionsFile: definitionsFile, vhost: vhost)
         let declared = Set(topology.queues.map(\.name))
@@ -26,6 +26,10 @@ extension HubQueues {
             add(HubQueues.agency(agency), boundTo: HubQueues.enquiriesExchange, routingKey: agency)
         }
         for queue in schoolQueues.sorted() { add(queue, boundTo: HubQueues.noticesExchange, routingKey: queue) }
+        for portal in portals.sorted() {
+            let queue = HubQueues.portalNotices(of: portal)
+            add(queue, boundTo: HubQueues.noticesExchange, routingKey: queue)
+        }
         for authority in authorities.sorted() {
             add("authority.\(authority).outbound", boundTo: HubQueues.authoritiesExchange, routingKey: authority)
         }

@@ -46,6 +46,20 @@ extension RetentionSchedule.Kind {
                     table: "missing_episode", id: "id", start: event == .receipt ? "received_at" : "concluded_at",
                     scope: "missing:", subjectRef: "coalesce(child_ref, '')", dependants: ["timer.enquiry_id"])
             ]
+        case .contacts:
+            // A contact closes when its referrer has been told the outcome; one screened into an enquiry is kept
+            // until then (the enquiry has its own period).
+            return [
+                .init(
+                    table: "contact", id: "id", start: event == .receipt ? "received_at" : "told_at",
+                    scope: "contact:", subjectRef: "subject_ref", dependants: ["timer.enquiry_id"])
+            ]
+        case .consultations:
+            return [
+                .init(
+                    table: "consultation", id: "id", start: "received_at", scope: "consultation:",
+                    dependants: ["timer.enquiry_id"])
+            ]
         case .inboxIDs: return RetainedTable.messageIDs
         case .deskItems, .adapterCopies, .viewLogs, .recordOfSharing: return []
         }

@@ -10,6 +10,8 @@ public struct TestHub: Sendable {
         [
             "coordinator", "decision-maker", "practice-manager", "spa", "csc", "orchestra", "la-officer", "operator",
             "dpo", "missing-coordinator", "la-kent", "portal",
+            // A partner's own portal (the front door with more than one portal).
+            "portal-kmpt",
         ]
         + agencies + schools
     /// The sample schools of Config/schools, as key-holding parties.

@@ -125,7 +125,7 @@ extension CoordinatorBrokerTests {
                 }
                 #expect(try Self.count("item", in: deskStore) == 0)
                 // The hub's own copy of the decided enquiry went too, its key first, with a ledger entry.
-                #expect(said.contains("1 closed enquiry erased at the hub"), "\(said)")
+                #expect(said.contains("1 closed record erased at the hub"), "\(said)")
                 let hubCopy = try harness.query { db in
                     try Int.fetchOne(db, sql: "SELECT count(*) FROM enquiry WHERE id = ?", arguments: [enquiry.id])
                 }

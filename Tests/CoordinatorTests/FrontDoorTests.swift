@@ -3,6 +3,7 @@ import Coordinator
 import Foundation
 import GRDB
 import MASHCore
+import MASHRuntime
 import MASHTesting
 import Sealing
 import Testing
@@ -298,6 +299,133 @@ extension CoordinatorBrokerTests {
                 }
                 #expect(entries.map { $0["recipient"] as String } == ["coordinator", "portal", "spa"])
                 #expect(entries.allSatisfy { ($0["subjects"] as String?) ?? "" == "" })
+            }
+        }
+
+        @Test(
+            "an answered contact and a consultation reach the end of their periods: rows, timers and data keys go, the ledger records each purge and verifies; a contact still on the SPA's list is kept"
+        )
+        func retentionAndErasure() async throws {
+            try await Harness.with("front-door-retention") { harness in
+                let file = harness.scratch.file("retention.yaml")
+                try CoordinatorBrokerTests.RetentionTests.schedule([.contacts: "4s", .consultations: "4s"]).write(
+                    toFile: file, atomically: true, encoding: .utf8)
+                harness.retentionFile.withLock { $0 = file }
+                try await harness.startInProcess()
+                let waiting = contact()
+                try await harness.send(waiting.json, type: .contact, from: "portal", routingKey: "contact")
+                let answered = contact()
+                try await harness.send(answered.json, type: .contact, from: "portal", routingKey: "contact")
+                _ = try await harness.take(2, from: "spa.notices", as: "spa")
+                try await harness.send(
+                    screening(answered, .noFurtherAction).json, type: .screening, from: "spa", routingKey: "contact")
+                _ = try await harness.take(1, from: "portal.notices", as: "portal")
+                let consultation = Consultation(
+                    id: TestNames.messageID(), reference: "NNC-20261207-RET001",
+                    heldAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)),
+                    professional: .init(staffID: "t.okoro", organisation: "Sample Primary School", role: "DSL"),
+                    concern: "A pupil is often late and tired.", advice: "Speak to the parents; record it.",
+                    recommendation: .adviceOnly, socialWorker: "sw.bello")
+                try await harness.send(consultation.json, type: .consultation, from: "spa", routingKey: "contact")
+                _ = try await harness.take(1, from: "portal.notices", as: "portal")
+                let dataKey = try DataKeyring.loadOrCreate(at: harness.hub.keys.path + "/coordinator/data-at-rest.key")
+
+                try await harness.eventually("the answered contact and the consultation purged") {
+                    try harness.query {
+                        try String.fetchAll($0, sql: "SELECT id FROM contact")
+                            + String.fetchAll($0, sql: "SELECT id FROM consultation")
+                    } == [waiting.id]
+                }
+                let keys = try ContentKeys(path: ContentKeys.path(besideStore: harness.storePath), wrapping: dataKey)
+                #expect(try !keys.hasKey("contact:\(answered.id)") && !keys.hasKey("consultation:\(consultation.id)"))
+                // The contact still on the SPA's list is kept, and so is its screening clock.
+                #expect(try keys.hasKey("contact:\(waiting.id)"))
+                let timers = try harness.query {
+                    try String.fetchAll($0, sql: "SELECT DISTINCT enquiry_id FROM timer WHERE fired_at IS NULL")
+                }
+                #expect(timers == [waiting.id])
+                let purges = try harness.query {
+                    try Row.fetchAll(
+                        $0, sql: "SELECT enquiry_id, purpose FROM record_of_sharing WHERE recipient = 'retention'")
+                }
+                #expect(
+                    Set(purges.map { "\($0["enquiry_id"] as String) \($0["purpose"] as String)" }) == [
+                        "\(answered.id) purged: contacts, 4s from closure",
+                        "\(consultation.id) purged: consultations, 4s from receipt",
+                    ])
+                let verify = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                #expect(verify.status == 0, "\(verify.output)")
+            }
+        }
+
+        @Test(
+            "with two partners' portals each has its own queue; a consultation must name the professional's portal, and goes to its queue"
+        )
+        func twoPortals() async throws {
+            let routing = try String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8)
+                .replacingOccurrences(of: "portals: [portal]", with: "portals: [portal-kmpt, portal-nelft]")
+            try await Harness.with("front-door-portals", routing: routing) { harness in
+                let signatories = harness.scratch.file("signatories.yaml")
+                try
+                    (String(contentsOfFile: Repository.path("Config/signatories.yaml"), encoding: .utf8)
+                    + "  portal-kmpt: {signed: 2026-12-01}\n").write(
+                        toFile: signatories, atomically: true, encoding: .utf8)
+                harness.signatoriesFile.withLock { $0 = signatories }
+                try await harness.startInProcess()
+                // The second portal's queue is declared (consuming from a missing queue fails).
+                _ = try await harness.admin.consume(queue: "portal-kmpt.notices")
+                _ = try await harness.admin.consume(queue: "portal-nelft.notices")
+                let dead = try await harness.admin.consume(queue: "coordinator.notifications.dlq")
+                var consultation = Consultation(
+                    id: TestNames.messageID(), reference: "NNC-20261207-TWO001",
+                    heldAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)),
+                    professional: .init(staffID: "t.okoro", organisation: "Sample Primary School", role: "DSL"),
+                    concern: "A pupil is often late and tired.", advice: "Speak to the parents; record it.",
+                    recommendation: .adviceOnly, socialWorker: "sw.bello")
+                try await harness.send(consultation.json, type: .consultation, from: "spa", routingKey: "contact")
+                let refused = try await dead.next(within: .seconds(30), "a consultation naming no portal")
+                #expect(refused.properties.headers["x-mash-reason"]?.string == "portalRequired")
+                try refused.ack()
+                consultation.professional.portal = "portal-kmpt"
+                try await harness.send(consultation.json, type: .consultation, from: "spa", routingKey: "contact")
+                let summary = try await harness.take(1, from: "portal-kmpt.notices", as: "portal-kmpt")
+                #expect(try Consultation(json: summary[0].payload, source: "test") == consultation)
+            }
+        }
+
+        @Test("an erasure of the child takes the hub's copy of an answered contact; one still being screened is kept")
+        func erasure() async throws {
+            try await Harness.with("front-door-erasure") { harness in
+                try await harness.startInProcess()
+                let answered = contact()
+                try await harness.send(answered.json, type: .contact, from: "portal", routingKey: "contact")
+                let waiting = contact()
+                try await harness.send(waiting.json, type: .contact, from: "portal", routingKey: "contact")
+                _ = try await harness.take(2, from: "spa.notices", as: "spa")
+                try await harness.send(
+                    screening(answered, .earlyHelp).json, type: .screening, from: "spa", routingKey: "contact")
+                _ = try await harness.take(1, from: "portal.notices", as: "portal")
+                try await harness.eventually("the referrer told") {
+                    try harness.query {
+                        try String.fetchOne($0, sql: "SELECT state FROM contact WHERE id = ?", arguments: [answered.id])
+                    } == "told"
+                }
+                let result = try await harness.mashctl(
+                    [
+                        "subject", "erase", "--forename", "Ellie", "--surname", "Testperson", "--dob", "2016-03-14",
+                        "--reason", "R-2026-13", "--staff", "d.khan", "--keys", harness.hub.keys.path,
+                    ] + (try harness.operatorOptions()))
+                #expect(result.status == 0, "\(result.output)")
+                #expect(result.output.contains("1 closed record erased at the hub"), "\(result.output)")
+                let left = try harness.query { try String.fetchAll($0, sql: "SELECT id FROM contact") }
+                #expect(left == [waiting.id])
+                // The portal and the SPA, which were sent her details, are each sent the erasure.
+                let portal = try await harness.take(1, from: "portal.notices", as: "portal")
+                #expect(portal[0].type == "mash.correction/1")
+                let spa = try await harness.take(1, from: "spa.notices", as: "spa")
+                #expect(spa[0].type == "mash.correction/1")
+                let verify = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                #expect(verify.status == 0, "\(verify.output)")
             }
         }
     }
