@@ -38,6 +38,9 @@ public struct CoordinatorSettings: Sendable {
     public var retention: RetentionSchedule?
     /// How often the record of sharing's head is signed and sent away (when it has moved).
     public var checkpointInterval: TimeInterval = 900
+    /// How long before a meeting its list goes to the Practice Manager (routing.yaml `meetings.agendaBefore`);
+    /// nil sends none.
+    public var agendaLead: TimeInterval?
     /// Where each signed checkpoint is also appended, one per line, for an operator to ship elsewhere.
     public var checkpointFile: String?
     /// Who may receive data (`Config/signatories.yaml`); nil only in tests that are not about it.

@@ -132,6 +132,7 @@ public struct CoordinatorOptions: ParsableArguments {
         settings.expectedParties = try ExpectedParty.load(routing: routing, desksDirectory: desks)
         settings.retention = try RetentionSchedule.load(file: retention)
         settings.keyStorePath = keyStore
+        settings.agendaLead = routing.meetings.agendaLead
         settings.signatories = try Signatories.load(file: signatories)
         settings.staff = try StaffRegister.load(file: staff)
         guard checkpointEvery > 0 else {

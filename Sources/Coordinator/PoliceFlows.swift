@@ -121,6 +121,19 @@ extension Coordinator {
             let receipt = try readDocument { try DeliveryReceipt(json: message.payload, source: source, now: now()) }
             try record(receipt, from: message.sender, db)
             return []
+        case .challenge:
+            let challenge = try readDocument { try Challenge(json: message.payload, source: source, now: now()) }
+            return try receive(challenge, from: message.sender, asReceived: message.payload, db)
+        case .challengeStage:
+            try allow(settings.routing.challenges.recorders, "the stages of challenges")
+            let stage = try readDocument {
+                try ChallengeStageRecord(json: message.payload, source: source, now: now())
+            }
+            return try record(stage, from: message.sender, asReceived: message.payload, db)
+        case .meetingRecord:
+            try allow(settings.routing.meetings.recorders, "meeting records")
+            let meeting = try readDocument { try MeetingRecord(json: message.payload, source: source, now: now()) }
+            return try record(meeting, from: message.sender, asReceived: message.payload, db)
         case .contentView:
             let view = try readDocument { try ContentView(json: message.payload, source: source) }
             try authorise(
@@ -274,8 +287,8 @@ extension Coordinator {
         try db.executeCached(
             sql: """
                 INSERT INTO dan (id, received_at, received_date, level, effective_level, tool, referral, contacts,
-                    triage_date, flags, children, notices, document)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    triage_date, flags, children, notices, document, unborn)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 dan.id, now.timeIntervalSince1970, settings.calendar.localDate(of: now).description,
@@ -283,6 +296,7 @@ extension Coordinator {
                 "\(dan.assessment.tool) \(dan.assessment.toolVersion)", route.referral, route.contacts.count,
                 route.triageDate?.description, flags.joined(separator: ","), dan.children.count, notices.count,
                 Data(try sealForStore(asReceived, table: "dan", id: dan.id, scope: "dan:" + dan.id)),
+                dan.children.contains { $0.unbornWeeks != nil },
             ])
         metrics.increment("mash_dans_total", [("level", dan.assessment.effectiveLevel.rawValue)])
         logger.info(

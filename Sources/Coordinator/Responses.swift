@@ -20,6 +20,16 @@ extension Coordinator {
             try record(receipt, from: message.sender, messageID: message.messageID, db)
             return []
         }
+        if DocumentType(rawValue: message.type) == .challenge {
+            // An agency challenges a decision through its adapter, on the responses exchange it may write to.
+            guard settings.routing.agencies[message.sender] != nil else {
+                throw Refusal(reason: "senderNotAllowed", detail: "'\(message.sender)' is not an agency")
+            }
+            let challenge = try readDocument {
+                try Challenge(json: message.payload, source: "message \(message.messageID)", now: now())
+            }
+            return try receive(challenge, from: message.sender, asReceived: message.payload, db)
+        }
         guard DocumentType(rawValue: message.type) == .researchResponse else {
             throw Refusal(reason: "unexpectedType", detail: "'\(message.type)' is not taken on \(message.queue)")
         }

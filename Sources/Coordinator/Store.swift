@@ -404,6 +404,58 @@ public final class CoordinatorStore: Sendable {
                     CREATE INDEX consultation_reference ON consultation (reference);
                     """)
         }
+        migrator.registerMigration("v18: challenges to decisions, meetings") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE challenge (
+                        id TEXT PRIMARY KEY,
+                        enquiry_id TEXT NOT NULL,      -- the decided enquiry challenged
+                        raised_by TEXT NOT NULL,       -- the party that raised it, and is told each stage
+                        raiser_staff TEXT NOT NULL,    -- its member of staff's id
+                        raised_at REAL NOT NULL,
+                        received_at REAL NOT NULL,
+                        stage TEXT NOT NULL,           -- ChallengeStage
+                        stage_due REAL,                -- the stage's clock (NULL once resolved)
+                        resolved_at REAL,
+                        document BLOB NOT NULL         -- the challenge as received, sealed under its own key
+                    );
+                    CREATE INDEX challenge_enquiry ON challenge (enquiry_id);
+                    -- A DAN with an unborn child (the Midwifery Safeguarding Meeting's list); DANs received before
+                    -- this migration count as without.
+                    ALTER TABLE dan ADD COLUMN unborn INTEGER NOT NULL DEFAULT 0;
+                    CREATE TABLE challenge_stage (
+                        id TEXT PRIMARY KEY,           -- the stage record's id
+                        challenge_id TEXT NOT NULL REFERENCES challenge(id),
+                        stage TEXT NOT NULL,           -- ChallengeStage
+                        recorded_by TEXT NOT NULL,     -- the party that recorded it (the hub for raised)
+                        staff TEXT NOT NULL,
+                        at REAL NOT NULL,
+                        document BLOB NOT NULL         -- sealed under the challenge's key
+                    );
+                    CREATE INDEX challenge_stage_challenge ON challenge_stage (challenge_id);
+                    CREATE TABLE meeting (
+                        id TEXT PRIMARY KEY,           -- the sitting's id (mash-2026-12-07T11:30)
+                        kind TEXT NOT NULL,            -- MeetingSchedule.Kind
+                        held_at REAL NOT NULL,
+                        recorded_by TEXT NOT NULL,
+                        staff TEXT NOT NULL,
+                        attendees TEXT NOT NULL,       -- staff ids, comma-separated
+                        agencies TEXT NOT NULL,        -- the agencies that attended, comma-separated
+                        received_at REAL NOT NULL,
+                        document BLOB NOT NULL         -- the record as received, sealed under its own key
+                    );
+                    CREATE TABLE meeting_agenda (
+                        id TEXT PRIMARY KEY,           -- the sitting whose list was sent to the Practice Manager
+                        sent_at REAL NOT NULL
+                    );
+                    CREATE TABLE meeting_item (
+                        meeting_id TEXT NOT NULL REFERENCES meeting(id),
+                        enquiry_id TEXT NOT NULL,
+                        agreed TEXT NOT NULL,          -- DecisionOutcome
+                        PRIMARY KEY (meeting_id, enquiry_id)
+                    );
+                    """)
+        }
         return migrator
     }
 

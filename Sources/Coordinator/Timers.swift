@@ -17,6 +17,7 @@ extension Coordinator {
             relay.submit(try await chaseCorrections())
             relay.submit(try await checkpointIfDue())
             relay.submit(try await breachClocks())
+            relay.submit(try await publishAgendas())
             try? await Task.sleep(for: settings.timerInterval)
         }
     }
@@ -73,6 +74,8 @@ extension Coordinator {
             return try escalateFeedback(contact: contact, due: timerDue, db, now: now)
         case .consultation(let consultation):
             return try escalateSummary(consultation: consultation, due: timerDue, db, now: now)
+        case .challenge(let challenge):
+            return try escalateChallenge(challenge, due: timerDue, db, now: now)
         case .request(let enquiry, let request): (enquiryID, requestID) = (enquiry, request)
         case .enquiry(let enquiry): (enquiryID, requestID) = (enquiry, nil)
         }

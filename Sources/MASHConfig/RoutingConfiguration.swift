@@ -30,6 +30,10 @@ public struct RoutingConfiguration: Sendable {
     public var missing = MissingRouting()
     /// The front door (professionals' contacts and the SPA's screening).
     public var frontDoor = FrontDoorRouting()
+    /// The MASH's meetings (huddles, MASH meetings, the Midwifery meeting).
+    public var meetings = MeetingRouting()
+    /// Challenges to a decision: the dispute route to the First Response Area Manager.
+    public var challenges = ChallengeRouting()
 
     public static func load(file path: String) throws -> RoutingConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -97,6 +101,8 @@ public struct RoutingConfiguration: Sendable {
         if var section = try top.optionalMapping("notifications") { notifications = try NotificationRouting(&section) }
         if var section = try top.optionalMapping("missing") { missing = try MissingRouting(&section) }
         if var section = try top.optionalMapping("frontDoor") { frontDoor = try FrontDoorRouting(&section) }
+        if var section = try top.optionalMapping("meetings") { meetings = try MeetingRouting(&section) }
+        if var section = try top.optionalMapping("challenges") { challenges = try ChallengeRouting(&section) }
         try top.finish()
     }
 

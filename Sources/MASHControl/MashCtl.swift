@@ -15,6 +15,7 @@ public struct MashCtl: AsyncParsableCommand {
             Status.self, Enquiries.self, EnquiryCommand.self, DeadLetters.self, Audit.self, ConfigCommand.self,
             CalendarCommand.self, Keys.self, Seal.self, Open.self, Triage.self, Cases.self, Send.self, Retention.self,
             Subject.self, BreachCommand.self, Match.self, Missing.self, Contacts.self, Consultations.self,
+            MeetingCommand.self, ChallengesCommand.self,
         ]
     )
 

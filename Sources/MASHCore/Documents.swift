@@ -51,6 +51,10 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case consultation = "mash.consultation/1"
     case consultationCorrection = "mash.consultation-correction/1"
     case deliveryReceipt = "mash.delivery-receipt/1"
+    case challenge = "mash.challenge/1"
+    case challengeStage = "mash.challenge-stage/1"
+    case meetingRecord = "mash.meeting-record/1"
+    case meetingAgenda = "mash.meeting-agenda/1"
 }
 
 extension DocumentReader {

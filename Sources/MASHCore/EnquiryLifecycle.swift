@@ -40,6 +40,8 @@ public enum TimerOwner: Sendable, Equatable {
     case contactFeedback(String)
     /// A no-name consultation's summary waiting for the professional's portal (clock `consultation-summary`).
     case consultation(String)
+    /// A challenge to a decision at one stage for longer than the stage allows (clock `challenge`).
+    case challenge(String)
 
     public init(clock: String, enquiryColumn: String, requestColumn: String?) {
         switch (clock, requestColumn) {
@@ -49,6 +51,7 @@ public enum TimerOwner: Sendable, Equatable {
         case ("screening", _): self = .contact(enquiryColumn)
         case ("feedback", _): self = .contactFeedback(enquiryColumn)
         case ("consultation-summary", _): self = .consultation(enquiryColumn)
+        case ("challenge", _): self = .challenge(enquiryColumn)
         case (_, let request?): self = .request(enquiry: enquiryColumn, request: request)
         case (_, nil): self = .enquiry(enquiryColumn)
         }
@@ -157,7 +160,7 @@ public struct EnquiryLifecycle: Sendable, Equatable {
         switch owner {
         case .request(_, let id): requests.first { $0.id == id }?.status == .sent
         case .enquiry: status == .awaiting || status == .complete
-        case .encompassNotice, .missingEpisode, .contact, .contactFeedback, .consultation: false
+        case .encompassNotice, .missingEpisode, .contact, .contactFeedback, .consultation, .challenge: false
         }
     }
 

@@ -11,7 +11,7 @@ public struct TestHub: Sendable {
             "coordinator", "decision-maker", "practice-manager", "spa", "csc", "orchestra", "la-officer", "operator",
             "dpo", "missing-coordinator", "la-kent", "portal",
             // A partner's own portal (the front door with more than one portal).
-            "portal-kmpt",
+            "portal-kmpt", "area-manager",
         ]
         + agencies + schools
     /// The sample schools of Config/schools, as key-holding parties.
@@ -124,6 +124,10 @@ public final class TestAgency: Sendable {
         public var notices: [Notice] = []
         public var corrections: [Correction] = []
         public var breachNotices: [BreachNotice] = []
+        /// The stages of the challenges it raised, as the hub told it.
+        public var challengeStages: [ChallengeStageRecord] = []
+        /// The outcomes of the enquiries it answered (`mash.outcome/1`).
+        public var outcomes: [EnquiryOutcome] = []
         public var messageIDs: Set<String> = []
         public var duplicates = 0
     }
@@ -194,6 +198,12 @@ public final class TestAgency: Sendable {
                     try hub.sealed(receipt.json, type: .correctionReceipt, from: id, to: "coordinator"),
                     exchange: "mash.responses", routingKey: id)
             }
+        } else if opened.type == DocumentType.outcome.rawValue {
+            let outcome = try EnquiryOutcome(json: opened.payload, source: "test agency \(id)")
+            received.withLock { $0.outcomes.append(outcome) }
+        } else if opened.type == DocumentType.challengeStage.rawValue {
+            let stage = try ChallengeStageRecord(json: opened.payload, source: "test agency \(id)")
+            received.withLock { $0.challengeStages.append(stage) }
         } else if opened.type == DocumentType.breachNotice.rawValue {
             let notice = try BreachNotice(json: opened.payload, source: "test agency \(id)")
             received.withLock { $0.breachNotices.append(notice) }
@@ -202,6 +212,13 @@ public final class TestAgency: Sendable {
             received.withLock { $0.notices.append(notice) }
         }
         try delivery.ack()
+    }
+
+    /// Challenges a decision, as an adapter does: sealed to the coordinator, on `mash.responses`.
+    public func challenge(_ challenge: Challenge) async throws {
+        try await connection.publish(
+            try hub.sealed(challenge.json, type: .challenge, from: id, to: "coordinator"),
+            exchange: "mash.responses", routingKey: id)
     }
 
     /// The answer this agency gives: Health holds special category data, Police criminal offence data, the
