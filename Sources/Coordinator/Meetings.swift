@@ -89,6 +89,10 @@ extension Coordinator {
             throw Refusal(
                 reason: "unknownMeeting", detail: "no meeting \(meeting.meetingID) is held by the MASH's calendar")
         }
+        guard sitting.at <= now() else {
+            throw Refusal(
+                reason: "notYetHeld", detail: "meeting \(meeting.meetingID) starts at \(Instant.format(sitting.at))")
+        }
         if try Bool.fetchOne(
             db.cachedStatement(sql: "SELECT 1 FROM meeting WHERE id = ?"), arguments: [meeting.meetingID]) == true
         {

@@ -62,6 +62,8 @@ final class Harness: Sendable {
     let desksDirectory: Locked<String> = Locked("")
     /// The retention schedule the coordinator starts with (a test may write a short one).
     let retentionFile: Locked<String> = Locked(Repository.path("Config/retention.yaml"))
+    /// How long before a meeting its list goes to the Practice Manager: never, unless a test asks.
+    let agendaLead = Locked<TimeInterval?>(nil)
     /// Who has signed the agreement (the shipped file unless a test writes its own).
     let signatoriesFile: Locked<String> = Locked(Repository.path("Config/signatories.yaml"))
     /// Added to the coordinator's clock, so a test can move an in-process coordinator past a deadline.
@@ -116,6 +118,7 @@ final class Harness: Sendable {
         settings.staff = try StaffRegister.load(file: Repository.path("Config/staff.yaml"))
         settings.checkpointInterval = 0.2
         settings.checkpointFile = checkpointFile
+        settings.agendaLead = agendaLead.value
         return settings
     }
 

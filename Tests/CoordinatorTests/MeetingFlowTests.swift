@@ -1,0 +1,124 @@
+import AMQP
+import Coordinator
+import Foundation
+import GRDB
+import MASHCore
+import MASHTesting
+import Sealing
+import Testing
+
+extension CoordinatorBrokerTests {
+    @Suite("The MASH meeting against the real broker: its list, its record, the outcome to the agencies")
+    struct MeetingFlowTests {
+        /// The next message of `type` on `queue`, opened as `party` (other messages there are passed over: the
+        /// moved clock may send deadline alerts too).
+        static func next(
+            _ type: DocumentType, on queue: String, as party: String, _ harness: Harness
+        ) async throws -> OpenedMessage {
+            for _ in 0..<20 {
+                let message = try await harness.take(1, from: queue, as: party)[0]
+                if message.type == type.rawValue { return message }
+            }
+            Issue.record("no \(type.rawValue) on \(queue) among 20 messages")
+            throw CancellationError()
+        }
+
+        @Test(
+            "the next MASH meeting's list reaches the Practice Manager before it with the answered enquiry and the agencies invited; its record decides the enquiry and the agencies that answered are sent the outcome; a second record, a meeting not held or not yet held, and another sender are refused"
+        )
+        func meeting() async throws {
+            try await Harness.with("meeting") { harness in
+                let agencies = try await harness.agencies(["police", "health"])
+                harness.agendaLead.withLock { $0 = 15 * 60 }
+                try await harness.startInProcess()
+                let enquiry = TestHub.enquiry(rag: .amber, agencies: ["police", "health"])
+                try await harness.send(enquiry.json, type: .enquiry)
+                _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+
+                let calendar = try CoordinatorSettings.calendar(
+                    holidaysFile: Repository.path("Config/calendar/bank-holidays.json"))
+                let sitting = MeetingSchedule().nextSitting(.mash, after: Date(), calendar: calendar)
+                harness.clockOffset.withLock { $0 = sitting.at.timeIntervalSinceNow - 10 * 60 }
+                let list = try await Self.next(
+                    .meetingAgenda, on: "practice-manager.alerts", as: "practice-manager", harness)
+                let agenda = try #require(try JSONSerialization.jsonObject(with: Data(list.payload)) as? [String: Any])
+                #expect(agenda["meetingID"] as? String == sitting.id)
+                let items = try #require(agenda["items"] as? [[String: Any]])
+                let item = try #require(items.first { $0["enquiryID"] as? String == enquiry.id })
+                #expect(item["why"] as? String == "answers-in" && item["reference"] as? String == enquiry.reference)
+                #expect(agenda["invited"] as? [String] == ["health", "police"])
+
+                // The record comes once the meeting is held: the agencies' clocks are real again, so the record is
+                // of the last meeting before now (a meeting not yet held is refused).
+                harness.clockOffset.withLock { $0 = 0 }
+                var held = MeetingSchedule().nextSitting(
+                    .mash, after: Date().addingTimeInterval(-7 * 86400), calendar: calendar)
+                while case let later = MeetingSchedule().nextSitting(
+                    .mash, after: held.at.addingTimeInterval(1), calendar: calendar),
+                    later.at < Date()
+                {
+                    held = later
+                }
+                let record = MeetingRecord(
+                    meetingID: held.id, heldAt: held.at, recordedBy: "pm.adeyemi",
+                    attendees: [
+                        .init(staffID: "pm.adeyemi", name: "Practice Manager", agency: "csc"),
+                        .init(staffID: "ds.hughes", name: "DS Hughes", agency: "police"),
+                        .init(staffID: "hv.shah", name: "Health visitor", agency: "health"),
+                    ],
+                    items: [
+                        .init(
+                            enquiryID: enquiry.id, agreed: .earlyHelp,
+                            note: "Agreed with police and health: Early Help with the school.")
+                    ])
+                let dead = try await harness.admin.consume(queue: "coordinator.notifications.dlq")
+                try await harness.send(record.json, type: .meetingRecord, from: "spa", routingKey: "meeting")
+                let forged = try await dead.next(within: .seconds(30), "a meeting record from the SPA")
+                #expect(forged.properties.headers["x-mash-reason"]?.string == "senderNotAllowed")
+                try forged.ack()
+                var unheld = record
+                unheld.meetingID = "mash-2026-12-06T11:30"
+                try await harness.send(
+                    unheld.json, type: .meetingRecord, from: "practice-manager", routingKey: "meeting")
+                let sunday = try await dead.next(within: .seconds(30), "a record of a meeting never held")
+                #expect(sunday.properties.headers["x-mash-reason"]?.string == "unknownMeeting")
+                try sunday.ack()
+                var early = record
+                early.meetingID = sitting.id
+                try await harness.send(
+                    early.json, type: .meetingRecord, from: "practice-manager", routingKey: "meeting")
+                let notYet = try await dead.next(within: .seconds(30), "a record of a meeting still to come")
+                #expect(notYet.properties.headers["x-mash-reason"]?.string == "notYetHeld")
+                try notYet.ack()
+
+                try await harness.send(
+                    record.json, type: .meetingRecord, from: "practice-manager", routingKey: "meeting")
+                try await harness.eventually("the police and health told the outcome") {
+                    ["police", "health"].allSatisfy { id in
+                        agencies[id]!.received.value.outcomes.contains {
+                            $0.enquiryID == enquiry.id && $0.outcome == .earlyHelp
+                        }
+                    }
+                }
+                #expect(
+                    try harness.query {
+                        try String.fetchOne(
+                            $0, sql: "SELECT decision_outcome FROM enquiry WHERE id = ?", arguments: [enquiry.id])
+                    } == "early-help")
+                try await harness.send(
+                    record.json, type: .meetingRecord, from: "practice-manager", routingKey: "meeting")
+                let twice = try await dead.next(within: .seconds(30), "a second record of the meeting")
+                #expect(twice.properties.headers["x-mash-reason"]?.string == "alreadyRecorded")
+                try twice.ack()
+                let recorded = try await harness.mashctl([
+                    "meeting", "recorded", "--store", harness.storePath, "--json",
+                ])
+                let lines = try #require(
+                    try JSONSerialization.jsonObject(with: Data(recorded.output.utf8)) as? [[String: Any]])
+                #expect(lines.count == 1 && lines[0]["meetingID"] as? String == held.id)
+                #expect(
+                    lines[0]["agencies"] as? [String] == ["csc", "health", "police"] && lines[0]["items"] as? Int == 1)
+            }
+        }
+    }
+}
