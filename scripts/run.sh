@@ -39,11 +39,11 @@ agencies=(police health education housing yos probation turning-point)
 read -r -a hub_agencies <<<"${MASH_RUN_AGENCIES:-${agencies[*]}}"
 # Every party with a key: the hub, its own desks, the partners that send and receive, the sample schools.
 parties=(coordinator decision-maker practice-manager spa csc orchestra la-officer operator dpo school-990001 school-990002
-    missing-coordinator la-kent portal "${agencies[@]}")
+    missing-coordinator la-kent portal area-manager "${agencies[@]}")
 # The hub's staff (Config/staff.yaml): each signs operator requests with a key of their own.
 read -r -a staff <<<"$(sed -n 's/^  \([a-z0-9-]*\.[a-z0-9.-]*\):.*/\1/p' Config/staff.yaml | tr '\n' ' ')"
 # The desks the hub runs (Config/desks/<party>.yaml), each on its own HTTPS port from MASH_DESK_PORT (8441) on.
-desks=(decision-maker practice-manager spa school-990001 school-990002 missing-coordinator portal)
+desks=(decision-maker practice-manager spa school-990001 school-990002 missing-coordinator portal area-manager)
 desk_port_base=${MASH_DESK_PORT:-8441}
 # Broker users that get a line in `env`: whoever mashctl may act as.
 clients=(operator spa decision-maker police csc orchestra la-officer school-990001 school-990002)
@@ -108,6 +108,7 @@ desk_config() {
     case $party in
         portal) details=(--organisation "Riverside Primary School" --job-title "Designated Safeguarding Lead") ;;
         spa) details=(--role spa) ;;
+        area-manager) details=(--role area-manager) ;;
     esac
     "$bin/mash-desk" user add --config "$out" --id "$party.dev" --name "Development account ($party)" \
         "${details[@]}" --password-stdin <"$password" >/dev/null

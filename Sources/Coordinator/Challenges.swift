@@ -98,8 +98,8 @@ extension Coordinator {
     }
 
     /// A stage of a challenge, recorded by the Area Manager (or the Practice Manager): the challenge moves on (never
-    /// back), the last clock stops and the stage's starts (none once resolved), and the party that raised it is
-    /// told; so is the Area Manager, when someone else recorded it.
+    /// back), the last clock stops and the stage's starts (none once resolved), and the party that raised it and
+    /// the Area Manager are told.
     func record(_ record: ChallengeStageRecord, from party: String, asReceived: [UInt8], _ db: Database) throws
         -> [OutboxMessage]
     {
@@ -153,7 +153,8 @@ extension Coordinator {
             case .tellRaiser:
                 messages.append(
                     try tell(row["raised_by"], record, enquiryID: enquiryID, due: process.due, sharing, db, now: now))
-                if party != routing.areaManager {
+                // The Area Manager's desk keeps the challenge's whole timeline, its own stages included.
+                do {
                     messages.append(
                         try disclose(
                             record.json, .challengeStage, to: routing.areaManager, exchange: HubQueues.alertsExchange,

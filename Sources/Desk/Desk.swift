@@ -210,6 +210,12 @@ public final class Desk: Sendable {
         var interview: ReturnInterview?
         /// A contact's screening (its contact id filled in from the item).
         var screening: Screening?
+        /// A MASH meeting's record (its sitting filled in from the list).
+        var meeting: MeetingRecord?
+        /// A challenge to the decision on an outcome (its enquiry filled in from the item).
+        var challenge: Challenge?
+        /// A challenge's next stage (its challenge filled in from the item).
+        var stage: ChallengeStageRecord?
     }
 
     /// Records a decision, a triage outcome or an acknowledgement by `staffID` on an item, and sends what it
@@ -312,6 +318,55 @@ public final class Desk: Sendable {
                     headers: ["x-mash-contact": contactID]))
         case (.screen, _):
             return .notAllowed("only a professional's contact is screened")
+        case (.meet, .meetingAgenda):
+            guard let meetingID = summary.meetingID, var meeting = form.meeting else {
+                return .notAllowed("the meeting's form was empty")
+            }
+            meeting.meetingID = meetingID
+            meeting.recordedBy = staffID
+            result = "recorded"
+            messages.append(
+                try sealed(
+                    meeting.json, type: .meetingRecord, routingKey: HubQueues.meetingRoutingKey,
+                    headers: ["x-mash-meeting": meetingID]))
+        case (.meet, _):
+            return .notAllowed("only a MASH meeting's list is recorded")
+        case (.challenge, .outcome):
+            guard let enquiryID = summary.enquiryID, var challenge = form.challenge else {
+                return .notAllowed("the challenge's form was empty")
+            }
+            challenge.enquiryID = enquiryID
+            challenge.raisedBy.staffID = staffID
+            challenge.raisedAt = at
+            // The outcome stays on the inbox; a second submission of the same form has the same id.
+            concludes = false
+            messages.append(
+                try sealed(
+                    challenge.json, type: .challenge, routingKey: HubQueues.challengeRoutingKey,
+                    headers: ["x-mash-enquiry": enquiryID, "x-mash-challenge": challenge.id]))
+        case (.challenge, _):
+            return .notAllowed("only the decision on an outcome is challenged")
+        case (.discuss, .challenge), (.stage, .challenge):
+            guard let challengeID = summary.challengeID, var stage = form.stage else {
+                return .notAllowed("the stage's form was empty")
+            }
+            if action == .discuss { stage.stage = .discussedAtMASH }
+            if action == .stage, stage.stage == .discussedAtMASH || stage.stage == .raised {
+                return .notAllowed(
+                    "the Area Manager records the later stages: with the Area Manager, senior staff, the Operation Group, or resolved"
+                )
+            }
+            stage.challengeID = challengeID
+            stage.recordedBy = staffID
+            stage.at = at
+            result = stage.stage.rawValue
+            concludes = stage.stage == .resolved
+            messages.append(
+                try sealed(
+                    stage.json, type: .challengeStage, routingKey: HubQueues.challengeRoutingKey,
+                    headers: ["x-mash-challenge": challengeID]))
+        case (.discuss, _), (.stage, _):
+            return .notAllowed("only a challenge is moved on")
         case (.consult, _), (.refer, _):
             return .notAllowed("\(action.rawValue) is a form of its own, not an action on an item")
         }

@@ -87,7 +87,7 @@ public struct DeskCommand: AsyncParsableCommand {
 
         @Option(
             help: ArgumentHelp(
-                "A role they hold on this desk (repeat for more): spa screens contacts and records consultations.",
+                "A role they hold on this desk (repeat for more): spa screens contacts and records consultations; area-manager moves challenges to decisions on along the dispute route.",
                 valueName: "role"))
         var role: [String] = []
 

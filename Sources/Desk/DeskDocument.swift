@@ -24,6 +24,11 @@ struct ItemSummary: Sendable, Equatable, Codable {
     var contactID: String?
     var consultationID: String?
     var owner: String?
+    /// A meeting list's sitting (`mash-2026-12-07T11:30`).
+    var meetingID: String?
+    var challengeID: String?
+    /// A challenge's stage, on the hub's notice of it (`ChallengeStage`).
+    var stage: String?
 }
 
 /// A document laid out for a person: labelled fields, groups and lists in a sensible order, UK dates and
@@ -40,6 +45,7 @@ enum DeskDocument {
         .missingNotice: "Missing child", .contact: "Contact from a professional",
         .contactOutcome: "Outcome of your contact", .consultation: "No-name consultation",
         .consultationCorrection: "Correction asked for a consultation",
+        .meetingAgenda: "Meeting list", .challenge: "Challenge to a decision", .challengeStage: "Challenge",
     ]
 
     static let missingTitles = [
@@ -113,6 +119,22 @@ enum DeskDocument {
             summary.consultationID = object["id"] as? String
             summary.owner = (object["professional"] as? [String: Any])?["staffID"] as? String
         case .consultationCorrection: summary.consultationID = object["consultationID"] as? String
+        case .meetingAgenda:
+            summary.meetingID = object["meetingID"] as? String
+            summary.reference = summary.meetingID ?? summary.reference
+            summary.dueAt = (object["at"] as? String).flatMap(Instant.parse)
+            if let kind = (object["kind"] as? String).flatMap(MeetingSchedule.Kind.init) {
+                summary.title = "Meeting list: \(meetingName(kind))"
+            }
+        case .challenge:
+            summary.challengeID = object["id"] as? String
+            summary.reference = (object["enquiryID"] as? String) ?? summary.reference
+        case .challengeStage:
+            summary.challengeID = object["challengeID"] as? String
+            if let stage = (object["stage"] as? String).flatMap(ChallengeStage.init) {
+                summary.title = "Challenge \(stage.words)"
+                summary.stage = stage.rawValue
+            }
         default: break
         }
         return summary
@@ -127,6 +149,15 @@ enum DeskDocument {
         case .assessment: return "Social work assessment"
         case .mashEnquiry: return "MASH enquiry"
         case nil: return words(code)
+        }
+    }
+
+    static func meetingName(_ kind: MeetingSchedule.Kind) -> String {
+        switch kind {
+        case .spaHuddle: "SPA huddle"
+        case .mashHuddle: "MASH huddle"
+        case .mash: "MASH meeting"
+        case .midwifery: "Midwifery Safeguarding Meeting"
         }
     }
 

@@ -332,6 +332,9 @@ struct Pages: Sendable {
                 case .interview: "Interview recorded"
                 case .screen: "Screened"
                 case .consult, .refer: "Sent"
+                case .meet: "Recorded"
+                case .challenge: "Challenged"
+                case .discuss, .stage: "Resolved"
                 }
             let chosen = item.result.flatMap { code in
                 item.action == DeskAction.interview.rawValue
@@ -414,12 +417,33 @@ struct Pages: Sendable {
         values["screen"] =
             open && type == .contact && configuration.actions.contains(.screen)
             ? Self.screeningForm().merging(["mayScreen": staff.account.may(.screen)]) { $1 } : false
+        values["meet"] =
+            open && type == .meetingAgenda && configuration.actions.contains(.meet)
+            ? (Self.meetingForm(opened.document, staff: staff.account, now: now()).map {
+                $0.merging(["now": UKTime.inputValue(now())]) { $1 }
+            } ?? false) : false
+        values["challenge"] =
+            type == .outcome && configuration.actions.contains(.challenge) ? Self.challengeForm() : false
+        if type == .challenge, let challengeID = opened.summary.challengeID,
+            configuration.actions.contains(.discuss) || configuration.actions.contains(.stage)
+        {
+            let current = try await desk.summaries().compactMap { _, summary -> ChallengeStage? in
+                summary.challengeID == challengeID ? summary.stage.flatMap(ChallengeStage.init) : nil
+            }.max { ChallengeStage.allCases.firstIndex(of: $0)! < ChallengeStage.allCases.firstIndex(of: $1)! }
+            let form = Self.stageForm(
+                current: current ?? .raised, discuss: configuration.actions.contains(.discuss),
+                stage: configuration.actions.contains(.stage) && staff.account.may(.stage))
+            values["stageForm"] = current == .resolved ? false : form
+            values["stageCurrent"] = (current ?? .raised).words
+        } else {
+            values["stageForm"] = false
+        }
         values["consultation"] =
             type == .consultation && configuration.actions.contains(.refer)
             ? ["reference": opened.summary.reference] : false
         values["acknowledge"] =
             open && type != .decisionPackage && type != .danTriage && values["interview"] as? Bool == false
-                && values["screen"] as? Bool == false
+                && values["screen"] as? Bool == false && values["meet"] as? Bool == false
                 && configuration.actions.contains(.acknowledge)
             ? (type == .encompassNotice
                 ? "Acknowledge this notice (tells the hub it has been received)" : "Mark as dealt with")
@@ -444,6 +468,12 @@ struct Pages: Sendable {
             switch action {
             case .interview: Self.interviewAction(fields, by: staff.account.id, now: now())
             case .screen: Self.screeningAction(fields, by: staff.account.id, now: now())
+            case .meet:
+                try await desk.open(id: id, markingSeen: false).map {
+                    Self.meetingAction(fields, document: $0.document, staff: staff.account, now: now())
+                } ?? .failure(FormProblem(reason: "there is no such meeting list"))
+            case .challenge: Self.challengeAction(fields, staff: staff.account, now: now())
+            case .discuss, .stage: Self.stageAction(fields, action: action, staff: staff.account, now: now())
             default: Self.actionForm(fields, by: staff.account.id, at: now())
             }
         switch read {
@@ -471,6 +501,15 @@ struct Pages: Sendable {
                         ? "Screening recorded: the hub opens the MASH enquiry, and tells the referrer when it is decided."
                         : "Screening recorded and sent to the hub; the referrer is told the outcome."
                 case .consult, .refer: "Sent to the hub."
+                case .meet:
+                    "The meeting was recorded and sent to the hub: each outcome agreed goes to the referrer and to "
+                        + "the agencies that answered, so they update their own records."
+                case .challenge:
+                    "Your challenge was sent to the hub for the First Response Area Manager. You will be told of each stage here."
+                case .discuss, .stage:
+                    form.stage?.stage == .resolved
+                        ? "The challenge is resolved; the party that raised it has been told."
+                        : "The stage was recorded; the party that raised it has been told."
                 }
             return try await item(request, id: id, notice: notice)
         case .already(let by, let at):

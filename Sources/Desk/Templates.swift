@@ -182,6 +182,76 @@ enum Templates {
         </form>
         </section>
         {{/interview}}
+        {{#meet}}
+        <section aria-labelledby="meet-heading">
+        <h2 id="meet-heading">Record the meeting</h2>
+        <p>Invited: {{invited}}{{^invited}}no agency has answered an enquiry on this list yet{{/invited}}. Each outcome you record here is the enquiry's decision: the referrer and the agencies that answered are sent it, so they update their own records.</p>
+        <form method="post" action="/items/{{id}}/meet">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <p><label for="heldAt">Held at (UK time)</label><input id="heldAt" name="heldAt" type="datetime-local" required value="{{now}}"></p>
+        <p><label for="attendees">Who attended, one per line: staff id, name, agency (for example: ds.hughes, DS Hughes, police)</label><textarea id="attendees" name="attendees" rows="5" required>{{attendees}}</textarea></p>
+        {{#hasItems}}
+        <table>
+        <caption>The enquiries on the list</caption>
+        <thead><tr><th scope="col">Enquiry</th><th scope="col">RAG</th><th scope="col">Why it is here</th><th scope="col">Agencies that answered</th></tr></thead>
+        <tbody>
+        {{#items}}<tr><td>{{reference}}</td><td><span class="rag rag-{{rag}}">{{rag}}</span></td><td>{{why}}</td><td>{{invited}}</td></tr>{{/items}}
+        </tbody>
+        </table>
+        {{#items}}
+        {{#decidable}}
+        <fieldset>
+        <legend>Agreed for {{reference}}</legend>
+        <p><label for="agreed-{{index}}">Outcome</label><select id="agreed-{{index}}" name="agreed-{{index}}"><option value="">Not decided at this meeting</option>{{#outcomes}}<option value="{{value}}">{{text}}</option>{{/outcomes}}</select></p>
+        <p><label for="note-{{index}}">What was agreed and why</label><textarea id="note-{{index}}" name="note-{{index}}" rows="3"></textarea></p>
+        </fieldset>
+        {{/decidable}}
+        {{/items}}
+        {{/hasItems}}
+        {{^hasItems}}<p>Nothing was on the list.</p>{{/hasItems}}
+        <p><button type="submit">Record the meeting</button></p>
+        </form>
+        </section>
+        {{/meet}}
+        {{#challenge}}
+        <section aria-labelledby="challenge-heading">
+        <h2 id="challenge-heading">Challenge this decision</h2>
+        <p>If you disagree with the decision, say why in writing. It goes to the First Response Area Manager, who may discuss it at the MASH meeting, resolve it, raise it with the agencies' senior staff or take it to the MASH Operation Group. You are told of each stage on this desk.</p>
+        <form method="post" action="/items/{{id}}/challenge">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="formID" value="{{formID}}">
+        <p><label for="grounds">Why the decision is wrong, and what you ask for instead</label><textarea id="grounds" name="grounds" rows="5" required></textarea></p>
+        <p><button type="submit">Send the challenge</button></p>
+        </form>
+        </section>
+        {{/challenge}}
+        {{#stageForm}}
+        <section aria-labelledby="stage-heading">
+        <h2 id="stage-heading">Move this challenge on</h2>
+        <p>It is {{current}} now. The party that raised it is told of each stage.</p>
+        {{#discuss}}
+        <form method="post" action="/items/{{id}}/discuss">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="formID" value="{{formID}}">
+        <p><label for="discuss-note">What the MASH meeting discussed and agreed</label><textarea id="discuss-note" name="note" rows="4" required></textarea></p>
+        <p><button type="submit">Record the discussion at the MASH</button></p>
+        </form>
+        {{/discuss}}
+        {{#stage}}
+        <form method="post" action="/items/{{id}}/stage">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="formID" value="{{formID}}">
+        <fieldset>
+        <legend>Where it goes next</legend>
+        {{#stages}}<p class="choice"><input type="radio" id="stage-{{value}}" name="stage" value="{{value}}" required><label for="stage-{{value}}">{{text}}</label></p>{{/stages}}
+        </fieldset>
+        <p><label for="stage-note">What was discussed or decided (the party that raised it reads this)</label><textarea id="stage-note" name="note" rows="4" required></textarea></p>
+        <p><label for="resolution">If resolved: how (the decision stands, or what changes)</label><textarea id="resolution" name="resolution" rows="3"></textarea></p>
+        <p><button type="submit">Record the stage</button></p>
+        </form>
+        {{/stage}}
+        </section>
+        {{/stageForm}}
         {{#screen}}
         <section aria-labelledby="screen-heading">
         <h2 id="screen-heading">Screen this contact</h2>

@@ -23,6 +23,16 @@ public enum DeskAction: String, Sendable, CaseIterable {
     /// Send contacts to the SPA from the referral form (`mash.contact/1`), and ask for a consultation's summary
     /// to be corrected: the portal's staff are the professionals themselves.
     case refer
+    /// Record a MASH meeting from its list: who attended and what was agreed per item (`mash.meeting-record/1`).
+    case meet
+    /// Challenge the decision on an outcome, in writing (`mash.challenge/1`).
+    case challenge
+    /// Record that a challenge was discussed at the MASH meeting (`mash.challenge-stage/1`, the Practice
+    /// Manager's part of the dispute route).
+    case discuss
+    /// Move a challenge on: to the Area Manager, senior staff, the Operation Group, or resolved
+    /// (`mash.challenge-stage/1`); staff need the `area-manager` role.
+    case stage
 }
 
 /// What a member of staff is at a desk, beyond signing in: the actions that need it refuse anyone without it.
@@ -30,11 +40,14 @@ public enum DeskRole: String, Sendable, CaseIterable {
     /// A Referral and Information Officer, a social worker or the Practice Manager of the Single Point of Access:
     /// screens contacts and records no-name consultations.
     case spa
+    /// The First Response Area Manager: moves challenges to decisions along the dispute route.
+    case areaManager = "area-manager"
 
     /// The actions only this role may take.
     public var actions: Set<DeskAction> {
         switch self {
         case .spa: [.screen, .consult]
+        case .areaManager: [.stage]
         }
     }
 
@@ -182,6 +195,13 @@ public struct DeskConfiguration: Sendable {
         }
         if actions.contains(.screen), !shows.contains(.contact) {
             throw top.error("actions", "screen needs mash.contact/1 in shows")
+        }
+        for (action, type) in [
+            (DeskAction.meet, DocumentType.meetingAgenda), (.stage, .challenge), (.discuss, .challenge),
+            (.challenge, .outcome),
+        ]
+        where actions.contains(action) && !shows.contains(type) {
+            throw top.error("actions", "\(action.rawValue) needs \(type.rawValue) in shows")
         }
         if actions.contains(.refer), !shows.contains(.contactOutcome) {
             throw top.error("actions", "refer needs mash.contact-outcome/1 in shows")

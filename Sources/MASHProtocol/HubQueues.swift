@@ -45,6 +45,11 @@ public enum HubQueues {
     /// A portal party's queue, and its routing key on `mash.notices`: each portal has its own, so one
     /// organisation's portal never holds another's contacts.
     public static func portalNotices(of portal: String) -> String { portal + ".notices" }
+    /// The intake routing key of challenges to decisions and their stages (agencies send theirs on
+    /// `mash.responses`).
+    public static let challengeRoutingKey = "challenge"
+    /// The intake routing key of meeting records.
+    public static let meetingRoutingKey = "meeting"
     /// The intake routing key of contacts and screenings.
     public static let contactRoutingKey = "contact"
     /// The intake routing key of missing and found reports and return interviews.

@@ -83,7 +83,7 @@ extension CoordinatorBrokerTests {
                 try await harness.send(
                     stage(challenge.id, .discussedAtMASH).json, type: .challengeStage, from: "practice-manager",
                     routingKey: "challenge")
-                // Recorded by the Practice Manager: the Area Manager is told too.
+                // Every stage reaches the Area Manager's desk too, the Practice Manager's as its own.
                 let discussed = try await harness.take(1, from: "area-manager.challenges", as: "area-manager")
                 #expect(try ChallengeStageRecord(json: discussed[0].payload, source: "t").stage == .discussedAtMASH)
                 try await harness.send(
@@ -134,7 +134,8 @@ extension CoordinatorBrokerTests {
                 }
                 #expect(
                     recipients == [
-                        "coordinator", "area-manager", "police", "police", "area-manager", "police", "police",
+                        "coordinator", "area-manager", "police", "police", "area-manager", "police", "area-manager",
+                        "police", "area-manager",
                     ])
                 let verify = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
                 #expect(verify.status == 0, "\(verify.output)")

@@ -106,7 +106,7 @@ struct DeskFixture {
             Set(files) == [
                 "decision-maker.yaml", "practice-manager.yaml", "spa.yaml", "school-990001.yaml",
                 "school-990002.yaml", "la-officer.yaml", "csc.yaml", "probation.yaml", "education.yaml",
-                "orchestra.yaml", "missing-coordinator.yaml", "portal.yaml",
+                "orchestra.yaml", "missing-coordinator.yaml", "portal.yaml", "area-manager.yaml",
             ])
         for file in files {
             let text = try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
