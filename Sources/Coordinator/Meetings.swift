@@ -31,17 +31,38 @@ extension Coordinator {
                     sql: "INSERT INTO meeting_agenda (id, sent_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     arguments: [sitting.id, now.timeIntervalSince1970])
                 guard db.changesCount == 1 else { continue }
-                let document = try agenda(for: sitting, db)
-                let message = try sealed(
-                    DocumentWriter.encode(document), type: .meetingAgenda, to: settings.practiceManager,
-                    exchange: HubQueues.alertsExchange, routingKey: settings.practiceManager,
-                    headers: ["x-mash-meeting": sitting.id, "x-mash-due": Instant.format(sitting.at)])
+                let message = try agendaMessage(for: sitting, db)
                 try outbox.enqueue(db, [message], now: now)
                 messages.append(message)
-                metrics.increment("mash_meeting_agendas_total", [("kind", sitting.kind.rawValue)])
             }
             return messages
         }
+    }
+
+    /// A member of staff's request for the next sitting's list now: sent (again, if it went already), and the
+    /// request recorded as their action.
+    func send(_ request: MeetingListRequest, _ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+        let now = now()
+        try refuseIfExpired(request.expiresAt, now: now, "the request for a meeting's list", "nothing was sent")
+        let sitting = settings.routing.meetings.schedule.nextSitting(
+            request.kind, after: now, calendar: settings.calendar)
+        try db.executeCached(
+            sql: """
+                INSERT INTO meeting_agenda (id, sent_at) VALUES (?, ?)
+                ON CONFLICT DO UPDATE SET sent_at = excluded.sent_at
+                """, arguments: [sitting.id, now.timeIntervalSince1970])
+        let list = try agendaMessage(for: sitting, db)
+        try recordAction(
+            .meetingList, message, by: request.requestedBy, summary: "the list of \(sitting.id) sent", db, now: now)
+        return [list]
+    }
+
+    private func agendaMessage(for sitting: MeetingSchedule.Sitting, _ db: Database) throws -> OutboxMessage {
+        metrics.increment("mash_meeting_agendas_total", [("kind", sitting.kind.rawValue)])
+        return try sealed(
+            DocumentWriter.encode(try agenda(for: sitting, db)), type: .meetingAgenda, to: settings.practiceManager,
+            exchange: HubQueues.alertsExchange, routingKey: settings.practiceManager,
+            headers: ["x-mash-meeting": sitting.id, "x-mash-due": Instant.format(sitting.at)])
     }
 
     /// `mash.meeting-agenda/1`: a sitting's list, ids and codes with each enquiry's reference.

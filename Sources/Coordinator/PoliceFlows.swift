@@ -134,6 +134,10 @@ extension Coordinator {
             try allow(settings.routing.meetings.recorders, "meeting records")
             let meeting = try readDocument { try MeetingRecord(json: message.payload, source: source, now: now()) }
             return try record(meeting, from: message.sender, asReceived: message.payload, db)
+        case .meetingListRequest:
+            let request = try readDocument { try MeetingListRequest(json: message.payload, source: source) }
+            try authorise(message, .sendMeetingLists, requestedBy: request.requestedBy)
+            return try send(request, message, db)
         case .contentView:
             let view = try readDocument { try ContentView(json: message.payload, source: source) }
             try authorise(

@@ -38,8 +38,12 @@ extension Pages {
         -> Result<Desk.ActionForm, FormProblem>
     {
         var attendees: [MeetingRecord.Attendee] = []
-        for (number, line) in trimmed(fields, "attendees").split(separator: "\n").enumerated() {
-            let parts = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        // A browser sends a textarea's lines with CRLF.
+        let lines = trimmed(fields, "attendees").split(whereSeparator: \.isNewline).filter {
+            !$0.trimmingCharacters(in: .whitespaces).isEmpty
+        }
+        for (number, line) in lines.enumerated() {
+            let parts = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty }), PartyName.isValid(parts[2]) else {
                 return .failure(
                     FormProblem(

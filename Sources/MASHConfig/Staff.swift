@@ -86,8 +86,8 @@ public enum StaffRole: String, Sendable, CaseIterable, Comparable {
 
     public var permissions: Set<StaffPermission> {
         switch self {
-        case .operator: [.replayDeadLetters, .importOpenCases, .viewDeadLetters, .reportBreach]
-        case .practiceManager: [.viewEnquiries, .reportBreach, .manageBreaches]
+        case .operator: [.replayDeadLetters, .importOpenCases, .viewDeadLetters, .reportBreach, .sendMeetingLists]
+        case .practiceManager: [.viewEnquiries, .reportBreach, .manageBreaches, .sendMeetingLists]
         case .dpo:
             [.subjectAccess, .subjectRights, .reportBreach, .manageBreaches, .viewEnquiries, .viewDeadLetters]
         case .auditor: [.subjectAccess, .viewEnquiries]
@@ -107,6 +107,7 @@ public enum StaffPermission: String, Sendable, CaseIterable {
     case subjectRights = "restrict, correct or erase a person's data"
     case reportBreach = "report a breach"
     case manageBreaches = "update or close a breach"
+    case sendMeetingLists = "send a meeting's list to the Practice Manager now"
 
     /// The roles that hold it, for a refusal that tells who may.
     public var roles: [StaffRole] { StaffRole.allCases.filter { $0.permissions.contains(self) } }

@@ -16,11 +16,40 @@ private func ukTime(_ date: Date?) -> String {
 }
 
 /// `mashctl meeting`: the MASH's meetings, their lists from the hub's own state, and what they recorded.
-struct MeetingCommand: ParsableCommand {
+struct MeetingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meeting",
-        abstract: "The MASH's huddles and meetings: the next one's list, and the meetings recorded.",
-        subcommands: [Show.self, Recorded.self])
+        abstract: "The MASH's huddles and meetings: the next one's list, sending it now, and the meetings recorded.",
+        subcommands: [Show.self, Send.self, Recorded.self])
+
+    struct Send: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send the next sitting's list to the Practice Manager's desk now.",
+            discussion: """
+                The hub sends each sitting's list by itself (routing.yaml `meetings.agendaBefore` before it \
+                starts); this sends it again now, as the hub sees things now, after late arrivals say. Signed by \
+                your own key: you need the practice-manager or operator role in Config/staff.yaml.
+
+                Example:
+                  mashctl meeting send --kind mash --staff a.ahmed
+                """)
+
+        @Option(help: "spa-huddle, mash-huddle, mash or midwifery.")
+        var kind: MeetingSchedule.Kind = .mash
+
+        @OptionGroup var staff: StaffOptions
+        @OptionGroup var hub: HubOptions
+
+        func run() async throws {
+            let now = Date()
+            let request = MeetingListRequest(
+                requestedBy: try staff.id(), kind: kind, at: now,
+                expiresAt: now.addingTimeInterval(StaffOptions.recordWindow))
+            let action = try await staff.request(
+                request.json, type: .meetingListRequest, what: "request for the meeting's list", hub: hub)
+            print("\(action.summary) (recorded as \(action.messageID)).")
+        }
+    }
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(

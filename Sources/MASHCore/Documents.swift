@@ -55,6 +55,7 @@ public enum DocumentType: String, Sendable, CaseIterable {
     case challengeStage = "mash.challenge-stage/1"
     case meetingRecord = "mash.meeting-record/1"
     case meetingAgenda = "mash.meeting-agenda/1"
+    case meetingListRequest = "mash.meeting-list-request/1"
 }
 
 extension DocumentReader {

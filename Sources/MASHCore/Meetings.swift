@@ -346,3 +346,36 @@ public struct MeetingRecord: Sendable, Equatable {
     /// The agencies that attended.
     public var agencies: [String] { Array(Set(attendees.map(\.agency))).sorted() }
 }
+
+/// `mash.meeting-list-request/1`: a member of staff asks the hub to send the next sitting of a meeting its list
+/// now (after late arrivals, say), as well as at its time.
+public struct MeetingListRequest: Sendable, Equatable {
+    public var requestedBy: String
+    public var kind: MeetingSchedule.Kind
+    public var at: Date
+    public var expiresAt: Date
+
+    public init(requestedBy: String, kind: MeetingSchedule.Kind, at: Date, expiresAt: Date) {
+        self.requestedBy = requestedBy
+        self.kind = kind
+        self.at = at
+        self.expiresAt = expiresAt
+    }
+
+    public init(json data: [UInt8], source: String) throws {
+        var reader = try DocumentReader(json: data, source: source)
+        try reader.schema(.meetingListRequest)
+        requestedBy = try reader.identifier("requestedBy")
+        kind = try reader.enum("kind", MeetingSchedule.Kind.self)
+        at = try reader.instant("at")
+        expiresAt = try reader.instant("expiresAt")
+        try reader.finish()
+    }
+
+    public var json: [UInt8] {
+        DocumentWriter.encode([
+            "schema": DocumentType.meetingListRequest.rawValue, "requestedBy": requestedBy, "kind": kind.rawValue,
+            "at": Instant.format(at), "expiresAt": Instant.format(expiresAt),
+        ])
+    }
+}

@@ -11,6 +11,7 @@ public struct OperatorAction: Sendable, Equatable, Codable {
         case subjectCorrection = "subject-correction"
         case breach = "breach"
         case contentView = "content-view"
+        case meetingList = "meeting-list"
     }
 
     /// The request's message id.

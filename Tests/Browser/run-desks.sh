@@ -10,7 +10,9 @@
 #      coordinator once;
 #   4. the same for a teacher's contact on the portal: committed there, kill -9, make run again, the coordinator
 #      has it once;
-#   5. SIGTERM: everything stops cleanly.
+#   5. the MASH meeting and the dispute route: `mashctl meeting send`, the Practice Manager records the meeting from
+#      its list, the SPA challenges the Red decision, the Area Manager discusses and resolves it (desks.py --meetings);
+#   6. SIGTERM: everything stops cleanly.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -187,6 +189,18 @@ on_spa_desk() {
         = "$(sqlite3 "$MASH_RUN_STATE/coordinator/coordinator.sqlite" "SELECT COUNT(*) FROM contact")" ]
 }
 check "the SPA's desk holds every contact the hub has, once" await_true 60 on_spa_desk
+
+# The MASH meeting and the dispute route: the Practice Manager asks for the next MASH meeting's list now (the hub
+# sends it by itself only shortly before), records the meeting from it; the SPA challenges the Red decision and
+# the Area Manager resolves it (desks.py --meetings).
+check "mashctl meeting send sends the MASH meeting's list" bash -c '
+    eval "$(scripts/run.sh env)"
+    .build/debug/mashctl meeting send --kind mash --staff a.ahmed --keys "$MASH_RUN_STATE/keys" \
+        --store "$MASH_RUN_STATE/coordinator/coordinator.sqlite" >"$1" 2>&1' _ "$out/meeting-send.log"
+"$python" Tests/Browser/desks.py --desks "$out/desks.txt" --state "$MASH_RUN_STATE" \
+    --ca "$MASH_BROKER_DIR/tls/ca.pem" --screenshots "$out" --meetings >"$out/meetings.log" 2>&1 \
+    && pass "the meeting and the challenge pass in the browser" \
+    || flunk "the meeting or the challenge failed in the browser ($out/meetings.log)"
 
 kill -TERM "$run_pid"
 code=0
