@@ -44,8 +44,16 @@ extension Coordinator {
     func send(_ request: MeetingListRequest, _ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
         let now = now()
         try refuseIfExpired(request.expiresAt, now: now, "the request for a meeting's list", "nothing was sent")
-        let sitting = settings.routing.meetings.schedule.nextSitting(
-            request.kind, after: now, calendar: settings.calendar)
+        let schedule = settings.routing.meetings.schedule
+        let sitting: MeetingSchedule.Sitting
+        if let id = request.meetingID {
+            guard let named = schedule.sitting(id: id, calendar: settings.calendar), named.kind == request.kind else {
+                throw Refusal(reason: "unknownMeeting", detail: "no \(request.kind.rawValue) meeting \(id) is held")
+            }
+            sitting = named
+        } else {
+            sitting = schedule.nextSitting(request.kind, after: now, calendar: settings.calendar)
+        }
         try db.executeCached(
             sql: """
                 INSERT INTO meeting_agenda (id, sent_at) VALUES (?, ?)

@@ -37,13 +37,35 @@ struct MeetingCommand: AsyncParsableCommand {
         @Option(help: "spa-huddle, mash-huddle, mash or midwifery.")
         var kind: MeetingSchedule.Kind = .mash
 
+        @Flag(help: "The last sitting that has started, not the next: to record a meeting after it was held.")
+        var last = false
+
+        @Option(help: "Routing rules, for --last: the meetings' times.")
+        var routing: String = "Config/routing.yaml"
+
+        @Option(help: "GOV.UK's bank holidays file, for --last.")
+        var holidays: String = "Config/calendar/bank-holidays.json"
+
         @OptionGroup var staff: StaffOptions
         @OptionGroup var hub: HubOptions
 
         func run() async throws {
             let now = Date()
+            var meetingID: String?
+            if last {
+                let calendar = try MeetingCommand.calendar(holidays)
+                let schedule = try RoutingConfiguration.load(file: routing).meetings.schedule
+                var held = schedule.nextSitting(kind, after: now.addingTimeInterval(-62 * 86400), calendar: calendar)
+                while case let later = schedule.nextSitting(
+                    kind, after: held.at.addingTimeInterval(1), calendar: calendar),
+                    later.at <= now
+                {
+                    held = later
+                }
+                meetingID = held.id
+            }
             let request = MeetingListRequest(
-                requestedBy: try staff.id(), kind: kind, at: now,
+                requestedBy: try staff.id(), kind: kind, meetingID: meetingID, at: now,
                 expiresAt: now.addingTimeInterval(StaffOptions.recordWindow))
             let action = try await staff.request(
                 request.json, type: .meetingListRequest, what: "request for the meeting's list", hub: hub)

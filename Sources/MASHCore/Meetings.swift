@@ -352,12 +352,17 @@ public struct MeetingRecord: Sendable, Equatable {
 public struct MeetingListRequest: Sendable, Equatable {
     public var requestedBy: String
     public var kind: MeetingSchedule.Kind
+    /// A sitting of `kind` (one already held, to record it late); nil: the next one.
+    public var meetingID: String?
     public var at: Date
     public var expiresAt: Date
 
-    public init(requestedBy: String, kind: MeetingSchedule.Kind, at: Date, expiresAt: Date) {
+    public init(
+        requestedBy: String, kind: MeetingSchedule.Kind, meetingID: String? = nil, at: Date, expiresAt: Date
+    ) {
         self.requestedBy = requestedBy
         self.kind = kind
+        self.meetingID = meetingID
         self.at = at
         self.expiresAt = expiresAt
     }
@@ -367,15 +372,18 @@ public struct MeetingListRequest: Sendable, Equatable {
         try reader.schema(.meetingListRequest)
         requestedBy = try reader.identifier("requestedBy")
         kind = try reader.enum("kind", MeetingSchedule.Kind.self)
+        meetingID = try reader.optionalIdentifier("meetingID")
         at = try reader.instant("at")
         expiresAt = try reader.instant("expiresAt")
         try reader.finish()
     }
 
     public var json: [UInt8] {
-        DocumentWriter.encode([
+        var object: [String: Any] = [
             "schema": DocumentType.meetingListRequest.rawValue, "requestedBy": requestedBy, "kind": kind.rawValue,
             "at": Instant.format(at), "expiresAt": Instant.format(expiresAt),
-        ])
+        ]
+        object["meetingID"] = meetingID
+        return DocumentWriter.encode(object)
     }
 }

@@ -195,7 +195,7 @@ check "the SPA's desk holds every contact the hub has, once" await_true 60 on_sp
 # the Area Manager resolves it (desks.py --meetings).
 check "mashctl meeting send sends the MASH meeting's list" bash -c '
     eval "$(scripts/run.sh env)"
-    .build/debug/mashctl meeting send --kind mash --staff a.ahmed --keys "$MASH_RUN_STATE/keys" \
+    .build/debug/mashctl meeting send --kind mash --last --staff a.ahmed --keys "$MASH_RUN_STATE/keys" \
         --store "$MASH_RUN_STATE/coordinator/coordinator.sqlite" >"$1" 2>&1' _ "$out/meeting-send.log"
 "$python" Tests/Browser/desks.py --desks "$out/desks.txt" --state "$MASH_RUN_STATE" \
     --ca "$MASH_BROKER_DIR/tls/ca.pem" --screenshots "$out" --meetings >"$out/meetings.log" 2>&1 \
