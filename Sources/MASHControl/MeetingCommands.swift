@@ -40,12 +40,6 @@ struct MeetingCommand: AsyncParsableCommand {
         @Flag(help: "The last sitting that has started, not the next: to record a meeting after it was held.")
         var last = false
 
-        @Option(help: "Routing rules, for --last: the meetings' times.")
-        var routing: String = "Config/routing.yaml"
-
-        @Option(help: "GOV.UK's bank holidays file, for --last.")
-        var holidays: String = "Config/calendar/bank-holidays.json"
-
         @OptionGroup var staff: StaffOptions
         @OptionGroup var hub: HubOptions
 
@@ -53,8 +47,9 @@ struct MeetingCommand: AsyncParsableCommand {
             let now = Date()
             var meetingID: String?
             if last {
-                let calendar = try MeetingCommand.calendar(holidays)
-                let schedule = try RoutingConfiguration.load(file: routing).meetings.schedule
+                // The meetings' times from the hub's routing file, on its calendar (--routing, --holidays).
+                let calendar = try MeetingCommand.calendar(hub.holidays)
+                let schedule = try RoutingConfiguration.load(file: hub.routing).meetings.schedule
                 var held = schedule.nextSitting(kind, after: now.addingTimeInterval(-62 * 86400), calendar: calendar)
                 while case let later = schedule.nextSitting(
                     kind, after: held.at.addingTimeInterval(1), calendar: calendar),
