@@ -50,14 +50,7 @@ struct MeetingCommand: AsyncParsableCommand {
                 // The meetings' times from the hub's routing file, on its calendar (--routing, --holidays).
                 let calendar = try MeetingCommand.calendar(hub.holidays)
                 let schedule = try RoutingConfiguration.load(file: hub.routing).meetings.schedule
-                var held = schedule.nextSitting(kind, after: now.addingTimeInterval(-62 * 86400), calendar: calendar)
-                while case let later = schedule.nextSitting(
-                    kind, after: held.at.addingTimeInterval(1), calendar: calendar),
-                    later.at <= now
-                {
-                    held = later
-                }
-                meetingID = held.id
+                meetingID = schedule.lastSitting(kind, atOrBefore: now, calendar: calendar).id
             }
             let request = MeetingListRequest(
                 requestedBy: try staff.id(), kind: kind, meetingID: meetingID, at: now,

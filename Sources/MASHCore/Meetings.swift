@@ -102,6 +102,17 @@ public struct MeetingSchedule: Sendable, Equatable {
         return sitting(kind, on: date, slot: slot, calendar: calendar)!
     }
 
+    /// The last sitting of `kind` that started at or before `instant` (within the two months before it).
+    public func lastSitting(_ kind: Kind, atOrBefore instant: Date, calendar: WorkingCalendar) -> Sitting {
+        var held = nextSitting(kind, after: instant.addingTimeInterval(-62 * 86400), calendar: calendar)
+        while case let later = nextSitting(kind, after: held.at.addingTimeInterval(1), calendar: calendar),
+            later.at <= instant
+        {
+            held = later
+        }
+        return held
+    }
+
     /// The day and slot of the first sitting of `kind` at or after `instant`.
     private func nextHeld(_ kind: Kind, atOrAfter instant: Date, calendar: WorkingCalendar) -> (LocalDate, Int) {
         var date = calendar.localDate(of: instant)
