@@ -143,8 +143,8 @@ public final class Adapter: Sendable {
     // MARK: taking requests
 
     /// A message from the hub, in the pump's transaction: a request is stored (and acked once committed; the
-    /// research runs from the store), a cancellation stops a pending request, a chase is logged, an outcome is
-    /// stored (and passed on from the store).
+    /// research runs from the store), a cancellation stops a pending request, a chase is logged, an outcome or a
+    /// stage of a challenge this agency raised is stored (and passed on from the store).
     @Sendable func take(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
         guard message.sender == configuration.hub else {
             throw Refusal(reason: "unexpectedSender", detail: "signed by \(message.sender), not \(configuration.hub)")
@@ -186,6 +186,8 @@ public final class Adapter: Sendable {
             try keep(message, db)
         case .correction:
             return try apply(message, db)
+        case .challengeStage:
+            try keepStage(message, db)
         case .breachNotice:
             let notice = try Refusal.reading {
                 try BreachNotice(json: message.payload, source: "message \(message.messageID)")
@@ -367,33 +369,33 @@ public final class Adapter: Sendable {
 
     // MARK: outcomes
 
-    /// Passes each waiting outcome to the agency's system, the oldest first. A failure is tried again
-    /// `retryDelay` later, for as long as it takes: an outcome is never dropped.
+    /// Passes each waiting outcome and challenge stage to the agency's system, the oldest first. A failure is
+    /// tried again `retryDelay` later, for as long as it takes: nothing is dropped.
     private func passOutcomes(to recipient: any OutcomeRecipient) async throws {
         while !Task.isCancelled {
-            guard let job = try await store.nextOutcome(now: now()) else {
-                let next = try await store.nextOutcomeAttempt()
+            guard let job = try await store.nextToPass(now: now()) else {
+                let next = try await store.nextPassAttempt()
                 let wait = next.map { min(max($0.timeIntervalSince(now()), 0.05), 1) } ?? 1
                 await outcomeDoorbell.wait(upTo: .milliseconds(Int(wait * 1000)))
                 continue
             }
-            let outcome = try contentKeys.open(
-                job.body, scope: "request:\(job.id)", context: Array("outcome:\(job.id)".utf8))
+            let document = try contentKeys.open(job.body, scope: job.scope, context: job.context)
+            let what = job.kind == .outcome ? "an outcome" : "a challenge's stage"
+            let metadata: Logger.Metadata = job.kind == .outcome ? ["request": "\(job.id)"] : ["stage": "\(job.id)"]
             do {
-                try await recipient.deliver(outcome)
-                try await store.outcomePassed(job.id, now: now())
-                metrics.increment("mash_outcomes_passed_total", [("result", "passed")])
-                logger.info("outcome passed to the agency's system", metadata: ["request": "\(job.id)"])
+                try await recipient.deliver(document)
+                try await store.passed(job, now: now())
+                metrics.increment("mash_outcomes_passed_total", [("result", "passed"), ("kind", job.kind.rawValue)])
+                logger.info("\(what) passed to the agency's system", metadata: metadata)
             } catch {
                 let reason = (error as? ResearchFailure)?.description ?? "\(type(of: error))"
                 let attempts = job.attempts + 1
-                try await store.retryOutcome(
-                    job.id, attempts: attempts, at: now().addingTimeInterval(configuration.retryDelay))
-                metrics.increment("mash_outcomes_passed_total", [("result", "failed")])
+                try await store.retry(job, attempts: attempts, at: now().addingTimeInterval(configuration.retryDelay))
+                metrics.increment("mash_outcomes_passed_total", [("result", "failed"), ("kind", job.kind.rawValue)])
                 logger.log(
                     level: attempts >= configuration.attempts ? .error : .warning,
-                    "the agency's system did not take an outcome; will try again",
-                    metadata: ["request": "\(job.id)", "attempt": "\(attempts)", "error": "\(reason)"])
+                    "the agency's system did not take \(what); will try again",
+                    metadata: metadata.merging(["attempt": "\(attempts)", "error": "\(reason)"]) { $1 })
             }
         }
     }
@@ -436,6 +438,11 @@ public final class Adapter: Sendable {
         if let counts = try? store.counts(of: "outcome") {
             for status in ["kept", "waiting", "passed"] {
                 metrics.record("mash_adapter_outcomes", Double(counts[status] ?? 0), [("status", status)])
+            }
+        }
+        if let counts = try? store.counts(of: "challenge_stage") {
+            for status in ["kept", "waiting", "passed"] {
+                metrics.record("mash_adapter_challenge_stages", Double(counts[status] ?? 0), [("status", status)])
             }
         }
         metrics.recordClient(

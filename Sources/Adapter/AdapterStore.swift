@@ -103,6 +103,36 @@ final class AdapterStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v5: challenges to decisions") { db in
+            try db.execute(
+                sql: """
+                    -- Challenges this agency raised to the MASH's decision on an enquiry it answered.
+                    CREATE TABLE challenge (
+                        id TEXT PRIMARY KEY,
+                        request_id TEXT NOT NULL REFERENCES request(id),  -- its key seals the challenge
+                        enquiry_id TEXT NOT NULL,
+                        raised_by TEXT NOT NULL,           -- the member of staff's id
+                        raised_at REAL NOT NULL,
+                        stage TEXT NOT NULL,               -- ChallengeStage, the last the hub told
+                        body BLOB NOT NULL                 -- the mash.challenge/1 JSON, sealed
+                    );
+                    -- Each stage the hub told, kept sealed and passed on like an outcome.
+                    CREATE TABLE challenge_stage (
+                        id TEXT PRIMARY KEY,               -- the stage record's id
+                        challenge_id TEXT NOT NULL REFERENCES challenge(id),
+                        request_id TEXT NOT NULL REFERENCES request(id),
+                        message_id TEXT NOT NULL,
+                        received_at REAL NOT NULL,
+                        stage TEXT NOT NULL,               -- ChallengeStage
+                        status TEXT NOT NULL,              -- OutcomeStatus
+                        body BLOB NOT NULL,                -- the mash.challenge-stage/1 JSON, sealed
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at REAL NOT NULL DEFAULT 0,
+                        passed_at REAL
+                    );
+                    CREATE INDEX challenge_stage_waiting ON challenge_stage (status, next_attempt_at);
+                    """)
+        }
         return migrator
     }
 
@@ -204,46 +234,142 @@ final class AdapterStore: Sendable {
         return db.changesCount == 1
     }
 
-    /// The outcome waiting longest whose next try is due.
-    func nextOutcome(now: Date) async throws -> Job? {
+    /// What the adapter passes to the agency's own system: enquiries' outcomes, and the stages of challenges it
+    /// raised. Both wait in their table until the system takes them.
+    enum Passed: String, Sendable, CaseIterable {
+        case outcome
+        case stage
+
+        var table: String { self == .outcome ? "outcome" : "challenge_stage" }
+        var key: String { self == .outcome ? "request_id" : "id" }
+    }
+
+    struct PassJob: Sendable {
+        var kind: Passed
+        var id: String
+        var requestID: String
+        var body: [UInt8]
+        var attempts: Int
+
+        /// The key scope and context that sealed its body.
+        var scope: String { "request:\(requestID)" }
+        var context: [UInt8] { Array((kind == .outcome ? "outcome:\(requestID)" : "challenge-stage:\(id)").utf8) }
+    }
+
+    /// What has waited longest, of outcomes and challenge stages, whose next try is due.
+    func nextToPass(now: Date) async throws -> PassJob? {
         try await queue.read { db in
-            try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT request_id, body, attempts FROM outcome WHERE status = ? AND next_attempt_at <= ?
-                        ORDER BY received_at LIMIT 1
-                        """),
-                arguments: [OutcomeStatus.waiting.rawValue, now.timeIntervalSince1970]
-            ).map { row in
-                let body: Data = row["body"]
-                return Job(id: row["request_id"], body: Array(body), attempts: row["attempts"])
+            try Passed.allCases.compactMap { kind in
+                try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT \(kind.key) AS id, request_id, body, attempts, received_at FROM \(kind.table)
+                            WHERE status = ? AND next_attempt_at <= ? ORDER BY received_at LIMIT 1
+                            """),
+                    arguments: [OutcomeStatus.waiting.rawValue, now.timeIntervalSince1970]
+                ).map { row -> (Double, PassJob) in
+                    let body: Data = row["body"]
+                    return (
+                        row["received_at"],
+                        PassJob(
+                            kind: kind, id: row["id"], requestID: row["request_id"], body: Array(body),
+                            attempts: row["attempts"])
+                    )
+                }
+            }.min { $0.0 < $1.0 }?.1
+        }
+    }
+
+    /// When the next waiting outcome or stage is due to be tried; nil when none waits.
+    func nextPassAttempt() async throws -> Date? {
+        try await queue.read { db in
+            try Passed.allCases.compactMap { kind in
+                try Double.fetchOne(
+                    db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM \(kind.table) WHERE status = ?"),
+                    arguments: [OutcomeStatus.waiting.rawValue])
+            }.min().map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    func passed(_ job: PassJob, now: Date) async throws {
+        try await queue.write { db in
+            try db.executeCached(
+                sql: "UPDATE \(job.kind.table) SET status = ?, passed_at = ? WHERE \(job.kind.key) = ?",
+                arguments: [OutcomeStatus.passed.rawValue, now.timeIntervalSince1970, job.id])
+        }
+    }
+
+    func retry(_ job: PassJob, attempts: Int, at: Date) async throws {
+        try await queue.write { db in
+            try db.executeCached(
+                sql: "UPDATE \(job.kind.table) SET attempts = ?, next_attempt_at = ? WHERE \(job.kind.key) = ?",
+                arguments: [attempts, at.timeIntervalSince1970, job.id])
+        }
+    }
+
+    // MARK: challenges
+
+    /// This agency's request of `enquiryID` and whether the hub has sent the enquiry's outcome (its decision).
+    func requestOfEnquiry(_ enquiryID: String, _ db: Database) throws -> (id: String, decided: Bool)? {
+        try Row.fetchOne(
+            db,
+            sql: """
+                SELECT r.id, o.request_id IS NOT NULL AS decided FROM request r
+                LEFT JOIN outcome o ON o.request_id = r.id WHERE r.enquiry_id = ? ORDER BY decided DESC LIMIT 1
+                """, arguments: [enquiryID]
+        ).map { ($0["id"], $0["decided"]) }
+    }
+
+    /// Keeps a stage of a challenge this agency raised, in the pump's transaction; nil when it raised no such
+    /// challenge, false when the stage was kept before.
+    func keepStage(
+        _ db: Database, _ record: ChallengeStageRecord, messageID: String, status: OutcomeStatus,
+        seal: (_ requestID: String) throws -> [UInt8], now: Date
+    ) throws -> Bool? {
+        guard
+            let requestID = try String.fetchOne(
+                db, sql: "SELECT request_id FROM challenge WHERE id = ?", arguments: [record.challengeID])
+        else { return nil }
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO challenge_stage (id, challenge_id, request_id, message_id, received_at, stage,
+                    status, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                record.id, record.challengeID, requestID, messageID, now.timeIntervalSince1970, record.stage.rawValue,
+                status.rawValue, Data(try seal(requestID)),
+            ])
+        guard db.changesCount == 1 else { return false }
+        try db.execute(
+            sql: "UPDATE challenge SET stage = ? WHERE id = ?", arguments: [record.stage.rawValue, record.challengeID])
+        return true
+    }
+
+    struct RaisedChallenge: Sendable, Equatable, Encodable {
+        var challengeID: String
+        var enquiryID: String
+        var raisedBy: String
+        var raisedAt: Date
+        var stage: String
+        var stages: Int
+    }
+
+    /// The challenges this agency raised, the newest first: ids, who, when, the last stage told. Never the grounds.
+    func challenges() throws -> [RaisedChallenge] {
+        try queue.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.id, c.enquiry_id, c.raised_by, c.raised_at, c.stage,
+                        (SELECT count(*) FROM challenge_stage s WHERE s.challenge_id = c.id) AS stages
+                    FROM challenge c ORDER BY c.raised_at DESC
+                    """
+            ).map {
+                RaisedChallenge(
+                    challengeID: $0["id"], enquiryID: $0["enquiry_id"], raisedBy: $0["raised_by"],
+                    raisedAt: Date(timeIntervalSince1970: $0["raised_at"]), stage: $0["stage"], stages: $0["stages"])
             }
-        }
-    }
-
-    /// When the next waiting outcome is due to be tried; nil when none waits.
-    func nextOutcomeAttempt() async throws -> Date? {
-        try await queue.read { db in
-            try Double.fetchOne(
-                db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM outcome WHERE status = ?"),
-                arguments: [OutcomeStatus.waiting.rawValue]
-            ).map(Date.init(timeIntervalSince1970:))
-        }
-    }
-
-    func outcomePassed(_ requestID: String, now: Date) async throws {
-        try await queue.write { db in
-            try db.executeCached(
-                sql: "UPDATE outcome SET status = ?, passed_at = ? WHERE request_id = ?",
-                arguments: [OutcomeStatus.passed.rawValue, now.timeIntervalSince1970, requestID])
-        }
-    }
-
-    func retryOutcome(_ requestID: String, attempts: Int, at: Date) async throws {
-        try await queue.write { db in
-            try db.executeCached(
-                sql: "UPDATE outcome SET attempts = ?, next_attempt_at = ? WHERE request_id = ?",
-                arguments: [attempts, at.timeIntervalSince1970, requestID])
         }
     }
 
@@ -272,7 +398,7 @@ final class AdapterStore: Sendable {
 
     /// The rows of `table` (`request` or `outcome`) by status, for `/metrics`, tests and operators.
     func counts(of table: String = "request") throws -> [String: Int] {
-        precondition(["request", "outcome"].contains(table))
+        precondition(["request", "outcome", "challenge_stage"].contains(table))
         return try queue.read { db in
             var result: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM \(table) GROUP BY status") {

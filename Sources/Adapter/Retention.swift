@@ -4,7 +4,7 @@ import MASHConfig
 import MASHRuntime
 
 extension Adapter {
-    /// The adapter's copies of its requests, each with its outcome. On `closure` a copy counts from the outcome's
+    /// The adapter's copies of its requests, each with its outcome and the challenges raised to its decision. On `closure` a copy counts from the outcome's
     /// arrival (or the request's cancellation); on `receipt`, from the request's arrival once it is no longer
     /// pending. A request still being researched is never purged.
     static func copies(from event: RetentionSchedule.Event) -> RetainedTable {
@@ -17,7 +17,9 @@ extension Adapter {
             """
         return RetainedTable(
             table: "request", id: "id", start: start, scope: "request:",
-            dependants: ["outcome.request_id", "opinion_mark.request_id"])
+            dependants: [
+                "outcome.request_id", "opinion_mark.request_id", "challenge_stage.request_id", "challenge.request_id",
+            ])
     }
 
     /// Purges what the retention schedule says is due: each request with its outcome (its key shredded first),

@@ -146,8 +146,9 @@ extension Coordinator {
         try db.executeCached(
             sql: """
                 INSERT INTO enquiry (id, rag, status, sender, subject_ref, opened_at, counted_from, partners_due,
-                    partners_warning, decision_due, decision_warning, document, refusal, subjects, household_subjects)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    partners_warning, decision_due, decision_warning, document, refusal, subjects, household_subjects,
+                    unborn)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 enquiry.id, enquiry.rag.rawValue, status.rawValue, sender, subjectRef, now.timeIntervalSince1970,
@@ -155,7 +156,7 @@ extension Coordinator {
                 deadlines.partnersWarning.timeIntervalSince1970, deadlines.decisionDue.timeIntervalSince1970,
                 deadlines.decisionWarning.timeIntervalSince1970, document.map { Data($0) }, refusal,
                 SubjectReference.list([enquiry.subject], keyring: keyring),
-                SubjectReference.list(enquiry.household, keyring: keyring),
+                SubjectReference.list(enquiry.household, keyring: keyring), enquiry.unbornWeeks != nil,
             ])
     }
 

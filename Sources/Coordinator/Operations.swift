@@ -42,6 +42,7 @@ extension Coordinator {
                 "mash_breaches_overdue", Double(breaches.filter { $0.reportBy <= now }.count))
             try recordMissing(now: now)
             try recordFrontDoor(now: now)
+            try recordMeetings(now: now)
             try recordWatchdogs(now: now)
             metrics.record("mash_store_readable", 1)
         } catch {
@@ -85,6 +86,19 @@ extension Coordinator {
         let consultations = try store.readModel.consultations(since: now)
         metrics.record(
             "mash_consultation_summaries_late", Double(consultations.filter { $0.summaryLate(at: now) }.count))
+    }
+
+    /// The dispute route and the meetings: challenges not resolved and those whose stage ran out of time, and
+    /// MASH meetings whose list went to the Practice Manager and whose record has not come back in time.
+    private func recordMeetings(now: Date) throws {
+        let challenges = try store.readModel.challenges(resolvedSince: now).filter { $0.resolvedAt == nil }
+        metrics.record("mash_challenges_open", Double(challenges.count))
+        metrics.record("mash_challenge_stages_overdue", Double(challenges.filter { $0.overdue(at: now) }.count))
+        let meetings = settings.routing.meetings
+        let unrecorded = try store.readModel.meetingsListedNotRecorded(since: now.addingTimeInterval(-7 * 86_400))
+            .compactMap { meetings.schedule.sitting(id: $0, calendar: settings.calendar) }
+            .filter { $0.kind == .mash && $0.at.addingTimeInterval(meetings.recordWithin) <= now }
+        metrics.record("mash_meetings_unrecorded", Double(unrecorded.count))
     }
 
     /// What fails to arrive (`HubReadModel` watchdogs), as gauges the alert rules in `deploy/prometheus` read.

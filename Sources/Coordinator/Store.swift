@@ -456,6 +456,10 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v19: enquiries about an unborn child") { db in
+            // 1 when the enquiry carried unbornWeeks (the Midwifery meeting's list); enquiries before count as not.
+            try db.execute(sql: "ALTER TABLE enquiry ADD COLUMN unborn INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 

@@ -9,6 +9,9 @@ public struct MeetingRouting: Sendable {
     public var recorders: Set<String> = ["practice-manager"]
     /// How long before a sitting its list goes to the Practice Manager (`agendaBefore`; `off`: never).
     public var agendaLead: TimeInterval? = 15 * 60
+    /// How long after a MASH meeting starts its record is due at the hub (`recordWithin`); a meeting whose list
+    /// was sent and whose record has not come by then is counted in `mash_meetings_unrecorded`.
+    public var recordWithin: TimeInterval = 4 * 3600
 
     public init() {}
 
@@ -57,6 +60,9 @@ public struct MeetingRouting: Sendable {
         recorders = Set(try mapping.optionalStrings("recorders") ?? Array(recorders))
         if let text = try mapping.optionalString("agendaBefore") {
             agendaLead = text == "off" ? nil : try mapping.duration(text, key: "agendaBefore")
+        }
+        if let text = try mapping.optionalString("recordWithin") {
+            recordWithin = try mapping.duration(text, key: "recordWithin")
         }
         try mapping.finish()
     }

@@ -70,7 +70,7 @@ struct MeetingCommand: AsyncParsableCommand {
                 contacts, enquiries, DANs, missing and found reports. mash (11:30 and 15:00): the open enquiries \
                 whose answers are all in or whose clock runs out before the next meeting, Red first, with the \
                 agencies that answered (they are the ones invited). midwifery (the first Tuesday of the month): the \
-                DANs with an unborn child since the last one. A meeting that falls on a bank holiday moves to the \
+                DANs and enquiries with an unborn child since the last one. A meeting that falls on a bank holiday moves to the \
                 next working day. Times are routing.yaml's `meetings`. Ids and codes only: the desks show names.
 
                 Examples:

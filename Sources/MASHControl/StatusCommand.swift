@@ -272,6 +272,9 @@ struct StatusGatherer {
             overdue[episode.authority ?? "medway", default: 0] += 1
         }
         report.returnInterviewsOverdue = overdue
+        let challenges = try store.challenges(resolvedSince: now).filter { $0.resolvedAt == nil }
+        report.challengesOpen = challenges.count
+        report.challengesOverdue = challenges.filter { $0.overdue(at: now) }.count
         report.refusals = try store.refusalCounts(since: now.addingTimeInterval(-86_400)).map {
             StatusReport.Refusals(party: $0.party, reason: $0.reason, count: $0.count)
         }

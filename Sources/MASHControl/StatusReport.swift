@@ -132,6 +132,9 @@ struct StatusReport: Codable, Sendable {
     /// Return interviews past their clock (72 hours from the child's return), by placing authority (`medway`
     /// for the hub's own children).
     var returnInterviewsOverdue: [String: Int]?
+    /// Challenges to a MASH decision not yet resolved, and how many of those are past their stage's time.
+    var challengesOpen: Int?
+    var challengesOverdue: Int?
 
     struct Refusals: Codable, Sendable, Equatable {
         var party: String
@@ -260,6 +263,14 @@ struct StatusReport: Codable, Sendable {
                     message:
                         "\(overdue) return interview\(overdue == 1 ? "" : "s") not held within 72 hours of the child's return (mashctl missing list)"
                 ))
+        }
+        if let overdue = challengesOverdue, overdue > 0 {
+            found.append(
+                Finding(
+                    level: .warning, subject: "Challenges",
+                    message:
+                        "\(overdue) of \(challengesOpen ?? overdue) open challenge\((challengesOpen ?? overdue) == 1 ? "" : "s") "
+                        + "past their stage's time (mashctl challenges list)"))
         }
         for refusal in refusals ?? [] {
             found.append(

@@ -249,11 +249,14 @@ public struct Enquiry: Sendable, Equatable {
     public var justification: String?
     /// An exemption relied on (e.g. "DPA 2018 Sch 2 para 2"); recorded in the record of sharing.
     public var exemption: String?
+    /// The enquiry is about a pregnancy: the subject is the expectant parent, and the unborn child is this many
+    /// weeks' gestation (1–42). Puts the enquiry on the Midwifery Safeguarding Meeting's list.
+    public var unbornWeeks: Int?
 
     public init(
         id: String, reference: String, rag: RAG, receivedAt: Date, referrer: String, reason: String, subject: Person,
         household: [Person] = [], agencies: [String] = [], consent: Consent, lawfulBasis: LawfulBasis,
-        justification: String? = nil, exemption: String? = nil
+        justification: String? = nil, exemption: String? = nil, unbornWeeks: Int? = nil
     ) {
         self.id = id
         self.reference = reference
@@ -268,6 +271,7 @@ public struct Enquiry: Sendable, Equatable {
         self.lawfulBasis = lawfulBasis
         self.justification = justification
         self.exemption = exemption
+        self.unbornWeeks = unbornWeeks
     }
 
     /// What the enquiry's disclosures rest on besides their lawful basis, as the record of sharing keeps it:
@@ -319,6 +323,10 @@ public struct Enquiry: Sendable, Equatable {
         lawfulBasis = try reader.lawfulBasis("lawfulBasis")
         justification = try Self.ground(&reader, "justification")
         exemption = try Self.ground(&reader, "exemption")
+        unbornWeeks = try reader.optionalInt("unbornWeeks")
+        if let weeks = unbornWeeks, !(1...42).contains(weeks) {
+            throw reader.error("unbornWeeks", "must be 1 to 42 (weeks of gestation) when given")
+        }
         try reader.finish()
     }
 
@@ -369,6 +377,7 @@ public struct Enquiry: Sendable, Equatable {
         if !agencies.isEmpty { object["agencies"] = agencies }
         object["justification"] = justification
         object["exemption"] = exemption
+        object["unbornWeeks"] = unbornWeeks
         return DocumentWriter.encode(object)
     }
 }

@@ -22,7 +22,7 @@ extension HubReadModel {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, rag, status, partners_due, decision_due FROM enquiry
+                    SELECT id, rag, status, partners_due, decision_due, unborn FROM enquiry
                     WHERE status IN ('awaiting', 'complete') ORDER BY opened_at
                     """
             ).compactMap { row in
@@ -33,7 +33,7 @@ extension HubReadModel {
                 let id: String = row["id"]
                 return MeetingAgenda.Enquiry(
                     id: id, rag: rag, due: Date(timeIntervalSince1970: due), answersIn: complete,
-                    answeredBy: answered[id] ?? [])
+                    answeredBy: answered[id] ?? [], unborn: row["unborn"])
             }
         }
     }
@@ -60,7 +60,8 @@ extension HubReadModel {
                             outOfHours: !calendar.isOpen(at: at)))
                 }
             }
-            try add(.enquiry, "SELECT id, opened_at AS at FROM enquiry WHERE opened_at >= ? AND opened_at < ?")
+            try add(
+                .enquiry, "SELECT id, opened_at AS at, unborn FROM enquiry WHERE opened_at >= ? AND opened_at < ?")
             try add(
                 .dan,
                 "SELECT id, received_at AS at, unborn FROM dan WHERE received_at >= ? AND received_at < ?")
@@ -110,6 +111,19 @@ extension HubReadModel {
                     stageDue: (row["stage_due"] as Double?).map(Date.init(timeIntervalSince1970:)),
                     resolvedAt: (row["resolved_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
             }
+        }
+    }
+
+    /// The sittings whose list the hub sent since `since` and of which no record has come back, oldest first.
+    public func meetingsListedNotRecorded(since: Date) throws -> [String] {
+        try reader.read { db in
+            guard try db.tableExists("meeting_agenda") else { return [] }
+            return try String.fetchAll(
+                db,
+                sql: """
+                    SELECT a.id FROM meeting_agenda a LEFT JOIN meeting m ON m.id = a.id
+                    WHERE m.id IS NULL AND a.sent_at >= ? ORDER BY a.sent_at
+                    """, arguments: [since.timeIntervalSince1970])
         }
     }
 

@@ -401,5 +401,99 @@ extension CoordinatorBrokerTests {
                 #expect(log.contains("unknownRequest"))
             }
         }
+
+        @Test(
+            "an agency challenges a decision from its adapter: only once the outcome has come, it reaches the Area Manager, and each stage comes back, is kept and passed to the agency's program; a stage of a challenge it never raised is refused"
+        )
+        func challenge() async throws {
+            try await Harness.with("adapters-challenge") { harness in
+                try await harness.startInProcess()
+                let programLog = harness.scratch.file("program-stages.jsonl")
+                let program = Repository.path("Tests/Interop/research_program.py")
+                let config = try harness.adapterConfig(
+                    "police", research: Self.commandResearch("answer"),
+                    extra: "outcomes:\n  command: [\(Harness.python), \(program), outcome, \(programLog)]")
+                try await harness.startAdapter(config, agency: "police")
+                let enquiry = TestHub.enquiry(rag: .red, agencies: ["police"])
+                try await harness.send(enquiry.json, type: .enquiry)
+                _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+
+                let adapter = ChildProcess.built("mash-adapter")
+                func raise(_ enquiryID: String) throws -> String {
+                    try Shell.run(
+                        adapter,
+                        [
+                            "challenge", "--config", config, "--enquiry", enquiryID, "--staff", "ds.hughes", "--name",
+                            "DS Hughes", "--role", "MASH sergeant", "--grounds",
+                            "Two call-outs this month: we ask for a strategy discussion.",
+                        ])
+                }
+                // Before the decision, and for an enquiry police were never asked about: refused at the agency.
+                for (enquiryID, why) in [
+                    (enquiry.id, "has not sent the decision on enquiry"),
+                    (TestNames.messageID(), "holds no request of enquiry"),
+                ] {
+                    do {
+                        _ = try raise(enquiryID)
+                        Issue.record("a challenge was accepted where \(why)")
+                    } catch let failure as Shell.Failure {
+                        #expect(failure.output.contains(why), "\(failure.output)")
+                    }
+                }
+
+                let decision = DecisionTests.decision(enquiry, .noFurtherAction)
+                try await harness.send(decision.json, type: .decision, from: "decision-maker", routingKey: "decision")
+                @Sendable func lines(_ path: String) -> [String] {
+                    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+                }
+                try await harness.eventually("the police program given the outcome") { lines(programLog).count == 1 }
+
+                let output = try raise(enquiry.id)
+                let challengeID = try #require(
+                    output.split(separator: "\n").map(String.init).first { $0.count == 36 && !$0.contains(" ") })
+                let heard = try await harness.take(1, from: "area-manager.challenges", as: "area-manager")
+                #expect(heard[0].type == "mash.challenge/1")
+                #expect(
+                    try harness.query {
+                        try String.fetchOne(
+                            $0, sql: "SELECT raised_by FROM challenge WHERE id = ?", arguments: [challengeID])
+                    } == "police")
+                let raised = try Challenge(json: heard[0].payload, source: "test")
+                #expect(raised.id == challengeID && raised.enquiryID == enquiry.id)
+                #expect(raised.raisedBy.staffID == "ds.hughes" && raised.grounds.hasPrefix("Two call-outs"))
+
+                let resolved = ChallengeStageRecord(
+                    id: TestNames.messageID(), challengeID: challengeID, stage: .resolved,
+                    note: "Discussed with the police MASH sergeant.", resolution: "The decision stands.",
+                    recordedBy: "fr.patel", at: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+                )
+                try await harness.send(
+                    resolved.json, type: .challengeStage, from: "area-manager", routingKey: "challenge")
+                // The program is given each stage (raised, then resolved) after the outcome, as JSON it can read.
+                try await harness.eventually("the police program given both stages") { lines(programLog).count == 3 }
+                let stages = try lines(programLog).dropFirst().map {
+                    try ChallengeStageRecord(json: Array($0.utf8), source: programLog)
+                }
+                #expect(stages.map(\.stage) == [.raised, .resolved])
+                #expect(stages.last?.resolution == "The decision stands.")
+                let listed = try Shell.run(adapter, ["challenges", "--config", config, "--json"])
+                let rows = try #require(
+                    try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]])
+                #expect(rows.count == 1 && rows[0]["stage"] as? String == "resolved" && rows[0]["stages"] as? Int == 2)
+                #expect(!listed.contains("call-outs"), "the grounds stay sealed in the store")
+
+                // A stage of a challenge police never raised is refused with the reason.
+                let stray = ChallengeStageRecord(
+                    id: TestNames.messageID(), challengeID: TestNames.messageID(), stage: .withAreaManager,
+                    note: "Not ours.", recordedBy: "fr.patel", at: resolved.at)
+                let message = try harness.hub.sealed(
+                    stray.json, type: .challengeStage, from: "coordinator", to: "police")
+                try await harness.admin.publish(message, exchange: "mash.enquiries", routingKey: "police")
+                let refused = try await harness.take(1, from: "agency.police.enquiries.dlq", as: "police")
+                #expect(refused[0].type == DocumentType.challengeStage.rawValue)
+                let log = try String(contentsOfFile: harness.scratch.file("adapter-police.log"), encoding: .utf8)
+                #expect(log.contains("unknownChallenge"))
+            }
+        }
     }
 }

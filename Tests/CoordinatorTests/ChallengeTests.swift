@@ -148,7 +148,11 @@ extension CoordinatorBrokerTests {
         func clock() async throws {
             try await Harness.with("challenge-clock") { harness in
                 let agencies = try await harness.agencies(["police", "health"])
-                try await harness.startInProcess()
+                let coordinator = try await harness.startInProcess(operationsPort: 0)
+                let base = try #require(coordinator.operationsURL)
+                @Sendable func gauge(_ name: String) throws -> Double? {
+                    try Exposition(scrape: base).value(name, [:])
+                }
                 let open = TestHub.enquiry(rag: .amber, agencies: ["police"])
                 try await harness.send(open.json, type: .enquiry)
                 let enquiryID = try await Self.decidedEnquiry(harness)
@@ -177,6 +181,7 @@ extension CoordinatorBrokerTests {
                 let alert = try await harness.take(1, from: "area-manager.challenges", as: "area-manager")
                 let notice = try Notice(json: alert[0].payload, source: "test")
                 #expect(notice.enquiryID == challenge.id && notice.clock == "challenge" && notice.event == .breach)
+                #expect(try gauge("mash_challenges_open") == 1 && gauge("mash_challenge_stages_overdue") == 1)
                 // Once: the next message there is the next stage's, not the alert again.
                 try await harness.send(
                     stage(challenge.id, .withAreaManager).json, type: .challengeStage, from: "practice-manager",

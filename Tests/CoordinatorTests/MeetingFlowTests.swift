@@ -30,7 +30,11 @@ extension CoordinatorBrokerTests {
             try await Harness.with("meeting") { harness in
                 let agencies = try await harness.agencies(["police", "health"])
                 harness.agendaLead.withLock { $0 = 15 * 60 }
-                try await harness.startInProcess()
+                let coordinator = try await harness.startInProcess(operationsPort: 0)
+                let base = try #require(coordinator.operationsURL)
+                @Sendable func unrecorded() throws -> Double? {
+                    try Exposition(scrape: base).value("mash_meetings_unrecorded", [:])
+                }
                 let enquiry = TestHub.enquiry(rag: .amber, agencies: ["police", "health"])
                 try await harness.send(enquiry.json, type: .enquiry)
                 _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
@@ -47,6 +51,10 @@ extension CoordinatorBrokerTests {
                 let item = try #require(items.first { $0["enquiryID"] as? String == enquiry.id })
                 #expect(item["why"] as? String == "answers-in" && item["reference"] as? String == enquiry.reference)
                 #expect(agenda["invited"] as? [String] == ["health", "police"])
+                // Its list went; with no record four hours after it started, it is counted as unrecorded.
+                #expect(try unrecorded() == 0)
+                harness.clockOffset.withLock { $0 = sitting.at.timeIntervalSinceNow + 4 * 3600 + 60 }
+                #expect(try unrecorded() == 1)
 
                 // The record comes once the meeting is held: the agencies' clocks are real again, so the record is
                 // of the last meeting before now (a meeting not yet held is refused).
@@ -111,6 +119,38 @@ extension CoordinatorBrokerTests {
                 #expect(lines.count == 1 && lines[0]["meetingID"] as? String == held.id)
                 #expect(
                     lines[0]["agencies"] as? [String] == ["csc", "health", "police"] && lines[0]["items"] as? Int == 1)
+            }
+        }
+
+        @Test(
+            "the Midwifery meeting's list holds the enquiry about an unborn child and not the other opened with it"
+        )
+        func midwifery() async throws {
+            try await Harness.with("meeting-midwifery") { harness in
+                _ = try await harness.agencies(["police"])
+                try await harness.startInProcess()
+                var pregnancy = TestHub.enquiry(rag: .amber, agencies: ["police"])
+                pregnancy.unbornWeeks = 20
+                let other = TestHub.enquiry(rag: .amber, agencies: ["police"])
+                for enquiry in [pregnancy, other] { try await harness.send(enquiry.json, type: .enquiry) }
+                try await harness.eventually("both enquiries opened") {
+                    try harness.query { try Int.fetchOne($0, sql: "SELECT count(*) FROM enquiry") } == 2
+                }
+                let show = try await harness.mashctl([
+                    "meeting", "show", "--kind", "midwifery", "--store", harness.storePath, "--json",
+                ])
+                #expect(show.status == 0, "\(show.output)")
+                let list = try #require(
+                    try JSONSerialization.jsonObject(with: Data(show.output.utf8)) as? [String: Any])
+                let ids = (list["arrivals"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                #expect(ids == [pregnancy.id])
+                let huddle = try await harness.mashctl([
+                    "meeting", "show", "--kind", "mash-huddle", "--store", harness.storePath, "--json",
+                ])
+                let reviewed = try #require(
+                    try JSONSerialization.jsonObject(with: Data(huddle.output.utf8)) as? [String: Any])
+                let all = Set((reviewed["arrivals"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+                #expect(all == [pregnancy.id, other.id])
             }
         }
     }

@@ -60,6 +60,22 @@ struct StatusReportTests {
         #expect(report.table().contains("red                 3        0         1         2     1"))
     }
 
+    @Test("a challenge past its stage's time warns, naming how many of the open ones; none late is healthy")
+    func challenges() {
+        var report = StatusReport(generatedAt: now, source: "test")
+        report.challengesOpen = 3
+        report.challengesOverdue = 0
+        report.evaluate(StatusThresholds())
+        #expect(report.level == .healthy)
+        report.challengesOverdue = 2
+        report.evaluate(StatusThresholds())
+        #expect(report.level == .warning)
+        #expect(
+            report.findings.map { "\($0.level.label) \($0.subject): \($0.message)" } == [
+                "WARNING Challenges: 2 of 3 open challenges past their stage's time (mashctl challenges list)"
+            ])
+    }
+
     @Test("the table fits 80 columns, names unknown columns, and shows the oldest age as ? when unknown")
     func table() {
         var report = StatusReport(generatedAt: now, source: "AMQP passive declares")

@@ -66,6 +66,18 @@ struct DocumentTests {
         #expect(!overridden.grounds.contains("names a person"))
     }
 
+    @Test("an enquiry about a pregnancy carries unbornWeeks (1 to 42), writes it back; out of range is refused")
+    func unborn() throws {
+        let pregnancy = Self.valid.replacingOccurrences(
+            of: #""rag": "red","#, with: #""rag": "red", "unbornWeeks": 20,"#)
+        let read = try enquiry(pregnancy)
+        #expect(read.unbornWeeks == 20)
+        #expect(try Enquiry(json: read.json, source: "again") == read)
+        #expect(try enquiry(Self.valid).unbornWeeks == nil)
+        let wrong = refusal(pregnancy.replacingOccurrences(of: "20,", with: "43,"))
+        #expect(wrong?.field == "unbornWeeks" && wrong?.problem.contains("1 to 42") == true)
+    }
+
     @Test(
         "each fault names its field",
         arguments: [
