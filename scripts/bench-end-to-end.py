@@ -39,6 +39,18 @@ if kind == "coordinator":
           f"   ratio {ours / raw_rate:.3f}")
     print(f"  bound set by the hub's own JOSE work (8 seal+open at {seal_open:,.0f}/s = {jose_seconds * 1000:.2f} ms)"
           f" plus the raw broker's time: {bound:,.1f} enquiries/s   ratio {ours / bound:.2f}")
+    if "coordinator_cpu_s" in first:
+        # The coordinator's own CPU (user + system, its process alone) per enquiry, next to what its JOSE work
+        # alone needs at the seal+open rate measured above: the rest is storing, the ledger, AMQP and logging.
+        cpu = [r["coordinator_cpu_s"] / r["enquiries"] * 1000 for r in rows["ours"]]
+        busy = [r["coordinator_cpu_s"] / r["elapsed_s"] for r in rows["ours"]]
+        peers = [r["peers_cpu_s"] / r["enquiries"] * 1000 for r in rows["ours"]]
+        print(f"  coordinator process CPU: {statistics.median(cpu):.2f} ms per enquiry (runs: "
+              + ", ".join("%.2f" % c for c in cpu) + f"), {statistics.median(busy):.0%} of one core while running")
+        print(f"  of which its JOSE work needs {jose_seconds * 1000:.2f} ms at the measured rate   "
+              f"ratio CPU / JOSE {statistics.median(cpu) / (jose_seconds * 1000):.2f}")
+        print(f"  the SPA, 7 test agencies and the decision maker (the bench's process): "
+              f"{statistics.median(peers):.2f} ms CPU per enquiry")
 else:
     each = ", ".join("%.0f" % r["answers_per_s"] for r in rows["ours"])
     print(f"Adapter: {first['answers']} research requests to the police adapter (extract matched, stored, "

@@ -8,14 +8,21 @@ import MASHTesting
 
 // The coordinator side of `make bench`: COUNT Red enquiries, at most IN_FLIGHT open at once, each fanned out
 // to the seven test agencies (answering at once) and completed as one decision package. Everything is real:
-// sealing, the SQLite store with its outbox and ledger, the broker. Prints one JSON line with enquiries per
-// second and open-to-package latency percentiles (from the SPA's publish to the package's arrival).
+// sealing, the SQLite store with its outbox and ledger, the broker. With `--process PATH` the coordinator is
+// `mash-coordinator` at PATH, run as its own process, so its own CPU time can be read apart from the test
+// agencies' and the SPA's (this process); without it, it runs in this process. Prints one JSON line with
+// enquiries per second, open-to-package latency percentiles (from the SPA's publish to the package's arrival)
+// and, with --process, the coordinator's CPU seconds (user and system, from /proc/<pid>/stat) over the run —
+// from its ready line to the last package, so start-up (migrations, topology) is not counted.
 
 let arguments = CommandLine.arguments
-guard arguments.count == 3, let count = Int(arguments[1]), let inFlight = Int(arguments[2]) else {
-    FileHandle.standardError.write(Data("usage: coordinator-bench COUNT IN_FLIGHT\n".utf8))
+guard arguments.count == 3 || (arguments.count == 5 && arguments[3] == "--process"),
+    let count = Int(arguments[1]), let inFlight = Int(arguments[2])
+else {
+    FileHandle.standardError.write(Data("usage: coordinator-bench COUNT IN_FLIGHT [--process mash-coordinator]\n".utf8))
     exit(2)
 }
+let executable = arguments.count == 5 ? arguments[4] : nil
 
 let broker = try TestBroker.fromEnvironment()
 let hub = try TestHub("bench")
@@ -23,17 +30,53 @@ let scratch = try ScratchDirectory("coordinator-bench")
 let admin = try await broker.connect("coordinator bench")
 try await TestHub.purgeQueues(admin)
 
-var logger = Logger(label: "bench.coordinator")
-logger.logLevel = .error
-let settings = CoordinatorSettings(
-    broker: try broker.url(asUser: "coordinator"), keysDirectory: hub.keys.path,
-    storePath: scratch.file("coordinator.sqlite"), definitionsFile: Repository.path("deploy/rabbitmq/definitions.json"),
-    routing: try RoutingConfiguration.load(file: Repository.path("Config/routing.yaml")),
-    calendar: try CoordinatorSettings.calendar(holidaysFile: Repository.path("Config/calendar/bank-holidays.json")))
-let coordinator = try Coordinator(settings: settings, logger: logger)
-let ready = Locked(false)
-let running = Task { try await coordinator.run { ready.withLock { $0 = true } } }
-while !ready.value { try await Task.sleep(for: .milliseconds(20)) }
+/// A process's CPU time so far (user + system), from /proc/<pid>/stat's utime and stime.
+func cpuSeconds(of pid: pid_t) throws -> Double {
+    let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+    // The command name (field 2) is in parentheses and may hold spaces: count from after its closing one.
+    let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
+        throw CocoaError(.fileReadCorruptFile)
+    }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+func ownCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF, &usage)
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+let storePath = scratch.file("coordinator.sqlite")
+let routingFile = Repository.path("Config/routing.yaml")
+let holidaysFile = Repository.path("Config/calendar/bank-holidays.json")
+let definitionsFile = Repository.path("deploy/rabbitmq/definitions.json")
+var child: ChildProcess?
+var running: Task<Void, any Error>?
+if let executable {
+    let url = try broker.url(asUser: "coordinator")
+    let process = try ChildProcess(
+        executable,
+        [
+            "--broker", "amqp://\(url.user):\(url.password)@\(url.host):\(url.port)/\(url.vhost)",
+            "--keys", hub.keys.path, "--store", storePath, "--routing", routingFile, "--holidays", holidaysFile,
+            "--definitions", definitionsFile, "--operations-port", "off", "--log-level", "error",
+        ], log: scratch.file("coordinator.log"))
+    try await process.waitFor("mash-coordinator ready", within: .seconds(120))
+    child = process
+} else {
+    var logger = Logger(label: "bench.coordinator")
+    logger.logLevel = .error
+    let settings = CoordinatorSettings(
+        broker: try broker.url(asUser: "coordinator"), keysDirectory: hub.keys.path, storePath: storePath,
+        definitionsFile: definitionsFile, routing: try RoutingConfiguration.load(file: routingFile),
+        calendar: try CoordinatorSettings.calendar(holidaysFile: holidaysFile))
+    let coordinator = try Coordinator(settings: settings, logger: logger)
+    let ready = Locked(false)
+    running = Task { try await coordinator.run { ready.withLock { $0 = true } } }
+    while !ready.value { try await Task.sleep(for: .milliseconds(20)) }
+}
 
 var agencies: [TestAgency] = []
 for id in TestHub.agencies { agencies.append(try await TestAgency(id, hub: hub, broker: broker)) }
@@ -48,6 +91,8 @@ let enquiries = try (0..<count).map { _ in
 }
 
 let clock = ContinuousClock()
+let cpuBefore = try child.map { try cpuSeconds(of: $0.pid) }
+let ownBefore = ownCPUSeconds()
 let opened = Locked<[String: ContinuousClock.Instant]>([:])
 var latencies: [Double] = []
 let start = clock.now
@@ -72,9 +117,12 @@ while latencies.count < count {
     open -= 1
 }
 let elapsed = (clock.now - start).inSeconds
+let coordinatorCPU = try child.map { try cpuSeconds(of: $0.pid) - cpuBefore! }
+let ownCPU = ownCPUSeconds() - ownBefore
 
-running.cancel()
-_ = try? await running.value
+if let child { child.stop(SIGTERM) }
+running?.cancel()
+_ = try? await running?.value
 for agency in agencies { await agency.stop() }
 await spa.close()
 await admin.close()
@@ -84,6 +132,9 @@ hub.keys.remove()
 let sorted = latencies.sorted()
 let p50 = sorted[min(sorted.count - 1, sorted.count / 2)]
 let p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
-print(
+var line =
     "{\"enquiries\": \(count), \"in_flight\": \(inFlight), \"enquiries_per_s\": \(Double(count) / elapsed), "
-        + "\"p50_ms\": \(p50), \"p99_ms\": \(p99), \"messages_per_enquiry\": 16}")
+    + "\"p50_ms\": \(p50), \"p99_ms\": \(p99), \"messages_per_enquiry\": 16, \"elapsed_s\": \(elapsed), "
+    + "\"peers_cpu_s\": \(ownCPU)"
+if let coordinatorCPU { line += ", \"coordinator_cpu_s\": \(coordinatorCPU)" }
+print(line + "}")
