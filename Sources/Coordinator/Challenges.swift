@@ -43,6 +43,13 @@ extension Coordinator {
         {
             return []
         }
+        var challenge = challenge
+        var asReceived = asReceived
+        if let contactID = challenge.contactID {
+            challenge.enquiryID = try enquiry(ofContact: contactID, challenge, from: party, db)
+            // The Area Manager is sent the challenge with the enquiry it is about filled in.
+            asReceived = challenge.json
+        }
         guard
             let enquiry = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT id, status, sender, subject_ref, subjects FROM enquiry WHERE id = ?"),
@@ -95,6 +102,37 @@ extension Coordinator {
                 sharing, db, now: now),
             try tell(party, raised, enquiryID: challenge.enquiryID, due: due, sharing, db, now: now),
         ]
+    }
+
+    /// The enquiry a professional's contact became, for a challenge to its outcome: only the professional who made
+    /// the contact, through the portal it came from, may challenge it, and only a MASH enquiry's decision.
+    private func enquiry(
+        ofContact contactID: String, _ challenge: Challenge, from party: String, _ db: Database
+    ) throws -> String {
+        guard
+            let contact = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT portal, referrer, enquiry_id, decision FROM contact WHERE id = ?"),
+                arguments: [contactID])
+        else { throw Refusal(reason: "unknownContact", detail: "no contact \(contactID)") }
+        guard contact["portal"] == party, contact["referrer"] == challenge.raisedBy.staffID else {
+            throw Refusal(
+                reason: "notAParty",
+                detail: "only the professional who made contact \(contactID), through its portal, may challenge its "
+                    + "outcome")
+        }
+        guard let enquiryID: String = contact["enquiry_id"] else {
+            let decision = (contact["decision"] as String?).map { "screened (\($0))" } ?? "not screened yet"
+            throw Refusal(
+                reason: "notDecided",
+                detail: "contact \(contactID) is \(decision), not a MASH enquiry decided: the SPA & MASH Practice "
+                    + "Manager reviews a screening decision the professional disagrees with")
+        }
+        guard challenge.enquiryID.isEmpty || challenge.enquiryID == enquiryID else {
+            throw Refusal(
+                reason: "contactMismatch",
+                detail: "contact \(contactID) became enquiry \(enquiryID), not \(challenge.enquiryID)")
+        }
+        return enquiryID
     }
 
     /// A stage of a challenge, recorded by the Area Manager (or the Practice Manager): the challenge moves on (never

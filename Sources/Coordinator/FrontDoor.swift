@@ -140,8 +140,8 @@ extension Coordinator {
 
     /// The outcome for the professional who made the contact, in words for them: never a partner's findings.
     private func tellReferrer(
-        _ contact: Contact, portal: String, subjectRef: String, outcome: String, words: String, _ db: Database,
-        now: Date
+        _ contact: Contact, portal: String, subjectRef: String, outcome: String, words: String,
+        enquiryID: String? = nil, _ db: Database, now: Date
     ) throws -> OutboxMessage {
         let document: [String: Any] = [
             "schema": DocumentType.contactOutcome.rawValue, "contactID": contact.id, "reference": contact.reference,
@@ -156,7 +156,9 @@ extension Coordinator {
         try addTimer(db, .breach, clock: Self.feedbackClock, at: due, enquiry: contact.id, request: nil)
         return try disclose(
             DocumentWriter.encode(document), .contactOutcome, to: portal, exchange: HubQueues.noticesExchange,
-            routingKey: HubQueues.portalNotices(of: portal), headers: ["x-mash-contact": contact.id],
+            routingKey: HubQueues.portalNotices(of: portal),
+            // A MASH enquiry's decision names the enquiry, so the portal can offer its challenge.
+            headers: ["x-mash-contact": contact.id].merging(enquiryID.map { ["x-mash-enquiry": $0] } ?? [:]) { $1 },
             contactSharing(contact, subjectRef: subjectRef), db, now: now)
     }
 
@@ -176,7 +178,7 @@ extension Coordinator {
         return [
             try tellReferrer(
                 contact, portal: row["portal"], subjectRef: row["subject_ref"], outcome: decision.outcome.rawValue,
-                words: Self.referrerWords(decision.outcome), db, now: now)
+                words: Self.referrerWords(decision.outcome), enquiryID: enquiryID, db, now: now)
         ]
     }
 

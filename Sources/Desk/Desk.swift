@@ -117,8 +117,22 @@ public final class Desk: Sendable {
             throw Refusal(reason: "invalidDocument", detail: "not a JSON object")
         }
         var summary = DeskDocument.summary(type: type, object)
-        if summary.dueAt == nil, let due = message.delivery.properties.headers["x-mash-due"]?.string {
+        let headers = message.delivery.properties.headers
+        if summary.dueAt == nil, let due = headers["x-mash-due"]?.string {
             summary.dueAt = Instant.parse(due)
+        }
+        // A contact's outcome that is a MASH enquiry's decision names the enquiry: the professional may challenge it.
+        if type == .contactOutcome { summary.enquiryID = headers["x-mash-enquiry"]?.string }
+        if type == .challengeStage, configuration.actions.contains(.refer) {
+            // On a portal a stage is for the professional who raised the challenge alone.
+            guard let challengeID = summary.challengeID, let raiser = try store.sender(ofChallenge: challengeID, db)
+            else {
+                throw Refusal(
+                    reason: "unknownChallenge",
+                    detail: "no challenge \(summary.challengeID ?? "-") was raised from this portal")
+            }
+            summary.owner = raiser.staffID
+            summary.contactID = raiser.contactID
         }
         let context = Array("item:\(message.messageID)".utf8)
         let stored = try store.accept(
@@ -238,6 +252,8 @@ public final class Desk: Sendable {
         var result: String?
         /// An offer not yet held is sent, and the item stays open for the interview itself.
         var concludes = true
+        /// A document to keep in `sent` with the action (a portal's challenge): its id, reference, message, body.
+        var keep: (id: String, reference: String, messageID: String, body: [UInt8])?
         switch (action, DocumentType(rawValue: item.type)) {
         case (.decide, .decisionPackage):
             guard let enquiryID = summary.enquiryID, let outcome = form.outcome, let rationale = form.rationale,
@@ -331,19 +347,31 @@ public final class Desk: Sendable {
                     headers: ["x-mash-meeting": meetingID]))
         case (.meet, _):
             return .notAllowed("only a MASH meeting's list is recorded")
-        case (.challenge, .outcome):
-            guard let enquiryID = summary.enquiryID, var challenge = form.challenge else {
-                return .notAllowed("the challenge's form was empty")
+        case (.challenge, .outcome), (.challenge, .contactOutcome):
+            guard let enquiryID = summary.enquiryID else {
+                return .notAllowed(
+                    "only a MASH enquiry's decision is challenged here; to disagree with the SPA's screening of a "
+                        + "contact, phone the SPA & MASH Practice Manager")
             }
+            guard var challenge = form.challenge else { return .notAllowed("the challenge's form was empty") }
             challenge.enquiryID = enquiryID
+            challenge.contactID = summary.contactID
             challenge.raisedBy.staffID = staffID
             challenge.raisedAt = at
             // The outcome stays on the inbox; a second submission of the same form has the same id.
             concludes = false
-            messages.append(
-                try sealed(
-                    challenge.json, type: .challenge, routingKey: HubQueues.challengeRoutingKey,
-                    headers: ["x-mash-enquiry": enquiryID, "x-mash-challenge": challenge.id]))
+            let message = try sealed(
+                challenge.json, type: .challenge, routingKey: HubQueues.challengeRoutingKey,
+                headers: ["x-mash-enquiry": enquiryID, "x-mash-challenge": challenge.id])
+            messages.append(message)
+            if summary.contactID != nil {
+                // A portal keeps who raised it, so each stage the hub sends back is shown to that professional only.
+                keep = (
+                    challenge.id, summary.contactID ?? summary.reference, message.messageID,
+                    try contentKeys.seal(
+                        challenge.json, scope: "sent:\(challenge.id)", context: Array("sent:\(challenge.id)".utf8))
+                )
+            }
         case (.challenge, _):
             return .notAllowed("only the decision on an outcome is challenged")
         case (.discuss, .challenge), (.stage, .challenge):
@@ -373,12 +401,18 @@ public final class Desk: Sendable {
         let store = self.store
         let outbox = self.outbox
         let now = self.now
-        let (caused, chosen, closing) = (messages, result, concludes)
+        let (caused, chosen, closing, kept) = (messages, result, concludes, keep)
         let done = try await outbox.write(now: now) { db in
             if closing {
                 guard try store.markDone(db, id, action: action, result: chosen, by: staffID, at: at) else {
                     return false
                 }
+            }
+            if let kept {
+                // Sent before (the same form twice): the hub ignores the second copy by its id, nothing more here.
+                _ = try store.recordSent(
+                    db, id: kept.id, type: DocumentType.challenge.rawValue, reference: kept.reference,
+                    staffID: staffID, at: at, messageID: kept.messageID, body: kept.body)
             }
             try outbox.enqueue(db, caused, now: now())
             return true

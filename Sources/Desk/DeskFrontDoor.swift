@@ -223,7 +223,17 @@ extension Pages {
                 timeline.append(["at": UKTime.dateTime(told), "what": "The SPA recorded the outcome and told you"])
             }
             timeline.append(["at": UKTime.dateTime(item.receivedAt), "what": "The outcome reached this portal"])
-            outcome = ["title": summary.title, "feedback": opened.document["feedback"] as? String ?? ""]
+            outcome = [
+                "title": summary.title, "feedback": opened.document["feedback"] as? String ?? "", "itemID": item.id,
+                "challengeable": summary.enquiryID != nil && configuration.actions.contains(.challenge),
+            ]
+        }
+        // A challenge to the decision on it: each stage the hub sent back to this professional.
+        for (item, summary) in try await desk.summaries()
+        where item.type == DocumentType.challengeStage.rawValue && summary.contactID == id
+            && summary.owner == staff.account.id
+        {
+            timeline.append(["at": UKTime.dateTime(item.receivedAt), "what": "Your \(summary.title.lowercased())"])
         }
         return page(
             "contact",

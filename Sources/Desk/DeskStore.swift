@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MASHAgency
+import MASHCore
 import MASHRuntime
 import MASHService
 
@@ -163,6 +164,15 @@ final class DeskStore: Sendable {
                     """, arguments: [type, staffID, staffID]
             ).map(Self.sent)
         }
+    }
+
+    /// Who on this desk raised the challenge `id`, and the contact it was about (its `reference`); nil when it was
+    /// not raised here.
+    func sender(ofChallenge id: String, _ db: Database) throws -> (staffID: String, contactID: String?)? {
+        try Row.fetchOne(
+            db, sql: "SELECT staff_id, reference FROM sent WHERE id = ? AND type = ?",
+            arguments: [id, DocumentType.challenge.rawValue]
+        ).map { ($0["staff_id"], $0["reference"]) }
     }
 
     func sentRecord(_ id: String) async throws -> SentRecord? {

@@ -422,8 +422,10 @@ struct Pages: Sendable {
             ? (Self.meetingForm(opened.document, staff: staff.account, now: now()).map {
                 $0.merging(["now": UKTime.inputValue(now())]) { $1 }
             } ?? false) : false
+        // A portal's contact outcome is challenged only when it is a MASH enquiry's decision (it names the enquiry).
         values["challenge"] =
-            type == .outcome && configuration.actions.contains(.challenge) ? Self.challengeForm() : false
+            (type == .outcome || (type == .contactOutcome && opened.summary.enquiryID != nil))
+                && configuration.actions.contains(.challenge) ? Self.challengeForm() : false
         if type == .challenge, let challengeID = opened.summary.challengeID,
             configuration.actions.contains(.discuss) || configuration.actions.contains(.stage)
         {

@@ -82,6 +82,7 @@ extension Templates {
         <section aria-labelledby="outcome-heading" class="notice">
         <h2 id="outcome-heading">{{title}}</h2>
         <p id="feedback">{{feedback}}</p>
+        {{#challengeable}}<p><a id="challenge-link" href="/items/{{itemID}}">Disagree with this decision? Challenge it in writing</a></p>{{/challengeable}}
         </section>
         {{/outcome}}
         {{^outcome}}<p id="status">{{status}}</p>{{/outcome}}

@@ -198,10 +198,12 @@ public struct DeskConfiguration: Sendable {
         }
         for (action, type) in [
             (DeskAction.meet, DocumentType.meetingAgenda), (.stage, .challenge), (.discuss, .challenge),
-            (.challenge, .outcome),
         ]
         where actions.contains(action) && !shows.contains(type) {
             throw top.error("actions", "\(action.rawValue) needs \(type.rawValue) in shows")
+        }
+        if actions.contains(.challenge), !shows.contains(.outcome), !shows.contains(.contactOutcome) {
+            throw top.error("actions", "challenge needs mash.outcome/1 (or a portal's mash.contact-outcome/1) in shows")
         }
         if actions.contains(.refer), !shows.contains(.contactOutcome) {
             throw top.error("actions", "refer needs mash.contact-outcome/1 in shows")

@@ -47,15 +47,23 @@ public struct Challenge: Sendable, Equatable {
     }
 
     public var id: String
+    /// The enquiry whose decision is challenged; empty when the challenge names only `contactID` (the hub fills
+    /// it in from the contact).
     public var enquiryID: String
+    /// A professional's contact whose outcome is challenged, from the portal it came through (a portal does not
+    /// know the enquiry its contact became).
+    public var contactID: String?
     public var raisedBy: RaisedBy
     /// Why the decision is wrong, and what the party asks for instead.
     public var grounds: String
     public var raisedAt: Date
 
-    public init(id: String, enquiryID: String, raisedBy: RaisedBy, grounds: String, raisedAt: Date) {
+    public init(
+        id: String, enquiryID: String, contactID: String? = nil, raisedBy: RaisedBy, grounds: String, raisedAt: Date
+    ) {
         self.id = id
         self.enquiryID = enquiryID
+        self.contactID = contactID
         self.raisedBy = raisedBy
         self.grounds = grounds
         self.raisedAt = raisedAt
@@ -65,7 +73,14 @@ public struct Challenge: Sendable, Equatable {
         var reader = try DocumentReader(json: data, source: source, now: now)
         try reader.schema(.challenge)
         id = try reader.identifier("id")
-        enquiryID = try reader.identifier("enquiryID")
+        contactID = try reader.optionalIdentifier("contactID")
+        if let enquiryID = try reader.optionalIdentifier("enquiryID") {
+            self.enquiryID = enquiryID
+        } else if contactID != nil {
+            enquiryID = ""
+        } else {
+            throw reader.error("enquiryID", "is required (or contactID, for the outcome of a professional's contact)")
+        }
         var who = try reader.object("raisedBy")
         raisedBy = RaisedBy(
             staffID: try who.identifier("staffID"), name: try who.text("name"), role: try who.text("role"))
@@ -76,11 +91,14 @@ public struct Challenge: Sendable, Equatable {
     }
 
     public var json: [UInt8] {
-        DocumentWriter.encode([
-            "schema": DocumentType.challenge.rawValue, "id": id, "enquiryID": enquiryID,
+        var object: [String: Any] = [
+            "schema": DocumentType.challenge.rawValue, "id": id,
             "raisedBy": ["staffID": raisedBy.staffID, "name": raisedBy.name, "role": raisedBy.role],
             "grounds": grounds, "raisedAt": Instant.format(raisedAt),
-        ])
+        ]
+        if !enquiryID.isEmpty { object["enquiryID"] = enquiryID }
+        object["contactID"] = contactID
+        return DocumentWriter.encode(object)
     }
 }
 

@@ -659,7 +659,8 @@ def meetings(d):
     """The MASH meeting and the dispute route: the Practice Manager opens the MASH meeting's list (sent by
     `mashctl meeting send` just before), records who attended and an outcome for each enquiry with its answers in;
     the SPA challenges the Red decision; the First Response Area Manager records its discussion at the MASH and
-    resolves it; the SPA is told each stage."""
+    resolves it; the SPA is told each stage. Then the teacher challenges the decision on their contact from the
+    portal (portal_challenge)."""
     coordinator = sqlite3.connect(os.path.join(d.args.state, "coordinator", "coordinator.sqlite"))
     d.sign_in("practice-manager")
     rows = eventually("the MASH meeting's list is on the Practice Manager's desk",
@@ -744,7 +745,78 @@ def meetings(d):
         check("with the resolution", "The decision stands" in d.text(), d.text()[:400])
         d.page("spa-challenge-resolved")
     d.sign_out()
+    portal_challenge(d, coordinator)
     coordinator.close()
+
+
+def portal_challenge(d, coordinator):
+    """The teacher who made a contact challenges the MASH's decision on it from the portal; the Area Manager
+    resolves it; the teacher (only) sees each stage on the contact's page."""
+    portal = "portal"
+    teacher = d.desks[portal]["staff"]
+    decided = coordinator.execute(
+        "SELECT c.reference FROM contact c JOIN enquiry e ON e.id = c.enquiry_id "
+        "WHERE e.status = 'decided' AND c.referrer = ? ORDER BY c.received_at DESC", (teacher,)).fetchone()
+    check("the teacher has a contact whose MASH enquiry is decided", decided is not None)
+    if decided is None:
+        return
+    grounds = "Since the decision the child has told us more about home; we ask for it to be looked at again."
+    d.sign_in(portal)
+    d.driver.get(d.url(portal, "/contacts"))
+    d.driver.get(d.driver.find_element(By.LINK_TEXT, decided[0]).get_attribute("href"))
+    contact_page = d.driver.current_url
+    links = d.driver.find_elements(By.ID, "challenge-link")
+    check("the contact's outcome offers a challenge", bool(links), d.text()[:600])
+    if not links:
+        return
+    d.page("portal-contact-challengeable")
+    d.driver.get(links[0].get_attribute("href"))
+    d.driver.find_element(By.ID, "grounds").send_keys(grounds)
+    d.page("portal-challenge-form")
+    d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/challenge'] button"))
+    check("the teacher's challenge is sent", "Your challenge was sent" in d.text(), d.text()[:400])
+    d.page("portal-challenge-sent")
+    d.sign_out()
+
+    raised = eventually("the hub records the teacher's challenge", lambda: coordinator.execute(
+        "SELECT id FROM challenge WHERE raised_by = 'portal' AND raiser_staff = ?", (teacher,)).fetchone())
+    check("the hub has the challenge from the portal, raised by the teacher", raised is not None)
+    d.sign_in("area-manager")
+
+    def challenge_page():
+        d.driver.get(d.url("area-manager", "/"))
+        for text, href, _ in d.rows():
+            if text == "Challenge to a decision":
+                d.driver.get(href)
+                if grounds in d.text() and d.driver.find_elements(By.ID, "stage-resolved"):
+                    return href
+        return None
+    if eventually("the teacher's challenge reaches the Area Manager's desk", challenge_page):
+        d.driver.find_element(By.ID, "stage-resolved").click()
+        d.driver.find_element(By.ID, "stage-note").send_keys("Reviewed with the Head of Service and the school.")
+        d.driver.find_element(By.ID, "resolution").send_keys("A social worker visits this week; the school is told.")
+        d.submit(d.driver.find_element(By.CSS_SELECTOR, "form[action$='/stage'] button"))
+        check("the Area Manager resolves the teacher's challenge", "The challenge is resolved" in d.text(),
+              d.text()[:400])
+    d.sign_out()
+
+    d.sign_in(portal)
+    shown = eventually("the teacher sees the challenge resolved on the contact's page", lambda: (
+        d.driver.get(contact_page), "Your challenge resolved" in d.text())[1])
+    check("the contact's timeline has each stage of the teacher's challenge",
+          shown and "Your challenge raised" in d.text(), d.text()[:800])
+    d.page("portal-challenge-resolved")
+    d.driver.get(d.url(portal, "/"))
+    rows = [r for r in d.rows() if r[0] == "Challenge resolved"]
+    check("the resolution is in the teacher's inbox", bool(rows), d.text()[:400])
+    if rows:
+        d.driver.get(rows[0][1])
+        check("with the Area Manager's resolution", "A social worker visits this week" in d.text(), d.text()[:400])
+    d.sign_in("portal:other")
+    d.driver.get(d.url(portal, "/"))
+    check("another professional on the portal sees none of it",
+          not [r for r in d.rows() if r[0].startswith("Challenge")], d.text()[:400])
+    d.sign_out()
 
 
 def main():

@@ -42,6 +42,73 @@ extension CoordinatorBrokerTests {
     @Suite("The front door against the real broker: contacts, screening, feedback")
     struct FrontDoorTests {
         @Test(
+            "the professional who made a contact challenges the decision on it from the portal, by the contact: the outcome names the enquiry, the Area Manager gets it with the enquiry filled in, each stage goes back to the portal; another professional, and a contact only screened, are refused"
+        )
+        func challengeFromThePortal() async throws {
+            try await Harness.with("front-door-challenge") { harness in
+                _ = try await harness.agencies(["police"])
+                try await harness.startInProcess()
+                let screened = contact()
+                let made = contact()
+                for one in [screened, made] {
+                    try await harness.send(one.json, type: .contact, from: "portal", routingKey: "contact")
+                }
+                _ = try await harness.take(2, from: "spa.notices", as: "spa")
+                try await harness.send(
+                    screening(screened, .noFurtherAction).json, type: .screening, from: "spa", routingKey: "contact")
+                let first = try await harness.takeWithHeaders(1, from: "portal.notices", as: "portal")
+                #expect(first[0].headers["x-mash-enquiry"] == nil, "a screening names no enquiry")
+                let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+                try await harness.send(
+                    screening(
+                        made, .mashEnquiry,
+                        enquiry: .init(rag: .red, consent: .given(by: "mother", at: now), agencies: ["police"])
+                    ).json, type: .screening, from: "spa", routingKey: "contact")
+                let package = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
+                let enquiryID = try #require((try object(package[0])["enquiry"] as? [String: Any])?["id"] as? String)
+                let decision = Decision(
+                    enquiryID: enquiryID, outcome: .noFurtherAction, rationale: "Below the threshold.",
+                    decidedBy: "dm-jones", decidedAt: Date())
+                try await harness.send(decision.json, type: .decision, from: "decision-maker", routingKey: "decision")
+                let told = try await harness.takeWithHeaders(1, from: "portal.notices", as: "portal")
+                #expect(told[0].headers["x-mash-enquiry"] == enquiryID)
+
+                func challenge(_ contactID: String, by staffID: String = "t.okoro") -> Challenge {
+                    Challenge(
+                        id: TestNames.messageID(), enquiryID: "", contactID: contactID,
+                        raisedBy: .init(staffID: staffID, name: "Tayo Okoro", role: "Designated Safeguarding Lead"),
+                        grounds: "She has told us more since: we ask for the decision to be looked at again.",
+                        raisedAt: now)
+                }
+                let dead = try await harness.admin.consume(queue: "coordinator.notifications.dlq")
+                for (sent, reason, detail) in [
+                    (challenge(made.id, by: "b.other"), "notAParty", "only the professional who made contact"),
+                    (challenge(screened.id), "notDecided", "screened (no-further-action)"),
+                ] {
+                    try await harness.send(sent.json, type: .challenge, from: "portal", routingKey: "challenge")
+                    let refused = try await dead.next(within: .seconds(30), "a challenge refused \(reason)")
+                    #expect(refused.properties.headers["x-mash-reason"]?.string == reason)
+                    #expect(refused.properties.headers["x-mash-detail"]?.string?.contains(detail) == true)
+                    try refused.ack()
+                }
+
+                let raised = challenge(made.id)
+                try await harness.send(raised.json, type: .challenge, from: "portal", routingKey: "challenge")
+                let heard = try await harness.take(1, from: "area-manager.challenges", as: "area-manager")
+                let forwarded = try Challenge(json: heard[0].payload, source: "test")
+                #expect(forwarded.enquiryID == enquiryID && forwarded.contactID == made.id && forwarded.id == raised.id)
+                let stage = try await harness.take(1, from: "portal.notices", as: "portal")
+                let record = try ChallengeStageRecord(json: stage[0].payload, source: "test")
+                #expect(record.challengeID == raised.id && record.stage == .raised)
+                #expect(
+                    try harness.query {
+                        try String.fetchOne(
+                            $0, sql: "SELECT raised_by FROM challenge WHERE id = ?", arguments: [raised.id])
+                    } == "portal")
+            }
+        }
+
+        @Test(
             "a teacher's contact reaches the SPA; screened into a Red enquiry with consent, answered and decided; the teacher's portal is told the outcome in words, without the agencies' findings"
         )
         func contactToOutcome() async throws {

@@ -212,18 +212,25 @@ final class Harness: Sendable {
     func take(_ count: Int, from queue: String, as party: String, within limit: Duration = .seconds(30)) async throws
         -> [OpenedMessage]
     {
+        try await takeWithHeaders(count, from: queue, as: party, within: limit).map(\.opened)
+    }
+
+    /// As `take`, with each message's AMQP headers (the string ones).
+    func takeWithHeaders(
+        _ count: Int, from queue: String, as party: String, within limit: Duration = .seconds(30)
+    ) async throws -> [(opened: OpenedMessage, headers: [String: String])] {
         let deliveries = try await admin.consume(queue: queue, prefetch: 50)
         let opener = try hub.opener(party)
-        var opened: [OpenedMessage] = []
+        var taken: [(opened: OpenedMessage, headers: [String: String])] = []
         for _ in 0..<count {
             let delivery = try await deliveries.next(
-                within: limit, "message \(opened.count + 1) of \(count) on \(queue)")
-            opened.append(
-                try opener.open(
-                    String(decoding: delivery.body, as: UTF8.self), now: Date().addingTimeInterval(clockOffset.value)))
+                within: limit, "message \(taken.count + 1) of \(count) on \(queue)")
+            let opened = try opener.open(
+                String(decoding: delivery.body, as: UTF8.self), now: Date().addingTimeInterval(clockOffset.value))
+            taken.append((opened, delivery.properties.headers.compactMapValues(\.string)))
             try delivery.ack()
         }
-        return opened
+        return taken
     }
 
     /// Waits until `condition` holds (MASHTesting's `eventually`).
