@@ -55,6 +55,10 @@ Tests/Deploy/verify-deploy.sh
 # deploy/prometheus: promtool check and test rules (each alert fires from synthetic series, quiet when healthy),
 # amtool on the routes.
 Tests/Deploy/check-prometheus.sh
+# deploy/postgres: a primary and a synchronous standby (scripts/postgres.sh, Debian's PostgreSQL): TLS and
+# least-privilege roles, a commit on both disks before it returns, none while the standby is down, the primary
+# lost and the standby promoted with every committed row.
+Tests/Deploy/check-postgres.sh
 # The newcomer's path: make run from nothing (TLS), make demo, Ctrl-C during a second demo, make run again
 # (every enquiry completes), SIGTERM. Same build flags as above, so make run's build is the one just made.
 MASH_SWIFT_BUILD_FLAGS="--build-tests -Xswiftc -warnings-as-errors" Tests/BringUp/run-and-demo.sh

@@ -233,7 +233,10 @@ extension Pages {
         where item.type == DocumentType.challengeStage.rawValue && summary.contactID == id
             && summary.owner == staff.account.id
         {
-            timeline.append(["at": UKTime.dateTime(item.receivedAt), "what": "Your \(summary.title.lowercased())"])
+            timeline.append([
+                "at": UKTime.dateTime(item.receivedAt), "what": "Your \(summary.title.lowercased())",
+                "stageHref": "/items/\(item.id)",
+            ])
         }
         return page(
             "contact",

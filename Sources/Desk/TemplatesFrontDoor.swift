@@ -88,7 +88,7 @@ extension Templates {
         {{^outcome}}<p id="status">{{status}}</p>{{/outcome}}
         <section aria-labelledby="timeline-heading">
         <h2 id="timeline-heading">What has happened (UK time)</h2>
-        <ol class="timeline">{{#timeline}}<li><strong>{{at}}</strong>: {{what}}</li>{{/timeline}}</ol>
+        <ol class="timeline">{{#timeline}}<li><strong>{{at}}</strong>: {{#stageHref}}<a href="{{stageHref}}">{{what}}</a>{{/stageHref}}{{^stageHref}}{{what}}{{/stageHref}}</li>{{/timeline}}</ol>
         </section>
         <section aria-labelledby="document-heading">
         <h2 id="document-heading">What you sent</h2>

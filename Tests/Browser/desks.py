@@ -806,12 +806,14 @@ def portal_challenge(d, coordinator):
     check("the contact's timeline has each stage of the teacher's challenge",
           shown and "Your challenge raised" in d.text(), d.text()[:800])
     d.page("portal-challenge-resolved")
+    stage_links = d.driver.find_elements(By.LINK_TEXT, "Your challenge resolved")
+    check("the timeline's stage opens the Area Manager's resolution", bool(stage_links), d.text()[:800])
+    if stage_links:
+        d.driver.get(stage_links[0].get_attribute("href"))
+        check("with the Area Manager's resolution", "A social worker visits this week" in d.text(), d.text()[:400])
     d.driver.get(d.url(portal, "/"))
     rows = [r for r in d.rows() if r[0] == "Challenge resolved"]
     check("the resolution is in the teacher's inbox", bool(rows), d.text()[:400])
-    if rows:
-        d.driver.get(rows[0][1])
-        check("with the Area Manager's resolution", "A social worker visits this week" in d.text(), d.text()[:400])
     d.sign_in("portal:other")
     d.driver.get(d.url(portal, "/"))
     check("another professional on the portal sees none of it",
