@@ -95,6 +95,8 @@ public final class Coordinator: Sendable {
     /// Counts for `/metrics`; the gauges (open enquiries, backlog, timer lag) are read from the store per scrape.
     public let metrics = ServiceMetrics()
     private let base = Mutex<ServiceBase?>(nil)
+    /// When the meetings' lists were last looked at, and when they next need to be (`publishAgendas`).
+    let agendaCheck = Mutex<(at: Date, next: Date)?>(nil)
 
     /// Where `/metrics` and `/health` are served, once `run` has started them.
     public var operationsURL: String? { base.withLock { $0?.operationsURL } }

@@ -21,10 +21,17 @@ extension Coordinator {
         let schedule = settings.routing.meetings.schedule
         let calendar = settings.calendar
         guard let lead = settings.agendaLead else { return [] }
+        // The timer ticks five times a second; the calendar is looked at again only when a list can be due (or
+        // the clock went back).
+        if let check = agendaCheck.withLock({ $0 }), now >= check.at, now < check.next { return [] }
+        let next = schedule.nextAgendaCheck(after: now, lead: lead, calendar: calendar)
         let due = MeetingSchedule.Kind.allCases.map { schedule.nextSitting($0, after: now, calendar: calendar) }
             .filter { $0.at.timeIntervalSince(now) <= lead }
-        guard !due.isEmpty else { return [] }
-        return try await outbox.write(now: self.now) { [self] db in
+        guard !due.isEmpty else {
+            agendaCheck.withLock { $0 = (now, next) }
+            return []
+        }
+        let sent = try await outbox.write(now: self.now) { [self] db in
             var messages: [OutboxMessage] = []
             for sitting in due {
                 try db.executeCached(
@@ -37,6 +44,9 @@ extension Coordinator {
             }
             return messages
         }
+        // Only once they are committed: a failed write is tried again at the next tick.
+        agendaCheck.withLock { $0 = (now, next) }
+        return sent
     }
 
     /// A member of staff's request for the next sitting's list now: sent (again, if it went already), and the

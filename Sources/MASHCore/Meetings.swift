@@ -102,6 +102,17 @@ public struct MeetingSchedule: Sendable, Equatable {
         return sitting(kind, on: date, slot: slot, calendar: calendar)!
     }
 
+    /// When the lists of the next sittings next need looking at, from `instant`: the soonest moment a sitting
+    /// comes within `lead` of its start, or, for one already within it, its start (after which the next sitting
+    /// of its kind is another). Until then nothing about the next sittings can change but the clock.
+    public func nextAgendaCheck(after instant: Date, lead: TimeInterval, calendar: WorkingCalendar) -> Date {
+        Kind.allCases.map { kind in
+            let sitting = nextSitting(kind, after: instant, calendar: calendar)
+            let listDue = sitting.at.addingTimeInterval(-lead)
+            return listDue > instant ? listDue : sitting.at
+        }.min()!
+    }
+
     /// The last sitting of `kind` that started at or before `instant` (within the two months before it).
     public func lastSitting(_ kind: Kind, atOrBefore instant: Date, calendar: WorkingCalendar) -> Sitting {
         var held = nextSitting(kind, after: instant.addingTimeInterval(-62 * 86400), calendar: calendar)

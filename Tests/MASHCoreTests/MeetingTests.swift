@@ -94,4 +94,21 @@ struct MeetingTests {
         #expect(agenda.items.map(\.why) == [.dueBeforeNextMeeting, .dueBeforeNextMeeting, .answersIn])
         #expect(agenda.invited == ["education", "health", "police"])
     }
+
+    @Test("the lists are looked at again when the next one comes within its lead, or when a due sitting starts")
+    func nextAgendaCheck() {
+        let lead: TimeInterval = 15 * 60
+        // Monday 02:00: the SPA huddle's list is next due, at 09:00.
+        #expect(
+            londonText(schedule.nextAgendaCheck(after: london("2026-12-07 02:00"), lead: lead, calendar: mashCalendar))
+                == "2026-12-07 09:00")
+        // 09:05, the SPA huddle's list due already: look again at its start, 09:15 (then the MASH huddle's is due).
+        #expect(
+            londonText(schedule.nextAgendaCheck(after: london("2026-12-07 09:05"), lead: lead, calendar: mashCalendar))
+                == "2026-12-07 09:15")
+        // Friday 15:30, after the last meeting: next at Monday's 09:00.
+        #expect(
+            londonText(schedule.nextAgendaCheck(after: london("2026-12-11 15:30"), lead: lead, calendar: mashCalendar))
+                == "2026-12-14 09:00")
+    }
 }
