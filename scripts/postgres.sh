@@ -156,22 +156,14 @@ primary_slot_name = 'standby'
 EOF
 }
 
-wait_streaming() {
+# wait_replication COLUMN VALUE WHAT: until pg_stat_replication's COLUMN is VALUE for the standby (30 s).
+wait_replication() {
     for _ in $(seq 1 300); do
-        [ "$(sql primary "SELECT state FROM pg_stat_replication WHERE application_name = 'standby'" 2>/dev/null)" \
-            = streaming ] && return 0
+        [ "$(sql primary "SELECT $1 FROM pg_stat_replication WHERE application_name = 'standby'" 2>/dev/null)" \
+            = "$2" ] && return 0
         sleep 0.1
     done
-    fail "the standby did not stream in 30 s; see $dir/log/standby.log"
-}
-
-wait_sync() {
-    for _ in $(seq 1 300); do
-        [ "$(sql primary "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby'" 2>/dev/null)" \
-            = sync ] && return 0
-        sleep 0.1
-    done
-    fail "the standby did not become synchronous in 30 s; see $dir/log/standby.log"
+    fail "the standby did not $3 in 30 s; see $dir/log/standby.log"
 }
 
 verb=${1:-}
@@ -184,11 +176,11 @@ case "$verb" in
         [ -d "$dir/standby" ] || create_standby
         start standby
         if [ -z "$(sql primary "SHOW synchronous_standby_names")" ]; then
-            wait_streaming
+            wait_replication state streaming stream
             sql primary "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (standby)'"
             sql primary "SELECT pg_reload_conf()" >/dev/null
         fi
-        wait_sync
+        wait_replication sync_state sync "become synchronous"
         say "primary 127.0.0.1:$port, synchronous standby 127.0.0.1:$standby_port (TLS; data in $dir)"
         ;;
     down)
