@@ -55,12 +55,7 @@ public final class Adapter: Sendable {
         self.broker = broker
         self.logger = logger
         self.now = now
-        keys = try PartyKeys(
-            party: configuration.agency, hub: configuration.hub, keysDirectory: configuration.keysDirectory)
-        store = try AdapterStore(path: configuration.store, agency: configuration.agency)
-        contentKeys = try ContentKeys(
-            forStore: configuration.store, keyStore: configuration.keyStore, wrapping: keys.dataKeyring)
-        outbox = Outbox(store.queue)
+        (keys, store, contentKeys, outbox) = try Self.open(configuration)
         switch configuration.backend {
         case .extract(let extract):
             backend = try ExtractBackend(extract)
@@ -77,6 +72,19 @@ public final class Adapter: Sendable {
         case nil:
             outcomeRecipient = nil
         }
+    }
+
+    /// The agency's keys, the adapter's store with its record keys, and its outbox: what the running adapter and
+    /// `mash-adapter challenge` (another process on the same store) both work with.
+    static func open(_ configuration: AdapterConfiguration) throws -> (
+        keys: PartyKeys, store: AdapterStore, contentKeys: ContentKeys, outbox: Outbox
+    ) {
+        let keys = try PartyKeys(
+            party: configuration.agency, hub: configuration.hub, keysDirectory: configuration.keysDirectory)
+        let store = try AdapterStore(path: configuration.store, agency: configuration.agency)
+        let contentKeys = try ContentKeys(
+            forStore: configuration.store, keyStore: configuration.keyStore, wrapping: keys.dataKeyring)
+        return (keys, store, contentKeys, Outbox(store.queue))
     }
 
     /// The adapter's parts as services, in start order (they stop in reverse): the operations endpoint, the

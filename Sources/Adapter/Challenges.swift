@@ -46,12 +46,7 @@ extension Adapter {
     public static func raise(
         _ challenge: Challenge, configuration: AdapterConfiguration, now: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> String {
-        let keys = try PartyKeys(
-            party: configuration.agency, hub: configuration.hub, keysDirectory: configuration.keysDirectory)
-        let store = try AdapterStore(path: configuration.store, agency: configuration.agency)
-        let contentKeys = try ContentKeys(
-            forStore: configuration.store, keyStore: configuration.keyStore, wrapping: keys.dataKeyring)
-        let outbox = Outbox(store.queue)
+        let (keys, store, contentKeys, outbox) = try open(configuration)
         let message = try keys.sealed(
             challenge.json, type: .challenge, exchange: HubQueues.responsesExchange, routingKey: configuration.agency,
             headers: ["x-mash-enquiry": challenge.enquiryID], now: now())

@@ -24,9 +24,9 @@ extension Coordinator {
         // The timer ticks five times a second; the calendar is looked at again only when a list can be due (or
         // the clock went back).
         if let check = agendaCheck.withLock({ $0 }), now >= check.at, now < check.next { return [] }
-        let next = schedule.nextAgendaCheck(after: now, lead: lead, calendar: calendar)
-        let due = MeetingSchedule.Kind.allCases.map { schedule.nextSitting($0, after: now, calendar: calendar) }
-            .filter { $0.at.timeIntervalSince(now) <= lead }
+        let sittings = schedule.nextSittings(after: now, calendar: calendar)
+        let next = MeetingSchedule.nextAgendaCheck(sittings, after: now, lead: lead)
+        let due = sittings.filter { $0.at.timeIntervalSince(now) <= lead }
         guard !due.isEmpty else {
             agendaCheck.withLock { $0 = (now, next) }
             return []

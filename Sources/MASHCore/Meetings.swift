@@ -106,11 +106,20 @@ public struct MeetingSchedule: Sendable, Equatable {
     /// comes within `lead` of its start, or, for one already within it, its start (after which the next sitting
     /// of its kind is another). Until then nothing about the next sittings can change but the clock.
     public func nextAgendaCheck(after instant: Date, lead: TimeInterval, calendar: WorkingCalendar) -> Date {
-        Kind.allCases.map { kind in
-            let sitting = nextSitting(kind, after: instant, calendar: calendar)
+        Self.nextAgendaCheck(nextSittings(after: instant, calendar: calendar), after: instant, lead: lead)
+    }
+
+    /// As `nextAgendaCheck(after:lead:calendar:)`, from the next sittings already found.
+    public static func nextAgendaCheck(_ sittings: [Sitting], after instant: Date, lead: TimeInterval) -> Date {
+        sittings.map { sitting in
             let listDue = sitting.at.addingTimeInterval(-lead)
             return listDue > instant ? listDue : sitting.at
         }.min()!
+    }
+
+    /// The next sitting of each kind of meeting after `instant`.
+    public func nextSittings(after instant: Date, calendar: WorkingCalendar) -> [Sitting] {
+        Kind.allCases.map { nextSitting($0, after: instant, calendar: calendar) }
     }
 
     /// The last sitting of `kind` that started at or before `instant` (within the two months before it).
