@@ -32,6 +32,11 @@ let package = Package(
             providers: [.apt(["librabbitmq-dev"])]
         ),
         .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
             name: "COpenSSL",
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
@@ -188,6 +193,21 @@ let package = Package(
         .target(
             name: "MASHTesting",
             dependencies: ["AMQP", "Sealing", "MASHCore"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MASHPostgres",
+            dependencies: [
+                "CLibPQ", "MASHService", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PostgresStoreTests",
+            dependencies: [
+                "MASHPostgres", "MASHService", "Coordinator", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -5,7 +5,7 @@
 # As root it runs apt-get itself (one `apt-get update` first); otherwise it prints the exact command.
 set -euo pipefail
 
-packages=(librabbitmq-dev libssl-dev libsqlite3-dev sqlite3 rabbitmq-server postgresql openssl pkg-config python3 python3-venv libcurl4 libxml2 tmux curl "$@")
+packages=(librabbitmq-dev libpq-dev libssl-dev libsqlite3-dev sqlite3 rabbitmq-server postgresql openssl pkg-config python3 python3-venv libcurl4 libxml2 tmux curl "$@")
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

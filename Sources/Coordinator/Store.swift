@@ -25,7 +25,20 @@ public final class CoordinatorStore: Sendable {
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
+        for (identifier, migration) in migrations {
+            migrator.registerMigration(identifier) { try migration($0) }
+        }
+        return migrator
+    }
+
+    /// The store's migrations, in order, written once for both engines: GRDB's migrator runs them on SQLite,
+    /// `PostgresStore.migrate` on PostgreSQL (with the DDL translated).
+    public static var migrations: [(String, @Sendable (any SQLDatabase) throws -> Void)] {
+        var migrations: [(String, @Sendable (any SQLDatabase) throws -> Void)] = []
+        func register(_ identifier: String, _ migration: @escaping @Sendable (any SQLDatabase) throws -> Void) {
+            migrations.append((identifier, migration))
+        }
+        register("v1") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE enquiry (
@@ -89,7 +102,7 @@ public final class CoordinatorStore: Sendable {
                     BEGIN SELECT RAISE(ABORT, 'the record of sharing is append-only'); END;
                     """)
         }
-        migrator.registerMigration("v2: adapters") { db in
+        register("v2: adapters") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE adapter (
@@ -101,7 +114,7 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
-        migrator.registerMigration("v3: police and school flows") { db in
+        register("v3: police and school flows") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE dan (
@@ -167,7 +180,7 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
-        migrator.registerMigration("v4: operator actions") { db in
+        register("v4: operator actions") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE operator_action (
@@ -180,7 +193,7 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
-        migrator.registerMigration("v5: decisions") { db in
+        register("v5: decisions") { db in
             try db.execute(
                 sql: """
                     ALTER TABLE enquiry ADD COLUMN decided_at REAL;
@@ -188,7 +201,7 @@ public final class CoordinatorStore: Sendable {
                     ALTER TABLE enquiry ADD COLUMN decision BLOB;          -- the decision JSON, sealed with the data keyring
                     """)
         }
-        migrator.registerMigration("v6: DAN triage outcomes") { db in
+        register("v6: DAN triage outcomes") { db in
             try db.execute(
                 sql: """
                     ALTER TABLE dan ADD COLUMN triage_decision TEXT;       -- TriageDecision
@@ -197,14 +210,14 @@ public final class CoordinatorStore: Sendable {
                     ALTER TABLE dan ADD COLUMN triage_enquiry TEXT;        -- the enquiry an open-enquiry outcome opened
                     """)
         }
-        migrator.registerMigration("v7: subjects of each disclosure") { db in
+        register("v7: subjects of each disclosure") { db in
             // Covered by each new entry's hash; the append-only triggers are untouched (no row changes).
             try db.execute(sql: "ALTER TABLE record_of_sharing ADD COLUMN subjects TEXT NOT NULL DEFAULT ''")
             // An enquiry's people as the ledger names them (SubjectReference): the child, and its household.
             try db.execute(sql: "ALTER TABLE enquiry ADD COLUMN subjects TEXT NOT NULL DEFAULT ''")
             try db.execute(sql: "ALTER TABLE enquiry ADD COLUMN household_subjects TEXT NOT NULL DEFAULT ''")
         }
-        migrator.registerMigration("v8: restrictions") { db in
+        register("v8: restrictions") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE restriction (
@@ -215,7 +228,7 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
-        migrator.registerMigration("v9: corrections") { db in
+        register("v9: corrections") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE correction (
@@ -245,7 +258,7 @@ public final class CoordinatorStore: Sendable {
                     CREATE INDEX correction_copy_waiting ON correction_copy (confirmed_at, next_chase_at);
                     """)
         }
-        migrator.registerMigration("v10: the record of sharing's own period") { db in
+        register("v10: the record of sharing's own period") { db in
             // Entries go only from the front, and only once a cut says where: the chain then verifies from the
             // cut's hash. Cuts are append-only too.
             try db.execute(
@@ -265,7 +278,7 @@ public final class CoordinatorStore: Sendable {
                     BEGIN SELECT RAISE(ABORT, 'the record of sharing is append-only'); END;
                     """)
         }
-        migrator.registerMigration("v11: the record of sharing's signed checkpoints") { db in
+        register("v11: the record of sharing's signed checkpoints") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE audit_checkpoint (
@@ -276,7 +289,7 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
-        migrator.registerMigration("v12: personal data breaches") { db in
+        register("v12: personal data breaches") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE breach (
@@ -298,12 +311,12 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
-        migrator.registerMigration("v13: the grounds of each disclosure") { db in
+        register("v13: the grounds of each disclosure") { db in
             // Consent or override (who agreed, the rationale and its reference), the justification and any
             // exemption: covered by the entry's hash when not empty.
             try db.execute(sql: "ALTER TABLE record_of_sharing ADD COLUMN grounds TEXT NOT NULL DEFAULT ''")
         }
-        migrator.registerMigration("v14: watchdogs and refusal reports") { db in
+        register("v14: watchdogs and refusal reports") { db in
             try db.execute(
                 sql: """
                     ALTER TABLE adapter ADD COLUMN heartbeat_interval REAL;  -- seconds, as the party last said
@@ -320,7 +333,7 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
-        migrator.registerMigration("v15: missing from home and care") { db in
+        register("v15: missing from home and care") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE missing_episode (
@@ -354,7 +367,7 @@ public final class CoordinatorStore: Sendable {
                     CREATE INDEX missing_episode_state ON missing_episode (state);
                     """)
         }
-        migrator.registerMigration("v16: the front door") { db in
+        register("v16: the front door") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE contact (
@@ -379,7 +392,7 @@ public final class CoordinatorStore: Sendable {
                     CREATE INDEX contact_enquiry ON contact (enquiry_id);
                     """)
         }
-        migrator.registerMigration("v17: feedback delivered, no-name consultations") { db in
+        register("v17: feedback delivered, no-name consultations") { db in
             try db.execute(
                 sql: """
                     -- The referrer's portal confirmed it holds the outcome (mash.delivery-receipt/1); due within
@@ -404,7 +417,7 @@ public final class CoordinatorStore: Sendable {
                     CREATE INDEX consultation_reference ON consultation (reference);
                     """)
         }
-        migrator.registerMigration("v18: challenges to decisions, meetings") { db in
+        register("v18: challenges to decisions, meetings") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE challenge (
@@ -456,11 +469,11 @@ public final class CoordinatorStore: Sendable {
                     );
                     """)
         }
-        migrator.registerMigration("v19: enquiries about an unborn child") { db in
+        register("v19: enquiries about an unborn child") { db in
             // 1 when the enquiry carried unbornWeeks (the Midwifery meeting's list); enquiries before count as not.
             try db.execute(sql: "ALTER TABLE enquiry ADD COLUMN unborn INTEGER NOT NULL DEFAULT 0")
         }
-        return migrator
+        return migrations
     }
 
     public func write<T>(_ body: (Database) throws -> T) throws -> T { try pool.write(body) }
