@@ -68,11 +68,14 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         }
     }
 
+    /// Reads see one snapshot, as a GRDB read does.
+    static let beginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
     private var currentFence: (@Sendable (any SQLDatabase) throws -> Void)? { fence.withLock { $0 } }
 
     public func read<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
         try reader.queue.sync {
-            try reader.transaction(conninfo, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fence: nil) {
+            try reader.transaction(conninfo, begin: Self.beginRead, fence: nil) {
                 try body($0)
             }
         }
@@ -91,7 +94,7 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
                 continuation.resume(
                     with: Result {
                         try reader.transaction(
-                            conninfo, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fence: nil
+                            conninfo, begin: Self.beginRead, fence: nil
                         ) { try body($0) }
                     })
             }
