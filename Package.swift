@@ -95,7 +95,7 @@ let package = Package(
         ),
         .target(
             name: "MASHReadModel",
-            dependencies: ["MASHCore", "MASHConfig", "Sealing", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["MASHCore", "MASHConfig", "MASHService", "Sealing", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .target(
@@ -109,7 +109,7 @@ let package = Package(
             name: "Coordinator",
             dependencies: [
                 "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHReadModel", "MASHService", "MASHRuntime",
-                "MASHProtocol",
+                "MASHProtocol", "MASHPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -206,7 +206,8 @@ let package = Package(
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: [
-                "MASHPostgres", "MASHService", "Coordinator", .product(name: "GRDB", package: "GRDB.swift"),
+                "MASHPostgres", "MASHService", "MASHRuntime", "Coordinator",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),

@@ -84,7 +84,7 @@ public final class Adapter: Sendable {
         let store = try AdapterStore(path: configuration.store, agency: configuration.agency)
         let contentKeys = try ContentKeys(
             forStore: configuration.store, keyStore: configuration.keyStore, wrapping: keys.dataKeyring)
-        return (keys, store, contentKeys, Outbox(store.queue))
+        return (keys, store, contentKeys, Outbox(SQLiteStore(store.queue)))
     }
 
     /// The adapter's parts as services, in start order (they stop in reverse): the operations endpoint, the
@@ -153,7 +153,7 @@ public final class Adapter: Sendable {
     /// A message from the hub, in the pump's transaction: a request is stored (and acked once committed; the
     /// research runs from the store), a cancellation stops a pending request, a chase is logged, an outcome or a
     /// stage of a challenge this agency raised is stored (and passed on from the store).
-    @Sendable func take(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+    @Sendable func take(_ message: InboundMessage, _ db: any SQLDatabase) throws -> [OutboxMessage] {
         guard message.sender == configuration.hub else {
             throw Refusal(reason: "unexpectedSender", detail: "signed by \(message.sender), not \(configuration.hub)")
         }
@@ -216,7 +216,7 @@ public final class Adapter: Sendable {
 
     /// An enquiry's outcome, for a request this agency answered: kept sealed, and marked to be passed to the
     /// agency's own system if its configuration names one.
-    private func keep(_ message: InboundMessage, _ db: Database) throws {
+    private func keep(_ message: InboundMessage, _ db: any SQLDatabase) throws {
         let outcome: EnquiryOutcome
         do {
             outcome = try EnquiryOutcome(json: message.payload, source: "message \(message.messageID)")

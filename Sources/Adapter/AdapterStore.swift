@@ -144,7 +144,8 @@ final class AdapterStore: Sendable {
 
     /// Stores a request, in the pump's transaction; false if it was stored before (by another message).
     func accept(
-        _ db: Database, messageID: String, requestID: String, enquiryID: String, dueBy: Date, sealedBody: [UInt8],
+        _ db: any SQLDatabase, messageID: String, requestID: String, enquiryID: String, dueBy: Date,
+        sealedBody: [UInt8],
         now: Date
     ) throws -> Bool {
         try db.executeCached(
@@ -160,7 +161,7 @@ final class AdapterStore: Sendable {
     }
 
     /// Marks a pending request cancelled (the hub no longer needs it); false if it was not pending.
-    func cancel(_ db: Database, requestID: String, now: Date) throws -> Bool {
+    func cancel(_ db: any SQLDatabase, requestID: String, now: Date) throws -> Bool {
         try db.executeCached(
             sql: "UPDATE request SET status = 'cancelled', answered_at = ? WHERE id = ? AND status = 'pending'",
             arguments: [now.timeIntervalSince1970, requestID])
@@ -196,7 +197,7 @@ final class AdapterStore: Sendable {
 
     /// Marks the request answered, in the transaction that puts the answer in the outbox; false (and the
     /// answer not to be stored) if the request is no longer pending (cancelled while it was researched).
-    func answer(_ db: Database, _ id: String, outcome: ResearchOutcome, now: Date) throws -> Bool {
+    func answer(_ db: any SQLDatabase, _ id: String, outcome: ResearchOutcome, now: Date) throws -> Bool {
         try db.executeCached(
             sql:
                 "UPDATE request SET status = 'answered', outcome = ?, answered_at = ? WHERE id = ? AND status = 'pending'",
@@ -217,13 +218,14 @@ final class AdapterStore: Sendable {
     }
 
     /// The enquiry a request held here belongs to; nil for a request this adapter never received.
-    func enquiry(ofRequest id: String, _ db: Database) throws -> String? {
+    func enquiry(ofRequest id: String, _ db: any SQLDatabase) throws -> String? {
         try String.fetchOne(db.cachedStatement(sql: "SELECT enquiry_id FROM request WHERE id = ?"), arguments: [id])
     }
 
     /// Stores an outcome, in the pump's transaction; false if one was stored for the request before.
     func keepOutcome(
-        _ db: Database, requestID: String, messageID: String, status: OutcomeStatus, sealedBody: [UInt8], now: Date
+        _ db: any SQLDatabase, requestID: String, messageID: String, status: OutcomeStatus, sealedBody: [UInt8],
+        now: Date
     ) throws -> Bool {
         try db.executeCached(
             sql: """
@@ -310,7 +312,7 @@ final class AdapterStore: Sendable {
     // MARK: challenges
 
     /// This agency's request of `enquiryID` and whether the hub has sent the enquiry's outcome (its decision).
-    func requestOfEnquiry(_ enquiryID: String, _ db: Database) throws -> (id: String, decided: Bool)? {
+    func requestOfEnquiry(_ enquiryID: String, _ db: any SQLDatabase) throws -> (id: String, decided: Bool)? {
         try Row.fetchOne(
             db,
             sql: """
@@ -323,7 +325,7 @@ final class AdapterStore: Sendable {
     /// Keeps a stage of a challenge this agency raised, in the pump's transaction; nil when it raised no such
     /// challenge, false when the stage was kept before.
     func keepStage(
-        _ db: Database, _ record: ChallengeStageRecord, messageID: String, status: OutcomeStatus,
+        _ db: any SQLDatabase, _ record: ChallengeStageRecord, messageID: String, status: OutcomeStatus,
         seal: (_ requestID: String) throws -> [UInt8], now: Date
     ) throws -> Bool? {
         guard

@@ -5,6 +5,7 @@ import MASHAgency
 import MASHCore
 import MASHProtocol
 import MASHRuntime
+import MASHService
 
 /// Why a challenge could not be raised from this adapter, in words for the person at the agency.
 public struct ChallengeNotRaised: Error, CustomStringConvertible {
@@ -15,7 +16,7 @@ extension Adapter {
     /// A stage of a challenge this agency raised (`mash.challenge-stage/1`), in the pump's transaction: kept
     /// sealed under its request's key, the challenge's stage moved on, and marked to be passed to the agency's
     /// own system when its configuration names one. A stage of a challenge not raised here is refused.
-    func keepStage(_ message: InboundMessage, _ db: Database) throws {
+    func keepStage(_ message: InboundMessage, _ db: any SQLDatabase) throws {
         let record = try Refusal.reading {
             try ChallengeStageRecord(json: message.payload, source: "message \(message.messageID)", now: now())
         }

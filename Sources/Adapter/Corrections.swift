@@ -2,12 +2,13 @@ import Foundation
 import GRDB
 import MASHCore
 import MASHRuntime
+import MASHService
 
 extension Adapter {
     /// A `mash.correction/1` from the hub, in the pump's transaction: applied to this agency's copies of the
     /// cases it names, and confirmed with a `mash.correction-receipt/1` committed with the change. Applying one
     /// twice (a chase after a lost receipt) changes nothing more and confirms again.
-    func apply(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+    func apply(_ message: InboundMessage, _ db: any SQLDatabase) throws -> [OutboxMessage] {
         let correction = try Correction(message)
         let keys = Set(correction.person?.referenceKeys ?? [])
         var changed = 0
@@ -74,7 +75,7 @@ extension Adapter {
 
     /// An erasure or a restriction of a named person holds back research answers about them from now on; a
     /// lifted restriction releases them.
-    private func suppress(_ correction: Correction, _ db: Database) throws {
+    private func suppress(_ correction: Correction, _ db: any SQLDatabase) throws {
         guard let person = correction.person else { return }
         for ref in references(of: person) {
             switch correction.action {
@@ -137,7 +138,7 @@ extension Adapter {
 
 extension AdapterStore {
     /// The requests of `cases` held here, with their sealed bodies.
-    func requests(ofCases cases: [String], _ db: Database) throws -> [Row] {
+    func requests(ofCases cases: [String], _ db: any SQLDatabase) throws -> [Row] {
         guard !cases.isEmpty else { return [] }
         return try Row.fetchAll(
             db,

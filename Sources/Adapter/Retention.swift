@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MASHConfig
 import MASHRuntime
+import MASHService
 
 extension Adapter {
     /// The adapter's copies of its requests, each with its outcome and the challenges raised to its decision. On `closure` a copy counts from the outcome's
@@ -29,6 +30,8 @@ extension Adapter {
         let tables =
             [(kind: RetentionSchedule.Kind.adapterCopies, table: Self.copies(from: schedule.rule(.adapterCopies).from))]
             + RetainedTable.messageIDs.map { (kind: RetentionSchedule.Kind.inboxIDs, table: $0) }
-        return try await Purge.run(tables, schedule: schedule, in: store.queue, keys: contentKeys, now: now).purged
+        return try await Purge.run(
+            tables, schedule: schedule, in: SQLiteStore(store.queue), keys: contentKeys, now: now
+        ).purged
     }
 }

@@ -4,6 +4,7 @@ import MASHCore
 import MASHProtocol
 import MASHReadModel
 import MASHRuntime
+import MASHService
 
 /// Personal data breaches (KMISA; UK GDPR Arts. 33 and 34): opened by an operator, the affected parties worked
 /// out from the record of sharing and told at once, a 72-hour wall-clock clock to the ICO report with alerts to
@@ -14,7 +15,7 @@ extension Coordinator {
     /// it may go to a party that has since left, being about what it already holds.
     static let breachBasis = LawfulBasis(article6: .legalObligation)
 
-    func record(_ report: BreachReport, _ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+    func record(_ report: BreachReport, _ message: InboundMessage, _ db: any SQLDatabase) throws -> [OutboxMessage] {
         let now = now()
         try refuseIfExpired(report.expiresAt, now: now, "the breach request", "nothing changed")
         let exists =
@@ -63,7 +64,7 @@ extension Coordinator {
         }
     }
 
-    private func open(_ report: BreachReport, _ message: InboundMessage, _ db: Database, now: Date) throws
+    private func open(_ report: BreachReport, _ message: InboundMessage, _ db: any SQLDatabase, now: Date) throws
         -> [OutboxMessage]
     {
         let scope = report.scope ?? BreachReport.Scope()
@@ -79,11 +80,11 @@ extension Coordinator {
             arguments += scope.enquiries
         }
         if let from = scope.from {
-            conditions.append("CAST(strftime('%s', at) AS REAL) >= ?")
+            conditions.append("\(db.engine.epochSeconds(ofText: "at")) >= ?")
             arguments.append(from.timeIntervalSince1970)
         }
         if let to = scope.to {
-            conditions.append("CAST(strftime('%s', at) AS REAL) < ?")
+            conditions.append("\(db.engine.epochSeconds(ofText: "at")) < ?")
             arguments.append(to.timeIntervalSince1970)
         }
         let entries = try Row.fetchAll(
@@ -170,7 +171,7 @@ extension Coordinator {
             (3, 0, .breach, "the 72 hours have passed"),
         ]
         let query = "SELECT id, report_by, alerted FROM breach WHERE closed_at IS NULL AND alerted < 3"
-        let due = try await store.pool.read { db in
+        let due = try await store.sql.read { db in
             try Row.fetchAll(db, sql: query).contains { row in
                 let alerted: Int = row["alerted"]
                 let reportBy: Double = row["report_by"]

@@ -24,7 +24,7 @@ extension Coordinator {
 
     /// Who took part in the enquiry and so may challenge its decision: the agencies that answered, the party that
     /// opened it, the portal whose contact it came from, and the staff desks of `challenges.staff`.
-    private func parties(of enquiryID: String, sender: String, _ db: Database) throws -> Set<String> {
+    private func parties(of enquiryID: String, sender: String, _ db: any SQLDatabase) throws -> Set<String> {
         let answered = try String.fetchAll(
             db.cachedStatement(sql: "SELECT agency FROM request WHERE enquiry_id = ? AND status = ?"),
             arguments: [enquiryID, RequestStatus.answered.rawValue])
@@ -35,7 +35,7 @@ extension Coordinator {
 
     /// A challenge from a party to a decided enquiry: kept (sealed), sent to the Area Manager, its first clock
     /// started, and the party told it was raised. An id seen before is ignored.
-    func receive(_ challenge: Challenge, from party: String, asReceived: [UInt8], _ db: Database) throws
+    func receive(_ challenge: Challenge, from party: String, asReceived: [UInt8], _ db: any SQLDatabase) throws
         -> [OutboxMessage]
     {
         if try Bool.fetchOne(
@@ -107,7 +107,7 @@ extension Coordinator {
     /// The enquiry a professional's contact became, for a challenge to its outcome: only the professional who made
     /// the contact, through the portal it came from, may challenge it, and only a MASH enquiry's decision.
     private func enquiry(
-        ofContact contactID: String, _ challenge: Challenge, from party: String, _ db: Database
+        ofContact contactID: String, _ challenge: Challenge, from party: String, _ db: any SQLDatabase
     ) throws -> String {
         guard
             let contact = try Row.fetchOne(
@@ -138,7 +138,7 @@ extension Coordinator {
     /// A stage of a challenge, recorded by the Area Manager (or the Practice Manager): the challenge moves on (never
     /// back), the last clock stops and the stage's starts (none once resolved), and the party that raised it and
     /// the Area Manager are told.
-    func record(_ record: ChallengeStageRecord, from party: String, asReceived: [UInt8], _ db: Database) throws
+    func record(_ record: ChallengeStageRecord, from party: String, asReceived: [UInt8], _ db: any SQLDatabase) throws
         -> [OutboxMessage]
     {
         if try Bool.fetchOne(
@@ -206,7 +206,7 @@ extension Coordinator {
     }
 
     /// A stage's clock ran out with the challenge still at that stage: the Area Manager is alerted, once.
-    func escalateChallenge(_ id: String, due: Date, _ db: Database, now: Date) throws -> [OutboxMessage] {
+    func escalateChallenge(_ id: String, due: Date, _ db: any SQLDatabase, now: Date) throws -> [OutboxMessage] {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT stage, stage_due FROM challenge WHERE id = ?"), arguments: [id]),
@@ -232,7 +232,7 @@ extension Coordinator {
 
     /// Keeps a stage's record (sealed under the challenge's key).
     private func store(
-        _ record: ChallengeStageRecord, from party: String, asReceived: [UInt8]? = nil, _ db: Database
+        _ record: ChallengeStageRecord, from party: String, asReceived: [UInt8]? = nil, _ db: any SQLDatabase
     ) throws {
         try db.executeCached(
             sql: """
@@ -252,7 +252,7 @@ extension Coordinator {
     /// Sends a stage to the party that raised the challenge, on the queue it receives the case's messages on.
     private func tell(
         _ party: String, _ record: ChallengeStageRecord, enquiryID: String, due: Date?, _ sharing: Sharing,
-        _ db: Database, now: Date
+        _ db: any SQLDatabase, now: Date
     ) throws -> OutboxMessage {
         let destination = try destination(of: party, forCase: enquiryID, db)
         return try disclose(

@@ -13,7 +13,7 @@ extension Coordinator {
     func checkpointIfDue() async throws -> [OutboxMessage] {
         let now = now()
         // Two primary-key lookups on each timer tick: the latest checkpoint is the one covering the most entries.
-        let due = try await store.pool.read { [settings] db -> Bool in
+        let due = try await store.sql.read { [settings] db -> Bool in
             let last = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT entries, at FROM audit_checkpoint ORDER BY entries DESC LIMIT 1"))
             if let last, now.timeIntervalSince1970 - (last["at"] as Double) < settings.checkpointInterval {
@@ -32,7 +32,10 @@ extension Coordinator {
             let checkpoint = AuditCheckpoint(entries: head["seq"], hash: head["hash"], at: now)
             let jws = try checkpoint.signed(by: sealer.sender)
             try db.execute(
-                sql: "INSERT OR IGNORE INTO audit_checkpoint (entries, hash, at, jws) VALUES (?, ?, ?, ?)",
+                sql: """
+                    INSERT INTO audit_checkpoint (entries, hash, at, jws) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (entries) DO NOTHING
+                    """,
                 arguments: [checkpoint.entries, checkpoint.hash, now.timeIntervalSince1970, jws])
             guard db.changesCount == 1 else { return ([], nil) }
             let message = OutboxMessage(

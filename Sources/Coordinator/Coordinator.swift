@@ -131,7 +131,7 @@ public final class Coordinator: Sendable {
         store = try CoordinatorStore(path: settings.storePath)
         contentKeys = try ContentKeys(
             forStore: settings.storePath, keyStore: settings.keyStorePath, wrapping: keyring)
-        outbox = Outbox(store.pool)
+        outbox = Outbox(store.sql)
     }
 
     /// The opener for the next batch, with the keys as the key folder holds them now (a key added or removed

@@ -29,7 +29,9 @@ extension Coordinator {
     }
 
     /// Rectify, erase or mark an opinion incorrect, as an operator asked.
-    func record(_ correction: SubjectCorrection, _ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+    func record(_ correction: SubjectCorrection, _ message: InboundMessage, _ db: any SQLDatabase) throws
+        -> [OutboxMessage]
+    {
         let now = now()
         let request = correction.request
         try refuseIfExpired(request.expiresAt, now: now, "the correction request", "nothing was sent")
@@ -54,7 +56,7 @@ extension Coordinator {
     /// person, erased as a purge would: its key shredded, its rows deleted, a ledger entry each. What is still
     /// open (an enquiry's answers and decision, an episode's interview, a contact's outcome are still to come)
     /// is kept and goes at the end of its retention period. Returns how many went.
-    func eraseOwnCopies(of references: [String], caseID: String?, _ db: Database, now: Date) throws -> Int {
+    func eraseOwnCopies(of references: [String], caseID: String?, _ db: any SQLDatabase, now: Date) throws -> Int {
         let closed = [EnquiryStatus.decided, .withdrawn, .refused].map(\.rawValue)
         let erased =
             try erase(
@@ -75,7 +77,7 @@ extension Coordinator {
     /// one of `references` (and are `caseID`, when given) as `kind`'s purge would.
     private func erase(
         _ kind: RetentionSchedule.Kind, _ sql: String, _ arguments: StatementArguments, about references: [String],
-        caseID: String?, _ db: Database, now: Date
+        caseID: String?, _ db: any SQLDatabase, now: Date
     ) throws -> Int {
         let wanted = Set(references)
         let rows = try Row.fetchAll(db, sql: sql, arguments: arguments).filter { row in
@@ -93,7 +95,7 @@ extension Coordinator {
 
     /// Opens a correction and sends its copies, in the caller's transaction: one per recipient and queue the
     /// record of sharing lists for the person (each a ledger entry). With no recipient it is closed at once.
-    func openCorrection(_ request: CorrectionRequest, _ db: Database, now: Date) throws -> [OutboxMessage] {
+    func openCorrection(_ request: CorrectionRequest, _ db: any SQLDatabase, now: Date) throws -> [OutboxMessage] {
         let respondBy = Self.oneMonth(after: now)
         let copies = try recipients(of: request.references, caseID: request.caseID, db)
         try db.execute(
@@ -142,7 +144,7 @@ extension Coordinator {
 
     /// Seals one copy to its party and records it on the ledger.
     private func send(
-        _ document: Correction, _ destination: Destination, references: [String], _ db: Database, now: Date
+        _ document: Correction, _ destination: Destination, references: [String], _ db: any SQLDatabase, now: Date
     ) throws -> OutboxMessage {
         let sharing = Sharing(
             purpose: "correction: \(document.action.describing) told to a recipient of the data (UK GDPR Art. 19)",
@@ -159,7 +161,7 @@ extension Coordinator {
     }
 
     /// A recipient's receipt: its copy is confirmed, and the correction closed once every copy is.
-    func record(_ receipt: CorrectionReceipt, from sender: String, messageID: String, _ db: Database) throws {
+    func record(_ receipt: CorrectionReceipt, from sender: String, messageID: String, _ db: any SQLDatabase) throws {
         guard
             let copy = try Row.fetchOne(
                 db,
@@ -217,7 +219,7 @@ extension Coordinator {
             FROM correction_copy c JOIN correction r ON r.id = c.correction_id
             WHERE c.confirmed_at IS NULL AND c.next_chase_at <= ? ORDER BY c.next_chase_at LIMIT 100
             """
-        let anyDue = try await store.pool.read { db in
+        let anyDue = try await store.sql.read { db in
             try Row.fetchOne(db, sql: query, arguments: [now.timeIntervalSince1970]) != nil
         }
         guard anyDue else { return [] }
@@ -273,7 +275,7 @@ extension Coordinator {
 
     /// Everyone the hub disclosed the person's data to, by queue, from the record of sharing: each disclosure
     /// whose subjects include one of `references` (corrections themselves and purges aside).
-    func recipients(of references: [String], caseID: String?, _ db: Database) throws -> [RecipientCopy] {
+    func recipients(of references: [String], caseID: String?, _ db: any SQLDatabase) throws -> [RecipientCopy] {
         guard !references.isEmpty else { return [] }
         let wanted = Set(references)
         let rows = try Row.fetchAll(
@@ -281,7 +283,7 @@ extension Coordinator {
             sql: """
                 SELECT recipient, message_id, enquiry_id, subjects FROM record_of_sharing
                 WHERE sender = ? AND recipient != 'retention' AND enquiry_id NOT IN (SELECT id FROM correction)
-                    AND (\(references.map { _ in "instr(subjects, ?) > 0" }.joined(separator: " OR ")))
+                    AND (\(references.map { _ in db.engine.contains("subjects", "?") }.joined(separator: " OR ")))
                 ORDER BY seq
                 """, arguments: StatementArguments([settings.identity] + references))
         var copies: [Destination: RecipientCopy] = [:]
@@ -303,7 +305,7 @@ extension Coordinator {
 
     /// The queue a party received a case's data on: an agency's research queue for an enquiry, the desk's
     /// queue for the police and school flows, the referrer's notices queue otherwise.
-    func destination(of party: String, forCase caseID: String, _ db: Database) throws -> Destination {
+    func destination(of party: String, forCase caseID: String, _ db: any SQLDatabase) throws -> Destination {
         func to(_ exchange: String, _ routingKey: String) -> Destination {
             Destination(party: party, exchange: exchange, routingKey: routingKey)
         }

@@ -4,13 +4,14 @@ import MASHCore
 import MASHProtocol
 import MASHReadModel
 import MASHRuntime
+import MASHService
 
 extension Coordinator {
     /// The Practice Manager's triage outcome for a DAN on a triage list: recorded once (a second is refused,
     /// the first stands), entered in the record of sharing, and routed as decided: an Early Help notice to
     /// CSC's front door, an enquiry opened about the chosen child (through the same consent gate and routing
     /// as the SPA's), or recorded only (no further action; the school and health informed by the meeting).
-    func record(_ outcome: TriageOutcome, messageID: String, _ db: Database) throws -> [OutboxMessage] {
+    func record(_ outcome: TriageOutcome, messageID: String, _ db: any SQLDatabase) throws -> [OutboxMessage] {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT triage_date, triage_decision, document FROM dan WHERE id = ?"),

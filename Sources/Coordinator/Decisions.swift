@@ -4,6 +4,7 @@ import MASHCore
 import MASHProtocol
 import MASHReadModel
 import MASHRuntime
+import MASHService
 
 extension Coordinator {
     /// The decision maker's decision on a delivered package: stored (sealed, like the enquiry), the decision
@@ -11,7 +12,7 @@ extension Coordinator {
     /// that answered (their copy without the rationale). A decision on an
     /// enquiry with no package yet, or a second decision, is refused. A late decision is recorded as late; its
     /// breach was already alerted when the decision clock ran out.
-    func record(_ decision: Decision, messageID: String, _ db: Database) throws -> [OutboxMessage] {
+    func record(_ decision: Decision, messageID: String, _ db: any SQLDatabase) throws -> [OutboxMessage] {
         guard var lifecycle = try lifecycle(of: decision.enquiryID, db) else {
             throw Refusal(reason: "unknownEnquiry", detail: "no enquiry \(decision.enquiryID)")
         }
@@ -29,7 +30,9 @@ extension Coordinator {
         return messages
     }
 
-    private func recordDecision(_ decision: Decision, messageID: String, _ db: Database) throws -> [OutboxMessage] {
+    private func recordDecision(_ decision: Decision, messageID: String, _ db: any SQLDatabase) throws
+        -> [OutboxMessage]
+    {
         let id = decision.enquiryID
         guard
             let row = try Row.fetchOne(

@@ -27,7 +27,7 @@ extension Coordinator {
 
     /// A contact from a portal: kept (sealed), on the SPA's list, due screened by the close of the next working
     /// day. A contact id seen before is ignored.
-    func receive(_ contact: Contact, from portal: String, asReceived: [UInt8], _ db: Database) throws
+    func receive(_ contact: Contact, from portal: String, asReceived: [UInt8], _ db: any SQLDatabase) throws
         -> [OutboxMessage]
     {
         if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM contact WHERE id = ?"), arguments: [contact.id])
@@ -71,7 +71,7 @@ extension Coordinator {
     /// The SPA's screening of a contact: recorded once; a MASH enquiry opened through the consent gate (a
     /// screening the gate would refuse is refused whole, and the contact stays on the SPA's list); any other
     /// decision tells the referrer at once.
-    func record(_ screening: Screening, from screener: String, messageID: String, _ db: Database) throws
+    func record(_ screening: Screening, from screener: String, messageID: String, _ db: any SQLDatabase) throws
         -> [OutboxMessage]
     {
         guard
@@ -141,7 +141,7 @@ extension Coordinator {
     /// The outcome for the professional who made the contact, in words for them: never a partner's findings.
     private func tellReferrer(
         _ contact: Contact, portal: String, subjectRef: String, outcome: String, words: String,
-        enquiryID: String? = nil, _ db: Database, now: Date
+        enquiryID: String? = nil, _ db: any SQLDatabase, now: Date
     ) throws -> OutboxMessage {
         let document: [String: Any] = [
             "schema": DocumentType.contactOutcome.rawValue, "contactID": contact.id, "reference": contact.reference,
@@ -163,7 +163,7 @@ extension Coordinator {
     }
 
     /// When a MASH enquiry opened from a contact is decided, the referrer is told what happens next.
-    func tellReferrer(ofEnquiry enquiryID: String, _ decision: Decision, _ db: Database, now: Date) throws
+    func tellReferrer(ofEnquiry enquiryID: String, _ decision: Decision, _ db: any SQLDatabase, now: Date) throws
         -> [OutboxMessage]
     {
         guard
@@ -194,7 +194,7 @@ extension Coordinator {
     }
 
     /// The screening clock ran out with the contact still unscreened: the Practice Manager is told, once.
-    func escalateScreening(contact id: String, due: Date, _ db: Database, now: Date) throws -> [OutboxMessage] {
+    func escalateScreening(contact id: String, due: Date, _ db: any SQLDatabase, now: Date) throws -> [OutboxMessage] {
         guard
             try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM contact WHERE id = ?"), arguments: [id])
                 == ContactState.received.rawValue
@@ -212,7 +212,7 @@ extension Coordinator {
 
     /// A no-name consultation recorded by the SPA: kept, and its summary sent to the professional's portal at
     /// once; the portal's receipt is due within one working day of the consultation. An id seen before is ignored.
-    func record(_ consultation: Consultation, from screener: String, asReceived: [UInt8], _ db: Database) throws
+    func record(_ consultation: Consultation, from screener: String, asReceived: [UInt8], _ db: any SQLDatabase) throws
         -> [OutboxMessage]
     {
         if try Bool.fetchOne(
@@ -277,7 +277,7 @@ extension Coordinator {
 
     /// A professional asks for a consultation's summary to be corrected: it goes to the SPA that recorded it.
     /// Only the professional the summary went to may ask.
-    func record(_ correction: ConsultationCorrection, from portal: String, asReceived: [UInt8], _ db: Database)
+    func record(_ correction: ConsultationCorrection, from portal: String, asReceived: [UInt8], _ db: any SQLDatabase)
         throws -> [OutboxMessage]
     {
         guard
@@ -310,7 +310,7 @@ extension Coordinator {
     }
 
     /// A portal holds a referrer's feedback: its clock stops. Only the portal it was sent to confirms it.
-    func record(_ receipt: DeliveryReceipt, from portal: String, _ db: Database) throws {
+    func record(_ receipt: DeliveryReceipt, from portal: String, _ db: any SQLDatabase) throws {
         let (table, clock) =
             receipt.kind == .contactOutcome ? ("contact", Self.feedbackClock) : ("consultation", Self.summaryClock)
         try db.execute(
@@ -327,7 +327,7 @@ extension Coordinator {
     }
 
     /// The referrer's portal has not confirmed the outcome within one working day: the Practice Manager is told.
-    func escalateFeedback(contact id: String, due: Date, _ db: Database, now: Date) throws -> [OutboxMessage] {
+    func escalateFeedback(contact id: String, due: Date, _ db: any SQLDatabase, now: Date) throws -> [OutboxMessage] {
         guard
             try Bool.fetchOne(
                 db.cachedStatement(sql: "SELECT delivered_at IS NULL FROM contact WHERE id = ?"), arguments: [id])
@@ -341,7 +341,8 @@ extension Coordinator {
     }
 
     /// A consultation's summary has not reached the professional's portal within one working day.
-    func escalateSummary(consultation id: String, due: Date, _ db: Database, now: Date) throws -> [OutboxMessage] {
+    func escalateSummary(consultation id: String, due: Date, _ db: any SQLDatabase, now: Date) throws -> [OutboxMessage]
+    {
         guard
             try Bool.fetchOne(
                 db.cachedStatement(sql: "SELECT delivered_at IS NULL FROM consultation WHERE id = ?"),

@@ -11,7 +11,7 @@ import Sealing
 
 extension Coordinator {
     /// An enquiry or a consent withdrawal from the SPA.
-    @Sendable func handleIntake(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+    @Sendable func handleIntake(_ message: InboundMessage, _ db: any SQLDatabase) throws -> [OutboxMessage] {
         guard settings.routing.intakeSenders.contains(message.sender) else {
             throw Refusal(reason: "senderNotAllowed", detail: "'\(message.sender)' may not send enquiries")
         }
@@ -39,7 +39,7 @@ extension Coordinator {
 
     /// Opens an enquiry: refuses it (to the sender, with the reason) without consent or a valid override;
     /// otherwise stores it with its deadlines, seals one minimised request per agency, and starts the clocks.
-    func open(_ enquiry: Enquiry, from sender: String, _ db: Database) throws -> [OutboxMessage] {
+    func open(_ enquiry: Enquiry, from sender: String, _ db: any SQLDatabase) throws -> [OutboxMessage] {
         let now = now()
         if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM enquiry WHERE id = ?"), arguments: [enquiry.id])
             == true
@@ -139,7 +139,7 @@ extension Coordinator {
     }
 
     private func insertEnquiry(
-        _ db: Database, _ enquiry: Enquiry, status: EnquiryStatus, sender: String, subjectRef: String,
+        _ db: any SQLDatabase, _ enquiry: Enquiry, status: EnquiryStatus, sender: String, subjectRef: String,
         deadlines: Deadlines,
         document: [UInt8]?, refusal: String?, at now: Date
     ) throws {
@@ -163,7 +163,7 @@ extension Coordinator {
     /// The people an enquiry's disclosure is about, as the ledger names them: the child, and the household when
     /// the disclosure carries it.
     /// The enquiry as the SPA sent it, opened from the store.
-    func storedEnquiry(_ id: String, _ db: Database) throws -> Enquiry {
+    func storedEnquiry(_ id: String, _ db: any SQLDatabase) throws -> Enquiry {
         guard
             let document = try Data.fetchOne(
                 db.cachedStatement(sql: "SELECT document FROM enquiry WHERE id = ?"), arguments: [id])
@@ -173,7 +173,7 @@ extension Coordinator {
             source: "store enquiry \(id)")
     }
 
-    func subjects(ofEnquiry id: String, household: Bool, _ db: Database) throws -> String {
+    func subjects(ofEnquiry id: String, household: Bool, _ db: any SQLDatabase) throws -> String {
         let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT subjects, household_subjects FROM enquiry WHERE id = ?"), arguments: [id])
         let child: String = row?["subjects"] ?? ""
@@ -181,7 +181,9 @@ extension Coordinator {
         return Set((child + "," + others).split(separator: ",").map(String.init)).sorted().joined(separator: ",")
     }
 
-    func addTimer(_ db: Database, _ event: Notice.Event, clock: String, at due: Date, enquiry: String, request: String?)
+    func addTimer(
+        _ db: any SQLDatabase, _ event: Notice.Event, clock: String, at due: Date, enquiry: String, request: String?
+    )
         throws
     {
         try db.executeCached(
@@ -191,7 +193,7 @@ extension Coordinator {
 
     /// Consent withdrawn: the enquiry stops, every outstanding request is cancelled and its agency told. After
     /// the package went, every recipient of the child's data in this enquiry is told, as a restriction.
-    func withdraw(_ withdrawal: ConsentWithdrawal, messageID: String, _ db: Database) throws -> [OutboxMessage] {
+    func withdraw(_ withdrawal: ConsentWithdrawal, messageID: String, _ db: any SQLDatabase) throws -> [OutboxMessage] {
         guard var lifecycle = try lifecycle(of: withdrawal.enquiryID, db) else {
             throw Refusal(
                 reason: "unknownEnquiry", detail: "no enquiry \(withdrawal.enquiryID) to withdraw consent from")
@@ -218,7 +220,7 @@ extension Coordinator {
     }
 
     /// The enquiry's lifecycle as the store has it; nil if there is no such enquiry.
-    func lifecycle(of enquiryID: String, _ db: Database) throws -> EnquiryLifecycle? {
+    func lifecycle(of enquiryID: String, _ db: any SQLDatabase) throws -> EnquiryLifecycle? {
         guard
             let raw = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT status FROM enquiry WHERE id = ?"), arguments: [enquiryID])
@@ -242,7 +244,9 @@ extension Coordinator {
 
     /// Carries out what the lifecycle decided about requests and closing, in the caller's transaction; the
     /// answer itself and the package are the response flow's (`recordAnswer`, `deliverPackage`).
-    func carryOut(_ effects: [EnquiryLifecycle.Effect], enquiry: String, cancelling reason: String, _ db: Database)
+    func carryOut(
+        _ effects: [EnquiryLifecycle.Effect], enquiry: String, cancelling reason: String, _ db: any SQLDatabase
+    )
         throws -> [OutboxMessage]
     {
         var messages: [OutboxMessage] = []
@@ -272,7 +276,7 @@ extension Coordinator {
 
     /// Closes the enquiry and stops its timers; a complete one (its package delivered) keeps its decision
     /// clock, which the decision stops.
-    func close(_ enquiryID: String, as status: EnquiryStatus, _ db: Database) throws {
+    func close(_ enquiryID: String, as status: EnquiryStatus, _ db: any SQLDatabase) throws {
         try db.executeCached(
             sql: "UPDATE enquiry SET status = ?, completed_at = ? WHERE id = ?",
             arguments: [status.rawValue, now().timeIntervalSince1970, enquiryID])
@@ -285,7 +289,7 @@ extension Coordinator {
     }
 
     /// Stops those of the enquiry's timers still to fire (marked fired now, before their moment).
-    func stopTimers(of enquiryID: String, _ clocks: Clocks, _ db: Database) throws {
+    func stopTimers(of enquiryID: String, _ clocks: Clocks, _ db: any SQLDatabase) throws {
         let which =
             switch clocks {
             case .all: ""

@@ -51,7 +51,8 @@ extension Coordinator {
 
     /// A member of staff's request for the next sitting's list now: sent (again, if it went already), and the
     /// request recorded as their action.
-    func send(_ request: MeetingListRequest, _ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+    func send(_ request: MeetingListRequest, _ message: InboundMessage, _ db: any SQLDatabase) throws -> [OutboxMessage]
+    {
         let now = now()
         try refuseIfExpired(request.expiresAt, now: now, "the request for a meeting's list", "nothing was sent")
         let schedule = settings.routing.meetings.schedule
@@ -67,7 +68,7 @@ extension Coordinator {
         try db.executeCached(
             sql: """
                 INSERT INTO meeting_agenda (id, sent_at) VALUES (?, ?)
-                ON CONFLICT DO UPDATE SET sent_at = excluded.sent_at
+                ON CONFLICT (id) DO UPDATE SET sent_at = excluded.sent_at
                 """, arguments: [sitting.id, now.timeIntervalSince1970])
         let list = try agendaMessage(for: sitting, db)
         try recordAction(
@@ -75,7 +76,7 @@ extension Coordinator {
         return [list]
     }
 
-    private func agendaMessage(for sitting: MeetingSchedule.Sitting, _ db: Database) throws -> OutboxMessage {
+    private func agendaMessage(for sitting: MeetingSchedule.Sitting, _ db: any SQLDatabase) throws -> OutboxMessage {
         metrics.increment("mash_meeting_agendas_total", [("kind", sitting.kind.rawValue)])
         return try sealed(
             DocumentWriter.encode(try agenda(for: sitting, db)), type: .meetingAgenda, to: settings.practiceManager,
@@ -84,7 +85,7 @@ extension Coordinator {
     }
 
     /// `mash.meeting-agenda/1`: a sitting's list, ids and codes with each enquiry's reference.
-    private func agenda(for sitting: MeetingSchedule.Sitting, _ db: Database) throws
+    private func agenda(for sitting: MeetingSchedule.Sitting, _ db: any SQLDatabase) throws
         -> [String: Any]
     {
         var document: [String: Any] = [
@@ -120,7 +121,7 @@ extension Coordinator {
     /// the enquiry's decision (the referrer and the agencies that answered are sent the outcome); an item already
     /// decided is recorded as the meeting's view and sends nothing; an item still waiting for answers refuses the
     /// whole record.
-    func record(_ meeting: MeetingRecord, from party: String, asReceived: [UInt8], _ db: Database) throws
+    func record(_ meeting: MeetingRecord, from party: String, asReceived: [UInt8], _ db: any SQLDatabase) throws
         -> [OutboxMessage]
     {
         let schedule = settings.routing.meetings.schedule

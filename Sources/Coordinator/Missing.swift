@@ -21,7 +21,7 @@ extension Coordinator {
     static let authorityChaseClock = "authority-interview"
 
     /// The stored episode, as the state machine sees it.
-    private func episode(_ id: String, _ db: Database) throws -> MissingEpisode? {
+    private func episode(_ id: String, _ db: any SQLDatabase) throws -> MissingEpisode? {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(
@@ -49,7 +49,7 @@ extension Coordinator {
 
     /// A missing report from the police: a new episode, or the child's identity for a found report that came
     /// first.
-    func receive(_ report: MissingReport, asReceived: [UInt8], _ db: Database) throws -> [OutboxMessage] {
+    func receive(_ report: MissingReport, asReceived: [UInt8], _ db: any SQLDatabase) throws -> [OutboxMessage] {
         let now = now()
         let existing = try episode(report.episodeID, db)
         let openCase = try register.openCase(of: report.child, db)
@@ -110,7 +110,7 @@ extension Coordinator {
     }
 
     /// A found report: the clock starts from `foundAt`, and the report goes where its missing report went.
-    func receive(_ report: FoundReport, asReceived: [UInt8], _ db: Database) throws -> [OutboxMessage] {
+    func receive(_ report: FoundReport, asReceived: [UInt8], _ db: any SQLDatabase) throws -> [OutboxMessage] {
         let now = now()
         let existing = try episode(report.episodeID, db)
         let (episode, effects) = MissingEpisode.found(
@@ -150,7 +150,7 @@ extension Coordinator {
     }
 
     /// A return interview (or its offer), from the co-ordinator's desk or the episode's placing authority.
-    func record(_ interview: ReturnInterview, asReceived: [UInt8], from sender: String, _ db: Database) throws
+    func record(_ interview: ReturnInterview, asReceived: [UInt8], from sender: String, _ db: any SQLDatabase) throws
         -> [OutboxMessage]
     {
         let now = now()
@@ -194,7 +194,7 @@ extension Coordinator {
     }
 
     /// The allocation of an episode's child, if open to CSC: read again from the register, as a DAN's is.
-    private func storedOpenCase(_ id: String, _ db: Database) throws -> OpenCase? {
+    private func storedOpenCase(_ id: String, _ db: any SQLDatabase) throws -> OpenCase? {
         guard
             let sealed = try Data.fetchOne(
                 db.cachedStatement(sql: "SELECT missing_report FROM missing_episode WHERE id = ?"), arguments: [id])
@@ -222,7 +222,7 @@ extension Coordinator {
     }
 
     /// The episode's stored documents, as received, for the notices that carry them.
-    private func document(_ report: MissingEpisode.Report, episode id: String, _ db: Database) throws -> Any {
+    private func document(_ report: MissingEpisode.Report, episode id: String, _ db: any SQLDatabase) throws -> Any {
         let column = "\(report.rawValue == "interview" ? "interview" : report.rawValue + "_report")"
         guard
             let sealed = try Data.fetchOne(
@@ -234,7 +234,7 @@ extension Coordinator {
 
     private func carryOut(
         _ effects: [MissingEpisode.Effect], episode id: String, subjects: String, subjectRef: String,
-        openCase: OpenCase?, _ db: Database, now: Date
+        openCase: OpenCase?, _ db: any SQLDatabase, now: Date
     ) throws -> [OutboxMessage] {
         let routing = settings.routing.missing
         let sharing = Sharing(
@@ -307,7 +307,7 @@ extension Coordinator {
 
     /// `mash.return-interview-request/1`: the placing authority is asked for its return interview.
     private func interviewRequest(
-        _ id: String, to authority: String, chase: Int, due: Date?, _ sharing: Sharing, _ db: Database, now: Date
+        _ id: String, to authority: String, chase: Int, due: Date?, _ sharing: Sharing, _ db: any SQLDatabase, now: Date
     ) throws -> OutboxMessage {
         var object: [String: Any] = [
             "schema": DocumentType.returnInterviewRequest.rawValue, "episodeID": id, "chase": chase,
@@ -327,7 +327,7 @@ extension Coordinator {
 
     /// The return-interview clock ran out (alert the co-ordinator once; a placing authority is chased from now
     /// on), or a placing authority's chase fell due (ask again, and schedule the next).
-    func fireMissing(episode id: String, chase: Bool, due timerDue: Date, _ db: Database, now: Date) throws
+    func fireMissing(episode id: String, chase: Bool, due timerDue: Date, _ db: any SQLDatabase, now: Date) throws
         -> [OutboxMessage]
     {
         guard

@@ -30,7 +30,7 @@ public struct OpenCaseRegister: Sendable {
         return childRef(forename: forename, surname: surname, born: born)
     }
 
-    func record(_ update: OpenCaseUpdate, _ db: Database, now: Date) throws {
+    func record(_ update: OpenCaseUpdate, _ db: any SQLDatabase, now: Date) throws {
         guard let ref = childRef(update.child) else { return }
         guard update.open else {
             try db.executeCached(sql: "DELETE FROM open_case WHERE child_ref = ?", arguments: [ref])
@@ -50,7 +50,7 @@ public struct OpenCaseRegister: Sendable {
             ])
     }
 
-    func openCase(of person: Person, _ db: Database) throws -> OpenCase? {
+    func openCase(of person: Person, _ db: any SQLDatabase) throws -> OpenCase? {
         guard let ref = childRef(person),
             let sealed = try Data.fetchOne(
                 db.cachedStatement(sql: "SELECT allocation FROM open_case WHERE child_ref = ?"), arguments: [ref])

@@ -34,7 +34,7 @@ extension Coordinator {
     }
 
     /// Records that a staff member is about to see content, before `mashctl` shows it.
-    func record(_ view: ContentView, _ message: InboundMessage, _ db: Database) throws {
+    func record(_ view: ContentView, _ message: InboundMessage, _ db: any SQLDatabase) throws {
         let now = now()
         try refuseIfExpired(view.expiresAt, now: now, "the view request", "mashctl showed nothing")
         try recordAction(
@@ -45,7 +45,7 @@ extension Coordinator {
     }
 
     /// Records a dead-letter replay in the record of sharing before `mashctl` sends anything.
-    func record(_ replay: DeadLetterReplay, _ message: InboundMessage, _ db: Database) throws {
+    func record(_ replay: DeadLetterReplay, _ message: InboundMessage, _ db: any SQLDatabase) throws {
         let now = now()
         try refuseIfExpired(replay.expiresAt, now: now, "the replay request", "mashctl replayed nothing")
         try RecordOfSharing.recordReplay(replay, db)
@@ -60,7 +60,7 @@ extension Coordinator {
 
     /// Records a subject access search (who, why, how many references) before `mashctl` shows its result: a
     /// view of who received a person's data is itself a view of personal data.
-    func record(_ access: SubjectAccess, _ message: InboundMessage, _ db: Database) throws {
+    func record(_ access: SubjectAccess, _ message: InboundMessage, _ db: any SQLDatabase) throws {
         let now = now()
         let request = access.request
         try refuseIfExpired(request.expiresAt, now: now, "the subject access request", "mashctl showed nothing")
@@ -74,7 +74,7 @@ extension Coordinator {
     /// Restricts processing of one person's data, or lifts the restriction: while it stands, an enquiry about
     /// them is refused before anything is sent.
     /// Every earlier recipient is told (`mash.correction/1`).
-    func record(_ restriction: SubjectRestriction, _ message: InboundMessage, _ db: Database) throws
+    func record(_ restriction: SubjectRestriction, _ message: InboundMessage, _ db: any SQLDatabase) throws
         -> [OutboxMessage]
     {
         let now = now()
@@ -109,7 +109,7 @@ extension Coordinator {
     }
 
     /// Whether processing of `person`'s data is restricted.
-    func isRestricted(_ person: Person, _ db: Database) throws -> Bool {
+    func isRestricted(_ person: Person, _ db: any SQLDatabase) throws -> Bool {
         let refs = SubjectReference.references(
             forename: person.forename, surname: person.surname, dateOfBirth: person.dateOfBirth,
             nhsNumber: person.nhsNumber, keyring: keyring)
@@ -120,7 +120,7 @@ extension Coordinator {
     }
 
     /// Applies a CSC open-case export whole.
-    func record(_ register: OpenCaseRegisterImport, _ message: InboundMessage, _ db: Database) throws {
+    func record(_ register: OpenCaseRegisterImport, _ message: InboundMessage, _ db: any SQLDatabase) throws {
         for update in register.cases { try record(update, db) }
         let opened = register.cases.filter(\.open).count
         try recordAction(
@@ -143,7 +143,7 @@ extension Coordinator {
 
     func recordAction(
         _ kind: OperatorAction.Kind, _ message: InboundMessage, by operatorName: String, summary: String,
-        _ db: Database, now: Date
+        _ db: any SQLDatabase, now: Date
     ) throws {
         try db.executeCached(
             sql: """

@@ -16,7 +16,7 @@ extension Coordinator {
     static let danPurpose = "Domestic abuse notification: safeguarding the children (Children Act 2004 s11)"
 
     /// Everything on `coordinator.notifications`: DANs, open-case updates, school rolls, Encompass receipts.
-    @Sendable func handleNotification(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+    @Sendable func handleNotification(_ message: InboundMessage, _ db: any SQLDatabase) throws -> [OutboxMessage] {
         let source = "message \(message.messageID)"
         let flows = settings.routing.notifications
         func allow(_ senders: Set<String>, _ what: String) throws {
@@ -169,7 +169,7 @@ extension Coordinator {
     /// has left the agreement).
     func disclose(
         _ payload: [UInt8], _ type: DocumentType, to party: String, exchange: String, routingKey: String,
-        headers: [String: String], _ sharing: Sharing, _ db: Database, now: Date, toFormerRecipient: Bool = false
+        headers: [String: String], _ sharing: Sharing, _ db: any SQLDatabase, now: Date, toFormerRecipient: Bool = false
     ) throws -> OutboxMessage {
         if !toFormerRecipient, let refusal = notSignatory(party) {
             throw Refusal(reason: "notSignatory", detail: refusal)
@@ -211,7 +211,7 @@ extension Coordinator {
 
     var register: OpenCaseRegister { OpenCaseRegister(keyring: keyring) }
 
-    func record(_ update: OpenCaseUpdate, _ db: Database) throws { try register.record(update, db, now: now()) }
+    func record(_ update: OpenCaseUpdate, _ db: any SQLDatabase) throws { try register.record(update, db, now: now()) }
 
     // MARK: DANs
 
@@ -219,7 +219,8 @@ extension Coordinator {
     /// (the rest, on the Practice Manager's triage list as a `mash.dan-triage/1`), a copy to Probation, and an Encompass notice per school (or the LA officer). What goes on —
     /// Probation's copy, the `notification` inside a referral or contact — is the DAN as received (`asReceived`,
     /// the document's bytes), not a rewriting of what the hub read of it.
-    func receive(_ dan: DomesticAbuseNotification, asReceived: [UInt8], _ db: Database) throws -> [OutboxMessage] {
+    func receive(_ dan: DomesticAbuseNotification, asReceived: [UInt8], _ db: any SQLDatabase) throws -> [OutboxMessage]
+    {
         let notification = Self.notification(dan, asReceived: asReceived)
         let now = now()
         if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM dan WHERE id = ?"), arguments: [dan.id]) == true {
@@ -317,7 +318,8 @@ extension Coordinator {
 
     /// One notice per school holding any of the children, with only its own, due before that school's next
     /// school day after the incident; children of school age on no roll go to the LA officer.
-    private func encompass(_ dan: DomesticAbuseNotification, _ sharing: Sharing, _ db: Database, now: Date) throws
+    private func encompass(_ dan: DomesticAbuseNotification, _ sharing: Sharing, _ db: any SQLDatabase, now: Date)
+        throws
         -> [OutboxMessage]
     {
         var schools: [Int: [String]] = [:]
@@ -387,7 +389,7 @@ extension Coordinator {
     }
 
     /// A receipt from the notice's own recipient stops its clock; anyone else's is refused.
-    func acknowledge(_ receipt: EncompassAcknowledgement, from sender: String, _ db: Database) throws {
+    func acknowledge(_ receipt: EncompassAcknowledgement, from sender: String, _ db: any SQLDatabase) throws {
         guard
             let recipient = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT recipient FROM encompass_notice WHERE id = ?"),
@@ -408,7 +410,8 @@ extension Coordinator {
     }
 
     /// An unacknowledged notice at its deadline: the Practice Manager is told which school has not confirmed.
-    func escalateEncompass(notice id: String, danID: String, _ db: Database, now: Date) throws -> [OutboxMessage] {
+    func escalateEncompass(notice id: String, danID: String, _ db: any SQLDatabase, now: Date) throws -> [OutboxMessage]
+    {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT recipient, due, acknowledged_at FROM encompass_notice WHERE id = ?"),

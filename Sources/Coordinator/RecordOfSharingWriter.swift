@@ -10,7 +10,7 @@ import MASHService
 extension RecordOfSharing {
     /// Appends a disclosure inside the caller's transaction (the one that causes the disclosure).
     static func append(
-        _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: LawfulBasis,
+        _ db: any SQLDatabase, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: LawfulBasis,
         dataCategories: Set<DataCategory>, messageID: String, enquiryID: String, subjectRef: String,
         subjects: String = "", grounds: String = ""
     ) throws {
@@ -23,7 +23,7 @@ extension RecordOfSharing {
     /// Records that an operator re-sent dead-lettered messages, unchanged, to the queue they died in: one entry
     /// per message, committed before any is sent. The content is sealed and unread, so the entry names the
     /// original message and the operator's reason; the original disclosure's own basis still applies.
-    static func recordReplay(_ replay: DeadLetterReplay, _ db: Database) throws {
+    static func recordReplay(_ replay: DeadLetterReplay, _ db: any SQLDatabase) throws {
         for message in replay.messages {
             try append(
                 db, at: replay.at, sender: "operator:\(replay.replayedBy)", recipient: replay.queue,
@@ -36,7 +36,8 @@ extension RecordOfSharing {
     /// Records a purge under the retention schedule: the record's id and pseudonym (or, for records without
     /// content, how many went), so the ledger says what went when while it keeps no content.
     static func recordPurge(
-        _ db: Database, at: Date, sender: String, rule: RetentionSchedule.Rule, recordID: String, subjectRef: String,
+        _ db: any SQLDatabase, at: Date, sender: String, rule: RetentionSchedule.Rule, recordID: String,
+        subjectRef: String,
         count: Int = 1
     ) throws {
         let what = count == 1 ? rule.kind.rawValue : "\(count) \(rule.kind.rawValue)"
@@ -50,7 +51,7 @@ extension RecordOfSharing {
     /// A recipient confirmed a correction: no data goes, so no categories; the entry names the correction.
     static func recordCorrectionReceipt(
         _ receipt: CorrectionReceipt, from party: String, to coordinator: String, action: String, messageID: String,
-        _ db: Database, now: Date
+        _ db: any SQLDatabase, now: Date
     ) throws {
         try append(
             db, at: now, sender: party, recipient: coordinator,
@@ -61,7 +62,9 @@ extension RecordOfSharing {
 
     /// Records that the hub erased its own copy of a record at a data subject's request (the copies sent are
     /// told separately, each its own entry).
-    static func recordErasure(_ db: Database, at: Date, sender: String, recordID: String, subjectRef: String) throws {
+    static func recordErasure(_ db: any SQLDatabase, at: Date, sender: String, recordID: String, subjectRef: String)
+        throws
+    {
         try append(
             db, at: at, sender: sender, recipient: "erasure",
             purpose: "erased: enquiry, at the data subject's request",
@@ -73,7 +76,7 @@ extension RecordOfSharing {
     /// entry that goes and its hash (from which the chain then verifies), the entries up to it are deleted, and
     /// the purge is itself an entry. Returns how many went.
     static func purge(
-        _ db: Database, rule: RetentionSchedule.Rule, sender: String, now: Date
+        _ db: any SQLDatabase, rule: RetentionSchedule.Rule, sender: String, now: Date
     ) throws -> Int {
         let cutoff = rule.period.cutoff(at: now).timeIntervalSince1970
         let cut = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM record_of_sharing_cut") ?? 0
@@ -84,7 +87,7 @@ extension RecordOfSharing {
                 sql: """
                     SELECT seq, hash FROM record_of_sharing
                     WHERE seq > ? AND seq < coalesce(
-                        (SELECT min(seq) FROM record_of_sharing WHERE CAST(strftime('%s', at) AS REAL) >= ?),
+                        (SELECT min(seq) FROM record_of_sharing WHERE \(db.engine.epochSeconds(ofText: "at")) >= ?),
                         (SELECT max(seq) + 1 FROM record_of_sharing))
                     ORDER BY seq DESC LIMIT 1
                     """, arguments: [cut, cutoff])
@@ -100,7 +103,7 @@ extension RecordOfSharing {
     }
 
     private static func append(
-        _ db: Database, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: String,
+        _ db: any SQLDatabase, at: Date, sender: String, recipient: String, purpose: String, lawfulBasis: String,
         dataCategories: String, messageID: String, enquiryID: String, subjectRef: String, subjects: String = "",
         grounds: String = ""
     ) throws {

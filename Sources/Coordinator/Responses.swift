@@ -11,7 +11,7 @@ import Sealing
 extension Coordinator {
     /// A research response: checked against the request it answers (the sender must be the agency the request
     /// went to), stored once, and the package delivered when every mandatory agency has answered.
-    @Sendable func handleResponse(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+    @Sendable func handleResponse(_ message: InboundMessage, _ db: any SQLDatabase) throws -> [OutboxMessage] {
         if try recordPartyReport(message, db) { return [] }
         if DocumentType(rawValue: message.type) == .correctionReceipt {
             let receipt = try readDocument {
@@ -83,7 +83,7 @@ extension Coordinator {
 
     /// A heartbeat or a refusal report, from an adapter (on `mash.responses`) or a desk (on `mash.intake`):
     /// recorded, and true; false for any other message.
-    func recordPartyReport(_ message: InboundMessage, _ db: Database) throws -> Bool {
+    func recordPartyReport(_ message: InboundMessage, _ db: any SQLDatabase) throws -> Bool {
         let type = DocumentType(rawValue: message.type)
         guard type == .adapterHeartbeat || type == .refusalReport else { return false }
         // A member of staff's key is trusted for operator requests; only parties report.
@@ -105,7 +105,7 @@ extension Coordinator {
                 sql: """
                     INSERT INTO refusal (party, queue, message_id, type, reason, detail, refused_at, received_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET reason = excluded.reason, detail = excluded.detail,
+                    ON CONFLICT (queue, message_id, party) DO UPDATE SET reason = excluded.reason, detail = excluded.detail,
                         refused_at = excluded.refused_at, received_at = excluded.received_at
                     """,
                 arguments: [
@@ -127,7 +127,7 @@ extension Coordinator {
 
     /// A heartbeat needs no inbox entry: recording it twice changes nothing, and an older one never replaces
     /// a newer one.
-    private func recordHeartbeat(_ opened: OpenedMessage, _ db: Database) throws {
+    private func recordHeartbeat(_ opened: OpenedMessage, _ db: any SQLDatabase) throws {
         let heartbeat = try readDocument {
             try AdapterHeartbeat(json: opened.payload, source: "message \(opened.messageID)")
         }
@@ -153,7 +153,7 @@ extension Coordinator {
     }
 
     private func record(
-        _ response: ResearchResponse, messageID: String, enquiryID: String, subjectRef: String, _ db: Database
+        _ response: ResearchResponse, messageID: String, enquiryID: String, subjectRef: String, _ db: any SQLDatabase
     ) throws {
         let now = now()
         try db.executeCached(
@@ -189,7 +189,8 @@ extension Coordinator {
 
     /// The decision package, with every answer in (and the agencies that did not answer named): sealed to the
     /// decision maker, the enquiry closed as complete, the sharing recorded.
-    private func deliverPackage(_ enquiryID: String, subjectRef: String, _ db: Database) throws -> OutboxMessage {
+    private func deliverPackage(_ enquiryID: String, subjectRef: String, _ db: any SQLDatabase) throws -> OutboxMessage
+    {
         let requests = try Row.fetchAll(
             db.cachedStatement(sql: "SELECT id, agency, response FROM request WHERE enquiry_id = ? ORDER BY agency"),
             arguments: [enquiryID])

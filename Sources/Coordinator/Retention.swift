@@ -17,7 +17,7 @@ extension Coordinator {
         }
         let identity = settings.identity
         let (purged, swept) = try await Purge.run(
-            tables, schedule: schedule, in: store.pool, keys: contentKeys, now: now
+            tables, schedule: schedule, in: store.sql, keys: contentKeys, now: now
         ) { db, rule, purged in
             switch purged {
             case .record(let id, let subjectRef):
@@ -29,7 +29,7 @@ extension Coordinator {
             }
         }
         if swept > 0 { logger.notice("swept data keys without a record", metadata: ["keys": "\(swept)"]) }
-        let ledger = try await store.pool.write { db in
+        let ledger = try await store.sql.write { db in
             try RecordOfSharing.purge(db, rule: schedule.rule(.recordOfSharing), sender: identity, now: now)
         }
         return ledger > 0 ? purged.merging([.recordOfSharing: ledger], uniquingKeysWith: +) : purged

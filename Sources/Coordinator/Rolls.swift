@@ -32,7 +32,9 @@ extension Coordinator {
         }
     }
 
-    func ingest(_ file: SchoolRollFile, rollID: String, from sender: String, _ db: Database) throws -> [OutboxMessage] {
+    func ingest(_ file: SchoolRollFile, rollID: String, from sender: String, _ db: any SQLDatabase) throws
+        -> [OutboxMessage]
+    {
         let now = now()
         let flows = settings.routing.notifications
         guard let school = settings.schools[file.urn] else {
@@ -130,7 +132,7 @@ extension Coordinator {
     /// The roll index (how a DAN finds a child's school) changes only where the roll did: most pupils are on
     /// last week's roll too, and each row costs two keyed pseudonyms. Pupils are counted by their fields as
     /// given; one whose name changed only in case or spacing is taken out and put back under the same refs.
-    private func updateIndex(urn: String, from old: [RollPupil], to new: [RollPupil], _ db: Database) throws {
+    private func updateIndex(urn: String, from old: [RollPupil], to new: [RollPupil], _ db: any SQLDatabase) throws {
         struct Entry: Hashable {
             var forename: String
             var surname: String
@@ -149,8 +151,9 @@ extension Coordinator {
         let insert = try db.cachedStatement(sql: "INSERT INTO roll_index (urn, child_ref, upn_ref) VALUES (?, ?, ?)")
         let delete = try db.cachedStatement(
             sql: """
-                DELETE FROM roll_index WHERE rowid IN
-                    (SELECT rowid FROM roll_index WHERE urn = ? AND child_ref = ? AND upn_ref IS ? LIMIT 1)
+                DELETE FROM roll_index WHERE \(db.engine.rowIdentity) IN
+                    (SELECT \(db.engine.rowIdentity) FROM roll_index
+                     WHERE urn = ? AND child_ref = ? AND upn_ref IS NOT DISTINCT FROM ? LIMIT 1)
                 """)
         for (key, change) in counts where change != 0 {
             let childRef = childRef(forename: key.forename, surname: key.surname, born: key.born)
@@ -164,7 +167,8 @@ extension Coordinator {
     /// A malformed file changes nothing: the sender hears why (the line or element at fault), the roll in force
     /// stays. The store and the log keep only where the fault is, since the problem may quote a value.
     private func rejectRoll(
-        _ file: SchoolRollFile, rollID: String, to sender: String, field: String, problem: String, _ db: Database,
+        _ file: SchoolRollFile, rollID: String, to sender: String, field: String, problem: String,
+        _ db: any SQLDatabase,
         now: Date
     ) throws -> [OutboxMessage] {
         try db.executeCached(

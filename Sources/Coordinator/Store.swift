@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MASHConfig
 import MASHCore
+import MASHPostgres
 import MASHReadModel
 import MASHRuntime
 import MASHService
@@ -11,17 +12,28 @@ import MASHService
 /// response) arrives here already sealed with the coordinator's data keyring; everything else is ids, times
 /// and codes.
 public final class CoordinatorStore: Sendable {
+    /// The SQLite file, or the PostgreSQL connection string (no password in it).
     public let path: String
-    let pool: DatabasePool
+    public let sql: any SQLStore
 
+    /// The embedded store: one SQLite file, made on first start.
     public init(path: String) throws {
         self.path = path
-        pool = try DurableStore.open(at: path)
+        let pool = try DurableStore.open(at: path)
         try Self.migrator.migrate(pool)
+        sql = SQLiteStore(pool)
     }
 
-    /// What operators and metrics read, over this store's pool.
-    public var readModel: HubReadModel { HubReadModel(pool) }
+    /// The store on PostgreSQL (a primary with a synchronous standby): migrated on open, under an advisory lock
+    /// so two coordinators starting together do not both migrate.
+    public init(postgres: PostgresStore) throws {
+        path = postgres.conninfo
+        try postgres.migrate(Self.migrations)
+        sql = postgres
+    }
+
+    /// What operators and metrics read, over this store's connections.
+    public var readModel: HubReadModel { HubReadModel(sql) }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -476,6 +488,6 @@ public final class CoordinatorStore: Sendable {
         return migrations
     }
 
-    public func write<T>(_ body: (Database) throws -> T) throws -> T { try pool.write(body) }
-    public func read<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
+    public func write<T>(_ body: (any SQLDatabase) throws -> T) throws -> T { try sql.write(body) }
+    public func read<T>(_ body: (any SQLDatabase) throws -> T) throws -> T { try sql.read(body) }
 }

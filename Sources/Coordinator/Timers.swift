@@ -30,7 +30,7 @@ extension Coordinator {
             SELECT id, due, event, clock, enquiry_id, request_id FROM timer
             WHERE fired_at IS NULL AND due <= ? ORDER BY due LIMIT 100
             """
-        let anyDue: Bool = try await store.pool.read { db in
+        let anyDue: Bool = try await store.sql.read { db in
             try Row.fetchOne(db.cachedStatement(sql: query), arguments: [now.timeIntervalSince1970]) != nil
         }
         guard anyDue else { return [] }
@@ -49,7 +49,7 @@ extension Coordinator {
         }
     }
 
-    private func fire(_ timer: Row, _ db: Database, now: Date) throws -> [OutboxMessage] {
+    private func fire(_ timer: Row, _ db: any SQLDatabase, now: Date) throws -> [OutboxMessage] {
         let id: Int64 = timer["id"]
         try db.executeCached(
             sql: "UPDATE timer SET fired_at = ? WHERE id = ? AND fired_at IS NULL",

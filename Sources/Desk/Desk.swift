@@ -102,7 +102,7 @@ public final class Desk: Sendable {
     // MARK: taking items
 
     /// A message from the hub, in the pump's transaction: an item of a type this desk shows is stored.
-    @Sendable func take(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+    @Sendable func take(_ message: InboundMessage, _ db: any SQLDatabase) throws -> [OutboxMessage] {
         guard message.sender == configuration.hub else {
             throw Refusal(reason: "unexpectedSender", detail: "signed by \(message.sender), not \(configuration.hub)")
         }

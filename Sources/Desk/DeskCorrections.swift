@@ -3,12 +3,13 @@ import GRDB
 import MASHCore
 import MASHProtocol
 import MASHRuntime
+import MASHService
 
 extension Desk {
     /// A `mash.correction/1` from the hub, in the pump's transaction: applied to the items it names (erased,
     /// amended, restricted or lifted, or an opinion marked incorrect), and confirmed with a
     /// `mash.correction-receipt/1` committed with the change. Applying one twice changes nothing more.
-    func apply(_ message: InboundMessage, _ db: Database) throws -> [OutboxMessage] {
+    func apply(_ message: InboundMessage, _ db: any SQLDatabase) throws -> [OutboxMessage] {
         let correction = try Correction(message)
         let keys = Set(correction.person?.referenceKeys ?? [])
         let marks = correction.messages.map { _ in "?" }.joined(separator: ",")

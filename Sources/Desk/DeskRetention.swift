@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MASHConfig
 import MASHRuntime
+import MASHService
 
 extension Desk {
     /// The desk's items, their keys shredded as they go. On `closure` an item counts from when it was done; on a
@@ -24,8 +25,10 @@ extension Desk {
                 (kind: .deskItems, table: RetainedTable(table: "sent", id: "id", start: "sent_at", scope: "sent:")),
             ]
             + RetainedTable.messageIDs.map { (kind: RetentionSchedule.Kind.inboxIDs, table: $0) }
-        var purged = try await Purge.run(tables, schedule: schedule, in: store.queue, keys: contentKeys, now: now)
-            .purged
+        var purged = try await Purge.run(
+            tables, schedule: schedule, in: SQLiteStore(store.queue), keys: contentKeys, now: now
+        )
+        .purged
         let views = try await accessLog.prune(before: schedule.rule(.viewLogs).period.cutoff(at: now))
         if views > 0 { purged[.viewLogs, default: 0] += views }
         return purged

@@ -140,7 +140,8 @@ final class DeskStore: Sendable {
     /// Keeps what a member of staff sent, in the transaction that puts it in the outbox; false if a document
     /// with this id was sent before (a form submitted twice).
     func recordSent(
-        _ db: Database, id: String, type: String, reference: String, staffID: String, at: Date, messageID: String,
+        _ db: any SQLDatabase, id: String, type: String, reference: String, staffID: String, at: Date,
+        messageID: String,
         body: [UInt8]
     ) throws -> Bool {
         try db.execute(
@@ -168,7 +169,7 @@ final class DeskStore: Sendable {
 
     /// Who on this desk raised the challenge `id`, and the contact it was about (its `reference`); nil when it was
     /// not raised here.
-    func sender(ofChallenge id: String, _ db: Database) throws -> (staffID: String, contactID: String?)? {
+    func sender(ofChallenge id: String, _ db: any SQLDatabase) throws -> (staffID: String, contactID: String?)? {
         try Row.fetchOne(
             db, sql: "SELECT staff_id, reference FROM sent WHERE id = ? AND type = ?",
             arguments: [id, DocumentType.challenge.rawValue]
@@ -195,7 +196,7 @@ final class DeskStore: Sendable {
 
     /// Stores an item, in the pump's transaction; false if it was stored before.
     func accept(
-        _ db: Database, id: String, type: String, dueAt: Date?, summary: [UInt8], body: [UInt8], now: Date
+        _ db: any SQLDatabase, id: String, type: String, dueAt: Date?, summary: [UInt8], body: [UInt8], now: Date
     ) throws -> Bool {
         try db.executeCached(
             sql: """
@@ -258,7 +259,7 @@ final class DeskStore: Sendable {
     /// Marks an item done by `staffID`, in the caller's transaction; false if it was done already (a second
     /// submission of the same form then has no effect).
     func markDone(
-        _ db: Database, _ id: String, action: DeskAction, result: String?, by staffID: String, at now: Date
+        _ db: any SQLDatabase, _ id: String, action: DeskAction, result: String?, by staffID: String, at now: Date
     ) throws -> Bool {
         try db.execute(
             sql: """

@@ -117,10 +117,16 @@ public final class PostgresDatabase: SQLDatabase {
 
     // MARK: Running statements
 
+    /// A script that makes tables (written in SQLite's types, as the services' migrations are).
+    static func isSchemaChange(_ sql: String) -> Bool {
+        let start = sql.drop { $0.isWhitespace }.prefix(7).uppercased()
+        return start.hasPrefix("CREATE ") || start.hasPrefix("ALTER ")
+    }
+
     private func run(_ sql: String, arguments: StatementArguments, cached: Bool) throws -> OpaquePointer {
         let (positional, named) = Self.values(of: arguments)
         if positional.isEmpty && named.isEmpty && !cached {
-            let script = translatesSchema ? PostgresSchema.translate(sql) : sql
+            let script = translatesSchema || Self.isSchemaChange(sql) ? PostgresSchema.translate(sql) : sql
             return try check(PQexec(connection, script), sql: sql)
         }
         let (text, order) = PostgresSQL.numbered(sql)

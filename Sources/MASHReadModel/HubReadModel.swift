@@ -1,16 +1,17 @@
 import Foundation
 import GRDB
 import MASHConfig
+import MASHService
 
 /// The coordinator's store as everyone but the coordinator sees it: read-only queries over ids, times, codes
 /// and counts (and sealed blobs for whoever holds the key). `mashctl` opens the file read-only through this;
 /// the coordinator reads its own pool through it for metrics and health. The coordinator is the store's one
 /// writer: what an operator changes reaches it as a message (docs/protocol.md, operator documents).
 public final class HubReadModel: Sendable {
-    public let reader: any DatabaseReader
+    public let reader: any SQLStore
 
-    /// Reads the coordinator's own pool.
-    public init(_ reader: any DatabaseReader) { self.reader = reader }
+    /// Reads the coordinator's own store (SQLite or PostgreSQL).
+    public init(_ reader: any SQLStore) { self.reader = reader }
 
     /// Opens an existing store read-only; the file must exist.
     public init(readingAt path: String) throws {
@@ -19,7 +20,7 @@ public final class HubReadModel: Sendable {
         }
         var configuration = Configuration()
         configuration.readonly = true
-        reader = try DatabasePool(path: path, configuration: configuration)
+        reader = SQLiteStore(try DatabasePool(path: path, configuration: configuration))
     }
 
     /// An adapter as the coordinator last heard from it.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MASHCore
+import MASHService
 
 extension HubReadModel {
     /// The open enquiries a MASH meeting may consider: ids, RAG, the soonest running clock, whether every answer
@@ -10,7 +11,7 @@ extension HubReadModel {
     }
 
     /// As `agendaEnquiries()`, in the caller's transaction.
-    public static func agendaEnquiries(in db: Database) throws -> [MeetingAgenda.Enquiry] {
+    public static func agendaEnquiries(in db: any SQLDatabase) throws -> [MeetingAgenda.Enquiry] {
         do {
             let answered = try Row.fetchAll(
                 db,
@@ -45,7 +46,7 @@ extension HubReadModel {
     }
 
     /// As `arrivals(from:until:calendar:)`, in the caller's transaction.
-    public static func arrivals(from: Date, until: Date, calendar: WorkingCalendar, in db: Database) throws
+    public static func arrivals(from: Date, until: Date, calendar: WorkingCalendar, in db: any SQLDatabase) throws
         -> [Arrival]
     {
         do {

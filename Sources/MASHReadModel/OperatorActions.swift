@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MASHService
 
 /// An operator request the coordinator has carried out (`mashctl dlq replay`, `mashctl cases import`).
 public struct OperatorAction: Sendable, Equatable, Codable {
@@ -76,7 +77,8 @@ extension HubReadModel {
             }
             return try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM operator_action WHERE \(conditions.joined(separator: " AND ")) ORDER BY at, rowid",
+                sql:
+                    "SELECT * FROM operator_action WHERE \(conditions.joined(separator: " AND ")) ORDER BY at, \(db.engine.rowIdentity)",
                 arguments: arguments
             ).map(OperatorAction.init)
         }

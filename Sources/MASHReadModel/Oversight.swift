@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MASHCore
+import MASHService
 
 /// What operators and metrics read from the store: ids, times, codes and counts, never an enquiry's content.
 extension HubReadModel {
@@ -43,7 +44,7 @@ extension HubReadModel {
                         SELECT rag, COUNT(*) AS open, SUM(breached) AS breached,
                                SUM(CASE WHEN breached = 0 AND at_risk = 1 THEN 1 ELSE 0 END) AS at_risk,
                                MIN(next_due) AS next_due
-                        FROM (\(Self.openEnquiryClocks)) GROUP BY rag
+                        FROM (\(Self.openEnquiryClocks(db.engine))) AS clocks GROUP BY rag
                         """, arguments: arguments),
                 try Row.fetchAll(
                     db,
@@ -77,16 +78,20 @@ extension HubReadModel {
         ]
     }
 
-    private static let openEnquiryClocks = """
+    private static func openEnquiryClocks(_ engine: SQLEngine) -> String {
+        """
         SELECT e.id, e.rag,
-          (e.decision_due <= :now OR EXISTS (SELECT 1 FROM request r WHERE r.enquiry_id = e.id
-             AND r.status = :sent AND r.due <= :now)) AS breached,
-          (e.decision_warning <= :now OR EXISTS (SELECT 1 FROM request r WHERE r.enquiry_id = e.id
-             AND r.status = :sent AND r.warning <= :now)) AS at_risk,
-          MIN(e.decision_due, COALESCE((SELECT MIN(r.due) FROM request r WHERE r.enquiry_id = e.id
-             AND r.status = :sent), e.decision_due)) AS next_due
+          CASE WHEN e.decision_due <= :now OR EXISTS (SELECT 1 FROM request r WHERE r.enquiry_id = e.id
+             AND r.status = :sent AND r.due <= :now) THEN 1 ELSE 0 END AS breached,
+          CASE WHEN e.decision_warning <= :now OR EXISTS (SELECT 1 FROM request r WHERE r.enquiry_id = e.id
+             AND r.status = :sent AND r.warning <= :now) THEN 1 ELSE 0 END AS at_risk,
+          \(engine.least("e.decision_due", """
+            COALESCE((SELECT MIN(r.due) FROM request r WHERE r.enquiry_id = e.id
+             AND r.status = :sent), e.decision_due)
+            """)) AS next_due
         FROM enquiry e WHERE e.status = :awaiting
         """
+    }
 
     /// An enquiry as `mashctl enquiries` lists it.
     public struct EnquiryOverview: Sendable, Equatable, Codable {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MASHCore
+import MASHService
 import Sealing
 
 /// One disclosure: who shared with whom, when, why, on what lawful basis and what kinds of data, by message
@@ -124,8 +125,21 @@ public enum RecordOfSharing {
             func broken(_ seq: Int64, _ problem: String) -> Verification {
                 Verification(entries: count, firstBad: (seq, problem), purgedThrough: purgedThrough)
             }
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM record_of_sharing ORDER BY seq")
-            while let row = try cursor.next() {
+            // In pages by sequence number, so a long ledger is never all in memory at once.
+            var page: [Row] = []
+            var after = Int64.min
+            func nextRow() throws -> Row? {
+                if page.isEmpty {
+                    page = try Row.fetchAll(
+                        db, sql: "SELECT * FROM record_of_sharing WHERE seq > ? ORDER BY seq LIMIT 2000",
+                        arguments: [after]
+                    ).reversed()
+                }
+                guard let row = page.popLast() else { return nil }
+                after = row["seq"]
+                return row
+            }
+            while let row = try nextRow() {
                 let entry = Disclosure(row: row)
                 count += 1
                 if entry.seq != expectedSeq {
@@ -163,7 +177,7 @@ public enum RecordOfSharing {
         guard !references.isEmpty else { return [] }
         let wanted = Set(references)
         return try store.reader.read { db in
-            let clauses = references.map { _ in "instr(subjects, ?) > 0" }.joined(separator: " OR ")
+            let clauses = references.map { _ in db.engine.contains("subjects", "?") }.joined(separator: " OR ")
             return try Row.fetchAll(
                 db, sql: "SELECT * FROM record_of_sharing WHERE \(clauses) ORDER BY seq",
                 arguments: StatementArguments(references)

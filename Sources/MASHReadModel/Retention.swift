@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MASHConfig
 import MASHCore
+import MASHService
 
 extension RetentionSchedule.Kind {
     /// The coordinator's tables of this kind, with the start for `event`; empty for kinds others hold (the
@@ -87,7 +88,10 @@ extension HubReadModel {
                 guard !tables.isEmpty || kind == .recordOfSharing else { return nil }
                 let parts =
                     kind == .recordOfSharing
-                    ? [RetainedTable(table: "record_of_sharing", id: "seq", start: "CAST(strftime('%s', at) AS REAL)")]
+                    ? [
+                        RetainedTable(
+                            table: "record_of_sharing", id: "seq", start: db.engine.epochSeconds(ofText: "at"))
+                    ]
                     : tables
                 var line = RetentionLine(kind: kind, held: 0, due: 0, dueSoon: 0, nextDue: nil)
                 let cutoff = rule.period.cutoff(at: now).timeIntervalSince1970

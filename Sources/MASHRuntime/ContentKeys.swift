@@ -6,7 +6,8 @@ import Synchronization
 
 /// Crypto-shredding: each record's content (an enquiry with its responses and decision, a DAN, a request an
 /// adapter holds, a desk item) is sealed under a data key of its own. The key is kept wrapped by the service's
-/// data-at-rest key in a key store, a SQLite file apart from the content store and backed up apart. Purging a
+/// data-at-rest key in a key store, a SQLite file (or PostgreSQL database) apart from the content store and backed
+/// up apart. Purging a
 /// record deletes its key, so every copy of the content — including the content store in an old backup — can
 /// no longer be opened.
 ///
@@ -16,8 +17,10 @@ public final class ContentKeys: Sendable {
     /// The key id inside every value sealed under a content key (`DataKeyring`'s format names its key).
     public static let keyID = "content"
 
+    /// The key store's file, or (PostgreSQL) its database.
     public let path: String
-    private let pool: DatabasePool
+    private let store: any SQLStore
+    private let afterShred: @Sendable () throws -> Void
     private let wrapping: DataKeyring
     private let cache = Mutex<[String: DataKeyring]>([:])
     static let cacheLimit = 4096
@@ -34,24 +37,43 @@ public final class ContentKeys: Sendable {
         return url.deletingLastPathComponent().appendingPathComponent(name).path
     }
 
-    public init(path: String, wrapping: DataKeyring) throws {
-        self.path = path
-        self.wrapping = wrapping
-        pool = try DurableStore.open(at: path)
+    public convenience init(path: String, wrapping: DataKeyring) throws {
+        let pool = try DurableStore.open(at: path)
         // A deleted key is overwritten with zeros in the file, not left in a free page.
         try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA secure_delete = ON") }
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE content_key (
-                        scope TEXT PRIMARY KEY,        -- the record the key seals: enquiry:<id>, request:<id> …
-                        wrapped BLOB NOT NULL,         -- 32 random bytes, sealed with the data-at-rest key
-                        created_at REAL NOT NULL
-                    );
-                    """)
-        }
+        migrator.registerMigration("v1") { try Self.migration($0) }
         try migrator.migrate(pool)
+        try self.init(location: path, store: SQLiteStore(pool), wrapping: wrapping) {
+            // No older copy of a deleted key's page lingers in the write-ahead log.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        }
+    }
+
+    /// A key store on another engine (the coordinator's on PostgreSQL, in a database of its own), its table
+    /// made by `migration`. `afterShred` runs once deleted keys are committed (PostgreSQL: `VACUUM`, so no dead
+    /// row keeps them in a data page).
+    public init(
+        location: String, store: any SQLStore, wrapping: DataKeyring,
+        afterShred: @escaping @Sendable () throws -> Void
+    ) throws {
+        path = location
+        self.store = store
+        self.wrapping = wrapping
+        self.afterShred = afterShred
+    }
+
+    /// The key store's one table.
+    public static let migrationID = "v1"
+    public static func migration(_ db: any SQLDatabase) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE content_key (
+                    scope TEXT PRIMARY KEY,        -- the record the key seals: enquiry:<id>, request:<id> …
+                    wrapped BLOB NOT NULL,         -- 32 random bytes, sealed with the data-at-rest key
+                    created_at REAL NOT NULL
+                );
+                """)
     }
 
     /// Seals `plaintext` under `scope`'s key, made (and committed) on first use.
@@ -75,19 +97,19 @@ public final class ContentKeys: Sendable {
     /// log is then checkpointed and truncated, so no older copy of the page lingers in it.
     public func shred(_ scopes: [String]) throws {
         guard !scopes.isEmpty else { return }
-        try pool.write { db in
+        try store.write { db in
             for scope in scopes {
                 try db.execute(sql: "DELETE FROM content_key WHERE scope = ?", arguments: [scope])
             }
         }
-        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try afterShred()
         cache.withLock { cache in for scope in scopes { cache[scope] = nil } }
     }
 
     /// Deletes keys older than `before` whose scope `isUsed` says no record holds: left by a crash between a
     /// key's commit and its content's. Returns how many went.
     public func sweep(before: Date, isUsed: (String) throws -> Bool) throws -> Int {
-        let candidates = try pool.read { db in
+        let candidates = try store.read { db in
             try String.fetchAll(
                 db, sql: "SELECT scope FROM content_key WHERE created_at < ?",
                 arguments: [before.timeIntervalSince1970])
@@ -98,13 +120,13 @@ public final class ContentKeys: Sendable {
     }
 
     public var count: Int {
-        get throws { try pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM content_key") ?? 0 } }
+        get throws { try store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM content_key") ?? 0 } }
     }
 
     private func keyring(for scope: String, create: Bool) throws -> DataKeyring? {
         if let cached = cache.withLock({ $0[scope] }) { return cached }
         let context = Array("content-key:\(scope)".utf8)
-        let wrapped = try pool.read { db in
+        let wrapped = try store.read { db in
             try Data.fetchOne(db, sql: "SELECT wrapped FROM content_key WHERE scope = ?", arguments: [scope])
         }
         let key: DataKeyring.DataKey
@@ -114,9 +136,12 @@ public final class ContentKeys: Sendable {
             guard create else { return nil }
             let made = try DataKeyring.DataKey.generate(id: Self.keyID)
             let sealed = try wrapping.wrap(made, context: context)
-            let inserted = try pool.write { db in
+            let inserted = try store.write { db in
                 try db.execute(
-                    sql: "INSERT OR IGNORE INTO content_key (scope, wrapped, created_at) VALUES (?, ?, ?)",
+                    sql: """
+                        INSERT INTO content_key (scope, wrapped, created_at) VALUES (?, ?, ?)
+                        ON CONFLICT (scope) DO NOTHING
+                        """,
                     arguments: [scope, Data(sealed), Date().timeIntervalSince1970])
                 return db.changesCount == 1
             }

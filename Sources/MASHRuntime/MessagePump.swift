@@ -22,7 +22,7 @@ public struct InboundMessage: Sendable {
 /// What a flow does with one message, inside the pump's write transaction (in a savepoint of its own): it
 /// changes the store and returns the messages that change causes, which the pump puts in the outbox in the
 /// same transaction. Throwing `Refusal` rolls back this message alone and dead-letters it with the reason.
-public typealias MessageHandler = @Sendable (InboundMessage, Database) throws -> [OutboxMessage]
+public typealias MessageHandler = @Sendable (InboundMessage, any SQLDatabase) throws -> [OutboxMessage]
 
 /// Takes a queue's deliveries in batches and gives each batch exactly one effect per message:
 ///

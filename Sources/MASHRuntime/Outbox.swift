@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import GRDB
 import MASHCore
+import MASHService
 import Synchronization
 
 /// A message waiting in the outbox: committed with the state change that caused it, published after.
@@ -48,12 +49,14 @@ extension OutboxMessage {
 /// Marking rides on the store's next write (`settle(_:now:)`) rather than costing a commit of its own: a mark
 /// lost in a crash only means the message is published again with the same id, which every receiver ignores.
 public final class Outbox: Sendable {
-    public let writer: DatabasePool
+    public let writer: any SQLStore
     private let confirmed = Mutex<[String]>([])
 
-    public init(_ writer: DatabasePool) {
+    public init(_ writer: any SQLStore) {
         self.writer = writer
     }
+
+    public convenience init(_ pool: DatabasePool) { self.init(SQLiteStore(pool)) }
 
     /// The table, as a migration creates it.
     public static let schema = """
@@ -71,7 +74,7 @@ public final class Outbox: Sendable {
         CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;
         """
 
-    public func enqueue(_ db: Database, _ messages: [OutboxMessage], now: Date) throws {
+    public func enqueue(_ db: any SQLDatabase, _ messages: [OutboxMessage], now: Date) throws {
         for message in messages {
             try db.executeCached(
                 sql: """
@@ -129,7 +132,7 @@ public final class Outbox: Sendable {
         confirmed.withLock { $0 += marks }
     }
 
-    private static func markPublished(_ db: Database, _ marks: [String], now: Date) throws {
+    private static func markPublished(_ db: any SQLDatabase, _ marks: [String], now: Date) throws {
         for chunk in stride(from: 0, to: marks.count, by: 500).map({ marks[$0..<min($0 + 500, marks.count)] }) {
             let placeholders = chunk.map { _ in "?" }.joined(separator: ",")
             try db.execute(
@@ -142,7 +145,7 @@ public final class Outbox: Sendable {
 
     /// A write transaction that also marks the confirmed messages published.
     public func write<T: Sendable>(
-        now: @escaping @Sendable () -> Date, _ body: @escaping @Sendable (Database) throws -> T
+        now: @escaping @Sendable () -> Date, _ body: @escaping @Sendable (any SQLDatabase) throws -> T
     )
         async throws -> T
     {
@@ -184,11 +187,15 @@ public enum Inbox {
     }
 
     /// Records `messageID` as handled; false if it already was.
-    public static func remember(_ db: Database, messageID: String, queue: String, outcome: String, now: Date) throws
+    public static func remember(_ db: any SQLDatabase, messageID: String, queue: String, outcome: String, now: Date)
+        throws
         -> Bool
     {
         try db.executeCached(
-            sql: "INSERT OR IGNORE INTO inbox (message_id, queue, received_at, outcome) VALUES (?, ?, ?, ?)",
+            sql: """
+                INSERT INTO inbox (message_id, queue, received_at, outcome) VALUES (?, ?, ?, ?)
+                ON CONFLICT (message_id) DO NOTHING
+                """,
             arguments: [messageID, queue, now.timeIntervalSince1970, outcome])
         return db.changesCount == 1
     }

@@ -49,8 +49,8 @@ public struct Purge: Sendable {
     /// record. Returns how many records of each kind went, and how many keys were swept.
     public static func run(
         _ tables: [(kind: RetentionSchedule.Kind, table: RetainedTable)], schedule: RetentionSchedule,
-        in writer: some DatabaseWriter, keys: ContentKeys, now: Date,
-        recorded: @escaping @Sendable (Database, RetentionSchedule.Rule, Purged) throws -> Void = { _, _, _ in }
+        in writer: any SQLStore, keys: ContentKeys, now: Date,
+        recorded: @escaping @Sendable (any SQLDatabase, RetentionSchedule.Rule, Purged) throws -> Void = { _, _, _ in }
     ) async throws -> (purged: [RetentionSchedule.Kind: Int], swept: Int) {
         var purged: [RetentionSchedule.Kind: Int] = [:]
         for (kind, table) in tables {
@@ -74,7 +74,7 @@ public struct Purge: Sendable {
     /// deleted and `each` is called with its id and subject reference (for a ledger entry). Rows without
     /// content are deleted together. Returns how many went.
     static func purge(
-        _ table: RetainedTable, in db: Database, keys: ContentKeys, before cutoff: Date,
+        _ table: RetainedTable, in db: any SQLDatabase, keys: ContentKeys, before cutoff: Date,
         each: (_ id: String, _ subjectRef: String) throws -> Void
     ) throws -> Int {
         guard table.scope != nil else {
@@ -95,7 +95,8 @@ public struct Purge: Sendable {
 
     /// Deletes the records `ids` of `table` (a table with content keys of its own) and the rows that belong to
     /// them, their keys shredded first: a purge, or an erasure the hub asked for.
-    public static func erase(_ ids: [String], of table: RetainedTable, in db: Database, keys: ContentKeys) throws {
+    public static func erase(_ ids: [String], of table: RetainedTable, in db: any SQLDatabase, keys: ContentKeys) throws
+    {
         guard let scope = table.scope, !ids.isEmpty else { return }
         try keys.shred(ids.map { scope + $0 })
         for id in ids {
@@ -109,7 +110,7 @@ public struct Purge: Sendable {
 
     /// Shreds the keys in `keys` older than an hour whose record is in none of `tables` (a crash between a key's
     /// commit and its record's); a record's transaction never lasts that long. Returns how many went.
-    static func sweep(_ keys: ContentKeys, tables: [RetainedTable], in db: Database, now: Date) throws -> Int {
+    static func sweep(_ keys: ContentKeys, tables: [RetainedTable], in db: any SQLDatabase, now: Date) throws -> Int {
         try keys.sweep(before: now.addingTimeInterval(-3600)) { scope in
             guard let table = tables.first(where: { $0.scope.map(scope.hasPrefix) ?? false }) else { return true }
             return try Bool.fetchOne(

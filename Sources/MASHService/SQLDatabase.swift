@@ -145,48 +145,59 @@ extension DatabaseValueConvertible {
     ) throws -> [Self] {
         try db.sqlFirstColumn(sql, arguments: arguments, cached: false).compactMap { try decoded($0, sql: sql) }
     }
+
+    public static func fetchAll(_ statement: SQLStatement, arguments: StatementArguments = StatementArguments())
+        throws -> [Self]
+    {
+        try statement.database.sqlFirstColumn(statement.sql, arguments: arguments, cached: true).compactMap {
+            try decoded($0, sql: statement.sql)
+        }
+    }
 }
 
 extension Database: SQLDatabase {
     public var sqlEngine: SQLEngine { .sqlite }
 
+    /// GRDB's own statement: named by type, because `SQLDatabase.cachedStatement(sql:)` (an `SQLStatement`,
+    /// which runs through `sqlExecute`) is also visible here and would call back into this conformance.
+    private func statement(_ sql: String, cached: Bool) throws -> Statement {
+        cached ? try cachedStatement(sql: sql) as Statement : try makeStatement(sql: sql)
+    }
+
     public func sqlExecute(_ sql: String, arguments: StatementArguments, cached: Bool) throws {
         if cached {
-            try cachedStatement(sql: sql).execute(arguments: arguments)
+            try statement(sql, cached: true).execute(arguments: arguments)
         } else {
-            try execute(sql: sql, arguments: arguments)
+            // A script of several statements (a migration) runs whole.
+            try execute(sql: sql, arguments: arguments) as Void
         }
     }
 
     public func sqlRows(_ sql: String, arguments: StatementArguments, cached: Bool) throws -> [Row] {
-        cached
-            ? try Row.fetchAll(cachedStatement(sql: sql), arguments: arguments)
-            : try Row.fetchAll(self, sql: sql, arguments: arguments)
+        try Row.fetchAll(statement(sql, cached: cached), arguments: arguments)
     }
 
     public func sqlFirstRow(_ sql: String, arguments: StatementArguments, cached: Bool) throws -> Row? {
-        cached
-            ? try Row.fetchOne(cachedStatement(sql: sql), arguments: arguments)
-            : try Row.fetchOne(self, sql: sql, arguments: arguments)
+        try Row.fetchOne(statement(sql, cached: cached), arguments: arguments)
     }
 
     public func sqlFirstValue(_ sql: String, arguments: StatementArguments, cached: Bool) throws -> DatabaseValue? {
-        let statement = cached ? try cachedStatement(sql: sql) : try makeStatement(sql: sql)
-        return try Row.fetchOne(statement, arguments: arguments).map { $0[0] as DatabaseValue }
+        try Row.fetchOne(statement(sql, cached: cached), arguments: arguments).map { $0[0] as DatabaseValue }
     }
 
     public func sqlFirstColumn(_ sql: String, arguments: StatementArguments, cached: Bool) throws
         -> [DatabaseValue]
     {
-        let statement = cached ? try cachedStatement(sql: sql) : try makeStatement(sql: sql)
-        return try DatabaseValue.fetchAll(statement, arguments: arguments)
+        try DatabaseValue.fetchAll(statement(sql, cached: cached), arguments: arguments)
     }
 
-    public var sqlChangesCount: Int { changesCount }
+    public var sqlChangesCount: Int { (self as Database).changesCount }
 
     public func sqlTableExists(_ name: String) throws -> Bool { try tableExists(name, in: nil) }
 
-    public func sqlInSavepoint(_ body: () throws -> Database.TransactionCompletion) throws { try inSavepoint(body) }
+    public func sqlInSavepoint(_ body: () throws -> Database.TransactionCompletion) throws {
+        try (self as Database).inSavepoint(body)
+    }
 }
 
 /// A store's connections, as the services use them: reads and write transactions, waited for off the

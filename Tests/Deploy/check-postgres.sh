@@ -40,6 +40,12 @@ check "a connection without TLS is refused" refused env PGPASSWORD="$(cat "$MASH
 check "a wrong password is refused" refused env PGPASSWORD=wrong psql -X -At "$MASH_PG_PRIMARY_URL" -c "SELECT 1"
 check "the coordinator's role is no superuser and creates no roles" \
     test "$(coordinator "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication FROM pg_roles WHERE rolname = current_user")" = f
+# The coordinator's engine against the pair: every kind of value and statement the flows use, the coordinator's
+# migrations (once, under a lock; the ledger append-only), the lease (taken only when expired; its old holder's
+# writes refused). Built by make test's swift build before this pass.
+check "the PostgreSQL engine, the coordinator's migrations and the lease (PostgresStoreTests)" env \
+    MASH_PG_PRIMARY_URL="$MASH_PG_PRIMARY_URL" MASH_PG_CREDENTIALS="$MASH_PG_CREDENTIALS" \
+    swift test --skip-build --filter PostgresStoreTests.PostgresStoreTests
 check "the reader reads" test "$(as mash_reader "$MASH_PG_READER_URL" "SELECT count(*) FROM acked")" = 1
 check "the reader cannot write" refused as mash_reader "$MASH_PG_READER_URL" "INSERT INTO acked VALUES (9)"
 check "the replicator cannot log in to the database" refused as mash_replicator "$MASH_PG_PRIMARY_URL" "SELECT 1"
