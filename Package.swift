@@ -95,7 +95,9 @@ let package = Package(
         ),
         .target(
             name: "MASHReadModel",
-            dependencies: ["MASHCore", "MASHConfig", "MASHService", "Sealing", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "MASHCore", "MASHConfig", "MASHService", "Sealing", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         .target(
