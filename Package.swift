@@ -183,7 +183,7 @@ let package = Package(
             name: "MASHControl",
             dependencies: [
                 "AMQP", "Sealing", "MASHCore", "MASHConfig", "MASHAgency", "MASHProtocol", "MASHReadModel",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MASHPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),

@@ -4,6 +4,7 @@ import GRDB
 import Logging
 import MASHConfig
 import MASHCore
+import MASHPostgres
 import MASHProtocol
 import MASHRuntime
 import MASHService
@@ -49,6 +50,23 @@ public struct CoordinatorSettings: Sendable {
     public var staff = StaffRegister([])
     /// The key store of each record's data key, apart from the store; by default `<store>.keys.sqlite` beside it.
     public var keyStorePath: String?
+    /// The store on PostgreSQL instead of the SQLite file: a libpq connection string or URL (with every host of
+    /// the pair and `target_session_attrs=read-write`, so a promoted standby is found). Two coordinators on one
+    /// database: the one holding the lease is active, the other waits (`CoordinatorLease`).
+    public var postgres: PostgresSettings?
+
+    public struct PostgresSettings: Sendable {
+        public var conninfo: String
+        /// The key store's own database (its data keys kept apart from the content); nil keeps them in a table
+        /// of the store's database.
+        public var keysConninfo: String?
+        /// How long the lease lasts unrenewed: the standby takes over this long after the active one stops.
+        public var leaseTerm: Duration = .seconds(5)
+        public init(conninfo: String, keysConninfo: String? = nil) {
+            self.conninfo = conninfo
+            self.keysConninfo = keysConninfo
+        }
+    }
 
     /// The MASH working calendar with the bank holidays of GOV.UK's file at `holidaysFile`.
     public static func calendar(holidaysFile: String) throws -> WorkingCalendar {
@@ -90,6 +108,10 @@ public final class Coordinator: Sendable {
     /// Partners' public keys, cached: sealing inside a transaction reads no file.
     let publicKeys: PublicKeyring
     let outbox: Outbox
+    /// On PostgreSQL, which of two coordinators is active (`Standby.swift`); nil on SQLite.
+    let lease: CoordinatorLease?
+    /// The lease's epoch while this coordinator holds it.
+    let activeEpoch = Mutex<Int64?>(nil)
     let logger: Logger
     let now: @Sendable () -> Date
     /// Counts for `/metrics`; the gauges (open enquiries, backlog, timer lag) are read from the store per scrape.
@@ -128,9 +150,19 @@ public final class Coordinator: Sendable {
         keyring = try DataKeyring.loadOrCreate(
             at: (settings.keysDirectory as NSString).appendingPathComponent("\(settings.identity)/data-at-rest.key"))
         publicKeys = try PublicKeyring(directory: settings.keysDirectory, logger: logger)
-        store = try CoordinatorStore(path: settings.storePath)
-        contentKeys = try ContentKeys(
-            forStore: settings.storePath, keyStore: settings.keyStorePath, wrapping: keyring)
+        if let postgres = settings.postgres {
+            let database = try PostgresStore(conninfo: postgres.conninfo)
+            store = try CoordinatorStore(postgres: database)
+            contentKeys = try Self.postgresContentKeys(postgres.keysConninfo ?? postgres.conninfo, wrapping: keyring)
+            lease = CoordinatorLease(
+                store: try PostgresStore(conninfo: postgres.conninfo), holder: CoordinatorLease.holderName(),
+                term: postgres.leaseTerm)
+        } else {
+            store = try CoordinatorStore(path: settings.storePath)
+            contentKeys = try ContentKeys(
+                forStore: settings.storePath, keyStore: settings.keyStorePath, wrapping: keyring)
+            lease = nil
+        }
         outbox = Outbox(store.sql)
     }
 
@@ -189,6 +221,9 @@ public final class Coordinator: Sendable {
             loops.append(retention.service(logger: logger, metrics: metrics, now: now))
         } else {
             logger.warning("no retention schedule: nothing will be purged")
+        }
+        if let lease {
+            loops.insert(LoopService("lease") { [self] _ in try await holdLease(lease) }, at: 0)
         }
         return base.services + loops
             + pumps.map {

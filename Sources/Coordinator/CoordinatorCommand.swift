@@ -35,6 +35,8 @@ public struct CoordinatorCommand: AsyncParsableCommand {
         var logger = Logger(label: "mash.coordinator")
         logger.logLevel = logLevel
         let coordinator = try options.coordinator(logger: logger)
+        // With --postgres, a standby waits here until the active coordinator's lease runs out.
+        try await coordinator.becomeActive()
         let services = coordinator.services {
             FileHandle.standardOutput.write(Data((coordinator.readyLine + "\n").utf8))
         }
@@ -106,6 +108,25 @@ public struct CoordinatorOptions: ParsableArguments {
     @Option(help: "Key store of each record's data key (default: <store>.keys.sqlite beside the store).")
     var keyStore: String?
 
+    @Option(
+        help: """
+            Keep the store on PostgreSQL instead of --store: a libpq URL naming both hosts of the pair, e.g. \
+            postgresql://mash_coordinator@db1:5432,db2:5432/mash?sslmode=verify-full&target_session_attrs=read-write \
+            (password from PGPASSFILE or passfile=). Two coordinators may share it: one is active, the other \
+            waits as its standby. Default: $MASH_POSTGRES_URL.
+            """)
+    var postgres: String?
+
+    @Option(help: "With --postgres: the key store's own database (default: a table in the --postgres database).")
+    var postgresKeys: String?
+
+    @Option(
+        help: """
+            With --postgres: seconds the lease lasts unrenewed, so how long after the active coordinator stops \
+            the standby takes over.
+            """)
+    var leaseTerm: Int = 5
+
     @Option(help: "RabbitMQ definitions whose topology is declared at start.")
     var definitions: String = "deploy/rabbitmq/definitions.json"
 
@@ -132,6 +153,14 @@ public struct CoordinatorOptions: ParsableArguments {
         settings.expectedParties = try ExpectedParty.load(routing: routing, desksDirectory: desks)
         settings.retention = try RetentionSchedule.load(file: retention)
         settings.keyStorePath = keyStore
+        if let url = postgres ?? ProcessInfo.processInfo.environment["MASH_POSTGRES_URL"] {
+            guard leaseTerm >= 2 else { throw ValidationError("--lease-term must be 2 seconds or more") }
+            var database = CoordinatorSettings.PostgresSettings(conninfo: url, keysConninfo: postgresKeys)
+            database.leaseTerm = .seconds(leaseTerm)
+            settings.postgres = database
+        } else if postgresKeys != nil {
+            throw ValidationError("--postgres-keys needs --postgres")
+        }
         settings.agendaLead = routing.meetings.agendaLead
         settings.signatories = try Signatories.load(file: signatories)
         settings.staff = try StaffRegister.load(file: staff)

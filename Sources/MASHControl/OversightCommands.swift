@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MASHCore
+import MASHPostgres
 import MASHReadModel
 import Sealing
 
@@ -11,7 +12,19 @@ struct StoreOption: ParsableArguments {
     @Option(help: "The coordinator's SQLite store (read only).")
     var store: String = ".build/coordinator/coordinator.sqlite"
 
-    func open() throws -> HubReadModel { try HubReadModel(readingAt: store) }
+    @Option(
+        help: """
+            The coordinator's store on PostgreSQL instead of --store: a libpq URL, best as the read-only role \
+            (postgresql://mash_reader@db1,db2/mash?sslmode=verify-full). Default: $MASH_POSTGRES_READER_URL.
+            """)
+    var postgres: String?
+
+    func open() throws -> HubReadModel {
+        if let url = postgres ?? ProcessInfo.processInfo.environment["MASH_POSTGRES_READER_URL"] {
+            return HubReadModel(try PostgresStore(conninfo: url))
+        }
+        return try HubReadModel(readingAt: store)
+    }
 }
 
 /// JSON as every `--json` prints it: sorted keys, ISO 8601 dates, a final newline.

@@ -99,6 +99,10 @@ public final class CoordinatorLease: Sendable {
 public struct LeaseLost: Error, CustomStringConvertible {
     public var holder: String
     public var epoch: Int64
+    public init(holder: String, epoch: Int64) {
+        self.holder = holder
+        self.epoch = epoch
+    }
     public var description: String {
         "\(holder) no longer holds the coordinator lease (epoch \(epoch)): another coordinator is active"
     }

@@ -39,6 +39,8 @@ public final class PostgresDatabase: SQLDatabase {
             throw PostgresError(sqlState: "", message: message)
         }
         self.connection = connection
+        // The server's notices (a schema that did not exist yet) are not for the service's output.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         // Our transactions never wait on anything but the server: one left open is a paused or stuck process,
         // whose locks (the lease row's among them) the server then releases.
         try sqlExecute("SET idle_in_transaction_session_timeout = '5s'", arguments: [], cached: false)

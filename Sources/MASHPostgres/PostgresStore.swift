@@ -138,6 +138,11 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         }
     }
 
+    /// Runs `sql` on the writer's connection outside a transaction (`VACUUM` cannot run inside one).
+    public func executeOutsideTransaction(_ sql: String) throws {
+        try writer.queue.sync { try writer.database(conninfo).sqlExecute(sql, arguments: [], cached: false) }
+    }
+
     /// The identifiers of the migrations applied.
     public func appliedMigrations() throws -> [String] {
         try read { db in

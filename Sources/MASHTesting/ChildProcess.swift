@@ -24,6 +24,20 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// Whether the process has ended (reaped here, its status kept for `stop`).
+    public var hasExited: Bool {
+        exitStatus.withLock { exitStatus in
+            if exitStatus != nil { return true }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == pid else { return false }
+            exitStatus = Shell.exitCode(status)
+            return true
+        }
+    }
+
+    /// The exit status, once the process has ended.
+    public var exitCode: Int32? { hasExited ? exitStatus.value : nil }
+
     /// Sends `signal` and waits for the process to end; returns its exit status (128 + signal if killed).
     @discardableResult
     public func stop(_ signal: Int32 = SIGKILL) -> Int32 {

@@ -149,12 +149,25 @@ final class Harness: Sendable {
         _ = try? await task?.value
     }
 
+    /// The store on PostgreSQL instead of the SQLite file (FailoverTests): the coordinator role's URL.
+    let postgres = Locked<String?>(nil)
+    /// The lease's term, with `postgres`.
+    static let leaseTerm = 3
+
     /// Starts `mash-coordinator` as its own process and waits for its "ready" line.
     func startProcess(readyCount: Int = 1) async throws -> ChildProcess {
+        let process = try launchProcess(log: scratch.file("coordinator.log"))
+        try await process.waitFor("mash-coordinator ready", occurrences: readyCount, within: .seconds(60))
+        return process
+    }
+
+    /// Starts `mash-coordinator` as its own process, logging to `log`, without waiting for it.
+    func launchProcess(log: String) throws -> ChildProcess {
         let url = try broker.url(asUser: "coordinator")
+        let database = postgres.value.map { ["--postgres", $0, "--lease-term", "\(Self.leaseTerm)"] } ?? []
         let process = try ChildProcess(
             ChildProcess.built("mash-coordinator"),
-            [
+            database + [
                 "--broker", "amqp://\(url.user):\(url.password)@\(url.host):\(url.port)/\(url.vhost)",
                 "--keys", hub.keys.path, "--store", storePath, "--routing", routingFile,
                 "--holidays", Repository.path("Config/calendar/bank-holidays.json"),
@@ -163,9 +176,8 @@ final class Harness: Sendable {
                 "--retention", retentionFile.value, "--signatories", signatoriesFile.value, "--staff",
                 Repository.path("Config/staff.yaml"),
                 "--checkpoint-every", "1",
-            ], log: scratch.file("coordinator.log"))
+            ], log: log)
         processes.withLock { $0.append(process) }
-        try await process.waitFor("mash-coordinator ready", occurrences: readyCount, within: .seconds(60))
         return process
     }
 

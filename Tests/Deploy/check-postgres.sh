@@ -71,5 +71,17 @@ check "the WAL is archived (point-in-time recovery)" await_true 30 bash -c "ls '
 check "the promoted standby holds every committed row" await_true 30 standby_has 2
 check "the promoted standby takes writes" as mash_coordinator "$MASH_PG_STANDBY_URL" "INSERT INTO acked VALUES (3)"
 
+# Two coordinators on a fresh pair, the private broker and test agencies (FailoverTests): the active one killed
+# with kill -9 and then the primary lost and the standby promoted, under a stream of enquiries and answers; and
+# the active one paused past its lease with SIGSTOP, then resumed. They stop and promote the pair themselves.
+"$pg" down
+"$pg" reset >/dev/null
+"$pg" up
+eval "$("$pg" env)"
+check "failover: kill -9 of the active coordinator, the primary lost; a paused holder stops (FailoverTests)" env \
+    MASH_PG_PRIMARY_URL="$MASH_PG_PRIMARY_URL" MASH_PG_STANDBY_URL="$MASH_PG_STANDBY_URL" \
+    MASH_PG_CREDENTIALS="$MASH_PG_CREDENTIALS" MASH_PG_DIR="$MASH_PG_DIR" MASH_PG_PORT="$MASH_PG_PORT" \
+    swift test --skip-build --filter FailoverTests
+
 "$pg" down
 finish postgres "data in $MASH_PG_DIR"

@@ -1,0 +1,304 @@
+import AMQP
+import Coordinator
+import Foundation
+import GRDB
+import MASHCore
+import MASHPostgres
+import MASHReadModel
+import MASHService
+import MASHTesting
+import Sealing
+import Testing
+
+/// Two `mash-coordinator` processes on the PostgreSQL pair (a primary with its synchronous standby), the real
+/// broker and test agencies: the active one killed, the primary database lost, the active one paused past its
+/// lease. Each coordinator runs under a supervisor that starts it again when it ends, as systemd does
+/// (deploy/systemd). Run by Tests/Deploy/check-postgres.sh with the pair up (MASH_PG_* set); without it
+/// they fail, saying so.
+@Suite("Coordinator failover on PostgreSQL: a standby coordinator, a promoted database", .serialized)
+struct FailoverTests {
+    /// The coordinator role's URL over both hosts (the writable one is chosen, so a promoted standby is found),
+    /// with a passfile and a fresh schema of this test's own as its search path.
+    static func postgresURL(schema: String, scratch: ScratchDirectory) throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        guard let primary = environment["MASH_PG_PRIMARY_URL"], let standby = environment["MASH_PG_STANDBY_URL"],
+            let credentials = environment["MASH_PG_CREDENTIALS"]
+        else {
+            throw MissingPostgres()
+        }
+        func hostPort(_ url: String) -> Substring {
+            url.split(separator: "@")[1].split(separator: "/")[0]
+        }
+        let password = try String(contentsOfFile: credentials + "/mash_coordinator", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let passfile = scratch.file("pgpass")
+        try Data("*:*:mash:mash_coordinator:\(password)\n".utf8).write(to: URL(fileURLWithPath: passfile))
+        chmod(passfile, 0o600)
+        let query = primary.split(separator: "?", maxSplits: 1)[1]
+        let base =
+            "postgresql://mash_coordinator@\(hostPort(primary)),\(hostPort(standby))/mash?\(query)"
+            + "&target_session_attrs=read-write&connect_timeout=2&passfile=\(passfile)"
+        try PostgresStore(conninfo: base).write { db in
+            try db.execute(sql: "DROP SCHEMA IF EXISTS \(schema) CASCADE; CREATE SCHEMA \(schema)")
+        }
+        return base + "&options=-csearch_path%3D" + schema
+    }
+
+    struct MissingPostgres: Error, CustomStringConvertible {
+        var description: String {
+            "MASH_PG_PRIMARY_URL, MASH_PG_STANDBY_URL and MASH_PG_CREDENTIALS are not set: run Tests/Deploy/check-postgres.sh"
+        }
+    }
+
+    /// Starts a coordinator again whenever it ends (systemd's Restart=always), each run logging to a file of its
+    /// own: `slot-<name>-<n>.log`.
+    final class Supervisor: Sendable {
+        let name: String
+        let harness: Harness
+        let current = Locked<ChildProcess?>(nil)
+        let starts = Locked(0)
+        let stopped = Locked(false)
+        private let task = Locked<Task<Void, Never>?>(nil)
+
+        init(_ name: String, _ harness: Harness) {
+            self.name = name
+            self.harness = harness
+        }
+
+        func start() {
+            task.withLock { task in
+                task = Task { [self] in
+                    while !stopped.value {
+                        if current.value?.hasExited ?? true {
+                            let n = starts.withLock {
+                                $0 += 1; return $0
+                            }
+                            let log = harness.scratch.file("slot-\(name)-\(n).log")
+                            current.withLock { $0 = try? harness.launchProcess(log: log) }
+                        }
+                        try? await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+            }
+        }
+
+        /// Whether the running process has said it is ready (so holds the lease and consumes).
+        var isActive: Bool {
+            guard let process = current.value, !process.hasExited else { return false }
+            return ((try? String(contentsOfFile: process.log, encoding: .utf8)) ?? "").contains(
+                "mash-coordinator ready")
+        }
+
+        func stop() async {
+            stopped.withLock { $0 = true }
+            await task.value?.value
+            current.value?.stop(SIGKILL)
+        }
+    }
+
+    /// Waits until a coordinator other than `excluding` is active and returns it, with when it became so.
+    static func active(_ slots: [Supervisor], within limit: Duration = .seconds(60), excluding: ChildProcess? = nil)
+        async throws -> (ChildProcess, ContinuousClock.Instant)
+    {
+        try await within(limit, "a coordinator to become active") {
+            while true {
+                if let slot = slots.first(where: { $0.isActive && $0.current.value?.pid != excluding?.pid }),
+                    let process = slot.current.value
+                {
+                    return (process, .now)
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    /// The decision packages as the decision-maker's desk takes them: each delivery's message id and enquiry.
+    final class PackageWatch: Sendable {
+        let deliveries = Locked<[(messageID: String, enquiryID: String)]>([])
+        private let task: Task<Void, any Error>
+
+        init(_ harness: Harness) async throws {
+            let consumer = try await harness.broker.connect("failover packages")
+            let batches = try await consumer.consume(queue: "decision-maker.packages", prefetch: 100)
+            let opener = try harness.hub.opener("decision-maker")
+            let deliveries = self.deliveries
+            task = Task {
+                defer { Task { await consumer.close() } }
+                while !Task.isCancelled {
+                    let delivery = try await batches.next(within: .seconds(3600), "a package")
+                    let opened = try opener.open(String(decoding: delivery.body, as: UTF8.self), now: Date())
+                    let package = try DecisionPackage(json: opened.payload, source: "package")
+                    deliveries.withLock { $0.append((opened.messageID, package.enquiry.id)) }
+                    try delivery.ack()
+                }
+            }
+        }
+
+        /// Distinct packages (by message id) per enquiry.
+        var packagesByEnquiry: [String: Set<String>] {
+            deliveries.value.reduce(into: [:]) { $0[$1.enquiryID, default: []].insert($1.messageID) }
+        }
+
+        func stop() { task.cancel() }
+    }
+
+    /// scripts/postgres.sh on the pair check-postgres.sh brought up (MASH_PG_DIR and MASH_PG_PORT inherited).
+    static func pg(_ arguments: String...) throws {
+        _ = try Shell.run(Repository.path("scripts/postgres.sh"), arguments)
+    }
+
+    @Test(
+        """
+        kill -9 of the active coordinator, then the primary database lost: every enquiry one package, every answer \
+        acked before still there, a timer due in the outage fired within 5 s of the takeover, audit verify passes
+        """)
+    func killAndDatabaseLoss() async throws {
+        try await Harness.with(
+            "failover", routing: try CoordinatorBrokerTests.ClockAndCrashTests.shortSLA(partners: "2s wall-clock")
+        ) { harness in
+            let url = try Self.postgresURL(schema: "failover_kill", scratch: harness.scratch)
+            harness.postgres.withLock { $0 = url }
+            let store = try PostgresStore(conninfo: url)
+            // The test's own reads, tried again while the database fails over (its connection is reopened).
+            func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) throws -> T) async throws -> T {
+                var failure: (any Error)?
+                for _ in 0..<80 {
+                    do { return try await store.read(body) } catch {
+                        failure = error
+                        try await Task.sleep(for: .milliseconds(250))
+                    }
+                }
+                throw failure!
+            }
+            let agencies = try await harness.agencies(["police"])
+            let housing = try #require(try await harness.agencies(["housing"], answering: false)["housing"])
+            let packages = try await PackageWatch(harness)
+            defer { packages.stop() }
+            let slots = [Supervisor("a", harness), Supervisor("b", harness)]
+            for slot in slots { slot.start() }
+            defer { Task { for slot in slots { await slot.stop() } } }
+            let (first, _) = try await Self.active(slots)
+
+            var sent: [String] = []
+            func send(_ count: Int) async throws {
+                for _ in 0..<count {
+                    let enquiry = TestHub.enquiry(rag: .red, agencies: ["police"])
+                    try await harness.send(enquiry.json, type: .enquiry)
+                    sent.append(enquiry.id)
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            try await send(20)
+            // A request no one answers: its warning and breach fall due while no coordinator is active.
+            let timed = TestHub.enquiry(rag: .red, agencies: ["housing"])
+            try await harness.send(timed.json, type: .enquiry)
+            try await harness.eventually("the request at housing") { housing.received.value.requests.count == 1 }
+            try await harness.eventually("some answers stored") {
+                try store.read {
+                    try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM request WHERE status = 'answered'") ?? 0
+                } >= 5
+            }
+            let answeredBefore = Set(
+                try await read {
+                    try String.fetchAll($0, sql: "SELECT id FROM request WHERE status = 'answered'")
+                })
+            let breachDue = try #require(
+                try await read {
+                    try Double.fetchOne($0, sql: "SELECT due FROM request WHERE agency = 'housing'")
+                })
+
+            // The active coordinator's host dies.
+            let killed = ContinuousClock.now
+            #expect(first.stop(SIGKILL) == 128 + SIGKILL)
+            let (second, tookOver) = try await Self.active(slots, excluding: first)
+            #expect(Date().timeIntervalSince1970 > breachDue, "the breach was not due before the takeover")
+            let alerts = try await harness.take(
+                2, from: "practice-manager.alerts", as: "practice-manager", within: .seconds(20)
+            )
+            .map { try Notice(json: $0.payload, source: "alert") }
+            let alerted = ContinuousClock.now
+            #expect(alerts.map(\.event).contains(.breach))
+            #expect(alerted - tookOver < .seconds(5), "the breach alert came \(alerted - tookOver) after the takeover")
+
+            try await send(20)
+            // The primary database's host is lost; the standby is promoted (the runbook's step).
+            try Self.pg("stop", "primary")
+            let lost = ContinuousClock.now
+            try Self.pg("promote")
+            try await send(20)
+            let (third, _) = try await Self.active(slots)
+            let recovered = ContinuousClock.now
+            let all = sent
+            try await harness.eventually("every enquiry's package", within: .seconds(120)) {
+                let byEnquiry = packages.packagesByEnquiry
+                return all.allSatisfy { byEnquiry[$0] != nil }
+            }
+            try await Task.sleep(for: .seconds(2))  // time for a doubled package to arrive, were there one
+            let byEnquiry = packages.packagesByEnquiry
+            for id in sent {
+                #expect(byEnquiry[id]?.count == 1, "enquiry \(id): \(byEnquiry[id]?.count ?? 0) packages")
+            }
+            #expect(Set(byEnquiry.keys) == Set(sent))
+            let answeredAfter = Set(
+                try await read {
+                    try String.fetchAll($0, sql: "SELECT id FROM request WHERE status = 'answered'")
+                })
+            #expect(answeredBefore.isSubset(of: answeredAfter), "answers acked before the failure are gone")
+            #expect(agencies["police"]!.received.value.requests.count >= sent.count)
+            let restarted = third.pid == second.pid ? "the same process" : "a restarted process"
+            let deliveries = packages.deliveries.value.count
+            print(
+                "failover figures: takeover \(tookOver - killed) after kill -9; breach alert \(alerted - tookOver)"
+                    + " after the takeover; active again \(recovered - lost) after the primary was lost (\(restarted));"
+                    + " \(deliveries) package deliveries for \(sent.count) enquiries")
+
+            let verify = try await harness.mashctl(["audit", "verify", "--postgres", url])
+            #expect(verify.status == 0, "\(verify.output)")
+        }
+    }
+
+    @Test("the active coordinator paused past its lease (SIGSTOP), then resumed: it stops, and no package is doubled")
+    func pausedHolderStops() async throws {
+        try await Harness.with("paused") { harness in
+            let url = try Self.postgresURL(schema: "failover_paused", scratch: harness.scratch)
+            harness.postgres.withLock { $0 = url }
+            _ = try await harness.agencies(["police"])
+            let packages = try await PackageWatch(harness)
+            defer { packages.stop() }
+            let slots = [Supervisor("a", harness), Supervisor("b", harness)]
+            for slot in slots { slot.start() }
+            defer { Task { for slot in slots { await slot.stop() } } }
+            let (paused, _) = try await Self.active(slots)
+
+            var sent: [String] = []
+            func send(_ count: Int) async throws {
+                for _ in 0..<count {
+                    let enquiry = TestHub.enquiry(rag: .red, agencies: ["police"])
+                    try await harness.send(enquiry.json, type: .enquiry)
+                    sent.append(enquiry.id)
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            try await send(10)
+            #expect(kill(paused.pid, SIGSTOP) == 0)
+            try await send(10)
+            _ = try await Self.active(slots, excluding: paused)
+            try await send(10)
+            #expect(kill(paused.pid, SIGCONT) == 0)
+            try await harness.eventually("the resumed coordinator stopped", within: .seconds(30)) { paused.hasExited }
+            let log = try String(contentsOfFile: paused.log, encoding: .utf8)
+            #expect(log.contains("lease"), "the paused coordinator's log does not say it lost the lease")
+            try await send(10)
+            let all = sent
+            try await harness.eventually("every enquiry's package", within: .seconds(120)) {
+                let byEnquiry = packages.packagesByEnquiry
+                return all.allSatisfy { byEnquiry[$0] != nil }
+            }
+            try await Task.sleep(for: .seconds(2))
+            let byEnquiry = packages.packagesByEnquiry
+            for id in sent {
+                #expect(byEnquiry[id]?.count == 1, "enquiry \(id): \(byEnquiry[id]?.count ?? 0) packages")
+            }
+        }
+    }
+}
