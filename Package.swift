@@ -294,7 +294,7 @@ let package = Package(
         .executableTarget(
             name: "coordinator-bench",
             dependencies: [
-                "Coordinator", "AMQP", "MASHConfig", "MASHCore", "MASHTesting",
+                "Coordinator", "AMQP", "MASHConfig", "MASHCore", "MASHTesting", "MASHPostgres", "MASHService",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/coordinator-bench",

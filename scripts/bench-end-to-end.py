@@ -11,6 +11,8 @@ import statistics
 import sys
 
 kind, path, seal_open, runs = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+# An optional fifth argument names the coordinator's store in the title ("SQLite", "PostgreSQL ...").
+engine = sys.argv[5] if len(sys.argv) > 5 else "SQLite"
 rows = {"ours": [], "raw": []}
 for line in open(path):
     who, data = line.split(" ", 1)
@@ -31,8 +33,9 @@ if kind == "coordinator":
     p50 = statistics.median(r["p50_ms"] for r in rows["ours"])
     p99 = statistics.median(r["p99_ms"] for r in rows["ours"])
     each = ", ".join("%.1f" % r["enquiries_per_s"] for r in rows["ours"])
-    print(f"Coordinator: {first['enquiries']} Red enquiries to 7 agencies, at most {first['in_flight']} open at once "
-          f"(sealed, stored with outbox and ledger, fsync on commit), median of {runs} runs")
+    print(f"Coordinator, store on {engine}: {first['enquiries']} Red enquiries to 7 agencies, at most "
+          f"{first['in_flight']} open at once (sealed, stored with outbox and ledger, durable on commit), "
+          f"median of {runs} runs")
     print(f"  MASH coordinator: {ours:,.1f} enquiries/s end to end; open to package p50 {p50:,.0f} ms, "
           f"p99 {p99:,.0f} ms   (runs: {each})")
     print(f"  raw broker, the same {per} messages per enquiry: {raw_rate:,.1f} enquiry-equivalents/s"

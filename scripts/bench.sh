@@ -29,7 +29,8 @@ swift build -c release --product amqp-raw-bench >/dev/null
 bin=$(swift build -c release --show-bin-path)
 
 table=$(mktemp)
-trap 'scripts/broker.sh down >/dev/null || true; rm -f "$table"' EXIT
+trap 'scripts/broker.sh down >/dev/null || true; MASH_PG_DIR=$PWD/.build/postgres-bench \
+    MASH_PG_PORT=${MASH_BENCH_PG_PORT:-28432} scripts/postgres.sh down >/dev/null 2>&1 || true; rm -f "$table"' EXIT
 results=$(mktemp)
 for run in $(seq 1 "$RUNS"); do
     echo "raw $("$bin/amqp-raw-bench" 127.0.0.1 "$MASH_BROKER_PORT" mash-admin "$password" mash "bench.raw.$run" "$COUNT" "$WINDOW")" >>"$results"
@@ -135,6 +136,24 @@ interleave "$coordinator_runs" enquiries $((ENQUIRIES * 16)) "$bin/coordinator-b
     --process "$bin/mash-coordinator"
 python3 scripts/bench-end-to-end.py coordinator "$coordinator_runs" "$(cat "$seal_open_rate")" "$RUNS_COORDINATOR"
 rm -f "$coordinator_runs"
+
+# The same with the coordinator's store on PostgreSQL, a primary and its synchronous standby on this machine
+# (scripts/postgres.sh, TLS): every commit waits for the standby's disk. The database servers' CPU is not the
+# coordinator's and is not in its figure.
+export MASH_PG_DIR=$PWD/.build/postgres-bench MASH_PG_PORT=${MASH_BENCH_PG_PORT:-28432}
+scripts/postgres.sh reset >/dev/null
+scripts/postgres.sh up >/dev/null
+eval "$(scripts/postgres.sh env)"
+(umask 077; echo "*:*:mash:mash_coordinator:$(cat "$MASH_PG_CREDENTIALS/mash_coordinator")" >"$MASH_PG_DIR/pgpass")
+coordinator_runs=$(mktemp)
+export MASH_BENCH_POSTGRES_URL="$MASH_PG_PRIMARY_URL&passfile=$MASH_PG_DIR/pgpass"
+interleave "$coordinator_runs" enquiries $((ENQUIRIES * 16)) "$bin/coordinator-bench" "$ENQUIRIES" "$IN_FLIGHT" \
+    --process "$bin/mash-coordinator"
+python3 scripts/bench-end-to-end.py coordinator "$coordinator_runs" "$(cat "$seal_open_rate")" "$RUNS_COORDINATOR" \
+    "PostgreSQL with a synchronous standby"
+unset MASH_BENCH_POSTGRES_URL
+rm -f "$coordinator_runs"
+scripts/postgres.sh down >/dev/null
 
 # The adapter end to end: research requests to the police adapter (its shipped configuration over the synthetic
 # police extract), each opened, stored and acked, matched against the extract, answered, sealed and relayed

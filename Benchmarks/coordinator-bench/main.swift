@@ -4,6 +4,8 @@ import Foundation
 import Logging
 import MASHConfig
 import MASHCore
+import MASHPostgres
+import MASHService
 import MASHTesting
 
 // The coordinator side of `make bench`: COUNT Red enquiries, at most IN_FLIGHT open at once, each fanned out
@@ -14,6 +16,8 @@ import MASHTesting
 // enquiries per second, open-to-package latency percentiles (from the SPA's publish to the package's arrival)
 // and, with --process, the coordinator's CPU seconds (user and system, from /proc/<pid>/stat) over the run —
 // from its ready line to the last package, so start-up (migrations, topology) is not counted.
+// With MASH_BENCH_POSTGRES_URL (a libpq URL of the PostgreSQL pair, its password in a passfile), the process keeps
+// its store on PostgreSQL, in a fresh schema of this run's own, instead of SQLite.
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3 || (arguments.count == 5 && arguments[3] == "--process"),
@@ -54,11 +58,21 @@ let holidaysFile = Repository.path("Config/calendar/bank-holidays.json")
 let definitionsFile = Repository.path("deploy/rabbitmq/definitions.json")
 var child: ChildProcess?
 var running: Task<Void, any Error>?
+/// `--postgres` for the process: the pair's URL with a fresh schema of this run's as its search path.
+func postgresArguments() throws -> [String] {
+    guard let base = ProcessInfo.processInfo.environment["MASH_BENCH_POSTGRES_URL"] else { return [] }
+    let schema = "bench_\(getpid())"
+    try PostgresStore(conninfo: base).write { db in
+        try db.execute(sql: "DROP SCHEMA IF EXISTS \(schema) CASCADE; CREATE SCHEMA \(schema)")
+    }
+    return ["--postgres", base + "&options=-csearch_path%3D" + schema]
+}
+
 if let executable {
     let url = try broker.url(asUser: "coordinator")
     let process = try ChildProcess(
         executable,
-        [
+        try postgresArguments() + [
             "--broker", "amqp://\(url.user):\(url.password)@\(url.host):\(url.port)/\(url.vhost)",
             "--keys", hub.keys.path, "--store", storePath, "--routing", routingFile, "--holidays", holidaysFile,
             "--definitions", definitionsFile, "--operations-port", "off", "--log-level", "error",
