@@ -140,6 +140,37 @@ struct FailoverTests {
         }
 
         func stop() { task.cancel() }
+
+        /// Every enquiry of `sent` has a package, exactly one (by message id: a package republished with its own
+        /// id is the same package), and there are no others.
+        func expectOneEach(_ sent: [String], _ harness: Harness) async throws {
+            try await harness.eventually("every enquiry's package", within: .seconds(120)) { [self] in
+                let byEnquiry = packagesByEnquiry
+                return sent.allSatisfy { byEnquiry[$0] != nil }
+            }
+            try await Task.sleep(for: .seconds(2))  // time for a doubled package to arrive, were there one
+            let byEnquiry = packagesByEnquiry
+            for id in sent {
+                #expect(byEnquiry[id]?.count == 1, "enquiry \(id): \(byEnquiry[id]?.count ?? 0) packages")
+            }
+            #expect(Set(byEnquiry.keys) == Set(sent))
+        }
+    }
+
+    /// Red enquiries to the police from the SPA, 20 a second, remembered in order.
+    final class EnquiryStream: Sendable {
+        let harness: Harness
+        let sent = Locked<[String]>([])
+        init(_ harness: Harness) { self.harness = harness }
+
+        func send(_ count: Int) async throws {
+            for _ in 0..<count {
+                let enquiry = TestHub.enquiry(rag: .red, agencies: ["police"])
+                try await harness.send(enquiry.json, type: .enquiry)
+                sent.withLock { $0.append(enquiry.id) }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
     }
 
     /// scripts/postgres.sh on the pair check-postgres.sh brought up (MASH_PG_DIR and MASH_PG_PORT inherited).
@@ -179,15 +210,8 @@ struct FailoverTests {
             defer { Task { for slot in slots { await slot.stop() } } }
             let (first, _) = try await Self.active(slots)
 
-            var sent: [String] = []
-            func send(_ count: Int) async throws {
-                for _ in 0..<count {
-                    let enquiry = TestHub.enquiry(rag: .red, agencies: ["police"])
-                    try await harness.send(enquiry.json, type: .enquiry)
-                    sent.append(enquiry.id)
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-            }
+            let stream = EnquiryStream(harness)
+            func send(_ count: Int) async throws { try await stream.send(count) }
             try await send(20)
             // A request no one answers: its warning and breach fall due while no coordinator is active.
             let timed = TestHub.enquiry(rag: .red, agencies: ["housing"])
@@ -212,12 +236,19 @@ struct FailoverTests {
             #expect(first.stop(SIGKILL) == 128 + SIGKILL)
             let (second, tookOver) = try await Self.active(slots, excluding: first)
             #expect(Date().timeIntervalSince1970 > breachDue, "the breach was not due before the takeover")
-            let alerts = try await harness.take(
-                2, from: "practice-manager.alerts", as: "practice-manager", within: .seconds(20)
-            )
-            .map { try Notice(json: $0.payload, source: "alert") }
+            // The warning may come twice with one message id (fired and published by the killed coordinator
+            // before it marked it, then relayed again by the new one), as any receiver deduplicates it.
+            var alerts: [String: Notice] = [:]
+            while !alerts.values.contains(where: { $0.event == .breach }) {
+                let alert = try #require(
+                    try await harness.take(
+                        1, from: "practice-manager.alerts", as: "practice-manager", within: .seconds(20)
+                    )
+                    .first)
+                alerts[alert.messageID] = try Notice(json: alert.payload, source: "alert")
+            }
             let alerted = ContinuousClock.now
-            #expect(alerts.map(\.event).contains(.breach))
+            #expect(Set(alerts.values.map(\.event)) == [.warning, .breach])
             #expect(alerted - tookOver < .seconds(5), "the breach alert came \(alerted - tookOver) after the takeover")
 
             try await send(20)
@@ -228,29 +259,19 @@ struct FailoverTests {
             try await send(20)
             let (third, _) = try await Self.active(slots)
             let recovered = ContinuousClock.now
-            let all = sent
-            try await harness.eventually("every enquiry's package", within: .seconds(120)) {
-                let byEnquiry = packages.packagesByEnquiry
-                return all.allSatisfy { byEnquiry[$0] != nil }
-            }
-            try await Task.sleep(for: .seconds(2))  // time for a doubled package to arrive, were there one
-            let byEnquiry = packages.packagesByEnquiry
-            for id in sent {
-                #expect(byEnquiry[id]?.count == 1, "enquiry \(id): \(byEnquiry[id]?.count ?? 0) packages")
-            }
-            #expect(Set(byEnquiry.keys) == Set(sent))
+            try await packages.expectOneEach(stream.sent.value, harness)
             let answeredAfter = Set(
                 try await read {
                     try String.fetchAll($0, sql: "SELECT id FROM request WHERE status = 'answered'")
                 })
             #expect(answeredBefore.isSubset(of: answeredAfter), "answers acked before the failure are gone")
-            #expect(agencies["police"]!.received.value.requests.count >= sent.count)
+            #expect(agencies["police"]!.received.value.requests.count >= stream.sent.value.count)
             let restarted = third.pid == second.pid ? "the same process" : "a restarted process"
             let deliveries = packages.deliveries.value.count
             print(
                 "failover figures: takeover \(tookOver - killed) after kill -9; breach alert \(alerted - tookOver)"
                     + " after the takeover; active again \(recovered - lost) after the primary was lost (\(restarted));"
-                    + " \(deliveries) package deliveries for \(sent.count) enquiries")
+                    + " \(deliveries) package deliveries for \(stream.sent.value.count) enquiries")
 
             let verify = try await harness.mashctl(["audit", "verify", "--postgres", url])
             #expect(verify.status == 0, "\(verify.output)")
@@ -270,15 +291,8 @@ struct FailoverTests {
             defer { Task { for slot in slots { await slot.stop() } } }
             let (paused, _) = try await Self.active(slots)
 
-            var sent: [String] = []
-            func send(_ count: Int) async throws {
-                for _ in 0..<count {
-                    let enquiry = TestHub.enquiry(rag: .red, agencies: ["police"])
-                    try await harness.send(enquiry.json, type: .enquiry)
-                    sent.append(enquiry.id)
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-            }
+            let stream = EnquiryStream(harness)
+            func send(_ count: Int) async throws { try await stream.send(count) }
             try await send(10)
             #expect(kill(paused.pid, SIGSTOP) == 0)
             try await send(10)
@@ -287,18 +301,12 @@ struct FailoverTests {
             #expect(kill(paused.pid, SIGCONT) == 0)
             try await harness.eventually("the resumed coordinator stopped", within: .seconds(30)) { paused.hasExited }
             let log = try String(contentsOfFile: paused.log, encoding: .utf8)
-            #expect(log.contains("lease"), "the paused coordinator's log does not say it lost the lease")
+            #expect(
+                log.contains("the lease was lost") || log.contains("no longer holds the coordinator lease"),
+                "the paused coordinator's log does not say it lost the lease")
+            #expect(paused.exitCode != 0, "the coordinator that lost its lease exited 0")
             try await send(10)
-            let all = sent
-            try await harness.eventually("every enquiry's package", within: .seconds(120)) {
-                let byEnquiry = packages.packagesByEnquiry
-                return all.allSatisfy { byEnquiry[$0] != nil }
-            }
-            try await Task.sleep(for: .seconds(2))
-            let byEnquiry = packages.packagesByEnquiry
-            for id in sent {
-                #expect(byEnquiry[id]?.count == 1, "enquiry \(id): \(byEnquiry[id]?.count ?? 0) packages")
-            }
+            try await packages.expectOneEach(stream.sent.value, harness)
         }
     }
 }
