@@ -25,6 +25,9 @@ extension CoordinatorBrokerTests {
                   warningAt: 0.5
                   chaseEvery: \(chaseEvery)
                   red: {partners: \(partners), decision: \(decision)}
+                # No meeting lists: run within a sitting's lead, one would reach the Practice Manager's alerts.
+                meetings:
+                  agendaBefore: off
 
                 """
         }

@@ -41,20 +41,27 @@ extension CoordinatorBrokerTests {
 
                 let calendar = try CoordinatorSettings.calendar(
                     holidaysFile: Repository.path("Config/calendar/bank-holidays.json"))
-                let sitting = MeetingSchedule().nextSitting(.mash, after: Date(), calendar: calendar)
+                // A sitting whose list was not already due when the coordinator started: run within the lead of a
+                // sitting, the coordinator sends that one's list at once, before the enquiry was answered. Far
+                // enough ahead that such a list is already counted unrecorded (four hours on) when this one is sent.
+                let sitting = MeetingSchedule().nextSitting(
+                    .mash, after: Date().addingTimeInterval(4.5 * 3600), calendar: calendar)
                 harness.clockOffset.withLock { $0 = sitting.at.timeIntervalSinceNow - 10 * 60 }
-                let list = try await Self.next(
-                    .meetingAgenda, on: "practice-manager.alerts", as: "practice-manager", harness)
-                let agenda = try #require(try JSONSerialization.jsonObject(with: Data(list.payload)) as? [String: Any])
+                var agenda: [String: Any] = [:]
+                while agenda["meetingID"] as? String != sitting.id {
+                    let list = try await Self.next(
+                        .meetingAgenda, on: "practice-manager.alerts", as: "practice-manager", harness)
+                    agenda = try #require(try JSONSerialization.jsonObject(with: Data(list.payload)) as? [String: Any])
+                }
                 #expect(agenda["meetingID"] as? String == sitting.id)
                 let items = try #require(agenda["items"] as? [[String: Any]])
                 let item = try #require(items.first { $0["enquiryID"] as? String == enquiry.id })
                 #expect(item["why"] as? String == "answers-in" && item["reference"] as? String == enquiry.reference)
                 #expect(agenda["invited"] as? [String] == ["health", "police"])
                 // Its list went; with no record four hours after it started, it is counted as unrecorded.
-                #expect(try unrecorded() == 0)
+                let before = try #require(try unrecorded())
                 harness.clockOffset.withLock { $0 = sitting.at.timeIntervalSinceNow + 4 * 3600 + 60 }
-                #expect(try unrecorded() == 1)
+                #expect(try unrecorded() == before + 1)
 
                 // The record comes once the meeting is held: the agencies' clocks are real again, so the record is
                 // of the last meeting before now (a meeting not yet held is refused).
