@@ -93,16 +93,14 @@ extension CoordinatorLease {
         return "\(host)/\(getpid())/\(Int(Date().timeIntervalSince1970))"
     }
 
-    /// `acquire` on a queue of its own, off the cooperative pool (it may wait a second for a lock).
-    func acquireOffPool() async throws -> Int64? {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try self.acquire() }) }
-        }
-    }
+    /// `acquire`, off the cooperative pool (it may wait a second for a lock).
+    func acquireOffPool() async throws -> Int64? { try await Self.offPool { try self.acquire() } }
 
-    func renewOffPool(epoch: Int64) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            DispatchQueue.global().async { continuation.resume(with: Result { try self.renew(epoch: epoch) }) }
+    func renewOffPool(epoch: Int64) async throws { try await Self.offPool { try self.renew(epoch: epoch) } }
+
+    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
         }
     }
 }

@@ -69,14 +69,15 @@ struct FailoverTests {
             task.withLock { task in
                 task = Task { [self] in
                     while !stopped.value {
-                        if current.value?.hasExited ?? true {
-                            let n = starts.withLock {
-                                $0 += 1; return $0
-                            }
-                            let log = harness.scratch.file("slot-\(name)-\(n).log")
-                            current.withLock { $0 = try? harness.launchProcess(log: log) }
+                        let n = starts.withLock {
+                            $0 += 1; return $0
                         }
-                        try? await Task.sleep(for: .milliseconds(100))
+                        let log = harness.scratch.file("slot-\(name)-\(n).log")
+                        guard let process = try? harness.launchProcess(log: log) else { return }
+                        current.withLock { $0 = process }
+                        try? await eventually("slot \(name)'s coordinator to end", within: .seconds(3600)) { [self] in
+                            process.hasExited || stopped.value
+                        }
                     }
                 }
             }
@@ -100,16 +101,13 @@ struct FailoverTests {
     static func active(_ slots: [Supervisor], within limit: Duration = .seconds(60), excluding: ChildProcess? = nil)
         async throws -> (ChildProcess, ContinuousClock.Instant)
     {
-        try await within(limit, "a coordinator to become active") {
-            while true {
-                if let slot = slots.first(where: { $0.isActive && $0.current.value?.pid != excluding?.pid }),
-                    let process = slot.current.value
-                {
-                    return (process, .now)
-                }
-                try await Task.sleep(for: .milliseconds(50))
-            }
+        let found = Locked<ChildProcess?>(nil)
+        try await eventually("a coordinator to become active", within: limit) {
+            let slot = slots.first { $0.isActive && $0.current.value?.pid != excluding?.pid }
+            found.withLock { $0 = slot?.current.value }
+            return found.value != nil
         }
+        return (found.value!, .now)
     }
 
     /// The decision packages as the decision-maker's desk takes them: each delivery's message id and enquiry.
@@ -142,13 +140,26 @@ struct FailoverTests {
         func stop() { task.cancel() }
 
         /// Every enquiry of `sent` has a package, exactly one (by message id: a package republished with its own
-        /// id is the same package), and there are no others.
-        func expectOneEach(_ sent: [String], _ harness: Harness) async throws {
-            try await harness.eventually("every enquiry's package", within: .seconds(120)) { [self] in
+        /// id is the same package), and there are no others. Waits until the store's outbox holds nothing
+        /// unpublished and every package it holds has been delivered here, so a doubled one would be counted.
+        func expectOneEach(_ sent: [String], _ harness: Harness, store: PostgresStore) async throws {
+            try await harness.eventually(
+                "every enquiry's package, and every package in the outbox", within: .seconds(120)
+            ) { [self] in
+                guard
+                    let (pending, packages) = try? store.read({ db in
+                        (
+                            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") ?? 0,
+                            try String.fetchAll(
+                                db, sql: "SELECT message_id FROM outbox WHERE type = ?",
+                                arguments: [DocumentType.decisionPackage.rawValue])
+                        )
+                    })
+                else { return false }
                 let byEnquiry = packagesByEnquiry
-                return sent.allSatisfy { byEnquiry[$0] != nil }
+                let delivered = Set(deliveries.value.map(\.messageID))
+                return pending == 0 && Set(packages).isSubset(of: delivered) && sent.allSatisfy { byEnquiry[$0] != nil }
             }
-            try await Task.sleep(for: .seconds(2))  // time for a doubled package to arrive, were there one
             let byEnquiry = packagesByEnquiry
             for id in sent {
                 #expect(byEnquiry[id]?.count == 1, "enquiry \(id): \(byEnquiry[id]?.count ?? 0) packages")
@@ -157,7 +168,7 @@ struct FailoverTests {
         }
     }
 
-    /// Red enquiries to the police from the SPA, 20 a second, remembered in order.
+    /// Red enquiries to the police from the SPA, one after another, remembered in order.
     final class EnquiryStream: Sendable {
         let harness: Harness
         let sent = Locked<[String]>([])
@@ -168,7 +179,6 @@ struct FailoverTests {
                 let enquiry = TestHub.enquiry(rag: .red, agencies: ["police"])
                 try await harness.send(enquiry.json, type: .enquiry)
                 sent.withLock { $0.append(enquiry.id) }
-                try await Task.sleep(for: .milliseconds(50))
             }
         }
     }
@@ -192,14 +202,13 @@ struct FailoverTests {
             let store = try PostgresStore(conninfo: url)
             // The test's own reads, tried again while the database fails over (its connection is reopened).
             func read<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) throws -> T) async throws -> T {
-                var failure: (any Error)?
-                for _ in 0..<80 {
-                    do { return try await store.read(body) } catch {
-                        failure = error
-                        try await Task.sleep(for: .milliseconds(250))
-                    }
+                let result = Locked<T?>(nil)
+                try await eventually("the store to answer", within: .seconds(20)) {
+                    guard let value = try? await store.read(body) else { return false }
+                    result.withLock { $0 = value }
+                    return true
                 }
-                throw failure!
+                return result.value!
             }
             let agencies = try await harness.agencies(["police"])
             let housing = try #require(try await harness.agencies(["housing"], answering: false)["housing"])
@@ -259,7 +268,7 @@ struct FailoverTests {
             try await send(20)
             let (third, _) = try await Self.active(slots)
             let recovered = ContinuousClock.now
-            try await packages.expectOneEach(stream.sent.value, harness)
+            try await packages.expectOneEach(stream.sent.value, harness, store: store)
             let answeredAfter = Set(
                 try await read {
                     try String.fetchAll($0, sql: "SELECT id FROM request WHERE status = 'answered'")
@@ -283,6 +292,7 @@ struct FailoverTests {
         try await Harness.with("paused") { harness in
             let url = try Self.postgresURL(schema: "failover_paused", scratch: harness.scratch)
             harness.postgres.withLock { $0 = url }
+            let store = try PostgresStore(conninfo: url)
             _ = try await harness.agencies(["police"])
             let packages = try await PackageWatch(harness)
             defer { packages.stop() }
@@ -306,7 +316,7 @@ struct FailoverTests {
                 "the paused coordinator's log does not say it lost the lease")
             #expect(paused.exitCode != 0, "the coordinator that lost its lease exited 0")
             try await send(10)
-            try await packages.expectOneEach(stream.sent.value, harness)
+            try await packages.expectOneEach(stream.sent.value, harness, store: store)
         }
     }
 }

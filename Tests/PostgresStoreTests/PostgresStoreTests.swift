@@ -55,12 +55,7 @@ final class PostgresStoreTests: XCTestCase {
         _ = try CoordinatorStore(postgres: try PostgresStore(conninfo: conninfo))
         XCTAssertEqual(try postgres.appliedMigrations().count, CoordinatorStore.migrations.count)
         try store.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO record_of_sharing (seq, at, sender, recipient, purpose, lawful_basis,
-                        data_categories, message_id, enquiry_id, subject_ref, previous_hash, hash)
-                    VALUES (1, '2026-12-07T09:00:00Z', 'a', 'b', 'p', 'l', 'd', 'm', 'e', 's', 'h0', 'h1')
-                    """)
+            try db.execute(sql: StoreConformance.ledgerEntry)
         }
         for change in ["UPDATE record_of_sharing SET hash = 'x'", "DELETE FROM record_of_sharing"] {
             XCTAssertThrowsError(try store.write { try $0.execute(sql: change) }) { error in

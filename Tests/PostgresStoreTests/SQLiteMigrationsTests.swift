@@ -18,12 +18,7 @@ final class SQLiteMigrationsTests: XCTestCase {
         XCTAssertEqual(CoordinatorStore.migrations.count, 19)
         XCTAssertThrowsError(
             try store.write { db in
-                try db.execute(
-                    sql: """
-                        INSERT INTO record_of_sharing (seq, at, sender, recipient, purpose, lawful_basis,
-                            data_categories, message_id, enquiry_id, subject_ref, previous_hash, hash)
-                        VALUES (1, '2026-12-07T09:00:00Z', 'a', 'b', 'p', 'l', 'd', 'm', 'e', 's', 'h0', 'h1')
-                        """)
+                try db.execute(sql: StoreConformance.ledgerEntry)
                 try db.execute(sql: "UPDATE record_of_sharing SET hash = 'x'")
             })
     }

@@ -6,6 +6,13 @@ import XCTest
 /// What every engine behind `SQLStore` must do as the flows use it, checked the same way on SQLite (a unit
 /// test, `SQLiteStoreConformanceTests`) and on the PostgreSQL pair (`PostgresStoreTests`).
 enum StoreConformance {
+    /// One entry of the record of sharing, for the tests that its append-only triggers refuse a change to it.
+    static let ledgerEntry = """
+        INSERT INTO record_of_sharing (seq, at, sender, recipient, purpose, lawful_basis,
+            data_categories, message_id, enquiry_id, subject_ref, previous_hash, hash)
+        VALUES (1, '2026-12-07T09:00:00Z', 'a', 'b', 'p', 'l', 'd', 'm', 'e', 's', 'h0', 'h1')
+        """
+
     static func check(_ store: any SQLStore, file: StaticString = #filePath, line: UInt = #line) throws {
         try store.write { db in
             try db.execute(sql: "DROP TABLE IF EXISTS conformance")
