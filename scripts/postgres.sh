@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A private PostgreSQL pair on this machine, as deploy/postgres sets one up on two hosts: a primary and a
-# synchronous standby on their own ports, so a commit returns only once the standby has it too (the ground of
-# issue #40's replicated coordinator store; the coordinator does not use it yet). TLS with certificates from the
+# synchronous standby on their own ports, so a commit returns only once the standby has it too (the
+# coordinator's replicated store, `mash-coordinator --postgres`). TLS with certificates from the
 # hub's CA (deploy/tls/mash-ca.sh), scram-sha-256 passwords, least-privilege roles, WAL archived for point-in-time
 # recovery.
 #

@@ -48,7 +48,8 @@ swift build --build-tests -Xswiftc -warnings-as-errors
 # the other tests' load off their clocks. The broker-restart tests stop the node, so they run alone.
 # PostgresStoreTests.PostgresStoreTests need the PostgreSQL pair: Tests/Deploy/check-postgres.sh runs them while it is up.
 swift test --skip-build --skip BrokerRecoveryTests --skip CoordinatorTests --skip PostgresStoreTests.PostgresStoreTests
-# FailoverTests need the PostgreSQL pair: Tests/Deploy/check-postgres.sh runs them while it is up.
+# FailoverTests need the PostgreSQL pair: Tests/Deploy/check-postgres.sh runs them while it is up, and runs these
+# coordinator tests again with the store on PostgreSQL (MASH_TEST_STORE=postgres).
 swift test --skip-build --filter CoordinatorTests --skip FailoverTests
 swift test --skip-build --filter BrokerRecoveryTests
 # The deploy files for a real hub, checked for real: the systemd units, and a three-node cluster booted from

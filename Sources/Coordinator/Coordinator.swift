@@ -110,6 +110,8 @@ public final class Coordinator: Sendable {
     let outbox: Outbox
     /// On PostgreSQL, which of two coordinators is active (`Standby.swift`); nil on SQLite.
     let lease: CoordinatorLease?
+    /// The PostgreSQL connections it opened (store, content keys, lease): closed when `run` ends.
+    let postgresStores: [PostgresStore]
     /// The lease's epoch while this coordinator holds it.
     let activeEpoch = Mutex<Int64?>(nil)
     let logger: Logger
@@ -152,16 +154,18 @@ public final class Coordinator: Sendable {
         publicKeys = try PublicKeyring(directory: settings.keysDirectory, logger: logger)
         if let postgres = settings.postgres {
             let database = try PostgresStore(conninfo: postgres.conninfo)
+            let keys = try PostgresStore(conninfo: postgres.keysConninfo ?? postgres.conninfo)
+            let leaseStore = try PostgresStore(conninfo: postgres.conninfo)
             store = try CoordinatorStore(postgres: database)
-            contentKeys = try Self.postgresContentKeys(postgres.keysConninfo ?? postgres.conninfo, wrapping: keyring)
-            lease = CoordinatorLease(
-                store: try PostgresStore(conninfo: postgres.conninfo), holder: CoordinatorLease.holderName(),
-                term: postgres.leaseTerm)
+            contentKeys = try Self.postgresContentKeys(keys, wrapping: keyring)
+            lease = CoordinatorLease(store: leaseStore, holder: CoordinatorLease.holderName(), term: postgres.leaseTerm)
+            postgresStores = [database, keys, leaseStore]
         } else {
             store = try CoordinatorStore(path: settings.storePath)
             contentKeys = try ContentKeys(
                 forStore: settings.storePath, keyStore: settings.keyStorePath, wrapping: keyring)
             lease = nil
+            postgresStores = []
         }
         outbox = Outbox(store.sql)
     }
@@ -238,14 +242,23 @@ public final class Coordinator: Sendable {
 
     /// Runs the coordinator's services until they fail or the calling task is cancelled, which stops them
     /// gracefully: consuming stops, the batch in hand finishes, the outbox is flushed, the connection closes.
+    /// With a lease (PostgreSQL), waits for it first (`becomeActive`) and hands it over after a graceful stop.
     public func run(ready: @escaping @Sendable () -> Void = {}) async throws {
+        defer { disconnect() }
         do {
+            try await becomeActive()
             try await ServiceGroup.runGracefully(services(ready: ready), logger: logger)
+            await handOver()
         } catch {
             logger.error("coordinator stopped", metadata: ["error": "\(error)"])
             throw error
         }
         logger.info("coordinator stopped")
+    }
+
+    /// Closes its PostgreSQL connections (once its services have stopped); nothing on SQLite.
+    public func disconnect() {
+        for store in postgresStores { store.disconnect() }
     }
 
     /// The definitions file's topology, plus a queue (with its DLQ) for any agency in routing.yaml that the

@@ -41,6 +41,7 @@ public struct CoordinatorCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data((coordinator.readyLine + "\n").utf8))
         }
         try await ServiceGroup.runGracefully(services, logger: logger, signals: true)
+        await coordinator.handOver()
         logger.notice("stopped gracefully: every batch in hand finished and the outbox flushed")
     }
 }

@@ -9,7 +9,10 @@ extension HubReadModel.EnquiryFilter: ExpressibleByArgument {}
 
 /// Where the coordinator's store is, for every command that reads it (audit, status, enquiries, dlq replay).
 struct StoreOption: ParsableArguments {
-    @Option(help: "The coordinator's SQLite store (read only).")
+    @Option(
+        help: """
+            The coordinator's store, read only: its SQLite file, or a postgresql:// URL (as --postgres).
+            """)
     var store: String = ".build/coordinator/coordinator.sqlite"
 
     @Option(
@@ -22,6 +25,9 @@ struct StoreOption: ParsableArguments {
     func open() throws -> HubReadModel {
         if let url = postgres ?? ProcessInfo.processInfo.environment["MASH_POSTGRES_READER_URL"] {
             return HubReadModel(try PostgresStore(conninfo: url))
+        }
+        if store.hasPrefix("postgresql://") || store.hasPrefix("postgres://") {
+            return HubReadModel(try PostgresStore(conninfo: store))
         }
         return try HubReadModel(readingAt: store)
     }

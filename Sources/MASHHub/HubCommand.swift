@@ -88,6 +88,8 @@ public struct HubCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "mash.hub")
         let hub = try coordinator.coordinator(logger: Logger(label: "mash.coordinator"))
+        // With --postgres, this hub's coordinator may be the standby of another's: it waits for the lease.
+        try await hub.becomeActive()
         let coordinatorReady = Rendezvous<Void>()
         var parts: [(name: String, services: [any Service])] = []
         let ready = Readiness(parts: 1 + adapters.count + desks.count) {
@@ -149,6 +151,7 @@ public struct HubCommand: AsyncParsableCommand {
         }
         do {
             try await ServiceGroup.runGracefully(parts.flatMap(\.services), logger: logger, signals: true)
+            await hub.handOver()
         } catch {
             logger.error("stopped by a failure", metadata: ["error": "\(error)"])
             throw ExitCode.failure

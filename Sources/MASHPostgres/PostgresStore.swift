@@ -27,6 +27,14 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
         try writer.queue.sync { _ = try writer.database(conninfo) }
     }
 
+    /// Closes both connections (after the transaction in hand); the next transaction opens them again. For a
+    /// service that has stopped, so its connections do not outlive it.
+    public func disconnect() {
+        for connection in [writer, reader] {
+            connection.queue.sync { connection.current = nil }
+        }
+    }
+
     /// Sets what every write transaction checks before its own statements.
     public func fence(with check: (@Sendable (any SQLDatabase) throws -> Void)?) {
         fence.withLock { $0 = check }

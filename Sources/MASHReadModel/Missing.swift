@@ -70,7 +70,7 @@ extension HubReadModel {
             let row = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT COUNT(*) AS due, SUM(held_at IS NOT NULL AND held_at <= interview_due) AS held
+                    SELECT COUNT(*) AS due, SUM(CASE WHEN held_at IS NOT NULL AND held_at <= interview_due THEN 1 ELSE 0 END) AS held
                     FROM missing_episode
                     WHERE interview_due IS NOT NULL AND interview_due >= ? AND (interview_due <= ? OR held_at IS NOT NULL)
                     """, arguments: [now.timeIntervalSince1970 - window, now.timeIntervalSince1970])

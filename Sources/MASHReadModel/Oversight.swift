@@ -49,7 +49,7 @@ extension HubReadModel {
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT rag, COUNT(*) AS waiting, SUM(decision_due <= :now) AS overdue
+                        SELECT rag, COUNT(*) AS waiting, SUM(CASE WHEN decision_due <= :now THEN 1 ELSE 0 END) AS overdue
                         FROM enquiry WHERE status = :complete GROUP BY rag
                         """, arguments: arguments)
             )

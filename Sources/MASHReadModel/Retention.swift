@@ -102,7 +102,7 @@ extension HubReadModel {
                         sql: """
                             SELECT count(*) AS held, count(CASE WHEN s < ? THEN 1 END) AS due,
                                 count(CASE WHEN s < ? THEN 1 END) AS soon, min(s) AS first
-                            FROM (SELECT \(part.start) AS s FROM \(part.table))
+                            FROM (SELECT \(part.start) AS s FROM \(part.table)) AS started
                             """, arguments: [cutoff, soon])!
                     line.held += row["held"] as Int
                     line.due += row["due"] as Int

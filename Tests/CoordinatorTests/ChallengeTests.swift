@@ -143,7 +143,7 @@ extension CoordinatorBrokerTests {
                         "coordinator", "area-manager", "police", "police", "area-manager", "police", "area-manager",
                         "police", "area-manager",
                     ])
-                let verify = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                let verify = try await harness.mashctl(["audit", "verify", "--store", harness.store])
                 #expect(verify.status == 0, "\(verify.output)")
             }
         }

@@ -139,7 +139,7 @@ extension CoordinatorBrokerTests {
                 let requested = police.received.value.requests
                 #expect(requested.count == count && Set(requested.map(\.enquiryID)) == Set(enquiries.map(\.id)))
                 #expect(try await harness.admin.inspect(queue: "coordinator.intake.dlq").messageCount == 0)
-                let verification = try RecordOfSharing.verify(try HubReadModel(readingAt: harness.storePath))
+                let verification = try RecordOfSharing.verify(try harness.readModel())
                 #expect(verification.entries == count && verification.firstBad == nil)
             }
         }
@@ -188,7 +188,7 @@ extension CoordinatorBrokerTests {
                         .map { "\($0["agency"] as String) \($0["due"] as Double) \($0["warning"] as Double)" }
                 }
                 #expect(deadlinesAfter == deadlinesBefore)
-                let verification = try RecordOfSharing.verify(try HubReadModel(readingAt: harness.storePath))
+                let verification = try RecordOfSharing.verify(try harness.readModel())
                 #expect(verification.entries == 15 && verification.firstBad == nil)
             }
         }

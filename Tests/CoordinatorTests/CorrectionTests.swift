@@ -51,7 +51,7 @@ extension CoordinatorBrokerTests {
         }
 
         func waiting(_ harness: Harness) async throws -> [[String: Any]] {
-            let result = try await harness.mashctl(["subject", "corrections", "--store", harness.storePath, "--json"])
+            let result = try await harness.mashctl(["subject", "corrections", "--store", harness.store, "--json"])
             #expect(result.status == 0, "\(result.output)")
             return try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]])
         }
@@ -130,8 +130,7 @@ extension CoordinatorBrokerTests {
                     try Int.fetchOne(db, sql: "SELECT count(*) FROM enquiry WHERE id = ?", arguments: [enquiry.id])
                 }
                 #expect(hubCopy == 0)
-                let hubKeys = try ContentKeys(
-                    path: ContentKeys.path(besideStore: harness.storePath),
+                let hubKeys = try harness.contentKeys(
                     wrapping: try DataKeyring.loadOrCreate(at: harness.hub.keys.path + "/coordinator/data-at-rest.key"))
                 #expect(try !hubKeys.hasKey("enquiry:\(enquiry.id)"))
                 let erasures = try harness.query { db in
@@ -209,7 +208,7 @@ extension CoordinatorBrokerTests {
                 #expect(
                     steps.filter { ($0["purpose"] as String).hasPrefix("correction receipt: erase applied") }.count == 9
                 )
-                let verified = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                let verified = try await harness.mashctl(["audit", "verify", "--store", harness.store])
                 #expect(verified.status == 0, "\(verified.output)")
             }
         }

@@ -67,7 +67,7 @@ extension CoordinatorBrokerTests {
                 }
                 #expect(try await harness.admin.inspect(queue: "practice-manager.alerts").messageCount == 0)
 
-                let shown = try await harness.mashctl(["enquiry", "show", enquiry.id, "--store", harness.storePath])
+                let shown = try await harness.mashctl(["enquiry", "show", enquiry.id, "--store", harness.store])
                 #expect(shown.status == 0)
                 #expect(shown.output.contains("decided") && shown.output.contains("strategy-discussion"))
 
@@ -99,10 +99,10 @@ extension CoordinatorBrokerTests {
                 try await harness.eventually("a second past the deadline") { Date() > due.addingTimeInterval(1) }
                 // Until the decision comes, operators see it waiting and late.
                 let waiting = try await harness.mashctl([
-                    "enquiries", "--status", "complete", "--store", harness.storePath, "--json",
+                    "enquiries", "--status", "complete", "--store", harness.store, "--json",
                 ])
                 #expect(waiting.output.contains(enquiry.id))
-                let late = try HubReadModel(readingAt: harness.storePath).openEnquiries(now: Date())
+                let late = try harness.readModel().openEnquiries(now: Date())
                 #expect(late.first { $0.rag == "red" }?.decisionOverdue == 1)
 
                 try await harness.send(
@@ -111,7 +111,7 @@ extension CoordinatorBrokerTests {
                 let told = try await harness.take(1, from: "spa.notices", as: "spa")
                 let outcome = try EnquiryOutcome(json: told[0].payload, source: "outcome")
                 #expect(outcome.outcome == .earlyHelp && outcome.late)
-                let shown = try await harness.mashctl(["enquiry", "show", enquiry.id, "--store", harness.storePath])
+                let shown = try await harness.mashctl(["enquiry", "show", enquiry.id, "--store", harness.store])
                 #expect(shown.output.contains("early-help (after the decision deadline)"))
                 // The chases of the decision clock stop with the decision.
                 try await harness.eventually("the decision clock stopped") {

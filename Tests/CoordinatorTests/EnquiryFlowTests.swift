@@ -44,7 +44,7 @@ extension CoordinatorBrokerTests {
                 #expect(health.reason == enquiry.reason && health.household.count == 1)
 
                 // The record of sharing: 7 requests out, 7 responses in, 1 package, chained and verified.
-                let store = try HubReadModel(readingAt: harness.storePath)
+                let store = try harness.readModel()
                 let entries = try RecordOfSharing.entries(store, from: nil, to: nil)
                 #expect(entries.count == 15)
                 #expect(entries.filter { $0.sender == "coordinator" && $0.recipient != "decision-maker" }.count == 7)
@@ -58,31 +58,28 @@ extension CoordinatorBrokerTests {
                 // No personal data in clear anywhere in the store file.
                 await harness.stopInProcess()
                 let verified = try Shell.run(
-                    ChildProcess.built("mashctl"), ["audit", "verify", "--store", harness.storePath])
+                    ChildProcess.built("mashctl"), ["audit", "verify", "--store", harness.store])
                 #expect(verified.contains("15 entries, chain intact"))
                 let csv = try Shell.run(
                     ChildProcess.built("mashctl"),
-                    ["audit", "export", "--store", harness.storePath, "--from", "2020-01-01"])
+                    ["audit", "export", "--store", harness.store, "--from", "2020-01-01"])
                 let rows = csv.split(separator: "\r\n").filter { $0.contains(",") }
                 #expect(rows.first?.hasPrefix("seq,time,from,to,purpose,lawful_basis") == true)
                 #expect(rows.count == 16)
                 #expect(!csv.contains("Testperson"))
-                let wal = (try? Data(contentsOf: URL(fileURLWithPath: harness.storePath + "-wal"))) ?? Data()
-                let bytes = try Data(contentsOf: URL(fileURLWithPath: harness.storePath)) + wal
                 for secret in ["Testperson", "9434765919", "Sample Street", "bruising"] {
-                    #expect(bytes.range(of: Data(secret.utf8)) == nil, "'\(secret)' is in the store in clear")
+                    #expect(try !harness.storeHoldsInClear(secret), "'\(secret)' is in the store in clear")
                 }
 
-                // Someone with the file edits one entry: verify names it.
-                let queue = try DatabaseQueue(path: harness.storePath)
-                try await queue.write { db in
-                    try db.execute(sql: "DROP TRIGGER record_of_sharing_no_update")
+                // Someone with the file (or the database's owner role) edits one entry: verify names it.
+                try harness.modify { db in
+                    try Harness.dropTrigger("record_of_sharing_no_update", on: "record_of_sharing", in: db)
                     try db.execute(sql: "UPDATE record_of_sharing SET recipient = 'someone-else' WHERE seq = 5")
                 }
-                let tampered = try RecordOfSharing.verify(try HubReadModel(readingAt: harness.storePath))
+                let tampered = try RecordOfSharing.verify(try harness.readModel())
                 #expect(tampered.firstBad?.seq == 5)
                 #expect {
-                    try Shell.run(ChildProcess.built("mashctl"), ["audit", "verify", "--store", harness.storePath])
+                    try Shell.run(ChildProcess.built("mashctl"), ["audit", "verify", "--store", harness.store])
                 } throws: { error in
                     let failure = error as? Shell.Failure
                     return failure?.status == 1 && failure?.output.contains("BROKEN at entry 5") == true
@@ -148,12 +145,12 @@ extension CoordinatorBrokerTests {
                 try await harness.startInProcess()
                 try await harness.send(TestHub.enquiry(rag: .green, agencies: ["education"]).json, type: .enquiry)
                 _ = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
-                let queue = try DatabaseQueue(path: harness.storePath)
-                #expect(throws: DatabaseError.self) {
-                    try queue.write { try $0.execute(sql: "UPDATE record_of_sharing SET purpose = 'x'") }
-                }
-                #expect(throws: DatabaseError.self) {
-                    try queue.write { try $0.execute(sql: "DELETE FROM record_of_sharing") }
+                for statement in ["UPDATE record_of_sharing SET purpose = 'x'", "DELETE FROM record_of_sharing"] {
+                    #expect(Comment(rawValue: statement)) {
+                        try harness.modify { try $0.execute(sql: statement) }
+                    } throws: { error in
+                        "\(error)".contains("the record of sharing is append-only")
+                    }
                 }
             }
         }
@@ -235,17 +232,17 @@ extension CoordinatorBrokerTests {
                     "\(text)")
                 #expect(!text.contains("Alleged offence"), "the override's free text stays out of the ledger")
                 #expect(grounds.contains { $0["recipient"] == "decision-maker" && $0["grounds"] == text })
-                let csv = try await harness.mashctl(["audit", "export", "--store", harness.storePath])
+                let csv = try await harness.mashctl(["audit", "export", "--store", harness.store])
                 #expect(csv.output.contains("exemption: DPA 2018 Sch 2 para 2"), "\(csv.output)")
 
                 // The grounds are under the entry's hash: rewriting them is found.
                 let seq: Int64 = toPolice["seq"]
-                try await DatabaseQueue(path: harness.storePath).write { db in
-                    try db.execute(sql: "DROP TRIGGER record_of_sharing_no_update")
+                try harness.modify { db in
+                    try Harness.dropTrigger("record_of_sharing_no_update", on: "record_of_sharing", in: db)
                     try db.execute(
                         sql: "UPDATE record_of_sharing SET grounds = 'consent given' WHERE seq = ?", arguments: [seq])
                 }
-                #expect(try RecordOfSharing.verify(try HubReadModel(readingAt: harness.storePath)).firstBad?.seq == seq)
+                #expect(try RecordOfSharing.verify(try harness.readModel()).firstBad?.seq == seq)
             }
         }
 

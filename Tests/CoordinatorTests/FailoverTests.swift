@@ -17,39 +17,6 @@ import Testing
 /// they fail, saying so.
 @Suite("Coordinator failover on PostgreSQL: a standby coordinator, a promoted database", .serialized)
 struct FailoverTests {
-    /// The coordinator role's URL over both hosts (the writable one is chosen, so a promoted standby is found),
-    /// with a passfile and a fresh schema of this test's own as its search path.
-    static func postgresURL(schema: String, scratch: ScratchDirectory) throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        guard let primary = environment["MASH_PG_PRIMARY_URL"], let standby = environment["MASH_PG_STANDBY_URL"],
-            let credentials = environment["MASH_PG_CREDENTIALS"]
-        else {
-            throw MissingPostgres()
-        }
-        func hostPort(_ url: String) -> Substring {
-            url.split(separator: "@")[1].split(separator: "/")[0]
-        }
-        let password = try String(contentsOfFile: credentials + "/mash_coordinator", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let passfile = scratch.file("pgpass")
-        try Data("*:*:mash:mash_coordinator:\(password)\n".utf8).write(to: URL(fileURLWithPath: passfile))
-        chmod(passfile, 0o600)
-        let query = primary.split(separator: "?", maxSplits: 1)[1]
-        let base =
-            "postgresql://mash_coordinator@\(hostPort(primary)),\(hostPort(standby))/mash?\(query)"
-            + "&target_session_attrs=read-write&connect_timeout=2&passfile=\(passfile)"
-        try PostgresStore(conninfo: base).write { db in
-            try db.execute(sql: "DROP SCHEMA IF EXISTS \(schema) CASCADE; CREATE SCHEMA \(schema)")
-        }
-        return base + "&options=-csearch_path%3D" + schema
-    }
-
-    struct MissingPostgres: Error, CustomStringConvertible {
-        var description: String {
-            "MASH_PG_PRIMARY_URL, MASH_PG_STANDBY_URL and MASH_PG_CREDENTIALS are not set: run Tests/Deploy/check-postgres.sh"
-        }
-    }
-
     /// Starts a coordinator again whenever it ends (systemd's Restart=always), each run logging to a file of its
     /// own: `slot-<name>-<n>.log`.
     final class Supervisor: Sendable {
@@ -197,7 +164,7 @@ struct FailoverTests {
         try await Harness.with(
             "failover", routing: try CoordinatorBrokerTests.ClockAndCrashTests.shortSLA(partners: "2s wall-clock")
         ) { harness in
-            let url = try Self.postgresURL(schema: "failover_kill", scratch: harness.scratch)
+            let url = try Harness.postgresURL(schema: "failover_kill", scratch: harness.scratch)
             harness.postgres.withLock { $0 = url }
             let store = try PostgresStore(conninfo: url)
             // The test's own reads, tried again while the database fails over (its connection is reopened).
@@ -222,10 +189,6 @@ struct FailoverTests {
             let stream = EnquiryStream(harness)
             func send(_ count: Int) async throws { try await stream.send(count) }
             try await send(20)
-            // A request no one answers: its warning and breach fall due while no coordinator is active.
-            let timed = TestHub.enquiry(rag: .red, agencies: ["housing"])
-            try await harness.send(timed.json, type: .enquiry)
-            try await harness.eventually("the request at housing") { housing.received.value.requests.count == 1 }
             try await harness.eventually("some answers stored") {
                 try store.read {
                     try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM request WHERE status = 'answered'") ?? 0
@@ -235,6 +198,13 @@ struct FailoverTests {
                 try await read {
                     try String.fetchAll($0, sql: "SELECT id FROM request WHERE status = 'answered'")
                 })
+            // A request no one answers, sent just before the kill: its breach (2 s on) falls due while no
+            // coordinator is active (the takeover waits out the 3 s lease).
+            let alertDeliveries = try await harness.admin.consume(queue: "practice-manager.alerts", prefetch: 200)
+            let opener = try harness.hub.opener("practice-manager")
+            let timed = TestHub.enquiry(rag: .red, agencies: ["housing"])
+            try await harness.send(timed.json, type: .enquiry)
+            try await harness.eventually("the request at housing") { housing.received.value.requests.count == 1 }
             let breachDue = try #require(
                 try await read {
                     try Double.fetchOne($0, sql: "SELECT due FROM request WHERE agency = 'housing'")
@@ -242,19 +212,21 @@ struct FailoverTests {
 
             // The active coordinator's host dies.
             let killed = ContinuousClock.now
+            let killedAt = Date().timeIntervalSince1970
             #expect(first.stop(SIGKILL) == 128 + SIGKILL)
             let (second, tookOver) = try await Self.active(slots, excluding: first)
+            #expect(killedAt < breachDue, "the breach was due before the kill")
             #expect(Date().timeIntervalSince1970 > breachDue, "the breach was not due before the takeover")
-            // The warning may come twice with one message id (fired and published by the killed coordinator
-            // before it marked it, then relayed again by the new one), as any receiver deduplicates it.
+            // The timed enquiry's alerts (the stream's own may come too). Its warning may have fired before the
+            // kill, and may come twice with one message id (published by the killed coordinator before it marked
+            // it, then relayed again by the new one), as any receiver deduplicates it.
             var alerts: [String: Notice] = [:]
             while !alerts.values.contains(where: { $0.event == .breach }) {
-                let alert = try #require(
-                    try await harness.take(
-                        1, from: "practice-manager.alerts", as: "practice-manager", within: .seconds(20)
-                    )
-                    .first)
-                alerts[alert.messageID] = try Notice(json: alert.payload, source: "alert")
+                let delivery = try await alertDeliveries.next(within: .seconds(20), "the timed enquiry's breach")
+                let opened = try opener.open(String(decoding: delivery.body, as: UTF8.self), now: Date())
+                try delivery.ack()
+                let notice = try Notice(json: opened.payload, source: "alert")
+                if notice.enquiryID == timed.id { alerts[opened.messageID] = notice }
             }
             let alerted = ContinuousClock.now
             #expect(Set(alerts.values.map(\.event)) == [.warning, .breach])
@@ -287,10 +259,13 @@ struct FailoverTests {
         }
     }
 
-    @Test("the active coordinator paused past its lease (SIGSTOP), then resumed: it stops, and no package is doubled")
-    func pausedHolderStops() async throws {
-        try await Harness.with("paused") { harness in
-            let url = try Self.postgresURL(schema: "failover_paused", scratch: harness.scratch)
+    /// Two supervised coordinators on a fresh schema of the pair, the police answering, and the packages watched.
+    static func withPair(
+        _ purpose: String,
+        _ body: (Harness, PostgresStore, PackageWatch, [Supervisor]) async throws -> Void
+    ) async throws {
+        try await Harness.with(purpose) { harness in
+            let url = try Harness.postgresURL(schema: "failover_" + purpose, scratch: harness.scratch)
             harness.postgres.withLock { $0 = url }
             let store = try PostgresStore(conninfo: url)
             _ = try await harness.agencies(["police"])
@@ -299,6 +274,38 @@ struct FailoverTests {
             let slots = [Supervisor("a", harness), Supervisor("b", harness)]
             for slot in slots { slot.start() }
             defer { Task { for slot in slots { await slot.stop() } } }
+            try await body(harness, store, packages, slots)
+        }
+    }
+
+    @Test(
+        """
+        SIGTERM of the active coordinator (a planned restart) hands the lease over: the standby is active well inside \
+        the lease's term, and no package is lost or doubled
+        """)
+    func gracefulHandOver() async throws {
+        try await Self.withPair("handover") { harness, store, packages, slots in
+            let (first, _) = try await Self.active(slots)
+
+            let stream = EnquiryStream(harness)
+            try await stream.send(10)
+            #expect(first.stop(SIGTERM) == 0, "the coordinator did not stop gracefully")
+            let stopped = ContinuousClock.now
+            let (_, tookOver) = try await Self.active(slots, excluding: first)
+            let log = try String(contentsOfFile: first.log, encoding: .utf8)
+            #expect(log.contains("the lease is handed over"), "the stopped coordinator's log does not say so")
+            // Left to run out, the lease would keep the standby waiting 2.4 s to 3 s (its term, less the time
+            // since the last renewal at a fifth of it), plus its start.
+            #expect(tookOver - stopped < .seconds(2), "the standby took over \(tookOver - stopped) after the stop")
+            print("failover figures: after SIGTERM the standby was active \(tookOver - stopped) later")
+            try await stream.send(10)
+            try await packages.expectOneEach(stream.sent.value, harness, store: store)
+        }
+    }
+
+    @Test("the active coordinator paused past its lease (SIGSTOP), then resumed: it stops, and no package is doubled")
+    func pausedHolderStops() async throws {
+        try await Self.withPair("paused") { harness, store, packages, slots in
             let (paused, _) = try await Self.active(slots)
 
             let stream = EnquiryStream(harness)

@@ -403,7 +403,7 @@ extension CoordinatorBrokerTests {
                             + String.fetchAll($0, sql: "SELECT id FROM consultation")
                     } == [waiting.id]
                 }
-                let keys = try ContentKeys(path: ContentKeys.path(besideStore: harness.storePath), wrapping: dataKey)
+                let keys = try harness.contentKeys(wrapping: dataKey)
                 #expect(try !keys.hasKey("contact:\(answered.id)") && !keys.hasKey("consultation:\(consultation.id)"))
                 // The contact still on the SPA's list is kept, and so is its screening clock.
                 #expect(try keys.hasKey("contact:\(waiting.id)"))
@@ -420,7 +420,7 @@ extension CoordinatorBrokerTests {
                         "\(answered.id) purged: contacts, 4s from closure",
                         "\(consultation.id) purged: consultations, 4s from receipt",
                     ])
-                let verify = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                let verify = try await harness.mashctl(["audit", "verify", "--store", harness.store])
                 #expect(verify.status == 0, "\(verify.output)")
             }
         }
@@ -491,7 +491,7 @@ extension CoordinatorBrokerTests {
                 #expect(portal[0].type == "mash.correction/1")
                 let spa = try await harness.take(1, from: "spa.notices", as: "spa")
                 #expect(spa[0].type == "mash.correction/1")
-                let verify = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                let verify = try await harness.mashctl(["audit", "verify", "--store", harness.store])
                 #expect(verify.status == 0, "\(verify.output)")
             }
         }

@@ -147,13 +147,6 @@ extension CoordinatorBrokerTests {
                 }
                 await harness.stopInProcess()
 
-                func copy(_ name: String) throws -> String {
-                    let path = harness.scratch.file(name)
-                    try DatabaseQueue(path: harness.storePath).inDatabase {
-                        try $0.execute(sql: "VACUUM INTO ?", arguments: [path])
-                    }
-                    return path
-                }
                 let keys = ["--keys", harness.hub.keys.path]
                 func verify(_ store: String, checkpoints: String? = nil) async throws -> (status: Int32, output: String)
                 {
@@ -162,7 +155,7 @@ extension CoordinatorBrokerTests {
                             + (checkpoints.map { ["--checkpoints", $0] } ?? []) + ["--broker"]
                             + [try harness.operatorOptions()[1]])
                 }
-                let untouched = try copy("untouched.sqlite")
+                let untouched = try harness.copyStore("untouched")
                 let fromFile = try await verify(untouched, checkpoints: harness.checkpointFile)
                 #expect(fromFile.status == 0, "\(fromFile.output)")
                 #expect(fromFile.output.contains("record of sharing agrees with"))
@@ -171,9 +164,9 @@ extension CoordinatorBrokerTests {
                 #expect(try await harness.admin.inspect(queue: "audit.checkpoints").messageCount > 0)
 
                 // (a) The last 3 entries deleted, as someone with the file would: the chain alone still verifies.
-                let cut = try copy("cut.sqlite")
-                try await DatabaseQueue(path: cut).write { db in
-                    try db.execute(sql: "DROP TRIGGER record_of_sharing_no_delete")
+                let cut = try harness.copyStore("cut")
+                try harness.modify(store: cut) { db in
+                    try Harness.dropTrigger("record_of_sharing_no_delete", on: "record_of_sharing", in: db)
                     try db.execute(
                         sql: "DELETE FROM record_of_sharing WHERE seq > (SELECT max(seq) - 3 FROM record_of_sharing)")
                 }
@@ -183,9 +176,9 @@ extension CoordinatorBrokerTests {
                 #expect(cutCheck.output.contains("entries were cut from the end"), "\(cutCheck.output)")
 
                 // (b) Entry 5 rewritten and every hash after it recomputed.
-                let rewritten = try copy("rewritten.sqlite")
-                try await DatabaseQueue(path: rewritten).write { db in
-                    try db.execute(sql: "DROP TRIGGER record_of_sharing_no_update")
+                let rewritten = try harness.copyStore("rewritten")
+                try harness.modify(store: rewritten) { db in
+                    try Harness.dropTrigger("record_of_sharing_no_update", on: "record_of_sharing", in: db)
                     var previous = try String.fetchOne(db, sql: "SELECT hash FROM record_of_sharing WHERE seq = 4")!
                     for row in try Row.fetchAll(db, sql: "SELECT * FROM record_of_sharing WHERE seq >= 5 ORDER BY seq")
                     {
@@ -279,7 +272,7 @@ extension CoordinatorBrokerTests {
                 }
                 #expect(row?["ico_reference"] == "ICO-00123456" && row?["closed_by"] == "d.khan")
                 #expect(row?["alerted"] == 1, "one stage alerted, once")
-                let listed = try await harness.mashctl(["breach", "list", "--store", harness.storePath])
+                let listed = try await harness.mashctl(["breach", "list", "--store", harness.store])
                 #expect(listed.output.contains("ICO ICO-00123456"), "\(listed.output)")
                 let late = try await harness.mashctl(["breach", "close", "--id", id, "--ico-reference", "X"] + options)
                 #expect(late.status != 0 && late.output.contains("is already closed"), "\(late.output)")
@@ -357,14 +350,14 @@ extension CoordinatorBrokerTests {
                 #expect(reasons.filter { $0 == "malformed" }.count == 1, "the unsigned one, not a JWE: \(reasons)")
                 #expect(try actions() == 1)
 
-                let views = try await harness.mashctl(["audit", "views", "--store", harness.storePath])
+                let views = try await harness.mashctl(["audit", "views", "--store", harness.store])
                 #expect(views.status == 0, "\(views.output)")
                 let lines = views.output.split(separator: "\n").filter { $0.contains("subject-access") }
                 #expect(lines.count == 1 && lines[0].contains("r.okafor"), "\(views.output)")
                 #expect(lines.first?.contains("SAR-2026-200") == true, "\(views.output)")
                 #expect(!views.output.contains("Carter") && !views.output.contains("2019-03-01"))
                 let none = try await harness.mashctl(
-                    ["audit", "views", "--store", harness.storePath, "--staff", "j.smith", "--json"])
+                    ["audit", "views", "--store", harness.store, "--staff", "j.smith", "--json"])
                 #expect(none.output.hasPrefix("[") && !none.output.contains("r.okafor"), "\(none.output)")
             }
         }

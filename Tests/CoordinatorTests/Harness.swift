@@ -6,6 +6,10 @@ import Logging
 import MASHAgency
 import MASHConfig
 import MASHCore
+import MASHPostgres
+import MASHReadModel
+import MASHRuntime
+import MASHService
 import MASHTesting
 import Sealing
 
@@ -39,7 +43,15 @@ final class Harness: Sendable {
         await harness.close()
     }
 
+    /// The engine this run's coordinators keep their store on: SQLite files, or with `MASH_TEST_STORE=postgres` a
+    /// schema of each test's own on the PostgreSQL pair (Tests/Deploy/check-postgres.sh runs every coordinator
+    /// test so, a second time).
+    static let engine: SQLEngine =
+        ProcessInfo.processInfo.environment["MASH_TEST_STORE"] == "postgres" ? .postgres : .sqlite
+
     var storePath: String { scratch.file("coordinator.sqlite") }
+    /// The coordinator's store as `mashctl --store` takes it: the SQLite file, or the PostgreSQL URL.
+    var store: String { postgres.value ?? storePath }
     /// Where the coordinator appends its signed checkpoints (its default: beside the store).
     var checkpointFile: String { storePath + ".checkpoints" }
 
@@ -82,6 +94,12 @@ final class Harness: Sendable {
             let text = try (routing ?? String(contentsOfFile: Repository.path("Config/routing.yaml"), encoding: .utf8))
                 .replacingOccurrences(of: "agendaBefore: 15m", with: "agendaBefore: off")
             try text.write(toFile: routingFile, atomically: true, encoding: .utf8)
+            if Self.engine == .postgres {
+                let schema = Self.schemaName(purpose)
+                let url = try Self.postgresURL(schema: schema, scratch: scratch)
+                postgres.withLock { $0 = url }
+                postgresSchema.withLock { $0 = schema }
+            }
             admin = try await broker.connect("coordinator test \(purpose)")
         } catch {
             await vhost.remove()
@@ -119,6 +137,10 @@ final class Harness: Sendable {
         settings.checkpointInterval = 0.2
         settings.checkpointFile = checkpointFile
         settings.agendaLead = agendaLead.value
+        if let url = postgres.value {
+            settings.postgres = CoordinatorSettings.PostgresSettings(conninfo: url)
+            settings.postgres?.leaseTerm = .seconds(Self.leaseTerm)
+        }
         return settings
     }
 
@@ -149,8 +171,52 @@ final class Harness: Sendable {
         _ = try? await task?.value
     }
 
-    /// The store on PostgreSQL instead of the SQLite file (FailoverTests): the coordinator role's URL.
+    /// The store on PostgreSQL instead of the SQLite file (FailoverTests, or every test with `engine`
+    /// `.postgres`): the coordinator role's URL, its search path this test's schema.
     let postgres = Locked<String?>(nil)
+    /// The schema made for this test (dropped at the end), with `engine` `.postgres`.
+    private let postgresSchema = Locked<String?>(nil)
+    /// The test's own connection to the PostgreSQL store, made at its first `query`.
+    private let postgresReader = Locked<PostgresStore?>(nil)
+
+    /// The coordinator role's URL over both hosts of the pair (the writable one is chosen, so a promoted standby
+    /// is found), with a passfile and a fresh schema of this test's own as its search path.
+    static func postgresURL(schema: String, scratch: ScratchDirectory) throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        guard let primary = environment["MASH_PG_PRIMARY_URL"], let standby = environment["MASH_PG_STANDBY_URL"],
+            let credentials = environment["MASH_PG_CREDENTIALS"]
+        else {
+            throw MissingPostgres()
+        }
+        func hostPort(_ url: String) -> Substring {
+            url.split(separator: "@")[1].split(separator: "/")[0]
+        }
+        let password = try String(contentsOfFile: credentials + "/mash_coordinator", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let passfile = scratch.file("pgpass")
+        try Data("*:*:mash:mash_coordinator:\(password)\n".utf8).write(to: URL(fileURLWithPath: passfile))
+        chmod(passfile, 0o600)
+        let query = primary.split(separator: "?", maxSplits: 1)[1]
+        let base =
+            "postgresql://mash_coordinator@\(hostPort(primary)),\(hostPort(standby))/mash?\(query)"
+            + "&target_session_attrs=read-write&connect_timeout=2&passfile=\(passfile)"
+        try PostgresStore(conninfo: base).write { db in
+            try db.execute(sql: "DROP SCHEMA IF EXISTS \(schema) CASCADE; CREATE SCHEMA \(schema)")
+        }
+        return base + "&options=-csearch_path%3D" + schema
+    }
+
+    /// A schema name for a test: its purpose in lower-case letters, digits and `_`, and a random suffix.
+    static func schemaName(_ purpose: String) -> String {
+        let letters = purpose.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" }
+        return "t_" + String(letters.prefix(40)) + "_" + UUID().uuidString.prefix(8).lowercased()
+    }
+
+    struct MissingPostgres: Error, CustomStringConvertible {
+        var description: String {
+            "MASH_PG_PRIMARY_URL, MASH_PG_STANDBY_URL and MASH_PG_CREDENTIALS are not set: run Tests/Deploy/check-postgres.sh"
+        }
+    }
     /// The lease's term, with `postgres`.
     static let leaseTerm = 3
 
@@ -290,14 +356,107 @@ final class Harness: Sendable {
         let management = broker.managementURL
         return [
             "--broker", "amqp://operator:\(url.password)@\(url.host):\(url.port)/\(url.vhost)", "--management",
-            management, "--store", storePath, "--routing", routingFile, "--definitions", vhost.definitionsFile,
+            management, "--store", store, "--routing", routingFile, "--definitions", vhost.definitionsFile,
             "--schools", schoolsDirectory.value, "--desks", desksDirectory.value,
         ]
     }
 
-    /// Reads the store directly, as an auditor with the file would.
-    func query<T>(_ body: (Database) throws -> T) throws -> T {
-        try DatabaseQueue(path: storePath).read(body)
+    /// Reads the store directly, as an auditor with the file (or the database) would.
+    func query<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
+        if postgres.value != nil { return try postgresStore().read(body) }
+        return try DatabaseQueue(path: storePath).read { try body($0) }
+    }
+
+    /// Changes the store behind the coordinator's back (a tamperer with write access, a test's setup).
+    func modify<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
+        if postgres.value != nil { return try postgresStore().write(body) }
+        return try DatabaseQueue(path: storePath).write { try body($0) }
+    }
+
+    /// Changes a store given as `mashctl --store` takes it (a SQLite file or a PostgreSQL URL), in one transaction.
+    func modify<T>(store: String, _ body: (any SQLDatabase) throws -> T) throws -> T {
+        if store == self.store { return try modify(body) }
+        if store.hasPrefix("postgresql://") { return try PostgresStore(conninfo: store).write(body) }
+        return try DatabaseQueue(path: store).write { try body($0) }
+    }
+
+    /// The statement that removes an append-only trigger, as someone with the file or the database owner's
+    /// role could.
+    static func dropTrigger(_ name: String, on table: String, in db: any SQLDatabase) throws {
+        switch db.engine {
+        case .sqlite: try db.execute(sql: "DROP TRIGGER IF EXISTS \(name)")
+        case .postgres: try db.execute(sql: "DROP TRIGGER IF EXISTS \(name) ON \(table)")
+        }
+    }
+
+    /// A copy of the stopped coordinator's store, to tamper with: a SQLite file (`VACUUM INTO`) or, on
+    /// PostgreSQL, a schema of its own with every table's rows (as `mashctl --store` takes it).
+    func copyStore(_ name: String) throws -> String {
+        guard let url = postgres.value, let schema = postgresSchema.value else {
+            let path = scratch.file(name + ".sqlite")
+            try DatabaseQueue(path: storePath).inDatabase { try $0.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+            return path
+        }
+        let copy = schema + "_" + name
+        try postgresStore().write { db in
+            try db.execute(sql: "DROP SCHEMA IF EXISTS \(copy) CASCADE; CREATE SCHEMA \(copy)")
+            let tables = try String.fetchAll(
+                db, sql: "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                arguments: [schema])
+            for table in tables {
+                try db.execute(
+                    sql: """
+                        CREATE TABLE \(copy).\(table) (LIKE \(schema).\(table) INCLUDING ALL);
+                        INSERT INTO \(copy).\(table) SELECT * FROM \(schema).\(table)
+                        """)
+            }
+        }
+        copies.withLock { $0.append(copy) }
+        return url.replacingOccurrences(of: "search_path%3D" + schema, with: "search_path%3D" + copy)
+    }
+    private let copies = Locked<[String]>([])
+
+    /// Whether `secret` is anywhere in the store in clear: in the SQLite file's bytes (and its WAL), or on
+    /// PostgreSQL in any column of any row of the test's schema (text, or bytes shown as hex).
+    func storeHoldsInClear(_ secret: String) throws -> Bool {
+        guard let schema = postgresSchema.value else {
+            let wal = (try? Data(contentsOf: URL(fileURLWithPath: storePath + "-wal"))) ?? Data()
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: storePath)) + wal
+            return bytes.range(of: Data(secret.utf8)) != nil
+        }
+        let hex = secret.utf8.map { String(format: "%02x", $0) }.joined()
+        return try query { db in
+            let tables = try String.fetchAll(
+                db, sql: "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                arguments: [schema])
+            return try tables.contains { table in
+                try String.fetchAll(db, sql: "SELECT CAST(t AS text) FROM \(table) t").contains {
+                    $0.contains(secret) || $0.contains(hex)
+                }
+            }
+        }
+    }
+
+    /// The read model over the store, as `mashctl` reads it.
+    func readModel() throws -> HubReadModel {
+        if postgres.value != nil { return HubReadModel(try postgresStore()) }
+        return try HubReadModel(readingAt: storePath)
+    }
+
+    /// The coordinator's content keys (beside the SQLite file, or in the PostgreSQL store), unwrapped with
+    /// `dataKey`.
+    func contentKeys(wrapping dataKey: DataKeyring) throws -> ContentKeys {
+        if let url = postgres.value {
+            return try Coordinator.postgresContentKeys(try PostgresStore(conninfo: url), wrapping: dataKey)
+        }
+        return try ContentKeys(path: ContentKeys.path(besideStore: storePath), wrapping: dataKey)
+    }
+
+    private func postgresStore() throws -> PostgresStore {
+        if let reader = postgresReader.value { return reader }
+        let store = try PostgresStore(conninfo: postgres.value!)
+        postgresReader.withLock { $0 = store }
+        return store
     }
 
     private func close() async {
@@ -306,6 +465,13 @@ final class Harness: Sendable {
         for agency in agencies.value { await agency.stop() }
         await admin.close()
         await vhost.remove()
+        postgresReader.value?.disconnect()
+        if let schema = postgresSchema.value, let url = postgres.value {
+            let names = [schema] + copies.value
+            _ = try? await PostgresStore(conninfo: url).write { db in
+                for name in names { try db.execute(sql: "DROP SCHEMA IF EXISTS \(name) CASCADE") }
+            }
+        }
         scratch.remove()
         hub.keys.remove()
     }

@@ -119,7 +119,7 @@ extension CoordinatorBrokerTests {
                 #expect(twice.properties.headers["x-mash-reason"]?.string == "alreadyRecorded")
                 try twice.ack()
                 let recorded = try await harness.mashctl([
-                    "meeting", "recorded", "--store", harness.storePath, "--json",
+                    "meeting", "recorded", "--store", harness.store, "--json",
                 ])
                 let lines = try #require(
                     try JSONSerialization.jsonObject(with: Data(recorded.output.utf8)) as? [[String: Any]])
@@ -144,7 +144,7 @@ extension CoordinatorBrokerTests {
                     try harness.query { try Int.fetchOne($0, sql: "SELECT count(*) FROM enquiry") } == 2
                 }
                 let show = try await harness.mashctl([
-                    "meeting", "show", "--kind", "midwifery", "--store", harness.storePath, "--json",
+                    "meeting", "show", "--kind", "midwifery", "--store", harness.store, "--json",
                 ])
                 #expect(show.status == 0, "\(show.output)")
                 let list = try #require(
@@ -152,7 +152,7 @@ extension CoordinatorBrokerTests {
                 let ids = (list["arrivals"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
                 #expect(ids == [pregnancy.id])
                 let huddle = try await harness.mashctl([
-                    "meeting", "show", "--kind", "mash-huddle", "--store", harness.storePath, "--json",
+                    "meeting", "show", "--kind", "mash-huddle", "--store", harness.store, "--json",
                 ])
                 let reviewed = try #require(
                     try JSONSerialization.jsonObject(with: Data(huddle.output.utf8)) as? [String: Any])

@@ -243,7 +243,7 @@ extension CoordinatorBrokerTests {
                 #expect(contacts.messageCount == 0)
 
                 // Operators see it: mashctl missing list (exit 1 while an interview is overdue) and the metrics.
-                let listed = try await harness.mashctl(["missing", "list", "--store", harness.storePath, "--json"])
+                let listed = try await harness.mashctl(["missing", "list", "--store", harness.store, "--json"])
                 #expect(listed.status == 1, "\(listed.output)")
                 let listing = try #require(
                     try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [String: Any])
@@ -251,7 +251,7 @@ extension CoordinatorBrokerTests {
                 let lines = try #require(listing["episodes"] as? [[String: Any]])
                 #expect(Set(lines.compactMap { $0["episodeID"] as? String }) == [episode, other.episodeID])
                 #expect(!listed.output.contains("Ben") && !listed.output.contains("Carter"))
-                let table = try await harness.mashctl(["missing", "list", "--store", harness.storePath])
+                let table = try await harness.mashctl(["missing", "list", "--store", harness.store])
                 #expect(table.output.contains("Return interviews overdue: medway 1"), "\(table.output)")
                 let metrics = Exposition(
                     text: try Shell.run(
@@ -358,7 +358,7 @@ extension CoordinatorBrokerTests {
                     }
                     #expect((toAuthority ?? 0) >= 4)
                     let verify = try await harness.mashctl(
-                        ["audit", "verify", "--store", harness.storePath])
+                        ["audit", "verify", "--store", harness.store])
                     #expect(verify.status == 0, "\(verify.output)")
                 } catch {
                     await authority.close()
@@ -422,7 +422,7 @@ extension CoordinatorBrokerTests {
                 try await harness.police(foundReport(report.episodeID))
                 _ = try await harness.take(2, from: "missing-coordinator.episodes", as: "missing-coordinator")
                 let dataKey = try DataKeyring.loadOrCreate(at: harness.hub.keys.path + "/coordinator/data-at-rest.key")
-                let keys = try ContentKeys(path: ContentKeys.path(besideStore: harness.storePath), wrapping: dataKey)
+                let keys = try harness.contentKeys(wrapping: dataKey)
                 let sealed = try #require(
                     try harness.query {
                         try Data.fetchOne(
@@ -436,7 +436,7 @@ extension CoordinatorBrokerTests {
                         == report)
                 // An open episode's period has not begun: held, nothing due.
                 let open = try await harness.mashctl([
-                    "retention", "report", "--schedule", file, "--store", harness.storePath, "--json",
+                    "retention", "report", "--schedule", file, "--store", harness.store, "--json",
                 ])
                 let line = try #require(
                     try CoordinatorBrokerTests.RetentionTests.line("missingEpisodes", of: open.output))
@@ -448,7 +448,7 @@ extension CoordinatorBrokerTests {
                 try await harness.eventually("the concluded episode purged") {
                     try harness.episodeState(report.episodeID) == nil
                 }
-                let after = try ContentKeys(path: ContentKeys.path(besideStore: harness.storePath), wrapping: dataKey)
+                let after = try harness.contentKeys(wrapping: dataKey)
                 #expect(try !after.hasKey(scope))
                 #expect(throws: ContentShredded.self) { try after.open(Array(sealed), scope: scope, context: context) }
                 let timers = try harness.query {
@@ -456,7 +456,7 @@ extension CoordinatorBrokerTests {
                         $0, sql: "SELECT COUNT(*) FROM timer WHERE enquiry_id = ?", arguments: [report.episodeID])
                 }
                 #expect(timers == 0)
-                let verify = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                let verify = try await harness.mashctl(["audit", "verify", "--store", harness.store])
                 #expect(verify.status == 0, "\(verify.output)")
             }
         }

@@ -116,10 +116,10 @@ extension CoordinatorBrokerTests {
 
                 // The enquiry views: the list and one enquiry's matrix and timeline, with the package opened
                 // only with the decision maker's key.
-                let listed = try await harness.mashctl(["enquiries", "--rag", "red", "--store", harness.storePath])
+                let listed = try await harness.mashctl(["enquiries", "--rag", "red", "--store", harness.store])
                 #expect(listed.status == 0)
                 #expect(listed.output.contains("\(enquiry.id) red   complete"), "\(listed.output)")
-                let shown = try await harness.mashctl(["enquiry", "show", enquiry.id, "--store", harness.storePath])
+                let shown = try await harness.mashctl(["enquiry", "show", enquiry.id, "--store", harness.store])
                 #expect(shown.output.contains("turning-point  no        cancelled -"), "\(shown.output)")
                 #expect(shown.output.contains("Not answered: ") == false)
                 #expect(shown.output.contains("opened"))
@@ -136,7 +136,7 @@ extension CoordinatorBrokerTests {
                     opening + ["--staff", "a.ahmed", "--reason", "C-2026-31"] + harness.operatorOptions())
                 #expect(opened.status == 0, "\(opened.output)")
                 #expect(opened.output.contains("DECISION PACKAGE") && opened.output.contains("Testperson"))
-                let views = try await harness.mashctl(["audit", "views", "--store", harness.storePath])
+                let views = try await harness.mashctl(["audit", "views", "--store", harness.store])
                 #expect(
                     views.output.split(separator: "\n").contains {
                         $0.contains("a.ahmed") && $0.contains("enquiry \(enquiry.id): C-2026-31")
@@ -258,7 +258,7 @@ extension CoordinatorBrokerTests {
                 #expect(audit.first?["sender"] == "operator:j.smith")
                 #expect(audit.first?["recipient"] == "coordinator.intake")
                 #expect(audit.first?["purpose"] == "dead-letter replay: Early Help key added")
-                let verified = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                let verified = try await harness.mashctl(["audit", "verify", "--store", harness.store])
                 #expect(verified.status == 0, "\(verified.output)")
                 try await harness.admin.purge(queue: "agency.early-help.enquiries")
             }
@@ -274,7 +274,7 @@ extension CoordinatorBrokerTests {
                 try await harness.startInProcess()
                 let options = try harness.operatorOptions()
                 let broker = try #require(options.firstIndex(of: "--broker").map { options[$0 + 1] })
-                let store = ["--store", harness.storePath]
+                let store = ["--store", harness.store]
                 let bad = harness.scratch.file("bad.csv")
                 try
                     "Forename,Surname,DOB,SocialWorker,Team,Status\nAmy,Test,2015-02-03,J Smith,North,open\nBen,Test,03/2016,,,open\n"

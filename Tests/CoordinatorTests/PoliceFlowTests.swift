@@ -161,7 +161,7 @@ extension CoordinatorBrokerTests {
                 #expect(try DecisionPackage(json: desk[2].payload, source: "package").enquiry.id == third.id)
                 #expect(police.received.value.corrections.map(\.action) == [.restrict, .lift])
 
-                let verified = try await harness.mashctl(["audit", "verify", "--store", harness.storePath])
+                let verified = try await harness.mashctl(["audit", "verify", "--store", harness.store])
                 #expect(verified.status == 0, "\(verified.output)")
             }
         }
@@ -430,14 +430,14 @@ extension CoordinatorBrokerTests {
                 let receivedDate = try #require(
                     try harness.query { try String.fetchOne($0, sql: "SELECT received_date FROM dan LIMIT 1") })
                 let listed = try await harness.mashctl([
-                    "triage", "list", "--date", triageDate, "--store", harness.storePath,
+                    "triage", "list", "--date", triageDate, "--store", harness.store,
                 ])
                 #expect(listed.status == 0)
                 #expect(listed.output.contains(notification.id))
                 #expect(listed.output.contains("child-under-1, open-case"))
                 #expect(!listed.output.contains("Amy") && !listed.output.contains("Carter"))
                 let counted = try await harness.mashctl([
-                    "triage", "list", "--date", receivedDate, "--store", harness.storePath, "--json",
+                    "triage", "list", "--date", receivedDate, "--store", harness.store, "--json",
                 ])
                 let report = try #require(
                     try JSONSerialization.jsonObject(with: Data(counted.output.utf8)) as? [String: Any])
@@ -577,7 +577,7 @@ extension CoordinatorBrokerTests {
                     "triage", "list", "--date",
                     try #require(
                         try harness.query { try String.fetchOne($0, sql: "SELECT triage_date FROM dan LIMIT 1") }),
-                    "--store", harness.storePath,
+                    "--store", harness.store,
                 ])
                 #expect(listed.output.contains("open-enquiry") && listed.output.contains("no-further-action"))
 

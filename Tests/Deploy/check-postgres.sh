@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The replicated store's ground (issue #40), checked on this machine with Debian's PostgreSQL: scripts/postgres.sh
+# The replicated store (issue #40), checked on this machine with Debian's PostgreSQL: scripts/postgres.sh
 # brings up a primary and a synchronous standby as deploy/postgres describes, and this pass checks what the
 # coordinator will rely on. Only TLS connections with a password are admitted; the coordinator's role owns its
 # tables but is no superuser and cannot stream WAL; the reader only reads. A commit has reached the standby's disk
 # when it returns, and while the standby is down a commit does not return (so nothing would be acked); once the
 # standby is back the waiting commit completes. The primary lost at once (kill -9 of the cluster), the standby
-# promoted holds every committed row and takes writes; the WAL was archived for point-in-time recovery.
+# promoted holds every committed row and takes writes; the WAL was archived for point-in-time recovery. Every
+# coordinator broker test runs again with its store on the pair, and two coordinators fail over (FailoverTests).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -46,6 +47,12 @@ check "the coordinator's role is no superuser and creates no roles" \
 check "the PostgreSQL engine, the coordinator's migrations and the lease (PostgresStoreTests)" env \
     MASH_PG_PRIMARY_URL="$MASH_PG_PRIMARY_URL" MASH_PG_CREDENTIALS="$MASH_PG_CREDENTIALS" \
     swift test --skip-build --filter PostgresStoreTests.PostgresStoreTests
+# Every coordinator broker test a second time with the store on the pair (each test a schema of its own, the
+# in-process coordinator and mashctl on the coordinator role's URL): the same assertions as make test's SQLite
+# pass, against the private broker.
+check "every coordinator broker test on PostgreSQL with its synchronous standby (CoordinatorTests, MASH_TEST_STORE=postgres)" \
+    env MASH_TEST_STORE=postgres MASH_PG_PRIMARY_URL="$MASH_PG_PRIMARY_URL" MASH_PG_STANDBY_URL="$MASH_PG_STANDBY_URL" \
+    MASH_PG_CREDENTIALS="$MASH_PG_CREDENTIALS" swift test --skip-build --filter CoordinatorTests --skip FailoverTests
 check "the reader reads" test "$(as mash_reader "$MASH_PG_READER_URL" "SELECT count(*) FROM acked")" = 1
 check "the reader cannot write" refused as mash_reader "$MASH_PG_READER_URL" "INSERT INTO acked VALUES (9)"
 check "the replicator cannot log in to the database" refused as mash_replicator "$MASH_PG_PRIMARY_URL" "SELECT 1"
