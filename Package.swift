@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: [
-                "MASHPostgres", "MASHService", "MASHRuntime", "Coordinator",
+                "MASHPostgres", "MASHService", "MASHRuntime", "MASHReadModel", "Coordinator",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict

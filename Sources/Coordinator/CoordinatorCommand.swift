@@ -123,8 +123,8 @@ public struct CoordinatorOptions: ParsableArguments {
 
     @Option(
         help: """
-            With --postgres: seconds the lease lasts unrenewed, so how long after the active coordinator stops \
-            the standby takes over.
+            With --postgres: seconds the lease lasts unrenewed, so how long after the active coordinator dies \
+            (or is cut off) the standby takes over; a graceful stop (SIGTERM) hands the lease over at once.
             """)
     var leaseTerm: Int = 5
 

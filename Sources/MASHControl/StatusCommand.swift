@@ -85,7 +85,8 @@ struct Status: AsyncParsableCommand {
             and ack rates, the age of the oldest waiting message and the depth of its dead-letter queue. Below: \
             each adapter's last heartbeat and answer, and open enquiries by RAG with how many are at risk (past \
             a warning) and breached (past a deadline), how many packages wait for a decision (DECIDING) and how \
-            many of those are past the decision deadline (LATE). Then what is wrong, worst first.
+            many of those are past the decision deadline (LATE). With the store on PostgreSQL, which coordinator \
+            holds the lease (none holding it is critical). Then what is wrong, worst first.
 
             Ready messages and consumers are read by AMQP passive declares (exact at that moment); the queue \
             type, unacknowledged counts and rates come from the RabbitMQ management API, and without it the \
@@ -239,6 +240,20 @@ struct StatusGatherer {
                 }
                 report.enquiries = try store.openEnquiries(now: now)
                 report.outboxBacklog = try store.outboxBacklog()
+                if let lease = try store.coordinatorLease() {
+                    if lease.held {
+                        report.notes.append(
+                            "The coordinator lease is held by \(lease.holder) (epoch \(lease.epoch)), "
+                                + "renewed: \(Int(lease.secondsLeft!.rounded(.up))) s left of its term.")
+                    } else {
+                        report.findings.append(
+                            .init(
+                                level: .critical, subject: "coordinator",
+                                message: "no coordinator holds the lease (last held by "
+                                    + "\(lease.holder.isEmpty ? "none" : lease.holder), epoch \(lease.epoch)): "
+                                    + "nothing consumes, relays or fires timers until one takes it"))
+                    }
+                }
                 report.corrections = try store.outstandingCorrections()
                 report.breaches = try store.breaches(openOnly: true)
                 try watchdogs(store, into: &report, now: now)

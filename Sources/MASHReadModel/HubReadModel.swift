@@ -47,9 +47,39 @@ public final class HubReadModel: Sendable {
         }
     }
 
+    /// Which coordinator is active, on PostgreSQL (`coordinator_lease`, on the database's clock); nil on SQLite
+    /// or before any coordinator has run.
+    public func coordinatorLease() throws -> CoordinatorLeaseState? {
+        try reader.read { db in
+            guard db.engine == .postgres, try db.tableExists("coordinator_lease") else { return nil }
+            return try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT holder, epoch,
+                        CASE WHEN isfinite(expires_at) THEN EXTRACT(EPOCH FROM expires_at - clock_timestamp()) END AS left
+                    FROM coordinator_lease WHERE id = 1
+                    """
+            ).map { CoordinatorLeaseState(holder: $0["holder"], epoch: $0["epoch"], secondsLeft: $0["left"]) }
+        }
+    }
+
     public func outboxBacklog() throws -> Int {
         try reader.read {
             try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") ?? 0
         }
     }
+}
+
+/// The coordinator lease as the store shows it: who holds it, at which epoch, and for how many seconds more
+/// (negative once run out; nil when it was handed over, or never taken).
+public struct CoordinatorLeaseState: Sendable, Equatable {
+    public var holder: String
+    public var epoch: Int64
+    public var secondsLeft: Double?
+    public init(holder: String, epoch: Int64, secondsLeft: Double?) {
+        self.holder = holder
+        self.epoch = epoch
+        self.secondsLeft = secondsLeft
+    }
+    public var held: Bool { (secondsLeft ?? -1) > 0 }
 }

@@ -298,6 +298,10 @@ struct FailoverTests {
             // since the last renewal at a fifth of it), plus its start.
             #expect(tookOver - stopped < .seconds(2), "the standby took over \(tookOver - stopped) after the stop")
             print("failover figures: after SIGTERM the standby was active \(tookOver - stopped) later")
+            // mashctl status names the holder and its epoch (the second holder: epoch 2).
+            let status = try await harness.mashctl(["status"] + (try harness.operatorOptions()))
+            let flat = status.output.replacingOccurrences(of: #"\s+"#, with: " ", options: .regularExpression)
+            #expect(flat.contains("The coordinator lease is held by") && flat.contains("(epoch 2)"), "\(flat)")
             try await stream.send(10)
             try await packages.expectOneEach(stream.sent.value, harness, store: store)
         }

@@ -2,6 +2,7 @@ import Coordinator
 import Foundation
 import GRDB
 import MASHPostgres
+import MASHReadModel
 import MASHRuntime
 import MASHService
 import XCTest
@@ -105,6 +106,19 @@ final class PostgresStoreTests: XCTestCase {
         try data.write { try $0.execute(sql: "INSERT INTO fenced VALUES ('b')") }
         XCTAssertEqual(
             try data.read { try String.fetchAll($0, sql: "SELECT holder FROM fenced ORDER BY holder") }, ["a", "b"])
+
+        // What mashctl status shows: b holds it; handed over, nobody does, and a may not hand over b's lease.
+        let shown = try XCTUnwrap(try HubReadModel(data).coordinatorLease())
+        XCTAssertEqual(shown.holder, "b")
+        XCTAssertEqual(shown.epoch, taken)
+        XCTAssertTrue(shown.held, "\(shown)")
+        try a.release(epoch: epochA)
+        XCTAssertEqual(try HubReadModel(data).coordinatorLease()?.held, true, "a released b's lease")
+        try b.release(epoch: taken)
+        let released = try XCTUnwrap(try HubReadModel(data).coordinatorLease())
+        XCTAssertFalse(released.held)
+        XCTAssertNil(released.secondsLeft)
+        XCTAssertEqual(try a.acquire(), taken + 1, "the released lease was not free at once")
     }
 }
 
