@@ -151,7 +151,7 @@ extension CoordinatorBrokerTests {
         func captureScreen(_ status: [String], harness: Harness) throws {
             let session = "mash-status-\(UUID().uuidString.prefix(8))"
             let command = ([ChildProcess.built("mashctl")] + status).map { "'\($0)'" }.joined(separator: " ")
-            try Shell.run("tmux", ["new-session", "-d", "-s", session, "-x", "80", "-y", "50", command + "; sleep 60"])
+            try Shell.run("tmux", ["new-session", "-d", "-s", session, "-x", "80", "-y", "80", command + "; sleep 60"])
             defer { _ = try? Shell.run("tmux", ["kill-session", "-t", session]) }
             var screen = ""
             for _ in 0..<100 where !screen.contains("Status: ") {
