@@ -400,9 +400,7 @@ final class Harness: Sendable {
         let copy = schema + "_" + name
         try postgresStore().write { db in
             try db.execute(sql: "DROP SCHEMA IF EXISTS \(copy) CASCADE; CREATE SCHEMA \(copy)")
-            let tables = try String.fetchAll(
-                db, sql: "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
-                arguments: [schema])
+            let tables = try Self.tables(in: schema, db)
             for table in tables {
                 try db.execute(
                     sql: """
@@ -416,6 +414,12 @@ final class Harness: Sendable {
     }
     private let copies = Locked<[String]>([])
 
+    /// The tables of a PostgreSQL schema.
+    private static func tables(in schema: String, _ db: any SQLDatabase) throws -> [String] {
+        try String.fetchAll(
+            db, sql: "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", arguments: [schema])
+    }
+
     /// Whether `secret` is anywhere in the store in clear: in the SQLite file's bytes (and its WAL), or on
     /// PostgreSQL in any column of any row of the test's schema (text, or bytes shown as hex).
     func storeHoldsInClear(_ secret: String) throws -> Bool {
@@ -426,9 +430,7 @@ final class Harness: Sendable {
         }
         let hex = secret.utf8.map { String(format: "%02x", $0) }.joined()
         return try query { db in
-            let tables = try String.fetchAll(
-                db, sql: "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
-                arguments: [schema])
+            let tables = try Self.tables(in: schema, db)
             return try tables.contains { table in
                 try String.fetchAll(db, sql: "SELECT CAST(t AS text) FROM \(table) t").contains {
                     $0.contains(secret) || $0.contains(hex)
