@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: [
-                "MASHPostgres", "MASHService", "MASHRuntime", "MASHReadModel", "Coordinator",
+                "MASHPostgres", "MASHService", "MASHRuntime", "MASHReadModel", "Coordinator", "MASHTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict

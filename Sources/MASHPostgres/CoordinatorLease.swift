@@ -44,8 +44,10 @@ public final class CoordinatorLease: Sendable {
     /// for a transaction of the current holder that checked it.
     public func acquire() throws -> Int64? {
         try store.write { db in
-            try db.execute(sql: Self.schema)
             try db.execute(sql: "SET LOCAL lock_timeout = '1s'")
+            // Two coordinators starting at once would both create the table (see `PostgresStore.migrate`).
+            try db.execute(sql: "SELECT pg_advisory_xact_lock(4041)")
+            try db.execute(sql: Self.schema)
             return try Int64.fetchOne(
                 db,
                 sql: """

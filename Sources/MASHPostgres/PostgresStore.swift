@@ -124,7 +124,10 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// not both migrate. Applied ones are kept in `schema_migration`.
     public func migrate(_ migrations: [(String, @Sendable (any SQLDatabase) throws -> Void)]) throws {
         try writer.queue.sync {
+            // Under the lock: two coordinators starting at once would both create the table, and the second
+            // CREATE ... IF NOT EXISTS fails on PostgreSQL's catalogue (a duplicate pg_type row).
             try writer.transaction(conninfo, begin: "BEGIN", fence: nil) { db in
+                try db.sqlExecute("SELECT pg_advisory_xact_lock(4040)", arguments: [], cached: false)
                 try db.sqlExecute(
                     "CREATE TABLE IF NOT EXISTS schema_migration (identifier TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)",
                     arguments: [], cached: false)

@@ -61,6 +61,25 @@ public final class ContentKeys: Sendable {
         self.store = store
         self.wrapping = wrapping
         self.afterShred = afterShred
+        try checkWrapping()
+    }
+
+    /// Refuses a data-at-rest key that does not open the keys already stored (a second coordinator host that made
+    /// a key of its own, a key folder restored from elsewhere): started anyway, the service would dead-letter
+    /// every message about a record it holds.
+    private func checkWrapping() throws {
+        let stored = try store.read { db in
+            try Row.fetchOne(db, sql: "SELECT scope, wrapped FROM content_key LIMIT 1").map {
+                (scope: $0["scope"] as String, wrapped: $0["wrapped"] as Data)
+            }
+        }
+        guard let stored else { return }
+        do {
+            _ = try wrapping.unwrap(
+                Array(stored.wrapped), id: Self.keyID, context: Array("content-key:\(stored.scope)".utf8))
+        } catch let error as SealingError where error.code == .decryptionFailed || error.code == .unknownKey {
+            throw WrongDataAtRestKey(keyStore: path.hasPrefix("postgres") ? "its PostgreSQL database" : path)
+        }
     }
 
     /// The key store's one table.
@@ -157,6 +176,16 @@ public final class ContentKeys: Sendable {
             cache[scope] = keyring
         }
         return keyring
+    }
+}
+
+/// The data-at-rest key a service was started with is not the one that wrapped the record keys it holds.
+public struct WrongDataAtRestKey: Error, CustomStringConvertible {
+    public var keyStore: String
+    public var description: String {
+        "the data-at-rest key does not open the record keys in \(keyStore): they were sealed under another one."
+            + " Start with the data-at-rest.key that sealed them (on a second coordinator host, a copy of the"
+            + " first host's keys/coordinator/data-at-rest.key); nothing was changed"
     }
 }
 

@@ -85,27 +85,38 @@ extension DataKeyring {
     }
 
     /// The data key kept in `path` (32 random bytes, mode 0600), created on first use.
+    ///
+    /// Two processes may start on one key folder at once (a coordinator and its standby): the new key is written
+    /// to a file of this process's own and linked into place, which fails if another process's key is there
+    /// first, and then that one is used. Renaming would replace it, leaving the first process sealing under a key
+    /// nobody else has.
     public static func loadOrCreate(at path: String, id: String = "data-1") throws -> DataKeyring {
-        if FileManager.default.fileExists(atPath: path) {
-            var info = stat()
-            if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+        if !FileManager.default.fileExists(atPath: path) {
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+            let key = try DataKey.generate(id: id)
+            let draft = path + ".\(getpid()).\(UInt64.random(in: 0...UInt64.max)).new"
+            defer { unlink(draft) }
+            guard
+                FileManager.default.createFile(
+                    atPath: draft, contents: Data(key.bytes), attributes: [.posixPermissions: 0o600])
+            else { throw SealingError(.keyFilePermissions, "\(path): cannot create the data key") }
+            if link(draft, path) == 0 { return DataKeyring(current: key) }
+            guard errno == EEXIST else {
                 throw SealingError(
-                    .keyFilePermissions, "\(path) is readable by group or others; fix it with: chmod 600 \(path)")
+                    .keyFilePermissions, "\(path): cannot create the data key (\(String(cString: strerror(errno))))")
             }
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw SealingError(.keyFilePermissions, "\(path): cannot read the data key")
-            }
-            return DataKeyring(current: try DataKey(id: id, bytes: Array(data)))
         }
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700])
-        let key = try DataKey.generate(id: id)
-        guard
-            FileManager.default.createFile(
-                atPath: path, contents: Data(key.bytes), attributes: [.posixPermissions: 0o600])
-        else { throw SealingError(.keyFilePermissions, "\(path): cannot create the data key") }
-        return DataKeyring(current: key)
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+            throw SealingError(
+                .keyFilePermissions, "\(path) is readable by group or others; fix it with: chmod 600 \(path)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SealingError(.keyFilePermissions, "\(path): cannot read the data key")
+        }
+        return DataKeyring(current: try DataKey(id: id, bytes: Array(data)))
     }
 }
 

@@ -297,7 +297,7 @@ extension CoordinatorBrokerTests {
                     try String(contentsOfFile: housingConfig, encoding: .utf8).split(separator: "\n")
                         .first { $0.hasPrefix("store: ") }?.dropFirst("store: ".count))
                 try await harness.eventually("housing's store has the outcome") {
-                    let store = try DatabaseQueue(path: String(housingStore))
+                    let store = try Harness.sqlite(String(housingStore))
                     defer { try? store.close() }
                     return try store.read { db in
                         try Row.fetchOne(db, sql: "SELECT request_id, status, body FROM outcome")

@@ -37,7 +37,7 @@ extension CoordinatorBrokerTests {
         }
 
         static func count(_ table: String, in store: String) throws -> Int {
-            try DatabaseQueue(path: store).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM \(table)") ?? 0 }
+            try Harness.sqlite(store).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM \(table)") ?? 0 }
         }
 
         func subject(_ harness: Harness, _ arguments: [String]) async throws -> String {
@@ -247,7 +247,7 @@ extension CoordinatorBrokerTests {
                         at: harness.hub.keys.path + "/decision-maker/data-at-rest.key"))
                 func heldRequest() throws -> ResearchRequest {
                     let row = try #require(
-                        try DatabaseQueue(path: adapterStore).read {
+                        try Harness.sqlite(adapterStore).read {
                             try Row.fetchOne($0, sql: "SELECT id, body FROM request")
                         })
                     let id: String = row["id"]
@@ -257,7 +257,7 @@ extension CoordinatorBrokerTests {
                         source: "police's copy")
                 }
                 func heldItem() throws -> (document: String, restricted: Bool, notes: Int) {
-                    try DatabaseQueue(path: deskStore).read { db in
+                    try Harness.sqlite(deskStore).read { db in
                         let row = try #require(try Row.fetchOne(db, sql: "SELECT id, body, restricted_by FROM item"))
                         let id: String = row["id"]
                         let body = try deskKeys.open(

@@ -62,6 +62,33 @@ struct FailoverTests {
             await task.value?.value
             current.value?.stop(SIGKILL)
         }
+
+        /// The end of each run's log, for a failed test's output (the scratch folder goes with the harness).
+        func report() {
+            for n in 1...max(1, starts.value) {
+                let log = harness.scratch.file("slot-\(name)-\(n).log")
+                let lines = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+                print("--- slot \(name), run \(n) (last 40 of \(lines.count) lines):")
+                for line in lines.suffix(40) { print(line) }
+            }
+        }
+    }
+
+    /// Runs `body` with two supervised coordinators, `a` and `b`, and stops both before returning; when `body`
+    /// throws, their logs are printed.
+    static func withSlots(_ harness: Harness, _ body: ([Supervisor]) async throws -> Void) async throws {
+        let slots = [Supervisor("a", harness), Supervisor("b", harness)]
+        for slot in slots { slot.start() }
+        do {
+            try await body(slots)
+        } catch {
+            for slot in slots {
+                await slot.stop()
+                slot.report()
+            }
+            throw error
+        }
+        for slot in slots { await slot.stop() }
     }
 
     /// Waits until a coordinator other than `excluding` is active and returns it, with when it became so.
@@ -110,22 +137,35 @@ struct FailoverTests {
         /// id is the same package), and there are no others. Waits until the store's outbox holds nothing
         /// unpublished and every package it holds has been delivered here, so a doubled one would be counted.
         func expectOneEach(_ sent: [String], _ harness: Harness, store: PostgresStore) async throws {
-            try await harness.eventually(
-                "every enquiry's package, and every package in the outbox", within: .seconds(120)
-            ) { [self] in
-                guard
-                    let (pending, packages) = try? store.read({ db in
-                        (
-                            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL") ?? 0,
-                            try String.fetchAll(
-                                db, sql: "SELECT message_id FROM outbox WHERE type = ?",
-                                arguments: [DocumentType.decisionPackage.rawValue])
-                        )
-                    })
-                else { return false }
-                let byEnquiry = packagesByEnquiry
-                let delivered = Set(deliveries.value.map(\.messageID))
-                return pending == 0 && Set(packages).isSubset(of: delivered) && sent.allSatisfy { byEnquiry[$0] != nil }
+            let short = Locked("the store not read yet")
+            do {
+                try await harness.eventually(
+                    "every enquiry's package, and every package in the outbox", within: .seconds(120)
+                ) { [self] in
+                    guard
+                        let (pending, packages) = try? store.read({ db in
+                            (
+                                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+                                    ?? 0,
+                                try String.fetchAll(
+                                    db, sql: "SELECT message_id FROM outbox WHERE type = ?",
+                                    arguments: [DocumentType.decisionPackage.rawValue])
+                            )
+                        })
+                    else { return false }
+                    let byEnquiry = packagesByEnquiry
+                    let undelivered = Set(packages).subtracting(deliveries.value.map(\.messageID))
+                    let missing = sent.filter { byEnquiry[$0] == nil }
+                    short.withLock {
+                        $0 =
+                            "\(pending) unpublished in the outbox, \(undelivered.count) of its \(packages.count) "
+                            + "packages not delivered, \(missing.count) of \(sent.count) enquiries without one"
+                    }
+                    return pending == 0 && undelivered.isEmpty && missing.isEmpty
+                }
+            } catch {
+                Issue.record("the packages did not all come: \(short.value)")
+                throw error
             }
             let byEnquiry = packagesByEnquiry
             for id in sent {
@@ -181,81 +221,81 @@ struct FailoverTests {
             let housing = try #require(try await harness.agencies(["housing"], answering: false)["housing"])
             let packages = try await PackageWatch(harness)
             defer { packages.stop() }
-            let slots = [Supervisor("a", harness), Supervisor("b", harness)]
-            for slot in slots { slot.start() }
-            defer { Task { for slot in slots { await slot.stop() } } }
-            let (first, _) = try await Self.active(slots)
+            try await Self.withSlots(harness) { slots in
+                let (first, _) = try await Self.active(slots)
 
-            let stream = EnquiryStream(harness)
-            func send(_ count: Int) async throws { try await stream.send(count) }
-            try await send(20)
-            try await harness.eventually("some answers stored") {
-                try store.read {
-                    try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM request WHERE status = 'answered'") ?? 0
-                } >= 5
+                let stream = EnquiryStream(harness)
+                func send(_ count: Int) async throws { try await stream.send(count) }
+                try await send(20)
+                try await harness.eventually("some answers stored") {
+                    try store.read {
+                        try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM request WHERE status = 'answered'") ?? 0
+                    } >= 5
+                }
+                let answeredBefore = Set(
+                    try await read {
+                        try String.fetchAll($0, sql: "SELECT id FROM request WHERE status = 'answered'")
+                    })
+                // A request no one answers, sent just before the kill: its breach (2 s on) falls due while no
+                // coordinator is active (the takeover waits out the 3 s lease).
+                let alertDeliveries = try await harness.admin.consume(queue: "practice-manager.alerts", prefetch: 200)
+                let opener = try harness.hub.opener("practice-manager")
+                let timed = TestHub.enquiry(rag: .red, agencies: ["housing"])
+                try await harness.send(timed.json, type: .enquiry)
+                try await harness.eventually("the request at housing") { housing.received.value.requests.count == 1 }
+                let breachDue = try #require(
+                    try await read {
+                        try Double.fetchOne($0, sql: "SELECT due FROM request WHERE agency = 'housing'")
+                    })
+
+                // The active coordinator's host dies.
+                let killed = ContinuousClock.now
+                let killedAt = Date().timeIntervalSince1970
+                #expect(first.stop(SIGKILL) == 128 + SIGKILL)
+                let (second, tookOver) = try await Self.active(slots, excluding: first)
+                #expect(killedAt < breachDue, "the breach was due before the kill")
+                #expect(Date().timeIntervalSince1970 > breachDue, "the breach was not due before the takeover")
+                // The timed enquiry's alerts (the stream's own may come too). Its warning may have fired before the
+                // kill, and may come twice with one message id (published by the killed coordinator before it marked
+                // it, then relayed again by the new one), as any receiver deduplicates it.
+                var alerts: [String: Notice] = [:]
+                while !alerts.values.contains(where: { $0.event == .breach }) {
+                    let delivery = try await alertDeliveries.next(within: .seconds(20), "the timed enquiry's breach")
+                    let opened = try opener.open(String(decoding: delivery.body, as: UTF8.self), now: Date())
+                    try delivery.ack()
+                    let notice = try Notice(json: opened.payload, source: "alert")
+                    if notice.enquiryID == timed.id { alerts[opened.messageID] = notice }
+                }
+                let alerted = ContinuousClock.now
+                #expect(Set(alerts.values.map(\.event)) == [.warning, .breach])
+                #expect(
+                    alerted - tookOver < .seconds(5), "the breach alert came \(alerted - tookOver) after the takeover")
+
+                try await send(20)
+                // The primary database's host is lost; the standby is promoted (the runbook's step).
+                try Self.pg("stop", "primary")
+                let lost = ContinuousClock.now
+                try Self.pg("promote")
+                try await send(20)
+                let (third, _) = try await Self.active(slots)
+                let recovered = ContinuousClock.now
+                try await packages.expectOneEach(stream.sent.value, harness, store: store)
+                let answeredAfter = Set(
+                    try await read {
+                        try String.fetchAll($0, sql: "SELECT id FROM request WHERE status = 'answered'")
+                    })
+                #expect(answeredBefore.isSubset(of: answeredAfter), "answers acked before the failure are gone")
+                #expect(agencies["police"]!.received.value.requests.count >= stream.sent.value.count)
+                let restarted = third.pid == second.pid ? "the same process" : "a restarted process"
+                let deliveries = packages.deliveries.value.count
+                print(
+                    "failover figures: takeover \(tookOver - killed) after kill -9; breach alert \(alerted - tookOver)"
+                        + " after the takeover; active again \(recovered - lost) after the primary was lost (\(restarted));"
+                        + " \(deliveries) package deliveries for \(stream.sent.value.count) enquiries")
+
+                let verify = try await harness.mashctl(["audit", "verify", "--postgres", url])
+                #expect(verify.status == 0, "\(verify.output)")
             }
-            let answeredBefore = Set(
-                try await read {
-                    try String.fetchAll($0, sql: "SELECT id FROM request WHERE status = 'answered'")
-                })
-            // A request no one answers, sent just before the kill: its breach (2 s on) falls due while no
-            // coordinator is active (the takeover waits out the 3 s lease).
-            let alertDeliveries = try await harness.admin.consume(queue: "practice-manager.alerts", prefetch: 200)
-            let opener = try harness.hub.opener("practice-manager")
-            let timed = TestHub.enquiry(rag: .red, agencies: ["housing"])
-            try await harness.send(timed.json, type: .enquiry)
-            try await harness.eventually("the request at housing") { housing.received.value.requests.count == 1 }
-            let breachDue = try #require(
-                try await read {
-                    try Double.fetchOne($0, sql: "SELECT due FROM request WHERE agency = 'housing'")
-                })
-
-            // The active coordinator's host dies.
-            let killed = ContinuousClock.now
-            let killedAt = Date().timeIntervalSince1970
-            #expect(first.stop(SIGKILL) == 128 + SIGKILL)
-            let (second, tookOver) = try await Self.active(slots, excluding: first)
-            #expect(killedAt < breachDue, "the breach was due before the kill")
-            #expect(Date().timeIntervalSince1970 > breachDue, "the breach was not due before the takeover")
-            // The timed enquiry's alerts (the stream's own may come too). Its warning may have fired before the
-            // kill, and may come twice with one message id (published by the killed coordinator before it marked
-            // it, then relayed again by the new one), as any receiver deduplicates it.
-            var alerts: [String: Notice] = [:]
-            while !alerts.values.contains(where: { $0.event == .breach }) {
-                let delivery = try await alertDeliveries.next(within: .seconds(20), "the timed enquiry's breach")
-                let opened = try opener.open(String(decoding: delivery.body, as: UTF8.self), now: Date())
-                try delivery.ack()
-                let notice = try Notice(json: opened.payload, source: "alert")
-                if notice.enquiryID == timed.id { alerts[opened.messageID] = notice }
-            }
-            let alerted = ContinuousClock.now
-            #expect(Set(alerts.values.map(\.event)) == [.warning, .breach])
-            #expect(alerted - tookOver < .seconds(5), "the breach alert came \(alerted - tookOver) after the takeover")
-
-            try await send(20)
-            // The primary database's host is lost; the standby is promoted (the runbook's step).
-            try Self.pg("stop", "primary")
-            let lost = ContinuousClock.now
-            try Self.pg("promote")
-            try await send(20)
-            let (third, _) = try await Self.active(slots)
-            let recovered = ContinuousClock.now
-            try await packages.expectOneEach(stream.sent.value, harness, store: store)
-            let answeredAfter = Set(
-                try await read {
-                    try String.fetchAll($0, sql: "SELECT id FROM request WHERE status = 'answered'")
-                })
-            #expect(answeredBefore.isSubset(of: answeredAfter), "answers acked before the failure are gone")
-            #expect(agencies["police"]!.received.value.requests.count >= stream.sent.value.count)
-            let restarted = third.pid == second.pid ? "the same process" : "a restarted process"
-            let deliveries = packages.deliveries.value.count
-            print(
-                "failover figures: takeover \(tookOver - killed) after kill -9; breach alert \(alerted - tookOver)"
-                    + " after the takeover; active again \(recovered - lost) after the primary was lost (\(restarted));"
-                    + " \(deliveries) package deliveries for \(stream.sent.value.count) enquiries")
-
-            let verify = try await harness.mashctl(["audit", "verify", "--postgres", url])
-            #expect(verify.status == 0, "\(verify.output)")
         }
     }
 
@@ -271,10 +311,7 @@ struct FailoverTests {
             _ = try await harness.agencies(["police"])
             let packages = try await PackageWatch(harness)
             defer { packages.stop() }
-            let slots = [Supervisor("a", harness), Supervisor("b", harness)]
-            for slot in slots { slot.start() }
-            defer { Task { for slot in slots { await slot.stop() } } }
-            try await body(harness, store, packages, slots)
+            try await Self.withSlots(harness) { slots in try await body(harness, store, packages, slots) }
         }
     }
 

@@ -361,23 +361,31 @@ final class Harness: Sendable {
         ]
     }
 
+    /// A connection to a SQLite store a running service also writes: it waits for the service's write lock
+    /// (as the services' own connections do) instead of failing with "database is locked".
+    static func sqlite(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        return try DatabaseQueue(path: path, configuration: configuration)
+    }
+
     /// Reads the store directly, as an auditor with the file (or the database) would.
     func query<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
         if postgres.value != nil { return try postgresStore().read(body) }
-        return try DatabaseQueue(path: storePath).read { try body($0) }
+        return try Self.sqlite(storePath).read { try body($0) }
     }
 
     /// Changes the store behind the coordinator's back (a tamperer with write access, a test's setup).
     func modify<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
         if postgres.value != nil { return try postgresStore().write(body) }
-        return try DatabaseQueue(path: storePath).write { try body($0) }
+        return try Self.sqlite(storePath).write { try body($0) }
     }
 
     /// Changes a store given as `mashctl --store` takes it (a SQLite file or a PostgreSQL URL), in one transaction.
     func modify<T>(store: String, _ body: (any SQLDatabase) throws -> T) throws -> T {
         if store == self.store { return try modify(body) }
         if store.hasPrefix("postgresql://") { return try PostgresStore(conninfo: store).write(body) }
-        return try DatabaseQueue(path: store).write { try body($0) }
+        return try Self.sqlite(store).write { try body($0) }
     }
 
     /// The statement that removes an append-only trigger, as someone with the file or the database owner's
@@ -394,7 +402,7 @@ final class Harness: Sendable {
     func copyStore(_ name: String) throws -> String {
         guard let url = postgres.value, let schema = postgresSchema.value else {
             let path = scratch.file(name + ".sqlite")
-            try DatabaseQueue(path: storePath).inDatabase { try $0.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+            try Self.sqlite(storePath).inDatabase { try $0.execute(sql: "VACUUM INTO ?", arguments: [path]) }
             return path
         }
         let copy = schema + "_" + name

@@ -197,7 +197,7 @@ extension CoordinatorBrokerTests {
         }
 
         static func count(_ sql: String, in path: String) throws -> Int {
-            let store = try DatabaseQueue(path: path)
+            let store = try Harness.sqlite(path)
             defer { try? store.close() }
             return try store.read { try Int.fetchOne($0, sql: sql) ?? -1 }
         }

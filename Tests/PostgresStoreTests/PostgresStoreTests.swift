@@ -5,6 +5,7 @@ import MASHPostgres
 import MASHReadModel
 import MASHRuntime
 import MASHService
+import MASHTesting
 import XCTest
 
 /// The PostgreSQL engine and the coordinator lease against the real pair (a primary with its synchronous
@@ -72,6 +73,26 @@ final class PostgresStoreTests: XCTestCase {
             ]
         }
         XCTAssertEqual(remembered, [true, false, true])
+    }
+
+    /// A coordinator and its standby started together on an empty database both migrate it (and look for the
+    /// lease): neither fails on the other's CREATE TABLE, and every migration is applied once.
+    func testTwoCoordinatorsMigratingAtOnceBothSucceed() throws {
+        let conninfo = try Self.conninfo(schema: "migrations_race_test")
+        let failures = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { n in
+            do {
+                let postgres = try PostgresStore(conninfo: conninfo)
+                _ = try CoordinatorStore(postgres: postgres)
+                _ = try CoordinatorLease(store: postgres, holder: "racer \(n)", term: .seconds(30)).acquire()
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        XCTAssertEqual(failures.value, [])
+        let postgres = try PostgresStore(conninfo: conninfo)
+        XCTAssertEqual(try postgres.appliedMigrations().count, CoordinatorStore.migrations.count)
+        XCTAssertEqual(try CoordinatorLease(store: postgres, holder: "x").current()?.epoch, 1)
     }
 
     func testTheLeaseIsTakenOnlyWhenExpiredAndItsOldHolderIsFenced() throws {

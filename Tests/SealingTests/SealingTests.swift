@@ -460,4 +460,25 @@ struct DataKeyringTests {
         tampered[tampered.count - 1] ^= 1
         #expect(throws: SealingError.self) { try keyring.open(tampered, context: Array("enquiry:42:subject".utf8)) }
     }
+
+    @Test("a data key made by many at once (a coordinator and its standby starting together) is one key, mode 0600")
+    func madeOnceWhenRacing() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("data-key-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/coordinator/data-at-rest.key"
+        let keyrings = Locked<[Result<DataKeyring, any Error>]>([])
+        DispatchQueue.concurrentPerform(iterations: 16) { _ in
+            let result = Result { try DataKeyring.loadOrCreate(at: path) }
+            keyrings.withLock { $0.append(result) }
+        }
+        let sealed = try DataKeyring.loadOrCreate(at: path).seal(Array("Jane Example".utf8), context: [1])
+        for keyring in keyrings.value {
+            #expect(try keyring.get().open(sealed, context: [1]) == Array("Jane Example".utf8))
+        }
+        #expect(keyrings.value.count == 16)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect((attributes[.size] as? Int) == 32)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/coordinator") == ["data-at-rest.key"])
+    }
 }
