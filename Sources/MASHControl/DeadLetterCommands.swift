@@ -224,7 +224,7 @@ struct DeadLetters: AsyncParsableCommand {
                     try delivery.ack()
                     replayed += 1
                 } catch {
-                    await held.release()
+                    await held.release(acked: replayed)
                     throw CommandFailure(
                         "replayed \(replayed) of \(count); stopped at \(delivery.properties.messageID ?? "?"): \(error)"
                     )
@@ -233,7 +233,7 @@ struct DeadLetters: AsyncParsableCommand {
             StandardStreams.note(
                 "replayed \(replayed) message\(replayed == 1 ? "" : "s") to \(selection.originalQueue): "
                     + ids.joined(separator: ", "))
-            await held.release()
+            await held.release(acked: replayed)
         }
 
         /// Asks the coordinator to record the replay in the record of sharing and waits until it has: nothing is
@@ -275,6 +275,7 @@ struct DeadLetterQueue {
     var deliveries: [Delivery]
     var connection: AMQPConnection
     var collector: Task<Void, Never>
+    var broker: AMQPURL
 
     static func take(_ selection: DeadLetters.Selection, broker: AMQPURL) async throws -> DeadLetterQueue {
         try await take(queue: selection.deadLetterQueue, limit: selection.limit, broker: broker)
@@ -301,7 +302,8 @@ struct DeadLetterQueue {
             }
             let selected = Array(taken.withLock { $0 }.prefix(wanted))
             return DeadLetterQueue(
-                queue: queue, depth: depth, deliveries: selected, connection: connection, collector: collector)
+                queue: queue, depth: depth, deliveries: selected, connection: connection, collector: collector,
+                broker: broker)
         } catch let error as AMQPError where error.code == .notFound {
             await connection.close()
             throw CommandFailure("no queue \(queue) on the broker")
@@ -311,9 +313,24 @@ struct DeadLetterQueue {
         }
     }
 
-    func release() async {
+    /// Closes the connection, so the broker returns the messages held and not acked (`acked` of them were), and
+    /// waits (at most 5 s) until the queue shows them again: the broker returns them after the close, and a
+    /// command run straight after (`dlq replay` after `dlq show`) would otherwise find fewer.
+    func release(acked: Int = 0) async {
         await connection.close()
         collector.cancel()
+        let returned = depth - acked
+        guard returned > 0,
+            let looker = try? await AMQPConnection.connect(
+                AMQPConfiguration(url: broker, connectionName: "mashctl \(queue) returned"))
+        else { return }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline,
+            let now = try? await looker.inspect(queue: queue).messageCount, now < returned
+        {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        await looker.close()
     }
 
     /// The index of the dead letter at `position` (1-based, oldest first) or with id `message`, which must be
