@@ -78,7 +78,7 @@ extension CoordinatorBrokerTests {
                 try await Task.sleep(for: .seconds(4))  // the breach falls due while nothing runs
                 #expect(Date().timeIntervalSince1970 > storedDue ?? .infinity)
 
-                _ = try await harness.startProcess(readyCount: 2)
+                _ = try await harness.startProcess()
                 let alerts = try await harness.take(2, from: "practice-manager.alerts", as: "practice-manager")
                     .map { try Notice(json: $0.payload, source: "alert") }
                 #expect(alerts.map(\.event) == [.warning, .breach])
@@ -112,7 +112,7 @@ extension CoordinatorBrokerTests {
                 let committedAtKill = try harness.query { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM enquiry") }
                 #expect((committedAtKill ?? 0) < count, "the kill landed after every batch had been committed")
 
-                _ = try await harness.startProcess(readyCount: 2)
+                _ = try await harness.startProcess()
                 try await harness.eventually("every enquiry opened and its request at the police") {
                     police.received.value.requests.count >= count
                 }
@@ -169,7 +169,7 @@ extension CoordinatorBrokerTests {
                 }
                 #expect(first.stop(SIGKILL) == 128 + SIGKILL)
 
-                _ = try await harness.startProcess(readyCount: 2)
+                _ = try await harness.startProcess()
                 for (id, agency) in agencies where !firstThree.contains(id) {
                     try await agency.respond(to: agency.received.value.requests[0])
                 }

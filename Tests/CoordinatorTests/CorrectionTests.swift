@@ -341,7 +341,7 @@ extension CoordinatorBrokerTests {
                 _ = coordinator.stop()
                 let output = try await said
                 #expect(output.contains("8 recipients told"), "\(output)")
-                coordinator = try await harness.startProcess(readyCount: 2)
+                coordinator = try await harness.startProcess()
 
                 // The seven agencies confirm by themselves; the decision maker's copy waits on its queue.
                 try await harness.eventually("every agency's copy confirmed", within: .seconds(60)) {

@@ -241,7 +241,7 @@ extension CoordinatorBrokerTests {
                     opened.output.split(separator: " ").dropFirst().first.map(String.init), "\(opened.output)")
                 #expect(first.stop(SIGKILL) == 128 + SIGKILL)
                 // What the kill interrupted (the notices' publishing, say) carries on after the restart.
-                _ = try await harness.startProcess(readyCount: 2)
+                _ = try await harness.startProcess()
 
                 let notified = try await harness.take(1, from: "decision-maker.packages", as: "decision-maker")
                 let notice = try BreachNotice(json: notified[0].payload, source: "decision maker")

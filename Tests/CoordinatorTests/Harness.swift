@@ -37,10 +37,20 @@ final class Harness: Sendable {
         do {
             try await body(harness)
         } catch {
+            harness.reportProcessLog(purpose)
             await harness.close()
             throw error
         }
         await harness.close()
+    }
+
+    /// The end of the coordinator process's log, for a failed test's output (the scratch folder goes with the
+    /// harness).
+    private func reportProcessLog(_ purpose: String) {
+        guard let log = try? String(contentsOfFile: scratch.file("coordinator.log"), encoding: .utf8) else { return }
+        let lines = log.split(separator: "\n")
+        print("--- \(purpose): the coordinator process's log, last 40 of \(lines.count) lines:")
+        for line in lines.suffix(40) { print(line) }
     }
 
     /// The engine this run's coordinators keep their store on: SQLite files, or with `MASH_TEST_STORE=postgres` a
@@ -220,12 +230,18 @@ final class Harness: Sendable {
     /// The lease's term, with `postgres`.
     static let leaseTerm = 3
 
-    /// Starts `mash-coordinator` as its own process and waits for its "ready" line.
-    func startProcess(readyCount: Int = 1) async throws -> ChildProcess {
+    /// Starts `mash-coordinator` as its own process and waits for its "ready" line. Every start appends to one
+    /// log, so a restart waits for one more "ready" than the log held (counted here, not by each test).
+    func startProcess() async throws -> ChildProcess {
+        let start = processStarts.withLock {
+            $0 += 1
+            return $0
+        }
         let process = try launchProcess(log: scratch.file("coordinator.log"))
-        try await process.waitFor("mash-coordinator ready", occurrences: readyCount, within: .seconds(60))
+        try await process.waitFor("mash-coordinator ready", occurrences: start, within: .seconds(60))
         return process
     }
+    private let processStarts = Locked(0)
 
     /// Starts `mash-coordinator` as its own process, logging to `log`, without waiting for it.
     func launchProcess(log: String) throws -> ChildProcess {
