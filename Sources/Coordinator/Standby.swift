@@ -42,7 +42,7 @@ extension Coordinator {
                     return epoch
                 }
                 if !waiting {
-                    let holder = (try? lease.current()?.holder) ?? "another coordinator"
+                    let holder = (try? store.readModel.coordinatorLease()?.holder) ?? "another coordinator"
                     logger.notice("standby: waiting for the lease", metadata: ["holder": "\(holder)"])
                     waiting = true
                 }

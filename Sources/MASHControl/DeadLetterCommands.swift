@@ -50,7 +50,10 @@ struct DeadLetters: AsyncParsableCommand {
 
         func run() async throws {
             let held = try await DeadLetterQueue.take(selection, broker: try hub.brokerURL())
-            defer { Task { await held.release() } }
+            try await held.releasing { try list(held) }
+        }
+
+        private func list(_ held: DeadLetterQueue) throws {
             let letters = DeadLetter.explained(held.deliveries, queue: selection.originalQueue, hub: hub)
             if json {
                 return try JSONOutput.write(DeadLetterList(queue: held.queue, depth: held.depth, messages: letters))
@@ -79,7 +82,6 @@ struct DeadLetters: AsyncParsableCommand {
                     "rejected: the consumer gave no reason (no refusal report reached the hub); see that party's log.")
             }
             StandardStreams.write(Array((lines.joined(separator: "\n") + "\n").utf8))
-            await held.release()
         }
     }
 
@@ -125,17 +127,11 @@ struct DeadLetters: AsyncParsableCommand {
             try await staff.recordView(
                 of: .deadLetter, "\(selection.deadLetterQueue) \(which)", reason: reason, hub: hub)
             let held = try await DeadLetterQueue.take(selection, broker: try hub.brokerURL())
-            defer { Task { await held.release() } }
-            let index: Int
-            do {
-                index = try held.select(message: message, position: position)
-            } catch {
-                await held.release()
-                throw error
+            try await held.releasing {
+                let index = try held.select(message: message, position: position)
+                try JSONOutput.write(
+                    DeadLetter.explained(held.deliveries, queue: selection.originalQueue, hub: hub)[index])
             }
-            try JSONOutput.write(
-                DeadLetter.explained(held.deliveries, queue: selection.originalQueue, hub: hub)[index])
-            await held.release()
         }
     }
 
@@ -311,6 +307,13 @@ struct DeadLetterQueue {
             await connection.close()
             throw error
         }
+    }
+
+    /// Runs `body` with the messages held, then releases them (however `body` ends).
+    func releasing<T>(_ body: () throws -> T) async throws -> T {
+        let result = Result(catching: body)
+        await release()
+        return try result.get()
     }
 
     /// Closes the connection, so the broker returns the messages held and not acked (`acked` of them were), and

@@ -86,11 +86,11 @@ struct StaffOptions: ParsableArguments {
     static func refusal(of messageID: String, broker: AMQPURL) async throws -> DeadLetter? {
         let held = try await DeadLetterQueue.take(
             queue: HubQueues.notifications + ".dlq", limit: 1000, broker: broker)
-        let found = held.deliveries.firstIndex { $0.properties.messageID == messageID }.map {
-            DeadLetter(held.deliveries[$0], position: $0 + 1)
+        return try await held.releasing {
+            held.deliveries.firstIndex { $0.properties.messageID == messageID }.map {
+                DeadLetter(held.deliveries[$0], position: $0 + 1)
+            }
         }
-        await held.release()
-        return found
     }
 
     /// Records, before anything is shown, that this member is about to see content; throws (and nothing may be

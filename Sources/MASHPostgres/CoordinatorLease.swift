@@ -45,8 +45,7 @@ public final class CoordinatorLease: Sendable {
     public func acquire() throws -> Int64? {
         try store.write { db in
             try db.execute(sql: "SET LOCAL lock_timeout = '1s'")
-            // Two coordinators starting at once would both create the table (see `PostgresStore.migrate`).
-            try db.execute(sql: "SELECT pg_advisory_xact_lock(4041)")
+            try db.execute(sql: SchemaLock.lease.sql)
             try db.execute(sql: Self.schema)
             return try Int64.fetchOne(
                 db,
@@ -93,18 +92,6 @@ public final class CoordinatorLease: Sendable {
                         """),
                 arguments: [holder, epoch])
             guard held == true else { throw LeaseLost(holder: holder, epoch: epoch) }
-        }
-    }
-
-    /// Who holds it now, and until when (for `mashctl status` and the tests).
-    public func current() throws -> (holder: String, epoch: Int64, expired: Bool)? {
-        try store.read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT holder, epoch, expires_at < clock_timestamp() AS expired FROM coordinator_lease WHERE id = 1
-                    """
-            ).map { ($0["holder"], $0["epoch"], $0["expired"]) }
         }
     }
 }

@@ -124,17 +124,15 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
     /// not both migrate. Applied ones are kept in `schema_migration`.
     public func migrate(_ migrations: [(String, @Sendable (any SQLDatabase) throws -> Void)]) throws {
         try writer.queue.sync {
-            // Under the lock: two coordinators starting at once would both create the table, and the second
-            // CREATE ... IF NOT EXISTS fails on PostgreSQL's catalogue (a duplicate pg_type row).
             try writer.transaction(conninfo, begin: "BEGIN", fence: nil) { db in
-                try db.sqlExecute("SELECT pg_advisory_xact_lock(4040)", arguments: [], cached: false)
+                try db.sqlExecute(SchemaLock.migrations.sql, arguments: [], cached: false)
                 try db.sqlExecute(
                     "CREATE TABLE IF NOT EXISTS schema_migration (identifier TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)",
                     arguments: [], cached: false)
             }
             for (identifier, migration) in migrations {
                 try writer.transaction(conninfo, begin: "BEGIN", fence: nil) { db in
-                    try db.sqlExecute("SELECT pg_advisory_xact_lock(4040)", arguments: [], cached: false)
+                    try db.sqlExecute(SchemaLock.migrations.sql, arguments: [], cached: false)
                     let applied = try db.sqlFirstValue(
                         "SELECT 1 FROM schema_migration WHERE identifier = ?", arguments: [identifier], cached: false)
                     guard applied == nil else { return }
@@ -160,4 +158,14 @@ public final class PostgresStore: SQLStore, @unchecked Sendable {
             try String.fetchAll(db, sql: "SELECT identifier FROM schema_migration ORDER BY identifier")
         }
     }
+}
+
+/// The transaction-scoped advisory locks taken before tables are made or changed. Two coordinators starting at once
+/// would otherwise both create a table, and the second `CREATE TABLE IF NOT EXISTS` fails on PostgreSQL's catalogue
+/// (a duplicate `pg_type` row); and both would apply the same migration.
+enum SchemaLock: Int {
+    case migrations = 4040
+    case lease = 4041
+
+    var sql: String { "SELECT pg_advisory_xact_lock(\(rawValue))" }
 }

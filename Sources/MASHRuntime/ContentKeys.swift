@@ -68,15 +68,11 @@ public final class ContentKeys: Sendable {
     /// a key of its own, a key folder restored from elsewhere): started anyway, the service would dead-letter
     /// every message about a record it holds.
     private func checkWrapping() throws {
-        let stored = try store.read { db in
-            try Row.fetchOne(db, sql: "SELECT scope, wrapped FROM content_key LIMIT 1").map {
-                (scope: $0["scope"] as String, wrapped: $0["wrapped"] as Data)
-            }
-        }
-        guard let stored else { return }
+        guard
+            let scope = try store.read({ try String.fetchOne($0, sql: "SELECT scope FROM content_key LIMIT 1") })
+        else { return }
         do {
-            _ = try wrapping.unwrap(
-                Array(stored.wrapped), id: Self.keyID, context: Array("content-key:\(stored.scope)".utf8))
+            _ = try keyring(for: scope, create: false)
         } catch let error as SealingError where error.code == .decryptionFailed || error.code == .unknownKey {
             throw WrongDataAtRestKey(keyStore: path.hasPrefix("postgres") ? "its PostgreSQL database" : path)
         }

@@ -66,10 +66,7 @@ struct FailoverTests {
         /// The end of each run's log, for a failed test's output (the scratch folder goes with the harness).
         func report() {
             for n in 1...max(1, starts.value) {
-                let log = harness.scratch.file("slot-\(name)-\(n).log")
-                let lines = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
-                print("--- slot \(name), run \(n) (last 40 of \(lines.count) lines):")
-                for line in lines.suffix(40) { print(line) }
+                Harness.printEnd(of: harness.scratch.file("slot-\(name)-\(n).log"), "slot \(name), run \(n)")
             }
         }
     }

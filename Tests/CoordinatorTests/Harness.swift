@@ -47,9 +47,14 @@ final class Harness: Sendable {
     /// The end of the coordinator process's log, for a failed test's output (the scratch folder goes with the
     /// harness).
     private func reportProcessLog(_ purpose: String) {
-        guard let log = try? String(contentsOfFile: scratch.file("coordinator.log"), encoding: .utf8) else { return }
+        Self.printEnd(of: scratch.file("coordinator.log"), "\(purpose): the coordinator process's log")
+    }
+
+    /// Prints the last 40 lines of the log at `path`, if there is one, under `title`.
+    static func printEnd(of path: String, _ title: String) {
+        guard let log = try? String(contentsOfFile: path, encoding: .utf8) else { return }
         let lines = log.split(separator: "\n")
-        print("--- \(purpose): the coordinator process's log, last 40 of \(lines.count) lines:")
+        print("--- \(title), last 40 of \(lines.count) lines:")
         for line in lines.suffix(40) { print(line) }
     }
 

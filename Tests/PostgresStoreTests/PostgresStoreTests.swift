@@ -92,7 +92,7 @@ final class PostgresStoreTests: XCTestCase {
         XCTAssertEqual(failures.value, [])
         let postgres = try PostgresStore(conninfo: conninfo)
         XCTAssertEqual(try postgres.appliedMigrations().count, CoordinatorStore.migrations.count)
-        XCTAssertEqual(try CoordinatorLease(store: postgres, holder: "x").current()?.epoch, 1)
+        XCTAssertEqual(try HubReadModel(postgres).coordinatorLease()?.epoch, 1)
     }
 
     func testTheLeaseIsTakenOnlyWhenExpiredAndItsOldHolderIsFenced() throws {
@@ -116,7 +116,7 @@ final class PostgresStoreTests: XCTestCase {
         }
         let taken = try XCTUnwrap(epochB, "b never took the expired lease")
         XCTAssertGreaterThan(taken, epochA)
-        XCTAssertEqual(try b.current()?.holder, "b")
+        XCTAssertEqual(try HubReadModel(data).coordinatorLease()?.holder, "b")
 
         // a resumes: its next write and its renewal are refused.
         XCTAssertThrowsError(try data.write { try $0.execute(sql: "INSERT INTO fenced VALUES ('a')") }) {
